@@ -1,0 +1,151 @@
+//! The one error type of emdb, shared by the raw engine, the typed layer and the derive macros.
+//!
+//! Every variant carries what a caller needs to act on it, and its message says what happened and
+//! what to do about it. The typed layer's failures (`Encode`, `Decode`, `TableTypeMismatch`, …)
+//! live here too, so that a transaction closure can use `?` on raw and typed operations alike.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A specialized [`Result`](std::result::Result) for emdb operations.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A boxed error from a codec or another library emdb calls into.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Everything that can go wrong in emdb.
+///
+/// The enum is `#[non_exhaustive]`: match the variants you handle and keep a `_` arm.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A key is longer than [`MAX_KEY_LEN`](crate::MAX_KEY_LEN).
+    #[error("key of {len} bytes exceeds the maximum of {max} bytes; store a hash or a shorter id as the key")]
+    KeyTooLarge {
+        /// The length of the rejected key.
+        len: usize,
+        /// The configured maximum.
+        max: usize,
+    },
+
+    /// A value is longer than [`MAX_VALUE_LEN`](crate::MAX_VALUE_LEN).
+    #[error("value of {len} bytes exceeds the maximum of {max} bytes; split it into several entries")]
+    ValueTooLarge {
+        /// The length of the rejected value.
+        len: usize,
+        /// The configured maximum.
+        max: usize,
+    },
+
+    /// A time-to-live puts the expiry beyond what emdb can represent (milliseconds since the Unix
+    /// epoch in a `u64`).
+    #[error("time-to-live of {ttl:?} overflows the expiry clock; use Ttl::Never for entries that must not expire")]
+    TtlOverflow {
+        /// The rejected time-to-live.
+        ttl: Duration,
+    },
+
+    /// A group or focus prefix is empty, not valid UTF-8, or has an empty segment.
+    #[error("invalid group prefix {prefix:?}: {reason}")]
+    InvalidPrefix {
+        /// The rejected prefix, lossily decoded for display.
+        prefix: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+
+    /// A namespace name is empty or too long.
+    #[error("invalid namespace name {name:?}: {reason}")]
+    InvalidNamespace {
+        /// The rejected name.
+        name: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+
+    /// A transaction closure asked for a rollback. Nothing it wrote is kept.
+    #[error("transaction aborted: {0}")]
+    TransactionAborted(&'static str),
+
+    /// A write was attempted through the database handle on a thread that is running a
+    /// transaction closure on the same database; it would wait for itself forever.
+    #[error("write through the database handle inside a transaction on the same thread; use the Transaction handle passed to the closure")]
+    WriteInTransaction,
+
+    /// An operation needs a database file, but this database lives in memory only.
+    #[error("{operation} needs a database file, but this database is in memory; open it with Emdb::open(path)")]
+    InMemory {
+        /// The operation that was refused.
+        operation: &'static str,
+    },
+
+    /// An I/O operation on a database file failed.
+    #[error("I/O error on {path}: {source}")]
+    Io {
+        /// The file the operation was on.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A key type cannot be encoded in emdb's order-preserving key format.
+    #[error("unsupported key type {type_name}: {reason}")]
+    UnsupportedKey {
+        /// The Rust type of the key.
+        type_name: &'static str,
+        /// Which part of the type cannot be encoded, and what to use instead.
+        reason: String,
+    },
+
+    /// A value could not be encoded by the table's codec.
+    #[error("cannot encode a value for table {table:?}: {source}")]
+    Encode {
+        /// The table the value was written to.
+        table: String,
+        /// The codec's error.
+        #[source]
+        source: BoxError,
+    },
+
+    /// A stored value or key could not be decoded as the table's type.
+    #[error("cannot decode the entry at key {key:02x?} of table {table:?}: {source}; was the table written with another type or codec?")]
+    Decode {
+        /// The table the entry belongs to.
+        table: String,
+        /// The raw key of the entry.
+        key: Vec<u8>,
+        /// The codec's error.
+        #[source]
+        source: BoxError,
+    },
+
+    /// A typed table was opened with other key, value or codec types than it was created with.
+    #[error("table {table:?} was created as {found} but opened as {expected}; open it with the original types or migrate it")]
+    TableTypeMismatch {
+        /// The table name.
+        table: String,
+        /// The types the caller asked for.
+        expected: String,
+        /// The types recorded in the database.
+        found: String,
+    },
+
+    /// A stored value carries a schema version this program does not know.
+    #[error("table {table:?} holds a value of schema version {found}, but this program knows versions up to {known}; upgrade the program")]
+    UnknownSchemaVersion {
+        /// The table name.
+        table: String,
+        /// The version found in the stored value.
+        found: u32,
+        /// The newest version the program declares.
+        known: u32,
+    },
+}
+
+impl Error {
+    /// Wraps an I/O error with the path of the file it happened on.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io { path: path.into(), source }
+    }
+}

@@ -1,0 +1,2 @@
+//! Derive macros for emdb: `#[derive(Record)]` and `#[derive(Group)]`.
+#![forbid(unsafe_code)]

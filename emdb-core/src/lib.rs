@@ -1,8 +1,45 @@
-//! The raw byte engine of emdb.
+//! The raw byte engine of emdb: keys and values are bytes, grouped into namespaces and dotted
+//! groups, with TTL and closure transactions.
 //!
-//! This crate is re-exported by the `emdb` facade; most users depend on `emdb` instead.
+//! Most users depend on the `emdb` facade, which re-exports this crate next to the typed layer.
+//!
+//! # Layers
+//!
+//! [`Emdb`] (the API) → `keyspace` (the committed state: per namespace a 32-shard point index and
+//! an ordered versioned map, one writer, a snapshot registry) → the batch of operations that one
+//! commit applies atomically.
+//!
+//! # Examples
+//!
+//! ```
+//! use emdb_core::Emdb;
+//!
+//! let db = Emdb::open_in_memory();
+//! db.insert("user:1", "alice")?;
+//! assert_eq!(db.get("user:1")?, Some(b"alice".to_vec()));
+//! # Ok::<(), emdb_core::Error>(())
+//! ```
 
 mod batch;
+mod builder;
+mod clock;
+mod db;
 mod error;
+mod focus;
+mod iter;
+mod keyspace;
+mod limits;
+mod namespace;
+mod ttl;
+mod txn;
 
+pub use builder::{EmdbBuilder, FlushPolicy};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use db::Emdb;
 pub use error::{BoxError, Error, Result};
+pub use focus::{Focus, GROUP_SEPARATOR};
+pub use iter::{Iter, Keys};
+pub use limits::{MAX_KEY_LEN, MAX_VALUE_LEN};
+pub use namespace::Namespace;
+pub use ttl::Ttl;
+pub use txn::{Transaction, TxNamespace};

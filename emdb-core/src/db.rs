@@ -1,0 +1,372 @@
+//! [`Emdb`]: the database handle and its key-value API on the default namespace.
+
+use std::ops::RangeBounds;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use crate::builder::EmdbBuilder;
+use crate::error::{Error, Result};
+use crate::focus::Focus;
+use crate::iter::{Iter, Keys};
+use crate::keyspace::Keyspace;
+use crate::limits::check_namespace;
+use crate::namespace::Namespace;
+use crate::ttl::Ttl;
+use crate::txn::Transaction;
+
+/// An embedded database.
+///
+/// `Emdb` is an `Arc` inside: it is `Send + Sync` and [`Clone`] is cheap, so share it between
+/// threads by cloning. Its key-value methods act on the *default namespace*; see
+/// [`namespace`](Self::namespace) for isolated keyspaces, [`focus`](Self::focus) and
+/// [`group`](Self::group) for dotted-prefix groups, and [`transaction`](Self::transaction) for
+/// atomic multi-key writes.
+///
+/// Keys and values are bytes: anything that is `AsRef<[u8]>` (`&str`, `String`, `&[u8]`,
+/// `Vec<u8>`, `&[u8; N]`) can be passed; reads return `Vec<u8>`.
+///
+/// # Examples
+///
+/// ```
+/// use emdb_core::Emdb;
+///
+/// let db = Emdb::open_in_memory();
+/// db.insert("name", "emdb")?;
+/// assert_eq!(db.get("name")?, Some(b"emdb".to_vec()));
+/// assert_eq!(db.remove("name")?, Some(b"emdb".to_vec()));
+/// assert!(db.is_empty()?);
+/// # Ok::<(), emdb_core::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Emdb {
+    root: Namespace,
+}
+
+impl std::fmt::Debug for Emdb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Emdb").finish_non_exhaustive()
+    }
+}
+
+impl Emdb {
+    pub(crate) fn from_keyspace(ks: Arc<Keyspace>) -> Self {
+        let default = Arc::clone(ks.default_ns());
+        Emdb { root: Namespace::new(ks, default) }
+    }
+
+    /// Opens an empty database that lives in memory only and is gone when the last handle drops.
+    pub fn open_in_memory() -> Self {
+        let config = crate::keyspace::Config {
+            default_ttl: None,
+            clock: Arc::new(crate::clock::SystemClock),
+        };
+        Emdb::from_keyspace(Arc::new(Keyspace::new(config)))
+    }
+
+    /// Opens (or creates) the database file at `path` with default settings.
+    ///
+    /// # Errors
+    /// See [`EmdbBuilder::build`].
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        Self::builder().path(path).build()
+    }
+
+    /// A builder for a database with non-default settings.
+    pub fn builder() -> EmdbBuilder {
+        EmdbBuilder::default()
+    }
+
+    /// Makes every committed write durable. An in-memory database has nothing to flush.
+    ///
+    /// # Errors
+    /// I/O errors of the log file on a persistent database.
+    pub fn flush(&self) -> Result<()> {
+        Ok(())
+    }
+
+    /// Writes everything changed since the last checkpoint into the page file and starts a fresh
+    /// log. An in-memory database has nothing to checkpoint.
+    ///
+    /// # Errors
+    /// I/O errors on a persistent database.
+    pub fn checkpoint(&self) -> Result<()> {
+        Ok(())
+    }
+
+    /// Rewrites the database file without free space.
+    ///
+    /// # Errors
+    /// [`Error::InMemory`] for an in-memory database, which has no file to compact.
+    pub fn compact(&self) -> Result<()> {
+        Err(Error::InMemory { operation: "compact" })
+    }
+
+    /// The namespace called `name`, created if it does not exist yet. Namespaces are isolated
+    /// keyspaces with the same key-value API; a [`Transaction`] can write to several at once.
+    ///
+    /// Create namespaces before a transaction that uses them: creating one is a commit of its own,
+    /// which a transaction closure cannot make.
+    ///
+    /// # Errors
+    /// [`Error::InvalidNamespace`] if `name` is empty or longer than 255 bytes;
+    /// [`Error::WriteInTransaction`] if it must be created inside a transaction closure.
+    pub fn namespace(&self, name: &str) -> Result<Namespace> {
+        check_namespace(name)?;
+        let ks = &self.root.ks;
+        Ok(Namespace::new(Arc::clone(ks), ks.namespace(name)?))
+    }
+
+    /// The names of every namespace created so far, sorted (the default namespace has no name and
+    /// is not listed).
+    pub fn namespace_names(&self) -> Vec<String> {
+        self.root.ks.namespace_names()
+    }
+
+    /// Runs `f` as one serializable, atomic transaction and returns its result.
+    ///
+    /// The closure reads and writes through the [`Transaction`] it is given (across namespaces,
+    /// with [`Transaction::namespace`]). When it returns `Ok`, all its writes are committed as one
+    /// batch that no reader ever sees half of; when it returns `Err` (for example
+    /// [`Error::TransactionAborted`]) or panics, none of them happened.
+    ///
+    /// Only one transaction or write runs at a time; readers are never blocked. Writing through
+    /// the database handle inside the closure is an error ([`Error::WriteInTransaction`]), not a
+    /// deadlock.
+    ///
+    /// # Errors
+    /// The closure's error, unchanged; or an error committing the batch.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use emdb_core::Emdb;
+    ///
+    /// let db = Emdb::open_in_memory();
+    /// let total = db.transaction(|tx| {
+    ///     tx.insert("a", "1")?;
+    ///     tx.insert("b", "2")?;
+    ///     Ok(2)
+    /// })?;
+    /// assert_eq!(total, db.len()?);
+    /// # Ok::<(), emdb_core::Error>(())
+    /// ```
+    pub fn transaction<F, T>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce(&mut Transaction<'_>) -> Result<T>,
+    {
+        let ks = &self.root.ks;
+        let mut writer = ks.lock_writer()?;
+        let mut tx = Transaction::new(ks, Arc::clone(&self.root.ns));
+        let out = f(&mut tx)?;
+        writer.commit(&tx.into_batch())?;
+        Ok(out)
+    }
+
+    /// Inserts `value` under `key`, replacing any previous value. The entry gets the default TTL
+    /// (none unless [`EmdbBuilder::default_ttl`] set one).
+    ///
+    /// # Errors
+    /// [`Error::KeyTooLarge`], [`Error::ValueTooLarge`], [`Error::TtlOverflow`],
+    /// [`Error::WriteInTransaction`].
+    pub fn insert(&self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Result<()> {
+        self.root.insert(key, value)
+    }
+
+    /// Inserts `value` under `key` with a time-to-live.
+    ///
+    /// # Errors
+    /// As [`insert`](Self::insert).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use emdb_core::{Emdb, Ttl};
+    ///
+    /// let db = Emdb::open_in_memory();
+    /// db.insert_with_ttl("session", "token", Ttl::After(Duration::from_secs(30)))?;
+    /// assert!(db.ttl("session")?.unwrap() <= Duration::from_secs(30));
+    /// assert!(db.persist("session")?);
+    /// assert_eq!(db.ttl("session")?, None);
+    /// # Ok::<(), emdb_core::Error>(())
+    /// ```
+    pub fn insert_with_ttl(
+        &self,
+        key: impl AsRef<[u8]>,
+        value: impl AsRef<[u8]>,
+        ttl: Ttl,
+    ) -> Result<()> {
+        self.root.insert_with_ttl(key, value, ttl)
+    }
+
+    /// The value of `key`, or `None` if it is absent or expired.
+    ///
+    /// # Errors
+    /// None in memory; a persistent database reports I/O and corruption errors.
+    pub fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<Vec<u8>>> {
+        self.root.get(key)
+    }
+
+    /// Whether `key` is present and unexpired.
+    ///
+    /// # Errors
+    /// As [`get`](Self::get).
+    pub fn contains_key(&self, key: impl AsRef<[u8]>) -> Result<bool> {
+        self.root.contains_key(key)
+    }
+
+    /// Removes `key` and returns its value (`None` if it was absent or expired).
+    ///
+    /// # Errors
+    /// [`Error::WriteInTransaction`].
+    pub fn remove(&self, key: impl AsRef<[u8]>) -> Result<Option<Vec<u8>>> {
+        self.root.remove(key)
+    }
+
+    /// The number of live entries in the default namespace.
+    ///
+    /// # Errors
+    /// As [`get`](Self::get).
+    pub fn len(&self) -> Result<usize> {
+        self.root.len()
+    }
+
+    /// Whether the default namespace has no live entries.
+    ///
+    /// # Errors
+    /// As [`get`](Self::get).
+    pub fn is_empty(&self) -> Result<bool> {
+        self.root.is_empty()
+    }
+
+    /// Removes every entry of the default namespace (other namespaces are untouched), atomically.
+    ///
+    /// # Errors
+    /// [`Error::WriteInTransaction`].
+    pub fn clear(&self) -> Result<()> {
+        self.root.clear()
+    }
+
+    /// Every live entry in ascending key order, from a snapshot taken now.
+    ///
+    /// # Errors
+    /// As [`get`](Self::get).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use emdb_core::Emdb;
+    ///
+    /// let db = Emdb::open_in_memory();
+    /// db.insert("b", "2")?;
+    /// db.insert("a", "1")?;
+    /// let keys: Vec<Vec<u8>> = db.iter()?.map(|item| item.map(|(k, _)| k)).collect::<Result<_, _>>()?;
+    /// assert_eq!(keys, [b"a".to_vec(), b"b".to_vec()]);
+    /// # Ok::<(), emdb_core::Error>(())
+    /// ```
+    pub fn iter(&self) -> Result<Iter> {
+        self.root.iter()
+    }
+
+    /// Every live key in ascending order.
+    ///
+    /// # Errors
+    /// As [`get`](Self::get).
+    pub fn keys(&self) -> Result<Keys> {
+        self.root.keys()
+    }
+
+    /// The live entries whose keys fall in `range`, in key order.
+    ///
+    /// # Errors
+    /// As [`get`](Self::get).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use emdb_core::Emdb;
+    ///
+    /// let db = Emdb::open_in_memory();
+    /// for k in ["a", "f", "m", "z"] {
+    ///     db.insert(k, "")?;
+    /// }
+    /// assert_eq!(db.range(b"a".to_vec()..b"m".to_vec())?.count(), 2);
+    /// assert_eq!(db.range("f"..="m")?.count(), 2);
+    /// # Ok::<(), emdb_core::Error>(())
+    /// ```
+    pub fn range<K, R>(&self, range: R) -> Result<Iter>
+    where
+        K: AsRef<[u8]> + ?Sized,
+        R: RangeBounds<K>,
+    {
+        self.root.range(range)
+    }
+
+    /// The live entries whose keys start with `prefix`, in key order.
+    ///
+    /// # Errors
+    /// As [`get`](Self::get).
+    pub fn prefix(&self, prefix: impl AsRef<[u8]>) -> Result<Iter> {
+        self.root.prefix(prefix)
+    }
+
+    /// The time `key` has left to live; `None` if it is absent, expired, or never expires.
+    ///
+    /// # Errors
+    /// As [`get`](Self::get).
+    pub fn ttl(&self, key: impl AsRef<[u8]>) -> Result<Option<Duration>> {
+        self.root.ttl(key)
+    }
+
+    /// When `key` expires; `None` if it is absent, expired, or never expires.
+    ///
+    /// # Errors
+    /// As [`get`](Self::get).
+    pub fn expires_at(&self, key: impl AsRef<[u8]>) -> Result<Option<SystemTime>> {
+        self.root.expires_at(key)
+    }
+
+    /// Removes the expiry of `key`. Returns whether it was live and had one.
+    ///
+    /// # Errors
+    /// [`Error::WriteInTransaction`].
+    pub fn persist(&self, key: impl AsRef<[u8]>) -> Result<bool> {
+        self.root.persist(key)
+    }
+
+    /// Removes every expired entry of every namespace for good; returns how many. Expired entries
+    /// are already invisible to every read; this reclaims their space.
+    ///
+    /// # Errors
+    /// [`Error::WriteInTransaction`].
+    pub fn purge_expired(&self) -> Result<usize> {
+        let mut removed = self.root.purge_expired()?;
+        for name in self.namespace_names() {
+            removed += self.namespace(&name)?.purge_expired()?;
+        }
+        Ok(removed)
+    }
+
+    /// A cheap owned handle on the keys under `prefix.` in the default namespace; see [`Focus`].
+    pub fn focus(&self, prefix: &str) -> Focus {
+        self.root.focus(prefix)
+    }
+
+    /// Every live entry under `prefix.` at any depth, with full keys, in key order. Its cost grows
+    /// with the group, not the database.
+    ///
+    /// # Errors
+    /// [`Error::InvalidPrefix`] if `prefix` is empty, not UTF-8, or has an empty segment.
+    pub fn group(&self, prefix: impl AsRef<[u8]>) -> Result<Iter> {
+        self.root.group(prefix)
+    }
+
+    /// Removes every entry under `prefix.` at any depth, atomically; returns how many.
+    ///
+    /// # Errors
+    /// As [`group`](Self::group); [`Error::WriteInTransaction`].
+    pub fn delete_group(&self, prefix: impl AsRef<[u8]>) -> Result<usize> {
+        self.root.delete_group(prefix)
+    }
+}

@@ -1,0 +1,280 @@
+//! Nested groups: [`Focus`], a handle on the keys under a dotted prefix, and the rules a prefix
+//! must follow.
+//!
+//! `db.focus("product").focus("variant").set("color", v)` writes the key `product.variant.color`.
+//! A group is every key under `prefix.` at any depth; reading it is a range scan, so its cost grows
+//! with the group and not with the database.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use crate::error::{Error, Result};
+use crate::iter::{Iter, Keys, prefix_bounds};
+use crate::namespace::Namespace;
+use crate::ttl::Ttl;
+
+/// The separator between the segments of a group prefix.
+pub const GROUP_SEPARATOR: u8 = b'.';
+
+/// A validated prefix with its trailing separator, or the reason it is invalid.
+#[derive(Debug, Clone)]
+pub(crate) enum Prefix {
+    Valid(Arc<[u8]>),
+    Invalid { prefix: String, reason: &'static str },
+}
+
+impl Prefix {
+    /// The prefix for a top-level focus or group called `name`.
+    pub(crate) fn root(name: &str) -> Self {
+        Self::root_bytes(name.as_bytes())
+    }
+
+    /// Like [`root`](Self::root), for a prefix that may not be UTF-8.
+    pub(crate) fn root_bytes(name: &[u8]) -> Self {
+        match validate(name) {
+            Ok(()) => {
+                let mut bytes = Vec::with_capacity(name.len() + 1);
+                bytes.extend_from_slice(name);
+                bytes.push(GROUP_SEPARATOR);
+                Prefix::Valid(Arc::from(bytes))
+            }
+            Err(reason) => {
+                Prefix::Invalid { prefix: String::from_utf8_lossy(name).into_owned(), reason }
+            }
+        }
+    }
+
+    /// The prefix of the sub-group `name` of this one.
+    fn child(&self, name: &str) -> Self {
+        match (self, validate(name.as_bytes())) {
+            (Prefix::Invalid { .. }, _) => self.clone(),
+            (Prefix::Valid(_), Err(reason)) => Prefix::Invalid { prefix: name.to_owned(), reason },
+            (Prefix::Valid(parent), Ok(())) => {
+                let mut bytes = Vec::with_capacity(parent.len() + name.len() + 1);
+                bytes.extend_from_slice(parent);
+                bytes.extend_from_slice(name.as_bytes());
+                bytes.push(GROUP_SEPARATOR);
+                Prefix::Valid(Arc::from(bytes))
+            }
+        }
+    }
+
+    /// The prefix bytes (with the trailing separator), or the error that explains why not.
+    pub(crate) fn bytes(&self) -> Result<&Arc<[u8]>> {
+        match self {
+            Prefix::Valid(bytes) => Ok(bytes),
+            Prefix::Invalid { prefix, reason } => {
+                Err(Error::InvalidPrefix { prefix: prefix.clone(), reason })
+            }
+        }
+    }
+
+    pub(crate) fn into_bytes(self) -> Result<Arc<[u8]>> {
+        self.bytes().cloned()
+    }
+}
+
+/// Checks a group name: non-empty UTF-8 without empty segments.
+fn validate(name: &[u8]) -> std::result::Result<(), &'static str> {
+    if name.is_empty() {
+        return Err("a group prefix must not be empty");
+    }
+    if std::str::from_utf8(name).is_err() {
+        return Err("a group prefix must be valid UTF-8");
+    }
+    if name.split(|&b| b == GROUP_SEPARATOR).any(<[u8]>::is_empty) {
+        return Err("a group prefix must not start or end with '.' or contain '..'");
+    }
+    Ok(())
+}
+
+/// A cheap, owned handle on the keys under a dotted prefix: `focus("product")` reads and writes
+/// `product.<key>`. Focus handles nest, and every method mirrors the database's own.
+///
+/// A `Focus` is made without checking its prefix; an invalid prefix (empty, or with an empty
+/// segment) makes each operation return [`Error::InvalidPrefix`].
+///
+/// # Examples
+///
+/// ```
+/// use emdb_core::Emdb;
+///
+/// let db = Emdb::open_in_memory();
+/// let product = db.focus("product");
+/// product.set("name", "phone")?;
+/// product.focus("variant").set("color", "black")?;
+/// assert_eq!(db.get("product.variant.color")?, Some(b"black".to_vec()));
+/// assert_eq!(db.group("product")?.count(), 2);
+/// assert_eq!(product.delete_all()?, 2);
+/// assert!(db.is_empty()?);
+/// # Ok::<(), emdb_core::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Focus {
+    ns: Namespace,
+    prefix: Prefix,
+}
+
+impl Focus {
+    pub(crate) fn new(ns: Namespace, prefix: Prefix) -> Self {
+        Focus { ns, prefix }
+    }
+
+    /// The full key of `key` under this focus.
+    fn full_key(&self, key: &[u8]) -> Result<Vec<u8>> {
+        let prefix = self.prefix.bytes()?;
+        let mut full = Vec::with_capacity(prefix.len() + key.len());
+        full.extend_from_slice(prefix);
+        full.extend_from_slice(key);
+        Ok(full)
+    }
+
+    /// The prefix this focus covers, with its trailing `.` (for example `product.variant.`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidPrefix`] if the prefix is invalid.
+    pub fn prefix(&self) -> Result<&str> {
+        let bytes = self.prefix.bytes()?;
+        // Every segment was checked to be UTF-8 and the separator is ASCII.
+        std::str::from_utf8(bytes).map_err(|_| Error::InvalidPrefix {
+            prefix: String::from_utf8_lossy(bytes).into_owned(),
+            reason: "a group prefix must be valid UTF-8",
+        })
+    }
+
+    /// A focus on the sub-group `name` (`product` → `product.name.`).
+    #[must_use]
+    pub fn focus(&self, name: &str) -> Focus {
+        Focus { ns: self.ns.clone(), prefix: self.prefix.child(name) }
+    }
+
+    /// Sets `prefix.key` to `value`, with the database's default TTL.
+    ///
+    /// # Errors
+    /// [`Error::InvalidPrefix`]; otherwise as [`Emdb::insert`](crate::Emdb::insert) (the key
+    /// limit counts the prefix).
+    pub fn set(&self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Result<()> {
+        self.ns.insert(self.full_key(key.as_ref())?, value)
+    }
+
+    /// Sets `prefix.key` to `value` with a time-to-live.
+    ///
+    /// # Errors
+    /// As [`set`](Self::set), and [`Error::TtlOverflow`].
+    pub fn set_with_ttl(
+        &self,
+        key: impl AsRef<[u8]>,
+        value: impl AsRef<[u8]>,
+        ttl: Ttl,
+    ) -> Result<()> {
+        self.ns.insert_with_ttl(self.full_key(key.as_ref())?, value, ttl)
+    }
+
+    /// The value of `prefix.key`, or `None` if absent or expired.
+    ///
+    /// # Errors
+    /// [`Error::InvalidPrefix`]; otherwise as [`Emdb::get`](crate::Emdb::get).
+    pub fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<Vec<u8>>> {
+        self.ns.get(self.full_key(key.as_ref())?)
+    }
+
+    /// Whether `prefix.key` is present and unexpired.
+    ///
+    /// # Errors
+    /// As [`get`](Self::get).
+    pub fn contains_key(&self, key: impl AsRef<[u8]>) -> Result<bool> {
+        self.ns.contains_key(self.full_key(key.as_ref())?)
+    }
+
+    /// Removes `prefix.key`, returning its value.
+    ///
+    /// # Errors
+    /// [`Error::InvalidPrefix`]; otherwise as [`Emdb::remove`](crate::Emdb::remove).
+    pub fn remove(&self, key: impl AsRef<[u8]>) -> Result<Option<Vec<u8>>> {
+        self.ns.remove(self.full_key(key.as_ref())?)
+    }
+
+    /// The time `prefix.key` has left to live.
+    ///
+    /// # Errors
+    /// As [`get`](Self::get).
+    pub fn ttl(&self, key: impl AsRef<[u8]>) -> Result<Option<Duration>> {
+        self.ns.ttl(self.full_key(key.as_ref())?)
+    }
+
+    /// When `prefix.key` expires.
+    ///
+    /// # Errors
+    /// As [`get`](Self::get).
+    pub fn expires_at(&self, key: impl AsRef<[u8]>) -> Result<Option<SystemTime>> {
+        self.ns.expires_at(self.full_key(key.as_ref())?)
+    }
+
+    /// Every live entry under this focus at any depth, in key order, with keys relative to the
+    /// focus (`product.variant.color` under `focus("product")` yields `variant.color`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidPrefix`].
+    pub fn iter(&self) -> Result<Iter> {
+        let prefix = self.prefix.bytes()?;
+        let (lower, upper) = prefix_bounds(prefix);
+        Ok(Iter::new(self.ns.raw_iter(lower, upper), prefix.len()))
+    }
+
+    /// Every live key under this focus at any depth, relative to the focus.
+    ///
+    /// # Errors
+    /// [`Error::InvalidPrefix`].
+    pub fn keys(&self) -> Result<Keys> {
+        let prefix = self.prefix.bytes()?;
+        let (lower, upper) = prefix_bounds(prefix);
+        Ok(Keys::new(self.ns.raw_iter(lower, upper), prefix.len()))
+    }
+
+    /// How many live entries are under this focus at any depth.
+    ///
+    /// # Errors
+    /// As [`iter`](Self::iter).
+    pub fn count(&self) -> Result<usize> {
+        let mut n = 0;
+        for item in self.keys()? {
+            item?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Removes every entry under this focus at any depth, as one atomic commit. Returns how many
+    /// entries were removed (expired-but-unpurged ones included).
+    ///
+    /// # Errors
+    /// [`Error::InvalidPrefix`]; [`Error::WriteInTransaction`] inside a transaction closure.
+    pub fn delete_all(&self) -> Result<usize> {
+        let prefix = Arc::clone(self.prefix.bytes()?);
+        self.ns.delete_under(&prefix)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes_reject_empty_names_and_empty_segments() {
+        for bad in ["", ".", "a.", ".a", "a..b"] {
+            assert!(
+                matches!(Prefix::root(bad).bytes(), Err(Error::InvalidPrefix { .. })),
+                "{bad:?}"
+            );
+        }
+        assert!(matches!(Prefix::root_bytes(b"\xff").bytes(), Err(Error::InvalidPrefix { .. })));
+        assert_eq!(&**Prefix::root("a.b").bytes().unwrap(), b"a.b.");
+    }
+
+    #[test]
+    fn a_child_of_an_invalid_prefix_stays_invalid_and_children_append_segments() {
+        assert!(Prefix::root("").child("x").bytes().is_err());
+        assert!(Prefix::root("a").child("").bytes().is_err());
+        assert_eq!(&**Prefix::root("a").child("b").bytes().unwrap(), b"a.b.");
+    }
+}

@@ -1,0 +1,323 @@
+//! The committed state of a database: its namespaces, each with a sharded point index and an
+//! ordered versioned map, the single writer, and the snapshot registry.
+//!
+//! Commit protocol (in memory): take the writer lock → assign the next LSN → take the snapshot
+//! registry lock and compute the collection horizon → lock the touched namespaces' ordered maps and
+//! index shards in ascending order → apply every operation → publish the LSN → release. A point
+//! reader takes one shard lock and so sees a batch whole or not at all; a range reader reads at a
+//! registered snapshot LSN and so never sees a version newer than its snapshot.
+
+mod index;
+mod ordered;
+mod snapshot;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use parking_lot::{Mutex, MutexGuard, RwLock};
+
+pub(crate) use self::index::{ALL_SHARDS, ShardedIndex, Slot, is_expired};
+pub(crate) use self::ordered::Ordered;
+use self::snapshot::Snapshots;
+use crate::batch::{Batch, DEFAULT_NS, NsId, Op};
+use crate::clock::Clock;
+use crate::error::{Error, Result};
+
+/// Batches with more keys than this lock every shard instead of hashing each key twice.
+const LOCK_ALL_ABOVE: usize = 64;
+
+/// The state of one namespace.
+#[derive(Debug)]
+pub(crate) struct NsState {
+    pub(crate) id: NsId,
+    pub(crate) name: String,
+    pub(crate) index: ShardedIndex,
+    pub(crate) ordered: RwLock<Ordered>,
+}
+
+impl NsState {
+    fn new(id: NsId, name: String) -> Self {
+        NsState { id, name, index: ShardedIndex::new(), ordered: RwLock::new(Ordered::default()) }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Registry {
+    by_name: HashMap<String, Arc<NsState>>,
+    by_id: HashMap<NsId, Arc<NsState>>,
+    next_id: NsId,
+}
+
+/// Settings fixed when the database is opened.
+#[derive(Debug)]
+pub(crate) struct Config {
+    pub(crate) default_ttl: Option<Duration>,
+    pub(crate) clock: Arc<dyn Clock>,
+}
+
+/// State only the writer touches.
+#[derive(Debug, Default)]
+pub(crate) struct Writer {
+    last_lsn: u64,
+    /// Keys whose version chains still hold versions that some snapshot may need.
+    garbage: Vec<(NsId, Arc<[u8]>)>,
+    /// The horizon `garbage` was last collected against (`u64::MAX` for "no snapshot open"),
+    /// or `None` before the first collection.
+    collected_at: Option<u64>,
+}
+
+/// The shared core of a database handle.
+#[derive(Debug)]
+pub(crate) struct Keyspace {
+    pub(crate) config: Config,
+    writer: Mutex<Writer>,
+    /// The token of the thread that holds `writer`, or 0.
+    writer_thread: AtomicUsize,
+    committed: AtomicU64,
+    snapshots: Mutex<Snapshots>,
+    registry: RwLock<Registry>,
+    default_ns: Arc<NsState>,
+}
+
+thread_local! {
+    static THREAD_TOKEN: u8 = const { 0 };
+}
+
+/// A number unique to the calling thread while it lives (the address of a thread-local).
+fn thread_token() -> usize {
+    THREAD_TOKEN.with(|t| std::ptr::from_ref(t) as usize)
+}
+
+impl Keyspace {
+    pub(crate) fn new(config: Config) -> Self {
+        let default_ns = Arc::new(NsState::new(DEFAULT_NS, String::new()));
+        let mut registry = Registry { next_id: DEFAULT_NS + 1, ..Registry::default() };
+        registry.by_id.insert(DEFAULT_NS, Arc::clone(&default_ns));
+        Keyspace {
+            config,
+            writer: Mutex::new(Writer::default()),
+            writer_thread: AtomicUsize::new(0),
+            committed: AtomicU64::new(0),
+            snapshots: Mutex::new(Snapshots::default()),
+            registry: RwLock::new(registry),
+            default_ns,
+        }
+    }
+
+    pub(crate) fn default_ns(&self) -> &Arc<NsState> {
+        &self.default_ns
+    }
+
+    pub(crate) fn now(&self) -> u64 {
+        self.config.clock.now_ms()
+    }
+
+    /// Takes the single writer lock.
+    ///
+    /// # Errors
+    /// [`Error::WriteInTransaction`] if the calling thread already holds it (a write through the
+    /// database handle inside a transaction closure would otherwise wait for itself forever).
+    pub(crate) fn lock_writer(&self) -> Result<WriterGuard<'_>> {
+        let token = thread_token();
+        if self.writer_thread.load(Ordering::Relaxed) == token {
+            return Err(Error::WriteInTransaction);
+        }
+        let writer = self.writer.lock();
+        self.writer_thread.store(token, Ordering::Relaxed);
+        Ok(WriterGuard { ks: self, writer })
+    }
+
+    /// Registers a read snapshot at the newest published commit.
+    pub(crate) fn snapshot(self: &Arc<Self>) -> SnapshotGuard {
+        let mut snapshots = self.snapshots.lock();
+        let lsn = self.committed.load(Ordering::Acquire);
+        snapshots.register(lsn);
+        SnapshotGuard { ks: Arc::clone(self), lsn }
+    }
+
+    /// The namespace called `name`, if it exists.
+    pub(crate) fn find_namespace(&self, name: &str) -> Option<Arc<NsState>> {
+        self.registry.read().by_name.get(name).cloned()
+    }
+
+    /// The names of every namespace, sorted.
+    pub(crate) fn namespace_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.registry.read().by_name.keys().cloned().collect();
+        names.sort_unstable();
+        names
+    }
+
+    /// The namespace called `name`, created (durably, as a commit of its own) if it is missing.
+    pub(crate) fn namespace(&self, name: &str) -> Result<Arc<NsState>> {
+        if let Some(ns) = self.find_namespace(name) {
+            return Ok(ns);
+        }
+        let mut writer = self.lock_writer()?;
+        if let Some(ns) = self.find_namespace(name) {
+            return Ok(ns);
+        }
+        let id = self.registry.read().next_id;
+        writer
+            .commit(&Batch { ops: vec![Op::CreateNamespace { ns: id, name: name.to_owned() }] })?;
+        self.find_namespace(name).ok_or(Error::InvalidNamespace {
+            name: name.to_owned(),
+            reason: "the namespace vanished while it was created",
+        })
+    }
+
+    fn apply(&self, batch: &Batch, lsn: u64, writer: &mut Writer) {
+        let snapshots = self.snapshots.lock();
+        let horizon = snapshots.horizon();
+        self.collect_garbage(writer, horizon);
+
+        // Namespace creation first: the data operations of the same batch may use them.
+        let mut touched: Vec<(NsId, u32, usize)> = Vec::new();
+        for op in &batch.ops {
+            let (ns, bit) = match op {
+                Op::CreateNamespace { ns, name } => {
+                    let mut registry = self.registry.write();
+                    let state = Arc::new(NsState::new(*ns, name.clone()));
+                    registry.by_name.insert(name.clone(), Arc::clone(&state));
+                    registry.by_id.insert(*ns, state);
+                    registry.next_id = registry.next_id.max(ns.saturating_add(1));
+                    continue;
+                }
+                Op::Put { ns, .. } | Op::Remove { ns, .. } => (*ns, 0),
+                Op::Clear { ns } => (*ns, ALL_SHARDS),
+            };
+            match touched.iter_mut().find(|(id, _, _)| *id == ns) {
+                Some(entry) => {
+                    entry.1 |= bit;
+                    entry.2 += 1;
+                }
+                None => touched.push((ns, bit, 1)),
+            }
+        }
+        touched.sort_unstable_by_key(|(id, _, _)| *id);
+
+        let states: Vec<Arc<NsState>> = {
+            let registry = self.registry.read();
+            touched.iter().filter_map(|(id, _, _)| registry.by_id.get(id).cloned()).collect()
+        };
+        let mut locked: Vec<_> = states
+            .iter()
+            .map(|state| {
+                let (_, mut mask, count) =
+                    touched.iter().find(|(id, _, _)| *id == state.id).copied().unwrap_or_default();
+                if count > LOCK_ALL_ABOVE {
+                    mask = ALL_SHARDS;
+                } else if mask != ALL_SHARDS {
+                    for op in &batch.ops {
+                        if let Op::Put { ns, key, .. } | Op::Remove { ns, key } = op {
+                            if *ns == state.id {
+                                mask |= state.index.shard_bit(key);
+                            }
+                        }
+                    }
+                }
+                (state.id, state.ordered.write(), state.index.lock(mask))
+            })
+            .collect();
+
+        for op in &batch.ops {
+            let ns = match op {
+                Op::Put { ns, .. } | Op::Remove { ns, .. } | Op::Clear { ns } => *ns,
+                Op::CreateNamespace { .. } => continue,
+            };
+            let Some((_, ordered, index)) = locked.iter_mut().find(|(id, _, _)| *id == ns) else {
+                continue;
+            };
+            match op {
+                Op::Put { key, value, expires_at, .. } => {
+                    let slot = Slot { value: Arc::clone(value), expires_at: *expires_at };
+                    index.put(key, slot.clone());
+                    if ordered.write(key, Some(slot), lsn, horizon) {
+                        writer.garbage.push((ns, Arc::clone(key)));
+                    }
+                }
+                Op::Remove { key, .. } => {
+                    index.remove(key);
+                    if ordered.write(key, None, lsn, horizon) {
+                        writer.garbage.push((ns, Arc::clone(key)));
+                    }
+                }
+                Op::Clear { .. } => {
+                    index.clear();
+                    if horizon.is_none() {
+                        ordered.reset();
+                    } else {
+                        for key in ordered.live_keys() {
+                            if ordered.write(&key, None, lsn, horizon) {
+                                writer.garbage.push((ns, key));
+                            }
+                        }
+                    }
+                }
+                Op::CreateNamespace { .. } => {}
+            }
+        }
+        self.committed.store(lsn, Ordering::Release);
+        drop(locked);
+        drop(snapshots);
+    }
+
+    /// Drops versions that no open snapshot can see any more, once the horizon has moved.
+    fn collect_garbage(&self, writer: &mut Writer, horizon: Option<u64>) {
+        let mark = horizon.unwrap_or(u64::MAX);
+        if writer.garbage.is_empty() || writer.collected_at == Some(mark) {
+            return;
+        }
+        writer.collected_at = Some(mark);
+        let registry = self.registry.read();
+        writer.garbage.retain(|(ns, key)| {
+            registry.by_id.get(ns).is_some_and(|state| state.ordered.write().collect(key, horizon))
+        });
+    }
+}
+
+/// Exclusive write access to a keyspace. Dropping it releases the writer lock.
+pub(crate) struct WriterGuard<'a> {
+    ks: &'a Keyspace,
+    writer: MutexGuard<'a, Writer>,
+}
+
+impl WriterGuard<'_> {
+    /// Commits `batch` as one atomic unit and returns its LSN. An empty batch commits nothing.
+    #[expect(clippy::unnecessary_wraps, reason = "the write-ahead log makes commits fallible")]
+    pub(crate) fn commit(&mut self, batch: &Batch) -> Result<u64> {
+        if batch.ops.is_empty() {
+            return Ok(self.writer.last_lsn);
+        }
+        let lsn = self.writer.last_lsn + 1;
+        self.ks.apply(batch, lsn, &mut self.writer);
+        self.writer.last_lsn = lsn;
+        Ok(lsn)
+    }
+}
+
+impl Drop for WriterGuard<'_> {
+    fn drop(&mut self) {
+        self.ks.writer_thread.store(0, Ordering::Relaxed);
+    }
+}
+
+/// A registered read snapshot; released when dropped.
+#[derive(Debug)]
+pub(crate) struct SnapshotGuard {
+    ks: Arc<Keyspace>,
+    lsn: u64,
+}
+
+impl SnapshotGuard {
+    pub(crate) fn lsn(&self) -> u64 {
+        self.lsn
+    }
+}
+
+impl Drop for SnapshotGuard {
+    fn drop(&mut self) {
+        self.ks.snapshots.lock().release(self.lsn);
+    }
+}

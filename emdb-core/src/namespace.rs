@@ -1,0 +1,331 @@
+//! [`Namespace`]: an isolated keyspace with the full key-value API. The database's own key-value
+//! methods act on its default namespace through the same code.
+
+use std::ops::{Bound, RangeBounds};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::batch::{Batch, NO_EXPIRY, Op};
+use crate::error::Result;
+use crate::focus::{Focus, Prefix};
+use crate::iter::{Iter, KeyBounds, Keys, RawIter, prefix_bounds};
+use crate::keyspace::{Keyspace, NsState, Slot, is_expired};
+use crate::limits::{check_key, check_value};
+use crate::ttl::{Ttl, remaining};
+
+/// How many expired keys one purge commit removes.
+const PURGE_BATCH: usize = 4096;
+
+/// An isolated keyspace inside a database, with the same key-value API as [`Emdb`](crate::Emdb).
+///
+/// Keys of different namespaces never collide: `a` in namespace `sessions` and `a` in the default
+/// namespace are different entries. A handle is cheap to clone (two `Arc`s) and `Send + Sync`.
+///
+/// # Examples
+///
+/// ```
+/// use emdb_core::Emdb;
+///
+/// let db = Emdb::open_in_memory();
+/// let sessions = db.namespace("sessions")?;
+/// sessions.insert("a", "session data")?;
+/// db.insert("a", "default namespace")?;
+/// assert_eq!(sessions.get("a")?, Some(b"session data".to_vec()));
+/// assert_eq!(db.get("a")?, Some(b"default namespace".to_vec()));
+/// # Ok::<(), emdb_core::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Namespace {
+    pub(crate) ks: Arc<Keyspace>,
+    pub(crate) ns: Arc<NsState>,
+}
+
+impl std::fmt::Debug for Namespace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Namespace").field("name", &self.ns.name).finish_non_exhaustive()
+    }
+}
+
+/// Converts user range bounds over any byte-like key into owned bounds.
+pub(crate) fn owned_bounds<K: AsRef<[u8]> + ?Sized>(range: &impl RangeBounds<K>) -> KeyBounds {
+    let own = |b: Bound<&K>| match b {
+        Bound::Included(k) => Bound::Included(Arc::from(k.as_ref())),
+        Bound::Excluded(k) => Bound::Excluded(Arc::from(k.as_ref())),
+        Bound::Unbounded => Bound::Unbounded,
+    };
+    (own(range.start_bound()), own(range.end_bound()))
+}
+
+/// A point in time `ms` milliseconds after the Unix epoch.
+pub(crate) fn system_time(ms: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_millis(ms)
+}
+
+impl Namespace {
+    pub(crate) fn new(ks: Arc<Keyspace>, ns: Arc<NsState>) -> Self {
+        Namespace { ks, ns }
+    }
+
+    /// The namespace's name (empty for the default namespace).
+    pub fn name(&self) -> &str {
+        &self.ns.name
+    }
+
+    /// Runs `f` on the live (present and unexpired) slot of `key`, under its shard's read lock.
+    fn with_live<R>(&self, key: &[u8], f: impl FnOnce(&Slot) -> R) -> Option<R> {
+        self.ns.index.with(key, |slot| {
+            let slot = slot?;
+            if slot.expires_at != NO_EXPIRY && is_expired(slot.expires_at, self.ks.now()) {
+                return None;
+            }
+            Some(f(slot))
+        })
+    }
+
+    /// Inserts `value` under `key`, replacing any previous value. The entry gets the database's
+    /// default TTL (none unless [`EmdbBuilder::default_ttl`](crate::EmdbBuilder::default_ttl) set
+    /// one).
+    ///
+    /// # Errors
+    /// [`KeyTooLarge`](crate::Error::KeyTooLarge) or [`ValueTooLarge`](crate::Error::ValueTooLarge)
+    /// past the [limits](crate::MAX_KEY_LEN); [`TtlOverflow`](crate::Error::TtlOverflow) if the
+    /// default TTL overflows the clock; [`WriteInTransaction`](crate::Error::WriteInTransaction)
+    /// when called inside a transaction closure on this database.
+    pub fn insert(&self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Result<()> {
+        self.insert_with_ttl(key, value, Ttl::Default)
+    }
+
+    /// Inserts `value` under `key` with a time-to-live, replacing any previous value and expiry.
+    ///
+    /// # Errors
+    /// As [`insert`](Self::insert); [`TtlOverflow`](crate::Error::TtlOverflow) if `ttl` puts the
+    /// expiry past the clock's range.
+    pub fn insert_with_ttl(
+        &self,
+        key: impl AsRef<[u8]>,
+        value: impl AsRef<[u8]>,
+        ttl: Ttl,
+    ) -> Result<()> {
+        let (key, value) = (key.as_ref(), value.as_ref());
+        check_key(key)?;
+        check_value(value)?;
+        let expires_at = ttl.expires_at(self.ks.config.default_ttl, self.ks.now())?;
+        let op =
+            Op::Put { ns: self.ns.id, key: Arc::from(key), value: Arc::from(value), expires_at };
+        self.ks.lock_writer()?.commit(&Batch { ops: vec![op] })?;
+        Ok(())
+    }
+
+    /// The value of `key`, or `None` if it is absent or expired.
+    ///
+    /// # Errors
+    /// None in memory; a persistent database reports I/O and corruption errors.
+    pub fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<Vec<u8>>> {
+        Ok(self.with_live(key.as_ref(), |slot| slot.value.to_vec()))
+    }
+
+    /// Whether `key` is present and unexpired.
+    ///
+    /// # Errors
+    /// As [`get`](Self::get).
+    pub fn contains_key(&self, key: impl AsRef<[u8]>) -> Result<bool> {
+        Ok(self.with_live(key.as_ref(), |_| ()).is_some())
+    }
+
+    /// Removes `key` and returns its value, or `None` if it was absent or expired.
+    ///
+    /// # Errors
+    /// [`WriteInTransaction`](crate::Error::WriteInTransaction) when called inside a transaction
+    /// closure on this database.
+    pub fn remove(&self, key: impl AsRef<[u8]>) -> Result<Option<Vec<u8>>> {
+        let key = key.as_ref();
+        let mut writer = self.ks.lock_writer()?;
+        let present = self.ns.index.slot(key);
+        let Some(slot) = present else { return Ok(None) };
+        writer.commit(&Batch { ops: vec![Op::Remove { ns: self.ns.id, key: Arc::from(key) }] })?;
+        Ok((!slot.is_expired(self.ks.now())).then(|| slot.value.to_vec()))
+    }
+
+    /// The number of live (unexpired) entries.
+    ///
+    /// # Errors
+    /// As [`get`](Self::get).
+    pub fn len(&self) -> Result<usize> {
+        Ok(self.ns.ordered.read().len(self.ks.now()))
+    }
+
+    /// Whether the namespace has no live entries.
+    ///
+    /// # Errors
+    /// As [`get`](Self::get).
+    pub fn is_empty(&self) -> Result<bool> {
+        Ok(self.len()? == 0)
+    }
+
+    /// Removes every entry, as one atomic commit.
+    ///
+    /// # Errors
+    /// [`WriteInTransaction`](crate::Error::WriteInTransaction) when called inside a transaction
+    /// closure on this database.
+    pub fn clear(&self) -> Result<()> {
+        self.ks.lock_writer()?.commit(&Batch { ops: vec![Op::Clear { ns: self.ns.id }] })?;
+        Ok(())
+    }
+
+    pub(crate) fn raw_iter(&self, lower: Bound<Arc<[u8]>>, upper: Bound<Arc<[u8]>>) -> RawIter {
+        RawIter::new(&self.ks, Arc::clone(&self.ns), lower, upper)
+    }
+
+    /// Every live entry in ascending key order, read from a snapshot taken now.
+    ///
+    /// # Errors
+    /// As [`get`](Self::get).
+    pub fn iter(&self) -> Result<Iter> {
+        Ok(Iter::new(self.raw_iter(Bound::Unbounded, Bound::Unbounded), 0))
+    }
+
+    /// Every live key in ascending order, read from a snapshot taken now.
+    ///
+    /// # Errors
+    /// As [`get`](Self::get).
+    pub fn keys(&self) -> Result<Keys> {
+        Ok(Keys::new(self.raw_iter(Bound::Unbounded, Bound::Unbounded), 0))
+    }
+
+    /// The live entries whose keys fall in `range`, in ascending key order.
+    ///
+    /// # Errors
+    /// As [`get`](Self::get).
+    pub fn range<K, R>(&self, range: R) -> Result<Iter>
+    where
+        K: AsRef<[u8]> + ?Sized,
+        R: RangeBounds<K>,
+    {
+        let (lower, upper) = owned_bounds(&range);
+        Ok(Iter::new(self.raw_iter(lower, upper), 0))
+    }
+
+    /// The live entries whose keys start with `prefix`, in ascending key order.
+    ///
+    /// # Errors
+    /// As [`get`](Self::get).
+    pub fn prefix(&self, prefix: impl AsRef<[u8]>) -> Result<Iter> {
+        let (lower, upper) = prefix_bounds(prefix.as_ref());
+        Ok(Iter::new(self.raw_iter(lower, upper), 0))
+    }
+
+    /// The time `key` has left to live; `None` if it is absent, expired, or never expires.
+    ///
+    /// # Errors
+    /// As [`get`](Self::get).
+    pub fn ttl(&self, key: impl AsRef<[u8]>) -> Result<Option<Duration>> {
+        let now = self.ks.now();
+        Ok(self.with_live(key.as_ref(), |slot| remaining(slot.expires_at, now)).flatten())
+    }
+
+    /// When `key` expires; `None` if it is absent, expired, or never expires.
+    ///
+    /// # Errors
+    /// As [`get`](Self::get).
+    pub fn expires_at(&self, key: impl AsRef<[u8]>) -> Result<Option<SystemTime>> {
+        Ok(self
+            .with_live(key.as_ref(), |slot| slot.expires_at)
+            .filter(|&t| t != NO_EXPIRY)
+            .map(system_time))
+    }
+
+    /// Removes the expiry of `key`, so it lives until removed. Returns whether the key was live
+    /// and had an expiry.
+    ///
+    /// # Errors
+    /// [`WriteInTransaction`](crate::Error::WriteInTransaction) when called inside a transaction
+    /// closure on this database.
+    pub fn persist(&self, key: impl AsRef<[u8]>) -> Result<bool> {
+        let key = key.as_ref();
+        let mut writer = self.ks.lock_writer()?;
+        let now = self.ks.now();
+        let Some(slot) = self.ns.index.slot(key) else { return Ok(false) };
+        if slot.expires_at == NO_EXPIRY || slot.is_expired(now) {
+            return Ok(false);
+        }
+        let op = Op::Put {
+            ns: self.ns.id,
+            key: Arc::from(key),
+            value: slot.value,
+            expires_at: NO_EXPIRY,
+        };
+        writer.commit(&Batch { ops: vec![op] })?;
+        Ok(true)
+    }
+
+    /// Removes every expired entry for good, in commits of a few thousand keys. Returns how many
+    /// were removed. Expired entries are already invisible; this reclaims their space.
+    ///
+    /// # Errors
+    /// [`WriteInTransaction`](crate::Error::WriteInTransaction) when called inside a transaction
+    /// closure on this database.
+    pub fn purge_expired(&self) -> Result<usize> {
+        let mut removed = 0;
+        loop {
+            let mut writer = self.ks.lock_writer()?;
+            let keys = self.ns.ordered.read().expired_keys(self.ks.now(), PURGE_BATCH);
+            if keys.is_empty() {
+                return Ok(removed);
+            }
+            removed += keys.len();
+            let ops = keys.into_iter().map(|key| Op::Remove { ns: self.ns.id, key }).collect();
+            writer.commit(&Batch { ops })?;
+        }
+    }
+
+    /// A handle on the keys under `prefix.` in this namespace. See [`Focus`].
+    ///
+    /// The prefix is checked when the handle is used: an empty prefix, or one with an empty
+    /// segment (`"a..b"`, `".a"`, `"a."`), makes every operation fail with
+    /// [`InvalidPrefix`](crate::Error::InvalidPrefix).
+    pub fn focus(&self, prefix: &str) -> Focus {
+        Focus::new(self.clone(), Prefix::root(prefix))
+    }
+
+    /// Every live entry under `prefix.` at any depth, in key order, with full keys.
+    ///
+    /// Its cost grows with the size of the group, not of the database.
+    ///
+    /// # Errors
+    /// [`InvalidPrefix`](crate::Error::InvalidPrefix) if `prefix` is empty, not UTF-8, or has an
+    /// empty segment.
+    pub fn group(&self, prefix: impl AsRef<[u8]>) -> Result<Iter> {
+        let prefix = Prefix::root_bytes(prefix.as_ref()).into_bytes()?;
+        let (lower, upper) = prefix_bounds(&prefix);
+        Ok(Iter::new(self.raw_iter(lower, upper), 0))
+    }
+
+    /// Removes every key under `prefix.` at any depth, as one atomic commit. Returns how many
+    /// entries were removed.
+    ///
+    /// # Errors
+    /// [`InvalidPrefix`](crate::Error::InvalidPrefix) as for [`group`](Self::group);
+    /// [`WriteInTransaction`](crate::Error::WriteInTransaction) inside a transaction closure.
+    pub fn delete_group(&self, prefix: impl AsRef<[u8]>) -> Result<usize> {
+        let prefix = Prefix::root_bytes(prefix.as_ref()).into_bytes()?;
+        self.delete_under(&prefix)
+    }
+
+    /// Removes every key that starts with the raw bytes `prefix`, atomically.
+    pub(crate) fn delete_under(&self, prefix: &[u8]) -> Result<usize> {
+        let mut writer = self.ks.lock_writer()?;
+        let (lower, upper) = prefix_bounds(prefix);
+        // The writer lock is held, so the snapshot is the newest state and stays it. Expired but
+        // unpurged keys go too (`now` = 0 sees them).
+        let mut raw =
+            RawIter::new(&self.ks, Arc::clone(&self.ns), lower, upper).including_expired();
+        let mut ops = Vec::new();
+        while let Some(entry) = raw.next_entry() {
+            let (key, _) = entry?;
+            ops.push(Op::Remove { ns: self.ns.id, key });
+        }
+        let removed = ops.len();
+        writer.commit(&Batch { ops })?;
+        Ok(removed)
+    }
+}

@@ -181,6 +181,9 @@ impl Ordered {
         limit: usize,
         out: &mut Vec<Entry>,
     ) -> bool {
+        if is_empty_range(lower, upper) {
+            return true;
+        }
         let mut taken = 0;
         for (key, chain) in self.map.range::<[u8], _>((lower, upper)) {
             if taken == limit {
@@ -204,6 +207,9 @@ impl Ordered {
         limit: usize,
         out: &mut Vec<Entry>,
     ) -> bool {
+        if is_empty_range(lower, upper) {
+            return true;
+        }
         let mut taken = 0;
         for (key, chain) in self.map.range::<[u8], _>((lower, upper)).rev() {
             if taken == limit {
@@ -215,6 +221,17 @@ impl Ordered {
             }
         }
         true
+    }
+}
+
+/// Whether `(lower, upper)` holds no key at all. `BTreeMap::range` panics on a start above the end
+/// (and on two equal excluded bounds); a user may well pass `"d".."b"`, which is simply empty.
+fn is_empty_range(lower: Bound<&[u8]>, upper: Bound<&[u8]>) -> bool {
+    match (lower, upper) {
+        (Bound::Included(a), Bound::Included(b)) => a > b,
+        (Bound::Included(a) | Bound::Excluded(a), Bound::Excluded(b))
+        | (Bound::Excluded(a), Bound::Included(b)) => a >= b,
+        (Bound::Unbounded, _) | (_, Bound::Unbounded) => false,
     }
 }
 
@@ -284,6 +301,25 @@ mod tests {
         // Overwriting without a TTL takes the key out of the expiry index.
         o.write(&key("a"), slot("w"), 3, None);
         assert!(o.expired_keys(u64::MAX, 10).is_empty());
+    }
+
+    #[test]
+    fn inverted_and_degenerate_ranges_are_empty_not_a_panic() {
+        let mut o = Ordered::default();
+        o.write(&key("b"), slot("b"), 1, None);
+        let mut out = Vec::new();
+        for (lo, hi) in [
+            (Bound::Included(&b"d"[..]), Bound::Excluded(&b"a"[..])),
+            (Bound::Excluded(&b"b"[..]), Bound::Excluded(&b"b"[..])),
+            (Bound::Included(&b"b"[..]), Bound::Excluded(&b"b"[..])),
+            (Bound::Excluded(&b"b"[..]), Bound::Included(&b"b"[..])),
+        ] {
+            assert!(o.scan_forward(lo, hi, 9, 0, 10, &mut out));
+            assert!(o.scan_backward(lo, hi, 9, 0, 10, &mut out));
+        }
+        assert!(out.is_empty());
+        o.scan_forward(Bound::Included(b"b"), Bound::Included(b"b"), 9, 0, 10, &mut out);
+        assert_eq!(out.len(), 1);
     }
 
     #[test]

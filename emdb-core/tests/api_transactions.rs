@@ -1,0 +1,166 @@
+//! Closure transactions: atomic commit, rollback on `Err` and on panic, read-your-writes,
+//! namespaces, and the error for writing through the handle inside a closure.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use emdb_core::{Emdb, Error, Ttl};
+
+#[test]
+fn a_committed_transaction_applies_every_write() {
+    let db = Emdb::open_in_memory();
+    db.insert("b", "old").unwrap();
+    let out = db
+        .transaction(|tx| {
+            tx.insert("a", "1")?;
+            let seen = tx.get("a")?;
+            tx.remove("b")?;
+            Ok(seen)
+        })
+        .unwrap();
+    assert_eq!(out, Some(b"1".to_vec()));
+    assert_eq!(db.get("a").unwrap(), Some(b"1".to_vec()));
+    assert_eq!(db.get("b").unwrap(), None);
+}
+
+#[test]
+fn an_aborted_transaction_leaves_no_trace() {
+    let db = Emdb::open_in_memory();
+    db.insert("keep", "v").unwrap();
+    let failed = db.transaction::<_, ()>(|tx| {
+        tx.insert("t", "v")?;
+        tx.remove("keep")?;
+        Err(Error::TransactionAborted("rollback"))
+    });
+    assert!(matches!(failed, Err(Error::TransactionAborted("rollback"))));
+    assert_eq!(db.get("t").unwrap(), None);
+    assert_eq!(db.get("keep").unwrap(), Some(b"v".to_vec()));
+    assert_eq!(db.len().unwrap(), 1);
+}
+
+#[test]
+fn a_panicking_transaction_leaves_no_trace_and_the_database_stays_usable() {
+    let db = Emdb::open_in_memory();
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        db.transaction::<_, ()>(|tx| {
+            tx.insert("t", "v")?;
+            panic!("boom");
+        })
+    }));
+    assert!(result.is_err());
+    assert_eq!(db.get("t").unwrap(), None);
+    db.insert("after", "panic").unwrap();
+    db.transaction(|tx| tx.insert("tx", "after panic")).unwrap();
+    assert_eq!(db.len().unwrap(), 2);
+}
+
+#[test]
+fn a_transaction_reads_its_own_writes_and_removals() {
+    let db = Emdb::open_in_memory();
+    db.insert("x", "committed").unwrap();
+    db.transaction::<_, ()>(|tx| {
+        assert_eq!(tx.get("x")?, Some(b"committed".to_vec()));
+        tx.insert("x", "mine")?;
+        assert_eq!(tx.get("x")?, Some(b"mine".to_vec()));
+        assert_eq!(tx.remove("x")?, Some(b"mine".to_vec()));
+        assert!(!tx.contains_key("x")?);
+        assert_eq!(tx.remove("x")?, None);
+        tx.insert_with_ttl("ttl", "v", Ttl::Never)?;
+        assert!(tx.contains_key("ttl")?);
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(db.get("x").unwrap(), None);
+    assert!(db.contains_key("ttl").unwrap());
+}
+
+#[test]
+fn a_transaction_spans_namespaces_atomically() {
+    let db = Emdb::open_in_memory();
+    let orders = db.namespace("orders").unwrap();
+    let stock = db.namespace("stock").unwrap();
+    stock.insert("widget", "1").unwrap();
+    db.transaction::<_, ()>(|tx| {
+        tx.namespace(&orders).insert("o1", "widget")?;
+        tx.namespace(&stock).insert("widget", "0")?;
+        assert_eq!(tx.namespace(&stock).get("widget")?, Some(b"0".to_vec()));
+        assert_eq!(tx.get("widget")?, None, "the default namespace is separate");
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(orders.get("o1").unwrap(), Some(b"widget".to_vec()));
+    assert_eq!(stock.get("widget").unwrap(), Some(b"0".to_vec()));
+
+    let failed = db.transaction::<_, ()>(|tx| {
+        tx.namespace(&orders).insert("o2", "widget")?;
+        tx.namespace(&stock).remove("widget")?;
+        Err(Error::TransactionAborted("out of stock"))
+    });
+    assert!(failed.is_err());
+    assert_eq!(orders.len().unwrap(), 1);
+    assert!(stock.contains_key("widget").unwrap());
+}
+
+#[test]
+fn writing_through_the_handle_inside_a_transaction_is_an_error_not_a_deadlock() {
+    let db = Emdb::open_in_memory();
+    let ns = db.namespace("ns").unwrap();
+    let err = db
+        .transaction::<_, ()>(|_tx| {
+            db.insert("k", "v")?;
+            Ok(())
+        })
+        .unwrap_err();
+    assert!(matches!(err, Error::WriteInTransaction));
+    assert!(matches!(
+        db.transaction(|_| db.transaction(|_| Ok(()))),
+        Err(Error::WriteInTransaction)
+    ));
+    assert!(matches!(db.transaction(|_| ns.remove("k")), Err(Error::WriteInTransaction)));
+    assert!(matches!(db.transaction(|_| db.namespace("new")), Err(Error::WriteInTransaction)));
+    // Reads through the handle are fine inside a transaction.
+    db.transaction(|_| db.get("k")).unwrap();
+    db.insert("k", "v").unwrap();
+}
+
+#[test]
+fn oversized_writes_inside_a_transaction_fail_and_the_closure_decides() {
+    let db = Emdb::open_in_memory();
+    let result = db.transaction(|tx| {
+        tx.insert("ok", "v")?;
+        tx.insert(vec![0u8; emdb_core::MAX_KEY_LEN + 1], "v")
+    });
+    assert!(matches!(result, Err(Error::KeyTooLarge { .. })));
+    assert!(db.is_empty().unwrap());
+}
+
+#[test]
+fn an_empty_transaction_commits_nothing_and_returns_its_value() {
+    let db = Emdb::open_in_memory();
+    assert_eq!(db.transaction(|_| Ok(42)).unwrap(), 42);
+    assert!(db.is_empty().unwrap());
+}
+
+#[test]
+fn concurrent_increments_through_transactions_are_serializable() {
+    let db = Emdb::open_in_memory();
+    db.insert("counter", 0u64.to_be_bytes()).unwrap();
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let db = db.clone();
+            std::thread::spawn(move || {
+                for _ in 0..250 {
+                    db.transaction(|tx| {
+                        let n = u64::from_be_bytes(tx.get("counter")?.unwrap().try_into().unwrap());
+                        tx.insert("counter", (n + 1).to_be_bytes())
+                    })
+                    .unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(db.get("counter").unwrap(), Some(1000u64.to_be_bytes().to_vec()));
+}

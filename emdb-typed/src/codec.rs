@@ -162,9 +162,18 @@ impl Codec for Postcard {
 }
 
 /// The [bincode](https://docs.rs/bincode) 2.0.1 codec, through its serde API with
-/// `bincode::config::standard()` (little-endian, varint integers, no size limit).
+/// `bincode::config::standard()` (little-endian, varint integers).
+///
+/// Decoding runs with bincode's memory limit set to 1 GiB: bincode allocates a container's full
+/// declared length before reading its contents, so without a limit a corrupt length prefix could
+/// request an allocation of up to 2⁶⁴ bytes and abort the process. The limit counts bincode's
+/// estimate of the decoded size in memory; a value beyond it fails to decode with an error. The
+/// limit does not change the wire format.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Bincode;
+
+/// The most memory, in bytes, bincode may claim while decoding one value.
+const BINCODE_DECODE_LIMIT: usize = 1 << 30;
 
 impl sealed::Sealed for Bincode {}
 
@@ -180,7 +189,8 @@ impl Codec for Bincode {
     }
 
     fn decode<V: DeserializeOwned>(bytes: &[u8]) -> Result<V, BoxError> {
-        let (value, read) = bincode::serde::decode_from_slice(bytes, bincode::config::standard())?;
+        let config = bincode::config::standard().with_limit::<BINCODE_DECODE_LIMIT>();
+        let (value, read) = bincode::serde::decode_from_slice(bytes, config)?;
         match bytes.len().checked_sub(read) {
             Some(0) => Ok(value),
             _ => Err(Box::new(TrailingBytes {

@@ -204,6 +204,11 @@ impl Codec for Bincode {
 /// The JSON codec ([`serde_json`]): self-describing, so it handles `#[serde(flatten)]`,
 /// `#[serde(untagged)]`, internally tagged enums and `skip_serializing_if`; readable when
 /// debugging; larger and slower than the binary codecs.
+///
+/// Finite floats round-trip exactly (`serde_json`'s `float_roundtrip` feature is enabled).
+/// JSON has a single `null`: `Some(None)` in an `Option<Option<T>>` decodes as `None`, and
+/// non-finite floats (`NaN`, `±inf`) are written as `null` and then fail to decode as a float.
+/// Map keys must serialize as strings (or integers), else encoding fails.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Json;
 

@@ -4,7 +4,8 @@
 //! bytewise. This module maps a key value to bytes such that, for every supported type `K`,
 //!
 //! * `a.cmp(&b) == encode(&a)?.cmp(&encode(&b)?)` (byte order equals [`Ord`]; equal values give
-//!   equal bytes and equal bytes mean equal values), and
+//!   equal bytes and equal bytes mean equal values; for floats, which have no `Ord`, read
+//!   `total_cmp` for `cmp`), and
 //! * `decode::<K>(&encode(&x)?)? == x`.
 //!
 //! General-purpose formats such as bincode and postcard do not have the first property (they
@@ -66,8 +67,10 @@
 //! * Types whose `Deserialize` needs a self-describing format: `#[serde(untagged)]`,
 //!   `#[serde(tag = "…")]`, `serde_json::Value`, … call `deserialize_any`, which this format
 //!   cannot answer; decoding returns [`Error::UnsupportedKey`] naming the fix.
-//! * Nesting deeper than 128 levels of options, structs, tuples, sequences and enum variants is
-//!   rejected on encode and on decode, so that decoding hostile bytes cannot overflow the stack.
+//! * Nesting deeper than 128 levels of options, newtype structs, structs, tuples, sequences and
+//!   enums is rejected: encoding returns [`Error::UnsupportedKey`], decoding returns
+//!   [`Error::Decode`], so that decoding hostile bytes cannot overflow the stack. Both sides count
+//!   the same way, so whatever encodes also decodes.
 //! * A sequence whose iteration order is not deterministic (`HashSet`) gives unstable bytes; use
 //!   `BTreeSet` or a sorted `Vec`.
 //!

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::batch::{Batch, ExpiresAt, NO_EXPIRY, NsId, Op};
 use crate::error::Result;
@@ -10,7 +11,7 @@ use crate::focus::Prefix;
 use crate::keyspace::{Keyspace, NsState, is_expired};
 use crate::limits::{check_key, check_value};
 use crate::namespace::Namespace;
-use crate::ttl::Ttl;
+use crate::ttl::{Ttl, remaining};
 
 /// A buffered write.
 #[derive(Debug, Clone)]
@@ -152,6 +153,14 @@ impl<'db> Transaction<'db> {
         self.default_view().remove(key)
     }
 
+    /// The time `key` has left to live as this transaction sees it.
+    ///
+    /// # Errors
+    /// As [`get`](Self::get).
+    pub fn ttl(&mut self, key: impl AsRef<[u8]>) -> Result<Option<Duration>> {
+        self.default_view().ttl(key)
+    }
+
     /// Removes every key under the group `prefix.` at any depth (as this transaction sees them),
     /// returning how many were removed.
     ///
@@ -231,6 +240,22 @@ impl TxNamespace<'_, '_> {
     /// As [`Transaction::get`].
     pub fn contains_key(&mut self, key: impl AsRef<[u8]>) -> Result<bool> {
         Ok(self.get(key)?.is_some())
+    }
+
+    /// The time `key` has left to live as this transaction sees it; `None` if it is absent,
+    /// expired, or never expires. Use it to keep an entry's expiry when rewriting it.
+    ///
+    /// # Errors
+    /// As [`Transaction::get`].
+    pub fn ttl(&mut self, key: impl AsRef<[u8]>) -> Result<Option<Duration>> {
+        let key = key.as_ref();
+        let now = self.tx.ks.now();
+        let expires_at = match self.tx.writes.get(&(self.ns.id, Arc::from(key))) {
+            Some(Write::Put { expires_at, .. }) => Some(*expires_at),
+            Some(Write::Remove) => None,
+            None => self.ns.index.with(key, |slot| slot.map(|s| s.expires_at)),
+        };
+        Ok(expires_at.filter(|&t| !is_expired(t, now)).and_then(|t| remaining(t, now)))
     }
 
     /// Removes `key`, returning the value this transaction saw.

@@ -164,3 +164,24 @@ fn concurrent_increments_through_transactions_are_serializable() {
     }
     assert_eq!(db.get("counter").unwrap(), Some(1000u64.to_be_bytes().to_vec()));
 }
+
+#[test]
+fn a_transaction_sees_the_ttl_of_committed_and_pending_entries() {
+    let db = Emdb::open_in_memory();
+    db.insert_with_ttl("k", "v", Ttl::After(std::time::Duration::from_secs(60))).unwrap();
+    db.transaction::<_, ()>(|tx| {
+        let ttl = tx.ttl("k")?.unwrap();
+        assert!(
+            ttl <= std::time::Duration::from_secs(60) && ttl > std::time::Duration::from_secs(50)
+        );
+        tx.insert_with_ttl("k", "v2", Ttl::Never)?;
+        assert_eq!(tx.ttl("k")?, None);
+        tx.insert_with_ttl("n", "v", Ttl::After(std::time::Duration::from_secs(5)))?;
+        assert_eq!(tx.ttl("n")?, Some(std::time::Duration::from_secs(5)));
+        tx.remove("n")?;
+        assert_eq!(tx.ttl("n")?, None);
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(db.ttl("k").unwrap(), None);
+}

@@ -14,21 +14,66 @@ const KEYS: &[&str] = &["a", "a.x", "a.y", "a.y.z", "ab", "b", "b.a", "c", ""];
 
 #[derive(Debug, Clone)]
 enum Op {
-    Insert { ns: usize, key: usize, value: u8, ttl_ms: Option<u64> },
-    Remove { ns: usize, key: usize },
-    Get { ns: usize, key: usize },
-    Range { ns: usize, lo: usize, hi: usize },
-    Prefix { ns: usize, key: usize },
-    Group { ns: usize, key: usize },
-    DeleteGroup { ns: usize, key: usize },
-    Clear { ns: usize },
-    Persist { ns: usize, key: usize },
-    Ttl { ns: usize, key: usize },
-    Transaction { writes: Vec<(usize, usize, Option<u8>)>, commit: bool },
-    Advance { ms: u64 },
+    Insert {
+        ns: usize,
+        key: usize,
+        value: u8,
+        ttl_ms: Option<u64>,
+    },
+    Remove {
+        ns: usize,
+        key: usize,
+    },
+    Get {
+        ns: usize,
+        key: usize,
+    },
+    Range {
+        ns: usize,
+        lo: usize,
+        hi: usize,
+    },
+    Prefix {
+        ns: usize,
+        key: usize,
+    },
+    Group {
+        ns: usize,
+        key: usize,
+    },
+    DeleteGroup {
+        ns: usize,
+        key: usize,
+    },
+    Clear {
+        ns: usize,
+    },
+    Persist {
+        ns: usize,
+        key: usize,
+    },
+    Ttl {
+        ns: usize,
+        key: usize,
+    },
+    Transaction {
+        writes: Vec<(usize, usize, Option<u8>)>,
+        commit: bool,
+    },
+    Advance {
+        ms: u64,
+    },
     Purge,
-    Len { ns: usize },
-    ReverseIter { ns: usize },
+    Len {
+        ns: usize,
+    },
+    ReverseIter {
+        ns: usize,
+    },
+    /// Opens an iterator now and checks, after all later operations, that it saw this moment.
+    Snapshot {
+        ns: usize,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -51,7 +96,8 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (0..40u64).prop_map(|ms| Op::Advance { ms }),
         1 => Just(Op::Purge),
         1 => ns.clone().prop_map(|ns| Op::Len { ns }),
-        1 => ns.prop_map(|ns| Op::ReverseIter { ns }),
+        1 => ns.clone().prop_map(|ns| Op::ReverseIter { ns }),
+        1 => ns.prop_map(|ns| Op::Snapshot { ns }),
     ]
 }
 
@@ -74,6 +120,7 @@ fn run(ops: Vec<Op>) {
     let mut model: Model = [BTreeMap::new(), BTreeMap::new()];
     let mut now = 1_000u64;
     let key = |i: usize| KEYS[i].as_bytes().to_vec();
+    let mut snapshots = Vec::new();
 
     for op in ops {
         match op {
@@ -188,6 +235,9 @@ fn run(ops: Vec<Op>) {
                 assert_eq!(spaces[ns].len().unwrap(), live(&model, ns, now).len());
                 assert_eq!(spaces[ns].is_empty().unwrap(), live(&model, ns, now).is_empty());
             }
+            Op::Snapshot { ns } => {
+                snapshots.push((spaces[ns].iter().unwrap(), live(&model, ns, now)))
+            }
             Op::ReverseIter { ns } => {
                 let mut expected = live(&model, ns, now);
                 expected.reverse();
@@ -199,6 +249,10 @@ fn run(ops: Vec<Op>) {
     for (ns, space) in spaces.iter().enumerate() {
         let got: Vec<_> = space.iter().unwrap().map(Result::unwrap).collect();
         assert_eq!(got, live(&model, ns, now));
+    }
+    for (iter, expected) in snapshots {
+        let got: Vec<_> = iter.map(Result::unwrap).collect();
+        assert_eq!(got, expected, "an iterator saw writes made after it was opened");
     }
     assert!(db.is_empty().unwrap(), "the default namespace was never written");
 }

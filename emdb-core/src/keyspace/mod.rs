@@ -2,7 +2,7 @@
 //! ordered versioned map, the single writer, and the snapshot registry.
 //!
 //! Commit protocol (in memory): take the writer lock → assign the next LSN → take the snapshot
-//! registry lock and compute the collection horizon → lock the touched namespaces' ordered maps and
+//! registry lock and read the open snapshot LSNs → lock the touched namespaces' ordered maps and
 //! index shards in ascending order → apply every operation → publish the LSN → release. A point
 //! reader takes one shard lock and so sees a batch whole or not at all; a range reader reads at a
 //! registered snapshot LSN and so never sees a version newer than its snapshot.
@@ -63,8 +63,7 @@ pub(crate) struct Writer {
     last_lsn: u64,
     /// Keys whose version chains still hold versions that some snapshot may need.
     garbage: Vec<(NsId, Arc<[u8]>)>,
-    /// The horizon `garbage` was last collected against (`u64::MAX` for "no snapshot open"),
-    /// or `None` before the first collection.
+    /// The snapshot-registry generation `garbage` was last collected at.
     collected_at: Option<u64>,
 }
 
@@ -169,8 +168,8 @@ impl Keyspace {
 
     fn apply(&self, batch: &Batch, lsn: u64, writer: &mut Writer) {
         let snapshots = self.snapshots.lock();
-        let horizon = snapshots.horizon();
-        self.collect_garbage(writer, horizon);
+        let open = snapshots.open_lsns();
+        self.collect_garbage(writer, &open, snapshots.generation());
 
         // Namespace creation first: the data operations of the same batch may use them.
         let mut touched: Vec<(NsId, u32, usize)> = Vec::new();
@@ -233,23 +232,23 @@ impl Keyspace {
                 Op::Put { key, value, expires_at, .. } => {
                     let slot = Slot { value: Arc::clone(value), expires_at: *expires_at };
                     index.put(key, slot.clone());
-                    if ordered.write(key, Some(slot), lsn, horizon) {
+                    if ordered.write(key, Some(slot), lsn, &open) {
                         writer.garbage.push((ns, Arc::clone(key)));
                     }
                 }
                 Op::Remove { key, .. } => {
                     index.remove(key);
-                    if ordered.write(key, None, lsn, horizon) {
+                    if ordered.write(key, None, lsn, &open) {
                         writer.garbage.push((ns, Arc::clone(key)));
                     }
                 }
                 Op::Clear { .. } => {
                     index.clear();
-                    if horizon.is_none() {
+                    if open.is_empty() {
                         ordered.reset();
                     } else {
                         for key in ordered.live_keys() {
-                            if ordered.write(&key, None, lsn, horizon) {
+                            if ordered.write(&key, None, lsn, &open) {
                                 writer.garbage.push((ns, key));
                             }
                         }
@@ -263,16 +262,16 @@ impl Keyspace {
         drop(snapshots);
     }
 
-    /// Drops versions that no open snapshot can see any more, once the horizon has moved.
-    fn collect_garbage(&self, writer: &mut Writer, horizon: Option<u64>) {
-        let mark = horizon.unwrap_or(u64::MAX);
-        if writer.garbage.is_empty() || writer.collected_at == Some(mark) {
+    /// Drops versions that no open snapshot can see any more, once the set of open snapshots
+    /// has changed since the last collection.
+    fn collect_garbage(&self, writer: &mut Writer, open: &[u64], generation: u64) {
+        if writer.garbage.is_empty() || writer.collected_at == Some(generation) {
             return;
         }
-        writer.collected_at = Some(mark);
+        writer.collected_at = Some(generation);
         let registry = self.registry.read();
         writer.garbage.retain(|(ns, key)| {
-            registry.by_id.get(ns).is_some_and(|state| state.ordered.write().collect(key, horizon))
+            registry.by_id.get(ns).is_some_and(|state| state.ordered.write().collect(key, open))
         });
     }
 }

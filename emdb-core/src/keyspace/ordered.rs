@@ -37,17 +37,23 @@ impl Chain {
         self.older.iter().rev().find(|v| v.lsn <= snapshot).and_then(|v| v.slot.as_ref())
     }
 
-    /// Drops the versions no snapshot at or after `horizon` can see. Returns whether the key has
-    /// no version left worth keeping (its only version is a removal).
-    fn prune(&mut self, horizon: Option<u64>) -> bool {
-        match horizon {
-            None => self.older.clear(),
-            Some(h) => {
-                // Keep every version newer than the horizon, and the newest one at or below it.
-                if self.head.lsn <= h {
-                    self.older.clear();
-                } else if let Some(keep_from) = self.older.iter().rposition(|v| v.lsn <= h) {
-                    self.older.drain(..keep_from);
+    /// Drops the versions no open snapshot can see: a snapshot at LSN `s` sees the newest version
+    /// at or below `s`, and a snapshot taken later sees the head. `open` holds the LSNs of the open
+    /// snapshots, ascending. Returns whether the key has nothing left worth keeping (its only
+    /// version is a removal).
+    fn prune(&mut self, open: &[u64]) -> bool {
+        if open.is_empty() {
+            self.older.clear();
+        } else if !self.older.is_empty() {
+            let head_lsn = self.head.lsn;
+            let mut versions = std::mem::take(&mut self.older).into_iter().peekable();
+            while let Some(version) = versions.next() {
+                let next_lsn = versions.peek().map_or(head_lsn, |v| v.lsn);
+                // The first open snapshot at or after this version sees it if it is older than
+                // the next version.
+                let first = open.partition_point(|&s| s < version.lsn);
+                if open.get(first).is_some_and(|&s| s < next_lsn) {
+                    self.older.push(version);
                 }
             }
         }
@@ -73,30 +79,31 @@ pub(crate) struct Ordered {
 impl Ordered {
     /// Writes `slot` (or a removal when `None`) as the newest version of `key` at `lsn`.
     ///
-    /// `horizon` is the oldest open snapshot, or `None` when no snapshot is open; older versions
-    /// nobody can see are dropped on the spot. Returns whether the key's chain keeps versions that
-    /// garbage collection must revisit once the horizon moves.
+    /// `open` holds the LSNs of the open snapshots, ascending; older versions none of them can see
+    /// are dropped on the spot. Returns whether the key's chain has just started to keep versions
+    /// that garbage collection must revisit once those snapshots close.
     pub(crate) fn write(
         &mut self,
         key: &Arc<[u8]>,
         slot: Option<Slot>,
         lsn: u64,
-        horizon: Option<u64>,
+        open: &[u64],
     ) -> bool {
         let new_expiry = slot.as_ref().map_or(NO_EXPIRY, |s| s.expires_at);
         let new_live = slot.is_some();
         let version = Version { lsn, slot };
         let (previous, needs_gc) = if let Some(chain) = self.map.get_mut(&**key) {
+            let was_dirty = chain.needs_gc();
             let old = std::mem::replace(&mut chain.head, version);
             let previous = old.slot.clone();
-            if horizon.is_some() {
+            if !open.is_empty() {
                 chain.older.push(old);
             }
-            if chain.prune(horizon) {
+            if chain.prune(open) {
                 self.map.remove(&**key);
                 (previous, false)
             } else {
-                (previous, chain.needs_gc())
+                (previous, !was_dirty && chain.needs_gc())
             }
         } else {
             // A removal of an absent key needs no marker: every snapshot already misses it.
@@ -120,10 +127,10 @@ impl Ordered {
         needs_gc
     }
 
-    /// Re-prunes `key` against `horizon`; returns whether it still needs a later visit.
-    pub(crate) fn collect(&mut self, key: &[u8], horizon: Option<u64>) -> bool {
+    /// Re-prunes `key` against the open snapshots; returns whether it still needs a later visit.
+    pub(crate) fn collect(&mut self, key: &[u8], open: &[u64]) -> bool {
         let Some(chain) = self.map.get_mut(key) else { return false };
-        if chain.prune(horizon) {
+        if chain.prune(open) {
             self.map.remove(key);
             return false;
         }
@@ -261,10 +268,10 @@ mod tests {
     #[test]
     fn without_snapshots_only_the_newest_version_is_kept() {
         let mut o = Ordered::default();
-        o.write(&key("a"), slot("1"), 1, None);
-        o.write(&key("a"), slot("2"), 2, None);
+        o.write(&key("a"), slot("1"), 1, &[]);
+        o.write(&key("a"), slot("2"), 2, &[]);
         assert!(o.map.get(&b"a"[..]).unwrap().older.is_empty());
-        o.write(&key("a"), None, 3, None);
+        o.write(&key("a"), None, 3, &[]);
         assert!(o.map.is_empty(), "a removal without snapshots leaves nothing behind");
         assert_eq!(o.live, 0);
     }
@@ -272,26 +279,44 @@ mod tests {
     #[test]
     fn a_snapshot_keeps_seeing_the_versions_of_its_lsn() {
         let mut o = Ordered::default();
-        o.write(&key("a"), slot("1"), 1, None);
-        o.write(&key("b"), slot("1"), 1, None);
+        o.write(&key("a"), slot("1"), 1, &[]);
+        o.write(&key("b"), slot("1"), 1, &[]);
         // A snapshot at LSN 1 is open while commit 2 rewrites a and removes b.
-        o.write(&key("a"), slot("2"), 2, Some(1));
-        o.write(&key("b"), None, 2, Some(1));
+        o.write(&key("a"), slot("2"), 2, &[1]);
+        o.write(&key("b"), None, 2, &[1]);
         assert_eq!(scan(&o, 1), vec![("a".into(), "1".into()), ("b".into(), "1".into())]);
         assert_eq!(scan(&o, 2), vec![("a".into(), "2".into())]);
         // Once the snapshot is gone, collection drops the old versions and the removed key.
-        assert!(!o.collect(b"a", None));
-        assert!(!o.collect(b"b", None));
+        assert!(!o.collect(b"a", &[]));
+        assert!(!o.collect(b"b", &[]));
         assert_eq!(o.map.len(), 1);
         assert_eq!(o.live, 1);
+    }
+
+    #[test]
+    fn versions_between_open_snapshots_that_none_can_see_are_dropped() {
+        let mut o = Ordered::default();
+        o.write(&key("a"), slot("1"), 1, &[]);
+        // A snapshot at 1 stays open while the key is rewritten many times.
+        for lsn in 2..100 {
+            o.write(&key("a"), slot(&lsn.to_string()), lsn, &[1]);
+        }
+        let chain = o.map.get(&b"a"[..]).unwrap();
+        assert_eq!(chain.older.len(), 1, "only the version snapshot 1 sees is kept");
+        assert_eq!(scan(&o, 1), vec![("a".into(), "1".into())]);
+        // A second snapshot at 50 keeps the version it sees too.
+        o.write(&key("a"), slot("x"), 100, &[1, 99]);
+        assert_eq!(o.map.get(&b"a"[..]).unwrap().older.len(), 2);
+        assert_eq!(scan(&o, 99), vec![("a".into(), "99".into())]);
+        assert_eq!(scan(&o, 100), vec![("a".into(), "x".into())]);
     }
 
     #[test]
     fn expired_entries_are_counted_out_of_len_and_hidden_from_scans() {
         let mut o = Ordered::default();
         let expiring = Some(Slot { value: Arc::from(&b"v"[..]), expires_at: 100 });
-        o.write(&key("a"), expiring, 1, None);
-        o.write(&key("b"), slot("v"), 2, None);
+        o.write(&key("a"), expiring, 1, &[]);
+        o.write(&key("b"), slot("v"), 2, &[]);
         assert_eq!(o.len(99), 2);
         assert_eq!(o.len(100), 1);
         let mut out = Vec::new();
@@ -299,14 +324,14 @@ mod tests {
         assert_eq!(out.len(), 1);
         assert_eq!(o.expired_keys(100, 10), vec![key("a")]);
         // Overwriting without a TTL takes the key out of the expiry index.
-        o.write(&key("a"), slot("w"), 3, None);
+        o.write(&key("a"), slot("w"), 3, &[]);
         assert!(o.expired_keys(u64::MAX, 10).is_empty());
     }
 
     #[test]
     fn inverted_and_degenerate_ranges_are_empty_not_a_panic() {
         let mut o = Ordered::default();
-        o.write(&key("b"), slot("b"), 1, None);
+        o.write(&key("b"), slot("b"), 1, &[]);
         let mut out = Vec::new();
         for (lo, hi) in [
             (Bound::Included(&b"d"[..]), Bound::Excluded(&b"a"[..])),
@@ -326,7 +351,7 @@ mod tests {
     fn scans_stop_at_the_limit_and_report_whether_the_range_is_exhausted() {
         let mut o = Ordered::default();
         for (i, k) in ["a", "b", "c", "d"].iter().enumerate() {
-            o.write(&key(k), slot(k), i as u64 + 1, None);
+            o.write(&key(k), slot(k), i as u64 + 1, &[]);
         }
         let mut out = Vec::new();
         assert!(!o.scan_forward(Bound::Unbounded, Bound::Unbounded, 9, 0, 2, &mut out));

@@ -5,18 +5,24 @@ use std::collections::BTreeMap;
 
 /// The LSNs of open snapshots, with how many readers hold each.
 ///
-/// The registry lives behind a mutex that the writer holds from the moment it computes the
-/// collection horizon until the commit is published, so a snapshot is registered either before
-/// the horizon is computed (and counted in it) or after the commit is visible (and reads it).
+/// The registry lives behind a mutex that the writer holds from the moment it reads the open
+/// snapshots until the commit is published, so a snapshot is registered either before that read
+/// (and its versions are kept) or after the commit is visible (and it reads the commit).
 #[derive(Debug, Default)]
 pub(crate) struct Snapshots {
     open: BTreeMap<u64, usize>,
+    /// Bumped whenever the set of open LSNs changes, so garbage collection knows when to rerun.
+    generation: u64,
 }
 
 impl Snapshots {
     /// Records a reader at `lsn`.
     pub(crate) fn register(&mut self, lsn: u64) {
-        *self.open.entry(lsn).or_insert(0) += 1;
+        let count = self.open.entry(lsn).or_insert(0);
+        if *count == 0 {
+            self.generation += 1;
+        }
+        *count += 1;
     }
 
     /// Forgets one reader at `lsn`.
@@ -25,13 +31,19 @@ impl Snapshots {
             *count -= 1;
             if *count == 0 {
                 self.open.remove(&lsn);
+                self.generation += 1;
             }
         }
     }
 
-    /// The oldest LSN any open snapshot reads at, or `None` when none is open.
-    pub(crate) fn horizon(&self) -> Option<u64> {
-        self.open.keys().next().copied()
+    /// The LSNs of the open snapshots, ascending (empty when none is open).
+    pub(crate) fn open_lsns(&self) -> Vec<u64> {
+        self.open.keys().copied().collect()
+    }
+
+    /// A number that changes whenever [`open_lsns`](Self::open_lsns) does.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation
     }
 }
 
@@ -40,19 +52,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_horizon_is_the_oldest_open_snapshot_and_counts_duplicates() {
+    fn open_lsns_are_sorted_and_count_duplicates_and_the_generation_tracks_changes() {
         let mut s = Snapshots::default();
-        assert_eq!(s.horizon(), None);
+        assert!(s.open_lsns().is_empty());
         s.register(5);
         s.register(3);
+        let g = s.generation();
         s.register(3);
-        assert_eq!(s.horizon(), Some(3));
+        assert_eq!(s.generation(), g, "a second reader at the same LSN changes nothing");
+        assert_eq!(s.open_lsns(), [3, 5]);
         s.release(3);
-        assert_eq!(s.horizon(), Some(3));
+        assert_eq!(s.open_lsns(), [3, 5]);
         s.release(3);
-        assert_eq!(s.horizon(), Some(5));
+        assert_eq!(s.open_lsns(), [5]);
+        assert!(s.generation() > g);
         s.release(5);
         s.release(5);
-        assert_eq!(s.horizon(), None);
+        assert!(s.open_lsns().is_empty());
     }
 }

@@ -236,7 +236,7 @@ fn run(ops: Vec<Op>) {
                 assert_eq!(spaces[ns].is_empty().unwrap(), live(&model, ns, now).is_empty());
             }
             Op::Snapshot { ns } => {
-                snapshots.push((spaces[ns].iter().unwrap(), live(&model, ns, now)))
+                snapshots.push((spaces[ns].iter().unwrap(), live(&model, ns, now)));
             }
             Op::ReverseIter { ns } => {
                 let mut expected = live(&model, ns, now);

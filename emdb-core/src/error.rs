@@ -20,7 +20,9 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 #[non_exhaustive]
 pub enum Error {
     /// A key is longer than [`MAX_KEY_LEN`](crate::MAX_KEY_LEN).
-    #[error("key of {len} bytes exceeds the maximum of {max} bytes; store a hash or a shorter id as the key")]
+    #[error(
+        "key of {len} bytes exceeds the maximum of {max} bytes; store a hash or a shorter id as the key"
+    )]
     KeyTooLarge {
         /// The length of the rejected key.
         len: usize,
@@ -29,7 +31,9 @@ pub enum Error {
     },
 
     /// A value is longer than [`MAX_VALUE_LEN`](crate::MAX_VALUE_LEN).
-    #[error("value of {len} bytes exceeds the maximum of {max} bytes; split it into several entries")]
+    #[error(
+        "value of {len} bytes exceeds the maximum of {max} bytes; split it into several entries"
+    )]
     ValueTooLarge {
         /// The length of the rejected value.
         len: usize,
@@ -39,7 +43,9 @@ pub enum Error {
 
     /// A time-to-live puts the expiry beyond what emdb can represent (milliseconds since the Unix
     /// epoch in a `u64`).
-    #[error("time-to-live of {ttl:?} overflows the expiry clock; use Ttl::Never for entries that must not expire")]
+    #[error(
+        "time-to-live of {ttl:?} overflows the expiry clock; use Ttl::Never for entries that must not expire"
+    )]
     TtlOverflow {
         /// The rejected time-to-live.
         ttl: Duration,
@@ -69,11 +75,15 @@ pub enum Error {
 
     /// A write was attempted through the database handle on a thread that is running a
     /// transaction closure on the same database; it would wait for itself forever.
-    #[error("write through the database handle inside a transaction on the same thread; use the Transaction handle passed to the closure")]
+    #[error(
+        "write through the database handle inside a transaction on the same thread; use the Transaction handle passed to the closure"
+    )]
     WriteInTransaction,
 
     /// An operation needs a database file, but this database lives in memory only.
-    #[error("{operation} needs a database file, but this database is in memory; open it with Emdb::open(path)")]
+    #[error(
+        "{operation} needs a database file, but this database is in memory; open it with Emdb::open(path)"
+    )]
     InMemory {
         /// The operation that was refused.
         operation: &'static str,
@@ -109,7 +119,9 @@ pub enum Error {
     },
 
     /// A stored value or key could not be decoded as the table's type.
-    #[error("cannot decode the entry at key {key:02x?} of table {table:?}: {source}; was the table written with another type or codec?")]
+    #[error(
+        "cannot decode the entry at key {key:02x?} of table {table:?}: {source}; was the table written with another type or codec?"
+    )]
     Decode {
         /// The table the entry belongs to.
         table: String,
@@ -121,7 +133,9 @@ pub enum Error {
     },
 
     /// A typed table was opened with other key, value or codec types than it was created with.
-    #[error("table {table:?} was created as {found} but opened as {expected}; open it with the original types or migrate it")]
+    #[error(
+        "table {table:?} was created as {found} but opened as {expected}; open it with the original types or migrate it"
+    )]
     TableTypeMismatch {
         /// The table name.
         table: String,
@@ -132,7 +146,9 @@ pub enum Error {
     },
 
     /// A stored value carries a schema version this program does not know.
-    #[error("table {table:?} holds a value of schema version {found}, but this program knows versions up to {known}; upgrade the program")]
+    #[error(
+        "table {table:?} holds a value of schema version {found}, but this program knows versions up to {known}; upgrade the program"
+    )]
     UnknownSchemaVersion {
         /// The table name.
         table: String,
@@ -141,6 +157,59 @@ pub enum Error {
         /// The newest version the program declares.
         known: u32,
     },
+
+    /// Another handle, in this process or another one, has the database open: its lock file
+    /// `<path>.lock` is held.
+    #[error(
+        "database {path} is locked by another handle or process; close that handle first, or open another path"
+    )]
+    Locked {
+        /// The lock file that is held.
+        path: PathBuf,
+    },
+
+    /// The file is not an emdb database: neither meta page carries emdb's magic bytes.
+    #[error(
+        "{path} is not an emdb database file; check the path, or move the file away to create a new database there"
+    )]
+    NotAnEmdbFile {
+        /// The file that was opened.
+        path: PathBuf,
+    },
+
+    /// The file was written by a newer emdb whose format this program cannot read.
+    #[error(
+        "{path} has file format version {found}, but this program reads versions up to {supported}; open it with a newer emdb"
+    )]
+    UnsupportedFormatVersion {
+        /// The file that was opened.
+        path: PathBuf,
+        /// The format version found in the file.
+        found: u32,
+        /// The newest format version this program reads.
+        supported: u32,
+    },
+
+    /// Bytes read from a database file failed a check (a checksum, a bound, an ordering): the
+    /// media or the file was damaged. No wrong value is ever returned in its place.
+    #[error(
+        "corruption in {path} at byte offset {offset}: {detail}; restore the database from a backup"
+    )]
+    Corruption {
+        /// The damaged file.
+        path: PathBuf,
+        /// The byte offset in the file where the damaged structure starts.
+        offset: u64,
+        /// What check failed (for a checksum: the expected and found values).
+        detail: String,
+    },
+
+    /// An earlier sync of a database file failed, so the durability of later writes cannot be
+    /// promised (the kernel may have dropped the unwritten data, and a retried sync would lie).
+    #[error(
+        "the database handle is poisoned by an earlier failed sync; drop every handle and reopen the database, which recovers the durable state"
+    )]
+    Poisoned,
 }
 
 impl Error {

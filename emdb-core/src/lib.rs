@@ -4,5 +4,9 @@
 
 mod batch;
 mod error;
+#[allow(dead_code)] // wired into the keyspace by the persistence step
+mod io;
+#[allow(dead_code)] // wired into the keyspace by the persistence step
+mod wal;
 
 pub use error::{BoxError, Error, Result};

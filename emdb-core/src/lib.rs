@@ -7,6 +7,8 @@ mod error;
 #[allow(dead_code)] // wired into the keyspace by the persistence step
 mod io;
 #[allow(dead_code)] // wired into the keyspace by the persistence step
+mod page;
+#[allow(dead_code)] // wired into the keyspace by the persistence step
 mod wal;
 
 pub use error::{BoxError, Error, Result};

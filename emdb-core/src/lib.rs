@@ -9,6 +9,8 @@ mod io;
 #[allow(dead_code)] // wired into the keyspace by the persistence step
 mod page;
 #[allow(dead_code)] // wired into the keyspace by the persistence step
+mod tree;
+#[allow(dead_code)] // wired into the keyspace by the persistence step
 mod wal;
 
 pub use error::{BoxError, Error, Result};

@@ -184,6 +184,11 @@ impl PageFile {
         self.file.write_at(bytes, offset).map_err(|e| Error::io(&self.path, e))
     }
 
+    /// Extends (or truncates) the file to `len` bytes.
+    pub(crate) fn set_len(&self, len: u64) -> Result<()> {
+        self.file.set_len(len).map_err(|e| Error::io(&self.path, e))
+    }
+
     /// Makes every write so far durable (`fdatasync`).
     pub(crate) fn sync(&self) -> Result<()> {
         self.file.sync_data().map_err(|e| Error::io(&self.path, e))

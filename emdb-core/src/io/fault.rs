@@ -115,6 +115,8 @@ struct State {
     io_count: u64,
     fail: Option<FailPlan>,
     capacity: Option<u64>,
+    sync_delay: Option<std::time::Duration>,
+    syncs: u64,
 }
 
 impl State {
@@ -195,6 +197,16 @@ impl FaultStorage {
     /// Removes any planned failure.
     pub(crate) fn clear_faults(&self) {
         self.state.lock().fail = None;
+    }
+
+    /// Makes every file sync take `delay` (outside the storage's lock), as a disk would.
+    pub(crate) fn set_sync_delay(&self, delay: Option<std::time::Duration>) {
+        self.state.lock().sync_delay = delay;
+    }
+
+    /// How many file syncs have been made.
+    pub(crate) fn sync_count(&self) -> u64 {
+        self.state.lock().syncs
     }
 
     /// Limits the total size of all files to `bytes` (`None`: unlimited).
@@ -410,7 +422,12 @@ impl StorageFile for FaultFile {
     }
 
     fn sync_data(&self) -> io::Result<()> {
+        let delay = self.state.lock().sync_delay;
+        if let Some(d) = delay {
+            std::thread::sleep(d);
+        }
         let mut st = self.state.lock();
+        st.syncs += 1;
         let result = st.tick();
         let inode = st.inode(self.inode)?;
         let pending = std::mem::take(&mut inode.pending);

@@ -325,3 +325,38 @@ pub(crate) mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod mmap_tests {
+    use std::sync::Arc;
+
+    use super::store::{Store, StoreOptions};
+    use super::tests::{Model, apply_batch, assert_matches};
+    use crate::io::{FileStorage, Storage};
+
+    #[test]
+    fn a_real_file_read_through_the_mapping_matches_the_model_across_reopens() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let storage: Arc<dyn Storage> = Arc::new(FileStorage);
+        let opts = StoreOptions { mmap: true, ..StoreOptions::default() };
+        let mut store = Store::open(Arc::clone(&storage), &path, opts).unwrap();
+        let mut model = Model::new();
+        for v in 1..=8u32 {
+            let batch: Vec<(u16, Option<u8>)> = (0..120u16)
+                .map(|i| {
+                    (
+                        i * 3 % 400,
+                        (i % 7 != 0 || v < 3)
+                            .then_some(u8::try_from((i + u16::try_from(v).unwrap()) % 6).unwrap()),
+                    )
+                })
+                .collect();
+            apply_batch(&mut store, &mut model, &batch, v);
+            assert_matches(&store, &model);
+        }
+        drop(store);
+        let store = Store::open(storage, &path, opts).unwrap();
+        assert_matches(&store, &model);
+    }
+}

@@ -157,6 +157,59 @@ pub enum Error {
         /// The newest version the program declares.
         known: u32,
     },
+
+    /// Another handle, in this process or another one, has the database open: its lock file
+    /// `<path>.lock` is held.
+    #[error(
+        "database {path} is locked by another handle or process; close that handle first, or open another path"
+    )]
+    Locked {
+        /// The lock file that is held.
+        path: PathBuf,
+    },
+
+    /// The file is not an emdb database: neither meta page carries emdb's magic bytes.
+    #[error(
+        "{path} is not an emdb database file; check the path, or move the file away to create a new database there"
+    )]
+    NotAnEmdbFile {
+        /// The file that was opened.
+        path: PathBuf,
+    },
+
+    /// The file was written by a newer emdb whose format this program cannot read.
+    #[error(
+        "{path} has file format version {found}, but this program reads versions up to {supported}; open it with a newer emdb"
+    )]
+    UnsupportedFormatVersion {
+        /// The file that was opened.
+        path: PathBuf,
+        /// The format version found in the file.
+        found: u32,
+        /// The newest format version this program reads.
+        supported: u32,
+    },
+
+    /// Bytes read from a database file failed a check (a checksum, a bound, an ordering): the
+    /// media or the file was damaged. No wrong value is ever returned in its place.
+    #[error(
+        "corruption in {path} at byte offset {offset}: {detail}; restore the database from a backup"
+    )]
+    Corruption {
+        /// The damaged file.
+        path: PathBuf,
+        /// The byte offset in the file where the damaged structure starts.
+        offset: u64,
+        /// What check failed (for a checksum: the expected and found values).
+        detail: String,
+    },
+
+    /// An earlier sync of a database file failed, so the durability of later writes cannot be
+    /// promised (the kernel may have dropped the unwritten data, and a retried sync would lie).
+    #[error(
+        "the database handle is poisoned by an earlier failed sync; drop every handle and reopen the database, which recovers the durable state"
+    )]
+    Poisoned,
 }
 
 impl Error {

@@ -26,12 +26,20 @@ mod clock;
 mod db;
 mod error;
 mod focus;
+#[allow(dead_code)] // wired into the keyspace by the persistence step
+mod io;
 mod iter;
 mod keyspace;
 mod limits;
 mod namespace;
+#[allow(dead_code)] // wired into the keyspace by the persistence step
+mod page;
+#[allow(dead_code)] // wired into the keyspace by the persistence step
+mod tree;
 mod ttl;
 mod txn;
+#[allow(dead_code)] // wired into the keyspace by the persistence step
+mod wal;
 
 pub use builder::{EmdbBuilder, FlushPolicy};
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -209,10 +209,10 @@ impl Keyspace {
                     mask = ALL_SHARDS;
                 } else if mask != ALL_SHARDS {
                     for op in &batch.ops {
-                        if let Op::Put { ns, key, .. } | Op::Remove { ns, key } = op {
-                            if *ns == state.id {
-                                mask |= state.index.shard_bit(key);
-                            }
+                        if let Op::Put { ns, key, .. } | Op::Remove { ns, key } = op
+                            && *ns == state.id
+                        {
+                            mask |= state.index.shard_bit(key);
                         }
                     }
                 }

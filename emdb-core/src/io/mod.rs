@@ -1,0 +1,196 @@
+//! The I/O seam: the one small trait through which every file and directory operation of the
+//! engine passes (the page file, the WAL and the lock file), with a real, an in-memory and a
+//! fault-injecting implementation.
+//!
+//! Errors at this level are plain [`std::io::Error`]s; the layers above attach the file path and
+//! turn them into [`crate::Error`].
+
+#[cfg(test)]
+pub(crate) mod fault;
+mod file;
+mod mem;
+
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+#[cfg_attr(not(test), expect(unused_imports, reason = "used by the keyspace's open path"))]
+pub(crate) use file::FileStorage;
+#[cfg_attr(
+    not(test),
+    expect(unused_imports, reason = "used by the keyspace's in-memory mode")
+)]
+pub(crate) use mem::MemStorage;
+
+/// A read-only memory mapping of a whole file, shared between readers.
+pub(crate) type SharedMap = Arc<memmap2::Mmap>;
+
+/// A directory of files: open, rename, remove, sync the directory, and lock.
+pub(crate) trait Storage: Send + Sync + fmt::Debug {
+    /// Opens the file at `path` for reading and writing. When `create` is true a missing file is
+    /// created empty (the caller must [`sync_dir`](Storage::sync_dir) to make the creation
+    /// durable); otherwise a missing file is an error of kind [`io::ErrorKind::NotFound`].
+    fn open_file(&self, path: &Path, create: bool) -> io::Result<Box<dyn StorageFile>>;
+
+    /// Whether a file exists at `path`.
+    fn exists(&self, path: &Path) -> io::Result<bool>;
+
+    /// Atomically renames `from` to `to`, replacing `to` if it exists. Durable only after a
+    /// [`sync_dir`](Storage::sync_dir) of the directory.
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
+
+    /// Removes the file at `path`. Durable only after a [`sync_dir`](Storage::sync_dir).
+    fn remove(&self, path: &Path) -> io::Result<()>;
+
+    /// Makes the creations, renames and removals of files in `dir` durable.
+    fn sync_dir(&self, dir: &Path) -> io::Result<()>;
+
+    /// Takes an exclusive advisory lock named by `path` (a file `path` is created for it when the
+    /// storage is a real directory). A second locker, in this process or another, gets an error
+    /// of kind [`io::ErrorKind::WouldBlock`]. The lock is released when the guard is dropped.
+    fn lock(&self, path: &Path) -> io::Result<LockGuard>;
+}
+
+/// One open file: positioned reads and writes, length, and the two kinds of sync.
+pub(crate) trait StorageFile: Send + Sync + fmt::Debug {
+    /// Fills `buf` from the bytes at `offset`; reading past the end is an error of kind
+    /// [`io::ErrorKind::UnexpectedEof`].
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()>;
+
+    /// Writes all of `buf` at `offset`, growing the file when needed.
+    fn write_at(&self, buf: &[u8], offset: u64) -> io::Result<()>;
+
+    /// Truncates or extends (with zeros) the file to `len` bytes.
+    fn set_len(&self, len: u64) -> io::Result<()>;
+
+    /// The current length of the file in bytes.
+    fn len(&self) -> io::Result<u64>;
+
+    /// Makes the written data (and the length) durable (`fdatasync`).
+    fn sync_data(&self) -> io::Result<()>;
+
+    /// Makes the written data and all metadata durable (`fsync`).
+    fn sync_all(&self) -> io::Result<()>;
+
+    /// A read-only memory mapping of the whole file as it is now, when the implementation
+    /// supports one. The default supports none.
+    fn map_readonly(&self) -> io::Result<Option<SharedMap>> {
+        Ok(None)
+    }
+}
+
+/// Holds an exclusive lock taken by [`Storage::lock`]; dropping it releases the lock.
+pub(crate) struct LockGuard {
+    /// What to release; dropped with the guard.
+    _inner: Box<dyn Send + Sync>,
+    /// The path the lock is named by, for messages.
+    path: PathBuf,
+}
+
+impl LockGuard {
+    /// Wraps whatever keeps the lock held until it is dropped.
+    fn new(path: &Path, inner: Box<dyn Send + Sync>) -> Self {
+        LockGuard { _inner: inner, path: path.to_path_buf() }
+    }
+
+    /// The path the lock is named by.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl fmt::Debug for LockGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LockGuard").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+/// The error a locker gets when the lock is held.
+fn lock_held(path: &Path) -> io::Error {
+    io::Error::new(io::ErrorKind::WouldBlock, format!("{} is locked", path.display()))
+}
+
+/// The path of a sidecar file: `path` with `suffix` appended (`db` → `db.wal`).
+pub(crate) fn sidecar(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// The directory that holds `path`, for [`Storage::sync_dir`].
+pub(crate) fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fault::FaultStorage;
+    use super::*;
+
+    /// Runs the same contract checks against any storage.
+    pub(crate) fn storage_contract(storage: &dyn Storage, dir: &Path) {
+        let a = dir.join("a");
+        let b = dir.join("b");
+        assert!(!storage.exists(&a).unwrap());
+        assert_eq!(storage.open_file(&a, false).unwrap_err().kind(), io::ErrorKind::NotFound);
+        let f = storage.open_file(&a, true).unwrap();
+        storage.sync_dir(dir).unwrap();
+        assert!(storage.exists(&a).unwrap());
+        assert_eq!(f.len().unwrap(), 0);
+        f.write_at(b"hello", 3).unwrap();
+        assert_eq!(f.len().unwrap(), 8);
+        let mut buf = [0xffu8; 8];
+        f.read_at(&mut buf, 0).unwrap();
+        assert_eq!(&buf, b"\0\0\0hello");
+        let mut past = [0u8; 4];
+        assert_eq!(f.read_at(&mut past, 6).unwrap_err().kind(), io::ErrorKind::UnexpectedEof);
+        f.set_len(4).unwrap();
+        assert_eq!(f.len().unwrap(), 4);
+        f.sync_data().unwrap();
+        f.sync_all().unwrap();
+        drop(f);
+        storage.rename(&a, &b).unwrap();
+        assert!(!storage.exists(&a).unwrap());
+        let g = storage.open_file(&b, false).unwrap();
+        let mut four = [0u8; 4];
+        g.read_at(&mut four, 0).unwrap();
+        assert_eq!(&four, b"\0\0\0h");
+        drop(g);
+        storage.remove(&b).unwrap();
+        assert!(!storage.exists(&b).unwrap());
+        let lock_path = dir.join("db.lock");
+        let guard = storage.lock(&lock_path).unwrap();
+        assert_eq!(guard.path(), lock_path.as_path());
+        assert_eq!(storage.lock(&lock_path).unwrap_err().kind(), io::ErrorKind::WouldBlock);
+        drop(guard);
+        let again = storage.lock(&lock_path).unwrap();
+        drop(again);
+    }
+
+    #[test]
+    fn file_storage_keeps_the_storage_contract() {
+        let dir = tempfile::tempdir().unwrap();
+        storage_contract(&FileStorage, dir.path());
+    }
+
+    #[test]
+    fn mem_storage_keeps_the_storage_contract() {
+        storage_contract(&MemStorage::new(), Path::new("/mem"));
+    }
+
+    #[test]
+    fn fault_storage_without_faults_keeps_the_storage_contract() {
+        storage_contract(&FaultStorage::new(7), Path::new("/mem"));
+    }
+
+    #[test]
+    fn sidecar_appends_a_suffix_to_the_file_name() {
+        assert_eq!(sidecar(Path::new("/x/db"), ".wal"), PathBuf::from("/x/db.wal"));
+        assert_eq!(parent_dir(Path::new("db")), Path::new("."));
+        assert_eq!(parent_dir(Path::new("/x/db")), Path::new("/x"));
+    }
+}

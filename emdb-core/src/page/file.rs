@@ -1,0 +1,254 @@
+//! [`PageFile`]: checked page and value reads and page writes on the page file, through the
+//! I/O seam with `pread`, or through a read-only memory mapping.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use parking_lot::RwLock;
+
+use super::node::ValueLoc;
+use super::value::{
+    MAX_VALUE_LEN, O_VALUE, R_VALUE, check_overflow, check_overflow_header, check_record,
+};
+use super::{PAGE_SIZE, PAGE_SIZE_U64, PageBuf, PageId, PageType, new_page, seal, verify};
+use crate::error::{Error, Result};
+use crate::io::{SharedMap, StorageFile};
+
+/// A page as read: a private copy, or a window of the shared read-only mapping.
+#[derive(Debug)]
+pub(crate) enum Page {
+    /// Read with `pread` into a buffer of its own.
+    Owned(PageBuf),
+    /// Borrowed from the mapping (which it keeps alive) at this byte offset.
+    Mapped(SharedMap, usize),
+}
+
+impl Page {
+    /// The page's bytes (always [`PAGE_SIZE`] of them).
+    pub(crate) fn bytes(&self) -> &[u8] {
+        match self {
+            Page::Owned(b) => &b[..],
+            Page::Mapped(map, at) => map.get(*at..*at + PAGE_SIZE).unwrap_or_default(),
+        }
+    }
+}
+
+/// The page file: every read is bounded and checked, every write goes through the seam.
+#[derive(Debug)]
+pub(crate) struct PageFile {
+    path: PathBuf,
+    file: Box<dyn StorageFile>,
+    /// `None`: reads use `pread`. `Some`: reads use the mapping, remapped as the file grows.
+    map: Option<RwLock<Option<SharedMap>>>,
+}
+
+impl PageFile {
+    /// Wraps an open page file; `mmap` asks for reads through a read-only mapping (ignored
+    /// where the storage offers none).
+    pub(crate) fn new(path: PathBuf, file: Box<dyn StorageFile>, mmap: bool) -> Self {
+        PageFile { path, file, map: mmap.then(|| RwLock::new(None)) }
+    }
+
+    /// The path of the file, for messages.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// A corruption error at byte `offset` of this file.
+    pub(crate) fn corruption(&self, offset: u64, detail: impl Into<String>) -> Error {
+        Error::Corruption { path: self.path.clone(), offset, detail: detail.into() }
+    }
+
+    /// A corruption error about page `id`.
+    pub(crate) fn bad_page(&self, id: PageId, detail: impl Into<String>) -> Error {
+        self.corruption(id.saturating_mul(PAGE_SIZE_U64), detail)
+    }
+
+    /// Converts an I/O error at `offset`; reading past the end means the file was truncated.
+    pub(crate) fn io_err(&self, offset: u64, e: io::Error) -> Error {
+        if e.kind() == io::ErrorKind::UnexpectedEof {
+            self.corruption(offset, "read past the end of the file (truncated file?)")
+        } else {
+            Error::io(&self.path, e)
+        }
+    }
+
+    /// Reads `buf.len()` bytes at `offset`.
+    pub(crate) fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<()> {
+        self.file.read_at(buf, offset).map_err(|e| self.io_err(offset, e))
+    }
+
+    /// Reads page `id` without checking it (meta pages have their own checks).
+    pub(crate) fn read_raw(&self, id: PageId) -> Result<Page> {
+        let offset = id.checked_mul(PAGE_SIZE_U64).ok_or_else(|| self.bad_page(id, "page id"))?;
+        if let Some(map) = &self.map
+            && let Some(page) = self.mapped(map, offset)?
+        {
+            return Ok(page);
+        }
+        let mut buf = new_page();
+        self.read_at(&mut buf[..], offset)?;
+        Ok(Page::Owned(buf))
+    }
+
+    /// The page at `offset` from the mapping, remapping once if the file grew past it.
+    fn mapped(&self, map: &RwLock<Option<SharedMap>>, offset: u64) -> Result<Option<Page>> {
+        let Ok(at) = usize::try_from(offset) else { return Ok(None) };
+        let fits = |m: &SharedMap| at.checked_add(PAGE_SIZE).is_some_and(|end| end <= m.len());
+        if let Some(m) = map.read().as_ref()
+            && fits(m)
+        {
+            return Ok(Some(Page::Mapped(m.clone(), at)));
+        }
+        let fresh = self.file.map_readonly().map_err(|e| Error::io(&self.path, e))?;
+        let mut slot = map.write();
+        *slot = fresh;
+        Ok(slot.as_ref().filter(|m| fits(m)).map(|m| Page::Mapped(m.clone(), at)))
+    }
+
+    /// Reads page `id` and checks its checksum, id and type.
+    ///
+    /// # Errors
+    /// [`Error::Corruption`] when a check fails or the page lies past the end of the file.
+    pub(crate) fn read_page(&self, id: PageId, ty: PageType) -> Result<Page> {
+        if id < 2 {
+            return Err(
+                self.bad_page(id, format!("pointer to meta page {id} where a {ty:?} page belongs"))
+            );
+        }
+        let page = self.read_raw(id)?;
+        verify(page.bytes(), id, ty).map_err(|d| self.bad_page(id, d))?;
+        Ok(page)
+    }
+
+    /// Reads and checks a value stored out of its leaf, appending it to `out`.
+    ///
+    /// # Errors
+    /// [`Error::Corruption`] when the location, the length or the checksum is wrong.
+    pub(crate) fn read_value_into(&self, loc: ValueLoc, out: &mut Vec<u8>) -> Result<()> {
+        let len = usize::try_from(loc.len()).unwrap_or(usize::MAX);
+        match loc {
+            ValueLoc::Packed { page, offset, .. } => {
+                let off = usize::from(offset);
+                if page < 2 || off < super::HEADER_LEN || off + R_VALUE + len > PAGE_SIZE {
+                    return Err(self.bad_page(page, format!("bad value location {loc:?}")));
+                }
+                let at = page.saturating_mul(PAGE_SIZE_U64) + u64::from(offset);
+                let mut rec = [0u8; PAGE_SIZE];
+                let rec = rec.get_mut(..R_VALUE + len).unwrap_or_default();
+                self.read_at(rec, at)?;
+                let value = check_record(rec, loc.len()).map_err(|d| self.corruption(at, d))?;
+                out.extend_from_slice(value);
+            }
+            ValueLoc::Overflow { page, .. } => {
+                if page < 2 || len > MAX_VALUE_LEN {
+                    return Err(self.bad_page(page, format!("bad value location {loc:?}")));
+                }
+                let at = page.saturating_mul(PAGE_SIZE_U64);
+                let mut h = [0u8; O_VALUE];
+                self.read_at(&mut h, at)?;
+                check_overflow_header(&h, page, loc.len()).map_err(|d| self.corruption(at, d))?;
+                let start = out.len();
+                out.resize(start + len, 0);
+                let dst = out.get_mut(start..).unwrap_or_default();
+                self.read_at(dst, at + O_VALUE as u64)?;
+                let value = out.get(start..).unwrap_or_default();
+                if let Err(d) = check_overflow(&h, value) {
+                    out.truncate(start);
+                    return Err(self.corruption(at, d));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads and checks a value stored out of its leaf.
+    ///
+    /// # Errors
+    /// As [`read_value_into`](Self::read_value_into).
+    pub(crate) fn read_value(&self, loc: ValueLoc) -> Result<Vec<u8>> {
+        let mut out =
+            Vec::with_capacity(usize::try_from(loc.len()).unwrap_or(0).min(MAX_VALUE_LEN));
+        self.read_value_into(loc, &mut out)?;
+        Ok(out)
+    }
+
+    /// Seals (id and checksum) and writes a data page at `id`.
+    pub(crate) fn write_page(&self, id: PageId, page: &mut PageBuf) -> Result<()> {
+        seal(page, id);
+        self.write_at(&page[..], id.saturating_mul(PAGE_SIZE_U64))
+    }
+
+    /// Writes bytes at `offset`.
+    pub(crate) fn write_at(&self, bytes: &[u8], offset: u64) -> Result<()> {
+        self.file.write_at(bytes, offset).map_err(|e| Error::io(&self.path, e))
+    }
+
+    /// Extends (or truncates) the file to `len` bytes.
+    pub(crate) fn set_len(&self, len: u64) -> Result<()> {
+        self.file.set_len(len).map_err(|e| Error::io(&self.path, e))
+    }
+
+    /// Makes every write so far durable (`fdatasync`).
+    pub(crate) fn sync(&self) -> Result<()> {
+        self.file.sync_data().map_err(|e| Error::io(&self.path, e))
+    }
+
+    /// The length of the file in bytes.
+    pub(crate) fn len(&self) -> Result<u64> {
+        self.file.len().map_err(|e| Error::io(&self.path, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::{FileStorage, MemStorage, Storage};
+    use crate::page::value::{FIRST_RECORD, overflow_header, put_record};
+    use crate::page::write_header;
+
+    fn check_file(pf: &PageFile) {
+        let mut p = new_page();
+        let next = put_record(&mut p, FIRST_RECORD, b"hello").unwrap();
+        write_header(&mut p, PageType::Value, 0, 1);
+        pf.write_page(3, &mut p).unwrap();
+        assert!(next > FIRST_RECORD);
+        let page = pf.read_page(3, PageType::Value).unwrap();
+        assert_eq!(page.bytes().len(), PAGE_SIZE);
+        let loc = ValueLoc::Packed { page: 3, offset: crate::page::u16_of(FIRST_RECORD), len: 5 };
+        assert_eq!(pf.read_value(loc).unwrap(), b"hello");
+        let big = vec![9u8; 9000];
+        pf.write_at(&overflow_header(4, &big), 4 * PAGE_SIZE_U64).unwrap();
+        pf.write_at(&big, 4 * PAGE_SIZE_U64 + O_VALUE as u64).unwrap();
+        let loc = ValueLoc::Overflow { page: 4, len: 9000 };
+        assert_eq!(pf.read_value(loc).unwrap(), big);
+        // Later pages appear through the mapping after a remap.
+        let mut q = new_page();
+        write_header(&mut q, PageType::Leaf, 0, 0);
+        pf.write_page(9, &mut q).unwrap();
+        pf.read_page(9, PageType::Leaf).unwrap();
+        assert!(matches!(pf.read_page(9, PageType::Branch), Err(Error::Corruption { .. })));
+        assert!(matches!(pf.read_page(50, PageType::Leaf), Err(Error::Corruption { .. })));
+        assert!(matches!(pf.read_page(1, PageType::Leaf), Err(Error::Corruption { .. })));
+        let bad = ValueLoc::Overflow { page: 4, len: 8999 };
+        assert!(matches!(pf.read_value(bad), Err(Error::Corruption { .. })));
+    }
+
+    #[test]
+    fn pages_and_values_round_trip_through_pread() {
+        let s = MemStorage::new();
+        let f = s.open_file(Path::new("db"), true).unwrap();
+        check_file(&PageFile::new("db".into(), f, false));
+    }
+
+    #[test]
+    fn pages_and_values_round_trip_through_the_mapping() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let f = FileStorage.open_file(&path, true).unwrap();
+        f.write_at(&[0u8; 2 * PAGE_SIZE], 0).unwrap();
+        let pf = PageFile::new(path, f, true);
+        check_file(&pf);
+        assert!(matches!(pf.read_raw(9).unwrap(), Page::Mapped(..)));
+    }
+}

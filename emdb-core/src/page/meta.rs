@@ -1,0 +1,317 @@
+//! The two meta pages (pages 0 and 1): where the durable state of the page file starts.
+//!
+//! A checkpoint writes the meta page it did not write last (slot `sequence % 2`); at open the
+//! valid meta page with the higher sequence wins, so a torn meta write leaves the other one.
+//!
+//! ```text
+//! 0                 8        12       16       20       24
+//! +-----------------+--------+--------+--------+--------+
+//! |      magic      |version | crc32c |pagesize| height |
+//! |     [u8; 8]     |  u32   |  u32   |  u32   |  u32   |
+//! +-----------------+--------+--------+--------+--------+
+//! 24                32                40                48
+//! +-----------------+-----------------+-----------------+
+//! |    sequence     |    root page    |  free-list root |
+//! |       u64       |       u64       |       u64       |
+//! +-----------------+-----------------+-----------------+
+//! 48                56                64                72                80
+//! +-----------------+-----------------+-----------------+-----------------+
+//! | checkpoint LSN  |   page count    |   entry count   | dead value bytes|
+//! |       u64       |       u64       |       u64       |       u64       |
+//! +-----------------+-----------------+-----------------+-----------------+
+//! 80 .. 4096: zero
+//! ```
+//!
+//! `crc32c` covers the whole page with its own four bytes read as zero. Its position, the magic
+//! and the version stay where they are in every format version, so a newer file is recognised
+//! as newer (a clear error) rather than as damaged.
+
+use std::path::Path;
+
+use super::{PAGE_SIZE, PageId, get_u32, get_u64, put};
+use crate::error::{Error, Result};
+
+/// The first eight bytes of every emdb page file.
+pub(crate) const MAGIC: [u8; 8] = *b"emdb\x0d\x0a\x1a\x0a";
+/// The file format version this program writes and reads.
+pub(crate) const FORMAT_VERSION: u32 = 1;
+/// The deepest tree a file may hold; descent is bounded by it.
+pub(crate) const MAX_HEIGHT: u32 = 32;
+
+const MAGIC_OFFSET: usize = 0;
+const VERSION_OFFSET: usize = MAGIC_OFFSET + 8;
+const CRC_OFFSET: usize = VERSION_OFFSET + 4;
+const PAGE_SIZE_OFFSET: usize = CRC_OFFSET + 4;
+const HEIGHT_OFFSET: usize = PAGE_SIZE_OFFSET + 4;
+const SEQ_OFFSET: usize = HEIGHT_OFFSET + 4;
+const ROOT_OFFSET: usize = SEQ_OFFSET + 8;
+const FREE_ROOT_OFFSET: usize = ROOT_OFFSET + 8;
+const LSN_OFFSET: usize = FREE_ROOT_OFFSET + 8;
+const PAGE_COUNT_OFFSET: usize = LSN_OFFSET + 8;
+const ENTRY_COUNT_OFFSET: usize = PAGE_COUNT_OFFSET + 8;
+const DEAD_BYTES_OFFSET: usize = ENTRY_COUNT_OFFSET + 8;
+const META_END: usize = DEAD_BYTES_OFFSET + 8;
+
+/// The durable state a meta page records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Meta {
+    /// Incremented by every checkpoint; selects the slot and the newest meta page.
+    pub(crate) sequence: u64,
+    /// The root page of the B+tree, 0 when the tree is empty.
+    pub(crate) root: PageId,
+    /// The number of levels of the tree: 0 when empty, 1 when the root is a leaf.
+    pub(crate) height: u32,
+    /// The first page of the free-list chain, 0 when there is none.
+    pub(crate) free_root: PageId,
+    /// The LSN of the last WAL frame whose effect the tree includes.
+    pub(crate) checkpoint_lsn: u64,
+    /// The number of pages in use (meta pages included); pages at or past it are unused.
+    pub(crate) page_count: u64,
+    /// The number of entries in the tree.
+    pub(crate) entry_count: u64,
+    /// Bytes of values in value pages that no entry refers to any more (compaction hint).
+    pub(crate) dead_value_bytes: u64,
+}
+
+impl Meta {
+    /// The meta page slot this meta is written to.
+    pub(crate) fn slot(&self) -> PageId {
+        self.sequence % 2
+    }
+
+    /// Encodes the meta page.
+    pub(crate) fn encode(&self) -> Box<[u8; PAGE_SIZE]> {
+        let mut p = super::new_page();
+        let fields: [(usize, &[u8]); 11] = [
+            (MAGIC_OFFSET, &MAGIC),
+            (VERSION_OFFSET, &FORMAT_VERSION.to_le_bytes()),
+            (PAGE_SIZE_OFFSET, &super::PAGE_SIZE_U32.to_le_bytes()),
+            (HEIGHT_OFFSET, &self.height.to_le_bytes()),
+            (SEQ_OFFSET, &self.sequence.to_le_bytes()),
+            (ROOT_OFFSET, &self.root.to_le_bytes()),
+            (FREE_ROOT_OFFSET, &self.free_root.to_le_bytes()),
+            (LSN_OFFSET, &self.checkpoint_lsn.to_le_bytes()),
+            (PAGE_COUNT_OFFSET, &self.page_count.to_le_bytes()),
+            (ENTRY_COUNT_OFFSET, &self.entry_count.to_le_bytes()),
+            (DEAD_BYTES_OFFSET, &self.dead_value_bytes.to_le_bytes()),
+        ];
+        for (at, bytes) in fields {
+            put(&mut p[..], at, bytes);
+        }
+        let crc = checksum(&p[..]);
+        put(&mut p[..], CRC_OFFSET, &crc.to_le_bytes());
+        p
+    }
+}
+
+/// The CRC32C of a meta page with its checksum field read as zero.
+fn checksum(page: &[u8]) -> u32 {
+    let head = page.get(..CRC_OFFSET).unwrap_or_default();
+    let tail = page.get(CRC_OFFSET + 4..).unwrap_or_default();
+    let crc = crc32c::crc32c(head);
+    let crc = crc32c::crc32c_append(crc, &[0; 4]);
+    crc32c::crc32c_append(crc, tail)
+}
+
+/// What one meta slot holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Slot {
+    /// A valid meta page of this format version.
+    Valid(Meta),
+    /// A valid meta page of a newer format version.
+    Newer(u32),
+    /// emdb's magic, but a failed check: what failed.
+    Damaged(String),
+    /// No emdb magic at all.
+    Foreign,
+}
+
+/// Decodes one meta slot; never fails, never panics.
+pub(crate) fn decode(page: &[u8]) -> Slot {
+    if page.get(MAGIC_OFFSET..MAGIC_OFFSET + 8) != Some(&MAGIC[..]) {
+        return Slot::Foreign;
+    }
+    let (Some(version), Some(stored)) = (get_u32(page, VERSION_OFFSET), get_u32(page, CRC_OFFSET))
+    else {
+        return Slot::Damaged("short meta page".into());
+    };
+    if page.len() != PAGE_SIZE {
+        return Slot::Damaged("short meta page".into());
+    }
+    let actual = checksum(page);
+    if stored != actual {
+        return Slot::Damaged(format!(
+            "meta checksum mismatch: stored {stored:#010x}, computed {actual:#010x}"
+        ));
+    }
+    if version > FORMAT_VERSION {
+        return Slot::Newer(version);
+    }
+    if version != FORMAT_VERSION {
+        return Slot::Damaged(format!("unknown format version {version}"));
+    }
+    let field = |at| get_u64(page, at).unwrap_or(0);
+    let meta = Meta {
+        sequence: field(SEQ_OFFSET),
+        root: field(ROOT_OFFSET),
+        height: get_u32(page, HEIGHT_OFFSET).unwrap_or(u32::MAX),
+        free_root: field(FREE_ROOT_OFFSET),
+        checkpoint_lsn: field(LSN_OFFSET),
+        page_count: field(PAGE_COUNT_OFFSET),
+        entry_count: field(ENTRY_COUNT_OFFSET),
+        dead_value_bytes: field(DEAD_BYTES_OFFSET),
+    };
+    if get_u32(page, PAGE_SIZE_OFFSET) != Some(super::PAGE_SIZE_U32) {
+        return Slot::Damaged("page size is not 4096".into());
+    }
+    if let Err(e) = check_bounds(&meta) {
+        return Slot::Damaged(e);
+    }
+    if page.get(META_END..).is_some_and(|rest| rest.iter().any(|&b| b != 0)) {
+        return Slot::Damaged("non-zero bytes after the meta fields".into());
+    }
+    Slot::Valid(meta)
+}
+
+/// The checks a checksummed meta must still pass (a bug in a writer, not a flipped bit).
+fn check_bounds(m: &Meta) -> Result<(), String> {
+    if m.height > MAX_HEIGHT {
+        return Err(format!("tree height {} exceeds {MAX_HEIGHT}", m.height));
+    }
+    if m.page_count < 2 {
+        return Err("page count below 2".into());
+    }
+    if (m.root == 0) != (m.height == 0) {
+        return Err("root and height disagree about an empty tree".into());
+    }
+    for (what, p) in [("root", m.root), ("free-list root", m.free_root)] {
+        if p != 0 && (p < 2 || p >= m.page_count) {
+            return Err(format!("{what} page {p} outside 2..{}", m.page_count));
+        }
+    }
+    Ok(())
+}
+
+/// Picks the meta page to open from the two slots (pages 0 and 1) of the file at `path`.
+///
+/// # Errors
+/// [`Error::NotAnEmdbFile`] when neither slot has the magic, [`Error::UnsupportedFormatVersion`]
+/// when the newest checksummed slot is of a newer version, [`Error::Corruption`] when no slot is
+/// valid.
+pub(crate) fn choose(path: &Path, slots: [Slot; 2]) -> Result<Meta> {
+    let mut best: Option<Meta> = None;
+    let mut newer = None;
+    let mut damage = None;
+    for (i, slot) in slots.into_iter().enumerate() {
+        match slot {
+            Slot::Valid(m) => {
+                if m.slot() != i as u64 {
+                    damage = Some((i, "sequence does not match its slot".to_owned()));
+                } else if best.is_none_or(|b| m.sequence > b.sequence) {
+                    best = Some(m);
+                }
+            }
+            Slot::Newer(v) => newer = Some(v),
+            Slot::Damaged(why) => damage = Some((i, why)),
+            Slot::Foreign => {}
+        }
+    }
+    if let Some(found) = newer {
+        return Err(Error::UnsupportedFormatVersion {
+            path: path.to_path_buf(),
+            found,
+            supported: FORMAT_VERSION,
+        });
+    }
+    if let Some(m) = best {
+        return Ok(m);
+    }
+    match damage {
+        Some((i, detail)) => Err(Error::Corruption {
+            path: path.to_path_buf(),
+            offset: i as u64 * PAGE_SIZE as u64,
+            detail: format!("no valid meta page: {detail}"),
+        }),
+        None => Err(Error::NotAnEmdbFile { path: path.to_path_buf() }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(sequence: u64) -> Meta {
+        Meta {
+            sequence,
+            root: 7,
+            height: 2,
+            free_root: 9,
+            checkpoint_lsn: 1234,
+            page_count: 10,
+            entry_count: 77,
+            dead_value_bytes: 5,
+        }
+    }
+
+    #[test]
+    fn a_meta_page_round_trips() {
+        let m = sample(5);
+        assert_eq!(decode(&m.encode()[..]), Slot::Valid(m));
+    }
+
+    #[test]
+    fn the_newest_valid_meta_wins() {
+        let p = Path::new("db");
+        let a = sample(4);
+        let b = sample(5);
+        let m = choose(p, [decode(&a.encode()[..]), decode(&b.encode()[..])]).unwrap();
+        assert_eq!(m, b);
+        let m = choose(p, [decode(&a.encode()[..]), Slot::Damaged("torn".into())]).unwrap();
+        assert_eq!(m, a);
+    }
+
+    #[test]
+    fn flipping_any_bit_of_the_newest_meta_falls_back_to_the_older_one() {
+        let p = Path::new("db");
+        let old = sample(4);
+        let new = sample(5).encode();
+        for bit in 0..PAGE_SIZE * 8 {
+            let mut q = new.clone();
+            q[bit / 8] ^= 1 << (bit % 8);
+            let chosen = choose(p, [decode(&old.encode()[..]), decode(&q[..])]);
+            assert_eq!(chosen.unwrap(), old, "bit {bit}");
+        }
+    }
+
+    #[test]
+    fn flipping_any_bit_of_a_lone_meta_is_a_clear_error() {
+        let p = Path::new("db");
+        let only = sample(5).encode();
+        for bit in 0..PAGE_SIZE * 8 {
+            let mut q = only.clone();
+            q[bit / 8] ^= 1 << (bit % 8);
+            let err = choose(p, [Slot::Foreign, decode(&q[..])]).unwrap_err();
+            assert!(
+                matches!(err, Error::Corruption { .. } | Error::NotAnEmdbFile { .. }),
+                "bit {bit}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_file_without_magic_is_not_an_emdb_file() {
+        let zeros = [0u8; PAGE_SIZE];
+        let err = choose(Path::new("x"), [decode(&zeros), decode(&zeros)]).unwrap_err();
+        assert!(matches!(err, Error::NotAnEmdbFile { .. }));
+    }
+
+    #[test]
+    fn a_newer_format_version_is_a_clear_error() {
+        let mut p = sample(5).encode();
+        p[VERSION_OFFSET..VERSION_OFFSET + 4].copy_from_slice(&2u32.to_le_bytes());
+        let crc = checksum(&p[..]);
+        p[CRC_OFFSET..CRC_OFFSET + 4].copy_from_slice(&crc.to_le_bytes());
+        let err = choose(Path::new("x"), [Slot::Foreign, decode(&p[..])]).unwrap_err();
+        assert!(matches!(err, Error::UnsupportedFormatVersion { found: 2, supported: 1, .. }));
+    }
+}

@@ -1,0 +1,182 @@
+//! Value pages (many medium values packed per page) and overflow runs (one large value over
+//! consecutive pages).
+//!
+//! Value page, filled front to back once and never rewritten (a location stays valid until
+//! compaction moves the value):
+//!
+//! ```text
+//! 0          16
+//! +----------+--------------------------------------------------------+
+//! |  header  | records: len u32, crc32c(value) u32, value[len] ...    |
+//! | (type 5) |                                                        |
+//! +----------+--------------------------------------------------------+
+//! ```
+//!
+//! Each record carries its own CRC32C so a point read checks only the bytes it reads; the page
+//! CRC in the header covers the whole page for scans and the integrity check.
+//!
+//! Overflow run of `ceil((24 + len) / 4096)` consecutive pages, no header on the later pages:
+//!
+//! ```text
+//! 0          16         24
+//! +----------+----------+---------------------------------------------------->
+//! |  header  |  len u64 | value[len], continuing over the following pages
+//! | (type 6) |          |
+//! +----------+----------+---------------------------------------------------->
+//! ```
+//!
+//! The header's CRC32C covers bytes 4..24+len of the run.
+
+use super::{HEADER_LEN, PAGE_SIZE, PAGE_SIZE_U64, PageId, PageType, get_u32, get_u64};
+
+/// Offset of the record length inside a value record.
+const R_LEN: usize = 0;
+/// Offset of the record checksum.
+const R_CRC: usize = R_LEN + 4;
+/// Offset of the value bytes.
+pub(crate) const R_VALUE: usize = R_CRC + 4;
+
+/// Bytes of a value page available to records.
+pub(crate) const VALUE_SPACE: usize = PAGE_SIZE - HEADER_LEN;
+/// The largest value packed into value pages; larger ones get an overflow run.
+pub(crate) const PACKED_MAX: usize = VALUE_SPACE / 2 - R_VALUE;
+/// The largest value the engine stores (256 MiB).
+pub(crate) const MAX_VALUE_LEN: usize = 256 << 20;
+
+/// Offset of the value length in an overflow run.
+const O_LEN: usize = HEADER_LEN;
+/// Offset of the value bytes in an overflow run.
+pub(crate) const O_VALUE: usize = O_LEN + 8;
+
+/// The first offset of a value page where a record may start.
+pub(crate) const FIRST_RECORD: usize = HEADER_LEN;
+
+/// Writes a record for `value` at `at` of a value page; returns the offset after it, or `None`
+/// when it does not fit.
+pub(crate) fn put_record(page: &mut [u8; PAGE_SIZE], at: usize, value: &[u8]) -> Option<usize> {
+    let end = at.checked_add(R_VALUE)?.checked_add(value.len())?;
+    let rec = page.get_mut(at..end)?;
+    let len = u32::try_from(value.len()).ok()?;
+    rec.get_mut(R_LEN..R_CRC)?.copy_from_slice(&len.to_le_bytes());
+    rec.get_mut(R_CRC..R_VALUE)?.copy_from_slice(&crc32c::crc32c(value).to_le_bytes());
+    rec.get_mut(R_VALUE..)?.copy_from_slice(value);
+    Some(end)
+}
+
+/// Checks a record read from a value page (`R_VALUE + len` bytes) and returns its value.
+pub(crate) fn check_record(rec: &[u8], len: u32) -> Result<&[u8], String> {
+    let stored_len = get_u32(rec, R_LEN).ok_or("short record")?;
+    if stored_len != len {
+        return Err(format!("value record holds {stored_len} bytes, the leaf says {len}"));
+    }
+    let value = rec.get(R_VALUE..).ok_or("short record")?;
+    let stored = get_u32(rec, R_CRC).ok_or("short record")?;
+    let actual = crc32c::crc32c(value);
+    if stored != actual {
+        return Err(format!(
+            "value checksum mismatch: stored {stored:#010x}, computed {actual:#010x}"
+        ));
+    }
+    Ok(value)
+}
+
+/// The records of a verified value page: `(offset, len)` of each, bounded by the page.
+pub(crate) fn records(page: &[u8]) -> Result<Vec<(usize, u32)>, String> {
+    let n = usize::from(super::count(page));
+    let mut out = Vec::with_capacity(n.min(VALUE_SPACE / R_VALUE));
+    let mut at = FIRST_RECORD;
+    for _ in 0..n {
+        let len = get_u32(page, at + R_LEN).ok_or("record header past the page end")?;
+        let end = at + R_VALUE + usize::try_from(len).map_err(|_| "record length")?;
+        if end > PAGE_SIZE {
+            return Err(format!("record at {at} of {len} bytes runs past the page end"));
+        }
+        out.push((at, len));
+        at = end;
+    }
+    Ok(out)
+}
+
+/// The number of pages of an overflow run holding `len` bytes.
+pub(crate) fn run_pages(len: usize) -> u64 {
+    ((O_VALUE + len) as u64).div_ceil(PAGE_SIZE_U64)
+}
+
+/// The 24-byte header of an overflow run at `id` holding `value`, checksum included.
+pub(crate) fn overflow_header(id: PageId, value: &[u8]) -> [u8; O_VALUE] {
+    let mut h = [0u8; O_VALUE];
+    h[super::TYPE_OFFSET] = PageType::Overflow as u8;
+    h[super::ID_OFFSET..super::ID_OFFSET + 8].copy_from_slice(&id.to_le_bytes());
+    h[O_LEN..O_VALUE].copy_from_slice(&(value.len() as u64).to_le_bytes());
+    let crc = crc32c::crc32c_append(crc32c::crc32c(&h[super::TYPE_OFFSET..]), value);
+    h[super::CRC_OFFSET..super::CRC_OFFSET + 4].copy_from_slice(&crc.to_le_bytes());
+    h
+}
+
+/// Checks an overflow header read at `id` before its value is read: type, id and length.
+pub(crate) fn check_overflow_header(h: &[u8], id: PageId, len: u32) -> Result<(), String> {
+    if h.get(super::TYPE_OFFSET).copied() != Some(PageType::Overflow as u8) {
+        return Err(format!("page {id} is not the start of an overflow run"));
+    }
+    if get_u64(h, super::ID_OFFSET) != Some(id) {
+        return Err(format!("overflow run at page {id} claims another page id"));
+    }
+    let stored = get_u64(h, O_LEN).ok_or("short overflow header")?;
+    if stored != u64::from(len) {
+        return Err(format!("overflow run holds {stored} bytes, the leaf says {len}"));
+    }
+    Ok(())
+}
+
+/// Checks the checksum of an overflow run given its header and value bytes.
+pub(crate) fn check_overflow(h: &[u8], value: &[u8]) -> Result<(), String> {
+    let stored = get_u32(h, super::CRC_OFFSET).ok_or("short overflow header")?;
+    let head = h.get(super::TYPE_OFFSET..O_VALUE).ok_or("short overflow header")?;
+    let actual = crc32c::crc32c_append(crc32c::crc32c(head), value);
+    if stored != actual {
+        return Err(format!(
+            "overflow checksum mismatch: stored {stored:#010x}, computed {actual:#010x}"
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::page::{new_page, seal, verify, write_header};
+
+    #[test]
+    fn a_value_page_round_trips_its_records() {
+        let mut p = new_page();
+        let a = put_record(&mut p, FIRST_RECORD, b"first value").unwrap();
+        let b = put_record(&mut p, a, &[7u8; 300]).unwrap();
+        assert!(put_record(&mut p, b, &[0u8; PAGE_SIZE]).is_none());
+        write_header(&mut p, PageType::Value, 0, 2);
+        seal(&mut p, 5);
+        verify(&p[..], 5, PageType::Value).unwrap();
+        let recs = records(&p[..]).unwrap();
+        assert_eq!(recs, vec![(FIRST_RECORD, 11), (a, 300)]);
+        let rec = &p[a..a + R_VALUE + 300];
+        assert_eq!(check_record(rec, 300).unwrap(), &[7u8; 300][..]);
+        assert!(check_record(rec, 299).is_err());
+        let mut bad = rec.to_vec();
+        bad[R_VALUE + 5] ^= 1;
+        assert!(check_record(&bad, 300).unwrap_err().contains("checksum"));
+    }
+
+    #[test]
+    fn an_overflow_header_round_trips_and_detects_damage() {
+        let value = vec![3u8; 10_000];
+        assert_eq!(run_pages(value.len()), 3);
+        assert_eq!(run_pages(PAGE_SIZE - O_VALUE), 1);
+        let h = overflow_header(40, &value);
+        check_overflow_header(&h, 40, 10_000).unwrap();
+        check_overflow(&h, &value).unwrap();
+        assert!(check_overflow_header(&h, 41, 10_000).is_err());
+        assert!(check_overflow_header(&h, 40, 9_999).is_err());
+        let mut v2 = value.clone();
+        v2[9_999] = 4;
+        assert!(check_overflow(&h, &v2).is_err());
+    }
+}

@@ -1,0 +1,197 @@
+//! [`Cursor`]: ordered iteration over a tree, forward and backward, from any key.
+
+use crate::error::Result;
+use crate::page::PageId;
+use crate::page::file::{Page, PageFile};
+use crate::page::node::LeafEntry;
+
+use super::{TreeRoot, branch, leaf, read_node};
+
+/// Which entry a descent looks for.
+#[derive(Clone, Copy)]
+enum Target<'k> {
+    First,
+    Last,
+    /// The first entry `>= key`.
+    AtOrAfter(&'k [u8]),
+    /// The last entry `<= key`.
+    AtOrBefore(&'k [u8]),
+}
+
+/// A position in a tree, holding the path of pages from the root to the current leaf.
+///
+/// Positions are moved by the `seek_*` methods and [`next`](Cursor::next) /
+/// [`prev`](Cursor::prev); [`entry`](Cursor::entry) is `None` past either end.
+#[derive(Debug)]
+pub(crate) struct Cursor<'f> {
+    file: &'f PageFile,
+    root: TreeRoot,
+    /// Branch pages from the root down, each with the index of the child being visited.
+    path: Vec<(PageId, Page, usize)>,
+    /// The current leaf and the index in it; `None` when off either end.
+    leaf: Option<(PageId, Page, usize)>,
+}
+
+impl<'f> Cursor<'f> {
+    /// A cursor on the tree at `root`, positioned nowhere until a seek.
+    pub(crate) fn new(file: &'f PageFile, root: TreeRoot) -> Self {
+        Cursor { file, root, path: Vec::new(), leaf: None }
+    }
+
+    /// Moves to the smallest key.
+    pub(crate) fn seek_first(&mut self) -> Result<()> {
+        self.seek(Target::First)
+    }
+
+    /// Moves to the largest key.
+    pub(crate) fn seek_last(&mut self) -> Result<()> {
+        self.seek(Target::Last)
+    }
+
+    /// Moves to the first entry whose key is `>= key`.
+    pub(crate) fn seek_at_or_after(&mut self, key: &[u8]) -> Result<()> {
+        self.seek(Target::AtOrAfter(key))
+    }
+
+    /// Moves to the last entry whose key is `<= key`.
+    pub(crate) fn seek_at_or_before(&mut self, key: &[u8]) -> Result<()> {
+        self.seek(Target::AtOrBefore(key))
+    }
+
+    /// The entry at the position, borrowing the cursor's leaf.
+    pub(crate) fn entry(&self) -> Result<Option<LeafEntry<'_>>> {
+        let Some((id, page, i)) = &self.leaf else { return Ok(None) };
+        let l = leaf(self.file, *id, page)?;
+        if *i >= l.len() {
+            return Ok(None);
+        }
+        l.entry(*i).map(Some).map_err(|d| self.file.bad_page(*id, d))
+    }
+
+    fn seek(&mut self, target: Target<'_>) -> Result<()> {
+        self.path.clear();
+        self.leaf = None;
+        if self.root.height == 0 {
+            return Ok(());
+        }
+        self.descend(self.root.root, self.root.height - 1, target)?;
+        if self.in_leaf()? {
+            return Ok(());
+        }
+        // The target lies past this leaf's end (or before its start): use the neighbour.
+        match target {
+            Target::First | Target::AtOrAfter(_) => self.next_leaf(),
+            Target::Last | Target::AtOrBefore(_) => self.prev_leaf(),
+        }
+    }
+
+    /// Whether the position is on an entry of the current leaf.
+    fn in_leaf(&self) -> Result<bool> {
+        match &self.leaf {
+            Some((id, page, i)) => Ok(*i < leaf(self.file, *id, page)?.len()),
+            None => Ok(false),
+        }
+    }
+
+    /// Goes down from node `id` at `top` to the leaf holding `target` and sets the index,
+    /// which may be out of the leaf's range (the caller then steps to a neighbour).
+    fn descend(&mut self, mut id: PageId, top: u32, target: Target<'_>) -> Result<()> {
+        let file = self.file;
+        for lvl in (1..=top).rev() {
+            let page = read_node(file, id, lvl)?;
+            let b = branch(file, id, &page)?;
+            let c = match target {
+                Target::First => 0,
+                Target::Last => b.children() - 1,
+                Target::AtOrAfter(k) | Target::AtOrBefore(k) => {
+                    b.route(k).map_err(|d| file.bad_page(id, d))?
+                }
+            };
+            let child = b.child(c).map_err(|d| file.bad_page(id, d))?;
+            self.path.push((id, page, c));
+            id = child;
+        }
+        let page = read_node(file, id, 0)?;
+        let l = leaf(file, id, &page)?;
+        let n = l.len();
+        let i = match target {
+            Target::First => 0,
+            Target::Last => n.wrapping_sub(1),
+            Target::AtOrAfter(k) => {
+                l.search(k).map_err(|d| file.bad_page(id, d))?.unwrap_or_else(|p| p)
+            }
+            Target::AtOrBefore(k) => match l.search(k).map_err(|d| file.bad_page(id, d))? {
+                Ok(p) => p,
+                Err(p) => p.wrapping_sub(1),
+            },
+        };
+        self.leaf = Some((id, page, i));
+        Ok(())
+    }
+
+    /// Moves to the next entry (past the end: `entry()` becomes `None`).
+    pub(crate) fn next(&mut self) -> Result<()> {
+        let Some((id, page, i)) = &mut self.leaf else { return Ok(()) };
+        let n = leaf(self.file, *id, page)?.len();
+        *i += 1;
+        if *i >= n { self.next_leaf() } else { Ok(()) }
+    }
+
+    /// Moves to the previous entry (before the start: `entry()` becomes `None`).
+    pub(crate) fn prev(&mut self) -> Result<()> {
+        let Some((_, _, i)) = &mut self.leaf else { return Ok(()) };
+        if *i == 0 {
+            return self.prev_leaf();
+        }
+        *i -= 1;
+        Ok(())
+    }
+
+    /// Moves to the first entry of the next non-empty leaf, or off the end.
+    fn next_leaf(&mut self) -> Result<()> {
+        self.step_leaf(true)
+    }
+
+    /// Moves to the last entry of the previous non-empty leaf, or off the start.
+    fn prev_leaf(&mut self) -> Result<()> {
+        self.step_leaf(false)
+    }
+
+    /// Moves to the neighbour leaf (skipping empty ones, which only damaged files hold),
+    /// iteratively: the path never grows past the tree height.
+    fn step_leaf(&mut self, forward: bool) -> Result<()> {
+        let file = self.file;
+        loop {
+            // Climb to the deepest branch with a child on the wanted side of the current one.
+            let mut found = None;
+            while let Some((id, page, c)) = self.path.last_mut() {
+                let b = branch(file, *id, page)?;
+                if forward && *c + 1 < b.children() {
+                    *c += 1;
+                } else if !forward && *c > 0 {
+                    *c -= 1;
+                } else {
+                    self.path.pop();
+                    continue;
+                }
+                found = Some(b.child(*c).map_err(|d| file.bad_page(*id, d))?);
+                break;
+            }
+            let Some(child) = found else {
+                self.leaf = None;
+                return Ok(());
+            };
+            let lvl = self.level_below(self.path.len() - 1);
+            self.descend(child, lvl, if forward { Target::First } else { Target::Last })?;
+            if self.in_leaf()? {
+                return Ok(());
+            }
+        }
+    }
+
+    /// The level of the children of the branch at `depth` of the path.
+    fn level_below(&self, depth: usize) -> u32 {
+        let depth = u32::try_from(depth).unwrap_or(u32::MAX);
+        self.root.height.saturating_sub(2).saturating_sub(depth)
+    }
+}

@@ -1,0 +1,675 @@
+//! [`Store`]: the page file as a whole: open or create it (lock, meta pages, free-list), and
+//! the checkpoint protocol that makes a new tree root durable.
+//!
+//! Checkpoint protocol (the order is what makes it crash-safe):
+//!
+//! 1. write the changed paths, new values and the new free-list as NEW pages (no page
+//!    reachable from the durable meta page is written);
+//! 2. `fdatasync` the page file;
+//! 3. write the meta page of the other slot with sequence + 1;
+//! 4. `fdatasync` again: the checkpoint is durable;
+//! 5. only now may the pages the old root used (and the new one does not) be reused, and
+//!    only once no reader pins a root older than the new one.
+//!
+//! A crash before 4 completes leaves the old meta page the newest valid one: the file opens at
+//! the old root, whole. Any failure during a checkpoint poisons the store (reopen to recover).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::io::{LockGuard, Storage, parent_dir, sidecar};
+use crate::page::alloc::Allocator;
+use crate::page::file::PageFile;
+use crate::page::freelist::{self, EXTENTS_PER_PAGE, Extent};
+use crate::page::meta::{self, MAGIC, Meta};
+use crate::page::node::MAX_LEAF_ENTRY;
+use crate::page::{PAGE_SIZE, PAGE_SIZE_U64, PageId, PageType};
+
+use super::TreeRoot;
+use super::write::{Change, TreeBuilder, Writer};
+
+/// How a [`Store`] is opened.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StoreOptions {
+    /// Read pages through a read-only memory mapping instead of `pread`.
+    pub(crate) mmap: bool,
+    /// Values up to this many bytes stay inline in their leaf (capped so that an entry fits
+    /// half a leaf); larger ones go to value pages or overflow runs.
+    pub(crate) inline_max: usize,
+    /// Create the file when it does not exist.
+    pub(crate) create: bool,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions { mmap: false, inline_max: DEFAULT_INLINE_MAX, create: true }
+    }
+}
+
+/// The default inline threshold; see docs/design.md ("Where values live").
+pub(crate) const DEFAULT_INLINE_MAX: usize = 128;
+
+/// The page file of one database, with its lock held.
+#[derive(Debug)]
+pub(crate) struct Store {
+    storage: Arc<dyn Storage>,
+    path: PathBuf,
+    file: Arc<PageFile>,
+    /// The durable meta page.
+    meta: Meta,
+    alloc: Allocator,
+    /// The pages of the durable free-list chain; freed by the next checkpoint.
+    free_chain: Vec<PageId>,
+    inline_max: usize,
+    poisoned: bool,
+    _lock: LockGuard,
+}
+
+impl Store {
+    /// Opens the page file at `path` (creating it when `opts.create` and it is missing), after
+    /// taking the exclusive lock on `<path>.lock`.
+    ///
+    /// # Errors
+    /// [`Error::Locked`] when another handle holds the lock, [`Error::NotAnEmdbFile`],
+    /// [`Error::UnsupportedFormatVersion`], [`Error::Corruption`], or an I/O error.
+    pub(crate) fn open(
+        storage: Arc<dyn Storage>,
+        path: &Path,
+        opts: StoreOptions,
+    ) -> Result<Store> {
+        let lock_path = sidecar(path, ".lock");
+        let lock = storage.lock(&lock_path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::WouldBlock {
+                Error::Locked { path: lock_path.clone() }
+            } else {
+                Error::io(&lock_path, e)
+            }
+        })?;
+        let io = |e| Error::io(path, e);
+        if !storage.exists(path).map_err(io)? {
+            if !opts.create {
+                return Err(Error::io(path, std::io::ErrorKind::NotFound.into()));
+            }
+            create_file(storage.as_ref(), path)?;
+        }
+        let handle = storage.open_file(path, false).map_err(io)?;
+        let file = PageFile::new(path.to_path_buf(), handle, opts.mmap);
+        let meta = read_meta(&file)?;
+        let len = file.len()?;
+        if meta.page_count.saturating_mul(PAGE_SIZE_U64) > len {
+            return Err(file.corruption(
+                len,
+                format!(
+                    "file holds {len} bytes but its meta page counts {} pages (truncated file?)",
+                    meta.page_count
+                ),
+            ));
+        }
+        let (free_chain, extents) = read_free_list(&file, &meta)?;
+        let alloc = Allocator::new(meta.page_count, &extents)
+            .map_err(|d| file.corruption(meta.free_root * PAGE_SIZE_U64, d))?;
+        Ok(Store {
+            storage,
+            path: path.to_path_buf(),
+            file: Arc::new(file),
+            meta,
+            alloc,
+            free_chain,
+            inline_max: opts.inline_max.min(MAX_LEAF_ENTRY),
+            poisoned: false,
+            _lock: lock,
+        })
+    }
+
+    /// The page file, shared with readers.
+    pub(crate) fn file(&self) -> &Arc<PageFile> {
+        &self.file
+    }
+
+    /// The durable meta page.
+    pub(crate) fn meta(&self) -> Meta {
+        self.meta
+    }
+
+    /// The durable root.
+    pub(crate) fn root(&self) -> TreeRoot {
+        TreeRoot { root: self.meta.root, height: self.meta.height }
+    }
+
+    /// The path of the page file.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The storage the file lives in.
+    pub(crate) fn storage(&self) -> &Arc<dyn Storage> {
+        &self.storage
+    }
+
+    /// Makes `changes` (strictly increasing keys) durable as a new root that includes the WAL
+    /// up to `checkpoint_lsn`. `oldest_pinned` is the oldest meta sequence any reader or
+    /// iterator still reads (pass `self.meta().sequence` when none): pages freed by later
+    /// checkpoints are not reused before those readers are gone.
+    ///
+    /// # Errors
+    /// [`Error::Poisoned`] after an earlier failed checkpoint; otherwise the error that
+    /// stopped this one, which poisons the store (the durable state is still the old root).
+    pub(crate) fn checkpoint(
+        &mut self,
+        changes: &[Change<'_>],
+        checkpoint_lsn: u64,
+        oldest_pinned: u64,
+    ) -> Result<Meta> {
+        if self.poisoned {
+            return Err(Error::Poisoned);
+        }
+        let r = self.checkpoint_inner(changes, checkpoint_lsn, oldest_pinned);
+        if r.is_err() {
+            self.poisoned = true;
+        }
+        r
+    }
+
+    fn checkpoint_inner(
+        &mut self,
+        changes: &[Change<'_>],
+        checkpoint_lsn: u64,
+        oldest_pinned: u64,
+    ) -> Result<Meta> {
+        let file = Arc::clone(&self.file);
+        self.alloc
+            .release(oldest_pinned.min(self.meta.sequence))
+            .map_err(|d| file.corruption(0, d))?;
+        let old_root = self.root();
+        let mut w = Writer::new(&file, &mut self.alloc, self.inline_max);
+        let root = w.apply(old_root, changes)?;
+        w.finish()?;
+        let (delta, dead) = (w.entry_delta, w.dead_value_bytes);
+        let entry_count = self.meta.entry_count.saturating_add_signed(delta);
+        self.finish_checkpoint(root, entry_count, dead, checkpoint_lsn)
+    }
+
+    /// Steps 1 (free-list) to 5 of the protocol, after the tree pages are written.
+    fn finish_checkpoint(
+        &mut self,
+        root: TreeRoot,
+        entry_count: u64,
+        dead: u64,
+        checkpoint_lsn: u64,
+    ) -> Result<Meta> {
+        for &p in &self.free_chain {
+            self.alloc.free_later(p, 1);
+        }
+        let chain = self.write_free_list()?;
+        // An overflow run's last page may be written only in part: cover the page count.
+        let end = self.alloc.end().saturating_mul(PAGE_SIZE_U64);
+        if self.file.len()? < end {
+            self.file.set_len(end)?;
+        }
+        self.file.sync()?;
+        let meta = Meta {
+            sequence: self.meta.sequence + 1,
+            root: root.root,
+            height: root.height,
+            free_root: chain.first().copied().unwrap_or(0),
+            checkpoint_lsn,
+            page_count: self.alloc.end(),
+            entry_count,
+            dead_value_bytes: self.meta.dead_value_bytes.saturating_add(dead),
+        };
+        self.file.write_at(&meta.encode()[..], meta.slot() * PAGE_SIZE_U64)?;
+        self.file.sync()?;
+        self.meta = meta;
+        self.alloc.checkpoint_done(meta.sequence);
+        self.free_chain = chain;
+        Ok(meta)
+    }
+
+    /// Writes the free-list chain. Its own pages come from the free pages (or the end of
+    /// the file); taking a page off the front of an extent never adds an extent, so the
+    /// loop that sizes the chain ends.
+    fn write_free_list(&mut self) -> Result<Vec<PageId>> {
+        let mut ids: Vec<PageId> = Vec::new();
+        let extents = loop {
+            let extents = self.alloc.persisted().map_err(|d| self.file.corruption(0, d))?;
+            let need = extents.len().div_ceil(EXTENTS_PER_PAGE);
+            if ids.len() >= need {
+                break extents;
+            }
+            for _ in ids.len()..need {
+                ids.push(self.alloc.alloc(1));
+            }
+        };
+        let mut chunks = extents.chunks(EXTENTS_PER_PAGE);
+        for (i, &id) in ids.iter().enumerate() {
+            let next = ids.get(i + 1).copied().unwrap_or(0);
+            let mut page = freelist::build(chunks.next().unwrap_or_default(), next);
+            self.file.write_page(id, &mut page)?;
+        }
+        Ok(ids)
+    }
+
+    /// Replaces the (empty) tree of a new file by one built from `entries` in strictly
+    /// increasing key order, and makes it durable: compaction writes a new file this way
+    /// and renames it over the old one.
+    ///
+    /// # Errors
+    /// As [`checkpoint`](Self::checkpoint); also when the store is not empty.
+    pub(crate) fn bulk_load<'e>(
+        &mut self,
+        entries: impl IntoIterator<Item = Result<(&'e [u8], &'e [u8], u64)>>,
+        checkpoint_lsn: u64,
+    ) -> Result<Meta> {
+        if self.poisoned {
+            return Err(Error::Poisoned);
+        }
+        if self.meta.height != 0 {
+            return Err(self.file.corruption(0, "bulk load into a non-empty tree"));
+        }
+        let file = Arc::clone(&self.file);
+        let r = (|| {
+            let mut b = TreeBuilder::new(&file, &mut self.alloc, self.inline_max);
+            for e in entries {
+                let (k, v, exp) = e?;
+                b.push(k, v, exp)?;
+            }
+            let (root, count) = b.finish()?;
+            self.finish_checkpoint(root, count, 0, checkpoint_lsn)
+        })();
+        if r.is_err() {
+            self.poisoned = true;
+        }
+        r
+    }
+}
+
+/// Creates a new page file at `path`: both meta pages are written to `<path>.init`, synced,
+/// and renamed into place, so `path` either does not exist or is a whole empty database.
+fn create_file(storage: &dyn Storage, path: &Path) -> Result<()> {
+    let tmp = sidecar(path, ".init");
+    let io = |e| Error::io(&tmp, e);
+    let f = storage.open_file(&tmp, true).map_err(io)?;
+    f.set_len(0).map_err(io)?;
+    let empty = Meta { page_count: 2, ..Meta::default() };
+    let second = Meta { sequence: 1, ..empty };
+    f.write_at(&empty.encode()[..], 0).map_err(io)?;
+    f.write_at(&second.encode()[..], PAGE_SIZE_U64).map_err(io)?;
+    f.sync_all().map_err(io)?;
+    drop(f);
+    storage.rename(&tmp, path).map_err(|e| Error::io(path, e))?;
+    storage.sync_dir(parent_dir(path)).map_err(|e| Error::io(path, e))
+}
+
+/// Reads both meta slots and picks the newest valid one.
+fn read_meta(file: &PageFile) -> Result<Meta> {
+    let len = file.len()?;
+    if len < 2 * PAGE_SIZE_U64 {
+        let mut head = [0u8; 8];
+        let has_magic = len >= 8 && file.read_at(&mut head, 0).is_ok() && head == MAGIC;
+        return Err(if has_magic {
+            file.corruption(len, "file shorter than its two meta pages (truncated file?)")
+        } else {
+            Error::NotAnEmdbFile { path: file.path().to_path_buf() }
+        });
+    }
+    let mut slots = [meta::Slot::Foreign, meta::Slot::Foreign];
+    for (i, slot) in slots.iter_mut().enumerate() {
+        let mut buf = [0u8; PAGE_SIZE];
+        file.read_at(&mut buf, i as u64 * PAGE_SIZE_U64)?;
+        *slot = meta::decode(&buf);
+    }
+    meta::choose(file.path(), slots)
+}
+
+/// Follows the free-list chain: its pages and the extents they list. The chain is bounded
+/// by the page count, so a cycle is an error.
+fn read_free_list(file: &PageFile, meta: &Meta) -> Result<(Vec<PageId>, Vec<Extent>)> {
+    let mut chain = Vec::new();
+    let mut extents = Vec::new();
+    let mut next = meta.free_root;
+    while next != 0 {
+        if next >= meta.page_count || chain.len() as u64 >= meta.page_count {
+            return Err(file.bad_page(next, "free-list chain leaves the file or loops"));
+        }
+        let page = file.read_page(next, PageType::FreeList)?;
+        let (n, mut list) = freelist::parse(page.bytes()).map_err(|d| file.bad_page(next, d))?;
+        chain.push(next);
+        extents.append(&mut list);
+        next = n;
+    }
+    Ok((chain, extents))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::io::Storage;
+    use crate::io::fault::{CrashMode, FaultKind, FaultStorage};
+    use crate::page::new_page;
+    use crate::tree::check::check;
+    use crate::tree::tests::{Model, apply_batch, assert_matches, open, read_entry};
+    use crate::tree::{Cursor, get, scan};
+
+    const DB: &str = "/db/data";
+
+    /// The batches of the crash workload; the last one is the checkpoint that crashes.
+    fn batches() -> Vec<Vec<(u16, Option<u8>)>> {
+        let mut out = Vec::new();
+        let mut seed = 5u64;
+        for round in 0..5u64 {
+            let mut b = Vec::new();
+            for _ in 0..40 {
+                seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                let i = u16::try_from((seed >> 33) % 150).unwrap();
+                let class = u8::try_from((seed >> 45) % 6).unwrap();
+                b.push((i, (round < 2 || !(seed >> 20).is_multiple_of(3)).then_some(class)));
+            }
+            out.push(b);
+        }
+        out
+    }
+
+    /// Everything in the store, read through a scan.
+    fn contents(store: &Store) -> Result<Model> {
+        let file = store.file();
+        let mut m = Model::new();
+        scan(file, store.root(), |e| {
+            let v = match e.value {
+                crate::page::node::ValueRef::Inline(b) => b.to_vec(),
+                crate::page::node::ValueRef::Stored(loc) => file.read_value(loc)?,
+            };
+            m.insert(e.key.to_vec(), (v, e.expires_at));
+            Ok(())
+        })?;
+        Ok(m)
+    }
+
+    /// Runs the workload on `fs` up to (not including) the last batch; returns the models
+    /// after the setup and after the last batch.
+    fn setup(fs: &FaultStorage) -> (Store, Model, Model) {
+        let storage: Arc<dyn Storage> = Arc::new(fs.clone());
+        let mut store = open(&storage);
+        let mut model = Model::new();
+        let all = batches();
+        let (last, first) = all.split_last().unwrap();
+        for (v, b) in (1u32..).zip(first) {
+            apply_batch(&mut store, &mut model, b, v);
+        }
+        let mut after = model.clone();
+        for &(i, v) in last {
+            let val = v.map(|s| (crate::tree::tests::value(i, 99, s), u64::from(s) * 1000));
+            match val {
+                Some(val) => after.insert(crate::tree::tests::key(i), val),
+                None => after.remove(&crate::tree::tests::key(i)),
+            };
+        }
+        (store, model, after)
+    }
+
+    fn last_checkpoint(store: &mut Store) -> Result<Meta> {
+        let all = batches();
+        let last = all.last().unwrap();
+        let mut changes = std::collections::BTreeMap::new();
+        for &(i, v) in last {
+            let val = v.map(|s| (crate::tree::tests::value(i, 99, s), u64::from(s) * 1000));
+            changes.insert(crate::tree::tests::key(i), val);
+        }
+        let change_list: Vec<Change<'_>> = changes
+            .iter()
+            .map(|(k, v)| Change { key: k, value: v.as_ref().map(|(v, e)| (&v[..], *e)) })
+            .collect();
+        let seq = store.meta().sequence;
+        store.checkpoint(&change_list, 99, seq)
+    }
+
+    #[test]
+    fn a_power_loss_at_any_io_of_a_checkpoint_opens_the_old_or_the_new_tree_whole() {
+        let probe = FaultStorage::new(1);
+        let (mut store, _, _) = setup(&probe);
+        let start = probe.io_count();
+        last_checkpoint(&mut store).unwrap();
+        let end = probe.io_count();
+        drop(store);
+        let modes = [
+            CrashMode::Random,
+            CrashMode::Random,
+            CrashMode::KeepAll,
+            CrashMode::DropAll,
+            CrashMode::TearAll,
+            CrashMode::GarbageAll,
+        ];
+        let mut outcomes = [0usize; 2];
+        for n in start + 1..=end + 1 {
+            for (m, mode) in modes.iter().enumerate() {
+                let fs = FaultStorage::new(1);
+                let (mut store, before, after) = setup(&fs);
+                fs.fail_at(n, true, FaultKind::Io);
+                let result = last_checkpoint(&mut store);
+                if n <= end {
+                    assert!(result.is_err(), "I/O {n} failed but the checkpoint succeeded");
+                    assert!(matches!(last_checkpoint(&mut store), Err(Error::Poisoned)));
+                }
+                drop(store);
+                let crashed = fs.crash(n * 31 + m as u64, *mode);
+                let storage: Arc<dyn Storage> = Arc::new(crashed);
+                let mut store = open(&storage);
+                let got = contents(&store).unwrap();
+                if got == before {
+                    outcomes[0] += 1;
+                } else {
+                    assert_eq!(got, after, "I/O {n}, {mode:?}: neither the old nor the new tree");
+                    outcomes[1] += 1;
+                }
+                check(store.file(), &store.meta()).unwrap();
+                // The reopened file keeps working.
+                let mut reopened = got;
+                apply_batch(
+                    &mut store,
+                    &mut reopened,
+                    &[(3, Some(4)), (4, None), (140, Some(5))],
+                    200,
+                );
+                assert_matches(&store, &reopened);
+            }
+        }
+        assert!(outcomes[0] > 0 && outcomes[1] > 0, "{outcomes:?}");
+    }
+
+    #[test]
+    fn a_power_loss_while_creating_leaves_no_file_or_a_whole_one() {
+        let probe = FaultStorage::new(3);
+        let storage: Arc<dyn Storage> = Arc::new(probe.clone());
+        drop(open(&storage));
+        let total = probe.io_count();
+        for n in 1..=total {
+            for mode in [CrashMode::Random, CrashMode::DropAll, CrashMode::KeepAll] {
+                let fs = FaultStorage::new(3);
+                fs.fail_at(n, true, FaultKind::Io);
+                let storage: Arc<dyn Storage> = Arc::new(fs.clone());
+                assert!(Store::open(storage, Path::new(DB), StoreOptions::default()).is_err());
+                let storage: Arc<dyn Storage> = Arc::new(fs.crash(n, mode));
+                let store = open(&storage);
+                assert_eq!(contents(&store).unwrap(), Model::new());
+            }
+        }
+    }
+
+    #[test]
+    fn no_space_during_a_checkpoint_is_an_error_and_the_old_tree_survives() {
+        let fs = FaultStorage::new(1);
+        let (mut store, before, _) = setup(&fs);
+        fs.set_capacity(Some(store.file().len().unwrap() + 8 * 4096));
+        let err = last_checkpoint(&mut store).unwrap_err();
+        assert!(matches!(err, Error::Io { .. }), "{err}");
+        drop(store);
+        fs.set_capacity(None);
+        let storage: Arc<dyn Storage> = Arc::new(fs.clone());
+        let store = open(&storage);
+        assert_eq!(contents(&store).unwrap(), before);
+    }
+
+    #[test]
+    fn random_byte_flips_in_data_pages_give_errors_or_the_right_values() {
+        let fs = FaultStorage::new(1);
+        let (store, model, _) = setup(&fs);
+        drop(store);
+        let path = Path::new(DB);
+        let clean = fs.file_bytes(path).unwrap();
+        let mut seed = 11u64;
+        let mut errors = 0;
+        for _ in 0..400 {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let mut bytes = clean.clone();
+            let at = 2 * PAGE_SIZE
+                + usize::try_from(seed >> 20).unwrap() % (bytes.len() - 2 * PAGE_SIZE);
+            bytes[at] ^= 1 << ((seed >> 8) % 8);
+            fs.set_file_bytes(path, bytes);
+            let storage: Arc<dyn Storage> = Arc::new(fs.clone());
+            match Store::open(storage, path, StoreOptions::default()) {
+                Err(e) => {
+                    assert!(matches!(e, Error::Corruption { .. }), "{e}");
+                    errors += 1;
+                }
+                Ok(store) => match contents(&store) {
+                    Ok(got) => {
+                        assert_eq!(got, model, "a flip at {at} changed a value");
+                        if check(store.file(), &store.meta()).is_err() {
+                            errors += 1;
+                        }
+                    }
+                    Err(e) => {
+                        assert!(matches!(e, Error::Corruption { .. }), "{e}");
+                        errors += 1;
+                    }
+                },
+            }
+        }
+        assert!(errors > 100, "flips should mostly be detected: {errors}");
+    }
+
+    #[test]
+    fn a_cyclic_child_pointer_is_corruption_not_a_hang() {
+        let fs = FaultStorage::new(1);
+        let (store, _, _) = setup(&fs);
+        let root = store.root();
+        assert!(root.height >= 2);
+        drop(store);
+        let path = Path::new(DB);
+        let mut bytes = fs.file_bytes(path).unwrap();
+        // Point child 0 of the root at the root itself, with a valid checksum.
+        let at = usize::try_from(root.root).unwrap() * PAGE_SIZE;
+        let mut page = new_page();
+        page.copy_from_slice(&bytes[at..at + PAGE_SIZE]);
+        page[16..24].copy_from_slice(&root.root.to_le_bytes());
+        crate::page::seal(&mut page, root.root);
+        bytes[at..at + PAGE_SIZE].copy_from_slice(&page[..]);
+        fs.set_file_bytes(path, bytes);
+        let storage: Arc<dyn Storage> = Arc::new(fs.clone());
+        let store = open(&storage);
+        assert!(matches!(contents(&store), Err(Error::Corruption { .. })));
+        let mut c = Cursor::new(store.file(), store.root());
+        assert!(matches!(c.seek_first(), Err(Error::Corruption { .. })));
+        assert!(matches!(
+            get(store.file(), store.root(), b"k00000"),
+            Err(Error::Corruption { .. })
+        ));
+        assert!(check(store.file(), &store.meta()).is_err());
+    }
+
+    #[test]
+    fn a_truncated_page_file_is_corruption() {
+        let fs = FaultStorage::new(1);
+        let (store, _, _) = setup(&fs);
+        drop(store);
+        let path = Path::new(DB);
+        let bytes = fs.file_bytes(path).unwrap();
+        for cut in [PAGE_SIZE, 2 * PAGE_SIZE + 100, bytes.len() - PAGE_SIZE] {
+            fs.set_file_bytes(path, bytes[..cut].to_vec());
+            let storage: Arc<dyn Storage> = Arc::new(fs.clone());
+            let err = Store::open(storage, path, StoreOptions::default()).unwrap_err();
+            assert!(matches!(err, Error::Corruption { .. }), "cut {cut}: {err}");
+        }
+    }
+
+    #[test]
+    fn freed_pages_are_reused_so_rewriting_the_same_keys_does_not_grow_the_file() {
+        let fs = FaultStorage::new(1);
+        let storage: Arc<dyn Storage> = Arc::new(fs.clone());
+        let mut store = open(&storage);
+        let mut model = Model::new();
+        let batch: Vec<(u16, Option<u8>)> = (0..100).map(|i| (i, Some(2))).collect();
+        for v in 1..=5 {
+            apply_batch(&mut store, &mut model, &batch, v);
+        }
+        let size = store.meta().page_count;
+        for v in 6..=40 {
+            apply_batch(&mut store, &mut model, &batch, v);
+        }
+        assert!(store.meta().page_count <= size + 4, "{} > {size}", store.meta().page_count);
+        assert_matches(&store, &model);
+    }
+
+    #[test]
+    fn pages_pinned_by_a_reader_are_not_reused() {
+        let storage: Arc<dyn Storage> = Arc::new(FaultStorage::new(1));
+        let mut store = open(&storage);
+        let mut model = Model::new();
+        let batch: Vec<(u16, Option<u8>)> = (0..60).map(|i| (i, Some(3))).collect();
+        apply_batch(&mut store, &mut model, &batch, 1);
+        let pinned = store.root();
+        let pinned_seq = store.meta().sequence;
+        let pinned_model = model.clone();
+        for v in 2..=6u32 {
+            let mut m2 = model.clone();
+            let mut changes = std::collections::BTreeMap::new();
+            for &(i, s) in &batch {
+                changes.insert(
+                    crate::tree::tests::key(i),
+                    crate::tree::tests::value(i, v, s.unwrap()),
+                );
+            }
+            for (k, val) in &changes {
+                m2.insert(k.clone(), (val.clone(), 3000));
+            }
+            let list: Vec<Change<'_>> = changes
+                .iter()
+                .map(|(k, v)| Change { key: k, value: Some((&v[..], 3000)) })
+                .collect();
+            store.checkpoint(&list, u64::from(v), pinned_seq).unwrap();
+            model = m2;
+        }
+        let file = store.file();
+        let mut old = Model::new();
+        scan(file, pinned, |e| {
+            old.insert(e.key.to_vec(), (read_entry(file, &e), e.expires_at));
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(old, pinned_model);
+        assert_matches(&store, &model);
+    }
+
+    #[test]
+    fn bulk_load_builds_a_tree_equal_to_its_input() {
+        let storage: Arc<dyn Storage> = Arc::new(FaultStorage::new(1));
+        let mut store = open(&storage);
+        let mut model = Model::new();
+        for i in 0..3000u16 {
+            model.insert(
+                crate::tree::tests::key(i % 400 * 10 + i / 400),
+                (crate::tree::tests::value(i, 1, u8::try_from(i % 6).unwrap()), 7),
+            );
+        }
+        let entries: Vec<(Vec<u8>, Vec<u8>, u64)> =
+            model.iter().map(|(k, (v, e))| (k.clone(), v.clone(), *e)).collect();
+        store.bulk_load(entries.iter().map(|(k, v, e)| Ok((&k[..], &v[..], *e))), 5).unwrap();
+        assert_eq!(store.meta().checkpoint_lsn, 5);
+        assert_eq!(contents(&store).unwrap(), model);
+        let report = check(store.file(), &store.meta()).unwrap();
+        assert_eq!(report.entries, 3000);
+        assert!(store.meta().height >= 3);
+    }
+}

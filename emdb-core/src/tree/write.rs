@@ -1,0 +1,568 @@
+//! Writing trees: [`Writer::apply`] turns sorted changes into a new root, writing only the
+//! changed paths as new pages (copy-on-write), and [`TreeBuilder`] builds a tree from sorted
+//! entries (a fresh file, compaction). Both place values: inline in the leaf, packed into
+//! value pages, or in an overflow run.
+
+use std::collections::HashSet;
+
+use crate::error::{Error, Result};
+use crate::page::alloc::Allocator;
+use crate::page::file::PageFile;
+use crate::page::meta::MAX_HEIGHT;
+use crate::page::node::{
+    BRANCH_SPACE, LEAF_SPACE, MAX_KEY_LEN, MAX_LEAF_ENTRY, ValueLoc, ValueRef, branch_item_child,
+    branch_item_key, build_branch, build_leaf, encode_branch_item, encode_leaf_entry,
+    inline_entry_len, pack, parse_leaf_entry,
+};
+use crate::page::value::{
+    FIRST_RECORD, MAX_VALUE_LEN, O_VALUE, PACKED_MAX, R_VALUE, overflow_header, put_record,
+    run_pages,
+};
+use crate::page::{PAGE_SIZE_U64, PageBuf, PageId, PageType, new_page, u16_of, write_header};
+
+use super::{TreeRoot, branch, leaf, read_node};
+
+/// One change for [`Writer::apply`]: put `key` with `(value, expires_at)`, or remove it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Change<'a> {
+    /// The key (namespace prefix included), at most [`MAX_KEY_LEN`] bytes.
+    pub(crate) key: &'a [u8],
+    /// The new value and expiry, or `None` to remove the key.
+    pub(crate) value: Option<(&'a [u8], u64)>,
+}
+
+/// A node written (or kept) at some level, with the separator left of it in its parent.
+#[derive(Debug)]
+struct Piece {
+    /// `None` for the leftmost node of a parent (it inherits the parent's lower bound).
+    sep: Option<Vec<u8>>,
+    id: PageId,
+    /// Bytes used by the node as [`pack`] counts them (only meaningful when `fresh`).
+    used: usize,
+    /// Entries (leaf) or keys (branch) of the node (only meaningful when `fresh`).
+    items: usize,
+    /// Written by this writer (else: an untouched node of the old tree).
+    fresh: bool,
+}
+
+impl Piece {
+    fn underfull(&self, lvl: u32) -> bool {
+        let space = if lvl == 0 { LEAF_SPACE } else { BRANCH_SPACE };
+        self.fresh && (self.used < space / 4 || (lvl > 0 && self.items == 0))
+    }
+}
+
+/// Raw entries (or branch items) in one buffer.
+#[derive(Debug, Default)]
+struct Run {
+    buf: Vec<u8>,
+    spans: Vec<(usize, usize)>,
+}
+
+impl Run {
+    fn push(&mut self, raw: &[u8]) {
+        let start = self.buf.len();
+        self.buf.extend_from_slice(raw);
+        self.spans.push((start, self.buf.len()));
+    }
+
+    fn close(&mut self, start: usize) {
+        self.spans.push((start, self.buf.len()));
+    }
+
+    fn get(&self, i: usize) -> &[u8] {
+        self.spans.get(i).and_then(|&(a, b)| self.buf.get(a..b)).unwrap_or_default()
+    }
+
+    fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// Sizes as [`pack`] counts them: the entry and its slot.
+    fn sizes(&self) -> Vec<usize> {
+        self.spans.iter().map(|&(a, b)| b - a + 2).collect()
+    }
+
+    fn range(&self, a: usize, b: usize) -> impl ExactSizeIterator<Item = &[u8]> {
+        (a..b).map(|i| self.get(i))
+    }
+}
+
+/// The key of a raw leaf entry.
+fn leaf_entry_key(raw: &[u8]) -> &[u8] {
+    parse_leaf_entry(raw).map(|e| e.key).unwrap_or_default()
+}
+
+/// Writes new pages for one checkpoint (or one bulk build) and tracks what they free.
+#[derive(Debug)]
+pub(crate) struct Writer<'f> {
+    file: &'f PageFile,
+    alloc: &'f mut Allocator,
+    /// Pages (and run starts) allocated by this writer: reusable at once when dropped again.
+    fresh: HashSet<PageId>,
+    inline_max: usize,
+    /// The value page being filled: its id (0: none), buffer, next offset and record count.
+    vpage: (PageId, PageBuf, usize, usize),
+    /// Change of the number of entries.
+    pub(crate) entry_delta: i64,
+    /// Bytes of packed values no entry refers to any more.
+    pub(crate) dead_value_bytes: u64,
+}
+
+impl<'f> Writer<'f> {
+    /// A writer allocating from `alloc`; values up to `inline_max` bytes stay in their leaf
+    /// (when the entry fits half a leaf).
+    pub(crate) fn new(file: &'f PageFile, alloc: &'f mut Allocator, inline_max: usize) -> Self {
+        Writer {
+            file,
+            alloc,
+            fresh: HashSet::new(),
+            inline_max,
+            vpage: (0, new_page(), FIRST_RECORD, 0),
+            entry_delta: 0,
+            dead_value_bytes: 0,
+        }
+    }
+
+    fn bad(&self, id: PageId) -> impl Fn(String) -> Error + '_ {
+        move |d| self.file.bad_page(id, d)
+    }
+
+    fn alloc_pages(&mut self, n: u64) -> PageId {
+        let id = self.alloc.alloc(n);
+        self.fresh.insert(id);
+        id
+    }
+
+    /// Frees `n` pages at `id`: at once if this writer wrote them, else after the checkpoint.
+    fn free(&mut self, id: PageId, n: u64) -> Result<()> {
+        if self.fresh.remove(&id) {
+            self.alloc.free_fresh(id, n).map_err(|d| self.file.bad_page(id, d))
+        } else {
+            self.alloc.free_later(id, n);
+            Ok(())
+        }
+    }
+
+    fn write_new(&mut self, page: &mut PageBuf) -> Result<PageId> {
+        let id = self.alloc_pages(1);
+        self.file.write_page(id, page)?;
+        Ok(id)
+    }
+
+    /// Places `value` and appends the leaf entry for it to `out`.
+    fn encode_entry(
+        &mut self,
+        out: &mut Vec<u8>,
+        key: &[u8],
+        value: &[u8],
+        exp: u64,
+    ) -> Result<()> {
+        if key.len() > MAX_KEY_LEN {
+            return Err(Error::KeyTooLarge { len: key.len(), max: MAX_KEY_LEN });
+        }
+        if value.len() > MAX_VALUE_LEN {
+            return Err(Error::ValueTooLarge { len: value.len(), max: MAX_VALUE_LEN });
+        }
+        let len = u32::try_from(value.len()).unwrap_or(u32::MAX);
+        let v = if value.len() <= self.inline_max
+            && inline_entry_len(key.len(), value.len()) + 2 <= MAX_LEAF_ENTRY
+        {
+            ValueRef::Inline(value)
+        } else if value.len() <= PACKED_MAX {
+            ValueRef::Stored(self.put_packed(value, len)?)
+        } else {
+            let n = run_pages(value.len());
+            let page = self.alloc_pages(n);
+            let at = page.saturating_mul(PAGE_SIZE_U64);
+            self.file.write_at(&overflow_header(page, value), at)?;
+            self.file.write_at(value, at + O_VALUE as u64)?;
+            ValueRef::Stored(ValueLoc::Overflow { page, len })
+        };
+        encode_leaf_entry(out, key, exp, v);
+        Ok(())
+    }
+
+    /// Appends a value to the value page being filled, starting a new one when it is full.
+    fn put_packed(&mut self, value: &[u8], len: u32) -> Result<ValueLoc> {
+        let fits =
+            self.vpage.0 != 0 && self.vpage.2 + R_VALUE + value.len() <= crate::page::PAGE_SIZE;
+        if !fits {
+            self.flush_values()?;
+            let id = self.alloc_pages(1);
+            self.vpage = (id, new_page(), FIRST_RECORD, 0);
+        }
+        let (page, buf, at, count) = &mut self.vpage;
+        let offset = *at;
+        *at = put_record(buf, offset, value)
+            .ok_or_else(|| self.file.bad_page(*page, "value record does not fit"))?;
+        *count += 1;
+        Ok(ValueLoc::Packed { page: *page, offset: u16_of(offset), len })
+    }
+
+    /// Writes the value page being filled, if any.
+    fn flush_values(&mut self) -> Result<()> {
+        let (id, buf, _, count) = &mut self.vpage;
+        if *id != 0 {
+            write_header(buf, PageType::Value, 0, u16_of(*count));
+            self.file.write_page(*id, buf)?;
+            *id = 0;
+        }
+        Ok(())
+    }
+
+    /// Accounts for the value of an old entry that is replaced or removed.
+    fn drop_value(&mut self, id: PageId, raw: &[u8]) -> Result<()> {
+        match parse_leaf_entry(raw).map_err(self.bad(id))?.value {
+            ValueRef::Inline(_) => {}
+            ValueRef::Stored(ValueLoc::Packed { len, .. }) => {
+                self.dead_value_bytes += u64::from(len) + R_VALUE as u64;
+            }
+            ValueRef::Stored(ValueLoc::Overflow { page, len }) => {
+                let n = run_pages(usize::try_from(len).unwrap_or(usize::MAX));
+                self.free(page, n)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies `changes` (strictly increasing keys) to the tree at `root`; returns the new
+    /// root. Pages of the old tree are never written, only freed for after the checkpoint.
+    ///
+    /// # Errors
+    /// A page of the old tree fails a check, a key or value is too large, or I/O fails.
+    pub(crate) fn apply(&mut self, root: TreeRoot, changes: &[Change<'_>]) -> Result<TreeRoot> {
+        debug_assert!(
+            changes.windows(2).all(|w| w.first().map(|c| c.key) < w.get(1).map(|c| c.key))
+        );
+        if changes.is_empty() {
+            return Ok(root);
+        }
+        if root.height == 0 {
+            let mut run = Run::default();
+            for c in changes {
+                if let Some((v, exp)) = c.value {
+                    let start = run.buf.len();
+                    self.encode_entry(&mut run.buf, c.key, v, exp)?;
+                    run.close(start);
+                    self.entry_delta += 1;
+                }
+            }
+            let pieces = self.write_leaves(&run)?;
+            return self.grow(pieces, 0);
+        }
+        let pieces = self.apply_node(root.root, root.height - 1, changes)?;
+        self.grow(pieces, root.height - 1)
+    }
+
+    /// Applies changes to the subtree at `id` (level `lvl`); returns its replacement nodes.
+    fn apply_node(&mut self, id: PageId, lvl: u32, changes: &[Change<'_>]) -> Result<Vec<Piece>> {
+        let file = self.file;
+        let page = read_node(file, id, lvl)?;
+        if lvl == 0 {
+            let l = leaf(file, id, &page)?;
+            let mut run = Run::default();
+            let n = l.len();
+            let mut i = 0;
+            for c in changes {
+                while i < n && l.key(i).map_err(self.bad(id))? < c.key {
+                    run.push(l.raw(i).map_err(self.bad(id))?);
+                    i += 1;
+                }
+                let exists = i < n && l.key(i).map_err(self.bad(id))? == c.key;
+                if exists {
+                    self.drop_value(id, l.raw(i).map_err(self.bad(id))?)?;
+                    i += 1;
+                }
+                match (c.value, exists) {
+                    (None, true) => self.entry_delta -= 1,
+                    (Some(_), false) => self.entry_delta += 1,
+                    _ => {}
+                }
+                if let Some((v, exp)) = c.value {
+                    let start = run.buf.len();
+                    self.encode_entry(&mut run.buf, c.key, v, exp)?;
+                    run.close(start);
+                }
+            }
+            for j in i..n {
+                run.push(l.raw(j).map_err(self.bad(id))?);
+            }
+            self.free(id, 1)?;
+            return self.write_leaves(&run);
+        }
+        let b = branch(file, id, &page)?;
+        let mut kids = Vec::with_capacity(b.children() + 2);
+        let mut rest = changes;
+        for c in 0..b.children() {
+            let sep = if c == 0 { None } else { Some(b.key(c).map_err(self.bad(id))?) };
+            let upper =
+                if c + 1 < b.children() { Some(b.key(c + 1).map_err(self.bad(id))?) } else { None };
+            let cut = upper.map_or(rest.len(), |u| rest.partition_point(|ch| ch.key < u));
+            let (mine, later) = rest.split_at(cut);
+            rest = later;
+            let child = b.child(c).map_err(self.bad(id))?;
+            if mine.is_empty() {
+                kids.push(Piece {
+                    sep: sep.map(<[u8]>::to_vec),
+                    id: child,
+                    used: 0,
+                    items: 0,
+                    fresh: false,
+                });
+                continue;
+            }
+            let mut pieces = self.apply_node(child, lvl - 1, mine)?;
+            if let Some(first) = pieces.first_mut() {
+                first.sep = sep.map(<[u8]>::to_vec);
+            }
+            kids.append(&mut pieces);
+        }
+        drop(page);
+        self.free(id, 1)?;
+        if let Some(first) = kids.first_mut() {
+            first.sep = None;
+        }
+        self.fix_underfull(lvl - 1, &mut kids)?;
+        self.write_branches(lvl, kids)
+    }
+
+    /// Merges underfull nodes written by this writer with a neighbour until none is left
+    /// (or only one node remains).
+    fn fix_underfull(&mut self, lvl: u32, kids: &mut Vec<Piece>) -> Result<()> {
+        let mut j = 0;
+        while kids.len() > 1 && j < kids.len() {
+            if kids.get(j).is_some_and(|k| k.underfull(lvl)) {
+                let left = if j + 1 < kids.len() { j } else { j - 1 };
+                self.merge(lvl, kids, left)?;
+                j = left;
+            } else {
+                j += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Replaces `kids[j]` and `kids[j + 1]` (level `lvl`) by the repacked union of both.
+    fn merge(&mut self, lvl: u32, kids: &mut Vec<Piece>, j: usize) -> Result<()> {
+        let mut pair = kids.splice(j..j + 2, std::iter::empty()).collect::<Vec<_>>().into_iter();
+        let (Some(left), Some(right)) = (pair.next(), pair.next()) else { return Ok(()) };
+        let file = self.file;
+        let mut run = Run::default();
+        let lp = read_node(file, left.id, lvl)?;
+        let rp = read_node(file, right.id, lvl)?;
+        let mut pieces = if lvl == 0 {
+            for (id, p) in [(left.id, &lp), (right.id, &rp)] {
+                let l = leaf(file, id, p)?;
+                for i in 0..l.len() {
+                    run.push(l.raw(i).map_err(self.bad(id))?);
+                }
+            }
+            drop((lp, rp));
+            self.free(left.id, 1)?;
+            self.free(right.id, 1)?;
+            self.write_leaves(&run)?
+        } else {
+            let lb = branch(file, left.id, &lp)?;
+            let rb = branch(file, right.id, &rp)?;
+            let child0 = lb.child(0).map_err(self.bad(left.id))?;
+            for i in 0..lb.children() - 1 {
+                run.push(lb.raw(i).map_err(self.bad(left.id))?);
+            }
+            let start = run.buf.len();
+            let sep = right.sep.as_deref().unwrap_or_default();
+            encode_branch_item(&mut run.buf, sep, rb.child(0).map_err(self.bad(right.id))?);
+            run.close(start);
+            for i in 0..rb.children() - 1 {
+                run.push(rb.raw(i).map_err(self.bad(right.id))?);
+            }
+            drop((lp, rp));
+            self.free(left.id, 1)?;
+            self.free(right.id, 1)?;
+            self.write_branch_run(lvl, child0, &run)?
+        };
+        if let Some(first) = pieces.first_mut() {
+            first.sep = left.sep;
+        }
+        let tail = kids.split_off(j);
+        kids.append(&mut pieces);
+        kids.extend(tail);
+        Ok(())
+    }
+
+    /// Writes raw leaf entries as evenly filled leaves.
+    fn write_leaves(&mut self, run: &Run) -> Result<Vec<Piece>> {
+        if run.len() == 0 {
+            return Ok(Vec::new());
+        }
+        let sizes = run.sizes();
+        let mut pieces = Vec::new();
+        let mut start = 0;
+        for (k, end) in pack(&sizes, LEAF_SPACE).into_iter().enumerate() {
+            let mut page = build_leaf(run.range(start, end));
+            let id = self.write_new(&mut page)?;
+            let sep = (k > 0).then(|| leaf_entry_key(run.get(start)).to_vec());
+            let used = sizes.get(start..end).unwrap_or_default().iter().sum();
+            pieces.push(Piece { sep, id, used, items: end - start, fresh: true });
+            start = end;
+        }
+        Ok(pieces)
+    }
+
+    /// Writes the branch level `lvl` over `kids` (the first one's separator is ignored).
+    fn write_branches(&mut self, lvl: u32, kids: Vec<Piece>) -> Result<Vec<Piece>> {
+        let mut it = kids.into_iter();
+        let Some(first) = it.next() else { return Ok(Vec::new()) };
+        let mut run = Run::default();
+        for k in it {
+            let start = run.buf.len();
+            encode_branch_item(&mut run.buf, k.sep.as_deref().unwrap_or_default(), k.id);
+            run.close(start);
+        }
+        self.write_branch_run(lvl, first.id, &run)
+    }
+
+    /// Writes branch pages at `lvl` from child 0 and raw items.
+    fn write_branch_run(&mut self, lvl: u32, child0: PageId, run: &Run) -> Result<Vec<Piece>> {
+        let level = u8::try_from(lvl).unwrap_or(u8::MAX);
+        let sizes = run.sizes();
+        if run.len() == 0 {
+            let mut page = build_branch(level, child0, std::iter::empty());
+            let id = self.write_new(&mut page)?;
+            return Ok(vec![Piece { sep: None, id, used: 0, items: 0, fresh: true }]);
+        }
+        let mut pieces = Vec::new();
+        let mut start = 0;
+        for (k, end) in pack(&sizes, BRANCH_SPACE).into_iter().enumerate() {
+            let used = sizes.get(start..end).unwrap_or_default().iter().sum();
+            let (sep, c0, from) = if k == 0 {
+                (None, child0, start)
+            } else {
+                let first = run.get(start);
+                (Some(branch_item_key(first).to_vec()), branch_item_child(first), start + 1)
+            };
+            let mut page = build_branch(level, c0, run.range(from, end));
+            let id = self.write_new(&mut page)?;
+            pieces.push(Piece { sep, id, used, items: end - from, fresh: true });
+            start = end;
+        }
+        Ok(pieces)
+    }
+
+    /// Builds the levels above `pieces` (at `lvl`) up to one root, then drops root branches
+    /// with a single child.
+    fn grow(&mut self, mut pieces: Vec<Piece>, mut lvl: u32) -> Result<TreeRoot> {
+        loop {
+            if pieces.len() > 1 {
+                self.fix_underfull(lvl, &mut pieces)?;
+            }
+            if pieces.len() <= 1 {
+                break;
+            }
+            if lvl + 2 > MAX_HEIGHT {
+                return Err(self.file.corruption(0, "tree would exceed the maximum height"));
+            }
+            lvl += 1;
+            pieces = self.write_branches(lvl, pieces)?;
+        }
+        let Some(mut root) = pieces.pop().map(|p| p.id) else { return Ok(TreeRoot::default()) };
+        while lvl > 0 {
+            let page = read_node(self.file, root, lvl)?;
+            let b = branch(self.file, root, &page)?;
+            if b.children() != 1 {
+                break;
+            }
+            let child = b.child(0).map_err(self.bad(root))?;
+            drop(page);
+            self.free(root, 1)?;
+            root = child;
+            lvl -= 1;
+        }
+        Ok(TreeRoot { root, height: lvl + 1 })
+    }
+
+    /// Writes the value page being filled; call once after the last apply or push.
+    ///
+    /// # Errors
+    /// An I/O error.
+    pub(crate) fn finish(&mut self) -> Result<()> {
+        self.flush_values()
+    }
+}
+
+/// Builds a tree from entries pushed in strictly increasing key order, writing each leaf as
+/// soon as it is full: memory holds about two leaves plus one key per leaf.
+#[derive(Debug)]
+pub(crate) struct TreeBuilder<'f> {
+    w: Writer<'f>,
+    run: Run,
+    leaves: Vec<Piece>,
+    bytes: usize,
+}
+
+impl<'f> TreeBuilder<'f> {
+    /// A builder writing through `file`, allocating from `alloc` (an empty file's allocator).
+    pub(crate) fn new(file: &'f PageFile, alloc: &'f mut Allocator, inline_max: usize) -> Self {
+        TreeBuilder {
+            w: Writer::new(file, alloc, inline_max),
+            run: Run::default(),
+            leaves: Vec::new(),
+            bytes: 0,
+        }
+    }
+
+    /// Adds the next entry; keys must be strictly increasing.
+    ///
+    /// # Errors
+    /// A key or value too large, or an I/O error.
+    pub(crate) fn push(&mut self, key: &[u8], value: &[u8], expires_at: u64) -> Result<()> {
+        debug_assert!(
+            self.run.len() == 0 || leaf_entry_key(self.run.get(self.run.len() - 1)) < key
+        );
+        let start = self.run.buf.len();
+        self.w.encode_entry(&mut self.run.buf, key, value, expires_at)?;
+        self.bytes += self.run.buf.len() - start + 2;
+        self.run.close(start);
+        self.w.entry_delta += 1;
+        if self.bytes > 2 * LEAF_SPACE {
+            // Write one full leaf from the front; keep the rest for even packing at the end.
+            let mut used = 0;
+            let mut n = 0;
+            for s in self.run.sizes() {
+                if used + s > LEAF_SPACE {
+                    break;
+                }
+                used += s;
+                n += 1;
+            }
+            let mut page = build_leaf(self.run.range(0, n));
+            let id = self.w.write_new(&mut page)?;
+            let sep = (!self.leaves.is_empty()).then(|| leaf_entry_key(self.run.get(0)).to_vec());
+            self.leaves.push(Piece { sep, id, used, items: n, fresh: true });
+            let mut rest = Run::default();
+            for i in n..self.run.len() {
+                rest.push(self.run.get(i));
+            }
+            self.run = rest;
+            self.bytes -= used;
+        }
+        Ok(())
+    }
+
+    /// Writes the last leaves and the branch levels; returns the root and the entry count.
+    ///
+    /// # Errors
+    /// An I/O error.
+    pub(crate) fn finish(mut self) -> Result<(TreeRoot, u64)> {
+        let mut tail = self.w.write_leaves(&self.run)?;
+        if !self.leaves.is_empty()
+            && let Some(first) = tail.first_mut()
+        {
+            first.sep = Some(leaf_entry_key(self.run.get(0)).to_vec());
+        }
+        self.leaves.append(&mut tail);
+        let root = self.w.grow(self.leaves, 0)?;
+        self.w.finish()?;
+        Ok((root, u64::try_from(self.w.entry_delta).unwrap_or(0)))
+    }
+}

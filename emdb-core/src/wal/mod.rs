@@ -1,0 +1,769 @@
+//! The write-ahead log `<path>.wal`: one checksummed frame per commit, group commit, and
+//! recovery that cuts a torn tail and reports damage in the middle.
+//!
+//! Header (32 bytes at offset 0; rewritten in place by [`Wal::reset`]):
+//!
+//! ```text
+//! 0                 8        12       16                24                32
+//! +-----------------+--------+--------+-----------------+-----------------+
+//! |      magic      |version | crc32c |  salt (random)  |    base LSN     |
+//! |     [u8; 8]     |  u32   |  u32   |       u64       |       u64       |
+//! +-----------------+--------+--------+-----------------+-----------------+
+//! ```
+//!
+//! `crc32c` covers the header with its own four bytes read as zero. Frames follow, back to
+//! back; the first has LSN `base + 1` and each next one the LSN after:
+//!
+//! ```text
+//! 0        4                 12                20                28              28+len
+//! +--------+-----------------+-----------------+-----------------+---------------+--------+
+//! |  len   |       LSN       |      salt       |  durable LSN    | payload[len]  | crc32c |
+//! |  u32   |       u64       |       u64       |       u64       | (codec.rs)    |  u32   |
+//! +--------+-----------------+-----------------+-----------------+---------------+--------+
+//! ```
+//!
+//! The frame `crc32c` covers bytes 0..28+len. A frame is valid when its checksum holds, its
+//! salt is the header's and its LSN is the next one; frames of an older generation (another
+//! salt) left behind a reset are never valid.
+//!
+//! `durable LSN` is the LSN up to which the log was known durable when the frame was written.
+//! It tells a crash from damage: writes not yet synced may reach the disk in any order, so a
+//! bad frame followed by valid ones is what a power loss leaves behind, unless a later valid
+//! frame says the bad one had been synced before it was written. Recovery cuts the first
+//! case off as a torn tail and reports the second as [`Error::Corruption`].
+
+mod codec;
+
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use parking_lot::{Condvar, Mutex, MutexGuard};
+
+use crate::batch::Batch;
+use crate::error::{Error, Result};
+use crate::io::{Storage, StorageFile, parent_dir, sidecar};
+
+pub(crate) use codec::{decode_batch, encode_batch};
+
+/// The first eight bytes of every WAL file.
+const MAGIC: [u8; 8] = *b"emdbWAL\0";
+/// The WAL format version this program writes and reads.
+const VERSION: u32 = 1;
+
+const H_MAGIC: usize = 0;
+const H_VERSION: usize = H_MAGIC + 8;
+const H_CRC: usize = H_VERSION + 4;
+const H_SALT: usize = H_CRC + 4;
+const H_BASE: usize = H_SALT + 8;
+/// The size of the header; the first frame starts here.
+pub(crate) const HEADER_LEN: usize = H_BASE + 8;
+
+const F_LEN: usize = 0;
+const F_LSN: usize = F_LEN + 4;
+const F_SALT: usize = F_LSN + 8;
+const F_DURABLE: usize = F_SALT + 8;
+const F_PAYLOAD: usize = F_DURABLE + 8;
+/// Bytes a frame adds to its payload (header and checksum).
+pub(crate) const FRAME_OVERHEAD: usize = F_PAYLOAD + 4;
+
+/// A fresh random salt for a new WAL generation.
+pub(crate) fn fresh_salt() -> u64 {
+    let mut h = RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.finish()
+}
+
+fn header(salt: u64, base: u64) -> [u8; HEADER_LEN] {
+    let mut h = [0u8; HEADER_LEN];
+    h[H_MAGIC..H_VERSION].copy_from_slice(&MAGIC);
+    h[H_VERSION..H_CRC].copy_from_slice(&VERSION.to_le_bytes());
+    h[H_SALT..H_BASE].copy_from_slice(&salt.to_le_bytes());
+    h[H_BASE..HEADER_LEN].copy_from_slice(&base.to_le_bytes());
+    let crc = header_crc(&h);
+    h[H_CRC..H_SALT].copy_from_slice(&crc.to_le_bytes());
+    h
+}
+
+fn header_crc(h: &[u8; HEADER_LEN]) -> u32 {
+    let crc = crc32c::crc32c(&h[..H_CRC]);
+    let crc = crc32c::crc32c_append(crc, &[0; 4]);
+    crc32c::crc32c_append(crc, &h[H_SALT..])
+}
+
+fn le_u32(b: &[u8], at: usize) -> u32 {
+    b.get(at..at + 4).and_then(|s| s.try_into().ok()).map_or(0, u32::from_le_bytes)
+}
+
+fn le_u64(b: &[u8], at: usize) -> u64 {
+    b.get(at..at + 8).and_then(|s| s.try_into().ok()).map_or(0, u64::from_le_bytes)
+}
+
+/// What the header of an existing WAL says.
+enum Header {
+    Valid { salt: u64, base: u64 },
+    Newer(u32),
+    Invalid,
+}
+
+fn parse_header(h: &[u8; HEADER_LEN]) -> Header {
+    if h[H_MAGIC..H_VERSION] != MAGIC || le_u32(h, H_CRC) != header_crc(h) {
+        return Header::Invalid;
+    }
+    match le_u32(h, H_VERSION) {
+        VERSION => Header::Valid { salt: le_u64(h, H_SALT), base: le_u64(h, H_BASE) },
+        v if v > VERSION => Header::Newer(v),
+        _ => Header::Invalid,
+    }
+}
+
+/// The mutable state of the log, under one mutex.
+#[derive(Debug)]
+struct State {
+    salt: u64,
+    /// The offset after the last frame.
+    end: u64,
+    /// The LSN of the last frame written.
+    last_lsn: u64,
+    /// Every frame up to this LSN is durable.
+    synced_lsn: u64,
+    /// A committer is running `fdatasync` now (the leader of a group commit).
+    syncing: bool,
+    /// A sync failed: no later append or sync is accepted.
+    poisoned: bool,
+    /// The frame encoding buffer, reused.
+    buf: Vec<u8>,
+    /// The number of `fdatasync` calls made (for tests and statistics).
+    syncs: u64,
+}
+
+/// An open write-ahead log.
+#[derive(Debug)]
+pub(crate) struct Wal {
+    path: PathBuf,
+    file: Box<dyn StorageFile>,
+    state: Mutex<State>,
+    synced: Condvar,
+}
+
+/// Where recovery stopped reading frames, and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Recovery {
+    /// Frames replayed (newer than the checkpoint LSN).
+    pub(crate) replayed: u64,
+    /// Bytes cut off a torn or garbage tail.
+    pub(crate) truncated: u64,
+    /// The LSN of the last frame in the log (or the checkpoint LSN when newer).
+    pub(crate) last_lsn: u64,
+}
+
+impl Wal {
+    /// Opens (creating when missing) the WAL of the database at `db_path` and replays, in
+    /// order, every frame newer than `checkpoint_lsn` through `on_frame`. A torn or garbage
+    /// tail is cut off; a damaged frame followed by a valid one is corruption.
+    ///
+    /// # Errors
+    /// [`Error::Corruption`] for damage before the tail, [`Error::UnsupportedFormatVersion`]
+    /// for a WAL of a newer format, the first error of `on_frame`, or an I/O error.
+    pub(crate) fn open(
+        storage: &Arc<dyn Storage>,
+        db_path: &Path,
+        checkpoint_lsn: u64,
+        mut on_frame: impl FnMut(u64, Batch) -> Result<()>,
+    ) -> Result<(Wal, Recovery)> {
+        let path = sidecar(db_path, ".wal");
+        let io = |e| Error::io(&path, e);
+        let existed = storage.exists(&path).map_err(io)?;
+        let file = storage.open_file(&path, true).map_err(io)?;
+        if !existed {
+            storage.sync_dir(parent_dir(&path)).map_err(io)?;
+        }
+        let len = file.len().map_err(io)?;
+        let mut h = [0u8; HEADER_LEN];
+        let parsed = if len >= HEADER_LEN as u64 {
+            file.read_at(&mut h, 0).map_err(io)?;
+            parse_header(&h)
+        } else {
+            Header::Invalid
+        };
+        let mut reader = FrameReader { file: file.as_ref(), path: &path, len, buf: Vec::new() };
+        let (salt, base) = match parsed {
+            Header::Valid { salt, base } => (salt, base),
+            Header::Newer(found) => {
+                return Err(Error::UnsupportedFormatVersion { path, found, supported: VERSION });
+            }
+            Header::Invalid => {
+                // A new log, or a header torn by a reset (all its frames were checkpointed).
+                // A header damaged in front of frames the tree lacks is corruption.
+                if reader.unchecked_frame_after(HEADER_LEN as u64, checkpoint_lsn)? {
+                    return Err(Error::Corruption {
+                        path,
+                        offset: 0,
+                        detail:
+                            "WAL header damaged, but frames newer than the checkpoint follow it"
+                                .into(),
+                    });
+                }
+                let mut w = Wal::new(path, file, 0, 0, checkpoint_lsn);
+                w.reset_log(fresh_salt(), checkpoint_lsn)?;
+                return Ok((w, Recovery { replayed: 0, truncated: 0, last_lsn: checkpoint_lsn }));
+            }
+        };
+        let mut offset = HEADER_LEN as u64;
+        let mut expected = base + 1;
+        let mut replayed = 0;
+        while let Some(frame) = reader.frame(offset, salt, Some(expected))? {
+            if expected > checkpoint_lsn {
+                let payload = reader.payload();
+                let batch = decode_batch(payload).map_err(|e| Error::Corruption {
+                    path: path.clone(),
+                    offset: offset + (F_PAYLOAD + e.at) as u64,
+                    detail: format!("WAL frame {expected} has a valid checksum but {}", e.what),
+                })?;
+                on_frame(expected, batch)?;
+                replayed += 1;
+            }
+            offset = frame.next;
+            expected += 1;
+        }
+        if offset < len && reader.damage_before_durable_frame(offset, salt, expected)? {
+            return Err(Error::Corruption {
+                path,
+                offset,
+                detail: format!(
+                    "WAL frame {expected} is damaged, but a later valid frame says it was durable"
+                ),
+            });
+        }
+        let last = expected - 1;
+        let truncated = len - offset;
+        let mut w = Wal::new(path, file, salt, offset, last);
+        if last < checkpoint_lsn {
+            // The tree holds commits whose frames never became durable: start a generation
+            // after them, so new frames follow on without a gap.
+            w.reset_log(fresh_salt(), checkpoint_lsn)?;
+        } else if truncated > 0 {
+            w.file.set_len(offset).map_err(|e| Error::io(&w.path, e))?;
+            w.file.sync_data().map_err(|e| Error::io(&w.path, e))?;
+        }
+        let last_lsn = last.max(checkpoint_lsn);
+        Ok((w, Recovery { replayed, truncated, last_lsn }))
+    }
+
+    fn new(path: PathBuf, file: Box<dyn StorageFile>, salt: u64, end: u64, last: u64) -> Wal {
+        let state = State {
+            salt,
+            end,
+            last_lsn: last,
+            synced_lsn: last,
+            syncing: false,
+            poisoned: false,
+            buf: Vec::new(),
+            syncs: 0,
+        };
+        Wal { path, file, state: Mutex::new(state), synced: Condvar::new() }
+    }
+
+    /// Writes a new header (new `salt`, frames from `base + 1`) and drops every frame.
+    fn reset_log(&mut self, salt: u64, base: u64) -> Result<()> {
+        let io = |e| Error::io(&self.path, e);
+        self.file.write_at(&header(salt, base), 0).map_err(io)?;
+        self.file.sync_data().map_err(io)?;
+        self.file.set_len(HEADER_LEN as u64).map_err(io)?;
+        let st = self.state.get_mut();
+        st.salt = salt;
+        st.end = HEADER_LEN as u64;
+        st.last_lsn = base;
+        st.synced_lsn = base;
+        Ok(())
+    }
+
+    /// Appends one frame holding `batch`; returns its LSN. The frame is durable only after
+    /// [`wait_durable`](Wal::wait_durable) or [`sync`](Wal::sync).
+    ///
+    /// # Errors
+    /// [`Error::Poisoned`] after a failed sync; [`Error::ValueTooLarge`] for a batch over
+    /// 4 GiB; an I/O error (the log is then unchanged).
+    pub(crate) fn append(&self, batch: &Batch) -> Result<u64> {
+        let mut st = self.state.lock();
+        if st.poisoned {
+            return Err(Error::Poisoned);
+        }
+        let lsn = st.last_lsn + 1;
+        let (salt, durable) = (st.salt, st.synced_lsn);
+        let mut buf = std::mem::take(&mut st.buf);
+        buf.clear();
+        buf.extend_from_slice(&[0u8; F_PAYLOAD]);
+        let encoded = encode_batch(batch, &mut buf);
+        let payload_len = buf.len() - F_PAYLOAD;
+        let len = u32::try_from(payload_len).ok().filter(|_| encoded.is_ok());
+        let Some(len) = len else {
+            st.buf = buf;
+            return Err(Error::ValueTooLarge { len: payload_len, max: u32::MAX as usize });
+        };
+        let mut h = [0u8; F_PAYLOAD];
+        h[F_LEN..F_LSN].copy_from_slice(&len.to_le_bytes());
+        h[F_LSN..F_SALT].copy_from_slice(&lsn.to_le_bytes());
+        h[F_SALT..F_DURABLE].copy_from_slice(&salt.to_le_bytes());
+        h[F_DURABLE..F_PAYLOAD].copy_from_slice(&durable.to_le_bytes());
+        if let Some(dst) = buf.get_mut(..F_PAYLOAD) {
+            dst.copy_from_slice(&h);
+        }
+        let crc = crc32c::crc32c(&buf);
+        buf.extend_from_slice(&crc.to_le_bytes());
+        let written = self.file.write_at(&buf, st.end);
+        let n = buf.len() as u64;
+        st.buf = buf;
+        written.map_err(|e| Error::io(&self.path, e))?;
+        st.end += n;
+        st.last_lsn = lsn;
+        Ok(lsn)
+    }
+
+    /// Waits until the frame `lsn` is durable. Committers share syncs: the first waiter
+    /// syncs everything written so far while later ones wait for it (group commit).
+    ///
+    /// # Errors
+    /// The I/O error of a failed sync, which poisons the log; [`Error::Poisoned`] after it.
+    pub(crate) fn wait_durable(&self, lsn: u64) -> Result<()> {
+        let mut st = self.state.lock();
+        loop {
+            if st.poisoned {
+                return Err(Error::Poisoned);
+            }
+            if st.synced_lsn >= lsn {
+                return Ok(());
+            }
+            if st.syncing {
+                self.synced.wait(&mut st);
+                continue;
+            }
+            st.syncing = true;
+            st.syncs += 1;
+            let target = st.last_lsn;
+            let r = MutexGuard::unlocked(&mut st, || self.file.sync_data());
+            st.syncing = false;
+            match r {
+                Ok(()) => st.synced_lsn = st.synced_lsn.max(target),
+                Err(e) => {
+                    st.poisoned = true;
+                    self.synced.notify_all();
+                    return Err(Error::io(&self.path, e));
+                }
+            }
+            self.synced.notify_all();
+        }
+    }
+
+    /// Makes every frame appended so far durable.
+    ///
+    /// # Errors
+    /// As [`wait_durable`](Wal::wait_durable).
+    pub(crate) fn sync(&self) -> Result<()> {
+        let last = self.state.lock().last_lsn;
+        self.wait_durable(last)
+    }
+
+    /// Starts a new generation after a checkpoint that includes every frame up to
+    /// `checkpoint_lsn`: the header gets `new_salt` and the log is emptied. When frames newer
+    /// than the checkpoint exist they must be kept, so nothing happens and `false` is
+    /// returned (replay skips the checkpointed frames; a later reset empties the log).
+    ///
+    /// # Errors
+    /// [`Error::Poisoned`], or an I/O error (which poisons the log).
+    pub(crate) fn reset(&self, checkpoint_lsn: u64, new_salt: u64) -> Result<bool> {
+        let mut st = self.state.lock();
+        if st.poisoned {
+            return Err(Error::Poisoned);
+        }
+        if st.last_lsn != checkpoint_lsn {
+            return Ok(false);
+        }
+        while st.syncing {
+            self.synced.wait(&mut st);
+        }
+        let io = |e| Error::io(&self.path, e);
+        let r = self
+            .file
+            .write_at(&header(new_salt, checkpoint_lsn), 0)
+            .and_then(|()| self.file.sync_data())
+            .and_then(|()| self.file.set_len(HEADER_LEN as u64));
+        if let Err(e) = r {
+            st.poisoned = true;
+            return Err(io(e));
+        }
+        st.salt = new_salt;
+        st.end = HEADER_LEN as u64;
+        st.synced_lsn = checkpoint_lsn;
+        Ok(true)
+    }
+
+    /// The LSN of the last frame appended.
+    pub(crate) fn last_lsn(&self) -> u64 {
+        self.state.lock().last_lsn
+    }
+
+    /// The size of the log in bytes (the checkpoint trigger).
+    pub(crate) fn size(&self) -> u64 {
+        self.state.lock().end
+    }
+
+    /// The number of `fdatasync` calls group commit made.
+    pub(crate) fn sync_count(&self) -> u64 {
+        self.state.lock().syncs
+    }
+
+    /// Whether a failed sync has poisoned the log.
+    pub(crate) fn is_poisoned(&self) -> bool {
+        self.state.lock().poisoned
+    }
+}
+
+/// What [`FrameReader::frame`] found.
+struct Frame {
+    /// The offset after the frame.
+    next: u64,
+    /// The frame's durable LSN.
+    durable: u64,
+    /// The frame's LSN.
+    lsn: u64,
+}
+
+/// Reads frames with every length bounded by the file before anything is allocated.
+struct FrameReader<'a> {
+    file: &'a dyn StorageFile,
+    path: &'a Path,
+    len: u64,
+    /// The last frame read, whole.
+    buf: Vec<u8>,
+}
+
+impl FrameReader<'_> {
+    /// The valid frame at `offset` with `salt` (and LSN `lsn`, when given), if there is one.
+    fn frame(&mut self, offset: u64, salt: u64, lsn: Option<u64>) -> Result<Option<Frame>> {
+        let Some(head_end) = offset.checked_add(F_PAYLOAD as u64) else { return Ok(None) };
+        if head_end + 4 > self.len {
+            return Ok(None);
+        }
+        let mut h = [0u8; F_PAYLOAD];
+        self.file.read_at(&mut h, offset).map_err(|e| Error::io(self.path, e))?;
+        let plen = u64::from(le_u32(&h, F_LEN));
+        let found_lsn = le_u64(&h, F_LSN);
+        if le_u64(&h, F_SALT) != salt || lsn.is_some_and(|l| l != found_lsn) {
+            return Ok(None);
+        }
+        // Bounded by the bytes the file has, so a damaged length cannot ask for more.
+        let total = F_PAYLOAD as u64 + plen + 4;
+        if offset + total > self.len {
+            return Ok(None);
+        }
+        let total = usize::try_from(total)
+            .map_err(|_| Error::io(self.path, std::io::ErrorKind::InvalidData.into()))?;
+        self.buf.resize(total, 0);
+        self.file.read_at(&mut self.buf, offset).map_err(|e| Error::io(self.path, e))?;
+        let body = self.buf.get(..total - 4).unwrap_or_default();
+        if crc32c::crc32c(body) != le_u32(&self.buf, total - 4) {
+            return Ok(None);
+        }
+        Ok(Some(Frame {
+            next: offset + total as u64,
+            durable: le_u64(&h, F_DURABLE),
+            lsn: found_lsn,
+        }))
+    }
+
+    /// The payload of the last frame read.
+    fn payload(&self) -> &[u8] {
+        self.buf.get(F_PAYLOAD..self.buf.len().saturating_sub(4)).unwrap_or_default()
+    }
+
+    /// Whether the frames starting at `offset` (of whatever salt the first one has: used
+    /// when the header that holds the salt is damaged) reach an LSN above `after`.
+    fn unchecked_frame_after(&mut self, mut offset: u64, after: u64) -> Result<bool> {
+        let mut h = [0u8; F_PAYLOAD];
+        if offset + F_PAYLOAD as u64 > self.len {
+            return Ok(false);
+        }
+        self.file.read_at(&mut h, offset).map_err(|e| Error::io(self.path, e))?;
+        let salt = le_u64(&h, F_SALT);
+        while let Some(f) = self.frame(offset, salt, None)? {
+            if f.lsn > after {
+                return Ok(true);
+            }
+            offset = f.next;
+        }
+        Ok(false)
+    }
+
+    /// Whether, past the damaged frame `bad` at `offset`, a valid frame of this generation
+    /// says frame `bad` had been made durable before it was written. Scans the tail for the
+    /// salt, a window at a time.
+    fn damage_before_durable_frame(&mut self, offset: u64, salt: u64, bad: u64) -> Result<bool> {
+        const WINDOW: usize = 64 << 10;
+        let needle = salt.to_le_bytes();
+        let mut start = offset + 1;
+        let mut window = vec![0u8; WINDOW + F_PAYLOAD];
+        while start + (F_PAYLOAD as u64) < self.len {
+            let n = usize::try_from((self.len - start).min(window.len() as u64)).unwrap_or(0);
+            let chunk = window.get_mut(..n).unwrap_or_default();
+            self.file.read_at(chunk, start).map_err(|e| Error::io(self.path, e))?;
+            for i in 0..n.saturating_sub(F_DURABLE - 1).min(WINDOW) {
+                if chunk.get(i + F_SALT..i + F_DURABLE) == Some(&needle[..]) {
+                    let at = start + i as u64;
+                    if let Some(f) = self.frame(at, salt, None)?
+                        && f.lsn > bad
+                        && f.durable >= bad
+                    {
+                        return Ok(true);
+                    }
+                }
+            }
+            start += WINDOW as u64;
+        }
+        Ok(false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::batch::Op;
+    use crate::io::fault::{CrashMode, FaultKind, FaultStorage};
+
+    const DB: &str = "/db/data";
+
+    fn batch(i: u64) -> Batch {
+        let key: Arc<[u8]> = Arc::from(format!("key{i}").into_bytes());
+        let value: Arc<[u8]> =
+            Arc::from(vec![u8::try_from(i % 251).unwrap(); usize::try_from(i * 7 % 300).unwrap()]);
+        Batch { ops: vec![Op::Put { ns: 0, key, value, expires_at: i }, Op::Clear { ns: 2 }] }
+    }
+
+    type Opened = (Wal, Vec<(u64, Batch)>, Recovery);
+
+    fn open(fs: &FaultStorage, checkpoint_lsn: u64) -> Result<Opened> {
+        let storage: Arc<dyn Storage> = Arc::new(fs.clone());
+        let mut frames = Vec::new();
+        let (wal, rec) = Wal::open(&storage, Path::new(DB), checkpoint_lsn, |lsn, b| {
+            frames.push((lsn, b));
+            Ok(())
+        })?;
+        Ok((wal, frames, rec))
+    }
+
+    fn wal_path() -> PathBuf {
+        sidecar(Path::new(DB), ".wal")
+    }
+
+    /// Writes `n` synced frames; returns the file bytes and the offset after each frame.
+    fn written(n: u64) -> (FaultStorage, Vec<u8>, Vec<usize>) {
+        let fs = FaultStorage::new(1);
+        let (wal, frames, _) = open(&fs, 0).unwrap();
+        assert!(frames.is_empty());
+        let mut ends = vec![HEADER_LEN];
+        for i in 1..=n {
+            assert_eq!(wal.append(&batch(i)).unwrap(), i);
+            wal.sync().unwrap();
+            ends.push(usize::try_from(wal.size()).unwrap());
+        }
+        let bytes = fs.file_bytes(&wal_path()).unwrap();
+        (fs, bytes, ends)
+    }
+
+    #[test]
+    fn frames_round_trip_through_recovery_in_order() {
+        let (fs, _, _) = written(20);
+        let (wal, frames, rec) = open(&fs, 0).unwrap();
+        assert_eq!(frames.len(), 20);
+        for (i, (lsn, b)) in (1..).zip(&frames) {
+            assert_eq!(*lsn, i);
+            assert_eq!(*b, batch(i));
+        }
+        assert_eq!(rec, Recovery { replayed: 20, truncated: 0, last_lsn: 20 });
+        assert_eq!(wal.append(&batch(21)).unwrap(), 21);
+    }
+
+    #[test]
+    fn frames_up_to_the_checkpoint_are_skipped() {
+        let (fs, _, _) = written(10);
+        let (_, frames, _) = open(&fs, 6).unwrap();
+        assert_eq!(frames.iter().map(|f| f.0).collect::<Vec<_>>(), vec![7, 8, 9, 10]);
+    }
+
+    #[test]
+    fn a_wal_truncated_anywhere_keeps_every_whole_frame_and_cuts_the_rest() {
+        let (fs, bytes, ends) = written(12);
+        for cut in 0..=bytes.len() {
+            fs.set_file_bytes(&wal_path(), bytes.get(..cut).unwrap().to_vec());
+            let (wal, frames, rec) = open(&fs, 0).unwrap();
+            let whole = ends.iter().filter(|&&e| e <= cut).count().saturating_sub(1);
+            assert_eq!(frames.len(), whole, "cut at {cut}");
+            assert_eq!(rec.last_lsn, whole as u64);
+            let next = wal.append(&batch(99)).unwrap();
+            assert_eq!(next, whole as u64 + 1);
+            drop(wal);
+            let (_, again, _) = open(&fs, 0).unwrap();
+            assert_eq!(again.len(), whole + 1, "cut at {cut}: the new frame follows on");
+        }
+    }
+
+    #[test]
+    fn a_damaged_frame_before_a_frame_that_saw_it_durable_is_corruption() {
+        let (fs, bytes, ends) = written(10);
+        for frame in 0..9 {
+            for at in [ends[frame] + 1, ends[frame] + F_PAYLOAD + 2, ends[frame + 1] - 1] {
+                let mut b = bytes.clone();
+                b[at] ^= 0x40;
+                fs.set_file_bytes(&wal_path(), b);
+                let err = open(&fs, 0).unwrap_err();
+                assert!(matches!(err, Error::Corruption { .. }), "frame {frame} byte {at}: {err}");
+            }
+        }
+        // The last frame has no witness: a damaged last frame is a torn tail.
+        let mut b = bytes.clone();
+        b[ends[9] + 3] ^= 1;
+        fs.set_file_bytes(&wal_path(), b);
+        let (_, frames, rec) = open(&fs, 0).unwrap();
+        assert_eq!(frames.len(), 9);
+        assert!(rec.truncated > 0);
+    }
+
+    #[test]
+    fn random_flips_give_a_prefix_or_corruption_never_a_panic() {
+        let (fs, bytes, _) = written(15);
+        let mut seed = 3u64;
+        for _ in 0..3000 {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let mut b = bytes.clone();
+            let at = usize::try_from(seed >> 33).unwrap() % b.len();
+            b[at] ^= 1 << ((seed >> 5) % 8);
+            fs.set_file_bytes(&wal_path(), b);
+            match open(&fs, 0) {
+                Ok((_, frames, _)) => {
+                    for (i, (lsn, f)) in (1..).zip(&frames) {
+                        assert_eq!((*lsn, f), (i, &batch(i)));
+                    }
+                }
+                Err(e) => assert!(matches!(e, Error::Corruption { .. }), "{e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_power_loss_keeps_every_synced_frame_and_a_prefix_of_the_rest() {
+        for seed in 0..200 {
+            let fs = FaultStorage::new(seed);
+            let (wal, _, _) = open(&fs, 0).unwrap();
+            let mut synced = 0;
+            for i in 1..=20 {
+                wal.append(&batch(i)).unwrap();
+                if (i + seed) % 4 == 0 {
+                    wal.sync().unwrap();
+                    synced = i;
+                }
+            }
+            let crashed = fs.crash(seed, CrashMode::Random);
+            let (_, frames, _) = open(&crashed, 0).unwrap();
+            assert!(frames.len() as u64 >= synced, "seed {seed}: lost a synced frame");
+            for (i, (lsn, f)) in (1..).zip(&frames) {
+                assert_eq!((*lsn, f), (i, &batch(i)), "seed {seed}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_failed_sync_poisons_the_log() {
+        let fs = FaultStorage::new(1);
+        let (wal, _, _) = open(&fs, 0).unwrap();
+        let lsn = wal.append(&batch(1)).unwrap();
+        fs.fail_at(fs.io_count() + 1, false, FaultKind::Io);
+        assert!(matches!(wal.wait_durable(lsn), Err(Error::Io { .. })));
+        assert!(wal.is_poisoned());
+        assert!(matches!(wal.append(&batch(2)), Err(Error::Poisoned)));
+        assert!(matches!(wal.sync(), Err(Error::Poisoned)));
+        assert!(matches!(wal.reset(1, 5), Err(Error::Poisoned)));
+    }
+
+    #[test]
+    fn a_failed_append_leaves_the_log_unchanged() {
+        let fs = FaultStorage::new(1);
+        let (wal, _, _) = open(&fs, 0).unwrap();
+        wal.append(&batch(1)).unwrap();
+        fs.fail_at(fs.io_count() + 1, false, FaultKind::NoSpace);
+        assert!(matches!(wal.append(&batch(2)), Err(Error::Io { .. })));
+        assert_eq!(wal.append(&batch(2)).unwrap(), 2);
+        wal.sync().unwrap();
+        drop(wal);
+        let (_, frames, _) = open(&fs, 0).unwrap();
+        assert_eq!(frames.len(), 2);
+    }
+
+    #[test]
+    fn reset_starts_a_generation_whose_frames_follow_the_checkpoint() {
+        let (fs, _, _) = written(5);
+        let (wal, _, _) = open(&fs, 0).unwrap();
+        assert!(!wal.reset(4, 77).unwrap(), "frame 5 is newer than the checkpoint");
+        assert!(wal.reset(5, 77).unwrap());
+        assert_eq!(wal.size(), HEADER_LEN as u64);
+        assert_eq!(wal.append(&batch(6)).unwrap(), 6);
+        wal.sync().unwrap();
+        drop(wal);
+        let (_, frames, _) = open(&fs, 5).unwrap();
+        assert_eq!(frames.iter().map(|f| f.0).collect::<Vec<_>>(), vec![6]);
+    }
+
+    #[test]
+    fn a_checkpoint_past_the_log_end_starts_a_new_generation() {
+        let (fs, _, _) = written(3);
+        let (wal, frames, rec) = open(&fs, 8).unwrap();
+        assert!(frames.is_empty());
+        assert_eq!(rec.last_lsn, 8);
+        assert_eq!(wal.append(&batch(9)).unwrap(), 9);
+        wal.sync().unwrap();
+        drop(wal);
+        let (_, frames, _) = open(&fs, 8).unwrap();
+        assert_eq!(frames.iter().map(|f| f.0).collect::<Vec<_>>(), vec![9]);
+    }
+
+    #[test]
+    fn a_torn_header_before_checkpointed_frames_starts_over_but_before_new_ones_is_corruption() {
+        let (fs, bytes, _) = written(4);
+        let mut b = bytes.clone();
+        b[H_SALT] ^= 1;
+        fs.set_file_bytes(&wal_path(), b.clone());
+        let (_, frames, _) = open(&fs, 4).unwrap();
+        assert!(frames.is_empty());
+        fs.set_file_bytes(&wal_path(), b);
+        assert!(matches!(open(&fs, 2), Err(Error::Corruption { .. })));
+    }
+
+    #[test]
+    fn committers_waiting_together_share_syncs() {
+        let fs = FaultStorage::new(1);
+        fs.set_sync_delay(Some(std::time::Duration::from_millis(2)));
+        let (wal, _, _) = open(&fs, 0).unwrap();
+        let wal = Arc::new(wal);
+        let threads: Vec<_> = (0..8)
+            .map(|t| {
+                let wal = Arc::clone(&wal);
+                std::thread::spawn(move || {
+                    for i in 0..25 {
+                        let lsn = wal.append(&batch(t * 100 + i)).unwrap();
+                        wal.wait_durable(lsn).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let syncs = wal.sync_count();
+        assert!(syncs < 200 / 2, "200 commits took {syncs} syncs");
+        assert_eq!(wal.last_lsn(), 200);
+    }
+}

@@ -70,7 +70,7 @@ pub struct Workload {
 impl Workload {
     /// A short label for benchmark names, such as `100k_entries_24B_keys_150B_values`.
     pub fn label(&self) -> String {
-        let entries = if self.entries % 1000 == 0 {
+        let entries = if self.entries.is_multiple_of(1000) {
             format!("{}k", self.entries / 1000)
         } else {
             self.entries.to_string()

@@ -56,7 +56,8 @@ fn the_documented_raw_api_compiles_and_behaves() -> Result<(), Error> {
     db.insert(b"arr", vec![1u8, 2])?;
 
     // Persistence entry points exist with their final signatures.
-    let _open: fn(&str) -> Result<Emdb, Error> = |p| Emdb::open(p);
+    let open: fn(&str) -> Result<Emdb, Error> = |p| Emdb::open(p);
+    assert!(open("/nonexistent-emdb-dir/db.emdb").is_err());
     let _built = Emdb::builder().path("unused.emdb").flush_policy(FlushPolicy::EveryN(64));
     db.flush()?;
     db.checkpoint()?;

@@ -7,7 +7,6 @@ use std::time::Duration;
 use emdb::{Emdb, Error, FlushPolicy, Ttl};
 
 #[test]
-#[expect(clippy::redundant_closure, reason = "the closure pins the exact signature of Emdb::open")]
 fn the_documented_raw_api_compiles_and_behaves() -> Result<(), Error> {
     let db = Emdb::open_in_memory();
     db.insert("name", "emdb")?;

@@ -221,10 +221,11 @@ fn compact_on_an_in_memory_database_says_it_needs_a_file() {
 
 #[test]
 fn opening_a_path_is_a_clear_error_until_persistence_exists() {
-    let err = Emdb::open("/tmp/emdb-never-created").unwrap_err();
+    let path = std::env::temp_dir().join(format!("emdb-never-created-{}", std::process::id()));
+    let err = Emdb::open(&path).unwrap_err();
     assert!(matches!(err, Error::Io { .. }));
     assert!(err.to_string().contains("open_in_memory"));
-    assert!(!std::path::Path::new("/tmp/emdb-never-created").exists());
+    assert!(!path.exists());
 }
 
 #[test]

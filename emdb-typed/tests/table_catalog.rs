@@ -96,9 +96,6 @@ fn a_mismatched_first_open_creates_no_namespace_for_the_table() {
 
 #[test]
 fn the_catalog_entry_is_a_format_byte_then_postcard_of_the_type_names_codec_and_version() {
-    let db = Emdb::open_in_memory();
-    Table::<u64, String, Json>::options("notes").version(3).open(&db).unwrap();
-    let raw = db.namespace("emdb.tables").unwrap().get("notes").unwrap().unwrap();
     #[derive(Deserialize)]
     struct Entry {
         key_type: String,
@@ -106,6 +103,9 @@ fn the_catalog_entry_is_a_format_byte_then_postcard_of_the_type_names_codec_and_
         codec: String,
         version: u32,
     }
+    let db = Emdb::open_in_memory();
+    Table::<u64, String, Json>::options("notes").version(3).open(&db).unwrap();
+    let raw = db.namespace("emdb.tables").unwrap().get("notes").unwrap().unwrap();
     assert_eq!(raw[0], 1, "catalog format");
     let entry: Entry = postcard::from_bytes(&raw[1..]).unwrap();
     assert_eq!(entry.key_type, "u64");

@@ -13,7 +13,7 @@
 //!                 version     u32     the newest schema version any opener declared (varint)
 //! ```
 
-use emdb_core::{BoxError, Emdb, Error, Result};
+use emdb_core::{BoxError, Emdb, Error, Result, Ttl};
 use serde::{Deserialize, Serialize};
 
 use crate::codec::{Codec, Postcard};
@@ -132,7 +132,8 @@ pub(crate) fn register(db: &Emdb, table: &str, declared: &CatalogEntry) -> Resul
                 CatalogEntry { version: declared.version, ..found }
             }
         };
-        entries.insert(table, write.encode(table)?)
+        // Never `Ttl::Default`: a database-wide default TTL must not expire the catalog.
+        entries.insert_with_ttl(table, write.encode(table)?, Ttl::Never)
     })
 }
 

@@ -100,7 +100,7 @@ use crate::tx::TxTable;
 /// | remove a field | fails (trailing bytes); removing from the middle can also misread | reads (unknown fields are ignored) |
 /// | reorder fields | **misreads silently** when the types line up | reads |
 /// | widen `u16`→`u32`→`u64`, `i16`→`i32`→`i64` | reads (varint integers) | reads |
-/// | widen `u8`→`u16` | misreads or fails (`u8` is a raw byte) | reads |
+/// | widen `u8`→`u16` | fails for large values (`u8` is a raw byte, not a varint) | reads |
 /// | append an enum variant | reads | reads |
 ///
 /// Anything outside "reads" needs a version bump and an upgrade: declare version `n + 1`, keep the

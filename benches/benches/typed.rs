@@ -41,7 +41,7 @@ fn small(id: u64) -> Small {
 
 /// The bytes the table stores for `value`: the header, then postcard.
 fn encode_value(value: &Small) -> Vec<u8> {
-    let mut out = Vec::with_capacity(32);
+    let mut out = Vec::with_capacity(64);
     write_header(Postcard::ID, 1, &mut out);
     Postcard::encode_into(value, &mut out).unwrap_or_default();
     out
@@ -71,29 +71,32 @@ fn setup() -> Fixture {
 }
 
 fn typed_vs_raw(c: &mut Criterion) {
-    let Fixture { table, raw, values, encoded } = setup();
-    let count = values.len();
-
+    // A fresh fixture per benchmark, so that none runs on a keyspace another one grew.
     let mut group = c.benchmark_group("put");
-    let mut next = 0;
     group.bench_function("raw (pre-encoded bytes)", |b| {
+        let Fixture { raw, encoded, .. } = setup();
+        let mut next = 0;
         b.iter(|| {
-            let (k, v) = &encoded[next % count];
+            let (k, v) = &encoded[next % encoded.len()];
             next += 1;
             raw.insert(k, v).unwrap();
         });
     });
     group.bench_function("raw+codec (encode, then raw insert)", |b| {
+        let Fixture { raw, values, .. } = setup();
+        let mut next = 0;
         b.iter(|| {
-            let v = &values[next % count];
+            let v = &values[next % values.len()];
             next += 1;
             let k = key::encode(&v.id).unwrap_or_default();
             raw.insert(k, encode_value(v)).unwrap();
         });
     });
     group.bench_function("typed", |b| {
+        let Fixture { table, values, .. } = setup();
+        let mut next = 0;
         b.iter(|| {
-            let v = &values[next % count];
+            let v = &values[next % values.len()];
             next += 1;
             table.insert(&v.id, v).unwrap();
         });
@@ -102,15 +105,19 @@ fn typed_vs_raw(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("get");
     group.bench_function("raw (pre-encoded key)", |b| {
+        let Fixture { raw, encoded, .. } = setup();
+        let mut next = 0;
         b.iter(|| {
-            let (k, _) = &encoded[next % count];
+            let (k, _) = &encoded[next % encoded.len()];
             next += 1;
             black_box(raw.get(k).unwrap());
         });
     });
     group.bench_function("raw+codec (encode key, raw get, decode)", |b| {
+        let Fixture { raw, .. } = setup();
+        let mut next = 0;
         b.iter(|| {
-            let id = (next % count) as u64;
+            let id = next % RECORDS;
             next += 1;
             let k = key::encode(&id).unwrap_or_default();
             let bytes = raw.get(k).unwrap().unwrap_or_default();
@@ -119,8 +126,10 @@ fn typed_vs_raw(c: &mut Criterion) {
         });
     });
     group.bench_function("typed", |b| {
+        let Fixture { table, .. } = setup();
+        let mut next = 0;
         b.iter(|| {
-            let id = (next % count) as u64;
+            let id = next % RECORDS;
             next += 1;
             black_box(table.get(&id).unwrap());
         });

@@ -74,7 +74,8 @@ impl<V: Serialize + DeserializeOwned> Schema<V> {
 
     /// The stored form of `value`: the header (codec `C`, the declared version), then the payload.
     pub(crate) fn encode_value<C: Codec>(&self, value: &V) -> Result<Vec<u8>> {
-        let mut out = Vec::new();
+        // Room for the header and a small payload, so that small values need one allocation.
+        let mut out = Vec::with_capacity(64);
         write_header(C::ID, self.version, &mut out);
         C::encode_into(value, &mut out)
             .map_err(|source| Error::Encode { table: self.name.clone(), source })?;

@@ -12,12 +12,30 @@
 //! assert_eq!(db.get("name")?, Some(b"emdb".to_vec()));
 //! # Ok::<(), emdb::Error>(())
 //! ```
+//!
+//! Typed tables store serde types; the key's [`Ord`] is the table's order:
+//!
+//! ```
+//! use emdb::{Emdb, Table};
+//!
+//! let db = Emdb::open_in_memory();
+//! let scores = Table::<i64, String>::open(&db, "scores")?;
+//! scores.insert(&-5, &"minus five".to_owned())?;
+//! scores.insert(&3, &"three".to_owned())?;
+//! assert_eq!(scores.range(..=-5)?.count(), 1);
+//! # Ok::<(), emdb::Error>(())
+//! ```
 #![forbid(unsafe_code)]
 
 pub use emdb_core::{
     BoxError, Clock, Emdb, EmdbBuilder, Error, FlushPolicy, Focus, GROUP_SEPARATOR, Iter, Keys,
     MAX_KEY_LEN, MAX_VALUE_LEN, ManualClock, Namespace, Result, SystemClock, Transaction, Ttl,
     TxNamespace,
+};
+pub use emdb_typed::{
+    Bincode, CATALOG_NAMESPACE, Codec, Header, Json, MAX_TABLE_NAME_LEN, Postcard, Record,
+    TABLE_NAMESPACE_PREFIX, Table, TableIter, TableOptions, TxTable, codec_name, key, read_header,
+    write_header,
 };
 
 /// The README's code blocks, compiled and run as doctests so they never rot.

@@ -1,16 +1,48 @@
 //! Typed tables for emdb: `Table<K, V, C>` over serde, an order-preserving key encoding and
 //! pluggable value codecs.
 //!
+//! * [`Table`] stores keys of type `K` and values of type `V` with codec `C` in a core namespace
+//!   of its own; [`TableIter`] iterates it in key order and [`TxTable`] uses it inside a
+//!   transaction. [`Record`] lets a value type name its table and key.
 //! * [`key`] encodes keys so that their bytes sort like the values ([`key::encode`],
 //!   [`key::decode`]).
 //! * [`Codec`] and its markers [`Postcard`] (the default), [`Bincode`] and [`Json`] encode values.
 //! * [`write_header`] and [`read_header`] frame every stored value with its codec id and schema
 //!   version.
+//!
+//! Core namespace names that start with `emdb.` are reserved for this crate: table `users` lives
+//! in `emdb.table.users`, and the catalog of tables in `emdb.tables` (see
+//! [`Table`'s storage layout](Table#storage-layout-the-escape-hatch)).
+//!
+//! # Examples
+//!
+//! ```
+//! use emdb_core::Emdb;
+//! use emdb_typed::Table;
+//!
+//! let db = Emdb::open_in_memory();
+//! let scores = Table::<i64, String>::open(&db, "scores")?;
+//! scores.insert(&-3, &"low".to_owned())?;
+//! scores.insert(&10, &"high".to_owned())?;
+//! assert_eq!(scores.first()?, Some((-3, "low".to_owned())));
+//! # Ok::<(), emdb_core::Error>(())
+//! ```
 #![forbid(unsafe_code)]
 
+mod catalog;
 mod codec;
 mod header;
+mod iter;
 pub mod key;
+mod record;
+mod schema;
+mod table;
+mod tx;
 
+pub use catalog::{CATALOG_NAMESPACE, MAX_TABLE_NAME_LEN, TABLE_NAMESPACE_PREFIX};
 pub use codec::{Bincode, Codec, Json, Postcard, codec_name};
 pub use header::{Header, MAX_HEADER_LEN, read_header, write_header};
+pub use iter::TableIter;
+pub use record::Record;
+pub use table::{Table, TableOptions};
+pub use tx::TxTable;

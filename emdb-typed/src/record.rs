@@ -1,0 +1,69 @@
+//! The [`Record`] trait: a value type that knows its table, its key and its schema version.
+//! `#[derive(Record)]` (in `emdb-derive`) generates implementations of it.
+
+use emdb_core::{Emdb, Result};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::codec::Codec;
+use crate::table::Table;
+
+/// A value type stored in a table of its own: it names the table, the codec, its schema version,
+/// and how to take its key from a value.
+///
+/// With a `Record`, [`Table::put`] stores a value under its own key, and [`Record::table`] opens
+/// the table with the record's declared [`VERSION`](Self::VERSION) (a table opened with
+/// [`Table::open`] or [`Table::open_with`] declares version 1 instead; see
+/// [`Table::options`]).
+///
+/// Usually derived with `#[derive(Record)]`; implementing it by hand is fine too.
+///
+/// # Examples
+///
+/// ```
+/// use emdb_core::{Emdb, Result};
+/// use emdb_typed::{Postcard, Record};
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Debug, PartialEq, Serialize, Deserialize)]
+/// struct User {
+///     id: u64,
+///     name: String,
+/// }
+///
+/// impl Record for User {
+///     type Key = u64;
+///     type Codec = Postcard;
+///     const TABLE: &'static str = "users";
+///     fn key(&self) -> u64 {
+///         self.id
+///     }
+/// }
+///
+/// let db = Emdb::open_in_memory();
+/// let users = User::table(&db)?;
+/// users.put(&User { id: 7, name: "ada".into() })?;
+/// assert_eq!(users.get(&7)?.map(|u| u.name), Some("ada".to_owned()));
+/// # Ok::<(), emdb_core::Error>(())
+/// ```
+pub trait Record: Serialize + DeserializeOwned + Sized + 'static {
+    /// The key type, taken from the record by `key()`.
+    type Key: Serialize + DeserializeOwned + 'static;
+    /// The value codec of the record's table.
+    type Codec: Codec;
+    /// The table name.
+    const TABLE: &'static str;
+    /// The schema version of this type (starts at 1).
+    const VERSION: u32 = 1;
+    /// The record's key.
+    fn key(&self) -> Self::Key;
+    /// Opens (or creates) the record's table, declaring schema version [`VERSION`](Self::VERSION).
+    ///
+    /// # Errors
+    /// As [`Table::open_with`]: [`TableTypeMismatch`](emdb_core::Error::TableTypeMismatch) if the
+    /// table was created with other key, value or codec types;
+    /// [`InvalidNamespace`](emdb_core::Error::InvalidNamespace) for an invalid table name.
+    fn table(db: &Emdb) -> Result<Table<Self::Key, Self, Self::Codec>> {
+        Table::options(Self::TABLE).version(Self::VERSION).open(db)
+    }
+}

@@ -1,0 +1,934 @@
+//! [`Table`]: a typed view of one core namespace, with serde keys in the order-preserving key
+//! encoding and values framed by the value header; and [`TableOptions`], how a table is opened.
+
+use std::borrow::Borrow;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::marker::PhantomData;
+use std::ops::{Bound, RangeBounds};
+use std::sync::Arc;
+use std::time::Duration;
+
+use emdb_core::{Emdb, Namespace, Result, Transaction, Ttl};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::catalog::{self, CatalogEntry, TABLE_NAMESPACE_PREFIX};
+use crate::codec::{Codec, Postcard};
+use crate::iter::TableIter;
+use crate::record::Record;
+use crate::schema::{Schema, UpgradeFn};
+use crate::tx::TxTable;
+
+/// A typed table: keys of type `K`, values of type `V` encoded with codec `C` ([`Postcard`]
+/// unless named).
+///
+/// A table is a cheap handle (an [`Emdb`], a [`Namespace`] and an `Arc`): clone it and share it
+/// between threads. Reads see every committed write at once; [`update`](Self::update) is an
+/// atomic read-modify-write; [`tx`](Self::tx) writes to several tables in one transaction.
+///
+/// Key methods take any `&Q` the key type [borrows](Borrow) as (`&str` for a `String` key), like
+/// the standard maps. `Q` must serialize exactly as `K` does, which holds for `str`/`String`,
+/// `[T]`/`Vec<T>` and `T`/`T`.
+///
+/// # Examples
+///
+/// ```
+/// use emdb_core::Emdb;
+/// use emdb_typed::{Bincode, Table};
+///
+/// let db = Emdb::open_in_memory();
+/// let scores = Table::<String, i64>::open(&db, "scores")?;
+/// scores.insert("ada", &30)?;
+/// scores.insert("bob", &12)?;
+/// assert_eq!(scores.get("ada")?, Some(30));
+/// assert_eq!(scores.update("bob", |s| *s += 1)?, Some(13));
+/// assert_eq!(scores.first()?, Some(("ada".to_owned(), 30)));
+///
+/// let logins = Table::<u64, Vec<u64>, Bincode>::open_with(&db, "logins")?;
+/// logins.insert(&7, &vec![1_700_000_000])?;
+/// assert_eq!(logins.len()?, 1);
+/// # Ok::<(), emdb_core::Error>(())
+/// ```
+///
+/// # Storage layout (the escape hatch)
+///
+/// A table is plain data in the core, readable and writable with the raw API:
+///
+/// * Table `name` lives in the core namespace `emdb.table.<name>` ([`namespace`](Self::namespace)
+///   returns it). **Core namespace names that start with `emdb.` are reserved for the typed
+///   layer**: do not create or write them through the raw API except as described here.
+/// * The stored key is [`key::encode`](crate::key::encode)`(&k)`: the order-preserving key
+///   encoding, whose byte order is the [`Ord`] of `K`. No prefix, no length.
+/// * The stored value is the [value header](crate::write_header) — the codec's
+///   [`ID`](Codec::ID) (1 postcard, 2 bincode, 3 json), then the schema version as an unsigned
+///   LEB128 `u32` — followed by the codec's encoding of the value.
+///   [`get_raw`](Self::get_raw) returns these bytes; [`read_header`](crate::read_header) splits
+///   them.
+/// * The catalog, in the core namespace `emdb.tables`, maps each table name to the key type,
+///   value type ([`std::any::type_name`]), codec name and newest declared schema version:
+///   one format byte `1`, then those four fields in postcard (two strings, a string, a varint
+///   `u32`). [`open_with`](Self::open_with) creates the entry and checks it on every open.
+///
+/// # Schema versions
+///
+/// Every value is written with the table's *declared* version: [`Record::VERSION`] for
+/// [`Record::table`], [`TableOptions::version`] otherwise (1 by default). Reading a value
+///
+/// * of the declared version decodes it;
+/// * of a newer version is [`Error::UnknownSchemaVersion`](emdb_core::Error::UnknownSchemaVersion)
+///   (this program is older than the data; nothing is guessed);
+/// * of an older version applies the upgrade registered for exactly that version with
+///   [`with_upgrade`](Self::with_upgrade), *lazily*: the stored bytes stay as they are until the
+///   entry is written again or [`migrate`](Self::migrate) rewrites every old value. Without a
+///   registered upgrade it is an [`Error::Decode`](emdb_core::Error::Decode) that says so: an old
+///   value is never decoded as the new type by accident. When the new type really does read the
+///   old bytes (a JSON table that gained an optional field), say so with an identity upgrade,
+///   `with_upgrade::<V, _>(1, |v| v)`.
+///
+/// # Changing a value type, per codec
+///
+/// Postcard and bincode write a struct as its fields in order, with no names and no count; JSON
+/// writes names. What each codec reads back after a change of the Rust type *without* a version
+/// bump (each rule is pinned by `tests/table_schema_evolution.rs`):
+///
+/// | change | postcard / bincode | json |
+/// | --- | --- | --- |
+/// | rename a field | reads (names are not stored) | fails: missing field (unless `#[serde(alias)]`) |
+/// | rename the struct or move it to another module | reads, but the catalog's value type name changes: opening fails with `TableTypeMismatch` | same |
+/// | add a field, even last with `#[serde(default)]` | **fails** to decode old values (the input ends early) | reads if the field is `Option` or `#[serde(default)]` |
+/// | remove a field | fails (trailing bytes); removing from the middle can also misread | reads (unknown fields are ignored) |
+/// | reorder fields | **misreads silently** when the types line up | reads |
+/// | widen `u16`→`u32`→`u64`, `i16`→`i32`→`i64` | reads (varint integers) | reads |
+/// | widen `u8`→`u16` | fails for large values (`u8` is a raw byte, not a varint) | reads |
+/// | append an enum variant | reads | reads |
+///
+/// Anything outside "reads" needs a version bump and an upgrade: declare version `n + 1`, keep the
+/// old type around, register `with_upgrade::<Old, _>(n, |old| new)`, and run
+/// [`migrate`](Self::migrate) when convenient.
+///
+/// The value type *name* is part of the catalog check, so renaming the type or moving it to
+/// another module, and upgrades of the compiler that change what [`std::any::type_name`]
+/// prints, make [`open_with`](Self::open_with) fail with
+/// [`TableTypeMismatch`](emdb_core::Error::TableTypeMismatch) even though the bytes still read.
+pub struct Table<K, V, C = Postcard> {
+    db: Emdb,
+    ns: Namespace,
+    schema: Arc<Schema<V>>,
+    types: PhantomData<fn() -> (K, C)>,
+}
+
+impl<K, V, C> Clone for Table<K, V, C> {
+    fn clone(&self) -> Self {
+        Table {
+            db: self.db.clone(),
+            ns: self.ns.clone(),
+            schema: Arc::clone(&self.schema),
+            types: PhantomData,
+        }
+    }
+}
+
+impl<K, V, C> fmt::Debug for Table<K, V, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Table")
+            .field("name", &self.schema.name)
+            .field("key", &std::any::type_name::<K>())
+            .field("value", &std::any::type_name::<V>())
+            .field("codec", &std::any::type_name::<C>())
+            .field("version", &self.schema.version)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Names the types of a [`TableOptions`] without owning any value of them.
+type Marker<K, V, C> = PhantomData<fn() -> (K, V, C)>;
+
+/// How to open a [`Table`]: its name and declared schema version. Made by [`Table::options`].
+///
+/// # Examples
+///
+/// ```
+/// use emdb_core::Emdb;
+/// use emdb_typed::{Json, Table};
+///
+/// let db = Emdb::open_in_memory();
+/// let notes = Table::<u32, String, Json>::options("notes").version(3).open(&db)?;
+/// assert_eq!(notes.version(), 3);
+/// # Ok::<(), emdb_core::Error>(())
+/// ```
+#[must_use = "options do nothing until open() is called"]
+pub struct TableOptions<K, V, C = Postcard> {
+    name: String,
+    version: u32,
+    types: Marker<K, V, C>,
+}
+
+impl<K, V, C> fmt::Debug for TableOptions<K, V, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TableOptions")
+            .field("name", &self.name)
+            .field("version", &self.version)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<K, V, C> TableOptions<K, V, C>
+where
+    K: Serialize + DeserializeOwned + 'static,
+    V: Serialize + DeserializeOwned + 'static,
+    C: Codec,
+{
+    /// Declares the schema version of `V` (1 if not called). Values are written with it; see
+    /// [Schema versions](Table#schema-versions).
+    pub fn version(mut self, version: u32) -> Self {
+        self.version = version;
+        self
+    }
+
+    /// Opens the table, creating it (and its catalog entry) on first use.
+    ///
+    /// # Errors
+    /// As [`Table::open_with`].
+    pub fn open(self, db: &Emdb) -> Result<Table<K, V, C>> {
+        catalog::check_table_name(&self.name)?;
+        let declared = CatalogEntry {
+            key_type: std::any::type_name::<K>().to_owned(),
+            value_type: std::any::type_name::<V>().to_owned(),
+            codec: C::NAME.to_owned(),
+            version: self.version,
+        };
+        catalog::register(db, &self.name, &declared)?;
+        let ns = db.namespace(&format!("{TABLE_NAMESPACE_PREFIX}{}", self.name))?;
+        let schema = Schema { name: self.name, version: self.version, upgrades: BTreeMap::new() };
+        Ok(Table { db: db.clone(), ns, schema: Arc::new(schema), types: PhantomData })
+    }
+}
+
+impl<K, V> Table<K, V, Postcard>
+where
+    K: Serialize + DeserializeOwned + 'static,
+    V: Serialize + DeserializeOwned + 'static,
+{
+    /// Opens (or creates) the table `name` with the default codec, [`Postcard`], declaring schema
+    /// version 1. Use [`open_with`](Self::open_with) to name another codec.
+    ///
+    /// # Errors
+    /// As [`open_with`](Self::open_with).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use emdb_core::Emdb;
+    /// use emdb_typed::Table;
+    ///
+    /// let db = Emdb::open_in_memory();
+    /// let scores = Table::<i64, String>::open(&db, "scores")?;
+    /// scores.insert(&-5, &"minus five".to_owned())?;
+    /// assert_eq!(scores.get(&-5)?.as_deref(), Some("minus five"));
+    /// # Ok::<(), emdb_core::Error>(())
+    /// ```
+    pub fn open(db: &Emdb, name: &str) -> Result<Self> {
+        Self::open_with(db, name)
+    }
+}
+
+impl<K, V, C> Table<K, V, C>
+where
+    K: Serialize + DeserializeOwned + 'static,
+    V: Serialize + DeserializeOwned + 'static,
+    C: Codec,
+{
+    /// Opens (or creates) the table `name` with the codec `C` of the table type, declaring schema
+    /// version 1 (see [`options`](Self::options) for another version).
+    ///
+    /// The first open records the key type, value type and codec in the catalog; every later open
+    /// checks them.
+    ///
+    /// # Errors
+    /// * [`TableTypeMismatch`](emdb_core::Error::TableTypeMismatch) if the table was created with
+    ///   another key type, value type or codec. Nothing is written or changed.
+    /// * [`InvalidNamespace`](emdb_core::Error::InvalidNamespace) if `name` is empty or longer
+    ///   than 244 bytes.
+    /// * [`WriteInTransaction`](emdb_core::Error::WriteInTransaction) if the table must be
+    ///   created inside a transaction closure: open tables before the transaction.
+    /// * [`Decode`](emdb_core::Error::Decode) if the catalog entry is damaged.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use emdb_core::{Emdb, Error};
+    /// use emdb_typed::{Bincode, Json, Table};
+    ///
+    /// let db = Emdb::open_in_memory();
+    /// let users = Table::<u64, String, Bincode>::open_with(&db, "users")?;
+    /// users.insert(&1, &"ada".to_owned())?;
+    /// let err = Table::<u64, String, Json>::open_with(&db, "users").unwrap_err();
+    /// assert!(matches!(err, Error::TableTypeMismatch { .. }));
+    /// # Ok::<(), emdb_core::Error>(())
+    /// ```
+    pub fn open_with(db: &Emdb, name: &str) -> Result<Self> {
+        Self::options(name).open(db)
+    }
+
+    /// Options for opening the table `name`: set the declared schema version, then
+    /// [`open`](TableOptions::open).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use emdb_core::Emdb;
+    /// use emdb_typed::Table;
+    ///
+    /// let db = Emdb::open_in_memory();
+    /// let t = Table::<u8, String>::options("t").version(2).open(&db)?;
+    /// t.insert(&1, &"one".to_owned())?;
+    /// assert_eq!(t.get_raw(&1)?.unwrap()[..2], [1, 2]); // postcard, version 2
+    /// # Ok::<(), emdb_core::Error>(())
+    /// ```
+    pub fn options(name: &str) -> TableOptions<K, V, C> {
+        TableOptions { name: name.to_owned(), version: 1, types: PhantomData }
+    }
+
+    /// The table's name.
+    pub fn name(&self) -> &str {
+        &self.schema.name
+    }
+
+    /// The schema version this handle declares, and writes values with.
+    pub fn version(&self) -> u32 {
+        self.schema.version
+    }
+
+    /// The core namespace holding the table's entries (`emdb.table.<name>`), for raw access; see
+    /// [Storage layout](Table#storage-layout-the-escape-hatch).
+    pub fn namespace(&self) -> &Namespace {
+        &self.ns
+    }
+
+    /// The database the table belongs to.
+    pub fn db(&self) -> &Emdb {
+        &self.db
+    }
+
+    /// Registers how to read a value stored with the older schema version `from_version`: decode
+    /// it with the table's codec as `Old`, then turn it into a `V` with `upgrade`. Reads apply it
+    /// lazily (the stored bytes stay old); [`migrate`](Self::migrate) rewrites them.
+    ///
+    /// A second registration for the same version replaces the first. A registration for a
+    /// version that is not older than the declared one is never consulted.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use emdb_core::Emdb;
+    /// use emdb_typed::{Json, Table, key};
+    /// use serde::{Deserialize, Serialize};
+    ///
+    /// /// What version 1 of the program stored.
+    /// #[derive(Deserialize)]
+    /// struct PersonV1 { name: String }
+    ///
+    /// /// Version 2 splits the name.
+    /// #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    /// struct Person { first: String, last: String }
+    ///
+    /// let db = Emdb::open_in_memory();
+    /// let people = Table::<u32, Person, Json>::options("people")
+    ///     .version(2)
+    ///     .open(&db)?
+    ///     .with_upgrade::<PersonV1, _>(1, |old| {
+    ///         let (first, last) = old.name.split_once(' ').unwrap_or((&old.name, ""));
+    ///         Person { first: first.to_owned(), last: last.to_owned() }
+    ///     });
+    /// // A value as version 1 stored it: the header (json, version 1), then its JSON.
+    /// people.namespace().insert(key::encode(&1u32)?, b"\x03\x01{\"name\":\"Ada Lovelace\"}")?;
+    /// let ada = Person { first: "Ada".to_owned(), last: "Lovelace".to_owned() };
+    /// assert_eq!(people.get(&1)?, Some(ada));
+    /// # Ok::<(), emdb_core::Error>(())
+    /// ```
+    #[must_use = "with_upgrade returns the table handle with the upgrade registered"]
+    pub fn with_upgrade<Old, F>(mut self, from_version: u32, upgrade: F) -> Self
+    where
+        Old: DeserializeOwned + 'static,
+        F: Fn(Old) -> V + Send + Sync + 'static,
+    {
+        let upgrade: UpgradeFn<V> =
+            Arc::new(move |payload| C::decode::<Old>(payload).map(&upgrade));
+        Arc::make_mut(&mut self.schema).upgrades.insert(from_version, upgrade);
+        self
+    }
+
+    /// Inserts `value` under `key`, replacing any previous value. The entry gets the database's
+    /// default TTL (none unless one is configured).
+    ///
+    /// # Errors
+    /// [`UnsupportedKey`](emdb_core::Error::UnsupportedKey) if `K` cannot be encoded as a key;
+    /// [`Encode`](emdb_core::Error::Encode) if the codec rejects the value;
+    /// [`KeyTooLarge`](emdb_core::Error::KeyTooLarge) and
+    /// [`ValueTooLarge`](emdb_core::Error::ValueTooLarge) past the core's limits;
+    /// [`WriteInTransaction`](emdb_core::Error::WriteInTransaction) inside a transaction closure
+    /// (use [`tx`](Self::tx) there).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use emdb_core::Emdb;
+    /// use emdb_typed::Table;
+    ///
+    /// let db = Emdb::open_in_memory();
+    /// let t = Table::<(String, u16), bool>::open(&db, "flags")?;
+    /// t.insert(&("beta".to_owned(), 2), &true)?;
+    /// assert_eq!(t.get(&("beta".to_owned(), 2))?, Some(true));
+    /// # Ok::<(), emdb_core::Error>(())
+    /// ```
+    pub fn insert<Q>(&self, key: &Q, value: &V) -> Result<()>
+    where
+        K: Borrow<Q>,
+        Q: Serialize + ?Sized,
+    {
+        self.insert_with_ttl(key, value, Ttl::Default)
+    }
+
+    /// Inserts `value` under `key` with a time-to-live, replacing any previous value and expiry.
+    ///
+    /// # Errors
+    /// As [`insert`](Self::insert); [`TtlOverflow`](emdb_core::Error::TtlOverflow) if `ttl` puts
+    /// the expiry past the clock's range.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use emdb_core::{Emdb, Ttl};
+    /// use emdb_typed::Table;
+    ///
+    /// let db = Emdb::open_in_memory();
+    /// let sessions = Table::<u64, String>::open(&db, "sessions")?;
+    /// sessions.insert_with_ttl(&1, &"token".to_owned(), Ttl::After(Duration::from_secs(60)))?;
+    /// assert!(sessions.ttl(&1)?.unwrap() <= Duration::from_secs(60));
+    /// # Ok::<(), emdb_core::Error>(())
+    /// ```
+    pub fn insert_with_ttl<Q>(&self, key: &Q, value: &V, ttl: Ttl) -> Result<()>
+    where
+        K: Borrow<Q>,
+        Q: Serialize + ?Sized,
+    {
+        let key = self.schema.encode_key(key)?;
+        let value = self.schema.encode_value::<C>(value)?;
+        self.ns.insert_with_ttl(key, value, ttl)
+    }
+
+    /// Inserts a [`Record`] under its own [`key`](Record::key).
+    ///
+    /// # Errors
+    /// As [`insert`](Self::insert).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use emdb_core::Emdb;
+    /// # use emdb_typed::{Postcard, Record};
+    /// # use serde::{Deserialize, Serialize};
+    /// #[derive(Serialize, Deserialize)]
+    /// struct City { name: String, population: u64 }
+    ///
+    /// impl Record for City {
+    ///     type Key = String;
+    ///     type Codec = Postcard;
+    ///     const TABLE: &'static str = "cities";
+    ///     fn key(&self) -> String { self.name.clone() }
+    /// }
+    ///
+    /// let db = Emdb::open_in_memory();
+    /// let cities = City::table(&db)?;
+    /// cities.put(&City { name: "Lyon".into(), population: 522_000 })?;
+    /// assert_eq!(cities.get("Lyon")?.map(|c| c.population), Some(522_000));
+    /// # Ok::<(), emdb_core::Error>(())
+    /// ```
+    pub fn put(&self, value: &V) -> Result<()>
+    where
+        V: Record<Key = K>,
+    {
+        self.insert(&value.key(), value)
+    }
+
+    /// The value under `key`, or `None` if it is absent or expired. A value of an older schema
+    /// version is upgraded (see [Schema versions](Table#schema-versions)).
+    ///
+    /// # Errors
+    /// [`UnsupportedKey`](emdb_core::Error::UnsupportedKey) if `K` cannot be encoded as a key;
+    /// [`Decode`](emdb_core::Error::Decode) if the stored value is not a `V` written by codec `C`
+    /// (or is of an older version with no upgrade);
+    /// [`UnknownSchemaVersion`](emdb_core::Error::UnknownSchemaVersion) if it is of a newer
+    /// version than declared.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use emdb_core::Emdb;
+    /// use emdb_typed::Table;
+    ///
+    /// let db = Emdb::open_in_memory();
+    /// let t = Table::<String, u32>::open(&db, "ages")?;
+    /// t.insert("ada", &36)?;
+    /// assert_eq!(t.get("ada")?, Some(36));
+    /// assert_eq!(t.get("bob")?, None);
+    /// # Ok::<(), emdb_core::Error>(())
+    /// ```
+    pub fn get<Q>(&self, key: &Q) -> Result<Option<V>>
+    where
+        K: Borrow<Q>,
+        Q: Serialize + ?Sized,
+    {
+        let key = self.schema.encode_key(key)?;
+        match self.ns.get(&key)? {
+            None => Ok(None),
+            Some(stored) => self.schema.decode_value::<C>(&key, &stored).map(Some),
+        }
+    }
+
+    /// The stored bytes of `key` — the value header and the codec's payload — without decoding
+    /// them; `None` if the key is absent or expired. The escape hatch for values that no longer
+    /// decode, and for tools.
+    ///
+    /// # Errors
+    /// [`UnsupportedKey`](emdb_core::Error::UnsupportedKey) if `K` cannot be encoded as a key.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use emdb_core::Emdb;
+    /// use emdb_typed::{Header, Json, Table, read_header};
+    ///
+    /// let db = Emdb::open_in_memory();
+    /// let t = Table::<u8, Vec<u8>, Json>::open_with(&db, "t")?;
+    /// t.insert(&1, &vec![1, 2])?;
+    /// let raw = t.get_raw(&1)?.unwrap();
+    /// let (header, payload) = read_header(&raw)?;
+    /// assert_eq!(header, Header { codec_id: 3, schema_version: 1 });
+    /// assert_eq!(payload, b"[1,2]");
+    /// # Ok::<(), emdb_core::Error>(())
+    /// ```
+    pub fn get_raw<Q>(&self, key: &Q) -> Result<Option<Vec<u8>>>
+    where
+        K: Borrow<Q>,
+        Q: Serialize + ?Sized,
+    {
+        let key = self.schema.encode_key(key)?;
+        self.ns.get(&key)
+    }
+
+    /// Whether `key` is present and unexpired. Does not decode the value.
+    ///
+    /// # Errors
+    /// [`UnsupportedKey`](emdb_core::Error::UnsupportedKey) if `K` cannot be encoded as a key.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use emdb_core::Emdb;
+    /// use emdb_typed::Table;
+    ///
+    /// let db = Emdb::open_in_memory();
+    /// let t = Table::<u64, ()>::open(&db, "seen")?;
+    /// t.insert(&7, &())?;
+    /// assert!(t.contains_key(&7)?);
+    /// assert!(!t.contains_key(&8)?);
+    /// # Ok::<(), emdb_core::Error>(())
+    /// ```
+    pub fn contains_key<Q>(&self, key: &Q) -> Result<bool>
+    where
+        K: Borrow<Q>,
+        Q: Serialize + ?Sized,
+    {
+        let key = self.schema.encode_key(key)?;
+        self.ns.contains_key(&key)
+    }
+
+    /// Removes `key` and returns its value, or `None` if it was absent or expired.
+    ///
+    /// The entry is removed even if its value does not decode; the error is returned after.
+    ///
+    /// # Errors
+    /// As [`get`](Self::get) for the removed value;
+    /// [`WriteInTransaction`](emdb_core::Error::WriteInTransaction) inside a transaction closure.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use emdb_core::Emdb;
+    /// use emdb_typed::Table;
+    ///
+    /// let db = Emdb::open_in_memory();
+    /// let t = Table::<u64, String>::open(&db, "t")?;
+    /// t.insert(&7, &"x".to_owned())?;
+    /// assert_eq!(t.remove(&7)?, Some("x".to_owned()));
+    /// assert_eq!(t.remove(&7)?, None);
+    /// # Ok::<(), emdb_core::Error>(())
+    /// ```
+    pub fn remove<Q>(&self, key: &Q) -> Result<Option<V>>
+    where
+        K: Borrow<Q>,
+        Q: Serialize + ?Sized,
+    {
+        let key = self.schema.encode_key(key)?;
+        match self.ns.remove(&key)? {
+            None => Ok(None),
+            Some(stored) => self.schema.decode_value::<C>(&key, &stored).map(Some),
+        }
+    }
+
+    /// The number of live (unexpired) entries.
+    ///
+    /// # Errors
+    /// None in memory; a persistent database reports I/O and corruption errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use emdb_core::Emdb;
+    /// use emdb_typed::Table;
+    ///
+    /// let db = Emdb::open_in_memory();
+    /// let t = Table::<u8, u8>::open(&db, "t")?;
+    /// assert!(t.is_empty()?);
+    /// t.insert(&1, &1)?;
+    /// assert_eq!(t.len()?, 1);
+    /// # Ok::<(), emdb_core::Error>(())
+    /// ```
+    pub fn len(&self) -> Result<usize> {
+        self.ns.len()
+    }
+
+    /// Whether the table has no live entries.
+    ///
+    /// # Errors
+    /// As [`len`](Self::len).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use emdb_core::Emdb;
+    /// use emdb_typed::Table;
+    ///
+    /// let db = Emdb::open_in_memory();
+    /// assert!(Table::<u8, u8>::open(&db, "t")?.is_empty()?);
+    /// # Ok::<(), emdb_core::Error>(())
+    /// ```
+    pub fn is_empty(&self) -> Result<bool> {
+        self.ns.is_empty()
+    }
+
+    /// Removes every entry of the table, atomically. The table itself (its catalog entry) stays.
+    ///
+    /// # Errors
+    /// [`WriteInTransaction`](emdb_core::Error::WriteInTransaction) inside a transaction closure.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use emdb_core::Emdb;
+    /// use emdb_typed::Table;
+    ///
+    /// let db = Emdb::open_in_memory();
+    /// let t = Table::<u8, u8>::open(&db, "t")?;
+    /// t.insert(&1, &1)?;
+    /// t.clear()?;
+    /// assert!(t.is_empty()?);
+    /// # Ok::<(), emdb_core::Error>(())
+    /// ```
+    pub fn clear(&self) -> Result<()> {
+        self.ns.clear()
+    }
+
+    /// Every live entry in the order of `K`'s [`Ord`], from a snapshot taken now. See
+    /// [`TableIter`] for how items that do not decode are reported.
+    ///
+    /// # Errors
+    /// None in memory; a persistent database reports I/O and corruption errors. Decoding errors
+    /// come per item.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use emdb_core::Emdb;
+    /// use emdb_typed::Table;
+    ///
+    /// let db = Emdb::open_in_memory();
+    /// let t = Table::<i32, char>::open(&db, "t")?;
+    /// for (k, v) in [(3, 'c'), (-1, 'a'), (0, 'b')] {
+    ///     t.insert(&k, &v)?;
+    /// }
+    /// let keys: Vec<i32> = t.iter()?.map(|e| e.map(|(k, _)| k)).collect::<Result<_, _>>()?;
+    /// assert_eq!(keys, [-1, 0, 3]);
+    /// # Ok::<(), emdb_core::Error>(())
+    /// ```
+    pub fn iter(&self) -> Result<TableIter<K, V, C>> {
+        Ok(TableIter::new(self.ns.iter()?, Arc::clone(&self.schema)))
+    }
+
+    /// The live entries whose keys fall in `range`, in the order of `K`'s [`Ord`]. The bounds are
+    /// encoded with the key encoding, whose byte order is `K`'s order, so `range(3..10)` on a
+    /// `u64` key and `range(..=-5)` on an `i64` key mean what they say.
+    ///
+    /// # Errors
+    /// [`UnsupportedKey`](emdb_core::Error::UnsupportedKey) if a bound cannot be encoded as a key;
+    /// otherwise as [`iter`](Self::iter).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use emdb_core::Emdb;
+    /// use emdb_typed::Table;
+    ///
+    /// let db = Emdb::open_in_memory();
+    /// let t = Table::<i64, ()>::open(&db, "t")?;
+    /// for k in -10..10 {
+    ///     t.insert(&k, &())?;
+    /// }
+    /// assert_eq!(t.range(3..10)?.count(), 7);
+    /// assert_eq!(t.range(..=-5)?.count(), 6);
+    /// let names = Table::<String, ()>::open(&db, "names")?;
+    /// names.insert("ada", &())?;
+    /// names.insert("bob", &())?;
+    /// assert_eq!(names.range("a".to_owned().."b".to_owned())?.count(), 1);
+    /// # Ok::<(), emdb_core::Error>(())
+    /// ```
+    pub fn range<Q, R>(&self, range: R) -> Result<TableIter<K, V, C>>
+    where
+        K: Borrow<Q>,
+        Q: Serialize + ?Sized,
+        R: RangeBounds<Q>,
+    {
+        let bound = |b: Bound<&Q>| -> Result<Bound<Vec<u8>>> {
+            Ok(match b {
+                Bound::Included(k) => Bound::Included(self.schema.encode_key(k)?),
+                Bound::Excluded(k) => Bound::Excluded(self.schema.encode_key(k)?),
+                Bound::Unbounded => Bound::Unbounded,
+            })
+        };
+        let bounds = (bound(range.start_bound())?, bound(range.end_bound())?);
+        Ok(TableIter::new(self.ns.range::<Vec<u8>, _>(bounds)?, Arc::clone(&self.schema)))
+    }
+
+    /// The entry with the smallest key, or `None` if the table is empty.
+    ///
+    /// # Errors
+    /// As [`get`](Self::get) for that entry.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use emdb_core::Emdb;
+    /// use emdb_typed::Table;
+    ///
+    /// let db = Emdb::open_in_memory();
+    /// let t = Table::<i64, String>::open(&db, "t")?;
+    /// t.insert(&5, &"five".to_owned())?;
+    /// t.insert(&-5, &"minus five".to_owned())?;
+    /// assert_eq!(t.first()?, Some((-5, "minus five".to_owned())));
+    /// assert_eq!(t.last()?, Some((5, "five".to_owned())));
+    /// # Ok::<(), emdb_core::Error>(())
+    /// ```
+    pub fn first(&self) -> Result<Option<(K, V)>> {
+        self.iter()?.next().transpose()
+    }
+
+    /// The entry with the largest key, or `None` if the table is empty.
+    ///
+    /// # Errors
+    /// As [`get`](Self::get) for that entry.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use emdb_core::Emdb;
+    /// use emdb_typed::Table;
+    ///
+    /// let db = Emdb::open_in_memory();
+    /// let t = Table::<String, u8>::open(&db, "t")?;
+    /// t.insert("a", &1)?;
+    /// t.insert("b", &2)?;
+    /// assert_eq!(t.last()?, Some(("b".to_owned(), 2)));
+    /// # Ok::<(), emdb_core::Error>(())
+    /// ```
+    pub fn last(&self) -> Result<Option<(K, V)>> {
+        self.iter()?.next_back().transpose()
+    }
+
+    /// Reads the value under `key`, lets `f` change it, and writes it back, as one atomic
+    /// transaction: no other write to the database comes in between. The entry keeps its
+    /// time-to-live. Returns the new value, or `None` (without calling `f`) if the key is absent.
+    ///
+    /// A value of an older schema version is upgraded and written back with the declared version.
+    ///
+    /// # Errors
+    /// As [`get`](Self::get) and [`insert`](Self::insert); nothing is written on error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use emdb_core::Emdb;
+    /// use emdb_typed::Table;
+    ///
+    /// let db = Emdb::open_in_memory();
+    /// let visits = Table::<String, u64>::open(&db, "visits")?;
+    /// visits.insert("/", &0)?;
+    /// assert_eq!(visits.update("/", |n| *n += 1)?, Some(1));
+    /// assert_eq!(visits.update("/missing", |n| *n += 1)?, None);
+    /// # Ok::<(), emdb_core::Error>(())
+    /// ```
+    pub fn update<Q, F>(&self, key: &Q, f: F) -> Result<Option<V>>
+    where
+        K: Borrow<Q>,
+        Q: Serialize + ?Sized,
+        F: FnOnce(&mut V),
+    {
+        self.db.transaction(|tx| self.tx(tx).update(key, f))
+    }
+
+    /// The time `key` has left to live; `None` if it is absent, expired, or never expires.
+    ///
+    /// # Errors
+    /// [`UnsupportedKey`](emdb_core::Error::UnsupportedKey) if `K` cannot be encoded as a key.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use emdb_core::Emdb;
+    /// use emdb_typed::Table;
+    ///
+    /// let db = Emdb::open_in_memory();
+    /// let t = Table::<u8, u8>::open(&db, "t")?;
+    /// t.insert(&1, &1)?;
+    /// assert_eq!(t.ttl(&1)?, None);
+    /// # Ok::<(), emdb_core::Error>(())
+    /// ```
+    pub fn ttl<Q>(&self, key: &Q) -> Result<Option<Duration>>
+    where
+        K: Borrow<Q>,
+        Q: Serialize + ?Sized,
+    {
+        let key = self.schema.encode_key(key)?;
+        self.ns.ttl(&key)
+    }
+
+    /// Removes the expiry of `key`, so it lives until removed. Returns whether the key was live
+    /// and had an expiry.
+    ///
+    /// # Errors
+    /// [`UnsupportedKey`](emdb_core::Error::UnsupportedKey) if `K` cannot be encoded as a key;
+    /// [`WriteInTransaction`](emdb_core::Error::WriteInTransaction) inside a transaction closure.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use emdb_core::{Emdb, Ttl};
+    /// use emdb_typed::Table;
+    ///
+    /// let db = Emdb::open_in_memory();
+    /// let t = Table::<u8, u8>::open(&db, "t")?;
+    /// t.insert_with_ttl(&1, &1, Ttl::After(Duration::from_secs(5)))?;
+    /// assert!(t.persist(&1)?);
+    /// assert_eq!(t.ttl(&1)?, None);
+    /// # Ok::<(), emdb_core::Error>(())
+    /// ```
+    pub fn persist<Q>(&self, key: &Q) -> Result<bool>
+    where
+        K: Borrow<Q>,
+        Q: Serialize + ?Sized,
+    {
+        let key = self.schema.encode_key(key)?;
+        self.ns.persist(&key)
+    }
+
+    /// This table seen through a transaction: its reads see the transaction's writes, and its
+    /// writes commit with the transaction's, atomically with those to other tables and raw
+    /// namespaces.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use emdb_core::Emdb;
+    /// use emdb_typed::Table;
+    ///
+    /// let db = Emdb::open_in_memory();
+    /// let accounts = Table::<String, i64>::open(&db, "accounts")?;
+    /// let audit = Table::<u64, String>::open(&db, "audit")?;
+    /// accounts.insert("ada", &100)?;
+    /// db.transaction(|tx| {
+    ///     let balance = accounts.tx(tx).get("ada")?.unwrap_or(0);
+    ///     accounts.tx(tx).insert("ada", &(balance - 30))?;
+    ///     audit.tx(tx).insert(&1, &"ada paid 30".to_owned())?;
+    ///     Ok(())
+    /// })?;
+    /// assert_eq!(accounts.get("ada")?, Some(70));
+    /// assert_eq!(audit.len()?, 1);
+    /// # Ok::<(), emdb_core::Error>(())
+    /// ```
+    pub fn tx<'t, 'db>(&'t self, tx: &'t mut Transaction<'db>) -> TxTable<'t, 'db, K, V, C> {
+        TxTable::new(tx.namespace(&self.ns), &self.schema)
+    }
+
+    /// Rewrites every value whose schema version is older than the declared one, in the declared
+    /// version, and returns how many were rewritten.
+    ///
+    /// Each old value is read with the upgrade registered for its version by
+    /// [`with_upgrade`](Self::with_upgrade) if there is one, else decoded as `Old` and passed
+    /// through `f` (so a table with a single old version needs no registration, and one with
+    /// several registers upgrades for all but one). Entries keep their time-to-live.
+    ///
+    /// The migration is **one atomic transaction**: either every old value is rewritten, or —
+    /// when any value fails to decode, or a value of a newer version is found — nothing is, and
+    /// the error names the entry. The rewritten values are buffered in memory until the commit,
+    /// and other writers wait for it; readers do not.
+    ///
+    /// # Errors
+    /// [`Decode`](emdb_core::Error::Decode) for an old value that is not an `Old` (or a value of
+    /// another codec); [`UnknownSchemaVersion`](emdb_core::Error::UnknownSchemaVersion) for a
+    /// newer value; [`Encode`](emdb_core::Error::Encode) if the codec rejects a new value;
+    /// [`WriteInTransaction`](emdb_core::Error::WriteInTransaction) inside a transaction closure.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use emdb_core::Emdb;
+    /// use emdb_typed::{Json, Table};
+    ///
+    /// let db = Emdb::open_in_memory();
+    /// let v1 = Table::<u32, u32, Json>::open_with(&db, "celsius")?;
+    /// v1.insert(&1, &20)?;
+    /// // Version 2 stores tenths of a degree, in the same type.
+    /// let v2 = Table::<u32, u32, Json>::options("celsius").version(2).open(&db)?;
+    /// assert_eq!(v2.migrate::<u32, _>(|c| c * 10)?, 1);
+    /// assert_eq!(v2.get(&1)?, Some(200));
+    /// assert_eq!(v2.migrate::<u32, _>(|c| c * 10)?, 0); // nothing old is left
+    /// # Ok::<(), emdb_core::Error>(())
+    /// ```
+    pub fn migrate<Old, F>(&self, f: F) -> Result<usize>
+    where
+        Old: DeserializeOwned,
+        F: Fn(Old) -> V,
+    {
+        self.db.transaction(|tx| {
+            // The writer lock is held: this snapshot is the newest state and stays it.
+            let mut rewritten = 0;
+            for item in self.ns.iter()? {
+                let (key, stored) = item?;
+                let (header, payload) = self.schema.header::<C>(&key, &stored)?;
+                if header.schema_version == self.schema.version {
+                    continue;
+                }
+                let value =
+                    self.schema.decode_old::<C, Old>(&key, header.schema_version, payload, &f)?;
+                let mut table = self.tx(tx);
+                if table.rewrite(&key, &value)? {
+                    rewritten += 1;
+                }
+            }
+            Ok(rewritten)
+        })
+    }
+}

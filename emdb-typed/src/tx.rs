@@ -1,0 +1,347 @@
+//! [`TxTable`]: a typed table seen through a closure transaction, so that writes to several
+//! tables (and raw namespaces) commit as one atomic batch.
+
+use std::borrow::Borrow;
+use std::fmt;
+use std::marker::PhantomData;
+use std::time::Duration;
+
+use emdb_core::{Result, Ttl, TxNamespace};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::codec::{Codec, Postcard};
+use crate::record::Record;
+use crate::schema::Schema;
+
+/// A [`Table`](crate::Table) inside a [`transaction`](emdb_core::Emdb::transaction): reads see
+/// the transaction's own writes, and writes commit with the rest of the transaction, or not at
+/// all. Made by [`Table::tx`](crate::Table::tx); cheap, so make one per use.
+///
+/// # Examples
+///
+/// ```
+/// use emdb_core::{Emdb, Error};
+/// use emdb_typed::Table;
+///
+/// let db = Emdb::open_in_memory();
+/// let stock = Table::<String, u32>::open(&db, "stock")?;
+/// let orders = Table::<u64, String>::open(&db, "orders")?;
+/// stock.insert("apple", &1)?;
+/// let sold_out = db.transaction::<_, ()>(|tx| {
+///     orders.tx(tx).insert(&1, &"apple".to_owned())?;
+///     orders.tx(tx).insert(&2, &"apple".to_owned())?;
+///     let left = stock.tx(tx).update("apple", |n| *n = n.saturating_sub(2))?;
+///     if left == Some(0) {
+///         return Err(Error::TransactionAborted("not enough apples"));
+///     }
+///     Ok(())
+/// });
+/// assert!(sold_out.is_err());
+/// assert_eq!(orders.len()?, 0);
+/// assert_eq!(stock.get("apple")?, Some(1));
+/// # Ok::<(), emdb_core::Error>(())
+/// ```
+pub struct TxTable<'t, 'db, K, V, C = Postcard> {
+    ns: TxNamespace<'t, 'db>,
+    schema: &'t Schema<V>,
+    types: PhantomData<fn() -> (K, C)>,
+}
+
+impl<K, V, C> fmt::Debug for TxTable<'_, '_, K, V, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TxTable").field("table", &self.schema.name).finish_non_exhaustive()
+    }
+}
+
+impl<'t, 'db, K, V, C> TxTable<'t, 'db, K, V, C>
+where
+    K: Serialize + DeserializeOwned + 'static,
+    V: Serialize + DeserializeOwned + 'static,
+    C: Codec,
+{
+    pub(crate) fn new(ns: TxNamespace<'t, 'db>, schema: &'t Schema<V>) -> Self {
+        TxTable { ns, schema, types: PhantomData }
+    }
+
+    /// Inserts `value` under `key` with the database's default TTL.
+    ///
+    /// # Errors
+    /// As [`Table::insert`](crate::Table::insert), except that it is never
+    /// [`WriteInTransaction`](emdb_core::Error::WriteInTransaction).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use emdb_core::Emdb;
+    /// use emdb_typed::Table;
+    ///
+    /// let db = Emdb::open_in_memory();
+    /// let t = Table::<u8, String>::open(&db, "t")?;
+    /// db.transaction(|tx| t.tx(tx).insert(&1, &"one".to_owned()))?;
+    /// assert_eq!(t.get(&1)?.as_deref(), Some("one"));
+    /// # Ok::<(), emdb_core::Error>(())
+    /// ```
+    pub fn insert<Q>(&mut self, key: &Q, value: &V) -> Result<()>
+    where
+        K: Borrow<Q>,
+        Q: Serialize + ?Sized,
+    {
+        self.insert_with_ttl(key, value, Ttl::Default)
+    }
+
+    /// Inserts `value` under `key` with a time-to-live.
+    ///
+    /// # Errors
+    /// As [`insert`](Self::insert); [`TtlOverflow`](emdb_core::Error::TtlOverflow).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use emdb_core::{Emdb, Ttl};
+    /// use emdb_typed::Table;
+    ///
+    /// let db = Emdb::open_in_memory();
+    /// let t = Table::<u8, u8>::open(&db, "t")?;
+    /// db.transaction(|tx| t.tx(tx).insert_with_ttl(&1, &1, Ttl::After(Duration::from_secs(9))))?;
+    /// assert!(t.ttl(&1)?.is_some());
+    /// # Ok::<(), emdb_core::Error>(())
+    /// ```
+    pub fn insert_with_ttl<Q>(&mut self, key: &Q, value: &V, ttl: Ttl) -> Result<()>
+    where
+        K: Borrow<Q>,
+        Q: Serialize + ?Sized,
+    {
+        let key = self.schema.encode_key(key)?;
+        let value = self.schema.encode_value::<C>(value)?;
+        self.ns.insert_with_ttl(key, value, ttl)
+    }
+
+    /// Inserts a [`Record`] under its own key.
+    ///
+    /// # Errors
+    /// As [`insert`](Self::insert).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use emdb_core::Emdb;
+    /// # use emdb_typed::{Postcard, Record};
+    /// # use serde::{Deserialize, Serialize};
+    /// #[derive(Serialize, Deserialize)]
+    /// struct Tag { name: String }
+    ///
+    /// impl Record for Tag {
+    ///     type Key = String;
+    ///     type Codec = Postcard;
+    ///     const TABLE: &'static str = "tags";
+    ///     fn key(&self) -> String { self.name.clone() }
+    /// }
+    ///
+    /// let db = Emdb::open_in_memory();
+    /// let tags = Tag::table(&db)?;
+    /// db.transaction(|tx| tags.tx(tx).put(&Tag { name: "rust".into() }))?;
+    /// assert!(tags.contains_key("rust")?);
+    /// # Ok::<(), emdb_core::Error>(())
+    /// ```
+    pub fn put(&mut self, value: &V) -> Result<()>
+    where
+        V: Record<Key = K>,
+    {
+        self.insert(&value.key(), value)
+    }
+
+    /// The value under `key` as this transaction sees it.
+    ///
+    /// # Errors
+    /// As [`Table::get`](crate::Table::get).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use emdb_core::Emdb;
+    /// use emdb_typed::Table;
+    ///
+    /// let db = Emdb::open_in_memory();
+    /// let t = Table::<u8, u8>::open(&db, "t")?;
+    /// let seen = db.transaction(|tx| {
+    ///     t.tx(tx).insert(&1, &10)?;
+    ///     t.tx(tx).get(&1)
+    /// })?;
+    /// assert_eq!(seen, Some(10));
+    /// # Ok::<(), emdb_core::Error>(())
+    /// ```
+    pub fn get<Q>(&mut self, key: &Q) -> Result<Option<V>>
+    where
+        K: Borrow<Q>,
+        Q: Serialize + ?Sized,
+    {
+        let key = self.schema.encode_key(key)?;
+        match self.ns.get(&key)? {
+            None => Ok(None),
+            Some(stored) => self.schema.decode_value::<C>(&key, &stored).map(Some),
+        }
+    }
+
+    /// The stored bytes of `key` (header and payload) as this transaction sees them.
+    ///
+    /// # Errors
+    /// [`UnsupportedKey`](emdb_core::Error::UnsupportedKey) if `K` cannot be encoded as a key.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use emdb_core::Emdb;
+    /// use emdb_typed::Table;
+    ///
+    /// let db = Emdb::open_in_memory();
+    /// let t = Table::<u8, u8>::open(&db, "t")?;
+    /// t.insert(&1, &7)?;
+    /// let raw = db.transaction(|tx| t.tx(tx).get_raw(&1))?;
+    /// assert_eq!(raw, Some(vec![1, 1, 7])); // postcard, version 1, the byte 7
+    /// # Ok::<(), emdb_core::Error>(())
+    /// ```
+    pub fn get_raw<Q>(&mut self, key: &Q) -> Result<Option<Vec<u8>>>
+    where
+        K: Borrow<Q>,
+        Q: Serialize + ?Sized,
+    {
+        let key = self.schema.encode_key(key)?;
+        self.ns.get(&key)
+    }
+
+    /// Whether `key` is present as this transaction sees it.
+    ///
+    /// # Errors
+    /// [`UnsupportedKey`](emdb_core::Error::UnsupportedKey) if `K` cannot be encoded as a key.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use emdb_core::Emdb;
+    /// use emdb_typed::Table;
+    ///
+    /// let db = Emdb::open_in_memory();
+    /// let t = Table::<u8, u8>::open(&db, "t")?;
+    /// let present = db.transaction(|tx| {
+    ///     t.tx(tx).insert(&1, &1)?;
+    ///     t.tx(tx).contains_key(&1)
+    /// })?;
+    /// assert!(present);
+    /// # Ok::<(), emdb_core::Error>(())
+    /// ```
+    pub fn contains_key<Q>(&mut self, key: &Q) -> Result<bool>
+    where
+        K: Borrow<Q>,
+        Q: Serialize + ?Sized,
+    {
+        let key = self.schema.encode_key(key)?;
+        self.ns.contains_key(&key)
+    }
+
+    /// Removes `key`, returning the value this transaction saw.
+    ///
+    /// # Errors
+    /// As [`get`](Self::get) for the removed value (which is removed all the same).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use emdb_core::Emdb;
+    /// use emdb_typed::Table;
+    ///
+    /// let db = Emdb::open_in_memory();
+    /// let t = Table::<u8, u8>::open(&db, "t")?;
+    /// t.insert(&1, &1)?;
+    /// assert_eq!(db.transaction(|tx| t.tx(tx).remove(&1))?, Some(1));
+    /// assert!(t.is_empty()?);
+    /// # Ok::<(), emdb_core::Error>(())
+    /// ```
+    pub fn remove<Q>(&mut self, key: &Q) -> Result<Option<V>>
+    where
+        K: Borrow<Q>,
+        Q: Serialize + ?Sized,
+    {
+        let key = self.schema.encode_key(key)?;
+        match self.ns.remove(&key)? {
+            None => Ok(None),
+            Some(stored) => self.schema.decode_value::<C>(&key, &stored).map(Some),
+        }
+    }
+
+    /// The time `key` has left to live as this transaction sees it; `None` if it is absent,
+    /// expired, or never expires.
+    ///
+    /// # Errors
+    /// [`UnsupportedKey`](emdb_core::Error::UnsupportedKey) if `K` cannot be encoded as a key.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use emdb_core::Emdb;
+    /// use emdb_typed::Table;
+    ///
+    /// let db = Emdb::open_in_memory();
+    /// let t = Table::<u8, u8>::open(&db, "t")?;
+    /// t.insert(&1, &1)?;
+    /// assert_eq!(db.transaction(|tx| t.tx(tx).ttl(&1))?, None);
+    /// # Ok::<(), emdb_core::Error>(())
+    /// ```
+    pub fn ttl<Q>(&mut self, key: &Q) -> Result<Option<Duration>>
+    where
+        K: Borrow<Q>,
+        Q: Serialize + ?Sized,
+    {
+        let key = self.schema.encode_key(key)?;
+        self.ns.ttl(&key)
+    }
+
+    /// Reads the value under `key`, lets `f` change it and writes it back, keeping the entry's
+    /// time-to-live. Returns the new value, or `None` (without calling `f`) if the key is absent.
+    ///
+    /// # Errors
+    /// As [`get`](Self::get) and [`insert`](Self::insert).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use emdb_core::Emdb;
+    /// use emdb_typed::Table;
+    ///
+    /// let db = Emdb::open_in_memory();
+    /// let t = Table::<u8, Vec<u8>>::open(&db, "t")?;
+    /// t.insert(&1, &vec![1])?;
+    /// let new = db.transaction(|tx| t.tx(tx).update(&1, |v| v.push(2)))?;
+    /// assert_eq!(new, Some(vec![1, 2]));
+    /// # Ok::<(), emdb_core::Error>(())
+    /// ```
+    pub fn update<Q, F>(&mut self, key: &Q, f: F) -> Result<Option<V>>
+    where
+        K: Borrow<Q>,
+        Q: Serialize + ?Sized,
+        F: FnOnce(&mut V),
+    {
+        let key = self.schema.encode_key(key)?;
+        // Read the expiry first: if the entry expires between the two reads, `get` sees it gone.
+        let ttl = self.ns.ttl(&key)?;
+        let Some(stored) = self.ns.get(&key)? else { return Ok(None) };
+        let mut value = self.schema.decode_value::<C>(&key, &stored)?;
+        f(&mut value);
+        let bytes = self.schema.encode_value::<C>(&value)?;
+        self.ns.insert_with_ttl(&key, bytes, ttl.map_or(Ttl::Never, Ttl::After))?;
+        Ok(Some(value))
+    }
+
+    /// Writes `value` at the stored key `raw_key` in the declared version, keeping the entry's
+    /// time-to-live; does nothing and returns `false` if the entry is gone (expired).
+    pub(crate) fn rewrite(&mut self, raw_key: &[u8], value: &V) -> Result<bool> {
+        let ttl = self.ns.ttl(raw_key)?;
+        if !self.ns.contains_key(raw_key)? {
+            return Ok(false);
+        }
+        let bytes = self.schema.encode_value::<C>(value)?;
+        self.ns.insert_with_ttl(raw_key, bytes, ttl.map_or(Ttl::Never, Ttl::After))?;
+        Ok(true)
+    }
+}

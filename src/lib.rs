@@ -19,6 +19,11 @@ pub use emdb_core::{
     MAX_KEY_LEN, MAX_VALUE_LEN, ManualClock, Namespace, Result, SystemClock, Transaction, Ttl,
     TxNamespace,
 };
+pub use emdb_derive::{Group, GroupFields, Record};
+pub use emdb_typed::{
+    Bincode, Codec, FieldFocus, FieldReader, FieldWriter, Group, GroupFields, GroupIter, GroupPath,
+    Json, Postcard, Record,
+};
 
 /// The README's code blocks, compiled and run as doctests so they never rot.
 #[doc = include_str!("../README.md")]

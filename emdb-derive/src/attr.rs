@@ -232,10 +232,48 @@ fn flag(meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<Option<S
     if meta.input.is_empty() || meta.input.peek(Token![,]) {
         return Ok(Some(meta.path.span()));
     }
+    // Report the value, but take the flag as set, so that no error follows from its absence.
     let name = option_name(meta);
     errors.at(meta.path.span(), format!("`{name}` takes no value: write `#[emdb({name})]`"));
     skip_value(meta)?;
-    Ok(None)
+    Ok(Some(meta.path.span()))
+}
+
+/// The options known in one position, for suggestions.
+const CONTAINER_NAMES: [&str; 5] = ["table", "group", "codec", "version", "crate"];
+const FIELD_NAMES: [&str; 5] = ["key", "index", "rename", "default", "group"];
+
+/// The number of single-character edits between `a` and `b`.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitute = previous.get(j).map_or(usize::MAX, |d| d + usize::from(ca != *cb));
+            let delete = previous.get(j + 1).map_or(usize::MAX, |d| d + 1);
+            let insert = current.last().map_or(usize::MAX, |d| d + 1);
+            current.push(substitute.min(delete).min(insert));
+        }
+        previous = current;
+    }
+    previous.last().copied().unwrap_or_default()
+}
+
+/// " (did you mean `x`?)" for an unknown option close to a known one.
+fn suggestion(name: &str, known: &[&str]) -> String {
+    let synonym = match name {
+        "primary" | "primary_key" | "pk" | "id" => Some("key"),
+        "name" | "table_name" => Some("table"),
+        "serde_rename" | "alias" => Some("rename"),
+        _ => None,
+    };
+    let close = || known.iter().copied().find(|option| edit_distance(name, option) <= 2);
+    synonym
+        .filter(|option| known.contains(option))
+        .or_else(close)
+        .map(|option| format!(" (did you mean `{option}`?)"))
+        .unwrap_or_default()
 }
 
 const CONTAINER_OPTIONS: &str = "`table`, `group`, `codec`, `version` or `crate`";
@@ -309,7 +347,10 @@ fn parse_container(attrs: &[Attribute], errors: &mut Errors) -> ContainerOpts {
                 _ => {
                     errors.at(
                         meta.path.span(),
-                        format!("unknown emdb option `{name}`; on a struct, use {CONTAINER_OPTIONS}"),
+                        format!(
+                            "unknown emdb option `{name}`{}; on a struct, use {CONTAINER_OPTIONS}",
+                            suggestion(&name, &CONTAINER_NAMES)
+                        ),
                     );
                     skip_value(&meta)?;
                 }
@@ -371,7 +412,10 @@ fn parse_field(attrs: &[Attribute], errors: &mut Errors) -> FieldOpts {
                 _ => {
                     errors.at(
                         meta.path.span(),
-                        format!("unknown emdb option `{name}`; on a field, use {FIELD_OPTIONS}"),
+                        format!(
+                            "unknown emdb option `{name}`{}; on a field, use {FIELD_OPTIONS}",
+                            suggestion(&name, &FIELD_NAMES)
+                        ),
                     );
                     skip_value(&meta)?;
                 }
@@ -454,6 +498,16 @@ mod tests {
         assert!(all[5].contains("unknown emdb option `frobnicate`"));
         assert!(all[6].contains("`table` is a struct option"));
         assert!(all[7].contains("duplicate `key`"));
+    }
+
+    #[test]
+    fn unknown_options_close_to_a_known_one_get_a_suggestion() {
+        assert_eq!(suggestion("tabel", &CONTAINER_NAMES), " (did you mean `table`?)");
+        assert_eq!(suggestion("primary", &FIELD_NAMES), " (did you mean `key`?)");
+        assert_eq!(suggestion("defualt", &FIELD_NAMES), " (did you mean `default`?)");
+        assert_eq!(suggestion("frobnicate", &FIELD_NAMES), "");
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
     }
 
     #[test]

@@ -289,10 +289,11 @@ fn expand_fields(group: &Group<'_>) -> FieldCode {
                 };
                 code.reads.push(quote!(#member: #read,));
                 let doc = format!("The nested group `{name}`: a focus on its fields.");
+                let focus_type = quote_spanned!(span=> <#ty as #krate::GroupFields>::Focus);
                 code.accessors.push(quote! {
                     #[doc = #doc]
                     #[must_use]
-                    #vis fn #member(&self) -> <#ty as #krate::GroupFields>::Focus {
+                    #vis fn #member(&self) -> #focus_type {
                         ::core::convert::From::from(self.path.child(#name))
                     }
                 });

@@ -10,6 +10,10 @@ use crate::attr::{self, Derive, Field, Input};
 use crate::case::snake_case;
 use crate::errors::Errors;
 
+/// The longest table name: `emdb::MAX_TABLE_NAME_LEN` (a namespace name of at most 255 bytes,
+/// less the table namespace prefix). The typed layer checks it again at run time.
+const MAX_TABLE_NAME_LEN: usize = 244;
+
 /// The validated input: what the expansion needs and nothing else.
 struct Record<'a> {
     input: Input<'a>,
@@ -74,6 +78,14 @@ fn validate<'a>(input: Input<'a>, errors: &mut Errors) -> Record<'a> {
         Some(table) => {
             if table.value.is_empty() {
                 errors.at(table.span, "the table name must not be empty");
+            } else if table.value.len() > MAX_TABLE_NAME_LEN {
+                errors.at(
+                    table.span,
+                    format!(
+                        "the table name is {} bytes long, but table names are at most {MAX_TABLE_NAME_LEN} bytes; shorten it",
+                        table.value.len()
+                    ),
+                );
             }
             table.value.clone()
         }
@@ -164,6 +176,12 @@ mod tests {
         };
         let message = error(&input);
         assert_eq!(message.lines().count(), 6, "{message}");
+        let long = "t".repeat(MAX_TABLE_NAME_LEN + 1);
+        let input: DeriveInput = syn::parse_quote! {
+            #[emdb(table = #long)]
+            struct T { #[emdb(key)] a: String }
+        };
+        assert!(error(&input).contains("at most 244 bytes"));
         assert!(message.contains("not implemented yet"), "{message}");
         assert!(message.contains("needs a key"), "{message}");
     }

@@ -405,3 +405,28 @@ fn groups_with_a_renamed_crate_and_without_fields_work() {
     assert_eq!(Setting::load(&db, "s").unwrap(), None);
     assert_eq!(Setting::GROUP, "setting");
 }
+
+/// Field names that the generated code also uses for its own variables and methods.
+#[derive(Debug, PartialEq, Group)]
+struct Shadow {
+    #[emdb(key)]
+    id: String,
+    key: String,
+    fields: u8,
+    path: u8,
+    clone: u8,
+    from: u8,
+}
+
+#[test]
+fn field_names_that_match_generated_names_are_plain_fields() {
+    let db = Emdb::open_in_memory();
+    let value = Shadow { id: "s".into(), key: "k".into(), fields: 1, path: 2, clone: 3, from: 4 };
+    value.save(&db).unwrap();
+    assert_eq!(Shadow::load(&db, "s").unwrap(), Some(value));
+    let focus = Shadow::focus(&db, "s");
+    assert_eq!(focus.key().get().unwrap().as_deref(), Some("k"));
+    assert_eq!(focus.path().get().unwrap(), Some(2));
+    assert_eq!(focus.clone().get().unwrap(), Some(3));
+    assert_eq!(focus.as_ref().path(), "shadow.s");
+}

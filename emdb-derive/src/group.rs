@@ -276,7 +276,7 @@ fn expand_fields(group: &Group<'_>) -> FieldCode {
                     #[doc = #doc]
                     #[must_use]
                     #vis fn #member(&self) -> #krate::FieldFocus<#ty, #codec> {
-                        self.path.field(#name, #version)
+                        self.0.field(#name, #version)
                     }
                 });
             }
@@ -294,7 +294,7 @@ fn expand_fields(group: &Group<'_>) -> FieldCode {
                     #[doc = #doc]
                     #[must_use]
                     #vis fn #member(&self) -> #focus_type {
-                        ::core::convert::From::from(self.path.child(#name))
+                        ::core::convert::From::from(self.0.child(#name))
                     }
                 });
             }
@@ -340,11 +340,12 @@ fn expand_trait(group: &Group<'_>, focus: &Ident, code: &FieldCode) -> TokenStre
         };
     }
     let name = &group.name;
-    let key = group
-        .fields
-        .iter()
-        .find(|field| matches!(field.stored, Stored::Key))
-        .map(|field| &field.field.member);
+    // `String::as_str`, not `&self.key`: a plain field access in a method called `key` reads as a
+    // misnamed getter to clippy when the struct also has a field called `key`.
+    let key = group.fields.iter().find(|field| matches!(field.stored, Stored::Key)).map(|field| {
+        let member = &field.field.member;
+        quote_spanned!(field.field.ty.span()=> ::std::string::String::as_str(&self.#member))
+    });
     quote! {
         #[automatically_derived]
         impl #krate::Group for #ident {
@@ -353,7 +354,7 @@ fn expand_trait(group: &Group<'_>, focus: &Ident, code: &FieldCode) -> TokenStre
             type Focus = #focus;
             const VERSION: u32 = #version;
             fn key(&self) -> &str {
-                &self.#key
+                #key
             }
             #write_fields
             fn read_fields(
@@ -382,35 +383,34 @@ fn expand_focus(group: &Group<'_>, focus: &Ident, accessors: &[TokenStream]) -> 
     let focus_name = focus.to_string();
     quote! {
         #[doc = #doc]
-        #vis struct #focus {
-            path: #krate::GroupPath,
-        }
+        // A tuple struct: its one field can clash with no method named after a user's field.
+        #vis struct #focus(#krate::GroupPath);
 
         #[automatically_derived]
         impl ::core::convert::From<#krate::GroupPath> for #focus {
             fn from(path: #krate::GroupPath) -> Self {
-                Self { path }
+                Self(path)
             }
         }
 
         #[automatically_derived]
         impl ::core::convert::AsRef<#krate::GroupPath> for #focus {
             fn as_ref(&self) -> &#krate::GroupPath {
-                &self.path
+                &self.0
             }
         }
 
         #[automatically_derived]
         impl ::core::clone::Clone for #focus {
             fn clone(&self) -> Self {
-                Self { path: ::core::clone::Clone::clone(&self.path) }
+                Self(::core::clone::Clone::clone(&self.0))
             }
         }
 
         #[automatically_derived]
         impl ::core::fmt::Debug for #focus {
             fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                f.debug_tuple(#focus_name).field(&self.path.path()).finish()
+                f.debug_tuple(#focus_name).field(&self.0.path()).finish()
             }
         }
 

@@ -2,39 +2,7 @@
 //! stored as one raw entry per field under a dotted prefix, and read or written one field at a
 //! time through a typed focus.
 //!
-//! # Layout
-//!
-//! A [`Group`] type with [`GROUP`](Group::GROUP) `"product"` stores the value whose key is
-//! `"phone"` as
-//!
-//! ```text
-//! product.phone.name         header + codec(name)
-//! product.phone.price        header + codec(price)
-//! product.phone.dims.width   header + codec(dims.width)     (a nested GroupFields field `dims`)
-//! ```
-//!
-//! in the database's default namespace, next to the user's raw keys:
-//!
-//! * the key field is not stored as an entry: it is the path segment after the group name. A key
-//!   must be non-empty and must not contain `.` (which would make it two segments); such a key is
-//!   [`Error::InvalidPrefix`], on every operation.
-//! * each other field is one entry named after the field (or its `#[emdb(rename = "...")]`), never
-//!   its position, so fields can be reordered, added (with `#[emdb(default)]`) and removed.
-//! * a field marked `#[emdb(group)]` is a sub-group: its own fields go under `<field>.`.
-//! * each value is the [value header](crate::write_header) (the group's codec id and schema
-//!   version) followed by the codec's encoding of the field; reading a field written by another
-//!   codec or a newer schema version is an error, not garbage.
-//!
-//! # Semantics
-//!
-//! * [`Group::save`] replaces the whole entry in one atomic commit: it deletes everything under
-//!   `product.phone.` and writes every field, so fields that the type no longer has (and raw keys
-//!   someone put there) disappear.
-//! * [`Group::load`] reads the entry from one consistent snapshot. It ignores entries the type has
-//!   no field for, fills a missing field with `Default` if the field is `#[emdb(default)]`, and is
-//!   an [`Error::Decode`] naming the field otherwise. Nothing under the prefix at all is `None`.
-//! * A [`FieldFocus`] writes one entry and leaves the others untouched; setting a field of an
-//!   entry that does not exist creates a partial entry, which `load` reports as missing fields.
+//! The layout and the rules are documented on [`Group`].
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -575,10 +543,47 @@ fn checked_path<G: Group>(db: &Emdb, key: &str) -> Result<GroupPath> {
 }
 
 /// A struct stored as a dotted-prefix group: one raw entry per field under
-/// `<GROUP>.<key>.`. Derive it with `#[derive(Group)]` (from `emdb`); see the
-/// [module docs](self) for the layout and the rules.
+/// `<GROUP>.<key>.`. Derive it with `#[derive(Group)]` (from `emdb`).
 ///
-/// The derive implements the four required items; the provided methods do the rest.
+/// The derive implements the required items; the provided methods do the rest.
+///
+/// # Layout
+///
+/// A [`Group`] type with [`GROUP`](Group::GROUP) `"product"` stores the value whose key is
+/// `"phone"` as
+///
+/// ```text
+/// product.phone.name         header + codec(name)
+/// product.phone.price        header + codec(price)
+/// product.phone.dims.width   header + codec(dims.width)     (a nested GroupFields field `dims`)
+/// ```
+///
+/// in the database's default namespace, next to the user's raw keys:
+///
+/// * the key field is not stored as an entry: it is the path segment after the group name. A key
+///   must be non-empty and must not contain `.` (which would make it two segments); such a key is
+///   [`Error::InvalidPrefix`], on every operation.
+/// * each other field is one entry named after the field (or its `#[emdb(rename = "...")]`), never
+///   its position, so fields can be reordered, added (with `#[emdb(default)]`) and removed.
+/// * a field marked `#[emdb(group)]` is a sub-group: its own fields go under `<field>.`.
+/// * each value is the [value header](crate::write_header) (the group's codec id and schema
+///   version) followed by the codec's encoding of the field; reading a field written by another
+///   codec or a newer schema version is an error, not garbage.
+///
+/// # Semantics
+///
+/// * [`Group::save`] replaces the whole entry in one atomic commit: it deletes everything under
+///   `product.phone.` and writes every field, so fields that the type no longer has (and raw keys
+///   someone put there) disappear.
+/// * [`Group::load`] reads the entry from one consistent snapshot. It ignores entries the type has
+///   no field for, fills a missing field with `Default` if the field is `#[emdb(default)]`, and is
+///   an [`Error::Decode`] naming the field otherwise. Nothing under the prefix at all is `None`.
+/// * A [`FieldFocus`] writes one entry and leaves the others untouched; setting a field of an
+///   entry that does not exist creates a partial entry, which `load` reports as missing fields.
+/// * A value is as present as its entries: one whose every field is the key (or an empty
+///   sub-group) stores nothing, and loads as `None`.
+/// * [`Group::delete`] removes everything under `<GROUP>.<key>.` in one atomic commit;
+///   [`Group::all`] assembles every value of the group from one snapshot.
 ///
 /// # Examples
 ///

@@ -32,8 +32,10 @@ pub use emdb_core::{
     MAX_KEY_LEN, MAX_VALUE_LEN, ManualClock, Namespace, Result, SystemClock, Transaction, Ttl,
     TxNamespace,
 };
+pub use emdb_derive::{Group, GroupFields, Record};
 pub use emdb_typed::{
-    Bincode, CATALOG_NAMESPACE, Codec, Header, Json, MAX_TABLE_NAME_LEN, Postcard, Record,
+    Bincode, CATALOG_NAMESPACE, Codec, FieldFocus, FieldReader, FieldWriter, Group, GroupFields,
+    GroupIter, GroupPath, Header, Json, MAX_TABLE_NAME_LEN, Postcard, Record,
     TABLE_NAMESPACE_PREFIX, Table, TableIter, TableOptions, TxTable, codec_name, key, read_header,
     write_header,
 };

@@ -9,6 +9,9 @@
 //! * [`Codec`] and its markers [`Postcard`] (the default), [`Bincode`] and [`Json`] encode values.
 //! * [`write_header`] and [`read_header`] frame every stored value with its codec id and schema
 //!   version.
+//! * [`Record`] describes a struct stored whole in a typed table (`#[derive(Record)]`).
+//! * [`Group`] and [`GroupFields`] store a struct as one raw entry per field under a dotted
+//!   prefix (`#[derive(Group)]`, `#[derive(GroupFields)]`), with a typed [`FieldFocus`] per field.
 //!
 //! Core namespace names that start with `emdb.` are reserved for this crate: table `users` lives
 //! in `emdb.table.users`, and the catalog of tables in `emdb.tables` (see
@@ -31,6 +34,7 @@
 
 mod catalog;
 mod codec;
+mod group;
 mod header;
 mod iter;
 pub mod key;
@@ -41,6 +45,7 @@ mod tx;
 
 pub use catalog::{CATALOG_NAMESPACE, MAX_TABLE_NAME_LEN, TABLE_NAMESPACE_PREFIX};
 pub use codec::{Bincode, Codec, Json, Postcard, codec_name};
+pub use group::{FieldFocus, FieldReader, FieldWriter, Group, GroupFields, GroupIter, GroupPath};
 pub use header::{Header, MAX_HEADER_LEN, read_header, write_header};
 pub use iter::TableIter;
 pub use record::Record;

@@ -1,0 +1,188 @@
+//! `#[derive(Record)]`: validates the parsed input and generates the `Record` impl (the key, the
+//! table name, the codec and the schema version).
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::DeriveInput;
+use syn::spanned::Spanned as _;
+
+use crate::attr::{self, Derive, Field, Input};
+use crate::case::snake_case;
+use crate::errors::Errors;
+
+/// The longest table name: `emdb::MAX_TABLE_NAME_LEN` (a namespace name of at most 255 bytes,
+/// less the table namespace prefix). The typed layer checks it again at run time.
+const MAX_TABLE_NAME_LEN: usize = 244;
+
+/// The validated input: what the expansion needs and nothing else.
+struct Record<'a> {
+    input: Input<'a>,
+    table: String,
+}
+
+impl Record<'_> {
+    fn keys(&self) -> impl Iterator<Item = &Field<'_>> {
+        self.input.fields.iter().filter(|field| field.opts.key.is_some())
+    }
+}
+
+pub(crate) fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
+    let mut errors = Errors::default();
+    let parsed = attr::parse(input, Derive::Record, &mut errors);
+    let validated = parsed.map(|input| validate(input, &mut errors));
+    errors.finish()?;
+    Ok(validated.map(|record| expand(&record)).unwrap_or_default())
+}
+
+fn validate<'a>(input: Input<'a>, errors: &mut Errors) -> Record<'a> {
+    if let Some(group) = &input.opts.group {
+        errors.at(
+            group.span,
+            "`group = ...` names a #[derive(Group)]; name a Record's table with `#[emdb(table = \"...\")]`",
+        );
+    }
+    for field in &input.fields {
+        let opts = &field.opts;
+        if let Some(span) = opts.index {
+            errors.at(span, crate::INDEX_NOT_IMPLEMENTED);
+        }
+        if let Some(rename) = &opts.rename {
+            errors.at(
+                rename.span,
+                "a Record is stored whole as one value through serde; rename the field with `#[serde(rename = \"...\")]` instead",
+            );
+        }
+        if let Some(span) = opts.default {
+            errors.at(
+                span,
+                "a Record is stored whole as one value through serde; use `#[serde(default)]` instead",
+            );
+        }
+        if let Some(span) = opts.group {
+            errors.at(
+                span,
+                "nested groups are a #[derive(Group)] feature; a Record is stored whole as one value",
+            );
+        }
+    }
+    if !input.fields.iter().any(|field| field.opts.key.is_some()) {
+        errors.at(
+            input.ident.span(),
+            format!(
+                "#[derive(Record)] needs a key: mark the field that identifies a `{}` with #[emdb(key)] (several key fields make a tuple key, in field order)",
+                input.ident
+            ),
+        );
+    }
+    let table = match &input.opts.table {
+        Some(table) => {
+            if table.value.is_empty() {
+                errors.at(table.span, "the table name must not be empty");
+            } else if table.value.len() > MAX_TABLE_NAME_LEN {
+                errors.at(
+                    table.span,
+                    format!(
+                        "the table name is {} bytes long, but table names are at most {MAX_TABLE_NAME_LEN} bytes; shorten it",
+                        table.value.len()
+                    ),
+                );
+            }
+            table.value.clone()
+        }
+        None => snake_case(&input.ident.to_string()),
+    };
+    Record { input, table }
+}
+
+fn expand(record: &Record<'_>) -> TokenStream {
+    let input = &record.input;
+    let krate = attr::krate(&input.opts);
+    let codec = attr::codec_path(&input.opts);
+    let ident = input.ident;
+    let table = &record.table;
+    let (impl_generics, type_generics, where_clause) = input.generics.split_for_impl();
+    let version = input.opts.version.as_ref().map(|version| {
+        let value = version.value;
+        quote!(const VERSION: u32 = #value;)
+    });
+    let keys: Vec<&Field<'_>> = record.keys().collect();
+    let clones = keys.iter().map(|field| {
+        let member = &field.member;
+        quote_spanned!(field.ty.span()=> ::core::clone::Clone::clone(&self.#member))
+    });
+    let (key_type, key_value) = if let [field] = keys.as_slice() {
+        let ty = field.ty;
+        (quote!(#ty), quote!(#(#clones)*))
+    } else {
+        let types = keys.iter().map(|field| field.ty);
+        (quote!((#(#types,)*)), quote!((#(#clones,)*)))
+    };
+    quote! {
+        #[automatically_derived]
+        impl #impl_generics #krate::Record for #ident #type_generics #where_clause {
+            type Key = #key_type;
+            type Codec = #codec;
+            const TABLE: &'static str = #table;
+            #version
+            fn key(&self) -> Self::Key {
+                #key_value
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expand_str(input: &DeriveInput) -> String {
+        derive(input).unwrap().to_string().replace(' ', "")
+    }
+
+    fn error(input: &DeriveInput) -> String {
+        derive(input).unwrap_err().into_iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n")
+    }
+
+    #[test]
+    fn one_key_field_is_the_key_and_the_table_defaults_to_the_snake_case_name() {
+        let input: DeriveInput = syn::parse_quote! {
+            struct UserProfile { #[emdb(key)] id: u64, name: String }
+        };
+        let out = expand_str(&input);
+        assert!(out.contains("typeKey=u64;"), "{out}");
+        assert!(out.contains("constTABLE:&'staticstr=\"user_profile\";"), "{out}");
+        assert!(out.contains("typeCodec=::emdb::Postcard;"), "{out}");
+        assert!(!out.contains("VERSION"), "{out}");
+    }
+
+    #[test]
+    fn several_key_fields_make_a_tuple_key_in_field_order() {
+        let input: DeriveInput = syn::parse_quote! {
+            #[emdb(table = "t", codec = "bincode", version = 4, crate = "my_emdb")]
+            struct T { #[emdb(key)] b: String, x: u8, #[emdb(key)] a: u32 }
+        };
+        let out = expand_str(&input);
+        assert!(out.contains("typeKey=(String,u32,);"), "{out}");
+        assert!(out.contains("implmy_emdb::RecordforT"), "{out}");
+        assert!(out.contains("typeCodec=my_emdb::Bincode;"), "{out}");
+        assert!(out.contains("constVERSION:u32=4u32;"), "{out}");
+    }
+
+    #[test]
+    fn a_record_without_a_key_and_with_group_options_reports_every_mistake() {
+        let input: DeriveInput = syn::parse_quote! {
+            #[emdb(group = "g")]
+            struct T { #[emdb(index)] a: String, #[emdb(rename = "b", default, group)] b: u8 }
+        };
+        let message = error(&input);
+        assert_eq!(message.lines().count(), 6, "{message}");
+        let long = "t".repeat(MAX_TABLE_NAME_LEN + 1);
+        let input: DeriveInput = syn::parse_quote! {
+            #[emdb(table = #long)]
+            struct T { #[emdb(key)] a: String }
+        };
+        assert!(error(&input).contains("at most 244 bytes"));
+        assert!(message.contains("not implemented yet"), "{message}");
+        assert!(message.contains("needs a key"), "{message}");
+    }
+}

@@ -1,0 +1,101 @@
+//! The code the derives generate compiles without a single warning in a crate that denies them
+//! all, whatever the visibility of the types and fields and whether the generated focus methods
+//! are used.
+#![deny(warnings)]
+#![deny(missing_docs, unreachable_pub, unused_qualifications, unused_results)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+use emdb::{Emdb, Group, GroupFields, Record};
+use serde::{Deserialize, Serialize};
+
+/// A public record with a tuple key and every option.
+#[derive(Serialize, Deserialize, Record)]
+#[emdb(table = "accounts", codec = "json", version = 2, crate = "::emdb")]
+pub struct Account {
+    /// Part of the key.
+    #[emdb(key)]
+    pub org: String,
+    /// Part of the key.
+    #[emdb(key)]
+    pub id: u64,
+    /// Not part of the key.
+    pub balance: i64,
+}
+
+/// A public group whose fields are private: its focus methods are private and never called.
+#[derive(Group)]
+#[emdb(group = "catalog.product", codec = "bincode", version = 3)]
+pub struct Product {
+    #[emdb(key)]
+    sku: String,
+    #[emdb(rename = "title")]
+    name: String,
+    #[emdb(default)]
+    price: Option<u32>,
+    #[emdb(group, default)]
+    dims: Dims,
+}
+
+/// A public nested group with public fields.
+#[derive(Default, GroupFields)]
+pub struct Dims {
+    /// Width in millimetres.
+    pub width: u32,
+    /// Height in millimetres.
+    pub height: u32,
+}
+
+mod private {
+    use emdb::{Group, GroupFields, Record};
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Serialize, Deserialize, Record)]
+    pub(crate) struct Hidden(#[emdb(key)] pub(crate) u8);
+
+    #[derive(Group)]
+    pub(crate) struct Note {
+        #[emdb(key)]
+        pub(crate) id: String,
+        pub(crate) text: String,
+        #[emdb(group)]
+        pub(crate) meta: Meta,
+    }
+
+    #[derive(GroupFields)]
+    pub(crate) struct Meta {}
+
+    #[derive(Group)]
+    struct OnlyAKey {
+        #[emdb(key)]
+        id: String,
+    }
+
+    pub(crate) fn touch(db: &emdb::Emdb) -> emdb::Result<()> {
+        OnlyAKey { id: "k".into() }.save(db)
+    }
+}
+
+#[test]
+fn both_derives_compile_warning_free_and_work() {
+    let db = Emdb::open_in_memory();
+    let product = Product {
+        sku: "p".into(),
+        name: "Pen".into(),
+        price: Some(2),
+        dims: Dims { width: 1, height: 2 },
+    };
+    product.save(&db).unwrap();
+    let loaded = Product::load(&db, "p").unwrap().unwrap();
+    assert_eq!((loaded.sku, loaded.name, loaded.price), ("p".into(), "Pen".into(), Some(2)));
+    assert_eq!((loaded.dims.width, loaded.dims.height), (1, 2));
+    assert_eq!(Product::focus(&db, "p").dims().width().get().unwrap(), Some(1));
+    let account = Account { org: "o".into(), id: 1, balance: -5 };
+    assert_eq!(account.key(), ("o".to_owned(), 1));
+    assert_eq!(account.balance, -5);
+    assert_eq!(private::Hidden(3).key(), 3);
+    let note = private::Note { id: "n".into(), text: "t".into(), meta: private::Meta {} };
+    note.save(&db).unwrap();
+    assert_eq!(private::Note::focus(&db, "n").text().get().unwrap().as_deref(), Some("t"));
+    assert_eq!(private::Note::load(&db, "n").unwrap().map(|n| n.text).as_deref(), Some("t"));
+    private::touch(&db).unwrap();
+}

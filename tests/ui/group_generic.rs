@@ -1,0 +1,10 @@
+use emdb::Group;
+
+#[derive(Group)]
+struct Product<T> {
+    #[emdb(key)]
+    sku: String,
+    extra: T,
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use emdb::Group;
+
+#[derive(Group)]
+enum Product {
+    Phone { sku: String },
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+use emdb::Group;
+
+#[derive(Group)]
+struct Product {
+    sku: String,
+    price: u32,
+}
+
+fn main() {}

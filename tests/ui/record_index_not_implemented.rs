@@ -1,0 +1,12 @@
+use emdb::Record;
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize, Deserialize, Record)]
+struct User {
+    #[emdb(key)]
+    id: u64,
+    #[emdb(index)]
+    email: String,
+}
+
+fn main() {}

@@ -60,6 +60,7 @@ impl Emdb {
         let config = crate::keyspace::Config {
             default_ttl: None,
             clock: Arc::new(crate::clock::SystemClock),
+            flush_policy: crate::FlushPolicy::Manual,
         };
         Emdb::from_keyspace(Arc::new(Keyspace::new(config)))
     }
@@ -77,12 +78,14 @@ impl Emdb {
         EmdbBuilder::default()
     }
 
-    /// Makes every committed write durable. An in-memory database has nothing to flush.
+    /// Makes every committed write durable: one `fdatasync` of the write-ahead log (shared with
+    /// concurrent committers). An in-memory database has nothing to flush.
     ///
     /// # Errors
-    /// I/O errors of the log file on a persistent database.
+    /// [`Error::Poisoned`] after an earlier failed sync; the I/O error of a failed sync, which
+    /// poisons the handle.
     pub fn flush(&self) -> Result<()> {
-        Ok(())
+        self.root.ks.flush()
     }
 
     /// Writes everything changed since the last checkpoint into the page file and starts a fresh
@@ -156,7 +159,7 @@ impl Emdb {
         F: FnOnce(&mut Transaction<'_>) -> Result<T>,
     {
         let ks = &self.root.ks;
-        let mut writer = ks.lock_writer()?;
+        let writer = ks.lock_writer()?;
         let mut tx = Transaction::new(ks, Arc::clone(&self.root.ns));
         let out = f(&mut tx)?;
         writer.commit(&tx.into_batch())?;

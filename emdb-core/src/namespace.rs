@@ -139,7 +139,7 @@ impl Namespace {
     /// closure on this database.
     pub fn remove(&self, key: impl AsRef<[u8]>) -> Result<Option<Vec<u8>>> {
         let key = key.as_ref();
-        let mut writer = self.ks.lock_writer()?;
+        let writer = self.ks.lock_writer()?;
         let present = self.ns.index.slot(key);
         let Some(slot) = present else { return Ok(None) };
         writer.commit(&Batch { ops: vec![Op::Remove { ns: self.ns.id, key: Arc::from(key) }] })?;
@@ -242,7 +242,7 @@ impl Namespace {
     /// closure on this database.
     pub fn persist(&self, key: impl AsRef<[u8]>) -> Result<bool> {
         let key = key.as_ref();
-        let mut writer = self.ks.lock_writer()?;
+        let writer = self.ks.lock_writer()?;
         let now = self.ks.now();
         let Some(slot) = self.ns.index.slot(key) else { return Ok(false) };
         if slot.expires_at == NO_EXPIRY || slot.is_expired(now) {
@@ -267,7 +267,7 @@ impl Namespace {
     pub fn purge_expired(&self) -> Result<usize> {
         let mut removed = 0;
         loop {
-            let mut writer = self.ks.lock_writer()?;
+            let writer = self.ks.lock_writer()?;
             let keys = self.ns.ordered.read().expired_keys(self.ks.now(), PURGE_BATCH);
             if keys.is_empty() {
                 return Ok(removed);
@@ -313,7 +313,7 @@ impl Namespace {
 
     /// Removes every key that starts with the raw bytes `prefix`, atomically.
     pub(crate) fn delete_under(&self, prefix: &[u8]) -> Result<usize> {
-        let mut writer = self.ks.lock_writer()?;
+        let writer = self.ks.lock_writer()?;
         let (lower, upper) = prefix_bounds(prefix);
         // The writer lock is held, so the snapshot is the newest state and stays it. Expired but
         // unpurged keys go too (`now` = 0 sees them).

@@ -9,19 +9,23 @@
 
 mod index;
 mod ordered;
+#[allow(dead_code)] // the remaining parts are wired by the checkpoint step
+mod persist;
 mod snapshot;
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use parking_lot::{Mutex, MutexGuard, RwLock};
 
 pub(crate) use self::index::{ALL_SHARDS, ShardedIndex, Slot, is_expired};
 pub(crate) use self::ordered::Ordered;
+pub(crate) use self::persist::{Persist, PersistOptions};
 use self::snapshot::Snapshots;
 use crate::batch::{Batch, DEFAULT_NS, NsId, Op};
+use crate::builder::FlushPolicy;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 
@@ -55,6 +59,7 @@ struct Registry {
 pub(crate) struct Config {
     pub(crate) default_ttl: Option<Duration>,
     pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) flush_policy: FlushPolicy,
 }
 
 /// State only the writer touches.
@@ -65,6 +70,8 @@ pub(crate) struct Writer {
     garbage: Vec<(NsId, Arc<[u8]>)>,
     /// The snapshot-registry generation `garbage` was last collected at.
     collected_at: Option<u64>,
+    /// Commits since the log was last synced by the `EveryN` policy.
+    unsynced: u32,
 }
 
 /// The shared core of a database handle.
@@ -78,6 +85,10 @@ pub(crate) struct Keyspace {
     snapshots: Mutex<Snapshots>,
     registry: RwLock<Registry>,
     default_ns: Arc<NsState>,
+    /// The page file and the log; `None` for an in-memory database.
+    persist: Option<Persist>,
+    /// A failed sync or checkpoint: every later write is refused until the database is reopened.
+    poisoned: AtomicBool,
 }
 
 thread_local! {
@@ -102,7 +113,38 @@ impl Keyspace {
             snapshots: Mutex::new(Snapshots::default()),
             registry: RwLock::new(registry),
             default_ns,
+            persist: None,
+            poisoned: AtomicBool::new(false),
         }
+    }
+
+    /// The page file and the log, for a persistent database.
+    #[allow(dead_code)] // used by the checkpoint step
+    pub(crate) fn persist(&self) -> Option<&Persist> {
+        self.persist.as_ref()
+    }
+
+    /// Whether a failed sync or checkpoint has poisoned the handle.
+    pub(crate) fn is_poisoned(&self) -> bool {
+        self.poisoned.load(Ordering::Acquire)
+            || self.persist.as_ref().is_some_and(|p| p.wal.is_poisoned())
+    }
+
+    #[allow(dead_code)] // used by the checkpoint step
+    pub(crate) fn poison(&self) {
+        self.poisoned.store(true, Ordering::Release);
+    }
+
+    /// Makes every commit so far durable (a no-op in memory).
+    ///
+    /// # Errors
+    /// [`Error::Poisoned`], or the I/O error of the sync (which poisons the handle).
+    pub(crate) fn flush(&self) -> Result<()> {
+        let Some(p) = &self.persist else { return Ok(()) };
+        if self.is_poisoned() {
+            return Err(Error::Poisoned);
+        }
+        p.wal.sync()
     }
 
     pub(crate) fn default_ns(&self) -> &Arc<NsState> {
@@ -153,7 +195,7 @@ impl Keyspace {
         if let Some(ns) = self.find_namespace(name) {
             return Ok(ns);
         }
-        let mut writer = self.lock_writer()?;
+        let writer = self.lock_writer()?;
         if let Some(ns) = self.find_namespace(name) {
             return Ok(ns);
         }
@@ -284,14 +326,46 @@ pub(crate) struct WriterGuard<'a> {
 
 impl WriterGuard<'_> {
     /// Commits `batch` as one atomic unit and returns its LSN. An empty batch commits nothing.
-    #[expect(clippy::unnecessary_wraps, reason = "the write-ahead log makes commits fallible")]
-    pub(crate) fn commit(&mut self, batch: &Batch) -> Result<u64> {
+    ///
+    /// On a persistent database the batch is appended to the log as one frame before it is
+    /// applied; the writer lock is released before waiting for durability (as the flush policy
+    /// says), so committers that wait share one sync.
+    ///
+    /// # Errors
+    /// [`Error::Poisoned`] after a failed sync; an I/O error appending the frame (nothing is
+    /// applied then); an I/O error of the sync (the commit is applied but may not be durable,
+    /// and the handle is poisoned).
+    pub(crate) fn commit(mut self, batch: &Batch) -> Result<u64> {
         if batch.ops.is_empty() {
             return Ok(self.writer.last_lsn);
         }
+        let ks = self.ks;
+        let mut wait = None;
+        if let Some(p) = &ks.persist {
+            if ks.is_poisoned() {
+                return Err(Error::Poisoned);
+            }
+            let lsn = p.wal.append(batch)?;
+            debug_assert_eq!(lsn, self.writer.last_lsn + 1, "the log and the keyspace agree");
+            wait = match ks.config.flush_policy {
+                FlushPolicy::OnEachWrite | FlushPolicy::EveryN(0 | 1) => Some(lsn),
+                FlushPolicy::EveryN(n) => {
+                    self.writer.unsynced += 1;
+                    (self.writer.unsynced >= n).then(|| {
+                        self.writer.unsynced = 0;
+                        lsn
+                    })
+                }
+                _ => None,
+            };
+        }
         let lsn = self.writer.last_lsn + 1;
-        self.ks.apply(batch, lsn, &mut self.writer);
+        ks.apply(batch, lsn, &mut self.writer);
         self.writer.last_lsn = lsn;
+        drop(self);
+        if let (Some(p), Some(lsn)) = (&ks.persist, wait) {
+            p.wal.wait_durable(lsn)?;
+        }
         Ok(lsn)
     }
 }

@@ -164,7 +164,7 @@ impl EmdbBuilder {
             flush_policy: self.flush_policy,
         };
         let Some(path) = self.path else {
-            return Ok(Emdb::from_keyspace(Arc::new(Keyspace::new(config))));
+            return Ok(Emdb::from_keyspace(Arc::new(Keyspace::new(config, false))));
         };
         let opts = PersistOptions {
             storage,

@@ -62,7 +62,7 @@ impl Emdb {
             clock: Arc::new(crate::clock::SystemClock),
             flush_policy: crate::FlushPolicy::Manual,
         };
-        Emdb::from_keyspace(Arc::new(Keyspace::new(config)))
+        Emdb::from_keyspace(Arc::new(Keyspace::new(config, false)))
     }
 
     /// Opens (or creates) the database file at `path` with default settings.
@@ -88,13 +88,18 @@ impl Emdb {
         self.root.ks.flush()
     }
 
-    /// Writes everything changed since the last checkpoint into the page file and starts a fresh
-    /// log. An in-memory database has nothing to checkpoint.
+    /// Writes everything changed since the last checkpoint into the page file (as new pages:
+    /// the cost follows the size of the change, not of the database), makes it durable, and
+    /// starts a fresh write-ahead log. Checkpoints also run when the log passes
+    /// [`EmdbBuilder::checkpoint_wal_bytes`] and when the last handle is dropped. An in-memory
+    /// database has nothing to checkpoint.
     ///
     /// # Errors
-    /// I/O errors on a persistent database.
+    /// [`Error::Poisoned`] after an earlier failure; [`Error::WriteInTransaction`] inside a
+    /// transaction closure; an I/O error, which poisons the handle (reopen to recover: the file
+    /// keeps the previous checkpoint and the log every commit since).
     pub fn checkpoint(&self) -> Result<()> {
-        Ok(())
+        self.root.ks.checkpoint()
     }
 
     /// Rewrites the database file without free space.

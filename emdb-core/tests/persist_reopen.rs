@@ -166,3 +166,96 @@ fn concurrent_committers_under_on_each_write_all_survive() {
     }
     assert_eq!(open(&path).len().unwrap(), 200);
 }
+
+fn wal_len(path: &std::path::Path) -> u64 {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push(".wal");
+    std::fs::metadata(wal).unwrap().len()
+}
+
+#[test]
+fn a_checkpoint_folds_the_log_into_the_page_file_and_reads_come_from_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let db = Emdb::builder().path(&path).flush_policy(FlushPolicy::Manual).build().unwrap();
+    for i in 0..300u32 {
+        let size = [5usize, 400, 5000][i as usize % 3];
+        db.insert(i.to_be_bytes(), vec![u8::try_from(i % 251).unwrap(); size]).unwrap();
+    }
+    assert!(wal_len(&path) > 100_000);
+    db.checkpoint().unwrap();
+    assert!(wal_len(&path) <= 64, "the log starts over after a checkpoint");
+    assert!(std::fs::metadata(&path).unwrap().len() > 500_000);
+    for i in (0..300u32).step_by(7) {
+        let size = [5usize, 400, 5000][i as usize % 3];
+        let want = vec![u8::try_from(i % 251).unwrap(); size];
+        assert_eq!(db.get(i.to_be_bytes()).unwrap(), Some(want));
+    }
+    // Changes after the checkpoint overlay the tree.
+    db.remove(7u32.to_be_bytes()).unwrap();
+    db.insert(8u32.to_be_bytes(), "new").unwrap();
+    let keys: Vec<Vec<u8>> = db.keys().unwrap().map(Result::unwrap).collect();
+    assert_eq!(keys.len(), 299);
+    assert!(!keys.contains(&7u32.to_be_bytes().to_vec()));
+    let back: Vec<Vec<u8>> = db.keys().unwrap().rev().map(Result::unwrap).collect();
+    assert_eq!(back.len(), 299);
+    assert!(back.windows(2).all(|w| w[0] > w[1]));
+    assert_eq!(db.len().unwrap(), 299);
+    let range: Vec<_> =
+        db.range(5u32.to_be_bytes()..10u32.to_be_bytes()).unwrap().map(Result::unwrap).collect();
+    assert_eq!(range.len(), 4);
+    assert_eq!(range[2], (8u32.to_be_bytes().to_vec(), b"new".to_vec()));
+    drop(db);
+    let db = open(&path);
+    assert_eq!(db.len().unwrap(), 299);
+    assert_eq!(db.get(8u32.to_be_bytes()).unwrap(), Some(b"new".to_vec()));
+    assert_eq!(db.get(299u32.to_be_bytes()).unwrap(), Some(vec![48u8; 5000]));
+}
+
+#[test]
+fn an_iterator_opened_before_a_checkpoint_keeps_its_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let db = Emdb::builder().path(&path).flush_policy(FlushPolicy::Manual).build().unwrap();
+    for i in 0..500u32 {
+        db.insert(i.to_be_bytes(), vec![1u8; 300]).unwrap();
+    }
+    db.checkpoint().unwrap();
+    let before = db.iter().unwrap();
+    for i in 0..500u32 {
+        if i % 2 == 0 {
+            db.remove(i.to_be_bytes()).unwrap();
+        } else {
+            db.insert(i.to_be_bytes(), vec![2u8; 300]).unwrap();
+        }
+    }
+    db.checkpoint().unwrap();
+    for i in 500..900u32 {
+        db.insert(i.to_be_bytes(), vec![3u8; 3000]).unwrap();
+    }
+    db.checkpoint().unwrap();
+    let seen: Vec<_> = before.map(Result::unwrap).collect();
+    assert_eq!(seen.len(), 500);
+    assert!(seen.iter().all(|(_, v)| *v == vec![1u8; 300]));
+    assert_eq!(db.iter().unwrap().count(), 650);
+}
+
+#[test]
+fn automatic_checkpoints_past_the_log_threshold_keep_the_log_small() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let db = Emdb::builder()
+        .path(&path)
+        .flush_policy(FlushPolicy::Manual)
+        .checkpoint_wal_bytes(50_000)
+        .build()
+        .unwrap();
+    for i in 0..2000u32 {
+        db.insert(i.to_be_bytes(), vec![9u8; 200]).unwrap();
+        assert!(wal_len(&path) < 51_000);
+    }
+    drop(db);
+    let db = open(&path);
+    assert_eq!(db.len().unwrap(), 2000);
+    assert_eq!(db.get(1234u32.to_be_bytes()).unwrap(), Some(vec![9u8; 200]));
+}

@@ -6,12 +6,15 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use crate::builder::EmdbBuilder;
-use crate::error::{Error, Result};
+#[cfg(doc)]
+use crate::error::Error;
+use crate::error::Result;
 use crate::focus::Focus;
 use crate::iter::{Iter, Keys};
 use crate::keyspace::Keyspace;
 use crate::limits::check_namespace;
 use crate::namespace::Namespace;
+use crate::stats::Stats;
 use crate::ttl::Ttl;
 use crate::txn::Transaction;
 
@@ -102,12 +105,50 @@ impl Emdb {
         self.root.ks.checkpoint()
     }
 
-    /// Rewrites the database file without free space.
+    /// Rewrites the database file without free space or dead values: a compacted copy is
+    /// written beside the file, made durable, and renamed over it. Writers wait while it runs;
+    /// readers and open iterators go on. A crash at any point leaves the old file or the new one,
+    /// whole.
     ///
     /// # Errors
-    /// [`Error::InMemory`] for an in-memory database, which has no file to compact.
+    /// [`Error::InMemory`] for an in-memory database, which has no file to compact;
+    /// [`Error::Poisoned`]; [`Error::WriteInTransaction`] inside a transaction closure; an I/O
+    /// error (once the new file is in place, a failure poisons the handle: reopen it).
     pub fn compact(&self) -> Result<()> {
-        Err(Error::InMemory { operation: "compact" })
+        self.root.ks.compact()
+    }
+
+    /// Writes a consistent copy of the database to the file `dest` while it stays in use (a
+    /// checkpoint, then a copy of the page file; writers wait meanwhile). The copy opens with
+    /// [`Emdb::open`].
+    ///
+    /// # Errors
+    /// [`Error::InMemory`] for an in-memory database; [`Error::Poisoned`];
+    /// [`Error::WriteInTransaction`]; an I/O error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use emdb_core::Emdb;
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let db = Emdb::open(dir.path().join("live"))?;
+    /// db.insert("k", "v")?;
+    /// db.backup_to(dir.path().join("copy"))?;
+    /// assert_eq!(Emdb::open(dir.path().join("copy"))?.get("k")?, Some(b"v".to_vec()));
+    /// # Ok::<(), emdb_core::Error>(())
+    /// ```
+    pub fn backup_to(&self, dest: impl AsRef<Path>) -> Result<()> {
+        self.root.ks.backup_to(dest.as_ref())
+    }
+
+    /// Sizes and state of the database: live records, file and log sizes, free pages, the last
+    /// checkpoint.
+    ///
+    /// # Errors
+    /// An I/O error reading a file's length.
+    pub fn stats(&self) -> Result<Stats> {
+        self.root.ks.stats()
     }
 
     /// The namespace called `name`, created if it does not exist yet. Namespaces are isolated

@@ -92,6 +92,7 @@ impl LockGuard {
     }
 
     /// The path the lock is named by.
+    #[cfg(test)]
     pub(crate) fn path(&self) -> &Path {
         &self.path
     }

@@ -195,6 +195,13 @@ impl IndexWriteGuard<'_> {
         None
     }
 
+    /// The slot of `key`, when its shard is locked and it is present.
+    pub(crate) fn get(&mut self, key: &[u8]) -> Option<&IndexSlot> {
+        let hash = self.index.hash(key);
+        let table = self.table(hash)?;
+        table.find(hash.0, |e| *e.key == *key).map(|e| &e.slot)
+    }
+
     /// Every key of the locked shards.
     pub(crate) fn keys(&self) -> Vec<Arc<[u8]>> {
         self.guards.iter().flatten().flat_map(|t| t.iter().map(|e| Arc::clone(&e.key))).collect()

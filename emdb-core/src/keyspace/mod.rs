@@ -11,9 +11,11 @@
 //! snapshot LSN (and the tree root and memtable current when it registered) and so never sees a
 //! version newer than its snapshot.
 
+#[cfg(test)]
+mod crash_tests;
 mod index;
+mod maintain;
 mod ordered;
-#[allow(dead_code)] // compaction and stats use the rest (next step)
 mod persist;
 mod snapshot;
 

@@ -18,7 +18,7 @@
 //! lives under the reserved id `u32::MAX`: key `FF FF FF FF` + namespace id (big-endian), value
 //! the namespace name.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::thread::JoinHandle;
@@ -57,7 +57,8 @@ pub(crate) struct TreeSnap {
 impl TreeSnap {
     pub(crate) fn for_test(seq: u64) -> TreeSnap {
         let storage = crate::io::MemStorage::new();
-        let file = storage.open_file(Path::new("/t"), true).unwrap_or_else(|_| unreachable!());
+        let file =
+            storage.open_file(std::path::Path::new("/t"), true).unwrap_or_else(|_| unreachable!());
         TreeSnap {
             root: TreeRoot::default(),
             seq,
@@ -85,7 +86,9 @@ pub(crate) struct Persist {
     pub(crate) path: PathBuf,
     pub(crate) store: Mutex<Store>,
     /// The page file point reads use (replaced by compaction).
-    file: RwLock<Arc<PageFile>>,
+    pub(crate) file: RwLock<Arc<PageFile>>,
+    /// How the page file is (re)opened.
+    pub(crate) store_opts: StoreOptions,
     pub(crate) wal: Arc<Wal>,
     pub(crate) checkpoint_wal_bytes: u64,
     /// The LSN and time of the last checkpoint made by this handle.
@@ -94,11 +97,6 @@ pub(crate) struct Persist {
 }
 
 impl Persist {
-    /// The path of the page file.
-    pub(crate) fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// The page file.
     pub(crate) fn file(&self) -> Arc<PageFile> {
         Arc::clone(&self.file.read())
@@ -200,6 +198,7 @@ impl Keyspace {
             path: opts.path.clone(),
             store: Mutex::new(store),
             file: RwLock::new(file),
+            store_opts,
             wal,
             checkpoint_wal_bytes: opts.checkpoint_wal_bytes,
             last_checkpoint: Mutex::new((checkpoint_lsn, None)),

@@ -65,8 +65,6 @@ const F_LSN: usize = F_LEN + 4;
 const F_SALT: usize = F_LSN + 8;
 const F_DURABLE: usize = F_SALT + 8;
 const F_PAYLOAD: usize = F_DURABLE + 8;
-/// Bytes a frame adds to its payload (header and checksum).
-pub(crate) const FRAME_OVERHEAD: usize = F_PAYLOAD + 4;
 
 /// A fresh random salt for a new WAL generation.
 pub(crate) fn fresh_salt() -> u64 {
@@ -404,6 +402,7 @@ impl Wal {
     }
 
     /// The LSN of the last frame appended.
+    #[cfg(test)]
     pub(crate) fn last_lsn(&self) -> u64 {
         self.state.lock().last_lsn
     }
@@ -414,6 +413,7 @@ impl Wal {
     }
 
     /// The number of `fdatasync` calls group commit made.
+    #[cfg(test)]
     pub(crate) fn sync_count(&self) -> u64 {
         self.state.lock().syncs
     }

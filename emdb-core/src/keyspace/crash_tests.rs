@@ -13,14 +13,14 @@ use crate::db::Emdb;
 use crate::error::Error;
 use crate::io::fault::{CrashMode, FaultKind, FaultStorage};
 
-const DB: &str = "/db/data";
+pub(super) const DB: &str = "/db/data";
 /// Transactions of the workload; a checkpoint runs after [`CHECKPOINT_AFTER`] of them.
-const TXNS: usize = 30;
+pub(super) const TXNS: usize = 30;
 const CHECKPOINT_AFTER: usize = 14;
 
-type State = BTreeMap<Vec<u8>, Vec<u8>>;
+pub(super) type State = BTreeMap<Vec<u8>, Vec<u8>>;
 
-fn open(fs: &FaultStorage) -> crate::Result<Emdb> {
+pub(super) fn open(fs: &FaultStorage) -> crate::Result<Emdb> {
     Emdb::builder()
         .path(DB)
         .flush_policy(FlushPolicy::OnEachWrite)
@@ -43,7 +43,7 @@ fn txn(t: usize) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
 }
 
 /// The state after the first `n` transactions.
-fn state_after(n: usize) -> State {
+pub(super) fn state_after(n: usize) -> State {
     let mut s = State::new();
     for t in 0..n {
         for (k, v) in txn(t) {
@@ -56,7 +56,7 @@ fn state_after(n: usize) -> State {
     s
 }
 
-fn read_state(db: &Emdb) -> crate::Result<State> {
+pub(super) fn read_state(db: &Emdb) -> crate::Result<State> {
     db.iter()?.collect()
 }
 
@@ -75,7 +75,7 @@ fn workload_open(fs: &FaultStorage) -> (usize, usize, Option<Emdb>) {
     (a, b, Some(db))
 }
 
-fn run_txns(db: &Emdb) -> (usize, usize) {
+pub(super) fn run_txns(db: &Emdb) -> (usize, usize) {
     let mut acked = 0;
     for t in 0..TXNS {
         let r = db.transaction(|tx| {

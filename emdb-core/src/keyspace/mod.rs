@@ -12,6 +12,8 @@
 //! version newer than its snapshot.
 
 #[cfg(test)]
+mod corruption_tests;
+#[cfg(test)]
 mod crash_tests;
 mod index;
 mod maintain;

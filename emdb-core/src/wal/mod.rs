@@ -212,6 +212,19 @@ impl Wal {
                 return Ok((w, Recovery { replayed: 0, truncated: 0, last_lsn: checkpoint_lsn }));
             }
         };
+        if base > checkpoint_lsn {
+            // A log generation starts only after a durable checkpoint at its base: the page
+            // file must hold every commit up to it. It does not when its newest meta page was
+            // lost, and replaying the log over the older root would skip commits.
+            return Err(Error::Corruption {
+                path,
+                offset: H_BASE as u64,
+                detail: format!(
+                    "the log starts after LSN {base} but the page file holds commits only up to \
+                     LSN {checkpoint_lsn} (its newest meta page is damaged)"
+                ),
+            });
+        }
         let mut offset = HEADER_LEN as u64;
         let mut expected = base + 1;
         let mut replayed = 0;

@@ -7,8 +7,11 @@ use std::time::Duration;
 
 use crate::clock::{Clock, SystemClock};
 use crate::db::Emdb;
-use crate::error::{Error, Result};
-use crate::keyspace::{Config, Keyspace};
+#[cfg(doc)]
+use crate::error::Error;
+use crate::error::Result;
+use crate::io::{FileStorage, Storage};
+use crate::keyspace::{Config, Keyspace, PersistOptions};
 
 /// When committed writes reach stable storage.
 ///
@@ -60,7 +63,12 @@ pub struct EmdbBuilder {
     flush_policy: FlushPolicy,
     default_ttl: Option<Duration>,
     clock: Arc<dyn Clock>,
+    use_mmap: bool,
+    checkpoint_wal_bytes: u64,
 }
+
+/// The default log size past which a commit triggers a checkpoint (64 MiB).
+pub(crate) const DEFAULT_CHECKPOINT_WAL_BYTES: u64 = 64 * 1024 * 1024;
 
 impl Default for EmdbBuilder {
     fn default() -> Self {
@@ -69,6 +77,8 @@ impl Default for EmdbBuilder {
             flush_policy: FlushPolicy::default(),
             default_ttl: None,
             clock: Arc::new(SystemClock),
+            use_mmap: false,
+            checkpoint_wal_bytes: DEFAULT_CHECKPOINT_WAL_BYTES,
         }
     }
 }
@@ -101,24 +111,67 @@ impl EmdbBuilder {
         self
     }
 
-    /// Opens the database.
+    /// Reads pages through a read-only memory mapping instead of `pread` (the default is
+    /// `pread`). Either way every page is checksummed before use; the mapping saves a copy per
+    /// page read. Ignored for an in-memory database.
+    pub fn use_mmap(mut self, yes: bool) -> Self {
+        self.use_mmap = yes;
+        self
+    }
+
+    /// Checkpoints automatically once the write-ahead log grows past `bytes` (default 64 MiB):
+    /// the commit that crosses the threshold folds the log into the page file. Smaller values
+    /// bound recovery time and log size; larger ones batch more changes per checkpoint.
+    pub fn checkpoint_wal_bytes(mut self, bytes: u64) -> Self {
+        self.checkpoint_wal_bytes = bytes;
+        self
+    }
+
+    /// Opens the database: in memory without a [`path`](Self::path); otherwise the file at the
+    /// path, created when missing, recovered from its write-ahead log when it was not closed
+    /// cleanly.
     ///
     /// # Errors
-    /// With a path: [`Error::Io`] while the persistent engine is not yet part of this build —
-    /// emdb never pretends to persist. Without a path this cannot fail today; the `Result` is
-    /// part of the stable signature.
+    /// [`Error::Locked`] when another handle or process has the database open;
+    /// [`Error::NotAnEmdbFile`] when the path holds something else;
+    /// [`Error::UnsupportedFormatVersion`] for a file of a newer emdb; [`Error::Corruption`]
+    /// for a damaged file; [`Error::Io`] for an I/O failure. Without a path this cannot fail.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use emdb_core::{Emdb, FlushPolicy};
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("app.emdb");
+    /// let db = Emdb::builder().path(&path).flush_policy(FlushPolicy::Manual).build()?;
+    /// db.insert("k", "v")?;
+    /// db.flush()?;
+    /// drop(db);
+    /// assert_eq!(Emdb::open(&path)?.get("k")?, Some(b"v".to_vec()));
+    /// # Ok::<(), emdb_core::Error>(())
+    /// ```
     pub fn build(self) -> Result<Emdb> {
-        if let Some(path) = self.path {
-            return Err(Error::io(
-                path,
-                std::io::Error::new(
-                    std::io::ErrorKind::Unsupported,
-                    "this build of emdb has no persistent storage engine yet; use Emdb::open_in_memory()",
-                ),
-            ));
-        }
-        let _ = self.flush_policy;
-        let config = Config { default_ttl: self.default_ttl, clock: self.clock };
-        Ok(Emdb::from_keyspace(Arc::new(Keyspace::new(config))))
+        let storage: Arc<dyn Storage> = Arc::new(FileStorage);
+        self.build_on(storage)
+    }
+
+    /// Opens the database through the given storage (tests open it over a fault-injecting one).
+    pub(crate) fn build_on(self, storage: Arc<dyn Storage>) -> Result<Emdb> {
+        let config = Config {
+            default_ttl: self.default_ttl,
+            clock: self.clock,
+            flush_policy: self.flush_policy,
+        };
+        let Some(path) = self.path else {
+            return Ok(Emdb::from_keyspace(Arc::new(Keyspace::new(config, false))));
+        };
+        let opts = PersistOptions {
+            storage,
+            path,
+            mmap: self.use_mmap,
+            checkpoint_wal_bytes: self.checkpoint_wal_bytes,
+        };
+        Ok(Emdb::from_keyspace(Arc::new(Keyspace::open(config, &opts)?)))
     }
 }

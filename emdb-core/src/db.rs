@@ -6,12 +6,15 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use crate::builder::EmdbBuilder;
-use crate::error::{Error, Result};
+#[cfg(doc)]
+use crate::error::Error;
+use crate::error::Result;
 use crate::focus::Focus;
 use crate::iter::{Iter, Keys};
 use crate::keyspace::Keyspace;
 use crate::limits::check_namespace;
 use crate::namespace::Namespace;
+use crate::stats::Stats;
 use crate::ttl::Ttl;
 use crate::txn::Transaction;
 
@@ -60,8 +63,9 @@ impl Emdb {
         let config = crate::keyspace::Config {
             default_ttl: None,
             clock: Arc::new(crate::clock::SystemClock),
+            flush_policy: crate::FlushPolicy::Manual,
         };
-        Emdb::from_keyspace(Arc::new(Keyspace::new(config)))
+        Emdb::from_keyspace(Arc::new(Keyspace::new(config, false)))
     }
 
     /// Opens (or creates) the database file at `path` with default settings.
@@ -77,29 +81,74 @@ impl Emdb {
         EmdbBuilder::default()
     }
 
-    /// Makes every committed write durable. An in-memory database has nothing to flush.
+    /// Makes every committed write durable: one `fdatasync` of the write-ahead log (shared with
+    /// concurrent committers). An in-memory database has nothing to flush.
     ///
     /// # Errors
-    /// I/O errors of the log file on a persistent database.
+    /// [`Error::Poisoned`] after an earlier failed sync; the I/O error of a failed sync, which
+    /// poisons the handle.
     pub fn flush(&self) -> Result<()> {
-        Ok(())
+        self.root.ks.flush()
     }
 
-    /// Writes everything changed since the last checkpoint into the page file and starts a fresh
-    /// log. An in-memory database has nothing to checkpoint.
+    /// Writes everything changed since the last checkpoint into the page file (as new pages:
+    /// the cost follows the size of the change, not of the database), makes it durable, and
+    /// starts a fresh write-ahead log. Checkpoints also run when the log passes
+    /// [`EmdbBuilder::checkpoint_wal_bytes`] and when the last handle is dropped. An in-memory
+    /// database has nothing to checkpoint.
     ///
     /// # Errors
-    /// I/O errors on a persistent database.
+    /// [`Error::Poisoned`] after an earlier failure; [`Error::WriteInTransaction`] inside a
+    /// transaction closure; an I/O error, which poisons the handle (reopen to recover: the file
+    /// keeps the previous checkpoint and the log every commit since).
     pub fn checkpoint(&self) -> Result<()> {
-        Ok(())
+        self.root.ks.checkpoint()
     }
 
-    /// Rewrites the database file without free space.
+    /// Rewrites the database file without free space or dead values: a compacted copy is
+    /// written beside the file, made durable, and renamed over it. Writers wait while it runs;
+    /// readers and open iterators go on. A crash at any point leaves the old file or the new one,
+    /// whole.
     ///
     /// # Errors
-    /// [`Error::InMemory`] for an in-memory database, which has no file to compact.
+    /// [`Error::InMemory`] for an in-memory database, which has no file to compact;
+    /// [`Error::Poisoned`]; [`Error::WriteInTransaction`] inside a transaction closure; an I/O
+    /// error (once the new file is in place, a failure poisons the handle: reopen it).
     pub fn compact(&self) -> Result<()> {
-        Err(Error::InMemory { operation: "compact" })
+        self.root.ks.compact()
+    }
+
+    /// Writes a consistent copy of the database to the file `dest` while it stays in use (a
+    /// checkpoint, then a copy of the page file; writers wait meanwhile). The copy opens with
+    /// [`Emdb::open`].
+    ///
+    /// # Errors
+    /// [`Error::InMemory`] for an in-memory database; [`Error::Poisoned`];
+    /// [`Error::WriteInTransaction`]; an I/O error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use emdb_core::Emdb;
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let db = Emdb::open(dir.path().join("live"))?;
+    /// db.insert("k", "v")?;
+    /// db.backup_to(dir.path().join("copy"))?;
+    /// assert_eq!(Emdb::open(dir.path().join("copy"))?.get("k")?, Some(b"v".to_vec()));
+    /// # Ok::<(), emdb_core::Error>(())
+    /// ```
+    pub fn backup_to(&self, dest: impl AsRef<Path>) -> Result<()> {
+        self.root.ks.backup_to(dest.as_ref())
+    }
+
+    /// Sizes and state of the database: live records, file and log sizes, free pages, the last
+    /// checkpoint.
+    ///
+    /// # Errors
+    /// An I/O error reading a file's length.
+    pub fn stats(&self) -> Result<Stats> {
+        self.root.ks.stats()
     }
 
     /// The namespace called `name`, created if it does not exist yet. Namespaces are isolated
@@ -156,7 +205,7 @@ impl Emdb {
         F: FnOnce(&mut Transaction<'_>) -> Result<T>,
     {
         let ks = &self.root.ks;
-        let mut writer = ks.lock_writer()?;
+        let writer = ks.lock_writer()?;
         let mut tx = Transaction::new(ks, Arc::clone(&self.root.ns));
         let out = f(&mut tx)?;
         writer.commit(&tx.into_batch())?;

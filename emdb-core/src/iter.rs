@@ -9,9 +9,11 @@ use std::ops::Bound;
 use std::sync::Arc;
 
 use crate::error::Result;
-use crate::keyspace::{Keyspace, NsState, SnapshotGuard};
+use crate::keyspace::{Keyspace, NsState, SnapshotGuard, View, Visible, is_expired};
+use crate::page::node::ValueRef;
+use crate::tree::Cursor;
 
-/// How many entries one refill reads under the namespace's read lock.
+/// How many entries one refill reads from the memtable and from the tree.
 const CHUNK: usize = 128;
 
 /// A key and its value, shared with the keyspace.
@@ -20,12 +22,19 @@ pub(crate) type Entry = (Arc<[u8]>, Arc<[u8]>);
 /// The lower and upper bound of a key range.
 pub(crate) type KeyBounds = (Bound<Arc<[u8]>>, Bound<Arc<[u8]>>);
 
-/// The machinery shared by every iterator: bounds that shrink from both ends as chunks are read.
+/// The machinery shared by every iterator: bounds that shrink from both ends as chunks are read,
+/// each chunk merged from the memtable and the tree beneath it (the memtable wins on equal keys;
+/// its removals hide tree entries).
 #[derive(Debug)]
 pub(crate) struct RawIter {
-    ns: Arc<NsState>,
-    snapshot: SnapshotGuard,
+    /// Keeps the snapshot registered (its versions and tree pages stay) while the iterator lives.
+    _snapshot: Option<SnapshotGuard>,
+    view: View,
+    /// The namespace's key prefix in the tree.
+    prefix: [u8; 4],
     now: u64,
+    /// Yield keys only (values are not read from disk).
+    keys_only: bool,
     lower: Bound<Arc<[u8]>>,
     upper: Bound<Arc<[u8]>>,
     /// Entries read from the low end, ascending.
@@ -44,18 +53,61 @@ fn as_slice(bound: &Bound<Arc<[u8]>>) -> Bound<&[u8]> {
     }
 }
 
+/// Whether `key` lies on the inner side of `bound` seen as a lower bound.
+fn above(key: &[u8], lower: Bound<&[u8]>) -> bool {
+    match lower {
+        Bound::Included(b) => key >= b,
+        Bound::Excluded(b) => key > b,
+        Bound::Unbounded => true,
+    }
+}
+
+/// Whether `key` lies on the inner side of `bound` seen as an upper bound.
+fn below(key: &[u8], upper: Bound<&[u8]>) -> bool {
+    match upper {
+        Bound::Included(b) => key <= b,
+        Bound::Excluded(b) => key < b,
+        Bound::Unbounded => true,
+    }
+}
+
 impl RawIter {
     pub(crate) fn new(
         ks: &Arc<Keyspace>,
-        ns: Arc<NsState>,
+        ns: &Arc<NsState>,
         lower: Bound<Arc<[u8]>>,
         upper: Bound<Arc<[u8]>>,
     ) -> Self {
-        let snapshot = ks.snapshot();
+        let (snapshot, view) = ks.snapshot(ns);
+        Self::with_view(Some(snapshot), view, ks, ns, lower, upper)
+    }
+
+    /// An iterator over the current state without a registered snapshot: only for callers that
+    /// hold the writer lock while they use it.
+    pub(crate) fn under_writer_lock(
+        ks: &Keyspace,
+        ns: &NsState,
+        lower: Bound<Arc<[u8]>>,
+        upper: Bound<Arc<[u8]>>,
+    ) -> Self {
+        let view = ks.current_view(ns);
+        Self::with_view(None, view, ks, ns, lower, upper)
+    }
+
+    fn with_view(
+        snapshot: Option<SnapshotGuard>,
+        view: View,
+        ks: &Keyspace,
+        ns: &NsState,
+        lower: Bound<Arc<[u8]>>,
+        upper: Bound<Arc<[u8]>>,
+    ) -> Self {
         RawIter {
-            ns,
-            snapshot,
+            _snapshot: snapshot,
+            view,
+            prefix: ns.tree_prefix(),
             now: ks.now(),
+            keys_only: false,
             lower,
             upper,
             front: VecDeque::new(),
@@ -70,40 +122,149 @@ impl RawIter {
         self
     }
 
-    fn refill_front(&mut self) {
-        let mut chunk = Vec::with_capacity(CHUNK);
-        let exhausted = self.ns.ordered.read().scan_forward(
-            as_slice(&self.lower),
-            as_slice(&self.upper),
-            self.snapshot.lsn(),
-            self.now,
-            CHUNK,
-            &mut chunk,
-        );
-        if let Some((last, _)) = chunk.last() {
-            self.lower = Bound::Excluded(Arc::clone(last));
-        }
-        self.drained = exhausted;
-        self.front.extend(chunk);
+    /// Makes the iterator yield keys with empty values (values are not read).
+    pub(crate) fn keys_only(mut self) -> Self {
+        self.keys_only = true;
+        self
     }
 
-    fn refill_back(&mut self) {
-        let mut chunk = Vec::with_capacity(CHUNK);
-        let exhausted = self.ns.ordered.read().scan_backward(
+    /// Reads up to [`CHUNK`] tree entries of this namespace within the bounds, in the
+    /// direction asked. Returns whether the tree range is exhausted.
+    fn scan_tree(&self, forward: bool, out: &mut Vec<Visible>) -> Result<bool> {
+        let Some(tree) = &self.view.tree else { return Ok(true) };
+        let (lower, upper) = (as_slice(&self.lower), as_slice(&self.upper));
+        let full = |k: &[u8]| {
+            let mut v = Vec::with_capacity(4 + k.len());
+            v.extend_from_slice(&self.prefix);
+            v.extend_from_slice(k);
+            v
+        };
+        let mut cursor = Cursor::new(&tree.file, tree.root);
+        if forward {
+            match lower {
+                Bound::Included(k) | Bound::Excluded(k) => cursor.seek_at_or_after(&full(k))?,
+                Bound::Unbounded => cursor.seek_at_or_after(&self.prefix)?,
+            }
+        } else {
+            match upper {
+                Bound::Included(k) | Bound::Excluded(k) => cursor.seek_at_or_before(&full(k))?,
+                Bound::Unbounded => match crate::iter::prefix_end(&self.prefix) {
+                    Some(end) => cursor.seek_at_or_before(&end)?,
+                    None => cursor.seek_last()?,
+                },
+            }
+        }
+        let mut taken = 0;
+        while let Some(e) = cursor.entry()? {
+            let Some((prefix, key)) = e.key.split_first_chunk::<4>() else {
+                return Err(tree.file.corruption(0, "a tree key is shorter than its prefix"));
+            };
+            if *prefix != self.prefix {
+                if forward || prefix.as_slice() < self.prefix.as_slice() {
+                    return Ok(true);
+                }
+                cursor.prev()?;
+                continue;
+            }
+            if !above(key, lower) {
+                if forward {
+                    cursor.next()?;
+                    continue;
+                }
+                return Ok(true);
+            }
+            if !below(key, upper) {
+                if forward {
+                    return Ok(true);
+                }
+                cursor.prev()?;
+                continue;
+            }
+            if taken == CHUNK {
+                return Ok(false);
+            }
+            let value: Arc<[u8]> = if self.keys_only {
+                Arc::from(&[][..])
+            } else {
+                match e.value {
+                    ValueRef::Inline(b) => Arc::from(b),
+                    ValueRef::Stored(loc) => Arc::from(tree.file.read_value(loc)?),
+                }
+            };
+            out.push((Arc::from(key), Some((value, e.expires_at))));
+            taken += 1;
+            if forward { cursor.next()? } else { cursor.prev()? }
+        }
+        Ok(true)
+    }
+
+    /// Reads the next chunk from one end: merges the memtable and the tree, and moves that end's
+    /// bound past what was read.
+    fn refill(&mut self, forward: bool) -> Result<()> {
+        let mut mem = Vec::with_capacity(CHUNK);
+        let mem_done = self.view.mem.read().scan(
             as_slice(&self.lower),
             as_slice(&self.upper),
-            self.snapshot.lsn(),
-            self.now,
+            self.view.lsn,
+            forward,
             CHUNK,
-            &mut chunk,
+            &mut mem,
         );
-        if let Some((last, _)) = chunk.last() {
-            self.upper = Bound::Excluded(Arc::clone(last));
+        let mut tree = Vec::new();
+        let tree_done = self.scan_tree(forward, &mut tree)?;
+        // Only keys up to the last one BOTH sources have read past are known to be complete.
+        let mut bound: Option<Arc<[u8]>> = None;
+        for (done, list) in [(mem_done, &mem), (tree_done, &tree)] {
+            if !done && let Some((last, _)) = list.last() {
+                bound = Some(match bound {
+                    Some(b) if (forward && b <= *last) || (!forward && b >= *last) => b,
+                    _ => Arc::clone(last),
+                });
+            }
         }
-        self.drained = exhausted;
-        for entry in chunk {
-            self.back.push_front(entry);
+        let within = |k: &Arc<[u8]>| match &bound {
+            None => true,
+            Some(b) => (forward && k <= b) || (!forward && k >= b),
+        };
+        let mut chunk: Vec<Entry> = Vec::with_capacity(mem.len() + tree.len());
+        let (mut m, mut t) = (mem.into_iter().peekable(), tree.into_iter().peekable());
+        loop {
+            let take_mem = match (m.peek(), t.peek()) {
+                (None, None) => break,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (Some((a, _)), Some((b, _))) => {
+                    if a == b {
+                        t.next();
+                        true
+                    } else {
+                        (a < b) == forward
+                    }
+                }
+            };
+            let Some((key, value)) = (if take_mem { m.next() } else { t.next() }) else { break };
+            if !within(&key) {
+                break;
+            }
+            if let Some((value, expires_at)) = value
+                && !is_expired(expires_at, self.now)
+            {
+                chunk.push((key, value));
+            }
         }
+        match bound {
+            Some(b) if forward => self.lower = Bound::Excluded(b),
+            Some(b) => self.upper = Bound::Excluded(b),
+            None => self.drained = true,
+        }
+        if forward {
+            self.front.extend(chunk);
+        } else {
+            for entry in chunk {
+                self.back.push_front(entry);
+            }
+        }
+        Ok(())
     }
 
     pub(crate) fn next_entry(&mut self) -> Option<Result<Entry>> {
@@ -114,7 +275,10 @@ impl RawIter {
             if self.drained {
                 return self.back.pop_front().map(Ok);
             }
-            self.refill_front();
+            if let Err(e) = self.refill(true) {
+                self.fail();
+                return Some(Err(e));
+            }
         }
     }
 
@@ -126,16 +290,26 @@ impl RawIter {
             if self.drained {
                 return self.front.pop_back().map(Ok);
             }
-            self.refill_back();
+            if let Err(e) = self.refill(false) {
+                self.fail();
+                return Some(Err(e));
+            }
         }
+    }
+
+    /// After an error the iterator ends (what follows it is not guaranteed).
+    fn fail(&mut self) {
+        self.drained = true;
+        self.front.clear();
+        self.back.clear();
     }
 }
 
 /// An iterator over `(key, value)` pairs in ascending key order (or descending, with
 /// [`rev`](Iterator::rev)), reading a consistent snapshot taken when it was created.
 ///
-/// Items are `Result`s because a persistent database reads pages while iterating; an error ends
-/// nothing by itself, but the entries after it are not guaranteed.
+/// Items are `Result`s because a persistent database reads pages while iterating; after an error
+/// the iterator ends.
 #[derive(Debug)]
 pub struct Iter {
     raw: RawIter,
@@ -181,7 +355,7 @@ pub struct Keys {
 
 impl Keys {
     pub(crate) fn new(raw: RawIter, strip: usize) -> Self {
-        Keys { raw, strip }
+        Keys { raw: raw.keys_only(), strip }
     }
 }
 

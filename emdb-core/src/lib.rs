@@ -26,7 +26,6 @@ mod clock;
 mod db;
 mod error;
 mod focus;
-#[allow(dead_code)] // wired into the keyspace by the persistence step
 mod io;
 mod iter;
 mod keyspace;
@@ -34,11 +33,11 @@ mod limits;
 mod namespace;
 #[allow(dead_code)] // wired into the keyspace by the persistence step
 mod page;
+mod stats;
 #[allow(dead_code)] // wired into the keyspace by the persistence step
 mod tree;
 mod ttl;
 mod txn;
-#[allow(dead_code)] // wired into the keyspace by the persistence step
 mod wal;
 
 pub use builder::{EmdbBuilder, FlushPolicy};
@@ -49,5 +48,6 @@ pub use focus::{Focus, GROUP_SEPARATOR};
 pub use iter::{Iter, Keys};
 pub use limits::{MAX_KEY_LEN, MAX_VALUE_LEN};
 pub use namespace::Namespace;
+pub use stats::Stats;
 pub use ttl::Ttl;
 pub use txn::{Transaction, TxNamespace};

@@ -9,7 +9,7 @@ use crate::batch::{Batch, NO_EXPIRY, Op};
 use crate::error::Result;
 use crate::focus::{Focus, Prefix};
 use crate::iter::{Iter, KeyBounds, Keys, RawIter, prefix_bounds};
-use crate::keyspace::{Keyspace, NsState, Slot, is_expired};
+use crate::keyspace::{IndexSlot, Keyspace, NsState, is_expired};
 use crate::limits::{check_key, check_value};
 use crate::ttl::{Ttl, remaining};
 
@@ -71,14 +71,19 @@ impl Namespace {
         &self.ns.name
     }
 
-    /// Runs `f` on the live (present and unexpired) slot of `key`, under its shard's read lock.
-    fn with_live<R>(&self, key: &[u8], f: impl FnOnce(&Slot) -> R) -> Option<R> {
+    /// Runs `f` on the live (present and unexpired) slot of `key`, under its shard's read lock
+    /// (which also keeps a value on disk from being replaced while `f` reads it).
+    fn with_live<R>(
+        &self,
+        key: &[u8],
+        f: impl FnOnce(&IndexSlot) -> Result<R>,
+    ) -> Result<Option<R>> {
         self.ns.index.with(key, |slot| {
-            let slot = slot?;
+            let Some(slot) = slot else { return Ok(None) };
             if slot.expires_at != NO_EXPIRY && is_expired(slot.expires_at, self.ks.now()) {
-                return None;
+                return Ok(None);
             }
-            Some(f(slot))
+            f(slot).map(Some)
         })
     }
 
@@ -121,7 +126,7 @@ impl Namespace {
     /// # Errors
     /// None in memory; a persistent database reports I/O and corruption errors.
     pub fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<Vec<u8>>> {
-        Ok(self.with_live(key.as_ref(), |slot| slot.value.to_vec()))
+        self.with_live(key.as_ref(), |slot| self.ks.read_held(&slot.held))
     }
 
     /// Whether `key` is present and unexpired.
@@ -129,7 +134,7 @@ impl Namespace {
     /// # Errors
     /// As [`get`](Self::get).
     pub fn contains_key(&self, key: impl AsRef<[u8]>) -> Result<bool> {
-        Ok(self.with_live(key.as_ref(), |_| ()).is_some())
+        Ok(self.with_live(key.as_ref(), |_| Ok(()))?.is_some())
     }
 
     /// Removes `key` and returns its value, or `None` if it was absent or expired.
@@ -139,11 +144,16 @@ impl Namespace {
     /// closure on this database.
     pub fn remove(&self, key: impl AsRef<[u8]>) -> Result<Option<Vec<u8>>> {
         let key = key.as_ref();
-        let mut writer = self.ks.lock_writer()?;
+        let writer = self.ks.lock_writer()?;
         let present = self.ns.index.slot(key);
         let Some(slot) = present else { return Ok(None) };
+        let old = if slot.is_expired(self.ks.now()) {
+            None
+        } else {
+            Some(self.ks.read_held(&slot.held)?)
+        };
         writer.commit(&Batch { ops: vec![Op::Remove { ns: self.ns.id, key: Arc::from(key) }] })?;
-        Ok((!slot.is_expired(self.ks.now())).then(|| slot.value.to_vec()))
+        Ok(old)
     }
 
     /// The number of live (unexpired) entries.
@@ -151,7 +161,7 @@ impl Namespace {
     /// # Errors
     /// As [`get`](Self::get).
     pub fn len(&self) -> Result<usize> {
-        Ok(self.ns.ordered.read().len(self.ks.now()))
+        Ok(self.ns.stats.read().len(self.ks.now()))
     }
 
     /// Whether the namespace has no live entries.
@@ -173,7 +183,7 @@ impl Namespace {
     }
 
     pub(crate) fn raw_iter(&self, lower: Bound<Arc<[u8]>>, upper: Bound<Arc<[u8]>>) -> RawIter {
-        RawIter::new(&self.ks, Arc::clone(&self.ns), lower, upper)
+        RawIter::new(&self.ks, &self.ns, lower, upper)
     }
 
     /// Every live entry in ascending key order, read from a snapshot taken now.
@@ -220,7 +230,7 @@ impl Namespace {
     /// As [`get`](Self::get).
     pub fn ttl(&self, key: impl AsRef<[u8]>) -> Result<Option<Duration>> {
         let now = self.ks.now();
-        Ok(self.with_live(key.as_ref(), |slot| remaining(slot.expires_at, now)).flatten())
+        Ok(self.with_live(key.as_ref(), |slot| Ok(remaining(slot.expires_at, now)))?.flatten())
     }
 
     /// When `key` expires; `None` if it is absent, expired, or never expires.
@@ -229,7 +239,7 @@ impl Namespace {
     /// As [`get`](Self::get).
     pub fn expires_at(&self, key: impl AsRef<[u8]>) -> Result<Option<SystemTime>> {
         Ok(self
-            .with_live(key.as_ref(), |slot| slot.expires_at)
+            .with_live(key.as_ref(), |slot| Ok(slot.expires_at))?
             .filter(|&t| t != NO_EXPIRY)
             .map(system_time))
     }
@@ -242,18 +252,14 @@ impl Namespace {
     /// closure on this database.
     pub fn persist(&self, key: impl AsRef<[u8]>) -> Result<bool> {
         let key = key.as_ref();
-        let mut writer = self.ks.lock_writer()?;
+        let writer = self.ks.lock_writer()?;
         let now = self.ks.now();
         let Some(slot) = self.ns.index.slot(key) else { return Ok(false) };
         if slot.expires_at == NO_EXPIRY || slot.is_expired(now) {
             return Ok(false);
         }
-        let op = Op::Put {
-            ns: self.ns.id,
-            key: Arc::from(key),
-            value: slot.value,
-            expires_at: NO_EXPIRY,
-        };
+        let value = Arc::from(self.ks.read_held(&slot.held)?);
+        let op = Op::Put { ns: self.ns.id, key: Arc::from(key), value, expires_at: NO_EXPIRY };
         writer.commit(&Batch { ops: vec![op] })?;
         Ok(true)
     }
@@ -267,8 +273,8 @@ impl Namespace {
     pub fn purge_expired(&self) -> Result<usize> {
         let mut removed = 0;
         loop {
-            let mut writer = self.ks.lock_writer()?;
-            let keys = self.ns.ordered.read().expired_keys(self.ks.now(), PURGE_BATCH);
+            let writer = self.ks.lock_writer()?;
+            let keys = self.ns.stats.read().expired_keys(self.ks.now(), PURGE_BATCH);
             if keys.is_empty() {
                 return Ok(removed);
             }
@@ -313,12 +319,13 @@ impl Namespace {
 
     /// Removes every key that starts with the raw bytes `prefix`, atomically.
     pub(crate) fn delete_under(&self, prefix: &[u8]) -> Result<usize> {
-        let mut writer = self.ks.lock_writer()?;
+        let writer = self.ks.lock_writer()?;
         let (lower, upper) = prefix_bounds(prefix);
         // The writer lock is held, so the snapshot is the newest state and stays it. Expired but
         // unpurged keys go too (`now` = 0 sees them).
-        let mut raw =
-            RawIter::new(&self.ks, Arc::clone(&self.ns), lower, upper).including_expired();
+        let mut raw = RawIter::under_writer_lock(&self.ks, &self.ns, lower, upper)
+            .including_expired()
+            .keys_only();
         let mut ops = Vec::new();
         while let Some(entry) = raw.next_entry() {
             let (key, _) = entry?;

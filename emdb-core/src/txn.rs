@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::batch::{Batch, ExpiresAt, NO_EXPIRY, NsId, Op};
 use crate::error::Result;
 use crate::focus::Prefix;
+use crate::iter::{RawIter, prefix_bounds};
 use crate::keyspace::{Keyspace, NsState, is_expired};
 use crate::limits::{check_key, check_value};
 use crate::namespace::Namespace;
@@ -229,8 +230,9 @@ impl TxNamespace<'_, '_> {
             Some(Write::Remove) => None,
             None => self.ns.index.with(key, |slot| {
                 slot.filter(|s| s.expires_at == NO_EXPIRY || !s.is_expired(now))
-                    .map(|s| s.value.to_vec())
-            }),
+                    .map(|s| self.tx.ks.read_held(&s.held))
+                    .transpose()
+            })?,
         })
     }
 
@@ -277,7 +279,14 @@ impl TxNamespace<'_, '_> {
         let prefix = Prefix::root_bytes(prefix.as_ref()).into_bytes()?;
         let now = self.tx.ks.now();
         // Committed keys under the prefix (the writer lock is held, so they cannot change) ...
-        let mut keys: Vec<Arc<[u8]>> = self.ns.ordered.read().keys_with_prefix(&prefix);
+        let (lower, upper) = prefix_bounds(&prefix);
+        let mut keys: Vec<Arc<[u8]>> = Vec::new();
+        let mut raw = RawIter::under_writer_lock(self.tx.ks, &self.ns, lower, upper)
+            .including_expired()
+            .keys_only();
+        while let Some(entry) = raw.next_entry() {
+            keys.push(entry?.0);
+        }
         // ... and keys this transaction put there.
         for ((ns, key), write) in self.tx.writes.range((self.ns.id, Arc::clone(&prefix))..) {
             if *ns != self.ns.id || !key.starts_with(&prefix) {

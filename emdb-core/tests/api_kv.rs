@@ -220,12 +220,10 @@ fn compact_on_an_in_memory_database_says_it_needs_a_file() {
 }
 
 #[test]
-fn opening_a_path_is_a_clear_error_until_persistence_exists() {
-    let path = std::env::temp_dir().join(format!("emdb-never-created-{}", std::process::id()));
-    let err = Emdb::open(&path).unwrap_err();
-    assert!(matches!(err, Error::Io { .. }));
-    assert!(err.to_string().contains("open_in_memory"));
-    assert!(!path.exists());
+fn opening_a_path_in_a_missing_directory_is_an_io_error_naming_the_path() {
+    let err = Emdb::open("/nonexistent-emdb-dir/db").unwrap_err();
+    assert!(matches!(err, Error::Io { .. }), "{err}");
+    assert!(err.to_string().contains("/nonexistent-emdb-dir/db"), "{err}");
 }
 
 #[test]

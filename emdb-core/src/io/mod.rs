@@ -8,6 +8,7 @@
 #[cfg(test)]
 pub(crate) mod fault;
 mod file;
+#[cfg(test)]
 mod mem;
 
 use std::fmt;
@@ -15,12 +16,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-#[cfg_attr(not(test), expect(unused_imports, reason = "used by the keyspace's open path"))]
 pub(crate) use file::FileStorage;
-#[cfg_attr(
-    not(test),
-    expect(unused_imports, reason = "used by the keyspace's in-memory mode")
-)]
+#[cfg(test)]
 pub(crate) use mem::MemStorage;
 
 /// A read-only memory mapping of a whole file, shared between readers.
@@ -95,6 +92,7 @@ impl LockGuard {
     }
 
     /// The path the lock is named by.
+    #[cfg(test)]
     pub(crate) fn path(&self) -> &Path {
         &self.path
     }

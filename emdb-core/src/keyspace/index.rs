@@ -11,20 +11,39 @@ use hashbrown::HashTable;
 use parking_lot::{RwLock, RwLockWriteGuard};
 
 use crate::batch::ExpiresAt;
+use crate::page::node::ValueLoc;
 
 /// How many lock-striped shards each namespace's index has.
 pub(crate) const SHARDS: usize = 32;
 
-/// What the index knows about one live key.
+/// A value as the memtable holds it: the bytes and the expiry.
 #[derive(Debug, Clone)]
 pub(crate) struct Slot {
-    /// The value bytes, shared with the ordered map.
+    /// The value bytes, shared with the index.
     pub(crate) value: Arc<[u8]>,
     /// Absolute expiry in Unix milliseconds, or `NO_EXPIRY`.
     pub(crate) expires_at: ExpiresAt,
 }
 
-impl Slot {
+/// Where the index finds a value.
+#[derive(Debug, Clone)]
+pub(crate) enum Held {
+    /// Resident bytes: values not yet checkpointed, and small values kept inline in leaves.
+    Mem(Arc<[u8]>),
+    /// A value page record or overflow run of the page file (valid until compaction).
+    Disk(ValueLoc),
+}
+
+/// What the index knows about one live key.
+#[derive(Debug, Clone)]
+pub(crate) struct IndexSlot {
+    /// The value or where it is.
+    pub(crate) held: Held,
+    /// Absolute expiry in Unix milliseconds, or `NO_EXPIRY`.
+    pub(crate) expires_at: ExpiresAt,
+}
+
+impl IndexSlot {
     /// Whether the entry is expired at `now` (Unix milliseconds).
     pub(crate) fn is_expired(&self, now: u64) -> bool {
         is_expired(self.expires_at, now)
@@ -38,7 +57,7 @@ pub(crate) fn is_expired(expires_at: ExpiresAt, now: u64) -> bool {
 
 struct Entry {
     key: Arc<[u8]>,
-    slot: Slot,
+    slot: IndexSlot,
 }
 
 /// One shard, on its own cache lines so that readers of neighbouring shards do not bounce a line.
@@ -90,7 +109,7 @@ impl ShardedIndex {
 
     /// Runs `f` on the key's slot under the shard's read lock, so the value need not be cloned
     /// before it is copied out.
-    pub(crate) fn with<R>(&self, key: &[u8], f: impl FnOnce(Option<&Slot>) -> R) -> R {
+    pub(crate) fn with<R>(&self, key: &[u8], f: impl FnOnce(Option<&IndexSlot>) -> R) -> R {
         let hash = self.hash(key);
         let table = self.shard(hash).0.read();
         let found = table.find(hash.0, |e| *e.key == *key).map(|e| &e.slot);
@@ -102,7 +121,7 @@ impl ShardedIndex {
         clippy::redundant_closure_for_method_calls,
         reason = "Option::cloned as a path is not general over the borrow's lifetime"
     )]
-    pub(crate) fn slot(&self, key: &[u8]) -> Option<Slot> {
+    pub(crate) fn slot(&self, key: &[u8]) -> Option<IndexSlot> {
         self.with(key, |slot| slot.cloned())
     }
 
@@ -115,6 +134,30 @@ impl ShardedIndex {
             .map(|(i, shard)| if mask & (1 << i) != 0 { Some(shard.0.write()) } else { None })
             .collect();
         IndexWriteGuard { index: self, guards }
+    }
+
+    /// Inserts or replaces one key under its shard's lock (the index rebuild at open).
+    pub(crate) fn insert_one(&self, key: Arc<[u8]>, slot: IndexSlot) -> Option<ExpiresAt> {
+        let hash = self.hash(&key);
+        let mut table = self.shard(hash).0.write();
+        if let Some(entry) = table.find_mut(hash.0, |e| *e.key == *key) {
+            return Some(std::mem::replace(&mut entry.slot, slot).expires_at);
+        }
+        table.insert_unique(hash.0, Entry { key, slot }, |e| self.hasher.hash_one(&*e.key));
+        None
+    }
+
+    /// Points a key that still holds resident bytes at their copy on disk (after a checkpoint
+    /// wrote them), so the index stops keeping them on the heap.
+    pub(crate) fn move_to_disk(&self, key: &[u8], loc: ValueLoc) {
+        let hash = self.hash(key);
+        let mut table = self.shard(hash).0.write();
+        if let Some(entry) = table.find_mut(hash.0, |e| *e.key == *key)
+            && let Held::Mem(bytes) = &entry.slot.held
+            && bytes.len() == loc.len() as usize
+        {
+            entry.slot.held = Held::Disk(loc);
+        }
     }
 
     /// The bit of the shard holding `key` in a lock mask.
@@ -135,25 +178,37 @@ impl IndexWriteGuard<'_> {
         self.guards.get_mut(hash.shard()).and_then(|g| g.as_deref_mut())
     }
 
-    /// Inserts or replaces `key`; returns whether the key was absent before.
+    /// Inserts or replaces `key`; returns the expiry of the entry it replaced, `None` when the
+    /// key was absent.
     ///
     /// The shard of `key` must have been locked; a key outside the locked mask is ignored, which
     /// the apply code rules out by computing the mask from the same keys.
-    pub(crate) fn put(&mut self, key: &Arc<[u8]>, slot: Slot) -> bool {
+    pub(crate) fn put(&mut self, key: &Arc<[u8]>, slot: IndexSlot) -> Option<ExpiresAt> {
         let index = self.index;
         let hash = index.hash(key);
-        let Some(table) = self.table(hash) else { return false };
+        let table = self.table(hash)?;
         if let Some(entry) = table.find_mut(hash.0, |e| *e.key == **key) {
-            entry.slot = slot;
-            return false;
+            return Some(std::mem::replace(&mut entry.slot, slot).expires_at);
         }
         let hasher = |e: &Entry| index.hasher.hash_one(&*e.key);
         table.insert_unique(hash.0, Entry { key: Arc::clone(key), slot }, hasher);
-        true
+        None
+    }
+
+    /// The slot of `key`, when its shard is locked and it is present.
+    pub(crate) fn get(&mut self, key: &[u8]) -> Option<&IndexSlot> {
+        let hash = self.index.hash(key);
+        let table = self.table(hash)?;
+        table.find(hash.0, |e| *e.key == *key).map(|e| &e.slot)
+    }
+
+    /// Every key of the locked shards.
+    pub(crate) fn keys(&self) -> Vec<Arc<[u8]>> {
+        self.guards.iter().flatten().flat_map(|t| t.iter().map(|e| Arc::clone(&e.key))).collect()
     }
 
     /// Removes `key`; returns its slot if it was present.
-    pub(crate) fn remove(&mut self, key: &[u8]) -> Option<Slot> {
+    pub(crate) fn remove(&mut self, key: &[u8]) -> Option<IndexSlot> {
         let hash = self.index.hash(key);
         let table = self.table(hash)?;
         match table.find_entry(hash.0, |e| *e.key == *key) {
@@ -178,8 +233,15 @@ pub(crate) const ALL_SHARDS: u32 = u32::MAX;
 mod tests {
     use super::*;
 
-    fn slot(v: &[u8]) -> Slot {
-        Slot { value: Arc::from(v), expires_at: 0 }
+    fn slot(v: &[u8]) -> IndexSlot {
+        IndexSlot { held: Held::Mem(Arc::from(v)), expires_at: 0 }
+    }
+
+    fn bytes(s: Option<&IndexSlot>) -> Option<Vec<u8>> {
+        s.map(|s| match &s.held {
+            Held::Mem(b) => b.to_vec(),
+            Held::Disk(_) => Vec::new(),
+        })
     }
 
     #[test]
@@ -190,13 +252,13 @@ mod tests {
         {
             let mut guard = index.lock(ALL_SHARDS);
             for k in &keys {
-                assert!(guard.put(k, slot(k)));
+                assert!(guard.put(k, slot(k)).is_none());
             }
-            assert!(!guard.put(&keys[0], slot(b"new")));
+            assert!(guard.put(&keys[0], slot(b"new")).is_some());
         }
-        assert_eq!(index.with(&keys[0], |s| s.map(|s| s.value.to_vec())), Some(b"new".to_vec()));
+        assert_eq!(index.with(&keys[0], bytes), Some(b"new".to_vec()));
         for k in &keys[1..] {
-            assert_eq!(index.with(k, |s| s.map(|s| s.value.to_vec())), Some(k.to_vec()));
+            assert_eq!(index.with(k, bytes), Some(k.to_vec()));
         }
         let mut guard = index.lock(ALL_SHARDS);
         assert!(guard.remove(&keys[5]).is_some());
@@ -221,7 +283,7 @@ mod tests {
         let key: Arc<[u8]> = Arc::from(b"k".as_slice());
         let other_mask = !index.shard_bit(&key);
         let mut guard = index.lock(other_mask);
-        assert!(!guard.put(&key, slot(b"v")));
+        assert!(guard.put(&key, slot(b"v")).is_none());
         drop(guard);
         assert!(index.with(&key, |s| s.is_none()));
     }

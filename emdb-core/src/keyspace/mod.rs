@@ -1,27 +1,39 @@
-//! The committed state of a database: its namespaces, each with a sharded point index and an
-//! ordered versioned map, the single writer, and the snapshot registry.
+//! The committed state of a database: its namespaces, each with a sharded point index, a
+//! memtable and an expiry index; the single writer; the snapshot registry; and (persistent) the
+//! durable tree beneath the memtables.
 //!
-//! Commit protocol (in memory): take the writer lock → assign the next LSN → take the snapshot
-//! registry lock and read the open snapshot LSNs → lock the touched namespaces' ordered maps and
-//! index shards in ascending order → apply every operation → publish the LSN → release. A point
-//! reader takes one shard lock and so sees a batch whole or not at all; a range reader reads at a
-//! registered snapshot LSN and so never sees a version newer than its snapshot.
+//! Commit protocol: take the writer lock → assign the next LSN → append ONE log frame for the
+//! batch (persistent) → take the snapshot registry lock and read the open snapshot LSNs → lock
+//! the touched namespaces' memtables, expiry indexes and index shards in ascending order → apply
+//! every operation → publish the LSN → release → wait for durability as the flush policy says
+//! (outside the writer lock, so waiting committers share one sync). A point reader takes one
+//! shard lock and so sees a batch whole or not at all; a range reader reads at a registered
+//! snapshot LSN (and the tree root and memtable current when it registered) and so never sees a
+//! version newer than its snapshot.
 
+#[cfg(test)]
+mod corruption_tests;
+#[cfg(test)]
+mod crash_tests;
 mod index;
+mod maintain;
 mod ordered;
+mod persist;
 mod snapshot;
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use parking_lot::{Mutex, MutexGuard, RwLock};
 
-pub(crate) use self::index::{ALL_SHARDS, ShardedIndex, Slot, is_expired};
-pub(crate) use self::ordered::Ordered;
+pub(crate) use self::index::{ALL_SHARDS, Held, IndexSlot, ShardedIndex, Slot, is_expired};
+pub(crate) use self::ordered::{Memtable, NsStats, Visible};
+pub(crate) use self::persist::{Persist, PersistOptions, TreeSnap};
 use self::snapshot::Snapshots;
 use crate::batch::{Batch, DEFAULT_NS, NsId, Op};
+use crate::builder::FlushPolicy;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 
@@ -34,12 +46,38 @@ pub(crate) struct NsState {
     pub(crate) id: NsId,
     pub(crate) name: String,
     pub(crate) index: ShardedIndex,
-    pub(crate) ordered: RwLock<Ordered>,
+    /// The current memtable. A checkpoint replaces it with an empty one; iterators opened before
+    /// keep the old one (frozen) through their own `Arc`.
+    mem: Mutex<Arc<RwLock<Memtable>>>,
+    pub(crate) stats: RwLock<NsStats>,
+    persistent: bool,
 }
 
 impl NsState {
-    fn new(id: NsId, name: String) -> Self {
-        NsState { id, name, index: ShardedIndex::new(), ordered: RwLock::new(Ordered::default()) }
+    fn new(id: NsId, name: String, persistent: bool) -> Self {
+        NsState {
+            id,
+            name,
+            index: ShardedIndex::new(),
+            mem: Mutex::new(Arc::new(RwLock::new(Memtable::new(persistent)))),
+            stats: RwLock::new(NsStats::default()),
+            persistent,
+        }
+    }
+
+    /// The current memtable.
+    pub(crate) fn memtable(&self) -> Arc<RwLock<Memtable>> {
+        Arc::clone(&self.mem.lock())
+    }
+
+    /// Starts an empty memtable (after a checkpoint wrote the current one to the tree).
+    fn fresh_memtable(&self) {
+        *self.mem.lock() = Arc::new(RwLock::new(Memtable::new(self.persistent)));
+    }
+
+    /// The 4-byte big-endian prefix of this namespace's keys in the tree.
+    pub(crate) fn tree_prefix(&self) -> [u8; 4] {
+        self.id.to_be_bytes()
     }
 }
 
@@ -55,6 +93,7 @@ struct Registry {
 pub(crate) struct Config {
     pub(crate) default_ttl: Option<Duration>,
     pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) flush_policy: FlushPolicy,
 }
 
 /// State only the writer touches.
@@ -65,6 +104,10 @@ pub(crate) struct Writer {
     garbage: Vec<(NsId, Arc<[u8]>)>,
     /// The snapshot-registry generation `garbage` was last collected at.
     collected_at: Option<u64>,
+    /// Commits since the log was last synced by the `EveryN` policy.
+    unsynced: u32,
+    /// Namespaces created since the last checkpoint (their catalog entries are not in the tree).
+    new_namespaces: Vec<(NsId, String)>,
 }
 
 /// The shared core of a database handle.
@@ -78,6 +121,11 @@ pub(crate) struct Keyspace {
     snapshots: Mutex<Snapshots>,
     registry: RwLock<Registry>,
     default_ns: Arc<NsState>,
+    /// The page file and the log; `None` for an in-memory database.
+    persist: Option<Persist>,
+    /// A failed sync or checkpoint: every later write is refused until the database is reopened.
+    poisoned: AtomicBool,
+    persistent: bool,
 }
 
 thread_local! {
@@ -90,8 +138,8 @@ fn thread_token() -> usize {
 }
 
 impl Keyspace {
-    pub(crate) fn new(config: Config) -> Self {
-        let default_ns = Arc::new(NsState::new(DEFAULT_NS, String::new()));
+    pub(crate) fn new(config: Config, persistent: bool) -> Self {
+        let default_ns = Arc::new(NsState::new(DEFAULT_NS, String::new(), persistent));
         let mut registry = Registry { next_id: DEFAULT_NS + 1, ..Registry::default() };
         registry.by_id.insert(DEFAULT_NS, Arc::clone(&default_ns));
         Keyspace {
@@ -102,7 +150,32 @@ impl Keyspace {
             snapshots: Mutex::new(Snapshots::default()),
             registry: RwLock::new(registry),
             default_ns,
+            persist: None,
+            poisoned: AtomicBool::new(false),
+            persistent,
         }
+    }
+
+    /// Whether a failed sync or checkpoint has poisoned the handle.
+    pub(crate) fn is_poisoned(&self) -> bool {
+        self.poisoned.load(Ordering::Acquire)
+            || self.persist.as_ref().is_some_and(|p| p.wal.is_poisoned())
+    }
+
+    pub(crate) fn poison(&self) {
+        self.poisoned.store(true, Ordering::Release);
+    }
+
+    /// Makes every commit so far durable (a no-op in memory).
+    ///
+    /// # Errors
+    /// [`Error::Poisoned`], or the I/O error of the sync (which poisons the handle).
+    pub(crate) fn flush(&self) -> Result<()> {
+        let Some(p) = &self.persist else { return Ok(()) };
+        if self.is_poisoned() {
+            return Err(Error::Poisoned);
+        }
+        p.wal.sync()
     }
 
     pub(crate) fn default_ns(&self) -> &Arc<NsState> {
@@ -111,6 +184,21 @@ impl Keyspace {
 
     pub(crate) fn now(&self) -> u64 {
         self.config.clock.now_ms()
+    }
+
+    /// Writes everything committed since the last checkpoint into the page file and starts a
+    /// fresh log (a no-op in memory).
+    ///
+    /// # Errors
+    /// [`Error::Poisoned`], [`Error::WriteInTransaction`], or the error that stopped the
+    /// checkpoint (which poisons the handle; the file still holds the previous checkpoint and the
+    /// log every commit since).
+    pub(crate) fn checkpoint(&self) -> Result<()> {
+        if self.persist.is_none() {
+            return Ok(());
+        }
+        let mut guard = self.lock_writer()?;
+        self.checkpoint_locked(&mut guard.writer)
     }
 
     /// Takes the single writer lock.
@@ -128,12 +216,36 @@ impl Keyspace {
         Ok(WriterGuard { ks: self, writer })
     }
 
-    /// Registers a read snapshot at the newest published commit.
-    pub(crate) fn snapshot(self: &Arc<Self>) -> SnapshotGuard {
+    /// Registers a read snapshot of namespace `ns` at the newest published commit: its LSN, the
+    /// tree root it sits on (pinned, so the pages stay) and the memtable above that root.
+    pub(crate) fn snapshot(self: &Arc<Self>, ns: &NsState) -> (SnapshotGuard, View) {
         let mut snapshots = self.snapshots.lock();
         let lsn = self.committed.load(Ordering::Acquire);
-        snapshots.register(lsn);
-        SnapshotGuard { ks: Arc::clone(self), lsn }
+        let tree = snapshots.register(lsn);
+        let view = View { lsn, tree: tree.clone(), mem: ns.memtable() };
+        (SnapshotGuard { ks: Arc::clone(self), lsn, seq: tree.map(|t| t.seq) }, view)
+    }
+
+    /// The current state of `ns` without registering a snapshot: only valid while the caller
+    /// holds the writer lock (no commit or checkpoint can change it then).
+    pub(crate) fn current_view(&self, ns: &NsState) -> View {
+        let snapshots = self.snapshots.lock();
+        let lsn = self.committed.load(Ordering::Acquire);
+        View { lsn, tree: snapshots.tree().cloned(), mem: ns.memtable() }
+    }
+
+    /// Reads a value the index holds or points to.
+    ///
+    /// # Errors
+    /// [`Error::Corruption`] or an I/O error reading it from the page file.
+    pub(crate) fn read_held(&self, held: &Held) -> Result<Vec<u8>> {
+        match held {
+            Held::Mem(bytes) => Ok(bytes.to_vec()),
+            Held::Disk(loc) => match &self.persist {
+                Some(p) => p.file().read_value(*loc),
+                None => Ok(Vec::new()),
+            },
+        }
     }
 
     /// The namespace called `name`, if it exists.
@@ -153,7 +265,7 @@ impl Keyspace {
         if let Some(ns) = self.find_namespace(name) {
             return Ok(ns);
         }
-        let mut writer = self.lock_writer()?;
+        let writer = self.lock_writer()?;
         if let Some(ns) = self.find_namespace(name) {
             return Ok(ns);
         }
@@ -166,6 +278,24 @@ impl Keyspace {
         })
     }
 
+    /// Registers namespace `name` under `id` (a commit, the replay or the catalog at open).
+    fn add_namespace(&self, id: NsId, name: String) -> Arc<NsState> {
+        let mut registry = self.registry.write();
+        let state = Arc::new(NsState::new(id, name.clone(), self.persistent));
+        registry.by_name.insert(name, Arc::clone(&state));
+        registry.by_id.insert(id, Arc::clone(&state));
+        registry.next_id = registry.next_id.max(id.saturating_add(1));
+        state
+    }
+
+    /// Every namespace, by ascending id.
+    fn namespaces(&self) -> Vec<Arc<NsState>> {
+        let registry = self.registry.read();
+        let mut all: Vec<Arc<NsState>> = registry.by_id.values().cloned().collect();
+        all.sort_unstable_by_key(|s| s.id);
+        all
+    }
+
     fn apply(&self, batch: &Batch, lsn: u64, writer: &mut Writer) {
         let snapshots = self.snapshots.lock();
         let open = snapshots.open_lsns();
@@ -176,11 +306,8 @@ impl Keyspace {
         for op in &batch.ops {
             let (ns, bit) = match op {
                 Op::CreateNamespace { ns, name } => {
-                    let mut registry = self.registry.write();
-                    let state = Arc::new(NsState::new(*ns, name.clone()));
-                    registry.by_name.insert(name.clone(), Arc::clone(&state));
-                    registry.by_id.insert(*ns, state);
-                    registry.next_id = registry.next_id.max(ns.saturating_add(1));
+                    self.add_namespace(*ns, name.clone());
+                    writer.new_namespaces.push((*ns, name.clone()));
                     continue;
                 }
                 Op::Put { ns, .. } | Op::Remove { ns, .. } => (*ns, 0),
@@ -200,9 +327,11 @@ impl Keyspace {
             let registry = self.registry.read();
             touched.iter().filter_map(|(id, _, _)| registry.by_id.get(id).cloned()).collect()
         };
+        let mems: Vec<Arc<RwLock<Memtable>>> = states.iter().map(|s| s.memtable()).collect();
         let mut locked: Vec<_> = states
             .iter()
-            .map(|state| {
+            .zip(&mems)
+            .map(|(state, mem)| {
                 let (_, mut mask, count) =
                     touched.iter().find(|(id, _, _)| *id == state.id).copied().unwrap_or_default();
                 if count > LOCK_ALL_ABOVE {
@@ -216,7 +345,7 @@ impl Keyspace {
                         }
                     }
                 }
-                (state.id, state.ordered.write(), state.index.lock(mask))
+                (state.id, mem.write(), state.stats.write(), state.index.lock(mask))
             })
             .collect();
 
@@ -225,30 +354,36 @@ impl Keyspace {
                 Op::Put { ns, .. } | Op::Remove { ns, .. } | Op::Clear { ns } => *ns,
                 Op::CreateNamespace { .. } => continue,
             };
-            let Some((_, ordered, index)) = locked.iter_mut().find(|(id, _, _)| *id == ns) else {
+            let Some((_, mem, counts, index)) = locked.iter_mut().find(|(id, ..)| *id == ns) else {
                 continue;
             };
             match op {
                 Op::Put { key, value, expires_at, .. } => {
+                    let held =
+                        IndexSlot { held: Held::Mem(Arc::clone(value)), expires_at: *expires_at };
+                    let old = index.put(key, held);
+                    counts.change(key, old, Some(*expires_at));
                     let slot = Slot { value: Arc::clone(value), expires_at: *expires_at };
-                    index.put(key, slot.clone());
-                    if ordered.write(key, Some(slot), lsn, &open) {
+                    if mem.write(key, Some(slot), lsn, &open) {
                         writer.garbage.push((ns, Arc::clone(key)));
                     }
                 }
                 Op::Remove { key, .. } => {
-                    index.remove(key);
-                    if ordered.write(key, None, lsn, &open) {
+                    let old = index.remove(key);
+                    counts.change(key, old.map(|s| s.expires_at), None);
+                    if mem.write(key, None, lsn, &open) {
                         writer.garbage.push((ns, Arc::clone(key)));
                     }
                 }
                 Op::Clear { .. } => {
+                    let keys = index.keys();
                     index.clear();
-                    if open.is_empty() {
-                        ordered.reset();
+                    counts.reset();
+                    if open.is_empty() && !self.persistent {
+                        mem.reset();
                     } else {
-                        for key in ordered.live_keys() {
-                            if ordered.write(&key, None, lsn, &open) {
+                        for key in keys {
+                            if mem.write(&key, None, lsn, &open) {
                                 writer.garbage.push((ns, key));
                             }
                         }
@@ -271,7 +406,7 @@ impl Keyspace {
         writer.collected_at = Some(generation);
         let registry = self.registry.read();
         writer.garbage.retain(|(ns, key)| {
-            registry.by_id.get(ns).is_some_and(|state| state.ordered.write().collect(key, open))
+            registry.by_id.get(ns).is_some_and(|state| state.memtable().write().collect(key, open))
         });
     }
 }
@@ -284,14 +419,53 @@ pub(crate) struct WriterGuard<'a> {
 
 impl WriterGuard<'_> {
     /// Commits `batch` as one atomic unit and returns its LSN. An empty batch commits nothing.
-    #[expect(clippy::unnecessary_wraps, reason = "the write-ahead log makes commits fallible")]
-    pub(crate) fn commit(&mut self, batch: &Batch) -> Result<u64> {
+    ///
+    /// On a persistent database the batch is appended to the log as one frame before it is
+    /// applied; the writer lock is released before waiting for durability (as the flush policy
+    /// says), so committers that wait share one sync.
+    ///
+    /// # Errors
+    /// [`Error::Poisoned`] after a failed sync; an I/O error appending the frame (nothing is
+    /// applied then); an I/O error of the sync (the commit is applied but may not be durable,
+    /// and the handle is poisoned).
+    pub(crate) fn commit(mut self, batch: &Batch) -> Result<u64> {
         if batch.ops.is_empty() {
             return Ok(self.writer.last_lsn);
         }
+        let ks = self.ks;
+        let mut wait = None;
+        if let Some(p) = &ks.persist {
+            if ks.is_poisoned() {
+                return Err(Error::Poisoned);
+            }
+            let lsn = p.wal.append(batch)?;
+            debug_assert_eq!(lsn, self.writer.last_lsn + 1, "the log and the keyspace agree");
+            wait = match ks.config.flush_policy {
+                FlushPolicy::OnEachWrite | FlushPolicy::EveryN(0 | 1) => Some(lsn),
+                FlushPolicy::EveryN(n) => {
+                    self.writer.unsynced += 1;
+                    (self.writer.unsynced >= n).then(|| {
+                        self.writer.unsynced = 0;
+                        lsn
+                    })
+                }
+                _ => None,
+            };
+        }
         let lsn = self.writer.last_lsn + 1;
-        self.ks.apply(batch, lsn, &mut self.writer);
+        ks.apply(batch, lsn, &mut self.writer);
         self.writer.last_lsn = lsn;
+        if let Some(p) = &ks.persist
+            && p.wal.size() > p.checkpoint_wal_bytes
+        {
+            // The checkpoint makes this commit durable with everything before it.
+            ks.checkpoint_locked(&mut self.writer)?;
+            wait = None;
+        }
+        drop(self);
+        if let (Some(p), Some(lsn)) = (&ks.persist, wait) {
+            p.wal.wait_durable(lsn)?;
+        }
         Ok(lsn)
     }
 }
@@ -307,16 +481,21 @@ impl Drop for WriterGuard<'_> {
 pub(crate) struct SnapshotGuard {
     ks: Arc<Keyspace>,
     lsn: u64,
-}
-
-impl SnapshotGuard {
-    pub(crate) fn lsn(&self) -> u64 {
-        self.lsn
-    }
+    /// The meta sequence of the tree root it pins.
+    seq: Option<u64>,
 }
 
 impl Drop for SnapshotGuard {
     fn drop(&mut self) {
-        self.ks.snapshots.lock().release(self.lsn);
+        self.ks.snapshots.lock().release(self.lsn, self.seq);
     }
+}
+
+/// What a reader of one namespace sees: the commits up to `lsn`, as the tree at `tree` (none in
+/// memory) overlaid by the memtable `mem`.
+#[derive(Debug, Clone)]
+pub(crate) struct View {
+    pub(crate) lsn: u64,
+    pub(crate) tree: Option<Arc<TreeSnap>>,
+    pub(crate) mem: Arc<RwLock<Memtable>>,
 }

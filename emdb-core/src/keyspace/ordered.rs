@@ -1,6 +1,6 @@
-//! The ordered view of one namespace: a map from key to a short chain of versions, each tagged with
-//! the LSN of the commit that wrote it, so that range scans read a consistent snapshot while
-//! writers go on.
+//! The memtable of one namespace: a map from each key changed since the last checkpoint to a short
+//! chain of versions, each tagged with the LSN of the commit that wrote it, so that range scans
+//! read a consistent snapshot while writers go on; and the namespace's expiry index and count.
 //!
 //! A version is kept only while a registered snapshot may still see it (see
 //! [`Snapshots`](super::snapshot::Snapshots)); with no snapshot open every key holds exactly its
@@ -12,7 +12,6 @@ use std::sync::Arc;
 
 use super::index::Slot;
 use crate::batch::{ExpiresAt, NO_EXPIRY};
-use crate::iter::Entry;
 
 /// One version of a key: the slot it held after commit `lsn`, or `None` if that commit removed it.
 #[derive(Debug, Clone)]
@@ -29,12 +28,14 @@ struct Chain {
 }
 
 impl Chain {
-    /// The slot a reader at `snapshot` sees.
-    fn visible(&self, snapshot: u64) -> Option<&Slot> {
+    /// The version a reader at `snapshot` sees: `None` when the chain has none that old (the
+    /// key is as the tree beneath has it), `Some(None)` when it is removed.
+    #[expect(clippy::option_option, reason = "absent here, removed here, and present differ")]
+    fn visible(&self, snapshot: u64) -> Option<Option<&Slot>> {
         if self.head.lsn <= snapshot {
-            return self.head.slot.as_ref();
+            return Some(self.head.slot.as_ref());
         }
-        self.older.iter().rev().find(|v| v.lsn <= snapshot).and_then(|v| v.slot.as_ref())
+        self.older.iter().rev().find(|v| v.lsn <= snapshot).map(|v| v.slot.as_ref())
     }
 
     /// Drops the versions no open snapshot can see: a snapshot at LSN `s` sees the newest version
@@ -60,23 +61,39 @@ impl Chain {
         self.older.is_empty() && self.head.slot.is_none()
     }
 
-    /// Whether the chain holds more than its newest version, or a removal marker.
-    fn needs_gc(&self) -> bool {
-        !self.older.is_empty() || self.head.slot.is_none()
+    /// Whether the chain holds more than its newest version, or (when removals are not kept) a
+    /// removal marker.
+    fn needs_gc(&self, keep_removals: bool) -> bool {
+        !self.older.is_empty() || (!keep_removals && self.head.slot.is_none())
     }
 }
 
-/// The ordered, versioned state of one namespace, together with its expiry index and live count.
-#[derive(Debug, Default)]
-pub(crate) struct Ordered {
+/// What a memtable scan found for one key at a snapshot: its value and expiry, or `None` for a
+/// removal (which hides the key in the tree beneath).
+pub(crate) type Visible = (Arc<[u8]>, Option<(Arc<[u8]>, ExpiresAt)>);
+
+/// The memtable of one namespace: every key changed since the last checkpoint (every key, in
+/// memory), with a short chain of versions each.
+///
+/// In a persistent database a removal stays as a marker until the next checkpoint writes it to
+/// the tree (the key may still be there); in memory there is no tree, so removals vanish.
+#[derive(Debug)]
+pub(crate) struct Memtable {
     map: BTreeMap<Arc<[u8]>, Chain>,
-    /// `(expires_at, key)` of every live key that has an expiry.
-    expiring: BTreeSet<(ExpiresAt, Arc<[u8]>)>,
-    /// How many keys have a live newest version (expired-but-unpurged ones included).
-    live: usize,
+    keep_removals: bool,
 }
 
-impl Ordered {
+impl Memtable {
+    /// An empty memtable; `keep_removals` for a persistent database.
+    pub(crate) fn new(keep_removals: bool) -> Self {
+        Memtable { map: BTreeMap::new(), keep_removals }
+    }
+
+    /// Whether the memtable holds no key.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
     /// Writes `slot` (or a removal when `None`) as the newest version of `key` at `lsn`.
     ///
     /// `open` holds the LSNs of the open snapshots, ascending; older versions none of them can see
@@ -89,72 +106,114 @@ impl Ordered {
         lsn: u64,
         open: &[u64],
     ) -> bool {
-        let new_expiry = slot.as_ref().map_or(NO_EXPIRY, |s| s.expires_at);
-        let new_live = slot.is_some();
+        let keep = self.keep_removals;
         let version = Version { lsn, slot };
-        let (previous, needs_gc) = if let Some(chain) = self.map.get_mut(&**key) {
-            let was_dirty = chain.needs_gc();
+        if let Some(chain) = self.map.get_mut(&**key) {
+            let was_dirty = chain.needs_gc(keep);
             let old = std::mem::replace(&mut chain.head, version);
-            let previous = old.slot.clone();
             if !open.is_empty() {
                 chain.older.push(old);
             }
-            if chain.prune(open) {
+            if chain.prune(open) && !keep {
                 self.map.remove(&**key);
-                (previous, false)
+                false
             } else {
-                (previous, !was_dirty && chain.needs_gc())
+                !was_dirty && chain.needs_gc(keep)
             }
         } else {
-            // A removal of an absent key needs no marker: every snapshot already misses it.
-            if new_live {
+            // In memory a removal of an absent key needs no marker: every snapshot misses it.
+            if version.slot.is_some() || keep {
                 self.map.insert(Arc::clone(key), Chain { head: version, older: Vec::new() });
             }
-            (None, false)
-        };
-        let old_expiry = previous.as_ref().map_or(NO_EXPIRY, |s| s.expires_at);
-        if old_expiry != NO_EXPIRY {
-            self.expiring.remove(&(old_expiry, Arc::clone(key)));
+            false
         }
-        if new_expiry != NO_EXPIRY {
-            self.expiring.insert((new_expiry, Arc::clone(key)));
-        }
-        match (previous.is_some(), new_live) {
-            (false, true) => self.live += 1,
-            (true, false) => self.live -= 1,
-            _ => {}
-        }
-        needs_gc
     }
 
     /// Re-prunes `key` against the open snapshots; returns whether it still needs a later visit.
     pub(crate) fn collect(&mut self, key: &[u8], open: &[u64]) -> bool {
+        let keep = self.keep_removals;
         let Some(chain) = self.map.get_mut(key) else { return false };
-        if chain.prune(open) {
+        if chain.prune(open) && !keep {
             self.map.remove(key);
             return false;
         }
-        chain.needs_gc()
+        chain.needs_gc(keep)
     }
 
-    /// The keys whose newest version is live, in order (used to clear a namespace).
-    pub(crate) fn live_keys(&self) -> Vec<Arc<[u8]>> {
-        self.map.iter().filter(|(_, c)| c.head.slot.is_some()).map(|(k, _)| Arc::clone(k)).collect()
-    }
-
-    /// The keys starting with `prefix` whose newest version is live (expired ones included).
-    pub(crate) fn keys_with_prefix(&self, prefix: &[u8]) -> Vec<Arc<[u8]>> {
-        self.map
-            .range::<[u8], _>((std::ops::Bound::Included(prefix), std::ops::Bound::Unbounded))
-            .take_while(|(k, _)| k.starts_with(prefix))
-            .filter(|(_, c)| c.head.slot.is_some())
-            .map(|(k, _)| Arc::clone(k))
-            .collect()
-    }
-
-    /// Drops everything at once; only valid when no snapshot is open.
+    /// Drops everything at once; only valid in memory when no snapshot is open.
     pub(crate) fn reset(&mut self) {
         self.map.clear();
+    }
+
+    /// The newest version of every key, in key order: what a checkpoint writes.
+    pub(crate) fn heads(&self) -> impl Iterator<Item = (&Arc<[u8]>, Option<&Slot>)> {
+        self.map.iter().map(|(k, c)| (k, c.head.slot.as_ref()))
+    }
+
+    /// Appends to `out` up to `limit` keys with a version visible at `snapshot` (removals
+    /// included), in key order from `lower` to `upper` (descending when `!forward`). Returns
+    /// whether the range was exhausted.
+    pub(crate) fn scan(
+        &self,
+        lower: Bound<&[u8]>,
+        upper: Bound<&[u8]>,
+        snapshot: u64,
+        forward: bool,
+        limit: usize,
+        out: &mut Vec<Visible>,
+    ) -> bool {
+        if is_empty_range(lower, upper) {
+            return true;
+        }
+        let range = self.map.range::<[u8], _>((lower, upper));
+        let mut taken = 0;
+        let mut visit = |(key, chain): (&Arc<[u8]>, &Chain)| {
+            if taken == limit {
+                return false;
+            }
+            if let Some(version) = chain.visible(snapshot) {
+                let value = version.map(|s| (Arc::clone(&s.value), s.expires_at));
+                out.push((Arc::clone(key), value));
+                taken += 1;
+            }
+            true
+        };
+        if forward { range.into_iter().all(&mut visit) } else { range.rev().all(&mut visit) }
+    }
+}
+
+/// The expiry index and live count of one namespace (over the tree and the memtable together).
+#[derive(Debug, Default)]
+pub(crate) struct NsStats {
+    /// `(expires_at, key)` of every live key that has an expiry.
+    expiring: BTreeSet<(ExpiresAt, Arc<[u8]>)>,
+    /// How many keys are live (expired-but-unpurged ones included).
+    live: usize,
+}
+
+impl NsStats {
+    /// Records that `key` went from `old` to `new` (`None`: absent; `Some(expiry)`: live).
+    pub(crate) fn change(
+        &mut self,
+        key: &Arc<[u8]>,
+        old: Option<ExpiresAt>,
+        new: Option<ExpiresAt>,
+    ) {
+        if let Some(e) = old.filter(|&e| e != NO_EXPIRY) {
+            self.expiring.remove(&(e, Arc::clone(key)));
+        }
+        if let Some(e) = new.filter(|&e| e != NO_EXPIRY) {
+            self.expiring.insert((e, Arc::clone(key)));
+        }
+        match (old.is_some(), new.is_some()) {
+            (false, true) => self.live += 1,
+            (true, false) => self.live = self.live.saturating_sub(1),
+            _ => {}
+        }
+    }
+
+    /// Forgets every key.
+    pub(crate) fn reset(&mut self) {
         self.expiring.clear();
         self.live = 0;
     }
@@ -175,59 +234,6 @@ impl Ordered {
             .take(limit)
             .map(|(_, k)| Arc::clone(k))
             .collect()
-    }
-
-    /// Appends to `out` up to `limit` entries visible at `snapshot` and unexpired at `now`, in
-    /// ascending key order from `lower` to `upper`. Returns whether the range was exhausted.
-    pub(crate) fn scan_forward(
-        &self,
-        lower: Bound<&[u8]>,
-        upper: Bound<&[u8]>,
-        snapshot: u64,
-        now: u64,
-        limit: usize,
-        out: &mut Vec<Entry>,
-    ) -> bool {
-        if is_empty_range(lower, upper) {
-            return true;
-        }
-        let mut taken = 0;
-        for (key, chain) in self.map.range::<[u8], _>((lower, upper)) {
-            if taken == limit {
-                return false;
-            }
-            if let Some(slot) = chain.visible(snapshot).filter(|s| !s.is_expired(now)) {
-                out.push((Arc::clone(key), Arc::clone(&slot.value)));
-                taken += 1;
-            }
-        }
-        true
-    }
-
-    /// Like [`scan_forward`](Self::scan_forward) but in descending key order.
-    pub(crate) fn scan_backward(
-        &self,
-        lower: Bound<&[u8]>,
-        upper: Bound<&[u8]>,
-        snapshot: u64,
-        now: u64,
-        limit: usize,
-        out: &mut Vec<Entry>,
-    ) -> bool {
-        if is_empty_range(lower, upper) {
-            return true;
-        }
-        let mut taken = 0;
-        for (key, chain) in self.map.range::<[u8], _>((lower, upper)).rev() {
-            if taken == limit {
-                return false;
-            }
-            if let Some(slot) = chain.visible(snapshot).filter(|s| !s.is_expired(now)) {
-                out.push((Arc::clone(key), Arc::clone(&slot.value)));
-                taken += 1;
-            }
-        }
-        true
     }
 }
 
@@ -255,30 +261,46 @@ mod tests {
         (!value.is_empty()).then_some(Slot { value, expires_at: NO_EXPIRY })
     }
 
-    fn scan(o: &Ordered, snapshot: u64) -> Vec<(String, String)> {
+    fn scan(o: &Memtable, snapshot: u64) -> Vec<(String, String)> {
         let mut out = Vec::new();
-        o.scan_forward(Bound::Unbounded, Bound::Unbounded, snapshot, 0, usize::MAX, &mut out);
+        o.scan(Bound::Unbounded, Bound::Unbounded, snapshot, true, usize::MAX, &mut out);
         out.into_iter()
-            .map(|(k, v)| {
-                (String::from_utf8(k.to_vec()).unwrap(), String::from_utf8(v.to_vec()).unwrap())
+            .filter_map(|(k, v)| {
+                let (v, _) = v?;
+                Some((
+                    String::from_utf8(k.to_vec()).unwrap(),
+                    String::from_utf8(v.to_vec()).unwrap(),
+                ))
             })
             .collect()
     }
 
     #[test]
     fn without_snapshots_only_the_newest_version_is_kept() {
-        let mut o = Ordered::default();
+        let mut o = Memtable::new(false);
         o.write(&key("a"), slot("1"), 1, &[]);
         o.write(&key("a"), slot("2"), 2, &[]);
         assert!(o.map.get(&b"a"[..]).unwrap().older.is_empty());
         o.write(&key("a"), None, 3, &[]);
         assert!(o.map.is_empty(), "a removal without snapshots leaves nothing behind");
-        assert_eq!(o.live, 0);
+    }
+
+    #[test]
+    fn a_persistent_memtable_keeps_removal_markers_for_the_tree_beneath() {
+        let mut o = Memtable::new(true);
+        o.write(&key("a"), None, 1, &[]);
+        o.write(&key("b"), slot("1"), 2, &[]);
+        o.write(&key("b"), None, 3, &[]);
+        let mut out = Vec::new();
+        o.scan(Bound::Unbounded, Bound::Unbounded, 9, true, 10, &mut out);
+        assert_eq!(out.len(), 2);
+        assert!(out.iter().all(|(_, v)| v.is_none()));
+        assert_eq!(o.heads().filter(|(_, s)| s.is_none()).count(), 2);
     }
 
     #[test]
     fn a_snapshot_keeps_seeing_the_versions_of_its_lsn() {
-        let mut o = Ordered::default();
+        let mut o = Memtable::new(false);
         o.write(&key("a"), slot("1"), 1, &[]);
         o.write(&key("b"), slot("1"), 1, &[]);
         // A snapshot at LSN 1 is open while commit 2 rewrites a and removes b.
@@ -290,21 +312,27 @@ mod tests {
         assert!(!o.collect(b"a", &[]));
         assert!(!o.collect(b"b", &[]));
         assert_eq!(o.map.len(), 1);
-        assert_eq!(o.live, 1);
+    }
+
+    #[test]
+    fn a_key_first_written_after_a_snapshot_is_left_to_the_tree_for_that_snapshot() {
+        let mut o = Memtable::new(true);
+        o.write(&key("a"), slot("new"), 5, &[3]);
+        let mut out = Vec::new();
+        o.scan(Bound::Unbounded, Bound::Unbounded, 3, true, 10, &mut out);
+        assert!(out.is_empty());
     }
 
     #[test]
     fn versions_between_open_snapshots_that_none_can_see_are_dropped() {
-        let mut o = Ordered::default();
+        let mut o = Memtable::new(false);
         o.write(&key("a"), slot("1"), 1, &[]);
-        // A snapshot at 1 stays open while the key is rewritten many times.
         for lsn in 2..100 {
             o.write(&key("a"), slot(&lsn.to_string()), lsn, &[1]);
         }
         let chain = o.map.get(&b"a"[..]).unwrap();
         assert_eq!(chain.older.len(), 1, "only the version snapshot 1 sees is kept");
         assert_eq!(scan(&o, 1), vec![("a".into(), "1".into())]);
-        // A second snapshot at 50 keeps the version it sees too.
         o.write(&key("a"), slot("x"), 100, &[1, 99]);
         assert_eq!(o.map.get(&b"a"[..]).unwrap().older.len(), 2);
         assert_eq!(scan(&o, 99), vec![("a".into(), "99".into())]);
@@ -312,25 +340,22 @@ mod tests {
     }
 
     #[test]
-    fn expired_entries_are_counted_out_of_len_and_hidden_from_scans() {
-        let mut o = Ordered::default();
-        let expiring = Some(Slot { value: Arc::from(&b"v"[..]), expires_at: 100 });
-        o.write(&key("a"), expiring, 1, &[]);
-        o.write(&key("b"), slot("v"), 2, &[]);
-        assert_eq!(o.len(99), 2);
-        assert_eq!(o.len(100), 1);
-        let mut out = Vec::new();
-        o.scan_forward(Bound::Unbounded, Bound::Unbounded, 2, 100, 10, &mut out);
-        assert_eq!(out.len(), 1);
-        assert_eq!(o.expired_keys(100, 10), vec![key("a")]);
-        // Overwriting without a TTL takes the key out of the expiry index.
-        o.write(&key("a"), slot("w"), 3, &[]);
-        assert!(o.expired_keys(u64::MAX, 10).is_empty());
+    fn stats_count_live_keys_and_expired_ones_separately() {
+        let mut s = NsStats::default();
+        s.change(&key("a"), None, Some(100));
+        s.change(&key("b"), None, Some(NO_EXPIRY));
+        assert_eq!(s.len(99), 2);
+        assert_eq!(s.len(100), 1);
+        assert_eq!(s.expired_keys(100, 10), vec![key("a")]);
+        s.change(&key("a"), Some(100), Some(NO_EXPIRY));
+        assert!(s.expired_keys(u64::MAX, 10).is_empty());
+        s.change(&key("a"), Some(NO_EXPIRY), None);
+        assert_eq!(s.live, 1);
     }
 
     #[test]
     fn inverted_and_degenerate_ranges_are_empty_not_a_panic() {
-        let mut o = Ordered::default();
+        let mut o = Memtable::new(false);
         o.write(&key("b"), slot("b"), 1, &[]);
         let mut out = Vec::new();
         for (lo, hi) in [
@@ -339,25 +364,25 @@ mod tests {
             (Bound::Included(&b"b"[..]), Bound::Excluded(&b"b"[..])),
             (Bound::Excluded(&b"b"[..]), Bound::Included(&b"b"[..])),
         ] {
-            assert!(o.scan_forward(lo, hi, 9, 0, 10, &mut out));
-            assert!(o.scan_backward(lo, hi, 9, 0, 10, &mut out));
+            assert!(o.scan(lo, hi, 9, true, 10, &mut out));
+            assert!(o.scan(lo, hi, 9, false, 10, &mut out));
         }
         assert!(out.is_empty());
-        o.scan_forward(Bound::Included(b"b"), Bound::Included(b"b"), 9, 0, 10, &mut out);
+        o.scan(Bound::Included(b"b"), Bound::Included(b"b"), 9, true, 10, &mut out);
         assert_eq!(out.len(), 1);
     }
 
     #[test]
     fn scans_stop_at_the_limit_and_report_whether_the_range_is_exhausted() {
-        let mut o = Ordered::default();
+        let mut o = Memtable::new(false);
         for (i, k) in ["a", "b", "c", "d"].iter().enumerate() {
             o.write(&key(k), slot(k), i as u64 + 1, &[]);
         }
         let mut out = Vec::new();
-        assert!(!o.scan_forward(Bound::Unbounded, Bound::Unbounded, 9, 0, 2, &mut out));
+        assert!(!o.scan(Bound::Unbounded, Bound::Unbounded, 9, true, 2, &mut out));
         assert_eq!(out.len(), 2);
         out.clear();
-        assert!(o.scan_backward(Bound::Included(b"b"), Bound::Excluded(b"d"), 9, 0, 5, &mut out));
+        assert!(o.scan(Bound::Included(b"b"), Bound::Excluded(b"d"), 9, false, 5, &mut out));
         assert_eq!(
             out.iter().map(|(k, _)| k.to_vec()).collect::<Vec<_>>(),
             vec![b"c".to_vec(), b"b".to_vec()]

@@ -1,37 +1,58 @@
 //! The registry of open read snapshots: which commit LSNs some iterator still reads at, so that
-//! the writer keeps exactly the versions those iterators can see.
+//! the writer keeps exactly the versions those iterators can see, and which tree roots they pin,
+//! so that a checkpoint does not reuse the pages under them.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
-/// The LSNs of open snapshots, with how many readers hold each.
+use super::persist::TreeSnap;
+
+/// The LSNs of open snapshots, with how many readers hold each, and the tree roots they pin.
 ///
 /// The registry lives behind a mutex that the writer holds from the moment it reads the open
 /// snapshots until the commit is published, so a snapshot is registered either before that read
-/// (and its versions are kept) or after the commit is visible (and it reads the commit).
+/// (and its versions are kept) or after the commit is visible (and it reads the commit). A
+/// checkpoint swaps the current tree root (and the memtables) under the same mutex.
 #[derive(Debug, Default)]
 pub(crate) struct Snapshots {
     open: BTreeMap<u64, usize>,
     /// Bumped whenever the set of open LSNs changes, so garbage collection knows when to rerun.
     generation: u64,
+    /// The current durable tree (none in memory).
+    tree: Option<Arc<TreeSnap>>,
+    /// Meta sequences of the tree roots open snapshots read, with how many readers hold each.
+    pinned: BTreeMap<u64, usize>,
 }
 
 impl Snapshots {
-    /// Records a reader at `lsn`.
-    pub(crate) fn register(&mut self, lsn: u64) {
+    /// Records a reader at `lsn`; returns the tree it reads beneath the memtable (pinned).
+    pub(crate) fn register(&mut self, lsn: u64) -> Option<Arc<TreeSnap>> {
         let count = self.open.entry(lsn).or_insert(0);
         if *count == 0 {
             self.generation += 1;
         }
         *count += 1;
+        if let Some(tree) = &self.tree {
+            *self.pinned.entry(tree.seq).or_insert(0) += 1;
+        }
+        self.tree.clone()
     }
 
-    /// Forgets one reader at `lsn`.
-    pub(crate) fn release(&mut self, lsn: u64) {
+    /// Forgets one reader at `lsn` that pinned the tree of sequence `seq`.
+    pub(crate) fn release(&mut self, lsn: u64, seq: Option<u64>) {
         if let Some(count) = self.open.get_mut(&lsn) {
             *count -= 1;
             if *count == 0 {
                 self.open.remove(&lsn);
                 self.generation += 1;
+            }
+        }
+        if let Some(seq) = seq
+            && let Some(count) = self.pinned.get_mut(&seq)
+        {
+            *count -= 1;
+            if *count == 0 {
+                self.pinned.remove(&seq);
             }
         }
     }
@@ -44,6 +65,21 @@ impl Snapshots {
     /// A number that changes whenever [`open_lsns`](Self::open_lsns) does.
     pub(crate) fn generation(&self) -> u64 {
         self.generation
+    }
+
+    /// The current tree.
+    pub(crate) fn tree(&self) -> Option<&Arc<TreeSnap>> {
+        self.tree.as_ref()
+    }
+
+    /// Makes `tree` the one new readers read.
+    pub(crate) fn set_tree(&mut self, tree: Arc<TreeSnap>) {
+        self.tree = Some(tree);
+    }
+
+    /// The oldest tree sequence a reader still reads, or `current` when none pins an older one.
+    pub(crate) fn oldest_pinned(&self, current: u64) -> u64 {
+        self.pinned.keys().next().copied().unwrap_or(current).min(current)
     }
 }
 
@@ -61,13 +97,26 @@ mod tests {
         s.register(3);
         assert_eq!(s.generation(), g, "a second reader at the same LSN changes nothing");
         assert_eq!(s.open_lsns(), [3, 5]);
-        s.release(3);
+        s.release(3, None);
         assert_eq!(s.open_lsns(), [3, 5]);
-        s.release(3);
+        s.release(3, None);
         assert_eq!(s.open_lsns(), [5]);
         assert!(s.generation() > g);
-        s.release(5);
-        s.release(5);
+        s.release(5, None);
+        s.release(5, None);
         assert!(s.open_lsns().is_empty());
+    }
+
+    #[test]
+    fn readers_pin_the_tree_they_read_until_they_are_released() {
+        let mut s = Snapshots::default();
+        let tree = |seq| Arc::new(TreeSnap::for_test(seq));
+        s.set_tree(tree(4));
+        assert_eq!(s.oldest_pinned(4), 4);
+        let t = s.register(10).unwrap();
+        s.set_tree(tree(5));
+        assert_eq!(s.oldest_pinned(5), 4);
+        s.release(10, Some(t.seq));
+        assert_eq!(s.oldest_pinned(5), 5);
     }
 }

@@ -63,7 +63,8 @@ pub(crate) struct Store {
     free_chain: Vec<PageId>,
     inline_max: usize,
     poisoned: bool,
-    _lock: LockGuard,
+    /// Held while the store is open; `None` only after a failed reopen.
+    lock: Option<LockGuard>,
 }
 
 impl Store {
@@ -86,6 +87,40 @@ impl Store {
                 Error::io(&lock_path, e)
             }
         })?;
+        Self::open_locked(storage, path, opts, Some(lock))
+    }
+
+    /// Opens the file now at this store's path again (after compaction renamed a new file over
+    /// it), keeping the lock held throughout.
+    ///
+    /// # Errors
+    /// As [`open`](Self::open); the store is then poisoned.
+    pub(crate) fn reopen(&mut self, opts: StoreOptions) -> Result<()> {
+        let lock = self.lock.take();
+        let opts = StoreOptions { create: false, ..opts };
+        match Self::open_locked(Arc::clone(&self.storage), &self.path.clone(), opts, lock) {
+            Ok(fresh) => {
+                *self = fresh;
+                Ok(())
+            }
+            Err(e) => {
+                self.poisoned = true;
+                Err(e)
+            }
+        }
+    }
+
+    /// The number of free pages.
+    pub(crate) fn free_pages(&self) -> u64 {
+        self.alloc.free_pages()
+    }
+
+    fn open_locked(
+        storage: Arc<dyn Storage>,
+        path: &Path,
+        opts: StoreOptions,
+        lock: Option<LockGuard>,
+    ) -> Result<Store> {
         let io = |e| Error::io(path, e);
         if !storage.exists(path).map_err(io)? {
             if !opts.create {
@@ -118,7 +153,7 @@ impl Store {
             free_chain,
             inline_max: opts.inline_max.min(MAX_LEAF_ENTRY),
             poisoned: false,
-            _lock: lock,
+            lock,
         })
     }
 
@@ -256,9 +291,9 @@ impl Store {
     ///
     /// # Errors
     /// As [`checkpoint`](Self::checkpoint); also when the store is not empty.
-    pub(crate) fn bulk_load<'e>(
+    pub(crate) fn bulk_load<K: AsRef<[u8]>, V: AsRef<[u8]>>(
         &mut self,
-        entries: impl IntoIterator<Item = Result<(&'e [u8], &'e [u8], u64)>>,
+        entries: impl IntoIterator<Item = Result<(K, V, u64)>>,
         checkpoint_lsn: u64,
     ) -> Result<Meta> {
         if self.poisoned {
@@ -272,7 +307,7 @@ impl Store {
             let mut b = TreeBuilder::new(&file, &mut self.alloc, self.inline_max);
             for e in entries {
                 let (k, v, exp) = e?;
-                b.push(k, v, exp)?;
+                b.push(k.as_ref(), v.as_ref(), exp)?;
             }
             let (root, count) = b.finish()?;
             self.finish_checkpoint(root, count, 0, checkpoint_lsn)

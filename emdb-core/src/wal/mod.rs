@@ -65,8 +65,6 @@ const F_LSN: usize = F_LEN + 4;
 const F_SALT: usize = F_LSN + 8;
 const F_DURABLE: usize = F_SALT + 8;
 const F_PAYLOAD: usize = F_DURABLE + 8;
-/// Bytes a frame adds to its payload (header and checksum).
-pub(crate) const FRAME_OVERHEAD: usize = F_PAYLOAD + 4;
 
 /// A fresh random salt for a new WAL generation.
 pub(crate) fn fresh_salt() -> u64 {
@@ -214,6 +212,19 @@ impl Wal {
                 return Ok((w, Recovery { replayed: 0, truncated: 0, last_lsn: checkpoint_lsn }));
             }
         };
+        if base > checkpoint_lsn {
+            // A log generation starts only after a durable checkpoint at its base: the page
+            // file must hold every commit up to it. It does not when its newest meta page was
+            // lost, and replaying the log over the older root would skip commits.
+            return Err(Error::Corruption {
+                path,
+                offset: H_BASE as u64,
+                detail: format!(
+                    "the log starts after LSN {base} but the page file holds commits only up to \
+                     LSN {checkpoint_lsn} (its newest meta page is damaged)"
+                ),
+            });
+        }
         let mut offset = HEADER_LEN as u64;
         let mut expected = base + 1;
         let mut replayed = 0;
@@ -404,6 +415,7 @@ impl Wal {
     }
 
     /// The LSN of the last frame appended.
+    #[cfg(test)]
     pub(crate) fn last_lsn(&self) -> u64 {
         self.state.lock().last_lsn
     }
@@ -414,6 +426,7 @@ impl Wal {
     }
 
     /// The number of `fdatasync` calls group commit made.
+    #[cfg(test)]
     pub(crate) fn sync_count(&self) -> u64 {
         self.state.lock().syncs
     }

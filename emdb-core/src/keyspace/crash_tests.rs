@@ -1,0 +1,251 @@
+//! Crash and fault tests of the whole engine through the fault-injecting I/O seam: group commit,
+//! poisoning, a sweep that fails every I/O of a workload once and forever, power loss after it
+//! with every damage mode, and a second crash during recovery. Every reopen must give the state
+//! after some prefix of the attempted commits that holds every commit acknowledged durable.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::builder::FlushPolicy;
+use crate::db::Emdb;
+use crate::error::Error;
+use crate::io::fault::{CrashMode, FaultKind, FaultStorage};
+
+pub(super) const DB: &str = "/db/data";
+/// Transactions of the workload; a checkpoint runs after [`CHECKPOINT_AFTER`] of them.
+pub(super) const TXNS: usize = 30;
+const CHECKPOINT_AFTER: usize = 14;
+
+pub(super) type State = BTreeMap<Vec<u8>, Vec<u8>>;
+
+pub(super) fn open(fs: &FaultStorage) -> crate::Result<Emdb> {
+    Emdb::builder()
+        .path(DB)
+        .flush_policy(FlushPolicy::OnEachWrite)
+        .checkpoint_wal_bytes(u64::MAX)
+        .build_on(Arc::new(fs.clone()))
+}
+
+/// The writes of transaction `t`: three keys, one of them removed every fourth time, values
+/// of three sizes (inline, packed, overflow).
+fn txn(t: usize) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
+    (0..3)
+        .map(|j| {
+            let key = format!("k{}", (t * 3 + j * 7) % 11).into_bytes();
+            let size = [3usize, 500, 5000][(t + j) % 3];
+            let byte = u8::try_from(t % 251).unwrap_or(0);
+            let value = (t % 4 != 3 || j != 0).then(|| vec![byte; size]);
+            (key, value)
+        })
+        .collect()
+}
+
+/// The state after the first `n` transactions.
+pub(super) fn state_after(n: usize) -> State {
+    let mut s = State::new();
+    for t in 0..n {
+        for (k, v) in txn(t) {
+            match v {
+                Some(v) => s.insert(k, v),
+                None => s.remove(&k),
+            };
+        }
+    }
+    s
+}
+
+pub(super) fn read_state(db: &Emdb) -> crate::Result<State> {
+    db.iter()?.collect()
+}
+
+/// Runs the workload until the first error. Returns how many transactions were attempted and
+/// how many were acknowledged (returned `Ok`). The handle is dropped (which checkpoints) only
+/// after the storage was crashed: the process "dies" at the failure.
+fn workload(fs: &FaultStorage) -> (usize, usize) {
+    let (attempted, acked, db) = workload_open(fs);
+    std::mem::forget(db);
+    (attempted, acked)
+}
+
+fn workload_open(fs: &FaultStorage) -> (usize, usize, Option<Emdb>) {
+    let Ok(db) = open(fs) else { return (0, 0, None) };
+    let (a, b) = run_txns(&db);
+    (a, b, Some(db))
+}
+
+pub(super) fn run_txns(db: &Emdb) -> (usize, usize) {
+    let mut acked = 0;
+    for t in 0..TXNS {
+        let r = db.transaction(|tx| {
+            for (k, v) in txn(t) {
+                match v {
+                    Some(v) => tx.insert(&k, &v)?,
+                    None => {
+                        tx.remove(&k)?;
+                    }
+                }
+            }
+            Ok(())
+        });
+        if r.is_err() {
+            return (t + 1, acked);
+        }
+        acked = t + 1;
+        if t + 1 == CHECKPOINT_AFTER && db.checkpoint().is_err() {
+            return (acked, acked);
+        }
+    }
+    (TXNS, acked)
+}
+
+/// Opens the crashed storage and checks the prefix property; returns the prefix found.
+fn check_prefix(fs: &FaultStorage, attempted: usize, acked: usize, what: &str) -> usize {
+    let db = open(fs).unwrap_or_else(|e| panic!("{what}: reopen failed: {e}"));
+    let got = read_state(&db).unwrap_or_else(|e| panic!("{what}: read failed: {e}"));
+    let found = (acked..=attempted).find(|&n| state_after(n) == got);
+    let Some(n) = found else {
+        panic!(
+            "{what}: state is no prefix in {acked}..={attempted}: {:?}",
+            got.keys().collect::<Vec<_>>()
+        )
+    };
+    assert_eq!(db.len().unwrap_or(usize::MAX), got.len(), "{what}: len agrees with iter");
+    for (k, v) in &got {
+        assert_eq!(db.get(k).ok().flatten().as_ref(), Some(v), "{what}: get agrees with iter");
+    }
+    n
+}
+
+#[test]
+fn concurrent_committers_share_syncs() {
+    let fs = FaultStorage::new(1);
+    fs.set_sync_delay(Some(Duration::from_millis(2)));
+    let db = open(&fs).unwrap_or_else(|e| panic!("{e}"));
+    let before = fs.sync_count();
+    let threads: Vec<_> = (0..8u32)
+        .map(|t| {
+            let db = db.clone();
+            std::thread::spawn(move || {
+                for i in 0..20u32 {
+                    db.insert(format!("{t}:{i}"), "v").unwrap_or_else(|e| panic!("{e}"));
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap_or_else(|_| panic!("a committer panicked"));
+    }
+    let syncs = fs.sync_count() - before;
+    assert!(syncs < 160, "160 commits took {syncs} syncs: no group commit");
+}
+
+#[test]
+fn a_failed_sync_poisons_the_handle_until_it_is_reopened() {
+    let fs = FaultStorage::new(2);
+    let db = open(&fs).unwrap_or_else(|e| panic!("{e}"));
+    db.insert("a", "1").unwrap_or_else(|e| panic!("{e}"));
+    // An insert under OnEachWrite is one log write and one sync: fail the sync.
+    fs.fail_at(fs.io_count() + 2, false, FaultKind::Io);
+    assert!(db.insert("b", "2").is_err());
+    fs.clear_faults();
+    assert!(matches!(db.insert("c", "3"), Err(Error::Poisoned)));
+    assert!(matches!(db.flush(), Err(Error::Poisoned)));
+    assert!(matches!(db.checkpoint(), Err(Error::Poisoned)));
+    assert_eq!(db.get("a").unwrap_or_default(), Some(b"1".to_vec()), "reads go on");
+    drop(db);
+    let db = open(&fs.crash(3, CrashMode::DropAll)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(db.get("a").unwrap_or_default(), Some(b"1".to_vec()));
+    assert!(db.get("c").unwrap_or_default().is_none());
+    db.insert("d", "4").unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test]
+fn failing_every_io_once_or_forever_and_losing_power_leaves_a_durable_prefix() {
+    let clean = FaultStorage::new(7);
+    let (attempted, acked) = workload(&clean);
+    assert_eq!((attempted, acked), (TXNS, TXNS));
+    let total = clean.io_count();
+    assert!(total > 60, "the workload makes {total} I/O calls");
+    let modes = [
+        CrashMode::KeepAll,
+        CrashMode::DropAll,
+        CrashMode::TearAll,
+        CrashMode::GarbageAll,
+        CrashMode::Random,
+    ];
+    let mut reopens = 0;
+    for n in 1..=total {
+        for forever in [false, true] {
+            for kind in [FaultKind::Io, FaultKind::NoSpace] {
+                if kind == FaultKind::NoSpace && !forever {
+                    continue;
+                }
+                let fs = FaultStorage::new(n);
+                fs.fail_at(n, forever, kind);
+                let (attempted, acked, db) = workload_open(&fs);
+                for (i, mode) in modes.iter().enumerate() {
+                    let seed = n * 31 + i as u64;
+                    let crashed = fs.crash(seed, *mode);
+                    let what = format!("io {n} forever={forever} {kind:?} then {mode:?}");
+                    check_prefix(&crashed, attempted, acked, &what);
+                    reopens += 1;
+                }
+                drop(db);
+            }
+        }
+    }
+    eprintln!("fault sweep: {total} I/O calls, {reopens} crash states reopened and checked");
+    assert!(reopens > 1000, "{reopens} reopen cycles");
+}
+
+#[test]
+fn a_second_crash_during_recovery_still_leaves_a_durable_prefix() {
+    let base = FaultStorage::new(11);
+    base.fail_at(40, true, FaultKind::Io);
+    let (attempted, acked) = workload(&base);
+    let first = base.crash(5, CrashMode::Random);
+    // Count the I/O calls of a clean recovery, then fail each of them and crash again.
+    let probe = first.crash(0, CrashMode::KeepAll);
+    let before = probe.io_count();
+    drop(open(&probe));
+    let recovery_ios = probe.io_count() - before;
+    for n in 1..=recovery_ios + 2 {
+        let again = first.crash(n, CrashMode::KeepAll);
+        again.fail_at(again.io_count() + n, true, FaultKind::Io);
+        drop(open(&again));
+        for mode in [CrashMode::Random, CrashMode::DropAll, CrashMode::TearAll] {
+            let what = format!("recovery io {n} then {mode:?}");
+            check_prefix(&again.crash(n + 100, mode), attempted, acked, &what);
+        }
+    }
+}
+
+#[test]
+fn a_compaction_interrupted_at_any_io_leaves_the_old_or_the_new_file_whole() {
+    let clean = FaultStorage::new(13);
+    let (_, acked) = workload(&clean);
+    assert_eq!(acked, TXNS);
+    let want = state_after(TXNS);
+    let probe = clean.crash(0, CrashMode::KeepAll);
+    let db = open(&probe).unwrap_or_else(|e| panic!("{e}"));
+    let start = probe.io_count();
+    db.compact().unwrap_or_else(|e| panic!("{e}"));
+    let ios = probe.io_count() - start;
+    assert_eq!(read_state(&db).unwrap_or_default(), want);
+    drop(db);
+    for n in 1..=ios {
+        let fs = clean.crash(0, CrashMode::KeepAll);
+        let db = open(&fs).unwrap_or_else(|e| panic!("{e}"));
+        fs.fail_at(fs.io_count() + n, true, FaultKind::Io);
+        let _ = db.compact();
+        for mode in [CrashMode::Random, CrashMode::DropAll, CrashMode::KeepAll] {
+            let what = format!("compaction io {n} then {mode:?}");
+            let got = check_prefix(&fs.crash(n, mode), TXNS, TXNS, &what);
+            assert_eq!(got, TXNS);
+        }
+        drop(db);
+    }
+    assert!(Path::new(DB).parent().is_some());
+}

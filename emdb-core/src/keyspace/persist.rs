@@ -1,0 +1,353 @@
+//! The durable side of a keyspace: the page file ([`Store`]), the write-ahead log ([`Wal`]) and
+//! the background syncer of [`FlushPolicy::Interval`]; opening a database from them; and the
+//! checkpoint that folds the memtables into the tree.
+//!
+//! Open (recovery): take the lock and read the newest valid meta page ([`Store::open`]) → read
+//! the namespace catalog → rebuild every namespace's index, expiry index and count with one
+//! sequential leaf scan → replay every log frame newer than the checkpoint through the same
+//! `apply` a commit uses.
+//!
+//! Checkpoint (under the writer lock): the newest version of every memtable key (and the
+//! catalog entries of new namespaces) → [`Store::checkpoint`] writes them as new pages and flips
+//! the meta page → under the snapshot registry lock, new readers get the new root and empty
+//! memtables (older iterators keep their pinned root and frozen memtable) → index entries of
+//! values that went to value pages or overflow runs drop their resident bytes → the log starts
+//! a new generation.
+//!
+//! Tree keys are the namespace id (4 bytes, big-endian) followed by the user key. The catalog
+//! lives under the reserved id `u32::MAX`: key `FF FF FF FF` + namespace id (big-endian), value
+//! the namespace name.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::thread::JoinHandle;
+use std::time::{Duration, SystemTime};
+
+use parking_lot::{Condvar, Mutex, RwLock};
+
+use super::{Config, Held, IndexSlot, Keyspace, NsState, Writer};
+use crate::batch::NsId;
+use crate::builder::FlushPolicy;
+use crate::error::{Error, Result};
+use crate::io::Storage;
+use crate::page::file::PageFile;
+use crate::page::node::{ValueLoc, ValueRef};
+use crate::tree::store::{DEFAULT_INLINE_MAX, Store, StoreOptions};
+use crate::tree::write::Change;
+use crate::tree::{Cursor, FoundValue, TreeRoot, get, scan};
+use crate::wal::{Wal, fresh_salt};
+
+/// The newest version of a key as a checkpoint writes it: value and expiry, or a removal.
+type Head = Option<(Arc<[u8]>, u64)>;
+
+/// The namespace id under which the catalog of namespace names lives in the tree.
+const CATALOG: NsId = NsId::MAX;
+
+/// A durable tree root as readers see it: the root, the meta sequence that wrote it (what a
+/// reader pins) and the file it lives in.
+#[derive(Debug)]
+pub(crate) struct TreeSnap {
+    pub(crate) root: TreeRoot,
+    pub(crate) seq: u64,
+    pub(crate) file: Arc<PageFile>,
+}
+
+#[cfg(test)]
+impl TreeSnap {
+    pub(crate) fn for_test(seq: u64) -> TreeSnap {
+        let storage = crate::io::MemStorage::new();
+        let file =
+            storage.open_file(std::path::Path::new("/t"), true).unwrap_or_else(|_| unreachable!());
+        TreeSnap {
+            root: TreeRoot::default(),
+            seq,
+            file: Arc::new(PageFile::new("/t".into(), file, false)),
+        }
+    }
+}
+
+/// How a persistent keyspace is opened.
+#[derive(Debug, Clone)]
+pub(crate) struct PersistOptions {
+    /// Where the files live (through this seam).
+    pub(crate) storage: Arc<dyn Storage>,
+    /// The page file; the log and the lock are its sidecars.
+    pub(crate) path: PathBuf,
+    /// Read pages through a read-only memory mapping.
+    pub(crate) mmap: bool,
+    /// Checkpoint automatically once the log grows past this many bytes.
+    pub(crate) checkpoint_wal_bytes: u64,
+}
+
+/// The files of a persistent database.
+#[derive(Debug)]
+pub(crate) struct Persist {
+    pub(crate) path: PathBuf,
+    pub(crate) store: Mutex<Store>,
+    /// The page file point reads use (replaced by compaction).
+    pub(crate) file: RwLock<Arc<PageFile>>,
+    /// How the page file is (re)opened.
+    pub(crate) store_opts: StoreOptions,
+    pub(crate) wal: Arc<Wal>,
+    pub(crate) checkpoint_wal_bytes: u64,
+    /// The LSN and time of the last checkpoint made by this handle.
+    pub(crate) last_checkpoint: Mutex<(u64, Option<SystemTime>)>,
+    syncer: Option<Syncer>,
+}
+
+impl Persist {
+    /// The page file.
+    pub(crate) fn file(&self) -> Arc<PageFile> {
+        Arc::clone(&self.file.read())
+    }
+}
+
+impl Drop for Persist {
+    fn drop(&mut self) {
+        if let Some(syncer) = self.syncer.take() {
+            syncer.stop();
+        }
+    }
+}
+
+/// The background thread of [`FlushPolicy::Interval`]: syncs the log at a fixed interval until
+/// it is stopped. It holds the log only, never the keyspace, so stopping it cannot deadlock.
+#[derive(Debug)]
+struct Syncer {
+    stop: Arc<(Mutex<bool>, Condvar)>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Syncer {
+    fn start(wal: Arc<Wal>, every: Duration) -> Syncer {
+        let stop = Arc::new((Mutex::new(false), Condvar::new()));
+        let signal = Arc::clone(&stop);
+        let thread = std::thread::Builder::new()
+            .name("emdb-syncer".into())
+            .spawn(move || {
+                let (lock, cv) = &*signal;
+                let mut stopped = lock.lock();
+                while !*stopped {
+                    let timed_out = cv.wait_for(&mut stopped, every).timed_out();
+                    if *stopped {
+                        break;
+                    }
+                    if timed_out {
+                        // A failed sync poisons the log; every later commit then reports it.
+                        let _ = wal.sync();
+                        if wal.is_poisoned() {
+                            break;
+                        }
+                    }
+                }
+            })
+            .ok();
+        Syncer { stop, thread }
+    }
+
+    fn stop(mut self) {
+        let (lock, cv) = &*self.stop;
+        *lock.lock() = true;
+        cv.notify_all();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Keyspace {
+    /// Opens (or creates) the database at `opts.path`: lock, newest meta page, index rebuild from
+    /// the tree, replay of the log.
+    ///
+    /// # Errors
+    /// [`Error::Locked`], [`Error::NotAnEmdbFile`], [`Error::UnsupportedFormatVersion`],
+    /// [`Error::Corruption`], or an I/O error.
+    pub(crate) fn open(config: Config, opts: &PersistOptions) -> Result<Keyspace> {
+        let store_opts = StoreOptions { mmap: opts.mmap, ..StoreOptions::default() };
+        let store = Store::open(Arc::clone(&opts.storage), &opts.path, store_opts)?;
+        let policy = config.flush_policy;
+        let ks = Keyspace::new(config, true);
+        let meta = store.meta();
+        let file = Arc::clone(store.file());
+        let root = store.root();
+        ks.load_tree(&file, root)?;
+        ks.snapshots.lock().set_tree(Arc::new(TreeSnap {
+            root,
+            seq: meta.sequence,
+            file: Arc::clone(&file),
+        }));
+        let checkpoint_lsn = meta.checkpoint_lsn;
+        let mut writer = Writer { last_lsn: checkpoint_lsn, ..Writer::default() };
+        let (wal, recovery) =
+            Wal::open(&opts.storage, &opts.path, checkpoint_lsn, |lsn, batch| {
+                ks.apply(&batch, lsn, &mut writer);
+                writer.last_lsn = lsn;
+                Ok(())
+            })?;
+        let mut ks = ks;
+        writer.last_lsn = recovery.last_lsn;
+        ks.committed.store(recovery.last_lsn, Ordering::Release);
+        *ks.writer.get_mut() = writer;
+        let wal = Arc::new(wal);
+        let syncer = match policy {
+            FlushPolicy::Interval(every) => Some(Syncer::start(Arc::clone(&wal), every)),
+            _ => None,
+        };
+        ks.persist = Some(Persist {
+            path: opts.path.clone(),
+            store: Mutex::new(store),
+            file: RwLock::new(file),
+            store_opts,
+            wal,
+            checkpoint_wal_bytes: opts.checkpoint_wal_bytes,
+            last_checkpoint: Mutex::new((checkpoint_lsn, None)),
+            syncer,
+        });
+        Ok(ks)
+    }
+
+    /// Reads the namespace catalog, then rebuilds every namespace's index, expiry index and
+    /// count from one sequential scan of the tree's leaves.
+    fn load_tree(&self, file: &PageFile, root: TreeRoot) -> Result<()> {
+        let catalog = CATALOG.to_be_bytes();
+        let mut cursor = Cursor::new(file, root);
+        cursor.seek_at_or_after(&catalog)?;
+        while let Some(e) = cursor.entry()? {
+            let id = e.key.get(4..8).and_then(|b| b.try_into().ok()).map(NsId::from_be_bytes);
+            let value = match e.value {
+                ValueRef::Inline(b) => b.to_vec(),
+                ValueRef::Stored(loc) => file.read_value(loc)?,
+            };
+            let (Some(id), Ok(name), 8) = (id, String::from_utf8(value), e.key.len()) else {
+                return Err(file.corruption(0, "a namespace catalog entry is malformed"));
+            };
+            if id != super::DEFAULT_NS && id != CATALOG {
+                self.add_namespace(id, name);
+            }
+            cursor.next()?;
+        }
+        let mut current: Option<Arc<NsState>> = None;
+        scan(file, root, |e| {
+            let Some((prefix, key)) = e.key.split_first_chunk::<4>() else {
+                return Err(file.corruption(0, "a tree key is shorter than its namespace prefix"));
+            };
+            let id = NsId::from_be_bytes(*prefix);
+            if id == CATALOG {
+                return Ok(());
+            }
+            if current.as_ref().is_none_or(|ns| ns.id != id) {
+                let found = self.registry.read().by_id.get(&id).cloned();
+                let Some(ns) = found else {
+                    return Err(file.corruption(0, format!("tree keys of unknown namespace {id}")));
+                };
+                current = Some(ns);
+            }
+            let Some(ns) = &current else { return Ok(()) };
+            let held = match e.value {
+                ValueRef::Inline(b) => Held::Mem(Arc::from(b)),
+                ValueRef::Stored(loc) => Held::Disk(loc),
+            };
+            let key: Arc<[u8]> = Arc::from(key);
+            let old =
+                ns.index.insert_one(Arc::clone(&key), IndexSlot { held, expires_at: e.expires_at });
+            ns.stats.write().change(&key, old, Some(e.expires_at));
+            Ok(())
+        })
+    }
+
+    /// Writes the memtables into the tree, makes it durable, and starts a new log generation.
+    /// The caller holds the writer lock (`writer`).
+    pub(crate) fn checkpoint_locked(&self, writer: &mut Writer) -> Result<()> {
+        let Some(p) = &self.persist else { return Ok(()) };
+        if self.is_poisoned() {
+            return Err(Error::Poisoned);
+        }
+        let r = self.checkpoint_inner(p, writer);
+        if r.is_err() {
+            self.poison();
+        }
+        r
+    }
+
+    fn checkpoint_inner(&self, p: &Persist, writer: &mut Writer) -> Result<()> {
+        let lsn = writer.last_lsn;
+        let namespaces = self.namespaces();
+        let mems: Vec<_> = namespaces.iter().map(|ns| ns.memtable()).collect();
+        let mut store = p.store.lock();
+        let nothing_new =
+            mems.iter().all(|m| m.read().is_empty()) && writer.new_namespaces.is_empty();
+        if nothing_new && store.meta().checkpoint_lsn >= lsn {
+            return Ok(());
+        }
+        // The newest version of every changed key, in tree-key order (namespaces ascending).
+        let mut owned: Vec<(Vec<u8>, Head)> = Vec::new();
+        for (ns, mem) in namespaces.iter().zip(&mems) {
+            let prefix = ns.tree_prefix();
+            for (key, head) in mem.read().heads() {
+                let mut k = Vec::with_capacity(4 + key.len());
+                k.extend_from_slice(&prefix);
+                k.extend_from_slice(key);
+                owned.push((k, head.map(|s| (Arc::clone(&s.value), s.expires_at))));
+            }
+        }
+        let mut new_ns = writer.new_namespaces.clone();
+        new_ns.sort_unstable_by_key(|(id, _)| *id);
+        for (id, name) in &new_ns {
+            let mut k = CATALOG.to_be_bytes().to_vec();
+            k.extend_from_slice(&id.to_be_bytes());
+            owned.push((k, Some((Arc::from(name.as_bytes()), 0))));
+        }
+        let changes: Vec<Change<'_>> = owned
+            .iter()
+            .map(|(k, v)| Change { key: k, value: v.as_ref().map(|(v, e)| (&v[..], *e)) })
+            .collect();
+        let oldest = self.snapshots.lock().oldest_pinned(store.meta().sequence);
+        let meta = store.checkpoint(&changes, lsn, oldest)?;
+        let file = Arc::clone(store.file());
+        let root = store.root();
+        drop(store);
+        // Where the values that left the leaves now live.
+        let mut moved: Vec<(usize, Vec<u8>, ValueLoc)> = Vec::new();
+        for (k, v) in &owned {
+            if let Some((value, _)) = v
+                && value.len() > DEFAULT_INLINE_MAX
+                && k.get(..4) != Some(&CATALOG.to_be_bytes()[..])
+                && let Some(found) = get(&file, root, k)?
+                && let FoundValue::Stored(loc) = found.value
+            {
+                let id = k.get(..4).and_then(|b| b.try_into().ok()).map_or(0, NsId::from_be_bytes);
+                let at = namespaces.iter().position(|ns| ns.id == id).unwrap_or(usize::MAX);
+                moved.push((at, k.get(4..).unwrap_or_default().to_vec(), loc));
+            }
+        }
+        {
+            let mut snapshots = self.snapshots.lock();
+            snapshots.set_tree(Arc::new(TreeSnap { root, seq: meta.sequence, file }));
+            for ns in &namespaces {
+                ns.fresh_memtable();
+            }
+        }
+        writer.garbage.clear();
+        writer.collected_at = None;
+        writer.new_namespaces.clear();
+        for (at, key, loc) in moved {
+            if let Some(ns) = namespaces.get(at) {
+                ns.index.move_to_disk(&key, loc);
+            }
+        }
+        p.wal.reset(lsn, fresh_salt())?;
+        *p.last_checkpoint.lock() = (lsn, Some(SystemTime::now()));
+        Ok(())
+    }
+}
+
+impl Drop for Keyspace {
+    fn drop(&mut self) {
+        if self.persist.is_some() && !self.is_poisoned() {
+            let mut writer = std::mem::take(self.writer.get_mut());
+            // Errors cannot be reported from a drop; the log still holds every commit.
+            let _ = self.checkpoint_locked(&mut writer);
+        }
+    }
+}

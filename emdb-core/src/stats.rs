@@ -1,0 +1,28 @@
+//! [`Stats`]: what [`Emdb::stats`](crate::Emdb::stats) reports about a database.
+
+use std::time::SystemTime;
+
+/// A snapshot of a database's size and state, from [`Emdb::stats`](crate::Emdb::stats).
+///
+/// File figures are zero for an in-memory database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Live (unexpired) entries over every namespace, the default one included.
+    pub live_records: u64,
+    /// The size of the page file in bytes.
+    pub file_bytes: u64,
+    /// The size of the write-ahead log in bytes.
+    pub wal_bytes: u64,
+    /// Pages of the page file that are free for reuse.
+    pub free_pages: u64,
+    /// Bytes of values no entry refers to any more (reclaimed by
+    /// [`Emdb::compact`](crate::Emdb::compact)).
+    pub dead_value_bytes: u64,
+    /// The LSN the page file holds every commit up to (0 before the first checkpoint).
+    pub last_checkpoint_lsn: u64,
+    /// When this handle last checkpointed (`None` if it has not yet).
+    pub last_checkpoint_time: Option<SystemTime>,
+    /// The LSN of the newest commit.
+    pub last_lsn: u64,
+}

@@ -1,0 +1,200 @@
+//! The kill -9 loop: this test binary re-executes itself as a child that commits numbered
+//! writes and prints each number after its commit returned; the parent SIGKILLs it after a
+//! random delay (sometimes during open and recovery, checkpoints or compaction), reopens the
+//! database and checks that it holds a prefix of the commits containing every acknowledged one.
+//!
+//! Scenarios: single inserts, transactions, frequent checkpoints with larger values, and
+//! compaction. `EMDB_SOAK=1` runs ten times as many kills.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use emdb_core::{Emdb, FlushPolicy};
+
+const CHILD_ENV: &str = "EMDB_KILL9_CHILD";
+
+#[derive(Clone, Copy, Debug)]
+enum Scenario {
+    Plain,
+    Transactions,
+    Checkpoints,
+    Compaction,
+}
+
+impl Scenario {
+    fn name(self) -> &'static str {
+        match self {
+            Scenario::Plain => "plain",
+            Scenario::Transactions => "txn",
+            Scenario::Checkpoints => "ckpt",
+            Scenario::Compaction => "compact",
+        }
+    }
+
+    fn parse(s: &str) -> Scenario {
+        match s {
+            "plain" => Scenario::Plain,
+            "txn" => Scenario::Transactions,
+            "ckpt" => Scenario::Checkpoints,
+            _ => Scenario::Compaction,
+        }
+    }
+}
+
+fn open(path: &Path, scenario: Scenario) -> Emdb {
+    let wal = if matches!(scenario, Scenario::Checkpoints) { 16 * 1024 } else { 1 << 20 };
+    Emdb::builder()
+        .path(path)
+        .flush_policy(FlushPolicy::OnEachWrite)
+        .checkpoint_wal_bytes(wal)
+        .build()
+        .unwrap()
+}
+
+fn key(n: u64) -> String {
+    format!("k{n:08}")
+}
+
+fn value(n: u64, scenario: Scenario) -> Vec<u8> {
+    let size =
+        if matches!(scenario, Scenario::Checkpoints) { 200 + (n % 3) as usize * 900 } else { 8 };
+    let mut v = n.to_le_bytes().to_vec();
+    v.resize(size, (n % 251) as u8);
+    v
+}
+
+/// The number of commits the database holds, after checking they are a whole prefix.
+fn verify(db: &Emdb, scenario: Scenario) -> u64 {
+    if let Scenario::Transactions = scenario {
+        let a = db.get("a").unwrap();
+        assert_eq!(a, db.get("b").unwrap(), "a transaction was half applied");
+        let Some(a) = a else { return 0 };
+        let n = u64::from_le_bytes(a.try_into().unwrap());
+        assert_eq!(db.len().unwrap() as u64, 2 + (n + 1).min(50), "keys of the prefix");
+        return n + 1;
+    }
+    let mut count = 0u64;
+    for item in db.iter().unwrap() {
+        let (k, v) = item.unwrap();
+        assert_eq!(k, key(count).into_bytes(), "commits form a prefix");
+        assert_eq!(v, value(count, scenario), "the value of commit {count}");
+        count += 1;
+    }
+    assert_eq!(db.len().unwrap() as u64, count);
+    count
+}
+
+/// The child: commits numbered writes forever, printing each number once its commit returned.
+#[test]
+#[ignore = "run by kill9_loop_keeps_every_acknowledged_commit"]
+fn kill9_child() {
+    let Ok(spec) = std::env::var(CHILD_ENV) else { return };
+    let (scenario, path) = spec.split_once(':').unwrap();
+    let scenario = Scenario::parse(scenario);
+    let path = Path::new(path);
+    let db = open(path, scenario);
+    let mut n = verify(&db, scenario);
+    let mut out = std::io::stdout().lock();
+    loop {
+        match scenario {
+            Scenario::Transactions => db
+                .transaction(|tx| {
+                    tx.insert("a", n.to_le_bytes())?;
+                    tx.insert(format!("c{:02}", n % 50), n.to_le_bytes())?;
+                    tx.insert("b", n.to_le_bytes())
+                })
+                .unwrap(),
+            _ => db.insert(key(n), value(n, scenario)).unwrap(),
+        }
+        writeln!(out, "{n}").unwrap();
+        out.flush().unwrap();
+        if matches!(scenario, Scenario::Compaction) && n % 40 == 39 {
+            db.compact().unwrap();
+        }
+        n += 1;
+    }
+}
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self, below: u64) -> u64 {
+        self.0 =
+            self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) % below
+    }
+}
+
+#[test]
+fn kill9_loop_keeps_every_acknowledged_commit() {
+    let soak = std::env::var_os("EMDB_SOAK").is_some();
+    let per_scenario = if soak { 550 } else { 55 };
+    let exe = std::env::current_exe().unwrap();
+    let seed =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let mut rng = Rng(u64::try_from(seed % u128::from(u64::MAX)).unwrap());
+    let started = Instant::now();
+    let mut kills = 0;
+    for scenario in
+        [Scenario::Plain, Scenario::Transactions, Scenario::Checkpoints, Scenario::Compaction]
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let mut acked: Option<u64> = None;
+        let mut held = 0;
+        for round in 0..per_scenario {
+            let mut child = Command::new(&exe)
+                .args(["--exact", "kill9_child", "--ignored", "--nocapture", "--test-threads=1"])
+                .env(CHILD_ENV, format!("{}:{}", scenario.name(), path.display()))
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let stdout = child.stdout.take().unwrap();
+            let last = Arc::new(Mutex::new(None::<u64>));
+            let reader = {
+                let last = Arc::clone(&last);
+                std::thread::spawn(move || {
+                    for line in BufReader::new(stdout).lines() {
+                        let Ok(line) = line else { break };
+                        if let Ok(n) = line.trim().parse::<u64>() {
+                            *last.lock().unwrap() = Some(n);
+                        }
+                    }
+                })
+            };
+            // Some kills land during open and recovery, most while committing.
+            let delay = if rng.next(5) == 0 { rng.next(8) } else { 10 + rng.next(60) };
+            std::thread::sleep(Duration::from_millis(delay));
+            let status = child.try_wait().unwrap();
+            assert!(status.is_none(), "the child exited by itself: {status:?} (panic?)");
+            child.kill().unwrap();
+            child.wait().unwrap();
+            reader.join().unwrap();
+            kills += 1;
+            if let Some(n) = *last.lock().unwrap() {
+                acked = Some(acked.map_or(n, |a| a.max(n)));
+            }
+            // Verify every other round, so that the child's own open also recovers after kills.
+            if round % 2 == 1 || round + 1 == per_scenario {
+                let db = open(&path, scenario);
+                held = verify(&db, scenario);
+                if let Some(a) = acked {
+                    assert!(
+                        held > a,
+                        "{scenario:?}: commit {a} was acknowledged but {held} survive"
+                    );
+                }
+            }
+        }
+        eprintln!("{scenario:?}: {held} commits survive {per_scenario} kills");
+        let needed = if matches!(scenario, Scenario::Compaction) { 200 } else { 50 };
+        assert!(held >= needed, "{scenario:?}: too few commits ({held}) to exercise it");
+    }
+    eprintln!("kill -9 loop: {kills} kills in {:?}", started.elapsed());
+    assert!(kills >= 200 || soak);
+}

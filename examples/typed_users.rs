@@ -1,5 +1,5 @@
-//! Typed tables: a `users` table of plain Rust structs, with put, get, range, update, TTL and a
-//! transaction over two tables, printing what it does.
+//! Typed tables: a `users` table of plain Rust structs, with put, get, range, update, TTL, a
+//! transaction over two tables, and a reopen of the database file, printing what it does.
 //!
 //! Run it with `cargo run --example typed_users`.
 
@@ -26,7 +26,17 @@ impl Record for User {
 }
 
 fn main() -> Result<(), Error> {
-    let db = Emdb::open_in_memory();
+    let dir = std::env::temp_dir().join(format!("emdb-typed-users-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    let path = dir.join("users.emdb");
+    let result = run(&path);
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+fn run(path: &std::path::Path) -> Result<(), Error> {
+    let db = Emdb::open(path)?;
+    println!("opened {}", path.display());
     let users = User::table(&db)?;
     println!("opened table {:?} (schema version {})", users.name(), users.version());
 
@@ -85,6 +95,14 @@ fn main() -> Result<(), Error> {
         Ok(_) => println!("unexpected: opened with the wrong key type"),
     }
 
-    println!("this database lives in memory; reopen comes with the durable storage engine");
+    // Close every handle (the last one checkpoints), then reopen the file.
+    drop((users, sessions, archive, db));
+    let db = Emdb::open(path)?;
+    let users = User::table(&db)?;
+    println!(
+        "reopened: {} users, user 7 = {:?}",
+        users.len()?,
+        users.get(&7)?.map(|u| (u.name, u.visits))
+    );
     Ok(())
 }

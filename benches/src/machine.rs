@@ -26,6 +26,16 @@ pub fn describe(data_dir: &Path) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// The total time runnable tasks have waited for a core since boot (`some total` in
+/// `/proc/pressure/cpu`), or `None` without pressure stall information. The difference over a run
+/// says how much other processes competed with it.
+pub fn cpu_stall() -> Option<std::time::Duration> {
+    let text = std::fs::read_to_string("/proc/pressure/cpu").ok()?;
+    let some = text.lines().find(|line| line.starts_with("some "))?;
+    let micros = some.split_whitespace().find_map(|f| f.strip_prefix("total="))?.parse().ok()?;
+    Some(std::time::Duration::from_micros(micros))
+}
+
 /// The value of the first `name : value` line of a `/proc` file.
 fn field(text: &str, name: &str) -> Option<String> {
     text.lines().find_map(|line| {

@@ -22,6 +22,9 @@ pub struct Phase {
     pub label: String,
     /// Whether the row is a time or a size.
     pub unit: Unit,
+    /// Whether the row compares engines: a baseline that measures the disk, not the engine, gets
+    /// no ratio, no bold and no bar.
+    pub compared: bool,
 }
 
 /// One measurement of one engine in one phase.
@@ -150,6 +153,9 @@ pub fn parse_run(name: &str, output: &str, exit_ok: bool, exit_status: &str) -> 
 /// The ratio of the best peer to emdb in one phase, and which peer was best. Above 1, emdb took
 /// less time (or space) than every peer.
 pub fn best_peer_ratio(phase: &Phase, runs: &[EngineRun], emdb: &str) -> Option<(f64, String)> {
+    if !phase.compared {
+        return None;
+    }
     let emdb_value = runs.iter().find(|r| r.name == emdb)?.values.get(phase.id)?.number()?;
     let (best, name) = runs
         .iter()
@@ -172,18 +178,17 @@ pub fn markdown_table(phases: &[Phase], runs: &[EngineRun], emdb: &str) -> Strin
     }
     out.push_str("---:|\n");
     for phase in phases {
-        let best =
-            runs.iter().filter_map(|r| r.values.get(phase.id)?.number()).min_by(f64::total_cmp);
+        let numbers: Vec<f64> =
+            runs.iter().filter_map(|r| r.values.get(phase.id)?.number()).collect();
+        // Bold marks a winner, so it needs at least two contenders.
+        let best = numbers.iter().copied().min_by(f64::total_cmp).filter(|_| numbers.len() > 1);
         let _ = write!(out, "| {} |", phase.label);
         for run in runs {
             let cell = match (run.values.get(phase.id), &run.status) {
                 (Some(value), _) => {
                     let text = value.cell();
-                    if value.number().is_some() && value.number() == best && runs.len() > 1 {
-                        format!("**{text}**")
-                    } else {
-                        text
-                    }
+                    let is_best = value.number().is_some() && value.number() == best;
+                    if is_best && phase.compared { format!("**{text}**") } else { text }
                 }
                 (None, RunStatus::Unavailable(_)) => "unavailable".to_owned(),
                 (None, RunStatus::Failed(_)) => "failed".to_owned(),
@@ -246,10 +251,16 @@ pub fn svg_chart(title: &str, phases: &[Phase], runs: &[EngineRun], emdb: &str) 
     const TOP: f64 = 64.0;
     /// The plot spans ratios from `1 / 2^MAX_LOG2` to `2^MAX_LOG2`.
     const MAX_LOG2: f64 = 4.0;
+    let phases: Vec<&Phase> = phases.iter().filter(|p| p.compared).collect();
     let width = LABEL_W + PLOT_W + 110.0;
     #[expect(clippy::cast_precision_loss, reason = "a few dozen phases")]
     let height = TOP + ROW_H * phases.len() as f64 + 40.0;
     let centre = LABEL_W + PLOT_W / 2.0;
+    let emdb_missing = match runs.iter().find(|r| r.name == emdb).map(|r| &r.status) {
+        None => Some("emdb was not run"),
+        Some(RunStatus::Unavailable(_)) => Some("emdb unavailable in this run"),
+        Some(_) => None,
+    };
     let x_of =
         |ratio: f64| centre + ratio.log2().clamp(-MAX_LOG2, MAX_LOG2) / MAX_LOG2 * PLOT_W / 2.0;
 
@@ -306,7 +317,7 @@ pub fn svg_chart(title: &str, phases: &[Phase], runs: &[EngineRun], emdb: &str) 
                     xml(&peer)
                 );
             }
-            None => {
+            None if emdb_missing.is_none() => {
                 let _ = writeln!(
                     out,
                     r##"<text x="{:.1}" y="{:.1}" fill="#888">no ratio: {}</text>"##,
@@ -315,7 +326,20 @@ pub fn svg_chart(title: &str, phases: &[Phase], runs: &[EngineRun], emdb: &str) 
                     xml(&missing_reason(phase, runs, emdb))
                 );
             }
+            None => {}
         }
+    }
+    if let Some(why) = emdb_missing {
+        // One note for the whole chart instead of the same one on every row.
+        let _ = writeln!(
+            out,
+            r##"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="44" fill="#fff3e0" stroke="#ef6c00"/><text x="{centre:.1}" y="{:.1}" text-anchor="middle" font-size="14" fill="#bf360c">no ratios: {}</text>"##,
+            LABEL_W + 20.0,
+            TOP + 20.0,
+            PLOT_W - 40.0,
+            TOP + 47.0,
+            xml(why)
+        );
     }
     out.push_str("</svg>\n");
     out
@@ -361,8 +385,13 @@ mod tests {
 
     fn phases() -> Vec<Phase> {
         vec![
-            Phase { id: "load", label: "bulk load".to_owned(), unit: Unit::Millis },
-            Phase { id: "size", label: "size <after>".to_owned(), unit: Unit::Bytes },
+            Phase { id: "load", label: "bulk load".to_owned(), unit: Unit::Millis, compared: true },
+            Phase {
+                id: "size",
+                label: "size <after>".to_owned(),
+                unit: Unit::Bytes,
+                compared: true,
+            },
         ]
     }
 
@@ -425,9 +454,30 @@ mod tests {
             },
         ];
         let table = markdown_table(&phases(), &runs, "emdb");
-        assert!(table.contains("| bulk load | unavailable | **1,234** | — |"), "{table}");
-        assert!(svg_chart("t", &phases(), &runs, "emdb").contains("emdb unavailable"));
+        assert!(table.contains("| bulk load | unavailable | 1,234 | — |"), "{table}");
+        let svg = svg_chart("t", &phases(), &runs, "emdb");
+        assert_eq!(svg.matches("emdb unavailable in this run").count(), 1, "{svg}");
         assert!(csv(&phases(), &runs).contains("emdb,load,,,unavailable: no engine"));
+    }
+
+    #[test]
+    fn a_baseline_row_gets_no_ratio_no_bold_and_no_bar() {
+        let baseline = Phase {
+            id: "sync",
+            label: "fdatasync".to_owned(),
+            unit: Unit::Millis,
+            compared: false,
+        };
+        let run = |name: &str, ms: f64| EngineRun {
+            name: name.to_owned(),
+            status: RunStatus::Completed,
+            values: HashMap::from([("sync".to_owned(), Value::Millis(ms))]),
+        };
+        let runs = [run("emdb", 1.0), run("redb", 2.0)];
+        assert_eq!(best_peer_ratio(&baseline, &runs, "emdb"), None);
+        let table = markdown_table(std::slice::from_ref(&baseline), &runs, "emdb");
+        assert!(table.contains("| fdatasync | 1.0 | 2.0 | — |"), "{table}");
+        assert!(!svg_chart("t", &[baseline], &runs, "emdb").contains("fdatasync"));
     }
 
     #[test]

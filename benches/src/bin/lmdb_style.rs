@@ -59,6 +59,10 @@ const BASELINE_SYNCS: u32 = 1_000;
 /// emdb's individual durable writes should take at most this multiple of the baseline.
 const BASELINE_TARGET: f64 = 1.3;
 
+/// The phase id of the `fdatasync` baseline, which every child measures just before its
+/// individual durable writes.
+const BASELINE_PHASE: &str = "fdatasync_baseline";
+
 const ENV_RECORDS: &str = "EMDB_BENCH_RECORDS";
 const ENV_DIR: &str = "EMDB_BENCH_DIR";
 const ENV_OUT: &str = "EMDB_BENCH_OUT";
@@ -134,10 +138,19 @@ impl Plan {
 
     /// The rows of the results, in the order the phases run.
     fn phases(&self) -> Vec<Phase> {
-        let ms = |id, label: String| Phase { id, label, unit: Unit::Millis };
-        let bytes = |id, label: String| Phase { id, label, unit: Unit::Bytes };
+        let ms = |id, label: String| Phase { id, label, unit: Unit::Millis, compared: true };
+        let bytes = |id, label: String| Phase { id, label, unit: Unit::Bytes, compared: true };
         let mut phases = vec![
             ms("bulk_load", format!("bulk load: {} records, 1 durable commit", group(self.bulk))),
+            Phase {
+                id: BASELINE_PHASE,
+                label: format!(
+                    "baseline: {} × ({VALUE_LEN}-byte append + fdatasync), no engine",
+                    group(u64::from(BASELINE_SYNCS))
+                ),
+                unit: Unit::Millis,
+                compared: false,
+            },
             ms(
                 "individual_writes",
                 format!("{} individual durable writes", group(INDIVIDUAL_WRITES)),
@@ -309,6 +322,7 @@ fn run<E: Engine>(plan: &Plan, dir: &Path, out: &mut Reporter) -> Result<(), Chi
     engine.prepare(Durability::Durable)?;
     out.time("bulk_load", || engine.write(records, 0..plan.bulk, Durability::Durable))?;
 
+    out.time(BASELINE_PHASE, || baseline(dir))?;
     out.time("individual_writes", || {
         let start = plan.individual_start();
         for i in start..start + INDIVIDUAL_WRITES {
@@ -517,8 +531,8 @@ fn parent(plan: &Plan) -> BenchResult<()> {
         group(plan.total()),
         data.path().display()
     );
-    eprintln!("baseline: {BASELINE_SYNCS} × (150-byte append + fdatasync)");
-    let baseline = baseline(data.path())?;
+    let stall_before = machine::cpu_stall();
+    let start = Instant::now();
 
     let mut runs = Vec::new();
     for engine in &engines {
@@ -547,7 +561,19 @@ fn parent(plan: &Plan) -> BenchResult<()> {
         std::fs::remove_dir_all(&dir)?;
     }
 
-    let outputs = write_reports(plan, &engines, &runs, baseline, &machine)?;
+    let mut machine = machine;
+    if let (Some(before), Some(after)) = (stall_before, machine::cpu_stall()) {
+        machine.push((
+            "CPU stall during the run",
+            format!(
+                "{:.1} s of {:.1} s (`/proc/pressure/cpu` some: time runnable tasks waited for a \
+                 core; high values mean other processes competed with the benchmark)",
+                (after.saturating_sub(before)).as_secs_f64(),
+                start.elapsed().as_secs_f64()
+            ),
+        ));
+    }
+    let outputs = write_reports(plan, &engines, &runs, &machine)?;
     for path in outputs {
         eprintln!("wrote {}", path.display());
     }
@@ -555,25 +581,28 @@ fn parent(plan: &Plan) -> BenchResult<()> {
 }
 
 /// [`BASELINE_SYNCS`] appends of one 150-byte value to a file in `dir`, each followed by
-/// `fdatasync`: the least a durable commit can cost on this filesystem.
-fn baseline(dir: &Path) -> BenchResult<Duration> {
+/// `fdatasync`: the least a durable commit can cost on this filesystem. Each child measures it
+/// right before its individual durable writes, so both see the disk in the same state.
+fn baseline(dir: &Path) -> BenchResult<()> {
     let path = dir.join("baseline.log");
     let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&path)?;
     let value = Records::new(KEY_LEN, VALUE_LEN, RECORD_SEED).value(0);
-    let start = Instant::now();
     for _ in 0..BASELINE_SYNCS {
         file.write_all(&value)?;
         file.sync_data()?;
     }
-    let elapsed = start.elapsed();
     drop(file);
     std::fs::remove_file(&path)?;
-    Ok(elapsed)
+    Ok(())
 }
 
 fn output_dir() -> PathBuf {
     std::env::var_os(ENV_OUT).map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("docs").join("bench"),
+        || {
+            // `benches/` is one level below the workspace root.
+            let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+            manifest.parent().unwrap_or(manifest).join("docs").join("bench")
+        },
         PathBuf::from,
     )
 }
@@ -599,14 +628,11 @@ fn write_reports(
     plan: &Plan,
     engines: &[EngineInfo],
     runs: &[EngineRun],
-    baseline: Duration,
     machine: &[(&'static str, String)],
 ) -> BenchResult<Vec<PathBuf>> {
     let phases = plan.phases();
-    let md = document(plan, engines, runs, baseline, machine);
-    let mut csv = report::csv(&phases, runs);
-    let _ =
-        writeln!(csv, "baseline,fdatasync_append_x{BASELINE_SYNCS},ms,{:.3},", millis(baseline));
+    let md = document(plan, engines, runs, machine);
+    let csv = report::csv(&phases, runs);
     let title = format!("emdb vs best peer: lmdb_style, {} records", group(plan.bulk));
     let svg = report::svg_chart(&title, &phases, runs, EmdbEngine::NAME);
 
@@ -626,7 +652,6 @@ fn document(
     plan: &Plan,
     engines: &[EngineInfo],
     runs: &[EngineRun],
-    baseline: Duration,
     machine: &[(&'static str, String)],
 ) -> String {
     let emdb = EmdbEngine::NAME;
@@ -664,28 +689,36 @@ fn document(
     );
     md.push_str(&report::markdown_table(&plan.phases(), runs, emdb));
 
-    let baseline_ms = millis(baseline);
-    let _ = write!(
+    let _ = writeln!(
         md,
-        "\n## Baseline\n\n{BASELINE_SYNCS} appends of {VALUE_LEN} bytes, each followed by \
-         `fdatasync`, to one file in the data directory: **{baseline_ms:.1} ms** ({:.1} µs per \
-         sync). Target: emdb's {} individual durable writes take at most {BASELINE_TARGET}× \
-         this: ",
-        baseline_ms * 1000.0 / f64::from(BASELINE_SYNCS),
+        "\n## Baseline\n\nEach child times {} appends of {VALUE_LEN} bytes to one file in its \
+         directory, each followed by `fdatasync`, right before its individual durable writes. \
+         Target: emdb's {} individual durable writes take at most {BASELINE_TARGET}× its \
+         baseline.\n\n| Engine | baseline | per sync | individual durable writes ÷ baseline |\n\
+         |---|---:|---:|---:|",
+        group(u64::from(BASELINE_SYNCS)),
         group(INDIVIDUAL_WRITES),
     );
-    let emdb_writes = runs
-        .iter()
-        .find(|r| r.name == emdb)
-        .and_then(|r| r.values.get("individual_writes"))
-        .and_then(Value::number);
-    match emdb_writes {
-        Some(ms) => {
-            let ratio = ms / baseline_ms;
-            let verdict = if ratio <= BASELINE_TARGET { "met" } else { "not met" };
-            let _ = writeln!(md, "{ms:.1} ms = **{ratio:.2}×** the baseline, {verdict}.");
-        }
-        None => md.push_str("no emdb result in this run.\n"),
+    for run in runs {
+        let value = |id: &str| run.values.get(id).and_then(Value::number);
+        let Some(baseline) = value(BASELINE_PHASE) else {
+            let _ = writeln!(md, "| {} | — | — | — |", run.name);
+            continue;
+        };
+        let ratio = value("individual_writes").map_or_else(
+            || "—".to_owned(),
+            |writes| {
+                let ratio = writes / baseline;
+                if run.name == emdb {
+                    let verdict = if ratio <= BASELINE_TARGET { "met" } else { "not met" };
+                    format!("**{ratio:.2}×** (target {verdict})")
+                } else {
+                    format!("{ratio:.2}×")
+                }
+            },
+        );
+        let per_sync = baseline * 1000.0 / f64::from(BASELINE_SYNCS);
+        let _ = writeln!(md, "| {} | {baseline:.1} ms | {per_sync:.0} µs | {ratio} |", run.name);
     }
 
     md.push_str(

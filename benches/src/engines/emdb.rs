@@ -58,7 +58,8 @@ impl Engine for EmdbEngine {
     }
 
     fn prepare(&mut self, durability: Durability) -> BenchResult<()> {
-        if durability != self.durability {
+        // The in-memory adapter of the tests has no file to reopen.
+        if durability != self.durability && !self.path.as_os_str().is_empty() {
             // Close before reopening: the lock file allows one handle per database.
             self.db = Emdb::open_in_memory();
             self.db = Self::open_with(&self.path, durability)?;
@@ -98,6 +99,17 @@ impl Engine for EmdbEngine {
 }
 
 impl EmdbEngine {
+    /// The adapter on an in-memory database, for tests of the adapter itself while the
+    /// persistent engine is missing.
+    #[cfg(test)]
+    pub(crate) fn in_memory() -> Self {
+        EmdbEngine {
+            db: Emdb::open_in_memory(),
+            path: PathBuf::new(),
+            durability: Durability::Durable,
+        }
+    }
+
     /// A durable commit on a database opened with `Manual` (only if `prepare` was skipped) is
     /// made durable by an explicit flush, so the asked-for durability always holds.
     fn sync_if_needed(&self, durability: Durability) -> BenchResult<()> {

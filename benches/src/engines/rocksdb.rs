@@ -1,4 +1,4 @@
-//! The RocksDB adapter (cargo feature `rocksdb`): the default column family, with a block cache
+//! The `RocksDB` adapter (cargo feature `rocksdb`): the default column family, with a block cache
 //! of [`CACHE_BYTES`] and a bloom filter, as redb's benchmark configures it.
 //!
 //! Durable writes set `WriteOptions::set_sync(true)` (the WAL is synced before the write
@@ -16,7 +16,7 @@ use crate::Records;
 use crate::engine::{BenchResult, Compaction, Durability, Engine, OpenError, Reader};
 use crate::engines::CACHE_BYTES;
 
-/// A RocksDB database in the benchmark directory.
+/// A `RocksDB` database in the benchmark directory.
 #[derive(Debug)]
 pub struct RocksdbEngine {
     db: DB,
@@ -116,7 +116,7 @@ impl Reader for SnapshotWithThreadMode<'_, DB> {
         Ok(seen)
     }
 
-    /// RocksDB keeps no exact count: this is a full scan, like sled's and fjall's `len`.
+    /// `RocksDB` keeps no exact count: this is a full scan, like sled's and fjall's `len`.
     fn len(&mut self) -> BenchResult<u64> {
         let mut n = 0;
         for entry in self.iterator(IteratorMode::Start) {

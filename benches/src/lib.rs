@@ -1,7 +1,18 @@
 //! Shared helpers for emdb's benchmarks: a fixed-seed generator, the benchmark dataset, and the
-//! peer that in-memory emdb is measured against (a `HashMap` behind one `RwLock`).
+//! peer that in-memory emdb is measured against (a `HashMap` behind one `RwLock`); and, for the
+//! comparative harness (`src/bin/lmdb_style.rs`), the [`engine::Engine`] interface, one adapter
+//! per peer database in [`engines`], computed [`Records`], the [`report`] writers and the
+//! [`machine`] description.
 //!
 //! Peers live only in this package, never in the engine crates.
+
+pub mod engine;
+pub mod engines;
+pub mod machine;
+mod records;
+pub mod report;
+
+pub use records::Records;
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;

@@ -1,0 +1,761 @@
+//! The comparative benchmark in the shape of redb's `lmdb_benchmark`: emdb and its peers (redb,
+//! LMDB through heed, sled, fjall, and `RocksDB` with `--features rocksdb`) run the same phases on
+//! the same records, each engine in a child process of its own.
+//!
+//! Workload: `EMDB_BENCH_RECORDS` records (default 1,000,000) of 24-byte random keys and 150-byte
+//! random values from a fixed seed ([`Records`]); then 1,000 individual durable writes, 100
+//! durable batches of 1,000, 100,000 non-durable writes, `len()`, 1,000,000 random reads (twice),
+//! 500,000 random range reads of 10 entries, 1,000,000 random reads split over 1, 2, 4 and 8
+//! threads, removal of half the keys in one durable commit, the size on disk, compaction, the
+//! size again, reopening, and the child's peak memory. A baseline times 1,000 appends of 150 bytes
+//! each followed by `fdatasync`, on the same filesystem. `docs/BENCH.md` lists the durability
+//! setting each engine uses.
+//!
+//! Run: `cargo run --release -p emdb-benches --bin lmdb_style` (add `--features rocksdb` for
+//! `RocksDB`). Environment: `EMDB_BENCH_RECORDS` (record count), `EMDB_BENCH_DIR` (where the
+//! temporary data directory goes; default the system temp dir), `EMDB_BENCH_OUT` (where
+//! `lmdb_style.{md,csv,svg}` are written; default `docs/bench/` of the workspace),
+//! `EMDB_BENCH_ENGINES` (a comma-separated subset of engine names).
+//!
+//! The parent re-executes this binary once per engine with `EMDB_BENCH_CHILD_ENGINE` set; the
+//! child prints its results as tab-separated lines on standard output ([`report`]), so the peak
+//! memory it reports is its own, and a crash loses one engine's remaining phases, not the run.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::sync::Barrier;
+use std::time::{Duration, Instant};
+
+use emdb_benches::engine::{
+    BenchResult, Compaction, Durability, Engine, OpenError, Reader, size_on_disk,
+};
+use emdb_benches::engines::emdb::EmdbEngine;
+use emdb_benches::engines::fjall::FjallEngine;
+use emdb_benches::engines::heed::HeedEngine;
+use emdb_benches::engines::redb::RedbEngine;
+#[cfg(feature = "rocksdb")]
+use emdb_benches::engines::rocksdb::RocksdbEngine;
+use emdb_benches::engines::sled::SledEngine;
+use emdb_benches::report::{self, EngineRun, Phase, RunStatus, Unit, Value};
+use emdb_benches::{Records, SplitMix64, machine};
+
+const KEY_LEN: usize = 24;
+const VALUE_LEN: usize = 150;
+const RECORD_SEED: u64 = 0x00E3_DB00_0100;
+const READ_SEED: u64 = 0x00E3_DB00_0101;
+const DEFAULT_RECORDS: u64 = 1_000_000;
+
+const INDIVIDUAL_WRITES: u64 = 1_000;
+const BATCHES: u64 = 100;
+const BATCH_SIZE: u64 = 1_000;
+const NON_DURABLE_WRITES: u64 = 100_000;
+const READS: u64 = 1_000_000;
+const SCANS: u64 = 500_000;
+const SCAN_LEN: usize = 10;
+const THREAD_COUNTS: [u64; 4] = [1, 2, 4, 8];
+const BASELINE_SYNCS: u32 = 1_000;
+/// emdb's individual durable writes should take at most this multiple of the baseline.
+const BASELINE_TARGET: f64 = 1.3;
+
+/// The phase id of the `fdatasync` baseline, which every child measures before it opens its
+/// engine.
+const BASELINE_PHASE: &str = "fdatasync_baseline";
+
+const ENV_RECORDS: &str = "EMDB_BENCH_RECORDS";
+const ENV_DIR: &str = "EMDB_BENCH_DIR";
+const ENV_OUT: &str = "EMDB_BENCH_OUT";
+const ENV_ENGINES: &str = "EMDB_BENCH_ENGINES";
+const ENV_CHILD_ENGINE: &str = "EMDB_BENCH_CHILD_ENGINE";
+const ENV_CHILD_DIR: &str = "EMDB_BENCH_CHILD_DIR";
+
+fn main() -> ExitCode {
+    let records = match record_count() {
+        Ok(n) => n,
+        Err(error) => {
+            eprintln!("lmdb_style: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let plan = Plan::new(records);
+    let result = match std::env::var(ENV_CHILD_ENGINE) {
+        Ok(engine) => return child(&plan, &engine),
+        Err(_) => parent(&plan),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("lmdb_style: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn record_count() -> BenchResult<u64> {
+    match std::env::var(ENV_RECORDS) {
+        Ok(text) => {
+            let n: u64 =
+                text.replace('_', "").parse().map_err(|e| format!("{ENV_RECORDS}: {e}"))?;
+            if n < 2 {
+                return Err(format!("{ENV_RECORDS} must be at least 2").into());
+            }
+            Ok(n)
+        }
+        Err(_) => Ok(DEFAULT_RECORDS),
+    }
+}
+
+/// Which records each phase writes: the bulk load takes indices `0..n`, and every later write
+/// phase the next unused ones, so each write inserts a new key.
+#[derive(Debug, Clone, Copy)]
+struct Plan {
+    records: Records,
+    bulk: u64,
+}
+
+impl Plan {
+    fn new(bulk: u64) -> Self {
+        Plan { records: Records::new(KEY_LEN, VALUE_LEN, RECORD_SEED), bulk }
+    }
+
+    fn individual_start(&self) -> u64 {
+        self.bulk
+    }
+
+    fn batch_start(&self) -> u64 {
+        self.individual_start() + INDIVIDUAL_WRITES
+    }
+
+    fn non_durable_start(&self) -> u64 {
+        self.batch_start() + BATCHES * BATCH_SIZE
+    }
+
+    /// The number of records once every write phase ran.
+    fn total(&self) -> u64 {
+        self.non_durable_start() + NON_DURABLE_WRITES
+    }
+
+    /// The rows of the results, in the order the phases run.
+    fn phases(&self) -> Vec<Phase> {
+        let ms = |id, label: String| Phase { id, label, unit: Unit::Millis, compared: true };
+        let bytes = |id, label: String| Phase { id, label, unit: Unit::Bytes, compared: true };
+        let mut phases = vec![
+            Phase {
+                id: BASELINE_PHASE,
+                label: format!(
+                    "baseline: {} × ({VALUE_LEN}-byte append + fdatasync), no engine",
+                    group(u64::from(BASELINE_SYNCS))
+                ),
+                unit: Unit::Millis,
+                compared: false,
+            },
+            ms("bulk_load", format!("bulk load: {} records, 1 durable commit", group(self.bulk))),
+            ms(
+                "individual_writes",
+                format!("{} individual durable writes", group(INDIVIDUAL_WRITES)),
+            ),
+            ms(
+                "batch_writes",
+                format!("{BATCHES} durable batches of {} writes", group(BATCH_SIZE)),
+            ),
+            ms("non_durable_writes", format!("{} non-durable writes", group(NON_DURABLE_WRITES))),
+            ms("len", format!("len() = {}", group(self.total()))),
+            ms("random_reads_1", format!("{} random reads (1st)", group(READS))),
+            ms("random_reads_2", format!("{} random reads (2nd)", group(READS))),
+            ms("range_reads", format!("{} random range reads × {SCAN_LEN}", group(SCANS))),
+        ];
+        for threads in THREAD_COUNTS {
+            phases.push(ms(
+                thread_phase_id(threads),
+                format!("{} random reads, {threads} thread{}", group(READS), plural(threads)),
+            ));
+        }
+        phases.extend([
+            ms(
+                "removals",
+                format!("removal of {} keys, 1 durable commit", group(self.total() / 2)),
+            ),
+            bytes("size_uncompacted", "size on disk, uncompacted".to_owned()),
+            ms("compaction", "compaction".to_owned()),
+            bytes("size_compacted", "size on disk, compacted".to_owned()),
+            ms("reopen", "reopen".to_owned()),
+            bytes("peak_memory", "peak memory (VmHWM of the process)".to_owned()),
+        ]);
+        phases
+    }
+}
+
+fn thread_phase_id(threads: u64) -> &'static str {
+    match threads {
+        1 => "reads_1_thread",
+        2 => "reads_2_threads",
+        4 => "reads_4_threads",
+        _ => "reads_8_threads",
+    }
+}
+
+fn plural(n: u64) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+fn group(n: u64) -> String {
+    report::thousands(n)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The engines.
+
+/// What the parent knows about an engine without opening it, and how a child runs it.
+struct EngineInfo {
+    name: &'static str,
+    durable: &'static str,
+    non_durable: &'static str,
+    run: fn(&Plan, &Path, &mut Reporter) -> Result<(), ChildError>,
+}
+
+fn info<E: Engine>() -> EngineInfo {
+    EngineInfo { name: E::NAME, durable: E::DURABLE, non_durable: E::NON_DURABLE, run: run::<E> }
+}
+
+/// Every engine this build can run; emdb first.
+fn engines() -> Vec<EngineInfo> {
+    vec![
+        info::<EmdbEngine>(),
+        info::<RedbEngine>(),
+        info::<HeedEngine>(),
+        info::<SledEngine>(),
+        info::<FjallEngine>(),
+        #[cfg(feature = "rocksdb")]
+        info::<RocksdbEngine>(),
+    ]
+}
+
+// ---------------------------------------------------------------------------------------------
+// The child: one engine, every phase.
+
+enum ChildError {
+    Unavailable(String),
+    Failed(String),
+}
+
+impl<E: Into<emdb_benches::engine::BenchError>> From<E> for ChildError {
+    fn from(error: E) -> Self {
+        ChildError::Failed(error.into().to_string())
+    }
+}
+
+fn open_engine<E: Engine>(dir: &Path) -> Result<E, ChildError> {
+    E::open(dir).map_err(|error| match error {
+        OpenError::Unavailable(reason) => ChildError::Unavailable(reason),
+        OpenError::Failed(error) => ChildError::Failed(format!("open: {error}")),
+    })
+}
+
+/// Prints each result as a protocol line the moment it is measured, so that a crash keeps the
+/// phases before it, and remembers the phase running now for the failure line.
+struct Reporter {
+    phase: &'static str,
+}
+
+impl Reporter {
+    fn start(&mut self, phase: &'static str) {
+        self.phase = phase;
+        eprintln!("  {phase} ...");
+    }
+
+    fn report(&self, value: &Value) {
+        let mut out = std::io::stdout().lock();
+        // A closed pipe means the parent is gone; there is nobody left to tell.
+        let _ = writeln!(out, "{}", report::value_line(self.phase, value));
+        let _ = out.flush();
+    }
+
+    /// Starts `phase`, times `f`, and reports the time.
+    fn time<T>(
+        &mut self,
+        phase: &'static str,
+        f: impl FnOnce() -> BenchResult<T>,
+    ) -> BenchResult<T> {
+        self.start(phase);
+        let start = Instant::now();
+        let out = f()?;
+        self.report(&Value::Millis(millis(start.elapsed())));
+        Ok(out)
+    }
+}
+
+fn millis(elapsed: Duration) -> f64 {
+    elapsed.as_secs_f64() * 1000.0
+}
+
+fn child(plan: &Plan, name: &str) -> ExitCode {
+    let Some(engine) = engines().into_iter().find(|e| e.name == name) else {
+        eprintln!("lmdb_style: unknown engine {name:?}");
+        return ExitCode::FAILURE;
+    };
+    let Some(dir) = std::env::var_os(ENV_CHILD_DIR).map(PathBuf::from) else {
+        eprintln!("lmdb_style: {ENV_CHILD_DIR} is not set");
+        return ExitCode::FAILURE;
+    };
+    let mut reporter = Reporter { phase: "open" };
+    match (engine.run)(plan, &dir, &mut reporter) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(ChildError::Unavailable(reason)) => {
+            println!("{}", report::unavailable_line(&reason));
+            eprintln!("  {name} is unavailable in this build: {reason}");
+            ExitCode::SUCCESS
+        }
+        Err(ChildError::Failed(error)) => {
+            println!("{}", report::failed_line(reporter.phase, &error));
+            eprintln!("  {name} failed in phase {}: {error}", reporter.phase);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Every phase, in order, on engine `E` in the empty directory `dir`.
+fn run<E: Engine>(plan: &Plan, dir: &Path, out: &mut Reporter) -> Result<(), ChildError> {
+    let records = &plan.records;
+    // Before the engine exists, so that none of its threads share the disk with the baseline.
+    out.time(BASELINE_PHASE, || baseline(dir))?;
+    let mut engine: E = open_engine(dir)?;
+
+    engine.prepare(Durability::Durable)?;
+    out.time("bulk_load", || engine.write(records, 0..plan.bulk, Durability::Durable))?;
+
+    out.time("individual_writes", || {
+        let start = plan.individual_start();
+        for i in start..start + INDIVIDUAL_WRITES {
+            engine.write(records, i..i + 1, Durability::Durable)?;
+        }
+        Ok(())
+    })?;
+
+    out.time("batch_writes", || {
+        for batch in 0..BATCHES {
+            let start = plan.batch_start() + batch * BATCH_SIZE;
+            engine.write(records, start..start + BATCH_SIZE, Durability::Durable)?;
+        }
+        Ok(())
+    })?;
+
+    engine.prepare(Durability::NonDurable)?;
+    out.time("non_durable_writes", || {
+        let start = plan.non_durable_start();
+        for i in start..start + NON_DURABLE_WRITES {
+            engine.write(records, i..i + 1, Durability::NonDurable)?;
+        }
+        Ok(())
+    })?;
+    engine.prepare(Durability::Durable)?;
+
+    let total = plan.total();
+    let mut reader = engine.reader()?;
+    let len = out.time("len", || reader.len())?;
+    expect_len(len, total)?;
+
+    // The same reads twice: the first run also warms the engine's cache.
+    for phase in ["random_reads_1", "random_reads_2"] {
+        out.time(phase, || random_reads(&mut reader, records, total, READ_SEED, READS))?;
+    }
+
+    out.time("range_reads", || range_reads(&mut reader, records, total))?;
+    drop(reader);
+
+    for threads in THREAD_COUNTS {
+        out.start(thread_phase_id(threads));
+        let elapsed = threaded_reads(&engine, records, total, threads)?;
+        out.report(&Value::Millis(millis(elapsed)));
+    }
+
+    let removed = total / 2;
+    out.time("removals", || engine.remove(records, 0..removed, Durability::Durable))?;
+    expect_len(engine.reader()?.len()?, total - removed)?;
+
+    out.start("size_uncompacted");
+    out.report(&Value::Bytes(size_on_disk(dir)?));
+
+    out.start("compaction");
+    let start = Instant::now();
+    match engine.compact()? {
+        Compaction::Done => {
+            out.report(&Value::Millis(millis(start.elapsed())));
+            expect_len(engine.reader()?.len()?, total - removed)?;
+            out.start("size_compacted");
+            out.report(&Value::Bytes(size_on_disk(dir)?));
+        }
+        Compaction::Unsupported(reason) => {
+            out.report(&Value::NotApplicable(reason.to_owned()));
+            out.start("size_compacted");
+            out.report(&Value::NotApplicable(reason.to_owned()));
+        }
+    }
+
+    engine.close()?;
+    out.start("reopen");
+    let start = Instant::now();
+    let engine = E::open(dir)?;
+    out.report(&Value::Millis(millis(start.elapsed())));
+    expect_len(engine.reader()?.len()?, total - removed)?;
+    engine.close()?;
+
+    out.start("peak_memory");
+    out.report(&peak_memory());
+    Ok(())
+}
+
+fn expect_len(len: u64, expected: u64) -> BenchResult<()> {
+    if len == expected {
+        Ok(())
+    } else {
+        Err(format!("len() is {len}, expected {expected}").into())
+    }
+}
+
+/// `count` reads of uniformly random present keys; checks every value's length and the sum of
+/// their first bytes.
+fn random_reads(
+    reader: &mut impl Reader,
+    records: &Records,
+    total: u64,
+    seed: u64,
+    count: u64,
+) -> BenchResult<()> {
+    let mut rng = SplitMix64::new(seed);
+    let (mut key, mut value) = (Vec::with_capacity(KEY_LEN), Vec::with_capacity(VALUE_LEN));
+    let (mut sum, mut expected) = (0u64, 0u64);
+    for _ in 0..count {
+        let index = random_index(&mut rng, total);
+        records.fill_key(index, &mut key);
+        if !reader.get(&key, &mut value)? {
+            return Err(format!("record {index} is missing").into());
+        }
+        if value.len() != records.value_len() {
+            return Err(format!("record {index} has a value of {} bytes", value.len()).into());
+        }
+        sum += u64::from(value.first().copied().unwrap_or(0));
+        expected += u64::from(records.value_first_byte(index));
+    }
+    if sum == expected { Ok(()) } else { Err("read values differ from the written ones".into()) }
+}
+
+fn random_index(rng: &mut SplitMix64, total: u64) -> u64 {
+    // `below` takes a usize; the record count fits in one on every 64-bit target.
+    let total = usize::try_from(total).unwrap_or(usize::MAX);
+    rng.below(total) as u64
+}
+
+/// [`SCANS`] range reads of up to [`SCAN_LEN`] entries from a random present key.
+fn range_reads(reader: &mut impl Reader, records: &Records, total: u64) -> BenchResult<()> {
+    let mut rng = SplitMix64::new(READ_SEED ^ 0x5CA7);
+    let mut key = Vec::with_capacity(KEY_LEN);
+    let mut bytes = 0u64;
+    for _ in 0..SCANS {
+        let index = random_index(&mut rng, total);
+        records.fill_key(index, &mut key);
+        let mut first_key_matches = None;
+        let seen = reader.scan(&key, SCAN_LEN, &mut |k, v| {
+            first_key_matches.get_or_insert(k == key.as_slice());
+            bytes += u64::from(v.first().copied().unwrap_or(0));
+        })?;
+        if seen == 0 || first_key_matches != Some(true) {
+            return Err(format!("a range read from record {index} did not start at it").into());
+        }
+    }
+    std::hint::black_box(bytes);
+    Ok(())
+}
+
+/// [`READS`] random reads split over `threads` threads, each with its own reader; the time runs
+/// from the moment every thread has its reader until the last one finishes.
+fn threaded_reads<E: Engine>(
+    engine: &E,
+    records: &Records,
+    total: u64,
+    threads: u64,
+) -> BenchResult<Duration> {
+    let barrier = Barrier::new(usize::try_from(threads)? + 1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let barrier = &barrier;
+                scope.spawn(move || -> BenchResult<()> {
+                    let reader = engine.reader();
+                    // Wait even if the reader failed, or the others would wait forever.
+                    barrier.wait();
+                    let mut reader = reader?;
+                    random_reads(&mut reader, records, total, READ_SEED ^ (t + 1), READS / threads)
+                })
+            })
+            .collect();
+        barrier.wait();
+        let start = Instant::now();
+        for handle in handles {
+            handle.join().map_err(|_| "a reader thread panicked")??;
+        }
+        Ok(start.elapsed())
+    })
+}
+
+/// The process's peak resident memory (`VmHWM` in `/proc/self/status`).
+fn peak_memory() -> Value {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|kb| kb.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or_else(
+            || Value::NotApplicable("no VmHWM in /proc/self/status".to_owned()),
+            |kb| Value::Bytes(kb * 1024),
+        )
+}
+
+// ---------------------------------------------------------------------------------------------
+// The parent: the baseline, one child per engine, and the reports.
+
+fn parent(plan: &Plan) -> BenchResult<()> {
+    let base = std::env::var_os(ENV_DIR).map_or_else(std::env::temp_dir, PathBuf::from);
+    std::fs::create_dir_all(&base)?;
+    // Removed when dropped, including on an early return.
+    let data = tempfile::Builder::new().prefix("emdb-lmdb-style-").tempdir_in(&base)?;
+    let machine = machine::describe(data.path());
+    let selected = std::env::var(ENV_ENGINES).ok();
+    let engines: Vec<EngineInfo> = engines()
+        .into_iter()
+        .filter(|e| selected.as_deref().is_none_or(|s| s.split(',').any(|n| n.trim() == e.name)))
+        .collect();
+
+    eprintln!(
+        "lmdb_style: {} records ({} after every write phase), data in {}",
+        group(plan.bulk),
+        group(plan.total()),
+        data.path().display()
+    );
+    let stall_before = machine::cpu_stall();
+    let start = Instant::now();
+
+    let mut runs = Vec::new();
+    for engine in &engines {
+        eprintln!("{}:", engine.name);
+        let dir = data.path().join(engine.name);
+        std::fs::create_dir(&dir)?;
+        let output = Command::new(std::env::current_exe()?)
+            .env(ENV_CHILD_ENGINE, engine.name)
+            .env(ENV_CHILD_DIR, &dir)
+            .env(ENV_RECORDS, plan.bulk.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .output()?;
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let run = report::parse_run(
+            engine.name,
+            &stdout,
+            output.status.success(),
+            &output.status.to_string(),
+        );
+        if let RunStatus::Failed(error) = &run.status {
+            eprintln!("  {} failed: {error}", engine.name);
+        }
+        runs.push(run);
+        std::fs::remove_dir_all(&dir)?;
+    }
+
+    let mut machine = machine;
+    if let (Some(before), Some(after)) = (stall_before, machine::cpu_stall()) {
+        machine.push((
+            "CPU stall during the run",
+            format!(
+                "{:.1} s of {:.1} s (`/proc/pressure/cpu` some: time runnable tasks waited for a \
+                 core; high values mean other processes competed with the benchmark)",
+                (after.saturating_sub(before)).as_secs_f64(),
+                start.elapsed().as_secs_f64()
+            ),
+        ));
+    }
+    let outputs = write_reports(plan, &engines, &runs, &machine)?;
+    for path in outputs {
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+/// [`BASELINE_SYNCS`] appends of one 150-byte value to a file in `dir`, each followed by
+/// `fdatasync`: what a durable append costs on this filesystem. Each child measures it first,
+/// before it opens its engine, so that the baselines of all engines see a quiet disk within
+/// minutes of the engine's own writes.
+fn baseline(dir: &Path) -> BenchResult<()> {
+    let path = dir.join("baseline.log");
+    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&path)?;
+    let value = Records::new(KEY_LEN, VALUE_LEN, RECORD_SEED).value(0);
+    for _ in 0..BASELINE_SYNCS {
+        file.write_all(&value)?;
+        file.sync_data()?;
+    }
+    drop(file);
+    std::fs::remove_file(&path)?;
+    Ok(())
+}
+
+fn output_dir() -> PathBuf {
+    std::env::var_os(ENV_OUT).map_or_else(
+        || {
+            // `benches/` is one level below the workspace root.
+            let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+            manifest.parent().unwrap_or(manifest).join("docs").join("bench")
+        },
+        PathBuf::from,
+    )
+}
+
+/// The command that reproduces this run.
+fn command(plan: &Plan) -> String {
+    let mut command = String::new();
+    if plan.bulk != DEFAULT_RECORDS {
+        let _ = write!(command, "{ENV_RECORDS}={} ", plan.bulk);
+    }
+    if let Ok(engines) = std::env::var(ENV_ENGINES) {
+        let _ = write!(command, "{ENV_ENGINES}={engines} ");
+    }
+    command.push_str("cargo run --release -p emdb-benches --bin lmdb_style");
+    if cfg!(feature = "rocksdb") {
+        command.push_str(" --features rocksdb");
+    }
+    command
+}
+
+/// Writes `lmdb_style.{md,csv,svg}` into the output directory and prints the Markdown.
+fn write_reports(
+    plan: &Plan,
+    engines: &[EngineInfo],
+    runs: &[EngineRun],
+    machine: &[(&'static str, String)],
+) -> BenchResult<Vec<PathBuf>> {
+    let phases = plan.phases();
+    let md = document(plan, engines, runs, machine);
+    let csv = report::csv(&phases, runs);
+    let title = format!("emdb vs best peer: lmdb_style, {} records", group(plan.bulk));
+    let svg = report::svg_chart(&title, &phases, runs, EmdbEngine::NAME);
+
+    let dir = output_dir();
+    std::fs::create_dir_all(&dir)?;
+    let paths = ["md", "csv", "svg"].map(|ext| dir.join(format!("lmdb_style.{ext}")));
+    for (path, text) in paths.iter().zip([&md, &csv, &svg]) {
+        std::fs::write(path, text)?;
+    }
+    println!("{md}");
+    Ok(paths.into())
+}
+
+/// The Markdown report: the emdb status, the command, the workload, the results, the baseline,
+/// the durability settings, the engines' status and the machine.
+fn document(
+    plan: &Plan,
+    engines: &[EngineInfo],
+    runs: &[EngineRun],
+    machine: &[(&'static str, String)],
+) -> String {
+    let emdb = EmdbEngine::NAME;
+    let n = group(plan.bulk);
+    let mut md = String::new();
+    let _ = writeln!(md, "# Comparative benchmark (lmdb_style), {n} records\n");
+    match runs.iter().find(|r| r.name == emdb).map(|r| &r.status) {
+        Some(RunStatus::Unavailable(reason)) => {
+            let _ = writeln!(
+                md,
+                "**emdb was unavailable in this run** ({reason}). Its column is empty and there \
+                 are no ratios: this run shows the harness working with every peer.\n"
+            );
+        }
+        Some(RunStatus::Failed(error)) => {
+            let _ = writeln!(md, "**emdb failed in this run** {error}\n");
+        }
+        Some(RunStatus::Completed) | None => {}
+    }
+    let _ = writeln!(
+        md,
+        "Generated by `benches/src/bin/lmdb_style.rs`; *Comparative benchmark (lmdb_style)* in \
+         `docs/BENCH.md` says what each phase does.\n\n```sh\n{}\n```\n\n\
+         Workload: {n} records bulk-loaded, {} after every write phase; {KEY_LEN}-byte random \
+         keys, {VALUE_LEN}-byte random values (fixed-seed SplitMix64); each engine in a child \
+         process of its own, in a fresh directory.\n",
+        command(plan),
+        group(plan.total()),
+    );
+    let _ = writeln!(
+        md,
+        "## Results\n\nMilliseconds (lower is better) unless marked MiB; the best of each row \
+         in bold. *ratio best-peer / emdb*: the best peer's number divided by emdb's; above 1 \
+         means emdb took less time (or space) than every peer.\n"
+    );
+    md.push_str(&report::markdown_table(&plan.phases(), runs, emdb));
+
+    let _ = writeln!(
+        md,
+        "\n## Baseline\n\nEach child times {} appends of {VALUE_LEN} bytes to one file in its \
+         directory, each followed by `fdatasync`, before it opens its engine. An engine that \
+         syncs writes into space it allocated earlier can beat it: an append also makes the \
+         filesystem commit the file's new size. Target: emdb's {} individual durable writes take at most {BASELINE_TARGET}× its \
+         baseline.\n\n| Engine | baseline | per sync | individual durable writes ÷ baseline |\n\
+         |---|---:|---:|---:|",
+        group(u64::from(BASELINE_SYNCS)),
+        group(INDIVIDUAL_WRITES),
+    );
+    for run in runs {
+        let value = |id: &str| run.values.get(id).and_then(Value::number);
+        let Some(baseline) = value(BASELINE_PHASE) else {
+            let _ = writeln!(md, "| {} | — | — | — |", run.name);
+            continue;
+        };
+        let ratio = value("individual_writes").map_or_else(
+            || "—".to_owned(),
+            |writes| {
+                let ratio = writes / baseline;
+                if run.name == emdb {
+                    let verdict = if ratio <= BASELINE_TARGET { "met" } else { "not met" };
+                    format!("**{ratio:.2}×** (target {verdict})")
+                } else {
+                    format!("{ratio:.2}×")
+                }
+            },
+        );
+        let per_sync = baseline * 1000.0 / f64::from(BASELINE_SYNCS);
+        let cell = Value::Millis(baseline).cell();
+        let _ = writeln!(md, "| {} | {cell} ms | {per_sync:.0} µs | {ratio} |", run.name);
+    }
+
+    md.push_str(
+        "\n## Durability settings\n\n| Engine | durable phases | non-durable phase |\n\
+         |---|---|---|\n",
+    );
+    for engine in engines {
+        let _ = writeln!(md, "| {} | {} | {} |", engine.name, engine.durable, engine.non_durable);
+    }
+
+    md.push_str("\n## Engine status\n\n");
+    for run in runs {
+        let status = match &run.status {
+            RunStatus::Completed => "completed".to_owned(),
+            RunStatus::Unavailable(reason) => format!("unavailable: {reason}"),
+            RunStatus::Failed(error) => format!("failed {error}"),
+        };
+        let _ = writeln!(md, "- {}: {status}", run.name);
+        let mut notes: Vec<_> = run
+            .values
+            .iter()
+            .filter_map(|(id, v)| match v {
+                Value::NotApplicable(reason) => Some(format!("  - `{id}`: n/a, {reason}\n")),
+                _ => None,
+            })
+            .collect();
+        notes.sort();
+        md.extend(notes);
+    }
+
+    md.push_str("\n## Machine\n\n| | |\n|---|---|\n");
+    for (what, value) in machine {
+        let _ = writeln!(md, "| {what} | {value} |");
+    }
+    md
+}

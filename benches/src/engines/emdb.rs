@@ -1,0 +1,153 @@
+//! The emdb adapter: the durable engine through the public API (`Emdb::builder().path(..)`).
+//!
+//! Durability is a property of the open database (`FlushPolicy`), so [`Engine::prepare`] reopens
+//! it with `OnEachWrite` before durable phases and `Manual` before non-durable ones, untimed.
+//! While emdb has no persistent engine, `open` fails with an `Unsupported` I/O error and the
+//! harness reports emdb as unavailable.
+
+use std::ops::{Bound, Range};
+use std::path::{Path, PathBuf};
+
+use emdb::{Emdb, FlushPolicy};
+
+use crate::Records;
+use crate::engine::{BenchResult, Compaction, Durability, Engine, OpenError, Reader};
+
+/// The database file inside the benchmark directory (emdb adds `.wal` and `.lock` sidecars).
+const FILE: &str = "emdb.db";
+
+/// emdb with a file in the benchmark directory.
+#[derive(Debug)]
+pub struct EmdbEngine {
+    db: Emdb,
+    path: PathBuf,
+    durability: Durability,
+}
+
+impl EmdbEngine {
+    fn open_with(path: &Path, durability: Durability) -> Result<Emdb, OpenError> {
+        let policy = match durability {
+            Durability::Durable => FlushPolicy::OnEachWrite,
+            Durability::NonDurable => FlushPolicy::Manual,
+        };
+        match Emdb::builder().path(path).flush_policy(policy).build() {
+            Ok(db) => Ok(db),
+            Err(emdb::Error::Io { source, .. })
+                if source.kind() == std::io::ErrorKind::Unsupported =>
+            {
+                Err(OpenError::Unavailable(source.to_string()))
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+}
+
+impl Engine for EmdbEngine {
+    const NAME: &'static str = "emdb";
+    const DURABLE: &'static str =
+        "`FlushPolicy::OnEachWrite` (one `fdatasync` of the WAL per commit)";
+    const NON_DURABLE: &'static str =
+        "`FlushPolicy::Manual` (the WAL is written, never synced during the phase)";
+
+    type Reader<'a> = &'a Emdb;
+
+    fn open(dir: &Path) -> Result<Self, OpenError> {
+        let path = dir.join(FILE);
+        let db = Self::open_with(&path, Durability::Durable)?;
+        Ok(EmdbEngine { db, path, durability: Durability::Durable })
+    }
+
+    fn prepare(&mut self, durability: Durability) -> BenchResult<()> {
+        // The in-memory adapter of the tests has no file to reopen.
+        if durability != self.durability && !self.path.as_os_str().is_empty() {
+            // Close before reopening: the lock file allows one handle per database.
+            self.db = Emdb::open_in_memory();
+            self.db = Self::open_with(&self.path, durability)?;
+            self.durability = durability;
+        }
+        Ok(())
+    }
+
+    fn write(
+        &self,
+        records: &Records,
+        indices: Range<u64>,
+        durability: Durability,
+    ) -> BenchResult<()> {
+        self.db.transaction(|tx| records.try_for_each(indices, |k, v| tx.insert(k, v)))?;
+        self.sync_if_needed(durability)
+    }
+
+    fn remove(
+        &self,
+        records: &Records,
+        indices: Range<u64>,
+        durability: Durability,
+    ) -> BenchResult<()> {
+        self.db.transaction(|tx| records.try_for_each_key(indices, |k| tx.remove(k).map(drop)))?;
+        self.sync_if_needed(durability)
+    }
+
+    fn reader(&self) -> BenchResult<&Emdb> {
+        Ok(&self.db)
+    }
+
+    fn compact(&mut self) -> BenchResult<Compaction> {
+        self.db.compact()?;
+        Ok(Compaction::Done)
+    }
+}
+
+impl EmdbEngine {
+    /// The adapter on an in-memory database, for tests of the adapter itself while the
+    /// persistent engine is missing.
+    #[cfg(test)]
+    pub(crate) fn in_memory() -> Self {
+        EmdbEngine {
+            db: Emdb::open_in_memory(),
+            path: PathBuf::new(),
+            durability: Durability::Durable,
+        }
+    }
+
+    /// A durable commit on a database opened with `Manual` (only if `prepare` was skipped) is
+    /// made durable by an explicit flush, so the asked-for durability always holds.
+    fn sync_if_needed(&self, durability: Durability) -> BenchResult<()> {
+        if durability == Durability::Durable && self.durability == Durability::NonDurable {
+            self.db.flush()?;
+        }
+        Ok(())
+    }
+}
+
+impl Reader for &Emdb {
+    fn get(&mut self, key: &[u8], out: &mut Vec<u8>) -> BenchResult<bool> {
+        // emdb's `get` returns an owned copy: that copy is the one every engine pays.
+        match Emdb::get(self, key)? {
+            Some(value) => {
+                *out = value;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    fn scan(
+        &mut self,
+        from: &[u8],
+        n: usize,
+        visit: &mut dyn FnMut(&[u8], &[u8]),
+    ) -> BenchResult<usize> {
+        let mut seen = 0;
+        for entry in self.range::<[u8], _>((Bound::Included(from), Bound::Unbounded))?.take(n) {
+            let (key, value) = entry?;
+            visit(&key, &value);
+            seen += 1;
+        }
+        Ok(seen)
+    }
+
+    fn len(&mut self) -> BenchResult<u64> {
+        Ok(Emdb::len(self)? as u64)
+    }
+}

@@ -13,8 +13,13 @@ use crate::keyspace::{Keyspace, NsState, SnapshotGuard, View, Visible, is_expire
 use crate::page::node::ValueRef;
 use crate::tree::Cursor;
 
-/// How many entries one refill reads from the memtable and from the tree.
+/// The most entries one refill reads from the memtable and from the tree.
 const CHUNK: usize = 128;
+
+/// How many entries the first refill reads. Refills double up to [`CHUNK`], so a short range
+/// (`take(10)`) reads and decodes a few entries, not a hundred, while a long scan soon reads in
+/// full chunks.
+const FIRST_CHUNK: usize = 8;
 
 /// A key and its value, shared with the keyspace.
 pub(crate) type Entry = (Arc<[u8]>, Arc<[u8]>);
@@ -43,6 +48,8 @@ pub(crate) struct RawIter {
     back: VecDeque<Entry>,
     /// Every entry between the bounds has been read into `front` or `back`.
     drained: bool,
+    /// How many entries the next refill reads from each source.
+    chunk: usize,
 }
 
 fn as_slice(bound: &Bound<Arc<[u8]>>) -> Bound<&[u8]> {
@@ -113,6 +120,7 @@ impl RawIter {
             front: VecDeque::new(),
             back: VecDeque::new(),
             drained: false,
+            chunk: FIRST_CHUNK,
         }
     }
 
@@ -128,7 +136,7 @@ impl RawIter {
         self
     }
 
-    /// Reads up to [`CHUNK`] tree entries of this namespace within the bounds, in the
+    /// Reads up to `self.chunk` tree entries of this namespace within the bounds, in the
     /// direction asked. Returns whether the tree range is exhausted.
     fn scan_tree(&self, forward: bool, out: &mut Vec<Visible>) -> Result<bool> {
         let Some(tree) = &self.view.tree else { return Ok(true) };
@@ -180,7 +188,7 @@ impl RawIter {
                 cursor.prev()?;
                 continue;
             }
-            if taken == CHUNK {
+            if taken == self.chunk {
                 return Ok(false);
             }
             let value: Arc<[u8]> = if self.keys_only {
@@ -201,13 +209,13 @@ impl RawIter {
     /// Reads the next chunk from one end: merges the memtable and the tree, and moves that end's
     /// bound past what was read.
     fn refill(&mut self, forward: bool) -> Result<()> {
-        let mut mem = Vec::with_capacity(CHUNK);
+        let mut mem = Vec::with_capacity(self.chunk);
         let mem_done = self.view.mem.read().scan(
             as_slice(&self.lower),
             as_slice(&self.upper),
             self.view.lsn,
             forward,
-            CHUNK,
+            self.chunk,
             &mut mem,
         );
         let mut tree = Vec::new();
@@ -257,6 +265,7 @@ impl RawIter {
             Some(b) => self.upper = Bound::Excluded(b),
             None => self.drained = true,
         }
+        self.chunk = (self.chunk * 2).min(CHUNK);
         if forward {
             self.front.extend(chunk);
         } else {

@@ -47,6 +47,7 @@ fn open_damaged(fs: &FaultStorage, path: &Path, bytes: Vec<u8>) -> crate::Result
     let copy = fs.crash(0, CrashMode::KeepAll);
     copy.set_file_bytes(path, bytes);
     let db = open(&copy)?;
+    db.check_integrity()?;
     read_state(&db)
 }
 
@@ -141,6 +142,9 @@ fn random_flips_in_data_pages_never_give_a_wrong_value() {
                 continue;
             }
         };
+        if let Err(e) = db.check_integrity() {
+            assert!(is_clear(&e), "flip at {at}: unexpected error from the check {e}");
+        }
         for (k, v) in &want {
             match db.get(k) {
                 Ok(got) => assert_eq!(got.as_ref(), Some(v), "flip at {at}: wrong value"),

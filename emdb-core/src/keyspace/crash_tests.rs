@@ -112,6 +112,8 @@ fn check_prefix(fs: &FaultStorage, attempted: usize, acked: usize, what: &str) -
         )
     };
     assert_eq!(db.len().unwrap_or(usize::MAX), got.len(), "{what}: len agrees with iter");
+    let report = db.check_integrity().unwrap_or_else(|e| panic!("{what}: integrity check: {e}"));
+    assert_eq!(report.records, got.len() as u64, "{what}: the check counts every record");
     for (k, v) in &got {
         assert_eq!(db.get(k).ok().flatten().as_ref(), Some(v), "{what}: get agrees with iter");
     }

@@ -26,6 +26,13 @@ mod clock;
 mod db;
 mod error;
 mod focus;
+// Entry points for the fuzz targets in `fuzz/`, not an API: see the module documentation.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzz_api;
+#[cfg(all(test, not(feature = "fuzzing")))]
+#[expect(unreachable_pub, reason = "public only for the fuzz crate, with the `fuzzing` feature")]
+mod fuzz_api;
 mod integrity;
 mod io;
 mod iter;

@@ -28,9 +28,9 @@
 #![forbid(unsafe_code)]
 
 pub use emdb_core::{
-    BoxError, Clock, Emdb, EmdbBuilder, Error, FlushPolicy, Focus, GROUP_SEPARATOR, Iter, Keys,
-    MAX_KEY_LEN, MAX_VALUE_LEN, ManualClock, Namespace, Result, SystemClock, Transaction, Ttl,
-    TxNamespace,
+    BoxError, Clock, Emdb, EmdbBuilder, Error, FlushPolicy, Focus, GROUP_SEPARATOR,
+    IntegrityReport, Iter, Keys, MAX_KEY_LEN, MAX_VALUE_LEN, ManualClock, Namespace, Result, Stats,
+    SystemClock, Transaction, Ttl, TxNamespace,
 };
 pub use emdb_derive::{Group, GroupFields, Record};
 pub use emdb_typed::{

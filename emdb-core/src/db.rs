@@ -10,6 +10,7 @@ use crate::builder::EmdbBuilder;
 use crate::error::Error;
 use crate::error::Result;
 use crate::focus::Focus;
+use crate::integrity::IntegrityReport;
 use crate::iter::{Iter, Keys};
 use crate::keyspace::Keyspace;
 use crate::limits::check_namespace;
@@ -56,6 +57,12 @@ impl Emdb {
     pub(crate) fn from_keyspace(ks: Arc<Keyspace>) -> Self {
         let default = Arc::clone(ks.default_ns());
         Emdb { root: Namespace::new(ks, default) }
+    }
+
+    /// The shared core, for crate-internal tests that tamper with it.
+    #[cfg(test)]
+    pub(crate) fn keyspace(&self) -> &Arc<Keyspace> {
+        &self.root.ks
     }
 
     /// Opens an empty database that lives in memory only and is gone when the last handle drops.
@@ -149,6 +156,44 @@ impl Emdb {
     /// An I/O error reading a file's length.
     pub fn stats(&self) -> Result<Stats> {
         self.root.ks.stats()
+    }
+
+    /// Checks the whole database and returns what it found: a full read of the durable tree
+    /// (every page checksum, key order, the height bound, every page of the file used exactly
+    /// once or free, every value record and overflow run), then the in-memory index of every
+    /// namespace against the tree and the commits since the last checkpoint (every stored key
+    /// present with the same expiry and value; the index, the live count and the expiry index
+    /// holding no more). An in-memory database checks its index against its ordered map.
+    ///
+    /// It checks the durable tree as it is (the newest checkpoint) and writes nothing, so it can
+    /// also inspect a poisoned handle; commits since the checkpoint are checked as they sit in
+    /// memory. Writers wait while it runs (it reads every page); readers go on.
+    ///
+    /// # Errors
+    /// [`Error::Corruption`](crate::Error::Corruption) naming the file and byte offset of the
+    /// first damaged structure; [`Error::IndexMismatch`](crate::Error::IndexMismatch) when the
+    /// in-memory index disagrees with the stored data (a bug: reopen to rebuild it);
+    /// [`Error::WriteInTransaction`](crate::Error::WriteInTransaction) inside a transaction
+    /// closure; an I/O error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use emdb_core::Emdb;
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let db = Emdb::open(dir.path().join("db"))?;
+    /// db.insert("a", "1")?;
+    /// db.insert("big", vec![7u8; 10_000])?;
+    /// db.checkpoint()?;
+    /// db.insert("b", "2")?;
+    /// let report = db.check_integrity()?;
+    /// assert_eq!((report.records, report.uncheckpointed_records), (3, 1));
+    /// assert!(report.tree_pages >= 1 && report.overflow_pages >= 3);
+    /// # Ok::<(), emdb_core::Error>(())
+    /// ```
+    pub fn check_integrity(&self) -> Result<IntegrityReport> {
+        self.root.ks.check_integrity()
     }
 
     /// The namespace called `name`, created if it does not exist yet. Namespaces are isolated

@@ -204,6 +204,21 @@ pub enum Error {
         detail: String,
     },
 
+    /// [`Emdb::check_integrity`](crate::Emdb::check_integrity) found the in-memory index (or the
+    /// expiry index, or the live count) of a namespace disagreeing with what the file and the log
+    /// hold. This is a bug in emdb, not damage to the file: the stored data is what counts.
+    #[error(
+        "the in-memory index of namespace {namespace:?} disagrees with the stored data at key {key:02x?}: {detail}; this is an emdb bug, not file damage: reopen the database (which rebuilds the index from the file and the log) and report it"
+    )]
+    IndexMismatch {
+        /// The namespace (empty for the default namespace).
+        namespace: String,
+        /// The user key concerned (empty when a count disagrees).
+        key: Vec<u8>,
+        /// What disagrees.
+        detail: String,
+    },
+
     /// An earlier sync of a database file failed, so the durability of later writes cannot be
     /// promised (the kernel may have dropped the unwritten data, and a retried sync would lie).
     #[error(

@@ -26,6 +26,14 @@ mod clock;
 mod db;
 mod error;
 mod focus;
+// Entry points for the fuzz targets in `fuzz/`, not an API: see the module documentation.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzz_api;
+#[cfg(all(test, not(feature = "fuzzing")))]
+#[expect(unreachable_pub, reason = "public only for the fuzz crate, with the `fuzzing` feature")]
+mod fuzz_api;
+mod integrity;
 mod io;
 mod iter;
 mod keyspace;
@@ -45,6 +53,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use db::Emdb;
 pub use error::{BoxError, Error, Result};
 pub use focus::{Focus, GROUP_SEPARATOR};
+pub use integrity::IntegrityReport;
 pub use iter::{Iter, Keys};
 pub use limits::{MAX_KEY_LEN, MAX_VALUE_LEN};
 pub use namespace::Namespace;

@@ -67,8 +67,11 @@ fn value(n: u64, scenario: Scenario) -> Vec<u8> {
     v
 }
 
-/// The number of commits the database holds, after checking they are a whole prefix.
+/// The number of commits the database holds, after checking they are a whole prefix (and the
+/// file and the index pass the integrity check).
 fn verify(db: &Emdb, scenario: Scenario) -> u64 {
+    let report = db.check_integrity().unwrap();
+    assert_eq!(report.records, db.len().unwrap() as u64, "the check counts every record");
     if let Scenario::Transactions = scenario {
         let a = db.get("a").unwrap();
         assert_eq!(a, db.get("b").unwrap(), "a transaction was half applied");

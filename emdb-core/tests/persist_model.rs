@@ -261,7 +261,11 @@ fn run(ops: Vec<Op>) {
             Op::Snapshot { ns } => {
                 snapshots.push((spaces[ns].iter().unwrap(), live(&model, ns, now)));
             }
-            Op::Checkpoint => db.checkpoint().unwrap(),
+            Op::Checkpoint => {
+                db.checkpoint().unwrap();
+                let report = db.check_integrity().unwrap();
+                assert_eq!(report.records, model.iter().map(|m| m.len() as u64).sum::<u64>());
+            }
             Op::Reopen => {
                 for (iter, expected) in snapshots.drain(..) {
                     let got: Vec<_> = iter.map(Result::unwrap).collect();
@@ -270,6 +274,8 @@ fn run(ops: Vec<Op>) {
                 drop(spaces);
                 drop(db);
                 (db, spaces) = open();
+                let report = db.check_integrity().unwrap();
+                assert_eq!(report.records, model.iter().map(|m| m.len() as u64).sum::<u64>());
             }
             Op::ReverseIter { ns } => {
                 let mut expected = live(&model, ns, now);

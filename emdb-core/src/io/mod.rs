@@ -8,7 +8,7 @@
 #[cfg(test)]
 pub(crate) mod fault;
 mod file;
-#[cfg(test)]
+#[cfg(any(test, feature = "fuzzing"))]
 mod mem;
 
 use std::fmt;
@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub(crate) use file::FileStorage;
-#[cfg(test)]
+#[cfg(any(test, feature = "fuzzing"))]
 pub(crate) use mem::MemStorage;
 
 /// A read-only memory mapping of a whole file, shared between readers.

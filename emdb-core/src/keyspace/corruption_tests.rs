@@ -47,6 +47,7 @@ fn open_damaged(fs: &FaultStorage, path: &Path, bytes: Vec<u8>) -> crate::Result
     let copy = fs.crash(0, CrashMode::KeepAll);
     copy.set_file_bytes(path, bytes);
     let db = open(&copy)?;
+    db.check_integrity()?;
     read_state(&db)
 }
 
@@ -76,6 +77,10 @@ fn flipping_any_bit_of_either_meta_page_is_a_clear_error_or_the_newest_state() {
             }
         }
     }
+    eprintln!(
+        "meta pages: {} bit flips, {errors} errors, {same} opened the other slot",
+        errors + same
+    );
     assert!(errors > 0 && same > 0, "{errors} errors, {same} opens of the older slot");
 }
 
@@ -93,6 +98,7 @@ fn truncating_the_log_anywhere_leaves_a_prefix_of_its_commits() {
         let Some(n) = n else { panic!("truncated at {len}: not a prefix state") };
         found.insert(n);
     }
+    eprintln!("log truncations: {} lengths, {} distinct prefixes", log.len() + 1, found.len());
     assert_eq!(found.len(), 13, "every frame boundary gives its own prefix");
 }
 
@@ -102,6 +108,7 @@ fn byte_flips_in_the_log_are_a_clear_error_or_a_prefix() {
     with_log_tail(&fs, 12);
     let log = fs.file_bytes(&wal_path()).unwrap_or_default();
     let prefixes: Vec<State> = (0..=12).map(tail_state).collect();
+    let mut errors = 0;
     for at in 0..log.len() {
         let mut bytes = log.clone();
         if let Some(b) = bytes.get_mut(at) {
@@ -111,9 +118,13 @@ fn byte_flips_in_the_log_are_a_clear_error_or_a_prefix() {
             Ok(state) => {
                 assert!(prefixes.contains(&state), "flip at {at}: not a prefix state");
             }
-            Err(e) => assert!(is_clear(&e), "flip at {at}: unexpected error {e}"),
+            Err(e) => {
+                assert!(is_clear(&e), "flip at {at}: unexpected error {e}");
+                errors += 1;
+            }
         }
     }
+    eprintln!("log byte flips: {} bytes, {errors} errors, the rest a prefix", log.len());
 }
 
 #[test]
@@ -141,6 +152,9 @@ fn random_flips_in_data_pages_never_give_a_wrong_value() {
                 continue;
             }
         };
+        if let Err(e) = db.check_integrity() {
+            assert!(is_clear(&e), "flip at {at}: unexpected error from the check {e}");
+        }
         for (k, v) in &want {
             match db.get(k) {
                 Ok(got) => assert_eq!(got.as_ref(), Some(v), "flip at {at}: wrong value"),
@@ -155,5 +169,9 @@ fn random_flips_in_data_pages_never_give_a_wrong_value() {
         }
         clean += 1;
     }
+    eprintln!(
+        "data page flips: {} random, {caught} caught at open, {clean} opened",
+        caught + clean
+    );
     assert!(caught > 0 && clean > 0, "{caught} caught at open, {clean} opened");
 }

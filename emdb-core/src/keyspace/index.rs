@@ -160,6 +160,12 @@ impl ShardedIndex {
         }
     }
 
+    /// The number of keys over every shard (locks each shard in turn: exact only while no
+    /// writer runs).
+    pub(crate) fn len(&self) -> usize {
+        self.shards.iter().map(|s| s.0.read().len()).sum()
+    }
+
     /// The bit of the shard holding `key` in a lock mask.
     pub(crate) fn shard_bit(&self, key: &[u8]) -> u32 {
         1 << self.hash(key).shard()

@@ -16,6 +16,7 @@ mod corruption_tests;
 #[cfg(test)]
 mod crash_tests;
 mod index;
+mod integrity;
 mod maintain;
 mod ordered;
 mod persist;

@@ -150,6 +150,13 @@ impl Memtable {
         self.map.iter().map(|(k, c)| (k, c.head.slot.as_ref()))
     }
 
+    /// The newest version of `key`: `None` when the memtable does not hold it (the tree
+    /// beneath decides), `Some(None)` when it is removed.
+    #[expect(clippy::option_option, reason = "absent here, removed here, and present differ")]
+    pub(crate) fn head(&self, key: &[u8]) -> Option<Option<&Slot>> {
+        self.map.get(key).map(|c| c.head.slot.as_ref())
+    }
+
     /// Appends to `out` up to `limit` keys with a version visible at `snapshot` (removals
     /// included), in key order from `lower` to `upper` (descending when `!forward`). Returns
     /// whether the range was exhausted.
@@ -210,6 +217,16 @@ impl NsStats {
             (true, false) => self.live = self.live.saturating_sub(1),
             _ => {}
         }
+    }
+
+    /// How many keys are live, expired ones included.
+    pub(crate) fn live(&self) -> usize {
+        self.live
+    }
+
+    /// How many live keys have an expiry.
+    pub(crate) fn expiring(&self) -> usize {
+        self.expiring.len()
     }
 
     /// Forgets every key.

@@ -42,7 +42,7 @@ use crate::wal::{Wal, fresh_salt};
 type Head = Option<(Arc<[u8]>, u64)>;
 
 /// The namespace id under which the catalog of namespace names lives in the tree.
-const CATALOG: NsId = NsId::MAX;
+pub(super) const CATALOG: NsId = NsId::MAX;
 
 /// A durable tree root as readers see it: the root, the meta sequence that wrote it (what a
 /// reader pins) and the file it lives in.

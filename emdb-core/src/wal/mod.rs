@@ -102,6 +102,24 @@ fn le_u64(b: &[u8], at: usize) -> u64 {
     b.get(at..at + 8).and_then(|s| s.try_into().ok()).map_or(0, u64::from_le_bytes)
 }
 
+/// A whole log file: a valid header of `salt` and `base`, then one valid frame per payload
+/// from LSN `base + 1` (the fuzz targets wrap arbitrary payloads in it to reach the decoder).
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn log_bytes(salt: u64, base: u64, payloads: &[&[u8]]) -> Vec<u8> {
+    let mut out = header(salt, base).to_vec();
+    for (lsn, payload) in (base + 1..).zip(payloads) {
+        let start = out.len();
+        out.extend_from_slice(&u32::try_from(payload.len()).unwrap_or(u32::MAX).to_le_bytes());
+        out.extend_from_slice(&lsn.to_le_bytes());
+        out.extend_from_slice(&salt.to_le_bytes());
+        out.extend_from_slice(&base.to_le_bytes());
+        out.extend_from_slice(payload);
+        let crc = crc32c::crc32c(out.get(start..).unwrap_or_default());
+        out.extend_from_slice(&crc.to_le_bytes());
+    }
+    out
+}
+
 /// What the header of an existing WAL says.
 enum Header {
     Valid { salt: u64, base: u64 },

@@ -1,0 +1,376 @@
+//! Entry points for the fuzz targets in `fuzz/`: each takes arbitrary bytes, feeds them to one
+//! of the engine's decoders (or opens them as a database), and must never panic, hang or
+//! allocate beyond what its input bounds.
+//!
+//! The decoders of the file formats are crate-private, and reaching them through
+//! [`Emdb::open`](crate::Emdb::open) alone would spend almost every fuzz input on a checksum
+//! failure. So this module exists only with the `fuzzing` cargo feature, which the `fuzz/`
+//! crate turns on (and in this crate's own tests, which replay the committed corpus through
+//! the same functions). It is not an API: nothing in it is stable, it writes no file a user can
+//! reach, and no other crate should turn the feature on.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::builder::{EmdbBuilder, FlushPolicy};
+use crate::db::Emdb;
+use crate::io::{MemStorage, Storage};
+use crate::page::node::{Branch, Leaf, ValueRef, encode_leaf_entry, parse_leaf_entry};
+use crate::page::{PAGE_SIZE, PageId, PageType, freelist, meta, seal, value, verify};
+use crate::wal::{Wal, decode_batch, encode_batch, log_bytes};
+
+/// Where [`open_database`] puts its files (in memory).
+const DB: &str = "/fuzz/db";
+
+/// Flag bits of the first input byte of [`open_database`].
+const RESEAL: u8 = 1;
+const WITH_WAL: u8 = 2;
+
+/// Decodes `data` as a WAL frame payload, and as a whole log in two ways: wrapped as the
+/// payload of a valid frame (so the batch decoder and the replay see it) and raw (so the
+/// header and frame readers see it).
+///
+/// Properties: no panic; a payload that decodes re-encodes to one that decodes to the same
+/// batch.
+///
+/// # Panics
+/// When a property does not hold: that is the finding.
+pub fn wal_frame(data: &[u8]) {
+    if let Ok(batch) = decode_batch(data) {
+        let mut out = Vec::new();
+        if encode_batch(&batch, &mut out).is_ok() {
+            assert_eq!(decode_batch(&out).ok(), Some(batch), "decode(encode(b)) != b");
+        }
+    }
+    let salt = 0x5eed;
+    for log in [log_bytes(salt, 0, &[data, data]), data.to_vec()] {
+        let storage = MemStorage::new();
+        if write_file(&storage, &crate::io::sidecar(Path::new(DB), ".wal"), &log).is_err() {
+            return;
+        }
+        let storage: Arc<dyn Storage> = Arc::new(storage);
+        let mut frames = 0u64;
+        let _ = Wal::open(&storage, Path::new(DB), 0, |_, batch| {
+            frames += batch.ops.len() as u64;
+            Ok(())
+        });
+    }
+}
+
+/// Decodes a 4096-byte page (the input, cut or padded with zeros) as every page type: meta,
+/// leaf, branch, value, overflow header and free-list, and checks it as each type.
+///
+/// Properties: no panic; every leaf entry that decodes re-encodes to the same entry.
+///
+/// # Panics
+/// When a property does not hold.
+pub fn page_decode(data: &[u8]) {
+    let mut page = vec![0u8; PAGE_SIZE];
+    let n = data.len().min(PAGE_SIZE);
+    if let (Some(dst), Some(src)) = (page.get_mut(..n), data.get(..n)) {
+        dst.copy_from_slice(src);
+    }
+    let _ = meta::decode(data);
+    let _ = meta::decode(&page);
+    let id: PageId = crate::page::get_u64(&page, 8).unwrap_or(0);
+    for ty in [PageType::Leaf, PageType::Branch, PageType::FreeList, PageType::Value] {
+        let _ = verify(&page, id, ty);
+    }
+    let probe = data.get(..data.len().min(16)).unwrap_or_default();
+    if let Ok(leaf) = Leaf::new(&page) {
+        for i in 0..leaf.len() {
+            let _ = leaf.key(i);
+            if let Ok(e) = leaf.entry(i) {
+                let mut raw = Vec::new();
+                encode_leaf_entry(&mut raw, e.key, e.expires_at, e.value);
+                assert_eq!(parse_leaf_entry(&raw).ok(), Some(e), "leaf entry {i} round trip");
+                if let ValueRef::Inline(v) = e.value {
+                    assert!(v.len() <= PAGE_SIZE);
+                }
+            }
+        }
+        let _ = leaf.search(probe);
+        let _ = leaf.used();
+    }
+    if let Ok(branch) = Branch::new(&page) {
+        for c in 0..branch.children() {
+            let _ = branch.child(c);
+            let _ = branch.key(c);
+            let _ = branch.raw(c);
+        }
+        let _ = branch.route(probe);
+        let _ = branch.used();
+    }
+    if let Ok(records) = value::records(&page) {
+        for (at, len) in records {
+            let end = at.saturating_add(8).saturating_add(len as usize);
+            if let Some(rec) = page.get(at..end) {
+                let _ = value::check_record(rec, len);
+            }
+        }
+    }
+    let len = crate::page::get_u64(&page, 16).unwrap_or(0);
+    let _ = value::check_overflow_header(&page, id, u32::try_from(len).unwrap_or(u32::MAX));
+    let _ = value::check_overflow(&page, page.get(24..).unwrap_or_default());
+    let _ = freelist::parse(&page);
+}
+
+/// Opens arbitrary bytes as a database, then reads and writes it.
+///
+/// Input: one flag byte (bit 0: rewrite every page's checksum so that the checks behind it
+/// are reached; bit 1: the input ends with a write-ahead log whose length is the next two bytes,
+/// little-endian), then the page file (none when empty: the database is created).
+///
+/// Properties: no panic; when the file passes [`Emdb::check_integrity`], it keeps passing it
+/// after writes, a checkpoint, a compaction and a reopen, and every write is read back.
+///
+/// # Panics
+/// When a property does not hold.
+#[expect(clippy::panic, reason = "a property that does not hold is the fuzzer's finding")]
+pub fn open_database(data: &[u8]) {
+    let Some((&flags, rest)) = data.split_first() else { return };
+    let (file, wal) = if flags & WITH_WAL != 0 && rest.len() >= 2 {
+        let (len, rest) = rest.split_at(2);
+        let len = len.try_into().map_or(0, |b| usize::from(u16::from_le_bytes(b))).min(rest.len());
+        rest.split_at(rest.len() - len)
+    } else {
+        (rest, &[][..])
+    };
+    let mut file = file.to_vec();
+    if flags & RESEAL != 0 {
+        for (id, page) in file.chunks_exact_mut(PAGE_SIZE).enumerate() {
+            if id < 2 {
+                meta::reseal(page);
+            } else if let Ok(page) = <&mut [u8; PAGE_SIZE]>::try_from(page) {
+                seal(page, id as PageId);
+            }
+        }
+    }
+    let storage = MemStorage::new();
+    if !file.is_empty() && write_file(&storage, Path::new(DB), &file).is_err() {
+        return;
+    }
+    if !wal.is_empty()
+        && write_file(&storage, &crate::io::sidecar(Path::new(DB), ".wal"), wal).is_err()
+    {
+        return;
+    }
+    let storage: Arc<dyn Storage> = Arc::new(storage);
+    let open = || {
+        EmdbBuilder::default()
+            .path(DB)
+            .flush_policy(FlushPolicy::Manual)
+            .checkpoint_wal_bytes(u64::MAX)
+            .build_on(Arc::clone(&storage))
+    };
+    let Ok(db) = open() else { return };
+    let healthy = db.check_integrity().is_ok();
+    read_everything(&db);
+    let big = vec![0xA5u8; 5000];
+    let wrote = db.insert("fuzz:small", "v").is_ok()
+        && db.insert("fuzz:big", &big).is_ok()
+        && db.checkpoint().is_ok();
+    if !healthy {
+        return;
+    }
+    assert!(wrote, "writes to a database that passed the check failed");
+    if let Err(e) = db.check_integrity() {
+        panic!("a healthy database fails the check after a checkpoint: {e}");
+    }
+    if let Err(e) = db.compact() {
+        panic!("compacting a healthy database failed: {e}");
+    }
+    if let Err(e) = db.check_integrity() {
+        panic!("a healthy database fails the check after compaction: {e}");
+    }
+    drop(db);
+    let db = open().unwrap_or_else(|e| panic!("a healthy database does not reopen: {e}"));
+    if let Err(e) = db.check_integrity() {
+        panic!("a healthy database fails the check after a reopen: {e}");
+    }
+    assert_eq!(db.get("fuzz:big").ok().flatten(), Some(big), "a write was lost");
+    read_everything(&db);
+}
+
+/// Reads every namespace whole (up to a bound), and each key read back by a point read.
+fn read_everything(db: &Emdb) {
+    let names = db.namespace_names();
+    let _ = db.len();
+    for item in db.iter().into_iter().flatten().take(10_000) {
+        let Ok((k, _)) = item else { break };
+        let _ = db.get(&k);
+    }
+    for name in names.iter().take(64) {
+        let Ok(ns) = db.namespace(name) else { continue };
+        for item in ns.iter().into_iter().flatten().take(10_000) {
+            let Ok((k, _)) = item else { break };
+            let _ = ns.get(&k);
+        }
+        let _ = ns.len();
+    }
+}
+
+fn write_file(storage: &MemStorage, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let file = storage.open_file(path, true)?;
+    file.write_at(bytes, 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+
+    fn corpus(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus").join(target);
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        assert!(!files.is_empty(), "{}: empty corpus", dir.display());
+        files.into_iter().map(|p| (p.clone(), std::fs::read(&p).unwrap())).collect()
+    }
+
+    fn replay(target: &str, f: fn(&[u8])) {
+        for (path, bytes) in corpus(target) {
+            let r = std::panic::catch_unwind(|| f(&bytes));
+            assert!(r.is_ok(), "{target}: {} panics", path.display());
+        }
+    }
+
+    /// WAL payloads of every op, one by one and all together.
+    fn seed_wal_payloads(put: &dyn Fn(&str, &[u8])) {
+        use crate::batch::{Batch, Op};
+        let key: Arc<[u8]> = Arc::from(&b"key"[..]);
+        let ops = [
+            Op::Put {
+                ns: 0,
+                key: Arc::clone(&key),
+                value: Arc::from(&b"value"[..]),
+                expires_at: 0,
+            },
+            Op::Put {
+                ns: 3,
+                key: Arc::clone(&key),
+                value: Arc::from(&[0u8; 300][..]),
+                expires_at: 9,
+            },
+            Op::Remove { ns: 0, key },
+            Op::Clear { ns: 2 },
+            Op::CreateNamespace { ns: 1, name: "users".into() },
+        ];
+        for (i, op) in ops.iter().enumerate() {
+            let mut out = Vec::new();
+            encode_batch(&Batch { ops: vec![op.clone()] }, &mut out).unwrap();
+            put(&format!("wal_frame/op{i}"), &out);
+        }
+        let mut all = Vec::new();
+        encode_batch(&Batch { ops: ops.to_vec() }, &mut all).unwrap();
+        put("wal_frame/all-ops", &all);
+    }
+
+    /// Writes the seed inputs of the three engine targets under `fuzz/corpus/` (from real
+    /// files of small databases). Run by hand:
+    /// `cargo test -p emdb-core --lib write_seed_corpus -- --ignored`.
+    #[test]
+    #[ignore = "writes the seed corpus; run by hand"]
+    fn write_seed_corpus() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus");
+        let put = |name: &str, bytes: &[u8]| {
+            let (target, file) = name.split_once('/').unwrap();
+            std::fs::create_dir_all(root.join(target)).unwrap();
+            std::fs::write(root.join(target).join(format!("seed-{file}")), bytes).unwrap();
+        };
+
+        seed_wal_payloads(&put);
+
+        // A small database: inline, packed and overflow values, a namespace, an expiry, a
+        // branch level, a free-list (overwrites after a checkpoint), and a log tail.
+        let storage = MemStorage::new();
+        let shared: Arc<dyn Storage> = Arc::new(storage.clone());
+        let open = || {
+            EmdbBuilder::default()
+                .path(DB)
+                .flush_policy(FlushPolicy::Manual)
+                .checkpoint_wal_bytes(u64::MAX)
+                .build_on(Arc::clone(&shared))
+                .unwrap()
+        };
+        let read = |path: &Path| {
+            let f = storage.open_file(path, false).unwrap();
+            let mut buf = vec![0u8; usize::try_from(f.len().unwrap()).unwrap()];
+            f.read_at(&mut buf, 0).unwrap();
+            buf
+        };
+        let wal_path = crate::io::sidecar(Path::new(DB), ".wal");
+        let db = open();
+        db.checkpoint().unwrap();
+        drop(db);
+        let empty = read(Path::new(DB));
+        let db = open();
+        let users = db.namespace("users").unwrap();
+        users.insert("alice", "admin").unwrap();
+        db.insert("tiny", "1").unwrap();
+        db.insert_with_ttl(
+            "mid",
+            [7u8; 500],
+            crate::Ttl::After(std::time::Duration::from_secs(99)),
+        )
+        .unwrap();
+        db.insert("big", [9u8; 5000]).unwrap();
+        db.flush().unwrap();
+        let log = read(&wal_path);
+        db.checkpoint().unwrap();
+        let small = read(Path::new(DB));
+        db.insert("tail", "in the log only").unwrap();
+        let tail_log = read(&wal_path);
+        for i in 0..300u32 {
+            db.insert(format!("row{i:04}"), [u8::try_from(i % 256).unwrap(); 24]).unwrap();
+        }
+        db.checkpoint().unwrap();
+        db.insert("row0001", "rewritten").unwrap();
+        db.checkpoint().unwrap();
+        let wide = read(Path::new(DB));
+        drop(db);
+        put("wal_frame/log", &log);
+        put("wal_frame/log-tail", &tail_log);
+
+        for (i, page) in wide.chunks(PAGE_SIZE).enumerate() {
+            let ty = page.get(4).copied().unwrap_or(0);
+            if i < 2 || ty != 2 || i % 3 == 0 {
+                put(&format!("page_decode/wide-{i:03}-type{ty}"), page);
+            }
+        }
+
+        let with_flags = |flags: u8, file: &[u8], wal: &[u8]| {
+            let mut out = vec![flags];
+            if flags & WITH_WAL != 0 {
+                out.extend_from_slice(&u16::try_from(wal.len()).unwrap().to_le_bytes());
+            }
+            out.extend_from_slice(file);
+            out.extend_from_slice(wal);
+            out
+        };
+        put("open_database/empty", &with_flags(0, &empty, &[]));
+        put("open_database/small", &with_flags(0, &small, &[]));
+        put("open_database/small-resealed", &with_flags(RESEAL, &small, &[]));
+        put("open_database/small-log-tail", &with_flags(WITH_WAL, &small, &tail_log[..]));
+        put("open_database/log-only", &with_flags(WITH_WAL, &[], &log));
+    }
+
+    #[test]
+    fn the_wal_frame_corpus_replays_without_a_panic() {
+        replay("wal_frame", wal_frame);
+    }
+
+    #[test]
+    fn the_page_decode_corpus_replays_without_a_panic() {
+        replay("page_decode", page_decode);
+    }
+
+    #[test]
+    fn the_open_database_corpus_replays_without_a_panic() {
+        replay("open_database", open_database);
+    }
+}

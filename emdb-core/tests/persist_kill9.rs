@@ -4,7 +4,7 @@
 //! database and checks that it holds a prefix of the commits containing every acknowledged one.
 //!
 //! Scenarios: single inserts, transactions, frequent checkpoints with larger values, and
-//! compaction. `EMDB_SOAK=1` runs ten times as many kills.
+//! compaction: 520 kills per run. `EMDB_SOAK=1` runs 10,200.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 use std::io::{BufRead, BufReader, Write};
@@ -135,7 +135,7 @@ impl Rng {
 #[test]
 fn kill9_loop_keeps_every_acknowledged_commit() {
     let soak = std::env::var_os("EMDB_SOAK").is_some();
-    let per_scenario = if soak { 550 } else { 55 };
+    let per_scenario = if soak { 2_550 } else { 130 };
     let exe = std::env::current_exe().unwrap();
     let seed =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
@@ -199,5 +199,5 @@ fn kill9_loop_keeps_every_acknowledged_commit() {
         assert!(held >= needed, "{scenario:?}: too few commits ({held}) to exercise it");
     }
     eprintln!("kill -9 loop: {kills} kills in {:?}", started.elapsed());
-    assert!(kills >= 200 || soak);
+    assert!(kills >= 500, "only {kills} kills");
 }

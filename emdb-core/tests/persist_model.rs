@@ -297,7 +297,7 @@ fn run(ops: Vec<Op>) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     #[test]
     fn a_database_file_agrees_with_a_btreemap_model(ops in proptest::collection::vec(op(), 1..80)) {

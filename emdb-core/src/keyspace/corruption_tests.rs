@@ -134,7 +134,7 @@ fn random_flips_in_data_pages_never_give_a_wrong_value() {
     let want = state_after(TXNS);
     let mut seed = 0x9e37_79b9_7f4a_7c15u64;
     let (mut clean, mut caught) = (0, 0);
-    for _ in 0..3000 {
+    for _ in 0..10_000 {
         seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
         let data = good.len().saturating_sub(2 * 4096).max(1);
         let at = 2 * 4096 + usize::try_from(seed >> 33).unwrap_or(0) % data;

@@ -1,12 +1,15 @@
-//! A model test: random sequences of operations run against emdb and against a `BTreeMap` with
-//! expiries and an advancing clock, and every read must agree.
+//! The model test: random sequences of operations run against emdb and against a `BTreeMap` with
+//! expiries and an advancing clock, and every read must agree — once in memory and once on a
+//! database file, where checkpoints (explicit and past a tiny log threshold) and reopens join
+//! the mix. Values come in three sizes so that inline, packed and overflow values all go through
+//! the tree, and iterators must keep the snapshot they were opened at.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use emdb_core::{Emdb, Error, ManualClock, Ttl};
+use emdb_core::{Emdb, Error, FlushPolicy, ManualClock, Ttl};
 use proptest::prelude::*;
 
 /// A key space small enough that operations collide, with dotted keys for groups.
@@ -74,6 +77,13 @@ enum Op {
     Snapshot {
         ns: usize,
     },
+    Checkpoint,
+    Reopen,
+}
+
+/// The value written for `v`: 1, 300 or 3000 bytes (inline, packed, overflow).
+fn val(v: u8) -> Vec<u8> {
+    vec![v; [1, 300, 3000][usize::from(v % 3)]]
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -98,6 +108,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => ns.clone().prop_map(|ns| Op::Len { ns }),
         1 => ns.clone().prop_map(|ns| Op::ReverseIter { ns }),
         1 => ns.prop_map(|ns| Op::Snapshot { ns }),
+        1 => Just(Op::Checkpoint),
+        1 => Just(Op::Reopen),
     ]
 }
 
@@ -113,10 +125,22 @@ fn live(model: &Model, ns: usize, now: u64) -> Vec<(Vec<u8>, Vec<u8>)> {
 }
 
 #[expect(clippy::too_many_lines, reason = "one match arm per operation reads best in one place")]
-fn run(ops: Vec<Op>) {
+fn run(ops: Vec<Op>, on_file: bool) {
     let clock = ManualClock::new(1_000);
-    let db = Emdb::builder().clock(Arc::new(clock.clone())).build().unwrap();
-    let spaces = [db.namespace("zero").unwrap(), db.namespace("one").unwrap()];
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let open = || {
+        let builder = Emdb::builder().clock(Arc::new(clock.clone()));
+        let builder = if on_file {
+            builder.path(&path).flush_policy(FlushPolicy::Manual).checkpoint_wal_bytes(6_000)
+        } else {
+            builder
+        };
+        let db = builder.build().unwrap();
+        let spaces = [db.namespace("zero").unwrap(), db.namespace("one").unwrap()];
+        (db, spaces)
+    };
+    let (mut db, mut spaces) = open();
     let mut model: Model = [BTreeMap::new(), BTreeMap::new()];
     let mut now = 1_000u64;
     let key = |i: usize| KEYS[i].as_bytes().to_vec();
@@ -126,8 +150,8 @@ fn run(ops: Vec<Op>) {
         match op {
             Op::Insert { ns, key: k, value, ttl_ms } => {
                 let ttl = ttl_ms.map_or(Ttl::Never, |ms| Ttl::After(Duration::from_millis(ms)));
-                spaces[ns].insert_with_ttl(key(k), [value], ttl).unwrap();
-                model[ns].insert(key(k), (vec![value], ttl_ms.map_or(0, |ms| now + ms)));
+                spaces[ns].insert_with_ttl(key(k), val(value), ttl).unwrap();
+                model[ns].insert(key(k), (val(value), ttl_ms.map_or(0, |ms| now + ms)));
             }
             Op::Remove { ns, key: k } => {
                 let expected =
@@ -201,7 +225,7 @@ fn run(ops: Vec<Op>) {
                     for (ns, k, value) in &writes {
                         let mut view = tx.namespace(&spaces[*ns]);
                         match value {
-                            Some(v) => view.insert_with_ttl(key(*k), [*v], Ttl::Never)?,
+                            Some(v) => view.insert_with_ttl(key(*k), val(*v), Ttl::Never)?,
                             None => {
                                 view.remove(key(*k))?;
                             }
@@ -213,7 +237,7 @@ fn run(ops: Vec<Op>) {
                 if commit {
                     for (ns, k, value) in writes {
                         match value {
-                            Some(v) => model[ns].insert(key(k), (vec![v], 0)),
+                            Some(v) => model[ns].insert(key(k), (val(v), 0)),
                             None => model[ns].remove(&key(k)),
                         };
                     }
@@ -238,6 +262,24 @@ fn run(ops: Vec<Op>) {
             Op::Snapshot { ns } => {
                 snapshots.push((spaces[ns].iter().unwrap(), live(&model, ns, now)));
             }
+            Op::Checkpoint => {
+                db.checkpoint().unwrap();
+                let report = db.check_integrity().unwrap();
+                assert_eq!(report.records, model.iter().map(|m| m.len() as u64).sum::<u64>());
+            }
+            // An in-memory database has nothing to reopen.
+            Op::Reopen if !on_file => {}
+            Op::Reopen => {
+                for (iter, expected) in snapshots.drain(..) {
+                    let got: Vec<_> = iter.map(Result::unwrap).collect();
+                    assert_eq!(got, expected, "an iterator saw writes made after it was opened");
+                }
+                drop(spaces);
+                drop(db);
+                (db, spaces) = open();
+                let report = db.check_integrity().unwrap();
+                assert_eq!(report.records, model.iter().map(|m| m.len() as u64).sum::<u64>());
+            }
             Op::ReverseIter { ns } => {
                 let mut expected = live(&model, ns, now);
                 expected.reverse();
@@ -261,7 +303,12 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     #[test]
-    fn emdb_agrees_with_a_btreemap_model(ops in proptest::collection::vec(op(), 1..80)) {
-        run(ops);
+    fn an_in_memory_database_agrees_with_a_btreemap_model(ops in proptest::collection::vec(op(), 1..80)) {
+        run(ops, false);
+    }
+
+    #[test]
+    fn a_database_file_agrees_with_a_btreemap_model(ops in proptest::collection::vec(op(), 1..80)) {
+        run(ops, true);
     }
 }

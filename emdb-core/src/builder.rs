@@ -67,6 +67,9 @@ pub struct EmdbBuilder {
     checkpoint_wal_bytes: u64,
 }
 
+/// Whether reads use a memory mapping unless the builder says otherwise.
+const MMAP_BY_DEFAULT: bool = cfg!(all(unix, target_pointer_width = "64"));
+
 /// The default log size past which a commit triggers a checkpoint (64 MiB).
 pub(crate) const DEFAULT_CHECKPOINT_WAL_BYTES: u64 = 64 * 1024 * 1024;
 
@@ -77,7 +80,7 @@ impl Default for EmdbBuilder {
             flush_policy: FlushPolicy::default(),
             default_ttl: None,
             clock: Arc::new(SystemClock),
-            use_mmap: false,
+            use_mmap: MMAP_BY_DEFAULT,
             checkpoint_wal_bytes: DEFAULT_CHECKPOINT_WAL_BYTES,
         }
     }
@@ -111,9 +114,12 @@ impl EmdbBuilder {
         self
     }
 
-    /// Reads pages through a read-only memory mapping instead of `pread` (the default is
-    /// `pread`). Either way every page is checksummed before use; the mapping saves a copy per
-    /// page read. Ignored for an in-memory database.
+    /// Reads pages and values through a read-only memory mapping instead of `pread`. Either way
+    /// every page and value is checksummed before use; the mapping saves a system call and a
+    /// copy per read. The default is the mapping on 64-bit Unix, where a mapping of a file that
+    /// only grows is safe and address space is plentiful, and `pread` elsewhere (on Windows a
+    /// mapped file cannot be replaced by compaction's rename). Ignored for an in-memory
+    /// database.
     pub fn use_mmap(mut self, yes: bool) -> Self {
         self.use_mmap = yes;
         self

@@ -126,7 +126,14 @@ impl Namespace {
     /// # Errors
     /// None in memory; a persistent database reports I/O and corruption errors.
     pub fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<Vec<u8>>> {
-        self.with_live(key.as_ref(), |slot| self.ks.read_held(&slot.held))
+        let key = key.as_ref();
+        self.ns.index.with_source(key, |slot, source| {
+            let Some(slot) = slot else { return Ok(None) };
+            if slot.expires_at != NO_EXPIRY && is_expired(slot.expires_at, self.ks.now()) {
+                return Ok(None);
+            }
+            self.ks.read_held_in(&slot.held, source).map(Some)
+        })
     }
 
     /// Whether `key` is present and unexpired.

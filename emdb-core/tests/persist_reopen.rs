@@ -259,3 +259,44 @@ fn automatic_checkpoints_past_the_log_threshold_keep_the_log_small() {
     assert_eq!(db.len().unwrap(), 2000);
     assert_eq!(db.get(1234u32.to_be_bytes()).unwrap(), Some(vec![9u8; 200]));
 }
+
+/// Values on disk read the same through the mapping (the default on 64-bit Unix) and through
+/// `pread`, while checkpoints grow the file past the mapping each reader holds, after a
+/// compaction moved every value, and in a new namespace created after the file was mapped.
+#[test]
+fn values_read_the_same_through_the_mapping_and_pread_as_the_file_grows_and_is_compacted() {
+    let dir = tempfile::tempdir().unwrap();
+    let value = |i: u32| vec![u8::try_from(i % 251).unwrap(); [200, 3000, 10_000][i as usize % 3]];
+    let check = |db: &Emdb, upto: u32| {
+        for i in 0..upto {
+            assert_eq!(db.get(format!("k{i}")).unwrap(), Some(value(i)), "key k{i}");
+        }
+    };
+    for mmap in [true, false] {
+        let path = dir.path().join(format!("db-{mmap}"));
+        let db = Emdb::builder().path(&path).use_mmap(mmap).build().unwrap();
+        for round in 0..4u32 {
+            for i in round * 50..(round + 1) * 50 {
+                db.insert(format!("k{i}"), value(i)).unwrap();
+            }
+            db.checkpoint().unwrap();
+            check(&db, (round + 1) * 50);
+        }
+        let late = db.namespace("late").unwrap();
+        late.insert("v", value(1)).unwrap();
+        db.checkpoint().unwrap();
+        assert_eq!(late.get("v").unwrap(), Some(value(1)));
+        for i in (0..200).step_by(2) {
+            db.remove(format!("k{i}")).unwrap();
+        }
+        db.compact().unwrap();
+        for i in (1..200).step_by(2) {
+            assert_eq!(db.get(format!("k{i}")).unwrap(), Some(value(i)), "after compaction");
+        }
+        assert_eq!(late.get("v").unwrap(), Some(value(1)));
+        drop((late, db));
+        let db = Emdb::builder().path(&path).use_mmap(!mmap).build().unwrap();
+        assert_eq!(db.len().unwrap(), 100);
+        assert_eq!(db.get("k199").unwrap(), Some(value(199)));
+    }
+}

@@ -10,7 +10,10 @@ use std::sync::Arc;
 use hashbrown::HashTable;
 use parking_lot::{RwLock, RwLockWriteGuard};
 
+use super::alloc::TableAlloc;
 use crate::batch::ExpiresAt;
+use crate::io::SharedMap;
+use crate::page::file::PageFile;
 use crate::page::node::ValueLoc;
 
 /// How many lock-striped shards each namespace's index has.
@@ -55,14 +58,92 @@ pub(crate) fn is_expired(expires_at: ExpiresAt, now: u64) -> bool {
     expires_at != crate::batch::NO_EXPIRY && expires_at <= now
 }
 
+/// How many key bytes an index entry holds in place; longer keys are shared with the memtable.
+const INLINE_KEY: usize = 30;
+
+/// A key as the index holds it. Short keys (most keys) sit inside the entry, so a lookup touches
+/// the entry's cache line and no second heap allocation; the entry of a 24-byte key is 64 bytes.
+enum IndexKey {
+    /// Up to [`INLINE_KEY`] bytes in place.
+    Inline { len: u8, bytes: [u8; INLINE_KEY] },
+    /// A longer key, shared.
+    Shared(Arc<[u8]>),
+}
+
+impl IndexKey {
+    /// The key in place, or `None` when it is too long for that.
+    fn inline(key: &[u8]) -> Option<Self> {
+        let mut bytes = [0u8; INLINE_KEY];
+        bytes.get_mut(..key.len())?.copy_from_slice(key);
+        Some(IndexKey::Inline { len: u8::try_from(key.len()).ok()?, bytes })
+    }
+
+    /// The index's copy of `key`, sharing `key` itself when it is too long to hold in place.
+    fn of(key: &Arc<[u8]>) -> Self {
+        Self::inline(key).unwrap_or_else(|| IndexKey::Shared(Arc::clone(key)))
+    }
+
+    /// The index's copy of `key`, allocated when it is too long to hold in place.
+    fn copy(key: &[u8]) -> Self {
+        Self::inline(key).unwrap_or_else(|| IndexKey::Shared(Arc::from(key)))
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match self {
+            IndexKey::Inline { len, bytes } => bytes.get(..usize::from(*len)).unwrap_or_default(),
+            IndexKey::Shared(key) => key,
+        }
+    }
+
+    fn shared(&self) -> Arc<[u8]> {
+        match self {
+            IndexKey::Inline { .. } => Arc::from(self.bytes()),
+            IndexKey::Shared(key) => Arc::clone(key),
+        }
+    }
+}
+
 struct Entry {
-    key: Arc<[u8]>,
+    key: IndexKey,
     slot: IndexSlot,
+}
+
+/// Where a shard's readers find the values that live in the page file: the file, and the
+/// mapping of it that was current when the source was published.
+///
+/// Each shard keeps its own copy so that a point read, which already holds its shard's read
+/// lock, reaches the value without touching any lock or reference count shared with readers of
+/// other shards. A copy may lag behind a growing file (a value past the end of its mapping is
+/// read with `pread`); it never names a file other than the one the shard's locations point
+/// into, because compaction replaces both under every shard's write lock.
+#[derive(Debug, Clone)]
+pub(crate) struct ValueSource {
+    /// The page file.
+    pub(crate) file: Arc<PageFile>,
+    /// Its read-only mapping, when reads use one.
+    pub(crate) map: Option<SharedMap>,
+}
+
+impl ValueSource {
+    /// Reads and checks the value at `loc`: in place from the mapping when it covers the value,
+    /// otherwise through the file.
+    ///
+    /// # Errors
+    /// As [`PageFile::read_value`].
+    pub(crate) fn read(&self, loc: ValueLoc) -> crate::Result<Vec<u8>> {
+        self.file.read_value_in(self.map.as_ref(), loc)
+    }
+}
+
+/// What one shard's lock protects.
+struct ShardData {
+    table: HashTable<Entry, TableAlloc>,
+    source: Option<ValueSource>,
 }
 
 /// One shard, on its own cache lines so that readers of neighbouring shards do not bounce a line.
 #[repr(align(128))]
-struct Shard(RwLock<HashTable<Entry>>);
+struct Shard(RwLock<ShardData>);
 
 /// The 32-shard point index of one namespace.
 pub(crate) struct ShardedIndex {
@@ -91,7 +172,9 @@ impl KeyHash {
 
 impl ShardedIndex {
     pub(crate) fn new() -> Self {
-        let shards = std::array::from_fn(|_| Shard(RwLock::new(HashTable::new())));
+        let shards = std::array::from_fn(|_| {
+            Shard(RwLock::new(ShardData { table: HashTable::new_in(TableAlloc), source: None }))
+        });
         ShardedIndex { hasher: foldhash::fast::RandomState::default(), shards }
     }
 
@@ -110,10 +193,32 @@ impl ShardedIndex {
     /// Runs `f` on the key's slot under the shard's read lock, so the value need not be cloned
     /// before it is copied out.
     pub(crate) fn with<R>(&self, key: &[u8], f: impl FnOnce(Option<&IndexSlot>) -> R) -> R {
+        self.with_source(key, |slot, _| f(slot))
+    }
+
+    /// As [`with`](Self::with), also handing `f` the shard's [`ValueSource`] to read a value
+    /// on disk with.
+    pub(crate) fn with_source<R>(
+        &self,
+        key: &[u8],
+        f: impl FnOnce(Option<&IndexSlot>, Option<&ValueSource>) -> R,
+    ) -> R {
         let hash = self.hash(key);
-        let table = self.shard(hash).0.read();
-        let found = table.find(hash.0, |e| *e.key == *key).map(|e| &e.slot);
-        f(found)
+        let shard = self.shard(hash).0.read();
+        let found = shard.table.find(hash.0, |e| e.key.bytes() == key).map(|e| &e.slot);
+        f(found, shard.source.as_ref())
+    }
+
+    /// The source the shards read values from (shard 0's copy).
+    pub(crate) fn source(&self) -> Option<ValueSource> {
+        self.shards.first().and_then(|s| s.0.read().source.clone())
+    }
+
+    /// Hands every shard a copy of `source`, one shard at a time.
+    pub(crate) fn publish(&self, source: Option<&ValueSource>) {
+        for shard in &self.shards {
+            shard.0.write().source = source.cloned();
+        }
     }
 
     /// A copy of the key's slot, expired or not.
@@ -137,13 +242,15 @@ impl ShardedIndex {
     }
 
     /// Inserts or replaces one key under its shard's lock (the index rebuild at open).
-    pub(crate) fn insert_one(&self, key: Arc<[u8]>, slot: IndexSlot) -> Option<ExpiresAt> {
-        let hash = self.hash(&key);
-        let mut table = self.shard(hash).0.write();
-        if let Some(entry) = table.find_mut(hash.0, |e| *e.key == *key) {
+    pub(crate) fn insert_one(&self, key: &[u8], slot: IndexSlot) -> Option<ExpiresAt> {
+        let hash = self.hash(key);
+        let mut shard = self.shard(hash).0.write();
+        let table = &mut shard.table;
+        if let Some(entry) = table.find_mut(hash.0, |e| e.key.bytes() == key) {
             return Some(std::mem::replace(&mut entry.slot, slot).expires_at);
         }
-        table.insert_unique(hash.0, Entry { key, slot }, |e| self.hasher.hash_one(&*e.key));
+        let key = IndexKey::copy(key);
+        table.insert_unique(hash.0, Entry { key, slot }, |e| self.hasher.hash_one(e.key.bytes()));
         None
     }
 
@@ -151,8 +258,8 @@ impl ShardedIndex {
     /// wrote them), so the index stops keeping them on the heap.
     pub(crate) fn move_to_disk(&self, key: &[u8], loc: ValueLoc) {
         let hash = self.hash(key);
-        let mut table = self.shard(hash).0.write();
-        if let Some(entry) = table.find_mut(hash.0, |e| *e.key == *key)
+        let mut shard = self.shard(hash).0.write();
+        if let Some(entry) = shard.table.find_mut(hash.0, |e| e.key.bytes() == key)
             && let Held::Mem(bytes) = &entry.slot.held
             && bytes.len() == loc.len() as usize
         {
@@ -163,7 +270,7 @@ impl ShardedIndex {
     /// The number of keys over every shard (locks each shard in turn: exact only while no
     /// writer runs).
     pub(crate) fn len(&self) -> usize {
-        self.shards.iter().map(|s| s.0.read().len()).sum()
+        self.shards.iter().map(|s| s.0.read().table.len()).sum()
     }
 
     /// The bit of the shard holding `key` in a lock mask.
@@ -176,12 +283,20 @@ impl ShardedIndex {
 /// sees all of the batch or none of it.
 pub(crate) struct IndexWriteGuard<'a> {
     index: &'a ShardedIndex,
-    guards: Vec<Option<RwLockWriteGuard<'a, HashTable<Entry>>>>,
+    guards: Vec<Option<RwLockWriteGuard<'a, ShardData>>>,
 }
 
 impl IndexWriteGuard<'_> {
-    fn table(&mut self, hash: KeyHash) -> Option<&mut HashTable<Entry>> {
-        self.guards.get_mut(hash.shard()).and_then(|g| g.as_deref_mut())
+    fn table(&mut self, hash: KeyHash) -> Option<&mut HashTable<Entry, TableAlloc>> {
+        self.guards.get_mut(hash.shard()).and_then(|g| g.as_deref_mut()).map(|s| &mut s.table)
+    }
+
+    /// Hands every locked shard a copy of `source` (compaction, with every shard locked, so no
+    /// reader pairs a location in one file with the other file).
+    pub(crate) fn publish(&mut self, source: Option<&ValueSource>) {
+        for shard in self.guards.iter_mut().flatten() {
+            shard.source = source.cloned();
+        }
     }
 
     /// Inserts or replaces `key`; returns the expiry of the entry it replaced, `None` when the
@@ -193,11 +308,11 @@ impl IndexWriteGuard<'_> {
         let index = self.index;
         let hash = index.hash(key);
         let table = self.table(hash)?;
-        if let Some(entry) = table.find_mut(hash.0, |e| *e.key == **key) {
+        if let Some(entry) = table.find_mut(hash.0, |e| e.key.bytes() == &**key) {
             return Some(std::mem::replace(&mut entry.slot, slot).expires_at);
         }
-        let hasher = |e: &Entry| index.hasher.hash_one(&*e.key);
-        table.insert_unique(hash.0, Entry { key: Arc::clone(key), slot }, hasher);
+        let hasher = |e: &Entry| index.hasher.hash_one(e.key.bytes());
+        table.insert_unique(hash.0, Entry { key: IndexKey::of(key), slot }, hasher);
         None
     }
 
@@ -205,19 +320,19 @@ impl IndexWriteGuard<'_> {
     pub(crate) fn get(&mut self, key: &[u8]) -> Option<&IndexSlot> {
         let hash = self.index.hash(key);
         let table = self.table(hash)?;
-        table.find(hash.0, |e| *e.key == *key).map(|e| &e.slot)
+        table.find(hash.0, |e| e.key.bytes() == key).map(|e| &e.slot)
     }
 
     /// Every key of the locked shards.
     pub(crate) fn keys(&self) -> Vec<Arc<[u8]>> {
-        self.guards.iter().flatten().flat_map(|t| t.iter().map(|e| Arc::clone(&e.key))).collect()
+        self.guards.iter().flatten().flat_map(|s| s.table.iter().map(|e| e.key.shared())).collect()
     }
 
     /// Removes `key`; returns its slot if it was present.
     pub(crate) fn remove(&mut self, key: &[u8]) -> Option<IndexSlot> {
         let hash = self.index.hash(key);
         let table = self.table(hash)?;
-        match table.find_entry(hash.0, |e| *e.key == *key) {
+        match table.find_entry(hash.0, |e| e.key.bytes() == key) {
             Ok(entry) => Some(entry.remove().0.slot),
             Err(_) => None,
         }
@@ -225,9 +340,10 @@ impl IndexWriteGuard<'_> {
 
     /// Removes every key of the locked shards.
     pub(crate) fn clear(&mut self) {
-        for table in self.guards.iter_mut().flatten() {
+        for shard in self.guards.iter_mut().flatten() {
+            let table = &mut shard.table;
             table.clear();
-            table.shrink_to_fit(|e: &Entry| self.index.hasher.hash_one(&*e.key));
+            table.shrink_to_fit(|e: &Entry| self.index.hasher.hash_one(e.key.bytes()));
         }
     }
 }

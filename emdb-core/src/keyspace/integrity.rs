@@ -260,7 +260,7 @@ mod tests {
         let db = Emdb::open_in_memory();
         db.insert("a", "1").unwrap();
         let wrong = IndexSlot { held: Held::Mem(Arc::from(&b"2"[..])), expires_at: 0 };
-        ns_index(&db).insert_one(Arc::from(&b"a"[..]), wrong);
+        ns_index(&db).insert_one(b"a", wrong);
         let err = db.check_integrity().unwrap_err();
         assert!(matches!(&err, Error::IndexMismatch { key, .. } if key == b"a"), "{err}");
     }
@@ -274,7 +274,7 @@ mod tests {
         let mut slot = ns_index(&db).slot(b"a").unwrap();
         assert!(matches!(slot.held, Held::Disk(_)), "a checkpointed large value is on disk");
         slot.expires_at = 99;
-        ns_index(&db).insert_one(Arc::from(&b"a"[..]), slot);
+        ns_index(&db).insert_one(b"a", slot);
         let err = db.check_integrity().unwrap_err();
         assert!(matches!(&err, Error::IndexMismatch { detail, .. } if detail.contains("expiry")));
     }
@@ -288,7 +288,7 @@ mod tests {
         db.insert("b", "2").unwrap();
         db.check_integrity().unwrap();
         let extra = IndexSlot { held: Held::Mem(Arc::from(&b"3"[..])), expires_at: 0 };
-        ns_index(&db).insert_one(Arc::from(&b"ghost"[..]), extra);
+        ns_index(&db).insert_one(b"ghost", extra);
         let err = db.check_integrity().unwrap_err();
         assert!(matches!(&err, Error::IndexMismatch { key, .. } if key.is_empty()), "{err}");
     }

@@ -11,7 +11,7 @@
 use std::sync::Arc;
 
 use super::persist::TreeSnap;
-use super::{ALL_SHARDS, Held, IndexSlot, Keyspace, NsState, Writer};
+use super::{ALL_SHARDS, Held, IndexSlot, Keyspace, NsState, ValueSource, Writer};
 use crate::batch::NsId;
 use crate::error::{Error, Result};
 use crate::io::{parent_dir, sidecar};
@@ -112,9 +112,12 @@ impl Keyspace {
         })?;
         // Readers read a location and the file under a shard lock: swap both while every shard
         // of every namespace is locked, so no reader pairs an old location with the new file.
-        let guards: Vec<_> = namespaces.iter().map(|ns| ns.index.lock(ALL_SHARDS)).collect();
+        let source = ValueSource { file: Arc::clone(&file), map: file.current_map()? };
+        let mut guards: Vec<_> = namespaces.iter().map(|ns| ns.index.lock(ALL_SHARDS)).collect();
         *p.file.write() = Arc::clone(&file);
-        let mut guards = guards;
+        for g in &mut guards {
+            g.publish(Some(&source));
+        }
         for (at, key, loc) in moved {
             if let Some(g) = guards.get_mut(at) {
                 let expires_at = g.get(&key).map_or(0, |s| s.expires_at);

@@ -11,6 +11,7 @@
 //! snapshot LSN (and the tree root and memtable current when it registered) and so never sees a
 //! version newer than its snapshot.
 
+mod alloc;
 #[cfg(test)]
 mod corruption_tests;
 #[cfg(test)]
@@ -29,7 +30,9 @@ use std::time::Duration;
 
 use parking_lot::{Mutex, MutexGuard, RwLock};
 
-pub(crate) use self::index::{ALL_SHARDS, Held, IndexSlot, ShardedIndex, Slot, is_expired};
+pub(crate) use self::index::{
+    ALL_SHARDS, Held, IndexSlot, ShardedIndex, Slot, ValueSource, is_expired,
+};
 pub(crate) use self::ordered::{Memtable, NsStats, Visible};
 pub(crate) use self::persist::{Persist, PersistOptions, TreeSnap};
 use self::snapshot::Snapshots;
@@ -239,6 +242,30 @@ impl Keyspace {
     ///
     /// # Errors
     /// [`Error::Corruption`] or an I/O error reading it from the page file.
+    /// As [`read_held`](Self::read_held), reading a value on disk through `source` (the one
+    /// the index handed out with the location).
+    pub(crate) fn read_held_in(
+        &self,
+        held: &Held,
+        source: Option<&ValueSource>,
+    ) -> Result<Vec<u8>> {
+        match (held, source) {
+            (Held::Disk(loc), Some(source)) => source.read(*loc),
+            _ => self.read_held(held),
+        }
+    }
+
+    /// Hands every namespace's index the current page file and its mapping, for point reads.
+    pub(crate) fn publish_value_source(&self) -> Result<()> {
+        let Some(p) = &self.persist else { return Ok(()) };
+        let file = p.file();
+        let source = ValueSource { map: file.current_map()?, file };
+        for ns in self.namespaces() {
+            ns.index.publish(Some(&source));
+        }
+        Ok(())
+    }
+
     pub(crate) fn read_held(&self, held: &Held) -> Result<Vec<u8>> {
         match held {
             Held::Mem(bytes) => Ok(bytes.to_vec()),
@@ -283,6 +310,9 @@ impl Keyspace {
     fn add_namespace(&self, id: NsId, name: String) -> Arc<NsState> {
         let mut registry = self.registry.write();
         let state = Arc::new(NsState::new(id, name.clone(), self.persistent));
+        // A new namespace reads values where the others do.
+        let source = registry.by_id.get(&DEFAULT_NS).and_then(|ns| ns.index.source());
+        state.index.publish(source.as_ref());
         registry.by_name.insert(name, Arc::clone(&state));
         registry.by_id.insert(id, Arc::clone(&state));
         registry.next_id = registry.next_id.max(id.saturating_add(1));

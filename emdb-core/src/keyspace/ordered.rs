@@ -200,17 +200,13 @@ pub(crate) struct NsStats {
 
 impl NsStats {
     /// Records that `key` went from `old` to `new` (`None`: absent; `Some(expiry)`: live).
-    pub(crate) fn change(
-        &mut self,
-        key: &Arc<[u8]>,
-        old: Option<ExpiresAt>,
-        new: Option<ExpiresAt>,
-    ) {
+    pub(crate) fn change(&mut self, key: &[u8], old: Option<ExpiresAt>, new: Option<ExpiresAt>) {
+        // Only keys with an expiry are copied; most keys have none.
         if let Some(e) = old.filter(|&e| e != NO_EXPIRY) {
-            self.expiring.remove(&(e, Arc::clone(key)));
+            self.expiring.remove(&(e, Arc::from(key)));
         }
         if let Some(e) = new.filter(|&e| e != NO_EXPIRY) {
-            self.expiring.insert((e, Arc::clone(key)));
+            self.expiring.insert((e, Arc::from(key)));
         }
         match (old.is_some(), new.is_some()) {
             (false, true) => self.live += 1,

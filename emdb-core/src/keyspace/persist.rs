@@ -204,6 +204,7 @@ impl Keyspace {
             last_checkpoint: Mutex::new((checkpoint_lsn, None)),
             syncer,
         });
+        ks.publish_value_source()?;
         Ok(ks)
     }
 
@@ -248,10 +249,8 @@ impl Keyspace {
                 ValueRef::Inline(b) => Held::Mem(Arc::from(b)),
                 ValueRef::Stored(loc) => Held::Disk(loc),
             };
-            let key: Arc<[u8]> = Arc::from(key);
-            let old =
-                ns.index.insert_one(Arc::clone(&key), IndexSlot { held, expires_at: e.expires_at });
-            ns.stats.write().change(&key, old, Some(e.expires_at));
+            let old = ns.index.insert_one(key, IndexSlot { held, expires_at: e.expires_at });
+            ns.stats.write().change(key, old, Some(e.expires_at));
             Ok(())
         })
     }
@@ -331,6 +330,8 @@ impl Keyspace {
         writer.garbage.clear();
         writer.collected_at = None;
         writer.new_namespaces.clear();
+        // The file grew: readers get a mapping that covers the values about to move to it.
+        self.publish_value_source()?;
         for (at, key, loc) in moved {
             if let Some(ns) = namespaces.get(at) {
                 ns.index.move_to_disk(&key, loc);

@@ -106,6 +106,34 @@ impl PageFile {
         Ok(slot.as_ref().filter(|m| fits(m)).map(|m| Page::Mapped(m.clone(), at)))
     }
 
+    /// Runs `f` on the `len` bytes at `offset` straight from the mapping, without a system call
+    /// or a copy; `None` when reads do not use a mapping or the bytes lie past the end of the
+    /// file (the caller then reads them with `pread`, which reports a truncated file).
+    ///
+    /// The mapping is only read under its lock, never cloned, so that concurrent readers share
+    /// nothing but the lock word.
+    fn with_mapped<R>(
+        &self,
+        offset: u64,
+        len: usize,
+        f: impl FnOnce(&[u8]) -> R,
+    ) -> Result<Option<R>> {
+        let Some(map) = &self.map else { return Ok(None) };
+        let Ok(at) = usize::try_from(offset) else { return Ok(None) };
+        let Some(end) = at.checked_add(len) else { return Ok(None) };
+        {
+            let guard = map.read();
+            if let Some(bytes) = guard.as_ref().and_then(|m| m.get(at..end)) {
+                return Ok(Some(f(bytes)));
+            }
+        }
+        let fresh = self.file.map_readonly().map_err(|e| Error::io(&self.path, e))?;
+        let mut slot = map.write();
+        *slot = fresh;
+        let guard = parking_lot::RwLockWriteGuard::downgrade(slot);
+        Ok(guard.as_ref().and_then(|m| m.get(at..end)).map(f))
+    }
+
     /// Reads page `id` and checks its checksum, id and type.
     ///
     /// # Errors
@@ -121,35 +149,62 @@ impl PageFile {
         Ok(page)
     }
 
+    /// Where the value at `loc` lies: the byte offset of its record (or overflow run) and the
+    /// record's length with its header, checked against the format's bounds.
+    fn value_span(&self, loc: ValueLoc) -> Result<(u64, usize)> {
+        let len = usize::try_from(loc.len()).unwrap_or(usize::MAX);
+        let span = match loc {
+            ValueLoc::Packed { page, offset, .. } => {
+                let off = usize::from(offset);
+                (page >= 2 && off >= super::HEADER_LEN && off + R_VALUE + len <= PAGE_SIZE).then(
+                    || (page.saturating_mul(PAGE_SIZE_U64) + u64::from(offset), R_VALUE + len),
+                )
+            }
+            ValueLoc::Overflow { page, .. } => (page >= 2 && len <= MAX_VALUE_LEN)
+                .then(|| (page.saturating_mul(PAGE_SIZE_U64), O_VALUE + len)),
+        };
+        span.ok_or_else(|| self.bad_page(loc.page(), format!("bad value location {loc:?}")))
+    }
+
+    /// Checks the record (or overflow run) of `loc`, read whole into `bytes` from byte `at`,
+    /// and returns the value in it.
+    fn check_value<'a>(&self, loc: ValueLoc, at: u64, bytes: &'a [u8]) -> Result<&'a [u8]> {
+        let checked = match loc {
+            ValueLoc::Packed { .. } => check_record(bytes, loc.len()),
+            ValueLoc::Overflow { page, .. } => {
+                let (h, value) = bytes.split_at_checked(O_VALUE).unwrap_or_default();
+                check_overflow_header(h, page, loc.len())
+                    .and_then(|()| check_overflow(h, value))
+                    .map(|()| value)
+            }
+        };
+        checked.map_err(|d| self.corruption(at, d))
+    }
+
     /// Reads and checks a value stored out of its leaf, appending it to `out`.
     ///
     /// # Errors
     /// [`Error::Corruption`] when the location, the length or the checksum is wrong.
     pub(crate) fn read_value_into(&self, loc: ValueLoc, out: &mut Vec<u8>) -> Result<()> {
-        let len = usize::try_from(loc.len()).unwrap_or(usize::MAX);
+        let (at, span) = self.value_span(loc)?;
+        let copy = |bytes: &[u8]| self.check_value(loc, at, bytes).map(|v| out.extend(v));
+        if let Some(done) = self.with_mapped(at, span, copy)? {
+            return done;
+        }
         match loc {
-            ValueLoc::Packed { page, offset, .. } => {
-                let off = usize::from(offset);
-                if page < 2 || off < super::HEADER_LEN || off + R_VALUE + len > PAGE_SIZE {
-                    return Err(self.bad_page(page, format!("bad value location {loc:?}")));
-                }
-                let at = page.saturating_mul(PAGE_SIZE_U64) + u64::from(offset);
+            ValueLoc::Packed { .. } => {
                 let mut rec = [0u8; PAGE_SIZE];
-                let rec = rec.get_mut(..R_VALUE + len).unwrap_or_default();
+                let rec = rec.get_mut(..span).unwrap_or_default();
                 self.read_at(rec, at)?;
-                let value = check_record(rec, loc.len()).map_err(|d| self.corruption(at, d))?;
-                out.extend_from_slice(value);
+                out.extend_from_slice(self.check_value(loc, at, rec)?);
             }
             ValueLoc::Overflow { page, .. } => {
-                if page < 2 || len > MAX_VALUE_LEN {
-                    return Err(self.bad_page(page, format!("bad value location {loc:?}")));
-                }
-                let at = page.saturating_mul(PAGE_SIZE_U64);
+                // Read the value straight into `out`: no second buffer for a large value.
                 let mut h = [0u8; O_VALUE];
                 self.read_at(&mut h, at)?;
                 check_overflow_header(&h, page, loc.len()).map_err(|d| self.corruption(at, d))?;
                 let start = out.len();
-                out.resize(start + len, 0);
+                out.resize(start + span - O_VALUE, 0);
                 let dst = out.get_mut(start..).unwrap_or_default();
                 self.read_at(dst, at + O_VALUE as u64)?;
                 let value = out.get(start..).unwrap_or_default();
@@ -160,6 +215,43 @@ impl PageFile {
             }
         }
         Ok(())
+    }
+
+    /// Reads and checks a value stored out of its leaf, from `map` (a mapping of this file,
+    /// perhaps older and shorter than the file) when it covers the value, else as
+    /// [`read_value`](Self::read_value) does.
+    ///
+    /// # Errors
+    /// As [`read_value_into`](Self::read_value_into).
+    pub(crate) fn read_value_in(&self, map: Option<&SharedMap>, loc: ValueLoc) -> Result<Vec<u8>> {
+        if let Some(map) = map {
+            let (at, span) = self.value_span(loc)?;
+            if let Some(bytes) =
+                usize::try_from(at).ok().and_then(|start| map.get(start..start.checked_add(span)?))
+            {
+                return self.check_value(loc, at, bytes).map(<[u8]>::to_vec);
+            }
+        }
+        self.read_value(loc)
+    }
+
+    /// The current mapping of the whole file (remapped first if the file grew past it), or
+    /// `None` when reads use `pread`.
+    ///
+    /// # Errors
+    /// An I/O error from the remap.
+    pub(crate) fn current_map(&self) -> Result<Option<SharedMap>> {
+        let Some(map) = &self.map else { return Ok(None) };
+        let len = self.len()?;
+        if let Some(m) = map.read().as_ref()
+            && m.len() as u64 >= len
+        {
+            return Ok(Some(m.clone()));
+        }
+        let fresh = self.file.map_readonly().map_err(|e| Error::io(&self.path, e))?;
+        let mut slot = map.write();
+        *slot = fresh;
+        Ok(slot.clone())
     }
 
     /// Reads and checks a value stored out of its leaf.

@@ -106,6 +106,13 @@ impl ValueLoc {
             ValueLoc::Packed { len, .. } | ValueLoc::Overflow { len, .. } => len,
         }
     }
+
+    /// The page the value starts on.
+    pub(crate) fn page(&self) -> PageId {
+        match *self {
+            ValueLoc::Packed { page, .. } | ValueLoc::Overflow { page, .. } => page,
+        }
+    }
 }
 
 /// A leaf entry's value: the bytes themselves or where they are.

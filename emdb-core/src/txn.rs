@@ -1,7 +1,7 @@
 //! Closure transactions: [`Transaction`] buffers writes, reads its own writes, and commits them as
 //! one atomic batch when the closure returns `Ok`.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,6 +20,10 @@ enum Write {
     Put { value: Arc<[u8]>, expires_at: ExpiresAt },
     Remove,
 }
+
+/// The writes buffered for one namespace, by key: a hash map, so that buffering a million writes
+/// costs a hash each rather than an ordered insert each; the batch is sorted once at commit.
+type Pending = HashMap<Arc<[u8]>, Write, foldhash::fast::RandomState>;
 
 /// The handle a [`transaction`](crate::Emdb::transaction) closure works through.
 ///
@@ -52,33 +56,45 @@ enum Write {
 pub struct Transaction<'db> {
     ks: &'db Keyspace,
     default_ns: Arc<NsState>,
-    writes: BTreeMap<(NsId, Arc<[u8]>), Write>,
+    /// Buffered writes per namespace (a transaction touches few).
+    writes: Vec<(NsId, Pending)>,
 }
 
 impl std::fmt::Debug for Transaction<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Transaction")
-            .field("pending_writes", &self.writes.len())
+            .field("pending_writes", &self.writes.iter().map(|(_, w)| w.len()).sum::<usize>())
             .finish_non_exhaustive()
     }
 }
 
 impl<'db> Transaction<'db> {
     pub(crate) fn new(ks: &'db Keyspace, default_ns: Arc<NsState>) -> Self {
-        Transaction { ks, default_ns, writes: BTreeMap::new() }
+        Transaction { ks, default_ns, writes: Vec::new() }
     }
 
     /// The batch to commit: one operation per written key, in key order.
     pub(crate) fn into_batch(self) -> Batch {
-        let ops = self
+        let mut writes: Vec<(NsId, Arc<[u8]>, Write)> = self
             .writes
             .into_iter()
-            .map(|((ns, key), write)| match write {
+            .flat_map(|(ns, pending)| pending.into_iter().map(move |(k, w)| (ns, k, w)))
+            .collect();
+        // Key order: the memtable and the checkpoint take sorted runs fastest.
+        writes.sort_unstable_by(|a, b| (a.0, &*a.1).cmp(&(b.0, &*b.1)));
+        let ops = writes
+            .into_iter()
+            .map(|(ns, key, write)| match write {
                 Write::Put { value, expires_at } => Op::Put { ns, key, value, expires_at },
                 Write::Remove => Op::Remove { ns, key },
             })
             .collect();
         Batch { ops }
+    }
+
+    /// The writes buffered for namespace `ns`.
+    fn pending(&self, ns: NsId) -> Option<&Pending> {
+        self.writes.iter().find(|(id, _)| *id == ns).map(|(_, w)| w)
     }
 
     /// A view of this transaction that reads and writes namespace `ns` instead of the default one.
@@ -212,7 +228,26 @@ impl TxNamespace<'_, '_> {
     }
 
     fn write(&mut self, key: &[u8], write: Write) {
-        self.tx.writes.insert((self.ns.id, Arc::from(key)), write);
+        let ns = self.ns.id;
+        let at = if let Some(at) = self.tx.writes.iter().position(|(id, _)| *id == ns) {
+            at
+        } else {
+            self.tx.writes.push((ns, Pending::default()));
+            self.tx.writes.len() - 1
+        };
+        if let Some((_, pending)) = self.tx.writes.get_mut(at) {
+            match pending.get_mut(key) {
+                Some(slot) => *slot = write,
+                None => {
+                    pending.insert(Arc::from(key), write);
+                }
+            }
+        }
+    }
+
+    /// The buffered write of `key` in this view's namespace.
+    fn pending(&self, key: &[u8]) -> Option<&Write> {
+        self.tx.pending(self.ns.id).and_then(|p| p.get(key))
     }
 
     /// The value of `key` as this transaction sees it.
@@ -222,7 +257,7 @@ impl TxNamespace<'_, '_> {
     pub fn get(&mut self, key: impl AsRef<[u8]>) -> Result<Option<Vec<u8>>> {
         let key = key.as_ref();
         let now = self.tx.ks.now();
-        let pending = self.tx.writes.get(&(self.ns.id, Arc::from(key)));
+        let pending = self.pending(key);
         Ok(match pending {
             Some(Write::Put { value, expires_at }) => {
                 (!is_expired(*expires_at, now)).then(|| value.to_vec())
@@ -252,7 +287,7 @@ impl TxNamespace<'_, '_> {
     pub fn ttl(&mut self, key: impl AsRef<[u8]>) -> Result<Option<Duration>> {
         let key = key.as_ref();
         let now = self.tx.ks.now();
-        let expires_at = match self.tx.writes.get(&(self.ns.id, Arc::from(key))) {
+        let expires_at = match self.pending(key) {
             Some(Write::Put { expires_at, .. }) => Some(*expires_at),
             Some(Write::Remove) => None,
             None => self.ns.index.with(key, |slot| slot.map(|s| s.expires_at)),
@@ -288,11 +323,8 @@ impl TxNamespace<'_, '_> {
             keys.push(entry?.0);
         }
         // ... and keys this transaction put there.
-        for ((ns, key), write) in self.tx.writes.range((self.ns.id, Arc::clone(&prefix))..) {
-            if *ns != self.ns.id || !key.starts_with(&prefix) {
-                break;
-            }
-            if matches!(write, Write::Put { .. }) {
+        for (key, write) in self.tx.pending(self.ns.id).into_iter().flatten() {
+            if key.starts_with(&prefix) && matches!(write, Write::Put { .. }) {
                 keys.push(Arc::clone(key));
             }
         }
@@ -300,7 +332,7 @@ impl TxNamespace<'_, '_> {
         keys.dedup();
         let mut removed = 0;
         for key in keys {
-            let live = match self.tx.writes.get(&(self.ns.id, Arc::clone(&key))) {
+            let live = match self.pending(&key) {
                 Some(Write::Put { expires_at, .. }) => !is_expired(*expires_at, now),
                 Some(Write::Remove) => false,
                 None => self.ns.index.with(&key, |s| s.is_some_and(|s| !s.is_expired(now))),

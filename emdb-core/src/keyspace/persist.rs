@@ -33,9 +33,9 @@ use crate::error::{Error, Result};
 use crate::io::Storage;
 use crate::page::file::PageFile;
 use crate::page::node::{ValueLoc, ValueRef};
-use crate::tree::store::{DEFAULT_INLINE_MAX, Store, StoreOptions};
+use crate::tree::store::{Store, StoreOptions};
 use crate::tree::write::Change;
-use crate::tree::{Cursor, FoundValue, TreeRoot, get, scan};
+use crate::tree::{Cursor, TreeRoot, scan};
 use crate::wal::{Wal, fresh_salt};
 
 /// The newest version of a key as a checkpoint writes it: value and expiry, or a removal.
@@ -305,15 +305,16 @@ impl Keyspace {
         let meta = store.checkpoint(&changes, lsn, oldest)?;
         let file = Arc::clone(store.file());
         let root = store.root();
+        let placed = store.take_placed();
         drop(store);
-        // Where the values that left the leaves now live.
+        // Where the values that left the leaves now live: the tree writer placed one value per
+        // change that puts one, in the order of the changes.
         let mut moved: Vec<(usize, Vec<u8>, ValueLoc)> = Vec::new();
-        for (k, v) in &owned {
-            if let Some((value, _)) = v
-                && value.len() > DEFAULT_INLINE_MAX
+        let puts = owned.iter().filter_map(|(k, v)| v.as_ref().map(|_| k));
+        debug_assert_eq!(puts.clone().count(), placed.len(), "one placement per value written");
+        for (k, loc) in puts.zip(placed) {
+            if let Some(loc) = loc
                 && k.get(..4) != Some(&CATALOG.to_be_bytes()[..])
-                && let Some(found) = get(&file, root, k)?
-                && let FoundValue::Stored(loc) = found.value
             {
                 let id = k.get(..4).and_then(|b| b.try_into().ok()).map_or(0, NsId::from_be_bytes);
                 let at = namespaces.iter().position(|ns| ns.id == id).unwrap_or(usize::MAX);

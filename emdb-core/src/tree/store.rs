@@ -23,7 +23,7 @@ use crate::page::alloc::Allocator;
 use crate::page::file::PageFile;
 use crate::page::freelist::{self, EXTENTS_PER_PAGE, Extent};
 use crate::page::meta::{self, MAGIC, Meta};
-use crate::page::node::MAX_LEAF_ENTRY;
+use crate::page::node::{MAX_LEAF_ENTRY, ValueLoc};
 use crate::page::{PAGE_SIZE, PAGE_SIZE_U64, PageId, PageType};
 
 use super::TreeRoot;
@@ -65,6 +65,8 @@ pub(crate) struct Store {
     poisoned: bool,
     /// Held while the store is open; `None` only after a failed reopen.
     lock: Option<LockGuard>,
+    /// Where the last checkpoint put each value it wrote (see [`Store::take_placed`]).
+    placed: Vec<Option<ValueLoc>>,
 }
 
 impl Store {
@@ -154,6 +156,7 @@ impl Store {
             inline_max: opts.inline_max.min(MAX_LEAF_ENTRY),
             poisoned: false,
             lock,
+            placed: Vec::new(),
         })
     }
 
@@ -220,9 +223,17 @@ impl Store {
         let mut w = Writer::new(&file, &mut self.alloc, self.inline_max);
         let root = w.apply(old_root, changes)?;
         w.finish()?;
+        self.placed = std::mem::take(&mut w.placed);
         let (delta, dead) = (w.entry_delta, w.dead_value_bytes);
         let entry_count = self.meta.entry_count.saturating_add_signed(delta);
         self.finish_checkpoint(root, entry_count, dead, checkpoint_lsn)
+    }
+
+    /// Where the last [`checkpoint`](Self::checkpoint) put the values of its changes, one item
+    /// per change that puts a value, in the order of the changes: the value's location, or
+    /// `None` for a value kept in its leaf.
+    pub(crate) fn take_placed(&mut self) -> Vec<Option<ValueLoc>> {
+        std::mem::take(&mut self.placed)
     }
 
     /// Steps 1 (free-list) to 5 of the protocol, after the tree pages are written.

@@ -107,6 +107,9 @@ pub(crate) struct Writer<'f> {
     pub(crate) entry_delta: i64,
     /// Bytes of packed values no entry refers to any more.
     pub(crate) dead_value_bytes: u64,
+    /// Where each value written went, in the order of the changes that put one: `None` for a
+    /// value kept in its leaf. Callers pair it with their changes instead of looking each up.
+    pub(crate) placed: Vec<Option<ValueLoc>>,
 }
 
 impl<'f> Writer<'f> {
@@ -121,6 +124,7 @@ impl<'f> Writer<'f> {
             vpage: (0, new_page(), FIRST_RECORD, 0),
             entry_delta: 0,
             dead_value_bytes: 0,
+            placed: Vec::new(),
         }
     }
 
@@ -179,6 +183,10 @@ impl<'f> Writer<'f> {
             self.file.write_at(value, at + O_VALUE as u64)?;
             ValueRef::Stored(ValueLoc::Overflow { page, len })
         };
+        self.placed.push(match v {
+            ValueRef::Inline(_) => None,
+            ValueRef::Stored(loc) => Some(loc),
+        });
         encode_leaf_entry(out, key, exp, v);
         Ok(())
     }

@@ -8,21 +8,35 @@ use std::collections::VecDeque;
 use std::ops::Bound;
 use std::sync::Arc;
 
+use crate::batch::ExpiresAt;
 use crate::error::Result;
-use crate::keyspace::{Keyspace, NsState, SnapshotGuard, View, Visible, is_expired};
-use crate::page::node::ValueRef;
+use crate::keyspace::{Keyspace, NsState, SnapshotGuard, View, is_expired};
+use crate::page::node::{ValueLoc, ValueRef};
 use crate::tree::Cursor;
 
 /// The most entries one refill reads from the memtable and from the tree.
 const CHUNK: usize = 128;
 
 /// How many entries the first refill reads. Refills double up to [`CHUNK`], so a short range
-/// (`take(10)`) reads and decodes a few entries, not a hundred, while a long scan soon reads in
-/// full chunks.
-const FIRST_CHUNK: usize = 8;
+/// (`take(10)`) descends the tree once and decodes a few keys, not a hundred, while a long scan
+/// soon reads in full chunks. Values are read only as entries are yielded.
+const FIRST_CHUNK: usize = 16;
 
-/// A key and its value, shared with the keyspace.
-pub(crate) type Entry = (Arc<[u8]>, Arc<[u8]>);
+/// A value as a chunk holds it: the bytes, or where they are in the snapshot's page file (read
+/// when the entry is yielded, so keys read past the end of a short range cost no value read).
+#[derive(Debug, Clone)]
+pub(crate) enum Value {
+    /// The bytes, shared with the memtable or copied from a leaf.
+    Bytes(Arc<[u8]>),
+    /// A value page record or overflow run of the snapshot's tree.
+    Stored(ValueLoc),
+}
+
+/// A key and its value.
+pub(crate) type Entry = (Arc<[u8]>, Value);
+
+/// A tree entry as a refill reads it: the key and, unless removed, the value and expiry.
+type TreeItem = (Arc<[u8]>, Option<(Value, ExpiresAt)>);
 
 /// The lower and upper bound of a key range.
 pub(crate) type KeyBounds = (Bound<Arc<[u8]>>, Bound<Arc<[u8]>>);
@@ -138,7 +152,7 @@ impl RawIter {
 
     /// Reads up to `self.chunk` tree entries of this namespace within the bounds, in the
     /// direction asked. Returns whether the tree range is exhausted.
-    fn scan_tree(&self, forward: bool, out: &mut Vec<Visible>) -> Result<bool> {
+    fn scan_tree(&self, forward: bool, out: &mut Vec<TreeItem>) -> Result<bool> {
         let Some(tree) = &self.view.tree else { return Ok(true) };
         let (lower, upper) = (as_slice(&self.lower), as_slice(&self.upper));
         let full = |k: &[u8]| {
@@ -191,13 +205,10 @@ impl RawIter {
             if taken == self.chunk {
                 return Ok(false);
             }
-            let value: Arc<[u8]> = if self.keys_only {
-                Arc::from(&[][..])
-            } else {
-                match e.value {
-                    ValueRef::Inline(b) => Arc::from(b),
-                    ValueRef::Stored(loc) => Arc::from(tree.file.read_value(loc)?),
-                }
+            let value = match e.value {
+                _ if self.keys_only => Value::Bytes(Arc::from(&[][..])),
+                ValueRef::Inline(b) => Value::Bytes(Arc::from(b)),
+                ValueRef::Stored(loc) => Value::Stored(loc),
             };
             out.push((Arc::from(key), Some((value, e.expires_at))));
             taken += 1;
@@ -222,8 +233,9 @@ impl RawIter {
         let tree_done = self.scan_tree(forward, &mut tree)?;
         // Only keys up to the last one BOTH sources have read past are known to be complete.
         let mut bound: Option<Arc<[u8]>> = None;
-        for (done, list) in [(mem_done, &mem), (tree_done, &tree)] {
-            if !done && let Some((last, _)) = list.last() {
+        let lasts = [(mem_done, mem.last().map(|e| &e.0)), (tree_done, tree.last().map(|e| &e.0))];
+        for (done, last) in lasts {
+            if !done && let Some(last) = last {
                 bound = Some(match bound {
                     Some(b) if (forward && b <= *last) || (!forward && b >= *last) => b,
                     _ => Arc::clone(last),
@@ -235,7 +247,8 @@ impl RawIter {
             Some(b) => (forward && k <= b) || (!forward && k >= b),
         };
         let mut chunk: Vec<Entry> = Vec::with_capacity(mem.len() + tree.len());
-        let (mut m, mut t) = (mem.into_iter().peekable(), tree.into_iter().peekable());
+        let mem = mem.into_iter().map(|(k, v)| (k, v.map(|(v, e)| (Value::Bytes(v), e))));
+        let (mut m, mut t) = (mem.peekable(), tree.into_iter().peekable());
         loop {
             let take_mem = match (m.peek(), t.peek()) {
                 (None, None) => break,
@@ -306,6 +319,20 @@ impl RawIter {
         }
     }
 
+    /// The bytes of a value this iterator yielded (read and checked from the snapshot's page
+    /// file if it was stored there).
+    ///
+    /// # Errors
+    /// [`Error::Corruption`](crate::Error::Corruption) or an I/O error reading a stored value.
+    pub(crate) fn value(&self, value: Value) -> Result<Vec<u8>> {
+        match (value, &self.view.tree) {
+            (Value::Bytes(bytes), _) => Ok(bytes.to_vec()),
+            (Value::Stored(loc), Some(tree)) => tree.file.read_value(loc),
+            // A stored value always comes from the tree; without one there is nothing to read.
+            (Value::Stored(_), None) => Ok(Vec::new()),
+        }
+    }
+
     /// After an error the iterator ends (what follows it is not guaranteed).
     fn fail(&mut self) {
         self.drained = true;
@@ -331,8 +358,9 @@ impl Iter {
         Iter { raw, strip }
     }
 
-    fn convert(&self, (key, value): Entry) -> (Vec<u8>, Vec<u8>) {
-        (key.get(self.strip..).unwrap_or_default().to_vec(), value.to_vec())
+    fn convert(&self, (key, value): Entry) -> Result<(Vec<u8>, Vec<u8>)> {
+        let value = self.raw.value(value)?;
+        Ok((key.get(self.strip..).unwrap_or_default().to_vec(), value))
     }
 }
 
@@ -341,14 +369,14 @@ impl Iterator for Iter {
 
     fn next(&mut self) -> Option<Self::Item> {
         let entry = self.raw.next_entry()?;
-        Some(entry.map(|e| self.convert(e)))
+        Some(entry.and_then(|e| self.convert(e)))
     }
 }
 
 impl DoubleEndedIterator for Iter {
     fn next_back(&mut self) -> Option<Self::Item> {
         let entry = self.raw.next_back_entry()?;
-        Some(entry.map(|e| self.convert(e)))
+        Some(entry.and_then(|e| self.convert(e)))
     }
 }
 

@@ -1,0 +1,104 @@
+//! [`VerifiedPages`]: the data pages whose checksum this process has already checked since they
+//! were last written, so that a page read again is not checksummed again.
+//!
+//! Pages are copy-on-write: a page reachable from a root that a reader can hold is never written,
+//! and a page is written again only after it was freed and no reader pins a root that reaches it.
+//! So a checksum that held once holds until the page file writes that page again, and
+//! [`PageFile::write_at`](super::file::PageFile::write_at) forgets the pages it writes before
+//! writing them. Reading a tree descends through the same upper pages every time; with this set
+//! their 4 KiB checksums are computed once per process instead of once per descent.
+//!
+//! One bit per page, in segments of [`SEGMENT_PAGES`] pages allocated on first use and never
+//! freed or moved, so that readers test and set bits without a lock.
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::PageId;
+
+/// Pages per segment: 2^18 pages of 4 KiB, 1 GiB of file, 32 KiB of bits.
+const SEGMENT_PAGES: u64 = 1 << 18;
+/// Words per segment.
+const SEGMENT_WORDS: usize = (SEGMENT_PAGES / 64) as usize;
+/// Segments: 2^12 of them cover 4 TiB; pages beyond are simply checked every time.
+const SEGMENTS: usize = 1 << 12;
+
+/// One bit per page: set once the page's checksum was verified, cleared when it is written.
+pub(crate) struct VerifiedPages {
+    segments: Box<[OnceLock<Box<[AtomicU64]>>]>,
+}
+
+impl std::fmt::Debug for VerifiedPages {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let used = self.segments.iter().filter(|s| s.get().is_some()).count();
+        f.debug_struct("VerifiedPages").field("segments_in_use", &used).finish()
+    }
+}
+
+impl VerifiedPages {
+    pub(crate) fn new() -> Self {
+        VerifiedPages { segments: (0..SEGMENTS).map(|_| OnceLock::new()).collect() }
+    }
+
+    /// The word holding page `id`'s bit and the bit's mask; `None` past the covered range, or
+    /// when its segment was never allocated and `create` is false.
+    fn word(&self, id: PageId, create: bool) -> Option<(&AtomicU64, u64)> {
+        let segment = self.segments.get(usize::try_from(id / SEGMENT_PAGES).ok()?)?;
+        let words = if create {
+            segment.get_or_init(|| (0..SEGMENT_WORDS).map(|_| AtomicU64::new(0)).collect())
+        } else {
+            segment.get()?
+        };
+        let in_segment = id % SEGMENT_PAGES;
+        let word = words.get(usize::try_from(in_segment / 64).ok()?)?;
+        Some((word, 1 << (in_segment % 64)))
+    }
+
+    /// Whether page `id` was verified since it was last written.
+    pub(crate) fn contains(&self, id: PageId) -> bool {
+        // Acquire pairs with the Release in `insert`: seeing the bit means the verified bytes
+        // were read before it was set (they do not change while the page is reachable).
+        self.word(id, false).is_some_and(|(w, bit)| w.load(Ordering::Acquire) & bit != 0)
+    }
+
+    /// Records that page `id` passed its checksum.
+    pub(crate) fn insert(&self, id: PageId) {
+        if let Some((w, bit)) = self.word(id, true) {
+            w.fetch_or(bit, Ordering::Release);
+        }
+    }
+
+    /// Forgets pages `first..first + count` (they are about to be written).
+    pub(crate) fn remove_range(&self, first: PageId, count: u64) {
+        for id in first..first.saturating_add(count) {
+            if let Some((w, bit)) = self.word(id, false)
+                && w.load(Ordering::Relaxed) & bit != 0
+            {
+                w.fetch_and(!bit, Ordering::Release);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_are_remembered_until_written_and_far_pages_are_never_remembered() {
+        let v = VerifiedPages::new();
+        assert!(!v.contains(5));
+        v.insert(5);
+        v.insert(64);
+        v.insert(SEGMENT_PAGES + 3);
+        assert!(v.contains(5) && v.contains(64) && v.contains(SEGMENT_PAGES + 3));
+        assert!(!v.contains(6) && !v.contains(SEGMENT_PAGES + 4));
+        v.remove_range(4, 2);
+        assert!(!v.contains(5));
+        assert!(v.contains(64));
+        let far = SEGMENT_PAGES * SEGMENTS as u64;
+        v.insert(far);
+        assert!(!v.contains(far), "beyond the covered range every read is checked");
+        v.remove_range(u64::MAX - 1, 5);
+    }
+}

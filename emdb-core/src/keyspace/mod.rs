@@ -20,6 +20,8 @@ mod integrity;
 mod maintain;
 mod ordered;
 mod persist;
+#[cfg(test)]
+mod power_loss_tests;
 mod snapshot;
 
 use std::collections::HashMap;

@@ -18,6 +18,8 @@ mod crash_tests;
 mod index;
 mod integrity;
 mod maintain;
+#[cfg(test)]
+mod model_crash_tests;
 mod ordered;
 mod persist;
 #[cfg(test)]

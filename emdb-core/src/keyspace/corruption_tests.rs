@@ -25,7 +25,7 @@ use crate::page::{PAGE_SIZE, PageId, new_page, seal};
 
 /// How one damaged case ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(super) enum Outcome {
+enum Outcome {
     /// `Error::Corruption` or `Error::NotAnEmdbFile`, from the open, a read or the check.
     CleanError,
     /// The log's torn tail was cut: the state after a proper prefix of its commits.
@@ -57,7 +57,7 @@ impl Outcome {
 }
 
 /// The outcomes of one suite, by class.
-pub(super) struct Tally {
+struct Tally {
     suite: &'static str,
     counts: BTreeMap<Outcome, u64>,
     /// The first few failing cases, for the report.
@@ -65,12 +65,12 @@ pub(super) struct Tally {
 }
 
 impl Tally {
-    pub(super) fn new(suite: &'static str) -> Self {
+    fn new(suite: &'static str) -> Self {
         Tally { suite, counts: BTreeMap::new(), failures: Vec::new() }
     }
 
     /// Runs one case under `catch_unwind` and counts its outcome.
-    pub(super) fn case(&mut self, what: impl fmt::Display, f: impl FnOnce() -> Outcome) -> Outcome {
+    fn case(&mut self, what: impl fmt::Display, f: impl FnOnce() -> Outcome) -> Outcome {
         let outcome = catch_unwind(AssertUnwindSafe(f)).unwrap_or(Outcome::Panic);
         *self.counts.entry(outcome).or_default() += 1;
         if outcome.is_failure() && self.failures.len() < 5 {
@@ -79,12 +79,12 @@ impl Tally {
         outcome
     }
 
-    pub(super) fn count(&self, o: Outcome) -> u64 {
+    fn count(&self, o: Outcome) -> u64 {
         self.counts.get(&o).copied().unwrap_or(0)
     }
 
     /// Prints the counts and asserts that no case failed and every outcome is in `allowed`.
-    pub(super) fn finish(&self, allowed: &[Outcome]) {
+    fn finish(&self, allowed: &[Outcome]) {
         let total: u64 = self.counts.values().sum();
         let classes: Vec<String> =
             self.counts.iter().map(|(o, n)| format!("{n} {}", label(*o))).collect();
@@ -115,7 +115,7 @@ fn label(o: Outcome) -> &'static str {
 /// Runs `f` on a thread of its own; `None` when it does not finish within `limit` (a damaged
 /// file must never make the engine loop; the stuck thread is left behind). A panic in `f` is
 /// passed on.
-pub(super) fn with_watchdog<T: Send + 'static>(
+fn with_watchdog<T: Send + 'static>(
     limit: Duration,
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Option<T> {

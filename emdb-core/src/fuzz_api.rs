@@ -2,18 +2,31 @@
 //! of the engine's decoders (or opens them as a database), and must never panic, hang or
 //! allocate beyond what its input bounds.
 //!
-//! The decoders of the file formats are crate-private, and reaching them through
-//! [`Emdb::open`](crate::Emdb::open) alone would spend almost every fuzz input on a checksum
-//! failure. So this module exists only with the `fuzzing` cargo feature, which the `fuzz/`
-//! crate turns on (and in this crate's own tests, which replay the committed corpus through
-//! the same functions). It is not an API: nothing in it is stable, it writes no file a user can
-//! reach, and no other crate should turn the feature on.
+//! # Why this module exists
+//!
+//! The decoders of the file formats (meta page, node and value pages, WAL frames and batches)
+//! are crate-private, and reaching them through [`Emdb::open`](crate::Emdb::open) alone would
+//! spend almost every fuzz input on a checksum failure. A fuzz target is a separate crate, so
+//! it needs a public door to them; this module is that door and nothing more.
+//!
+//! # What it exposes, and to whom
+//!
+//! One function per engine fuzz target, each `fn(&[u8])` that returns nothing, so no engine type
+//! leaks: [`wal_frame`], [`page_decode`], [`meta_decode`] and [`open_database`]. They write no
+//! file a user can reach (everything lives in an in-memory storage).
+//!
+//! It is compiled only with the `fuzzing` cargo feature, which is not a default feature and
+//! which only the `fuzz/` crate turns on; the module is `#[doc(hidden)]`. It is not an API:
+//! nothing in it is stable, and no other crate should turn the feature on. This crate's own
+//! tests compile it too (as a private module), to replay the committed corpus under
+//! `fuzz/corpus/<target>/` through the same functions on every `cargo test`.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use crate::builder::{EmdbBuilder, FlushPolicy};
 use crate::db::Emdb;
+use crate::error::Error;
 use crate::io::{MemStorage, Storage};
 use crate::page::node::{Branch, Leaf, ValueRef, encode_leaf_entry, parse_leaf_entry};
 use crate::page::{PAGE_SIZE, PageId, PageType, freelist, meta, seal, value, verify};
@@ -113,6 +126,66 @@ pub fn page_decode(data: &[u8]) {
     let _ = value::check_overflow_header(&page, id, u32::try_from(len).unwrap_or(u32::MAX));
     let _ = value::check_overflow(&page, page.get(24..).unwrap_or_default());
     let _ = freelist::parse(&page);
+}
+
+/// Decodes meta pages: the whole input as one slot as it is (any length), then as the two
+/// slots of a page file, and picks the slot a database would open.
+///
+/// Input: one flag byte (bit 0 / bit 1: rewrite the checksum of slot 0 / slot 1 so that the
+/// checks behind it are reached), then slot 0 and slot 1, each cut or padded with zeros to 4096
+/// bytes.
+///
+/// Properties: no panic; a slot that decodes as valid is exactly the encoding of the meta it
+/// decodes to (`encode(decode(p)) == p`: no byte of a valid meta page goes unchecked); the
+/// slot chosen is a valid one in its own place with the highest sequence, and a refusal is a
+/// clear error (`Corruption`, `NotAnEmdbFile` or `UnsupportedFormatVersion`).
+///
+/// # Panics
+/// When a property does not hold.
+pub fn meta_decode(data: &[u8]) {
+    let _ = meta::decode(data);
+    let Some((&flags, rest)) = data.split_first() else { return };
+    let mut pages = [vec![0u8; PAGE_SIZE], vec![0u8; PAGE_SIZE]];
+    for (i, page) in pages.iter_mut().enumerate() {
+        let src = rest.get(i * PAGE_SIZE..).unwrap_or_default();
+        let n = src.len().min(PAGE_SIZE);
+        if let (Some(dst), Some(src)) = (page.get_mut(..n), src.get(..n)) {
+            dst.copy_from_slice(src);
+        }
+        if flags & (1 << i) != 0 {
+            meta::reseal(page);
+        }
+    }
+    let slots = pages.each_ref().map(|p| meta::decode(p));
+    for (page, slot) in pages.iter().zip(&slots) {
+        if let meta::Slot::Valid(m) = slot {
+            assert!(m.encode()[..] == page[..], "a valid meta page is not the encoding of {m:?}");
+        }
+    }
+    // The valid slots in their own place, as `choose` must see them.
+    let fitting: Vec<meta::Meta> = slots
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| match s {
+            meta::Slot::Valid(m) if m.slot() == i as u64 => Some(*m),
+            _ => None,
+        })
+        .collect();
+    match meta::choose(Path::new(DB), slots.clone()) {
+        Ok(m) => {
+            assert!(fitting.contains(&m), "chose {m:?}, which no slot holds in its place");
+            assert!(fitting.iter().all(|o| o.sequence <= m.sequence), "chose an older meta");
+        }
+        Err(e) => assert!(
+            matches!(
+                e,
+                Error::Corruption { .. }
+                    | Error::NotAnEmdbFile { .. }
+                    | Error::UnsupportedFormatVersion { .. }
+            ),
+            "an unclear error: {e}"
+        ),
+    }
 }
 
 /// Opens arbitrary bytes as a database, then reads and writes it.
@@ -239,6 +312,25 @@ mod tests {
         }
     }
 
+    #[test]
+    fn the_fuzzing_feature_is_off_by_default_and_only_the_fuzz_crate_turns_it_on() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let read = |p: &str| std::fs::read_to_string(root.join(p)).unwrap();
+        let core = read("emdb-core/Cargo.toml");
+        let features = core.split("[features]").nth(1).unwrap().split("\n[").next().unwrap();
+        assert!(features.contains("fuzzing = []"), "{features}");
+        assert!(
+            !features.lines().any(|l| l.trim_start().starts_with("default")),
+            "emdb-core has default features: {features}"
+        );
+        for manifest in
+            ["Cargo.toml", "emdb-typed/Cargo.toml", "emdb-derive/Cargo.toml", "benches/Cargo.toml"]
+        {
+            assert!(!read(manifest).contains("\"fuzzing\""), "{manifest} turns on `fuzzing`");
+        }
+        assert!(read("fuzz/Cargo.toml").contains("features = [\"fuzzing\"]"));
+    }
+
     /// WAL payloads of every op, one by one and all together.
     fn seed_wal_payloads(put: &dyn Fn(&str, &[u8])) {
         use crate::batch::{Batch, Op};
@@ -270,7 +362,7 @@ mod tests {
         put("wal_frame/all-ops", &all);
     }
 
-    /// Writes the seed inputs of the three engine targets under `fuzz/corpus/` (from real
+    /// Writes the seed inputs of the four engine targets under `fuzz/corpus/` (from real
     /// files of small databases). Run by hand:
     /// `cargo test -p emdb-core --lib write_seed_corpus -- --ignored`.
     #[test]
@@ -352,6 +444,17 @@ mod tests {
             out.extend_from_slice(wal);
             out
         };
+        // Meta pages: both slots of each file as they are, resealed, and one slot alone.
+        for (name, file) in [("empty", &empty), ("small", &small), ("wide", &wide)] {
+            let pair = file.get(..2 * PAGE_SIZE).unwrap();
+            put(&format!("meta_decode/{name}"), &[&[0u8][..], pair].concat());
+            put(&format!("meta_decode/{name}-resealed"), &[&[3u8][..], pair].concat());
+            put(&format!("meta_decode/{name}-slot0"), &[&[0u8][..], &pair[..PAGE_SIZE]].concat());
+        }
+        let mut newer = wide.get(..PAGE_SIZE).unwrap().to_vec();
+        newer[8] = 2;
+        put("meta_decode/newer-version-resealed", &[&[1u8][..], &newer[..]].concat());
+
         put("open_database/empty", &with_flags(0, &empty, &[]));
         put("open_database/small", &with_flags(0, &small, &[]));
         put("open_database/small-resealed", &with_flags(RESEAL, &small, &[]));
@@ -367,6 +470,32 @@ mod tests {
     #[test]
     fn the_page_decode_corpus_replays_without_a_panic() {
         replay("page_decode", page_decode);
+    }
+
+    #[test]
+    fn the_meta_decode_corpus_replays_without_a_panic() {
+        replay("meta_decode", meta_decode);
+    }
+
+    #[test]
+    fn the_meta_decode_corpus_holds_pairs_that_open_and_pairs_that_are_refused() {
+        // So that the replay goes through both branches of the `choose` property.
+        let (mut chosen, mut refused) = (0, 0);
+        for (_, bytes) in corpus("meta_decode") {
+            let rest = bytes.get(1..).unwrap_or_default();
+            let slot = |i: usize| {
+                let mut page = vec![0u8; PAGE_SIZE];
+                let src = rest.get(i * PAGE_SIZE..).unwrap_or_default();
+                let n = src.len().min(PAGE_SIZE);
+                page[..n].copy_from_slice(&src[..n]);
+                meta::decode(&page)
+            };
+            match meta::choose(Path::new(DB), [slot(0), slot(1)]) {
+                Ok(_) => chosen += 1,
+                Err(_) => refused += 1,
+            }
+        }
+        assert!(chosen > 0 && refused > 0, "{chosen} pairs open, {refused} are refused");
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! expiries and an advancing clock, and every read must agree — once in memory and once on a
 //! database file, where checkpoints (explicit and past a tiny log threshold) and reopens join
 //! the mix. Values come in three sizes so that inline, packed and overflow values all go through
-//! the tree, and iterators must keep the snapshot they were opened at.
+//! the tree, and iterators must keep the snapshot they were opened at. The same model with
+//! power loss ("crash and reopen" through the fault-injecting storage, which is crate-private)
+//! is `emdb-core/src/keyspace/model_crash_tests.rs`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 use std::collections::BTreeMap;

@@ -66,6 +66,49 @@ pub(crate) enum CrashMode {
     GarbageAll,
 }
 
+/// What one numbered I/O call was, for tests that crash at chosen kinds of call
+/// ([`FaultStorage::io_kinds`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum IoKind {
+    /// `open_file`, which may create the file (a name change).
+    Open,
+    /// `exists`.
+    Exists,
+    /// `rename` (a name change).
+    Rename,
+    /// `remove` (a name change).
+    Remove,
+    /// `sync_dir`: makes name changes durable.
+    SyncDir,
+    /// `lock`.
+    Lock,
+    /// `read_at`.
+    Read,
+    /// `write_at`.
+    Write,
+    /// `set_len`.
+    SetLen,
+    /// `len`.
+    Len,
+    /// `sync_data` or `sync_all`: makes a file's writes durable.
+    Sync,
+}
+
+impl IoKind {
+    /// Whether the call changes a file or a name (what a crash right before it can lose).
+    pub(crate) fn mutates(self) -> bool {
+        matches!(
+            self,
+            IoKind::Open | IoKind::Rename | IoKind::Remove | IoKind::Write | IoKind::SetLen
+        )
+    }
+
+    /// Whether the call makes earlier changes durable (a sync point).
+    pub(crate) fn syncs(self) -> bool {
+        matches!(self, IoKind::Sync | IoKind::SyncDir)
+    }
+}
+
 /// One change to a file not yet made durable.
 #[derive(Debug, Clone)]
 enum Pending {
@@ -102,6 +145,9 @@ struct FailPlan {
     at: u64,
     forever: bool,
     kind: FaultKind,
+    /// The machine is off from call `at` on: a failing sync does not even forget the pending
+    /// writes, so they stay pending for [`FaultStorage::crash`] to keep, drop, tear or garble.
+    off: bool,
 }
 
 #[derive(Debug, Default)]
@@ -113,6 +159,8 @@ struct State {
     pending_names: Vec<NameOp>,
     locks: HashSet<PathBuf>,
     io_count: u64,
+    /// The kind of every I/O call so far, in order (call `n` at index `n - 1`).
+    kinds: Vec<IoKind>,
     fail: Option<FailPlan>,
     capacity: Option<u64>,
     sync_delay: Option<std::time::Duration>,
@@ -129,9 +177,10 @@ impl State {
         z ^ (z >> 31)
     }
 
-    /// Counts one I/O and fails it when the plan says so.
-    fn tick(&mut self) -> io::Result<()> {
+    /// Counts one I/O of `kind` and fails it when the plan says so.
+    fn tick(&mut self, kind: IoKind) -> io::Result<()> {
         self.io_count += 1;
+        self.kinds.push(kind);
         match self.fail {
             Some(plan) if self.io_count == plan.at || (plan.forever && self.io_count > plan.at) => {
                 Err(match plan.kind {
@@ -189,9 +238,24 @@ impl FaultStorage {
         self.state.lock().io_count
     }
 
+    /// The kind of every I/O call made so far: call `n` (as [`fail_at`](Self::fail_at) numbers
+    /// them) is at index `n - 1`.
+    pub(crate) fn io_kinds(&self) -> Vec<IoKind> {
+        self.state.lock().kinds.clone()
+    }
+
     /// Makes the I/O call numbered `at` fail with `kind`, and when `forever` every later one too.
     pub(crate) fn fail_at(&self, at: u64, forever: bool, kind: FaultKind) {
-        self.state.lock().fail = Some(FailPlan { at, forever, kind });
+        self.state.lock().fail = Some(FailPlan { at, forever, kind, off: false });
+    }
+
+    /// Makes the I/O call numbered `at` and every later one fail without any effect, as if the
+    /// power went off right before call `at`: take [`crash`](Self::crash) afterwards to see what
+    /// the disk holds. Unlike [`fail_at`](Self::fail_at), a sync at or after `at` leaves the
+    /// pending writes pending.
+    pub(crate) fn power_off_at(&self, at: u64) {
+        self.state.lock().fail =
+            Some(FailPlan { at, forever: true, kind: FaultKind::Io, off: true });
     }
 
     /// Removes any planned failure.
@@ -322,7 +386,7 @@ impl Drop for FaultLock {
 impl Storage for FaultStorage {
     fn open_file(&self, path: &Path, create: bool) -> io::Result<Box<dyn StorageFile>> {
         let mut st = self.state.lock();
-        st.tick()?;
+        st.tick(IoKind::Open)?;
         let inode = match st.names.get(path) {
             Some(&id) => id,
             None if create => {
@@ -339,13 +403,13 @@ impl Storage for FaultStorage {
 
     fn exists(&self, path: &Path) -> io::Result<bool> {
         let mut st = self.state.lock();
-        st.tick()?;
+        st.tick(IoKind::Exists)?;
         Ok(st.names.contains_key(path))
     }
 
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
         let mut st = self.state.lock();
-        st.tick()?;
+        st.tick(IoKind::Rename)?;
         let id = st.names.remove(from).ok_or_else(|| not_found(from))?;
         st.names.insert(to.to_path_buf(), id);
         st.pending_names.push(NameOp::Unlink(from.to_path_buf()));
@@ -355,7 +419,7 @@ impl Storage for FaultStorage {
 
     fn remove(&self, path: &Path) -> io::Result<()> {
         let mut st = self.state.lock();
-        st.tick()?;
+        st.tick(IoKind::Remove)?;
         st.names.remove(path).ok_or_else(|| not_found(path))?;
         st.pending_names.push(NameOp::Unlink(path.to_path_buf()));
         Ok(())
@@ -363,7 +427,7 @@ impl Storage for FaultStorage {
 
     fn sync_dir(&self, dir: &Path) -> io::Result<()> {
         let mut st = self.state.lock();
-        st.tick()?;
+        st.tick(IoKind::SyncDir)?;
         let ops = std::mem::take(&mut st.pending_names);
         for op in ops {
             if super::parent_dir(op.path()) == dir {
@@ -377,7 +441,7 @@ impl Storage for FaultStorage {
 
     fn lock(&self, path: &Path) -> io::Result<LockGuard> {
         let mut st = self.state.lock();
-        st.tick()?;
+        st.tick(IoKind::Lock)?;
         if !st.locks.insert(path.to_path_buf()) {
             return Err(lock_held(path));
         }
@@ -389,13 +453,13 @@ impl Storage for FaultStorage {
 impl StorageFile for FaultFile {
     fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
         let mut st = self.state.lock();
-        st.tick()?;
+        st.tick(IoKind::Read)?;
         read_vec(&st.inode(self.inode)?.volatile, buf, offset)
     }
 
     fn write_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
         let mut st = self.state.lock();
-        st.tick()?;
+        st.tick(IoKind::Write)?;
         st.check_space(self.inode, offset.saturating_add(buf.len() as u64))?;
         let inode = st.inode(self.inode)?;
         write_vec(&mut inode.volatile, buf, offset)?;
@@ -405,7 +469,7 @@ impl StorageFile for FaultFile {
 
     fn set_len(&self, len: u64) -> io::Result<()> {
         let mut st = self.state.lock();
-        st.tick()?;
+        st.tick(IoKind::SetLen)?;
         st.check_space(self.inode, len)?;
         let n = usize::try_from(len)
             .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "length too large"))?;
@@ -417,7 +481,7 @@ impl StorageFile for FaultFile {
 
     fn len(&self) -> io::Result<u64> {
         let mut st = self.state.lock();
-        st.tick()?;
+        st.tick(IoKind::Len)?;
         Ok(st.inode(self.inode)?.volatile.len() as u64)
     }
 
@@ -428,7 +492,10 @@ impl StorageFile for FaultFile {
         }
         let mut st = self.state.lock();
         st.syncs += 1;
-        let result = st.tick();
+        let result = st.tick(IoKind::Sync);
+        if result.is_err() && st.fail.is_some_and(|plan| plan.off) {
+            return result;
+        }
         let inode = st.inode(self.inode)?;
         let pending = std::mem::take(&mut inode.pending);
         // After a failed write-back the kernel marks the pages clean anyway: the pending
@@ -525,6 +592,27 @@ mod tests {
         f.sync_data().unwrap();
         assert_eq!(read_all(&s, p), b"lost");
         assert!(read_all(&s.crash(0, CrashMode::KeepAll), p).is_empty());
+    }
+
+    #[test]
+    fn after_a_power_off_a_sync_keeps_its_writes_pending_and_calls_are_numbered_by_kind() {
+        let s = FaultStorage::new(1);
+        let p = Path::new("/f");
+        let f = s.open_file(p, true).unwrap();
+        s.sync_dir(Path::new("/")).unwrap();
+        f.write_at(b"pending", 0).unwrap();
+        s.power_off_at(s.io_count() + 1);
+        assert!(f.sync_data().is_err());
+        assert!(f.write_at(b"lost", 0).is_err());
+        assert_eq!(read_all(&s.crash(0, CrashMode::KeepAll), p), b"pending");
+        assert!(read_all(&s.crash(0, CrashMode::DropAll), p).is_empty());
+        let kinds = s.io_kinds();
+        assert_eq!(
+            kinds,
+            [IoKind::Open, IoKind::SyncDir, IoKind::Write, IoKind::Sync, IoKind::Write]
+        );
+        assert_eq!(kinds.iter().filter(|k| k.mutates()).count(), 3);
+        assert_eq!(kinds.iter().filter(|k| k.syncs()).count(), 2);
     }
 
     #[test]

@@ -19,8 +19,12 @@ mod crash_tests;
 mod index;
 mod integrity;
 mod maintain;
+#[cfg(test)]
+mod model_crash_tests;
 mod ordered;
 mod persist;
+#[cfg(test)]
+mod power_loss_tests;
 mod snapshot;
 
 use std::collections::HashMap;

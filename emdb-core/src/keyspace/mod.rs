@@ -48,6 +48,9 @@ use crate::error::{Error, Result};
 /// Batches with more keys than this lock every shard instead of hashing each key twice.
 const LOCK_ALL_ABOVE: usize = 64;
 
+/// Batches with more keys than this make room in the index tables before applying.
+const RESERVE_ABOVE: usize = 4096;
+
 /// The state of one namespace.
 #[derive(Debug)]
 pub(crate) struct NsState {
@@ -380,7 +383,11 @@ impl Keyspace {
                         }
                     }
                 }
-                (state.id, mem.write(), state.stats.write(), state.index.lock(mask))
+                let mut index = state.index.lock(mask);
+                if count > RESERVE_ABOVE {
+                    index.reserve(count);
+                }
+                (state.id, mem.write(), state.stats.write(), index)
             })
             .collect();
 

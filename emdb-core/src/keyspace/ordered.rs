@@ -6,7 +6,7 @@
 //! [`Snapshots`](super::snapshot::Snapshots)); with no snapshot open every key holds exactly its
 //! newest version and removed keys disappear at once.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, btree_map};
 use std::ops::Bound;
 use std::sync::Arc;
 
@@ -108,24 +108,29 @@ impl Memtable {
     ) -> bool {
         let keep = self.keep_removals;
         let version = Version { lsn, slot };
-        if let Some(chain) = self.map.get_mut(&**key) {
-            let was_dirty = chain.needs_gc(keep);
-            let old = std::mem::replace(&mut chain.head, version);
-            if !open.is_empty() {
-                chain.older.push(old);
+        // One search of the map whether the key is there or not.
+        match self.map.entry(Arc::clone(key)) {
+            btree_map::Entry::Occupied(mut entry) => {
+                let chain = entry.get_mut();
+                let was_dirty = chain.needs_gc(keep);
+                let old = std::mem::replace(&mut chain.head, version);
+                if !open.is_empty() {
+                    chain.older.push(old);
+                }
+                if chain.prune(open) && !keep {
+                    entry.remove();
+                    false
+                } else {
+                    !was_dirty && chain.needs_gc(keep)
+                }
             }
-            if chain.prune(open) && !keep {
-                self.map.remove(&**key);
+            btree_map::Entry::Vacant(entry) => {
+                // In memory a removal of an absent key needs no marker: every snapshot misses it.
+                if version.slot.is_some() || keep {
+                    entry.insert(Chain { head: version, older: Vec::new() });
+                }
                 false
-            } else {
-                !was_dirty && chain.needs_gc(keep)
             }
-        } else {
-            // In memory a removal of an absent key needs no marker: every snapshot misses it.
-            if version.slot.is_some() || keep {
-                self.map.insert(Arc::clone(key), Chain { head: version, older: Vec::new() });
-            }
-            false
         }
     }
 
@@ -237,6 +242,10 @@ impl NsStats {
     }
 
     fn expired_count(&self, now: u64) -> usize {
+        if self.expiring.is_empty() {
+            // Most namespaces have no expiring key: no range bound to build.
+            return 0;
+        }
         self.expiring.range(..(now.saturating_add(1), Arc::from(&[][..]))).count()
     }
 

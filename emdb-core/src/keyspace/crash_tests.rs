@@ -257,3 +257,99 @@ fn a_compaction_interrupted_at_any_io_leaves_the_old_or_the_new_file_whole() {
     eprintln!("crash during compaction: {ios} I/O calls, {reopens} crash states checked");
     assert!(Path::new(DB).parent().is_some());
 }
+
+/// A batch larger than the log threshold is not logged: the checkpoint after it writes it to
+/// the page file instead. Power lost at any I/O of that commit (every damage mode) leaves the
+/// state before the batch or after it, whole; once the commit returned `Ok`, after it.
+#[test]
+fn a_batch_checkpointed_instead_of_logged_is_all_or_nothing_at_every_crash() {
+    const THRESHOLD: u64 = 16 * 1024;
+    let open_small = |fs: &FaultStorage| {
+        Emdb::builder()
+            .path(DB)
+            .flush_policy(FlushPolicy::OnEachWrite)
+            .checkpoint_wal_bytes(THRESHOLD)
+            .build_on(Arc::new(fs.clone()))
+    };
+    // Small logged commits first, then one batch of ~100 KiB (inline, packed and overflow
+    // values, overwrites and removes of the earlier keys).
+    let before: State = (0..20u8).map(|i| (vec![b'a', i], vec![i; 300])).collect();
+    let mut after = before.clone();
+    let mut big: Vec<(Vec<u8>, Option<Vec<u8>>)> = Vec::new();
+    for i in 0..60u8 {
+        let value = vec![i; [40usize, 900, 5000][usize::from(i % 3)]];
+        big.push((vec![b'b', i], Some(value)));
+    }
+    for i in (0..20u8).step_by(2) {
+        big.push((vec![b'a', i], if i % 4 == 0 { None } else { Some(vec![0xEE; 200]) }));
+    }
+    for (k, v) in &big {
+        match v {
+            Some(v) => after.insert(k.clone(), v.clone()),
+            None => after.remove(k),
+        };
+    }
+    let run = |fs: &FaultStorage| -> (bool, u64, u64) {
+        let Ok(db) = open_small(fs) else { return (false, 0, 0) };
+        for (k, v) in &before {
+            if db.insert(k, v).is_err() {
+                std::mem::forget(db);
+                return (false, 0, 0);
+            }
+        }
+        let start = fs.io_count();
+        let acked = db
+            .transaction(|tx| {
+                for (k, v) in &big {
+                    match v {
+                        Some(v) => tx.insert(k, v)?,
+                        None => drop(tx.remove(k)?),
+                    }
+                }
+                Ok(())
+            })
+            .is_ok();
+        let end = fs.io_count();
+        std::mem::forget(db);
+        (acked, start, end)
+    };
+    let clean = FaultStorage::new(3);
+    let (acked, start, end) = run(&clean);
+    assert!(acked);
+    let reopened = open_small(&clean.crash(1, CrashMode::KeepAll)).unwrap();
+    assert_eq!(read_state(&reopened).unwrap(), after);
+    drop(reopened);
+    let log = clean.file_bytes(Path::new("/db/data.wal")).unwrap_or_default();
+    assert!(
+        (log.len() as u64) < THRESHOLD,
+        "the batch went to the page file, not the log ({} bytes of log)",
+        log.len()
+    );
+    let modes = [
+        CrashMode::KeepAll,
+        CrashMode::DropAll,
+        CrashMode::TearAll,
+        CrashMode::GarbageAll,
+        CrashMode::Random,
+    ];
+    let mut states = 0;
+    for n in start + 1..=end + 1 {
+        let fs = FaultStorage::new(n);
+        fs.power_off_at(n);
+        let (acked, ..) = run(&fs);
+        for (i, mode) in modes.iter().enumerate() {
+            let crashed = fs.crash(n * 7 + i as u64, *mode);
+            let what = format!("power off at I/O {n} then {mode:?}");
+            let log = crashed.file_bytes(Path::new("/db/data.wal")).unwrap_or_default();
+            assert!((log.len() as u64) < THRESHOLD, "{what}: the batch reached the log");
+            let db = open_small(&crashed).unwrap_or_else(|e| panic!("{what}: reopen: {e}"));
+            let got = read_state(&db).unwrap_or_else(|e| panic!("{what}: read: {e}"));
+            assert!(got == after || (!acked && got == before), "{what}: a partial batch");
+            let report = db.check_integrity().unwrap_or_else(|e| panic!("{what}: check: {e}"));
+            assert_eq!(report.records, got.len() as u64, "{what}");
+            states += 1;
+        }
+    }
+    eprintln!("unlogged batch: {} I/O calls, {states} crash states checked", end - start);
+    assert!(end - start > 5, "the commit made {} I/O calls", end - start);
+}

@@ -476,11 +476,17 @@ impl WriterGuard<'_> {
         }
         let ks = self.ks;
         let mut wait = None;
+        let mut direct = false;
         if let Some(p) = &ks.persist {
             if ks.is_poisoned() {
                 return Err(Error::Poisoned);
             }
-            let lsn = p.wal.append(batch)?;
+            // A batch that would push the log past the checkpoint threshold is not logged: the
+            // checkpoint that follows it writes it to the page file and flips the meta page,
+            // which is as atomic as a log frame, and the batch is not written twice.
+            direct = p.wal.size().saturating_add(crate::wal::encoded_len(batch))
+                > p.checkpoint_wal_bytes;
+            let lsn = if direct { p.wal.reserve_lsn()? } else { p.wal.append(batch)? };
             debug_assert_eq!(lsn, self.writer.last_lsn + 1, "the log and the keyspace agree");
             wait = match ks.config.flush_policy {
                 FlushPolicy::OnEachWrite | FlushPolicy::EveryN(0 | 1) => Some(lsn),
@@ -498,7 +504,7 @@ impl WriterGuard<'_> {
         ks.apply(batch, lsn, &mut self.writer);
         self.writer.last_lsn = lsn;
         if let Some(p) = &ks.persist
-            && p.wal.size() > p.checkpoint_wal_bytes
+            && (direct || p.wal.size() > p.checkpoint_wal_bytes)
         {
             // The checkpoint makes this commit durable with everything before it.
             ks.checkpoint_locked(&mut self.writer)?;

@@ -82,6 +82,22 @@ pub(crate) fn encode_batch(batch: &Batch, out: &mut Vec<u8>) -> Result<(), TooLo
     Ok(())
 }
 
+/// The length of the payload [`encode_batch`] writes for `batch`, without encoding it.
+pub(crate) fn encoded_len(batch: &Batch) -> u64 {
+    const NS: usize = std::mem::size_of::<crate::batch::NsId>();
+    let ops: usize = batch
+        .ops
+        .iter()
+        .map(|op| match op {
+            Op::Put { key, value, .. } => 1 + NS + 8 + 4 + key.len() + 4 + value.len(),
+            Op::Remove { key, .. } => 1 + NS + 4 + key.len(),
+            Op::Clear { .. } => 1 + NS,
+            Op::CreateNamespace { name, .. } => 1 + NS + 4 + name.len(),
+        })
+        .sum();
+    (4 + ops) as u64
+}
+
 /// A cursor over a payload that never reads out of bounds.
 struct Reader<'a> {
     buf: &'a [u8],
@@ -196,6 +212,14 @@ mod tests {
         let mut buf = Vec::new();
         encode_batch(&sample(), &mut buf).unwrap();
         assert_eq!(decode_batch(&buf).unwrap(), sample());
+    }
+
+    #[test]
+    fn the_encoded_length_is_known_without_encoding() {
+        let mut buf = Vec::new();
+        encode_batch(&sample(), &mut buf).unwrap();
+        assert_eq!(encoded_len(&sample()), buf.len() as u64);
+        assert_eq!(encoded_len(&Batch::default()), 4);
     }
 
     #[test]

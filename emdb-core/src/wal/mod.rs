@@ -45,7 +45,7 @@ use crate::batch::Batch;
 use crate::error::{Error, Result};
 use crate::io::{Storage, StorageFile, parent_dir, sidecar};
 
-pub(crate) use codec::{decode_batch, encode_batch};
+pub(crate) use codec::{decode_batch, encode_batch, encoded_len};
 
 /// The first eight bytes of every WAL file.
 const MAGIC: [u8; 8] = *b"emdbWAL\0";
@@ -352,6 +352,22 @@ impl Wal {
         st.end += n;
         st.last_lsn = lsn;
         Ok(lsn)
+    }
+
+    /// Takes the next LSN without writing a frame, for a commit that a checkpoint makes durable
+    /// instead of the log (a batch too large to be worth logging first). The checkpoint that
+    /// follows records the LSN in the meta page and resets the log past it; until then the log
+    /// simply has no frame for it, which recovery reads as a commit that never happened.
+    ///
+    /// # Errors
+    /// [`Error::Poisoned`] after a failed sync.
+    pub(crate) fn reserve_lsn(&self) -> Result<u64> {
+        let mut st = self.state.lock();
+        if st.poisoned {
+            return Err(Error::Poisoned);
+        }
+        st.last_lsn += 1;
+        Ok(st.last_lsn)
     }
 
     /// Waits until the frame `lsn` is durable. Committers share syncs: the first waiter

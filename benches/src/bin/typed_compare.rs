@@ -1,5 +1,5 @@
 //! The typed comparison: a small struct (a `u64` key and three fields) stored, read back and
-//! range-read through emdb's `Table`, native_db 0.8, and redb 4.6 with a hand-written value type,
+//! range-read through emdb's `Table`, `native_db` 0.8, and redb 4.6 with a hand-written value type,
 //! on the same rows, in the same run.
 //!
 //! Workload: `EMDB_BENCH_ROWS` rows (default 200,000) of `{ id: u64, name: String (12 bytes),
@@ -9,10 +9,10 @@
 //! reads of 10 consecutive ids from a random start through one read view. Every read checks what
 //! it got against the rows it should have got.
 //!
-//! Durability: every commit is durable when it returns, for all three (native_db cannot be set
-//! otherwise): emdb `FlushPolicy::OnEachWrite`, native_db's only setting (redb 2's
+//! Durability: every commit is durable when it returns, for all three (`native_db` cannot be set
+//! otherwise): emdb `FlushPolicy::OnEachWrite`, `native_db`'s only setting (redb 2's
 //! `Durability::Immediate`), redb 4.6 `Durability::Immediate`. Values are postcard for emdb and
-//! native_db, a fixed 20-byte layout followed by the name's bytes for redb.
+//! `native_db`, a fixed 20-byte layout followed by the name's bytes for redb.
 //!
 //! Run: `cargo run --release -p emdb-benches --bin typed_compare`. Environment:
 //! `EMDB_BENCH_ROWS` (row count), `EMDB_BENCH_DIR` (where the temporary directories go; default
@@ -59,7 +59,7 @@ struct User {
     score: f64,
 }
 
-/// The same row for native_db, whose model attributes go on the type; postcard, as emdb.
+/// The same row for `native_db`, whose model attributes go on the type; postcard, as emdb.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[native_model(id = 1, version = 1, with = native_model::postcard_1_0::PostCard)]
 #[native_db]
@@ -219,7 +219,7 @@ fn run_emdb(dir: &Path, plan: &Plan) -> BenchResult<Run> {
     Ok(run)
 }
 
-/// native_db 0.8: one model, `rw_transaction` per 1,000 rows, reads through one
+/// `native_db` 0.8: one model, `rw_transaction` per 1,000 rows, reads through one
 /// `r_transaction` per phase.
 fn run_native_db(dir: &Path, plan: &Plan) -> BenchResult<Run> {
     let path = dir.join("native_db.redb");
@@ -390,7 +390,13 @@ fn run_redb(dir: &Path, plan: &Plan) -> BenchResult<Run> {
 }
 
 /// The engines, in the order they run.
-const ENGINES: [(&str, fn(&Path, &Plan) -> BenchResult<Run>); 3] =
+/// How long one phase of a [`Run`] took.
+type PhaseTime = fn(&Run) -> Duration;
+
+/// One engine's part of the benchmark: every phase, in a directory of its own.
+type RunEngine = fn(&Path, &Plan) -> BenchResult<Run>;
+
+const ENGINES: [(&str, RunEngine); 3] =
     [("emdb", run_emdb), ("native_db 0.8", run_native_db), ("redb 4.6", run_redb)];
 
 /// Runs every engine in a temporary directory of its own under `base` and checks each one's
@@ -464,7 +470,7 @@ fn report(plan: &Plan, runs: &[(&str, Run)], base: &Path, stall: Option<Duration
     }
     let _ = writeln!(out);
     let _ = writeln!(out, "|---|{}", "---:|".repeat(runs.len() * 2 - 1));
-    let phases: [(String, fn(&Run) -> Duration); 5] = [
+    let phases: [(String, PhaseTime); 5] = [
         (format!("put {rows} rows, {per_commit} per durable commit (ms)"), |r| r.put),
         ("close (ms)".to_owned(), |r| r.close),
         ("reopen (ms)".to_owned(), |r| r.reopen),

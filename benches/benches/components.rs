@@ -8,8 +8,8 @@
 //! memory or in a file in a temporary directory; the commit benchmarks insert one new 24-byte key
 //! with a 150-byte value per commit into a database that starts empty, durable
 //! (`FlushPolicy::OnEachWrite`) or not (`FlushPolicy::Manual`). Every benchmark name carries its
-//! workload. The same-run references: the in-memory `get` for the file-backed one, and one
-//! 174-byte append plus `fdatasync` on the same filesystem for the durable commit.
+//! workload. The same-run references: the in-memory database for the file-backed `get` and full
+//! scan, and one 174-byte append plus `fdatasync` on the same filesystem for the durable commit.
 //!
 //! Run it with `cargo bench -p emdb-benches --bench components -- --warm-up-time 1
 //! --measurement-time 2`; results are in `docs/BENCH.md`.
@@ -79,18 +79,15 @@ fn fresh_key(n: u64) -> Vec<u8> {
 /// (a) The point index: `get` of a present key, copying the value out, on an in-memory database
 /// and on a file-backed one after reopening (index holds a value location; the value is read
 /// from the mapped page file).
-fn index_lookup(c: &mut Criterion, data: &Dataset, file_db: &Emdb) -> BenchResult<()> {
-    let memory_db = Emdb::open_in_memory();
-    load(&memory_db, data)?;
+fn index_lookup(c: &mut Criterion, data: &Dataset, memory_db: &Emdb, file_db: &Emdb) {
     let mut group = c.benchmark_group(format!("index_get_hit/{}", MAIN.label()));
-    for (name, db) in [("in_memory", &memory_db), ("file_reopened", file_db)] {
+    for (name, db) in [("in_memory", memory_db), ("file_reopened", file_db)] {
         let mut rng = SplitMix64::new(1);
         group.bench_function(name, |b| {
             b.iter(|| black_box(db.get(data.key(rng.below(MAIN.entries)))));
         });
     }
     group.finish();
-    Ok(())
 }
 
 /// A file database for the commit benchmarks, empty, with the given flush policy.
@@ -210,20 +207,25 @@ fn checkpoints(c: &mut Criterion, dir: &Path, data: &Dataset) -> BenchResult<()>
 }
 
 /// (c) The page decoder: `iter()` over every entry of the reopened file database, copying each
-/// key and value out; every leaf is decoded and every value read from its value page.
-fn full_scan(c: &mut Criterion, file_db: &Emdb) {
+/// key and value out; every leaf is decoded and every value read from its value page. The same
+/// scan of the in-memory database (no pages: the memtable alone) is the reference.
+fn full_scan(c: &mut Criterion, memory_db: &Emdb, file_db: &Emdb) {
     let mut group = c.benchmark_group(format!("iter_all/{}", MAIN.label()));
     group.sampling_mode(SamplingMode::Flat).sample_size(10);
     group.throughput(Throughput::Elements(MAIN.entries as u64));
-    group.bench_function("file_reopened", |b| {
-        b.iter(|| {
-            file_db.iter().map_or(0, |entries| {
-                entries
-                    .map(|entry| entry.map_or(0, |(k, v)| black_box(k).len() + black_box(v).len()))
-                    .sum::<usize>()
-            })
+    for (name, db) in [("in_memory", memory_db), ("file_reopened", file_db)] {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                db.iter().map_or(0, |entries| {
+                    entries
+                        .map(|entry| {
+                            entry.map_or(0, |(k, v)| black_box(k).len() + black_box(v).len())
+                        })
+                        .sum::<usize>()
+                })
+            });
         });
-    });
+    }
     group.finish();
 }
 
@@ -264,11 +266,13 @@ fn run() -> BenchResult<()> {
     );
     let dir = TempDir::new()?;
     let file_db = reopened_file_db(&dir.path().join("read"), &data)?;
+    let memory_db = Emdb::open_in_memory();
+    load(&memory_db, &data)?;
 
     let mut c = Criterion::default().configure_from_args();
-    index_lookup(&mut c, &data, &file_db)?;
-    full_scan(&mut c, &file_db);
-    drop(file_db);
+    index_lookup(&mut c, &data, &memory_db, &file_db);
+    full_scan(&mut c, &memory_db, &file_db);
+    drop((file_db, memory_db));
     wal_commits(&mut c, dir.path(), data.value(0))?;
     checkpoints(&mut c, &dir.path().join("checkpoint"), &data)?;
     key_encoding(&mut c);

@@ -150,16 +150,16 @@ fn durable_commits(db: &Emdb, records: &Records, first: u64, threads: u64) -> An
         }
         Ok::<_, Box<dyn std::error::Error + Send + Sync>>(slowest)
     })?;
-    Ok((threads * COMMITS_PER_THREAD) as f64 / elapsed.as_secs_f64())
+    Ok(ratio(threads * COMMITS_PER_THREAD, 1) / elapsed.as_secs_f64())
 }
 
-/// The child: open the file, read every key once in random order, print RssAnon.
+/// The child: open the file, read every key once in random order, print `RssAnon`.
 fn child_read_all(path: &Path, records: &Records, n: u64) -> AnyResult<()> {
     let db = Emdb::open(path)?;
     // Every index once, in a random order (a multiplicative permutation of 0..n).
     let mut rng = SplitMix64::new(7);
     let step = loop {
-        let s = rng.next_u64() % n.max(2) | 1;
+        let s = (rng.next_u64() % n.max(2)) | 1;
         if gcd(s, n) == 1 {
             break s;
         }

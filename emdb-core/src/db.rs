@@ -253,14 +253,7 @@ impl Emdb {
         let writer = ks.lock_writer()?;
         let mut tx = Transaction::new(ks, Arc::clone(&self.root.ns));
         let out = f(&mut tx)?;
-        let batch = tx.into_batch();
-        let large = batch.ops.len() > crate::keyspace::RELEASE_HEAP_ABOVE;
-        let committed = writer.commit(&batch);
-        drop(batch);
-        if large {
-            crate::keyspace::release_freed_heap();
-        }
-        committed?;
+        writer.commit(tx.into_batch())?;
         Ok(out)
     }
 

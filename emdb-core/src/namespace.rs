@@ -117,7 +117,7 @@ impl Namespace {
         let expires_at = ttl.expires_at(self.ks.config.default_ttl, self.ks.now())?;
         let op =
             Op::Put { ns: self.ns.id, key: Arc::from(key), value: Arc::from(value), expires_at };
-        self.ks.lock_writer()?.commit(&Batch { ops: vec![op] })?;
+        self.ks.lock_writer()?.commit(Batch { ops: vec![op] })?;
         Ok(())
     }
 
@@ -159,7 +159,7 @@ impl Namespace {
         } else {
             Some(self.ks.read_held(&slot.held)?)
         };
-        writer.commit(&Batch { ops: vec![Op::Remove { ns: self.ns.id, key: Arc::from(key) }] })?;
+        writer.commit(Batch { ops: vec![Op::Remove { ns: self.ns.id, key: Arc::from(key) }] })?;
         Ok(old)
     }
 
@@ -188,7 +188,7 @@ impl Namespace {
     /// [`WriteInTransaction`](crate::Error::WriteInTransaction) when called inside a transaction
     /// closure on this database.
     pub fn clear(&self) -> Result<()> {
-        self.ks.lock_writer()?.commit(&Batch { ops: vec![Op::Clear { ns: self.ns.id }] })?;
+        self.ks.lock_writer()?.commit(Batch { ops: vec![Op::Clear { ns: self.ns.id }] })?;
         Ok(())
     }
 
@@ -270,7 +270,7 @@ impl Namespace {
         }
         let value = Arc::from(self.ks.read_held(&slot.held)?);
         let op = Op::Put { ns: self.ns.id, key: Arc::from(key), value, expires_at: NO_EXPIRY };
-        writer.commit(&Batch { ops: vec![op] })?;
+        writer.commit(Batch { ops: vec![op] })?;
         Ok(true)
     }
 
@@ -290,7 +290,7 @@ impl Namespace {
             }
             removed += keys.len();
             let ops = keys.into_iter().map(|key| Op::Remove { ns: self.ns.id, key }).collect();
-            writer.commit(&Batch { ops })?;
+            writer.commit(Batch { ops })?;
         }
     }
 
@@ -342,7 +342,7 @@ impl Namespace {
             ops.push(Op::Remove { ns: self.ns.id, key });
         }
         let removed = ops.len();
-        writer.commit(&Batch { ops })?;
+        writer.commit(Batch { ops })?;
         Ok(removed)
     }
 }

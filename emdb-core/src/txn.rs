@@ -229,19 +229,15 @@ impl TxNamespace<'_, '_> {
 
     fn write(&mut self, key: &[u8], write: Write) {
         let ns = self.ns.id;
-        let at = if let Some(at) = self.tx.writes.iter().position(|(id, _)| *id == ns) {
-            at
-        } else {
-            self.tx.writes.push((ns, Pending::default()));
-            self.tx.writes.len() - 1
-        };
-        if let Some((_, pending)) = self.tx.writes.get_mut(at) {
-            match pending.get_mut(key) {
-                Some(slot) => *slot = write,
-                None => {
-                    pending.insert(Arc::from(key), write);
-                }
-            }
+        let writes = &mut self.tx.writes;
+        if !writes.iter().any(|(id, _)| *id == ns) {
+            writes.push((ns, Pending::default()));
+        }
+        let Some((_, pending)) = writes.iter_mut().find(|(id, _)| *id == ns) else { return };
+        // An overwrite keeps the key already buffered: no second copy of it.
+        match pending.get_mut(key) {
+            Some(slot) => *slot = write,
+            None => drop(pending.insert(Arc::from(key), write)),
         }
     }
 
@@ -263,9 +259,9 @@ impl TxNamespace<'_, '_> {
                 (!is_expired(*expires_at, now)).then(|| value.to_vec())
             }
             Some(Write::Remove) => None,
-            None => self.ns.index.with(key, |slot| {
+            None => self.ns.index.with_source(key, |slot, source| {
                 slot.filter(|s| s.expires_at == NO_EXPIRY || !s.is_expired(now))
-                    .map(|s| self.tx.ks.read_held(&s.held))
+                    .map(|s| self.tx.ks.read_held_in(&s.held, source))
                     .transpose()
             })?,
         })

@@ -402,6 +402,33 @@ mod tests {
     }
 
     #[test]
+    fn keys_held_in_place_and_shared_are_found_and_told_apart() {
+        let index = ShardedIndex::new();
+        // Around the in-place limit, and keys that share a prefix longer than it.
+        let keys: Vec<Arc<[u8]>> = [0usize, 1, 29, 30, 31, 64, 1024]
+            .iter()
+            .flat_map(|&n| [vec![7u8; n], [vec![7u8; n], vec![8]].concat()])
+            .map(Arc::from)
+            .collect();
+        let mut guard = index.lock(ALL_SHARDS);
+        for k in &keys {
+            assert!(guard.put(k, slot(&k.len().to_le_bytes())).is_none(), "{} bytes", k.len());
+        }
+        let mut all = guard.keys();
+        all.sort_unstable();
+        let mut want = keys.clone();
+        want.sort_unstable();
+        assert_eq!(all, want);
+        drop(guard);
+        for k in &keys {
+            assert_eq!(index.with(k, bytes), Some(k.len().to_le_bytes().to_vec()));
+        }
+        assert!(index.with(&[7u8; 32], |s| s.is_none()));
+        assert!(matches!(IndexKey::of(&keys[6]), IndexKey::Inline { len: 30, .. }));
+        assert!(matches!(IndexKey::of(&keys[8]), IndexKey::Shared(_)));
+    }
+
+    #[test]
     fn keys_spread_over_every_shard() {
         let index = ShardedIndex::new();
         let mut seen = 0u32;

@@ -48,8 +48,8 @@ use crate::error::{Error, Result};
 /// Batches with more keys than this lock every shard instead of hashing each key twice.
 const LOCK_ALL_ABOVE: usize = 64;
 
-/// After a transaction of more operations than this, [`release_freed_heap`] runs.
-pub(crate) const RELEASE_HEAP_ABOVE: usize = 100_000;
+/// After a commit of more operations than this, [`release_freed_heap`] runs.
+const RELEASE_HEAP_ABOVE: usize = 100_000;
 
 /// Hands the heap memory that a large batch freed back to the system.
 ///
@@ -57,8 +57,8 @@ pub(crate) const RELEASE_HEAP_ABOVE: usize = 100_000;
 /// the resident copies the checkpoint moved to disk). glibc keeps them in its free lists and
 /// merges them the next time a larger request misses, which stalled the first durable commits
 /// after a 1M-record load by about 190 ms; `malloc_trim` does that merge here, at the end of the
-/// large transaction that caused it, and returns the free memory to the system.
-pub(crate) fn release_freed_heap() {
+/// large commit that caused it, and returns the free memory to the system.
+fn release_freed_heap() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: `malloc_trim` only reorganizes glibc's own free lists and releases unused pages;
     // it touches no memory in use and is safe to call from any thread at any time.
@@ -264,12 +264,11 @@ impl Keyspace {
         View { lsn, tree: snapshots.tree().cloned(), mem: ns.memtable() }
     }
 
-    /// Reads a value the index holds or points to.
-    ///
-    /// # Errors
-    /// [`Error::Corruption`] or an I/O error reading it from the page file.
     /// As [`read_held`](Self::read_held), reading a value on disk through `source` (the one
     /// the index handed out with the location).
+    ///
+    /// # Errors
+    /// As [`read_held`](Self::read_held).
     pub(crate) fn read_held_in(
         &self,
         held: &Held,
@@ -292,6 +291,10 @@ impl Keyspace {
         Ok(())
     }
 
+    /// Reads a value the index holds or points to.
+    ///
+    /// # Errors
+    /// [`Error::Corruption`] or an I/O error reading it from the page file.
     pub(crate) fn read_held(&self, held: &Held) -> Result<Vec<u8>> {
         match held {
             Held::Mem(bytes) => Ok(bytes.to_vec()),
@@ -325,7 +328,7 @@ impl Keyspace {
         }
         let id = self.registry.read().next_id;
         writer
-            .commit(&Batch { ops: vec![Op::CreateNamespace { ns: id, name: name.to_owned() }] })?;
+            .commit(Batch { ops: vec![Op::CreateNamespace { ns: id, name: name.to_owned() }] })?;
         self.find_namespace(name).ok_or(Error::InvalidNamespace {
             name: name.to_owned(),
             reason: "the namespace vanished while it was created",
@@ -482,14 +485,27 @@ impl WriterGuard<'_> {
     /// Commits `batch` as one atomic unit and returns its LSN. An empty batch commits nothing.
     ///
     /// On a persistent database the batch is appended to the log as one frame before it is
-    /// applied; the writer lock is released before waiting for durability (as the flush policy
-    /// says), so committers that wait share one sync.
+    /// applied, or, when that frame would take the log past the checkpoint threshold, written by
+    /// the checkpoint that follows the apply instead. The writer lock is released before waiting
+    /// for durability (as the flush policy says), so committers that wait share one sync. The
+    /// batch is dropped before this returns; after a large one the freed heap is handed back
+    /// ([`release_freed_heap`]).
     ///
     /// # Errors
     /// [`Error::Poisoned`] after a failed sync; an I/O error appending the frame (nothing is
-    /// applied then); an I/O error of the sync (the commit is applied but may not be durable,
-    /// and the handle is poisoned).
-    pub(crate) fn commit(mut self, batch: &Batch) -> Result<u64> {
+    /// applied then); an I/O error of the sync or the checkpoint (the commit is applied but may
+    /// not be durable, and the handle is poisoned).
+    pub(crate) fn commit(self, batch: Batch) -> Result<u64> {
+        let large = batch.ops.len() > RELEASE_HEAP_ABOVE;
+        let committed = self.commit_ref(&batch);
+        drop(batch);
+        if large {
+            release_freed_heap();
+        }
+        committed
+    }
+
+    fn commit_ref(mut self, batch: &Batch) -> Result<u64> {
         if batch.ops.is_empty() {
             return Ok(self.writer.last_lsn);
         }

@@ -104,24 +104,35 @@ impl PageFile {
     /// The page at `offset` from the mapping, remapping once if the file grew past it.
     fn mapped(&self, map: &RwLock<Option<SharedMap>>, offset: u64) -> Result<Option<Page>> {
         let Ok(at) = usize::try_from(offset) else { return Ok(None) };
-        let fits = |m: &SharedMap| at.checked_add(PAGE_SIZE).is_some_and(|end| end <= m.len());
+        let Some(end) = at.checked_add(PAGE_SIZE) else { return Ok(None) };
+        let current = self.map_covering(map, end)?;
+        Ok(current.filter(|m| end <= m.len()).map(|m| Page::Mapped(m, at)))
+    }
+
+    /// The mapping, remapped first if it ends before byte `end` (the file may have grown). It
+    /// can still end before `end` when the file does.
+    fn map_covering(
+        &self,
+        map: &RwLock<Option<SharedMap>>,
+        end: usize,
+    ) -> Result<Option<SharedMap>> {
         if let Some(m) = map.read().as_ref()
-            && fits(m)
+            && end <= m.len()
         {
-            return Ok(Some(Page::Mapped(m.clone(), at)));
+            return Ok(Some(m.clone()));
         }
         let fresh = self.file.map_readonly().map_err(|e| Error::io(&self.path, e))?;
         let mut slot = map.write();
         *slot = fresh;
-        Ok(slot.as_ref().filter(|m| fits(m)).map(|m| Page::Mapped(m.clone(), at)))
+        Ok(slot.clone())
     }
 
     /// Runs `f` on the `len` bytes at `offset` straight from the mapping, without a system call
     /// or a copy; `None` when reads do not use a mapping or the bytes lie past the end of the
     /// file (the caller then reads them with `pread`, which reports a truncated file).
     ///
-    /// The mapping is only read under its lock, never cloned, so that concurrent readers share
-    /// nothing but the lock word.
+    /// While the mapping covers the bytes it is only read under its lock, never cloned, so that
+    /// concurrent readers share nothing but the lock word.
     fn with_mapped<R>(
         &self,
         offset: u64,
@@ -129,19 +140,14 @@ impl PageFile {
         f: impl FnOnce(&[u8]) -> R,
     ) -> Result<Option<R>> {
         let Some(map) = &self.map else { return Ok(None) };
-        let Ok(at) = usize::try_from(offset) else { return Ok(None) };
-        let Some(end) = at.checked_add(len) else { return Ok(None) };
-        {
-            let guard = map.read();
-            if let Some(bytes) = guard.as_ref().and_then(|m| m.get(at..end)) {
-                return Ok(Some(f(bytes)));
-            }
+        let Some(end) = usize::try_from(offset).ok().and_then(|at| at.checked_add(len)) else {
+            return Ok(None);
+        };
+        if let Some(bytes) = map.read().as_ref().and_then(|m| span_of(m, offset, len)) {
+            return Ok(Some(f(bytes)));
         }
-        let fresh = self.file.map_readonly().map_err(|e| Error::io(&self.path, e))?;
-        let mut slot = map.write();
-        *slot = fresh;
-        let guard = parking_lot::RwLockWriteGuard::downgrade(slot);
-        Ok(guard.as_ref().and_then(|m| m.get(at..end)).map(f))
+        let current = self.map_covering(map, end)?;
+        Ok(current.as_ref().and_then(|m| span_of(m, offset, len)).map(f))
     }
 
     /// Reads page `id` and checks its checksum, id and type.
@@ -243,9 +249,7 @@ impl PageFile {
     pub(crate) fn read_value_in(&self, map: Option<&SharedMap>, loc: ValueLoc) -> Result<Vec<u8>> {
         if let Some(map) = map {
             let (at, span) = self.value_span(loc)?;
-            if let Some(bytes) =
-                usize::try_from(at).ok().and_then(|start| map.get(start..start.checked_add(span)?))
-            {
+            if let Some(bytes) = span_of(map, at, span) {
                 return self.check_value(loc, at, bytes).map(<[u8]>::to_vec);
             }
         }
@@ -259,16 +263,8 @@ impl PageFile {
     /// An I/O error from the remap.
     pub(crate) fn current_map(&self) -> Result<Option<SharedMap>> {
         let Some(map) = &self.map else { return Ok(None) };
-        let len = self.len()?;
-        if let Some(m) = map.read().as_ref()
-            && m.len() as u64 >= len
-        {
-            return Ok(Some(m.clone()));
-        }
-        let fresh = self.file.map_readonly().map_err(|e| Error::io(&self.path, e))?;
-        let mut slot = map.write();
-        *slot = fresh;
-        Ok(slot.clone())
+        let len = usize::try_from(self.len()?).unwrap_or(usize::MAX);
+        self.map_covering(map, len)
     }
 
     /// Reads and checks a value stored out of its leaf.
@@ -312,6 +308,12 @@ impl PageFile {
     }
 }
 
+/// The `len` bytes of `map` at byte `offset`, if the mapping covers them.
+fn span_of(map: &SharedMap, offset: u64, len: usize) -> Option<&[u8]> {
+    let at = usize::try_from(offset).ok()?;
+    map.get(at..at.checked_add(len)?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -344,6 +346,26 @@ mod tests {
         assert!(matches!(pf.read_page(1, PageType::Leaf), Err(Error::Corruption { .. })));
         let bad = ValueLoc::Overflow { page: 4, len: 8999 };
         assert!(matches!(pf.read_value(bad), Err(Error::Corruption { .. })));
+    }
+
+    #[test]
+    fn a_page_checked_once_is_checked_again_after_it_is_written() {
+        let s = MemStorage::new();
+        let pf = PageFile::new("db".into(), s.open_file(Path::new("db"), true).unwrap(), false);
+        let mut p = new_page();
+        write_header(&mut p, PageType::Leaf, 0, 0);
+        pf.write_page(3, &mut p).unwrap();
+        pf.read_page(3, PageType::Leaf).unwrap();
+        assert!(pf.verified.contains(3));
+        // Once verified, the id and type are still checked on every read.
+        assert!(matches!(pf.read_page(3, PageType::Branch), Err(Error::Corruption { .. })));
+        // A write (here of bytes whose checksum is wrong) forgets the page: the next read
+        // checksums it again and sees the damage.
+        let mut bad = p;
+        bad[100] ^= 1;
+        pf.write_at(&bad[..], 3 * PAGE_SIZE_U64).unwrap();
+        assert!(!pf.verified.contains(3));
+        assert!(matches!(pf.read_page(3, PageType::Leaf), Err(Error::Corruption { .. })));
     }
 
     #[test]

@@ -2,8 +2,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use emdb_core::{Emdb, Error, FlushPolicy};
+use emdb_core::{Emdb, Error, FlushPolicy, Ttl};
 
 fn manual(path: &Path) -> Emdb {
     Emdb::builder().path(path).flush_policy(FlushPolicy::Manual).build().unwrap()
@@ -133,6 +134,81 @@ fn the_format_1_fixture_file_opens_with_its_contents() {
     assert_eq!(db.namespace("users").unwrap().get("alice").unwrap(), Some(b"admin".to_vec()));
 }
 
+/// A second format-1 fixture with expiring and permanent entries side by side (written by
+/// emdb 0.1 with `EMDB_WRITE_FIXTURE=1`): format 2 stores the expiry only when there is one, and
+/// must still read format-1 entries, which always carry it.
+fn ttl_fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/format1_ttl.emdb")
+}
+
+/// Fifty years: far enough that the fixture's expiring entries stay alive.
+const FIXTURE_TTL: Duration = Duration::from_secs(50 * 365 * 24 * 3600);
+
+fn write_ttl_fixture(path: &Path) {
+    let db = manual(path);
+    for i in 0..300u32 {
+        let value = vec![u8::try_from(i % 251).unwrap(); if i % 2 == 0 { 12 } else { 150 }];
+        if i % 3 == 0 {
+            db.insert_with_ttl(format!("t{i:03}"), value, Ttl::After(FIXTURE_TTL)).unwrap();
+        } else {
+            db.insert(format!("t{i:03}"), value).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_format_1_file_with_expiring_entries_opens_takes_writes_and_becomes_format_2() {
+    if std::env::var_os("EMDB_WRITE_FIXTURE").is_some() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("f");
+        write_ttl_fixture(&p);
+        std::fs::copy(&p, ttl_fixture()).unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("copy.emdb");
+    std::fs::copy(ttl_fixture(), &path).unwrap();
+    let check = |db: &Emdb, rewritten: bool| {
+        assert_eq!(db.len().unwrap(), 300);
+        for i in 0..300u32 {
+            let key = format!("t{i:03}");
+            let mut want = vec![u8::try_from(i % 251).unwrap(); if i % 2 == 0 { 12 } else { 150 }];
+            if rewritten && i % 10 == 0 {
+                want = b"new".to_vec();
+            }
+            assert_eq!(db.get(&key).unwrap(), Some(want), "{key}");
+            let ttl = db.ttl(&key).unwrap();
+            if i % 3 == 0 && !(rewritten && i % 10 == 0) {
+                let left = ttl.expect("an expiring fixture entry lost its expiry");
+                assert!(left > FIXTURE_TTL / 2 && left <= FIXTURE_TTL, "{key}: {left:?}");
+            } else {
+                assert_eq!(ttl, None, "{key} gained an expiry");
+            }
+        }
+    };
+    {
+        let db = manual(&path);
+        check(&db, false);
+        db.check_integrity().unwrap();
+        // Rewrite some entries (format-2 entries now share leaves with format-1 ones).
+        for i in (0..300u32).step_by(10) {
+            db.insert(format!("t{i:03}"), "new").unwrap();
+        }
+        db.checkpoint().unwrap();
+        db.check_integrity().unwrap();
+        check(&db, true);
+    }
+    let bytes = std::fs::read(&path).unwrap();
+    let versions: Vec<u32> = (0..2)
+        .map(|m| u32::from_le_bytes(bytes[m * 4096 + 8..m * 4096 + 12].try_into().unwrap()))
+        .collect();
+    assert!(versions.contains(&2), "no meta page was rewritten as format 2: {versions:?}");
+    let db = manual(&path);
+    check(&db, true);
+    db.compact().unwrap();
+    check(&db, true);
+    db.check_integrity().unwrap();
+}
+
 #[test]
 fn a_newer_format_version_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
@@ -141,14 +217,14 @@ fn a_newer_format_version_is_a_clear_error() {
     // Bump the version of both meta pages and fix their checksums.
     for page in 0..2 {
         let base = page * 4096;
-        bytes[base + 8..base + 12].copy_from_slice(&2u32.to_le_bytes());
+        bytes[base + 8..base + 12].copy_from_slice(&3u32.to_le_bytes());
         bytes[base + 12..base + 16].copy_from_slice(&[0; 4]);
         let crc = crc32c::crc32c(&bytes[base..base + 4096]);
         bytes[base + 12..base + 16].copy_from_slice(&crc.to_le_bytes());
     }
     std::fs::write(&path, bytes).unwrap();
     match Emdb::open(&path) {
-        Err(Error::UnsupportedFormatVersion { found: 2, supported: 1, .. }) => {}
+        Err(Error::UnsupportedFormatVersion { found: 3, supported: 2, .. }) => {}
         other => panic!("expected UnsupportedFormatVersion, got {other:?}"),
     }
 }

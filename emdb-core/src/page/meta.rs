@@ -33,8 +33,15 @@ use crate::error::{Error, Result};
 
 /// The first eight bytes of every emdb page file.
 pub(crate) const MAGIC: [u8; 8] = *b"emdb\x0d\x0a\x1a\x0a";
-/// The file format version this program writes and reads.
-pub(crate) const FORMAT_VERSION: u32 = 1;
+/// The file format version this program writes. It reads every version from
+/// [`OLDEST_FORMAT_VERSION`] up to this one.
+///
+/// Version 2 leaves out the expiry of leaf entries that never expire (see `node.rs`); version 1
+/// entries always carry it and decode unchanged, so a version-1 file opens as it is and
+/// becomes version 2 at its next checkpoint.
+pub(crate) const FORMAT_VERSION: u32 = 2;
+/// The oldest file format version this program reads.
+pub(crate) const OLDEST_FORMAT_VERSION: u32 = 1;
 /// The deepest tree a file may hold; descent is bounded by it.
 pub(crate) const MAX_HEIGHT: u32 = 32;
 
@@ -123,6 +130,18 @@ pub(crate) fn reseal(page: &mut [u8]) {
     }
 }
 
+/// A copy of a meta page with its format version set to [`FORMAT_VERSION`] and resealed: what
+/// the next checkpoint writes for a meta page of an older version.
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn as_current_version(page: &[u8]) -> Vec<u8> {
+    let mut out = page.to_vec();
+    if let Some(dst) = out.get_mut(VERSION_OFFSET..VERSION_OFFSET + 4) {
+        dst.copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+    }
+    reseal(&mut out);
+    out
+}
+
 /// What one meta slot holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Slot {
@@ -157,7 +176,7 @@ pub(crate) fn decode(page: &[u8]) -> Slot {
     if version > FORMAT_VERSION {
         return Slot::Newer(version);
     }
-    if version != FORMAT_VERSION {
+    if version < OLDEST_FORMAT_VERSION {
         return Slot::Damaged(format!("unknown format version {version}"));
     }
     let field = |at| get_u64(page, at).unwrap_or(0);
@@ -318,10 +337,21 @@ mod tests {
     #[test]
     fn a_newer_format_version_is_a_clear_error() {
         let mut p = sample(5).encode();
-        p[VERSION_OFFSET..VERSION_OFFSET + 4].copy_from_slice(&2u32.to_le_bytes());
-        let crc = checksum(&p[..]);
-        p[CRC_OFFSET..CRC_OFFSET + 4].copy_from_slice(&crc.to_le_bytes());
+        p[VERSION_OFFSET..VERSION_OFFSET + 4].copy_from_slice(&3u32.to_le_bytes());
+        reseal(&mut p[..]);
         let err = choose(Path::new("x"), [Slot::Foreign, decode(&p[..])]).unwrap_err();
-        assert!(matches!(err, Error::UnsupportedFormatVersion { found: 2, supported: 1, .. }));
+        assert!(matches!(err, Error::UnsupportedFormatVersion { found: 3, supported: 2, .. }));
+    }
+
+    #[test]
+    fn a_format_1_meta_page_decodes_and_version_0_is_damage() {
+        let mut p = sample(5).encode();
+        p[VERSION_OFFSET..VERSION_OFFSET + 4].copy_from_slice(&1u32.to_le_bytes());
+        reseal(&mut p[..]);
+        assert_eq!(decode(&p[..]), Slot::Valid(sample(5)));
+        assert_eq!(as_current_version(&p[..]), sample(5).encode().to_vec());
+        p[VERSION_OFFSET..VERSION_OFFSET + 4].copy_from_slice(&0u32.to_le_bytes());
+        reseal(&mut p[..]);
+        assert!(matches!(decode(&p[..]), Slot::Damaged(_)));
     }
 }

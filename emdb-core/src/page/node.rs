@@ -10,16 +10,28 @@
 //! | (type 2) | entry offsets   |                                             |
 //! +----------+-----------------+---------------------------------------------+
 //!
-//! entry:
+//! entry with an expiry (kind byte < 0x80):
 //! +0         +2     +3              +11        +11+k
 //! +----------+------+---------------+----------+------------------------------+
 //! | key_len  | kind | expires_at    | key      | value part                   |
 //! |   u16    |  u8  |   u64 (ms)    | [key_len]|                              |
 //! +----------+------+---------------+----------+------------------------------+
-//! kind 0 inline:   len u16, bytes[len]
-//! kind 1 packed:   page u64, offset u16, len u32     (a record in a value page)
-//! kind 2 overflow: page u64, len u32                 (an overflow run)
+//!
+//! entry without one (kind byte has bit 0x80 set; format 2):
+//! +0         +2     +3         +3+k
+//! +----------+------+----------+------------------------------+
+//! | key_len  | kind | key      | value part                   |
+//! |   u16    |  u8  | [key_len]|                              |
+//! +----------+------+----------+------------------------------+
+//!
+//! kind & 0x7f = 0 inline:   len u16, bytes[len]
+//! kind & 0x7f = 1 packed:   page u64, offset u16, len u32     (a record in a value page)
+//! kind & 0x7f = 2 overflow: page u64, len u32                 (an overflow run)
 //! ```
+//!
+//! Format 1 always stored the expiry (0 for none), so its entries are format-2 entries with the
+//! expiry present; format 2 writes an entry without it whenever the key never expires, which
+//! saves 8 bytes per such key.
 //!
 //! Branch page (level >= 1; `n` separator keys, `n + 1` children; child `i` holds the keys `k`
 //! with `key[i-1] <= k < key[i]`):
@@ -49,12 +61,21 @@ const E_KEY_LEN: usize = 0;
 const E_KIND: usize = E_KEY_LEN + 2;
 /// Offset of the expiry in a leaf entry.
 const E_EXPIRES: usize = E_KIND + 1;
-/// Offset of the key bytes in a leaf entry.
+/// Offset of the key bytes in a leaf entry that stores an expiry.
 const E_KEY: usize = E_EXPIRES + 8;
+/// Offset of the key bytes in a leaf entry without an expiry.
+const E_KEY_NO_EXPIRY: usize = E_EXPIRES;
 
 const KIND_INLINE: u8 = 0;
 const KIND_PACKED: u8 = 1;
 const KIND_OVERFLOW: u8 = 2;
+/// Set in the kind byte when the entry stores no expiry (the key never expires).
+const KIND_NO_EXPIRY: u8 = 0x80;
+
+/// Where the key of an entry with kind byte `kind` starts.
+const fn key_offset(kind: u8) -> usize {
+    if kind & KIND_NO_EXPIRY != 0 { E_KEY_NO_EXPIRY } else { E_KEY }
+}
 
 /// Offset of child 0 in a branch page.
 const B_CHILD0: usize = HEADER_LEN;
@@ -70,7 +91,8 @@ pub(crate) const BRANCH_SPACE: usize = PAGE_SIZE - B_SLOTS;
 /// The largest leaf entry (slot included): two always fit in one leaf, so splits terminate.
 pub(crate) const MAX_LEAF_ENTRY: usize = LEAF_SPACE / 2;
 
-/// The size of a leaf entry holding `key` and an inline value of `value_len` bytes.
+/// The largest size of a leaf entry holding `key` and an inline value of `value_len` bytes
+/// (the size with an expiry stored).
 pub(crate) const fn inline_entry_len(key_len: usize, value_len: usize) -> usize {
     E_KEY + key_len + 2 + value_len
 }
@@ -143,8 +165,12 @@ pub(crate) fn encode_leaf_entry(out: &mut Vec<u8>, key: &[u8], expires_at: u64, 
         ValueRef::Stored(ValueLoc::Packed { .. }) => KIND_PACKED,
         ValueRef::Stored(ValueLoc::Overflow { .. }) => KIND_OVERFLOW,
     };
-    out.push(kind);
-    out.extend_from_slice(&expires_at.to_le_bytes());
+    if expires_at == 0 {
+        out.push(kind | KIND_NO_EXPIRY);
+    } else {
+        out.push(kind);
+        out.extend_from_slice(&expires_at.to_le_bytes());
+    }
     out.extend_from_slice(key);
     match v {
         ValueRef::Inline(bytes) => {
@@ -225,13 +251,13 @@ impl<'a> Leaf<'a> {
         if key_len > MAX_KEY_LEN {
             return Err(format!("key of {key_len} bytes exceeds {MAX_KEY_LEN}"));
         }
-        let vpart = E_KEY + key_len;
-        let vlen = match e.get(E_KIND).copied() {
-            Some(KIND_INLINE) => 2 + usize::from(get_u16(e, vpart).ok_or("inline length")?),
-            Some(KIND_PACKED) => 14,
-            Some(KIND_OVERFLOW) => 12,
-            Some(k) => return Err(format!("unknown value kind {k}")),
-            None => return Err("entry header out of the page".into()),
+        let kind = e.get(E_KIND).copied().ok_or("entry header out of the page")?;
+        let vpart = key_offset(kind) + key_len;
+        let vlen = match kind & !KIND_NO_EXPIRY {
+            KIND_INLINE => 2 + usize::from(get_u16(e, vpart).ok_or("inline length")?),
+            KIND_PACKED => 14,
+            KIND_OVERFLOW => 12,
+            k => return Err(format!("unknown value kind {k}")),
         };
         let raw = e.get(..vpart + vlen).ok_or("entry runs past the page end")?;
         Ok((raw, key_len))
@@ -245,7 +271,8 @@ impl<'a> Leaf<'a> {
     /// The key of entry `i`.
     pub(crate) fn key(&self, i: usize) -> Result<&'a [u8], String> {
         let (raw, key_len) = self.raw_parts(i)?;
-        raw.get(E_KEY..E_KEY + key_len).ok_or_else(|| "key out of the entry".into())
+        let at = key_offset(raw.get(E_KIND).copied().unwrap_or(0));
+        raw.get(at..at + key_len).ok_or_else(|| "key out of the entry".into())
     }
 
     /// Entry `i`, decoded.
@@ -280,20 +307,26 @@ impl<'a> Leaf<'a> {
 
 /// Decodes raw leaf entry bytes whose key length was read and bounded.
 fn decode_leaf_entry(raw: &[u8], key_len: usize) -> Result<LeafEntry<'_>, String> {
-    let key = raw.get(E_KEY..E_KEY + key_len).ok_or("key out of the entry")?;
-    let expires_at = get_u64(raw, E_EXPIRES).ok_or("expiry out of the entry")?;
-    let v = E_KEY + key_len;
-    let value = match raw.get(E_KIND).copied() {
-        Some(KIND_INLINE) => {
+    let kind = raw.get(E_KIND).copied().ok_or("short entry")?;
+    let at = key_offset(kind);
+    let key = raw.get(at..at + key_len).ok_or("key out of the entry")?;
+    let expires_at = if kind & KIND_NO_EXPIRY != 0 {
+        0
+    } else {
+        get_u64(raw, E_EXPIRES).ok_or("expiry out of the entry")?
+    };
+    let v = at + key_len;
+    let value = match kind & !KIND_NO_EXPIRY {
+        KIND_INLINE => {
             let len = usize::from(get_u16(raw, v).ok_or("inline length")?);
             ValueRef::Inline(raw.get(v + 2..v + 2 + len).ok_or("inline value out of the page")?)
         }
-        Some(KIND_PACKED) => ValueRef::Stored(ValueLoc::Packed {
+        KIND_PACKED => ValueRef::Stored(ValueLoc::Packed {
             page: get_u64(raw, v).ok_or("value page")?,
             offset: get_u16(raw, v + 8).ok_or("value offset")?,
             len: get_u32(raw, v + 10).ok_or("value length")?,
         }),
-        Some(KIND_OVERFLOW) => ValueRef::Stored(ValueLoc::Overflow {
+        KIND_OVERFLOW => ValueRef::Stored(ValueLoc::Overflow {
             page: get_u64(raw, v).ok_or("overflow page")?,
             len: get_u32(raw, v + 8).ok_or("overflow length")?,
         }),
@@ -504,6 +537,35 @@ mod tests {
         assert_eq!(leaf.search(b"key2").unwrap(), Ok(2));
         assert_eq!(leaf.search(b"key25").unwrap(), Err(3));
         assert_eq!(leaf.search(b"a").unwrap(), Err(0));
+    }
+
+    #[test]
+    fn an_entry_that_never_expires_skips_the_expiry_and_format_1_entries_still_decode() {
+        let loc = ValueRef::Stored(ValueLoc::Packed { page: 9, offset: 16, len: 150 });
+        let (mut with, mut without) = (Vec::new(), Vec::new());
+        encode_leaf_entry(&mut with, b"key", 77, loc);
+        encode_leaf_entry(&mut without, b"key", 0, loc);
+        assert_eq!(with.len(), without.len() + 8);
+        assert_eq!(parse_leaf_entry(&without).unwrap().expires_at, 0);
+        assert_eq!(parse_leaf_entry(&with).unwrap().expires_at, 77);
+        // Format 1 wrote every entry with its expiry, 0 for none, and no flag.
+        let mut v1 = with.clone();
+        v1[E_EXPIRES..E_EXPIRES + 8].copy_from_slice(&0u64.to_le_bytes());
+        let e = parse_leaf_entry(&v1).unwrap();
+        assert_eq!((e.key, e.expires_at, e.value), (&b"key"[..], 0, loc));
+        let page = leaf_of(&[v1.clone(), {
+            let mut e = Vec::new();
+            encode_leaf_entry(&mut e, b"key2", 0, ValueRef::Inline(b"v"));
+            e
+        }]);
+        let leaf = Leaf::new(&page[..]).unwrap();
+        assert_eq!(leaf.key(0).unwrap(), b"key");
+        assert_eq!(leaf.key(1).unwrap(), b"key2");
+        assert_eq!(leaf.raw(0).unwrap(), &v1[..]);
+        assert_eq!(leaf.entry(1).unwrap().value, ValueRef::Inline(b"v"));
+        // An unknown kind stays an error with the flag set or not.
+        v1[E_KIND] = 3 | KIND_NO_EXPIRY;
+        assert!(parse_leaf_entry(&v1).is_err());
     }
 
     #[test]

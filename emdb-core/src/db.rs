@@ -302,6 +302,28 @@ impl Emdb {
         self.root.get(key)
     }
 
+    /// Copies the value of `key` into `buf`, replacing its contents, and returns whether the
+    /// key is present and unexpired (`buf` is left empty when it is not): [`get`](Self::get)
+    /// without a new allocation per read.
+    ///
+    /// ```
+    /// # fn main() -> emdb_core::Result<()> {
+    /// let db = emdb_core::Emdb::open_in_memory();
+    /// db.insert("config", "v2")?;
+    /// let mut buf = Vec::with_capacity(64);
+    /// if db.get_into("config", &mut buf)? {
+    ///     assert_eq!(buf, b"v2");
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`get`](Self::get); `buf` is left empty on error.
+    pub fn get_into(&self, key: impl AsRef<[u8]>, buf: &mut Vec<u8>) -> Result<bool> {
+        self.root.get_into(key, buf)
+    }
+
     /// Whether `key` is present and unexpired.
     ///
     /// # Errors

@@ -178,6 +178,16 @@ impl Focus {
         self.ns.get(self.full_key(key.as_ref())?)
     }
 
+    /// Copies the value of `prefix.key` into `buf`, replacing its contents, and returns whether
+    /// it is present and unexpired: [`get`](Self::get) without a new allocation per read.
+    ///
+    /// # Errors
+    /// As [`get`](Self::get); `buf` is left empty on error.
+    pub fn get_into(&self, key: impl AsRef<[u8]>, buf: &mut Vec<u8>) -> Result<bool> {
+        buf.clear();
+        self.ns.get_into(self.full_key(key.as_ref())?, buf)
+    }
+
     /// Whether `prefix.key` is present and unexpired.
     ///
     /// # Errors

@@ -126,13 +126,42 @@ impl Namespace {
     /// # Errors
     /// None in memory; a persistent database reports I/O and corruption errors.
     pub fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<Vec<u8>>> {
-        let key = key.as_ref();
-        self.ns.index.with_source(key, |slot, source| {
-            let Some(slot) = slot else { return Ok(None) };
+        let mut value = Vec::new();
+        Ok(self.get_into(key, &mut value)?.then_some(value))
+    }
+
+    /// Copies the value of `key` into `buf`, replacing its contents, and returns whether the
+    /// key is present and unexpired (`buf` is left empty when it is not).
+    ///
+    /// This is [`get`](Self::get) without the allocation of a new `Vec` per read: a loop that
+    /// reads many values can reuse one buffer, whose capacity grows to the largest value read.
+    ///
+    /// ```
+    /// # fn main() -> emdb_core::Result<()> {
+    /// let db = emdb_core::Emdb::open_in_memory();
+    /// db.insert("a", "first")?;
+    /// db.insert("b", "second")?;
+    /// let mut buf = Vec::new();
+    /// assert!(db.get_into("b", &mut buf)?);
+    /// assert_eq!(buf, b"second");
+    /// assert!(db.get_into("a", &mut buf)?);
+    /// assert_eq!(buf, b"first");
+    /// assert!(!db.get_into("c", &mut buf)?);
+    /// assert!(buf.is_empty());
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`get`](Self::get); `buf` is left empty on error.
+    pub fn get_into(&self, key: impl AsRef<[u8]>, buf: &mut Vec<u8>) -> Result<bool> {
+        buf.clear();
+        self.ns.index.with_source(key.as_ref(), |slot, source| {
+            let Some(slot) = slot else { return Ok(false) };
             if slot.expires_at != NO_EXPIRY && is_expired(slot.expires_at, self.ks.now()) {
-                return Ok(None);
+                return Ok(false);
             }
-            self.ks.read_held_in(&slot.held, source).map(Some)
+            self.ks.read_held_into(&slot.held, source, buf).map(|()| true)
         })
     }
 

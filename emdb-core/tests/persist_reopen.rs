@@ -300,3 +300,49 @@ fn values_read_the_same_through_the_mapping_and_pread_as_the_file_grows_and_is_c
         assert_eq!(db.get("k199").unwrap(), Some(value(199)));
     }
 }
+
+#[test]
+fn get_into_reads_values_in_memory_on_disk_and_in_overflow_runs_into_one_buffer() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let clock = ManualClock::new(1_000_000);
+    let build = || Emdb::builder().path(&path).clock(Arc::new(clock.clone())).build().unwrap();
+    let values: Vec<(&str, Vec<u8>)> = vec![
+        ("inline", b"tiny".to_vec()),
+        ("packed", vec![3u8; 150]),
+        ("overflow", (0..20_000u32).map(|i| (i % 251) as u8).collect()),
+        ("empty", Vec::new()),
+    ];
+    let check = |db: &Emdb| {
+        let mut buf = vec![0xAA; 5];
+        for (key, value) in &values {
+            assert!(db.get_into(key, &mut buf).unwrap(), "{key}");
+            assert_eq!(&buf, value, "{key}");
+            assert_eq!(db.get(key).unwrap().as_ref(), Some(value), "{key}");
+        }
+        assert!(!db.get_into("absent", &mut buf).unwrap());
+        assert!(buf.is_empty(), "a miss must leave the buffer empty");
+        assert!(!db.get_into("short-lived", &mut buf).unwrap(), "an expired key was read");
+        let ns = db.namespace("side").unwrap();
+        assert!(ns.get_into("k", &mut buf).unwrap());
+        assert_eq!(buf, b"side value");
+        assert!(db.focus("cfg").get_into("port", &mut buf).unwrap());
+        assert_eq!(buf, b"8080");
+    };
+    {
+        let db = build();
+        for (key, value) in &values {
+            db.insert(key, value).unwrap();
+        }
+        db.insert_with_ttl("short-lived", "x", Ttl::After(Duration::from_secs(5))).unwrap();
+        db.namespace("side").unwrap().insert("k", "side value").unwrap();
+        db.focus("cfg").set("port", "8080").unwrap();
+        clock.advance(Duration::from_secs(10));
+        // Resident values, before any checkpoint.
+        check(&db);
+        db.checkpoint().unwrap();
+        // Values read from the page file.
+        check(&db);
+    }
+    check(&build());
+}

@@ -2,8 +2,6 @@
 //!
 //! Durability is a property of the open database (`FlushPolicy`), so [`Engine::prepare`] reopens
 //! it with `OnEachWrite` before durable phases and `Manual` before non-durable ones, untimed.
-//! While emdb has no persistent engine, `open` fails with an `Unsupported` I/O error and the
-//! harness reports emdb as unavailable.
 
 use std::ops::{Bound, Range};
 use std::path::{Path, PathBuf};
@@ -122,14 +120,8 @@ impl EmdbEngine {
 
 impl Reader for &Emdb {
     fn get(&mut self, key: &[u8], out: &mut Vec<u8>) -> BenchResult<bool> {
-        // emdb's `get` returns an owned copy: that copy is the one every engine pays.
-        match Emdb::get(self, key)? {
-            Some(value) => {
-                *out = value;
-                Ok(true)
-            }
-            None => Ok(false),
-        }
+        // One copy of the value into the caller's buffer, as the other adapters do.
+        Ok(Emdb::get_into(self, key, out)?)
     }
 
     fn scan(

@@ -125,13 +125,13 @@ pub(crate) struct ValueSource {
 }
 
 impl ValueSource {
-    /// Reads and checks the value at `loc`: in place from the mapping when it covers the value,
-    /// otherwise through the file.
+    /// Reads and checks the value at `loc`, appending it to `out`: in place from the mapping
+    /// when it covers the value, otherwise through the file.
     ///
     /// # Errors
-    /// As [`PageFile::read_value`].
-    pub(crate) fn read(&self, loc: ValueLoc) -> crate::Result<Vec<u8>> {
-        self.file.read_value_in(self.map.as_ref(), loc)
+    /// As [`PageFile::read_value`]; `out` is unchanged on error.
+    pub(crate) fn read_into(&self, loc: ValueLoc, out: &mut Vec<u8>) -> crate::Result<()> {
+        self.file.read_value_in(self.map.as_ref(), loc, out)
     }
 }
 

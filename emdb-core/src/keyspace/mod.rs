@@ -274,9 +274,31 @@ impl Keyspace {
         held: &Held,
         source: Option<&ValueSource>,
     ) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        self.read_held_into(held, source, &mut out)?;
+        Ok(out)
+    }
+
+    /// As [`read_held_in`](Self::read_held_in), appending the value to `out`.
+    ///
+    /// # Errors
+    /// As [`read_held`](Self::read_held); `out` is unchanged on error.
+    pub(crate) fn read_held_into(
+        &self,
+        held: &Held,
+        source: Option<&ValueSource>,
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
         match (held, source) {
-            (Held::Disk(loc), Some(source)) => source.read(*loc),
-            _ => self.read_held(held),
+            (Held::Mem(bytes), _) => {
+                out.extend_from_slice(bytes);
+                Ok(())
+            }
+            (Held::Disk(loc), Some(source)) => source.read_into(*loc, out),
+            (Held::Disk(loc), None) => match &self.persist {
+                Some(p) => p.file().read_value_into(*loc, out),
+                None => Ok(()),
+            },
         }
     }
 

@@ -9,6 +9,7 @@ use parking_lot::RwLock;
 use super::node::ValueLoc;
 use super::value::{
     MAX_VALUE_LEN, O_VALUE, R_VALUE, check_overflow, check_overflow_header, check_record,
+    check_record_len,
 };
 use super::verified::VerifiedPages;
 use super::{
@@ -45,6 +46,9 @@ pub(crate) struct PageFile {
     map: Option<RwLock<Option<SharedMap>>>,
     /// Pages whose checksum was verified since this file last wrote them.
     verified: VerifiedPages,
+    /// Value pages whose checksum (and id and type) was verified through the mapping since this
+    /// file last wrote them: a read of a record in one checks the record's length only.
+    verified_values: VerifiedPages,
 }
 
 impl PageFile {
@@ -56,6 +60,7 @@ impl PageFile {
             file,
             map: mmap.then(|| RwLock::new(None)),
             verified: VerifiedPages::new(),
+            verified_values: VerifiedPages::new(),
         }
     }
 
@@ -207,7 +212,8 @@ impl PageFile {
     /// Reads and checks a value stored out of its leaf, appending it to `out`.
     ///
     /// # Errors
-    /// [`Error::Corruption`] when the location, the length or the checksum is wrong.
+    /// [`Error::Corruption`] when the location, the length or the checksum is wrong; `out` is
+    /// unchanged on any error.
     pub(crate) fn read_value_into(&self, loc: ValueLoc, out: &mut Vec<u8>) -> Result<()> {
         let (at, span) = self.value_span(loc)?;
         let copy = |bytes: &[u8]| self.check_value(loc, at, bytes).map(|v| out.extend(v));
@@ -229,7 +235,10 @@ impl PageFile {
                 let start = out.len();
                 out.resize(start + span - O_VALUE, 0);
                 let dst = out.get_mut(start..).unwrap_or_default();
-                self.read_at(dst, at + O_VALUE as u64)?;
+                if let Err(e) = self.read_at(dst, at + O_VALUE as u64) {
+                    out.truncate(start);
+                    return Err(e);
+                }
                 let value = out.get(start..).unwrap_or_default();
                 if let Err(d) = check_overflow(&h, value) {
                     out.truncate(start);
@@ -240,20 +249,57 @@ impl PageFile {
         Ok(())
     }
 
-    /// Reads and checks a value stored out of its leaf, from `map` (a mapping of this file,
-    /// perhaps older and shorter than the file) when it covers the value, else as
-    /// [`read_value`](Self::read_value) does.
+    /// Reads and checks a value stored out of its leaf, appending it to `out`: from `map` (a
+    /// mapping of this file, perhaps older and shorter than the file) when it covers the value,
+    /// else as [`read_value_into`](Self::read_value_into) does.
     ///
     /// # Errors
-    /// As [`read_value_into`](Self::read_value_into).
-    pub(crate) fn read_value_in(&self, map: Option<&SharedMap>, loc: ValueLoc) -> Result<Vec<u8>> {
+    /// As [`read_value_into`](Self::read_value_into); `out` is unchanged on error.
+    pub(crate) fn read_value_in(
+        &self,
+        map: Option<&SharedMap>,
+        loc: ValueLoc,
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
         if let Some(map) = map {
             let (at, span) = self.value_span(loc)?;
             if let Some(bytes) = span_of(map, at, span) {
-                return self.check_value(loc, at, bytes).map(<[u8]>::to_vec);
+                let value = match loc {
+                    ValueLoc::Packed { page, len, .. } => {
+                        self.check_packed_in_map(map, page, len, at, bytes)?
+                    }
+                    ValueLoc::Overflow { .. } => self.check_value(loc, at, bytes)?,
+                };
+                out.extend_from_slice(value);
+                return Ok(());
             }
         }
-        self.read_value(loc)
+        self.read_value_into(loc, out)
+    }
+
+    /// Checks a record of `len` bytes read in place at byte `at` of value page `page` of `map`.
+    ///
+    /// The first read of a page through the mapping checks the whole page (checksum, id,
+    /// type) and remembers it, so later reads of any record in it check only the record's
+    /// length: a point read then does not hash the value it copies. A page whose own checksum
+    /// fails falls back to the record's checksum, so damage elsewhere in a page never hides a
+    /// record that is intact, and a damaged record is always an error.
+    fn check_packed_in_map<'a>(
+        &self,
+        map: &SharedMap,
+        page: PageId,
+        len: u32,
+        at: u64,
+        rec: &'a [u8],
+    ) -> Result<&'a [u8]> {
+        if !self.verified_values.contains(page) {
+            let whole = span_of(map, page.saturating_mul(PAGE_SIZE_U64), PAGE_SIZE);
+            match whole.map(|p| verify(p, page, PageType::Value)) {
+                Some(Ok(())) => self.verified_values.insert(page),
+                _ => return check_record(rec, len).map_err(|d| self.corruption(at, d)),
+            }
+        }
+        check_record_len(rec, len).map_err(|d| self.corruption(at, d))
     }
 
     /// The current mapping of the whole file (remapped first if the file grew past it), or
@@ -289,6 +335,7 @@ impl PageFile {
         let first = offset / PAGE_SIZE_U64;
         let end = offset.saturating_add(bytes.len() as u64).div_ceil(PAGE_SIZE_U64);
         self.verified.remove_range(first, end.saturating_sub(first));
+        self.verified_values.remove_range(first, end.saturating_sub(first));
         self.file.write_at(bytes, offset).map_err(|e| Error::io(&self.path, e))
     }
 
@@ -366,6 +413,50 @@ mod tests {
         pf.write_at(&bad[..], 3 * PAGE_SIZE_U64).unwrap();
         assert!(!pf.verified.contains(3));
         assert!(matches!(pf.read_page(3, PageType::Leaf), Err(Error::Corruption { .. })));
+    }
+
+    #[test]
+    fn a_value_page_read_in_place_is_checked_whole_once_and_records_fall_back_to_their_own_crc() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let f = FileStorage.open_file(&path, true).unwrap();
+        f.write_at(&[0u8; 2 * PAGE_SIZE], 0).unwrap();
+        let pf = PageFile::new(path, f, true);
+        let mut p = new_page();
+        let second = put_record(&mut p, FIRST_RECORD, b"first").unwrap();
+        put_record(&mut p, second, b"second").unwrap();
+        write_header(&mut p, PageType::Value, 0, 2);
+        pf.write_page(3, &mut p).unwrap();
+        let first = ValueLoc::Packed { page: 3, offset: crate::page::u16_of(FIRST_RECORD), len: 5 };
+        let loc2 = ValueLoc::Packed { page: 3, offset: crate::page::u16_of(second), len: 6 };
+        let read = |loc| {
+            let map = pf.current_map().unwrap().unwrap();
+            let mut out = b"x".to_vec();
+            pf.read_value_in(Some(&map), loc, &mut out).map(|()| out)
+        };
+        assert_eq!(read(first).unwrap(), b"xfirst");
+        assert!(pf.verified_values.contains(3), "the whole page was checked on first read");
+        assert_eq!(read(loc2).unwrap(), b"xsecond");
+        // A length the record does not hold is caught on a verified page too.
+        let wrong = ValueLoc::Packed { page: 3, offset: crate::page::u16_of(second), len: 5 };
+        assert!(matches!(read(wrong), Err(Error::Corruption { .. })));
+        // Rewritten with a damaged first record: the page is forgotten, its checksum fails, the
+        // damaged record is an error and the intact one still reads (its own checksum holds).
+        let mut bad = p;
+        bad[FIRST_RECORD + 9] ^= 1;
+        pf.write_at(&bad[..], 3 * PAGE_SIZE_U64).unwrap();
+        assert!(!pf.verified_values.contains(3));
+        assert!(matches!(read(first), Err(Error::Corruption { .. })));
+        assert_eq!(read(loc2).unwrap(), b"xsecond");
+        assert!(!pf.verified_values.contains(3), "a page with a bad checksum is never trusted");
+        // A page of another type is never taken for a verified value page.
+        let mut leaf = new_page();
+        write_header(&mut leaf, PageType::Leaf, 0, 0);
+        pf.write_page(4, &mut leaf).unwrap();
+        let at_leaf =
+            ValueLoc::Packed { page: 4, offset: crate::page::u16_of(FIRST_RECORD), len: 5 };
+        assert!(matches!(read(at_leaf), Err(Error::Corruption { .. })));
+        assert!(!pf.verified_values.contains(4));
     }
 
     #[test]

@@ -65,11 +65,7 @@ pub(crate) fn put_record(page: &mut [u8; PAGE_SIZE], at: usize, value: &[u8]) ->
 
 /// Checks a record read from a value page (`R_VALUE + len` bytes) and returns its value.
 pub(crate) fn check_record(rec: &[u8], len: u32) -> Result<&[u8], String> {
-    let stored_len = get_u32(rec, R_LEN).ok_or("short record")?;
-    if stored_len != len {
-        return Err(format!("value record holds {stored_len} bytes, the leaf says {len}"));
-    }
-    let value = rec.get(R_VALUE..).ok_or("short record")?;
+    let value = check_record_len(rec, len)?;
     let stored = get_u32(rec, R_CRC).ok_or("short record")?;
     let actual = crc32c::crc32c(value);
     if stored != actual {
@@ -78,6 +74,16 @@ pub(crate) fn check_record(rec: &[u8], len: u32) -> Result<&[u8], String> {
         ));
     }
     Ok(value)
+}
+
+/// Checks the length of a record in a value page whose checksum was verified (the page
+/// checksum covers the record) and returns its value.
+pub(crate) fn check_record_len(rec: &[u8], len: u32) -> Result<&[u8], String> {
+    let stored_len = get_u32(rec, R_LEN).ok_or("short record")?;
+    if stored_len != len {
+        return Err(format!("value record holds {stored_len} bytes, the leaf says {len}"));
+    }
+    rec.get(R_VALUE..).ok_or_else(|| "short record".into())
 }
 
 /// The records of a verified value page: `(offset, len)` of each, bounded by the page.

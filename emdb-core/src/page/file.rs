@@ -216,8 +216,21 @@ impl PageFile {
     /// unchanged on any error.
     pub(crate) fn read_value_into(&self, loc: ValueLoc, out: &mut Vec<u8>) -> Result<()> {
         let (at, span) = self.value_span(loc)?;
-        let copy = |bytes: &[u8]| self.check_value(loc, at, bytes).map(|v| out.extend(v));
-        if let Some(done) = self.with_mapped(at, span, copy)? {
+        let mapped = match loc {
+            ValueLoc::Packed { page, len, .. } => {
+                let copy = |bytes: &[u8]| {
+                    let value = self.check_packed_in_page(bytes, page, len, at, span)?;
+                    out.extend_from_slice(value);
+                    Ok(())
+                };
+                self.with_mapped(page_at(page), PAGE_SIZE, copy)?
+            }
+            ValueLoc::Overflow { .. } => {
+                let copy = |bytes: &[u8]| self.check_value(loc, at, bytes).map(|v| out.extend(v));
+                self.with_mapped(at, span, copy)?
+            }
+        };
+        if let Some(done) = mapped {
             return done;
         }
         match loc {
@@ -263,41 +276,48 @@ impl PageFile {
     ) -> Result<()> {
         if let Some(map) = map {
             let (at, span) = self.value_span(loc)?;
-            if let Some(bytes) = span_of(map, at, span) {
-                let value = match loc {
-                    ValueLoc::Packed { page, len, .. } => {
-                        self.check_packed_in_map(map, page, len, at, bytes)?
-                    }
-                    ValueLoc::Overflow { .. } => self.check_value(loc, at, bytes)?,
-                };
-                out.extend_from_slice(value);
+            let value = match loc {
+                ValueLoc::Packed { page, len, .. } => span_of(map, page_at(page), PAGE_SIZE)
+                    .map(|bytes| self.check_packed_in_page(bytes, page, len, at, span)),
+                ValueLoc::Overflow { .. } => {
+                    span_of(map, at, span).map(|bytes| self.check_value(loc, at, bytes))
+                }
+            };
+            if let Some(value) = value {
+                out.extend_from_slice(value?);
                 return Ok(());
             }
         }
         self.read_value_into(loc, out)
     }
 
-    /// Checks a record of `len` bytes read in place at byte `at` of value page `page` of `map`.
+    /// Checks the record of `span` bytes at byte `at` of the file (`R_VALUE + len`, within
+    /// the bounds [`value_span`](Self::value_span) checked) in value page `page`, read in
+    /// place as `bytes`, and returns its value.
     ///
-    /// The first read of a page through the mapping checks the whole page (checksum, id,
-    /// type) and remembers it, so later reads of any record in it check only the record's
-    /// length: a point read then does not hash the value it copies. A page whose own checksum
-    /// fails falls back to the record's checksum, so damage elsewhere in a page never hides a
-    /// record that is intact, and a damaged record is always an error.
-    fn check_packed_in_map<'a>(
+    /// The first such read of a page checks the whole page (checksum, id, type) and remembers
+    /// it, so later reads of any record in it check only the record's length: a point read
+    /// then does not hash the value it copies. A page whose own checksum fails falls back to
+    /// the record's checksum, so damage elsewhere in a page never hides an intact record, and
+    /// a damaged record is always an error.
+    fn check_packed_in_page<'a>(
         &self,
-        map: &SharedMap,
+        bytes: &'a [u8],
         page: PageId,
         len: u32,
         at: u64,
-        rec: &'a [u8],
+        span: usize,
     ) -> Result<&'a [u8]> {
+        let start = usize::try_from(at.saturating_sub(page_at(page))).unwrap_or(usize::MAX);
+        let rec = start
+            .checked_add(span)
+            .and_then(|end| bytes.get(start..end))
+            .ok_or_else(|| self.corruption(at, "value record outside its page"))?;
         if !self.verified_values.contains(page) {
-            let whole = span_of(map, page.saturating_mul(PAGE_SIZE_U64), PAGE_SIZE);
-            match whole.map(|p| verify(p, page, PageType::Value)) {
-                Some(Ok(())) => self.verified_values.insert(page),
-                _ => return check_record(rec, len).map_err(|d| self.corruption(at, d)),
+            if verify(bytes, page, PageType::Value).is_err() {
+                return check_record(rec, len).map_err(|d| self.corruption(at, d));
             }
+            self.verified_values.insert(page);
         }
         check_record_len(rec, len).map_err(|d| self.corruption(at, d))
     }
@@ -353,6 +373,11 @@ impl PageFile {
     pub(crate) fn len(&self) -> Result<u64> {
         self.file.len().map_err(|e| Error::io(&self.path, e))
     }
+}
+
+/// The byte offset of page `id`.
+fn page_at(id: PageId) -> u64 {
+    id.saturating_mul(PAGE_SIZE_U64)
 }
 
 /// The `len` bytes of `map` at byte `offset`, if the mapping covers them.
@@ -434,8 +459,9 @@ mod tests {
             let mut out = b"x".to_vec();
             pf.read_value_in(Some(&map), loc, &mut out).map(|()| out)
         };
-        assert_eq!(read(first).unwrap(), b"xfirst");
+        assert_eq!(pf.read_value(first).unwrap(), b"first");
         assert!(pf.verified_values.contains(3), "the whole page was checked on first read");
+        assert_eq!(read(first).unwrap(), b"xfirst");
         assert_eq!(read(loc2).unwrap(), b"xsecond");
         // A length the record does not hold is caught on a verified page too.
         let wrong = ValueLoc::Packed { page: 3, offset: crate::page::u16_of(second), len: 5 };
@@ -448,6 +474,9 @@ mod tests {
         assert!(!pf.verified_values.contains(3));
         assert!(matches!(read(first), Err(Error::Corruption { .. })));
         assert_eq!(read(loc2).unwrap(), b"xsecond");
+        // The same through the file's own mapping (iterators, transactions).
+        assert!(matches!(pf.read_value(first), Err(Error::Corruption { .. })));
+        assert_eq!(pf.read_value(loc2).unwrap(), b"second");
         assert!(!pf.verified_values.contains(3), "a page with a bad checksum is never trusted");
         // A page of another type is never taken for a verified value page.
         let mut leaf = new_page();

@@ -54,7 +54,8 @@ impl Value {
         match self {
             Value::Millis(ms) if *ms >= 100.0 => group_digits(&format!("{ms:.0}")),
             Value::Millis(ms) if *ms >= 1.0 => format!("{ms:.1}"),
-            Value::Millis(ms) => format!("{ms:.3}"),
+            Value::Millis(ms) if *ms >= 0.001 => format!("{ms:.3}"),
+            Value::Millis(ms) => format!("{ms:.6}"),
             #[expect(clippy::cast_precision_loss, reason = "sizes are far below 2^52 bytes")]
             Value::Bytes(bytes) => format!("{:.1} MiB", *bytes as f64 / f64::from(1 << 20)),
             Value::NotApplicable(_) => "n/a".to_owned(),
@@ -216,7 +217,7 @@ pub fn csv(phases: &[Phase], runs: &[EngineRun]) -> String {
         };
         for phase in phases {
             let (unit, value, note) = match run.values.get(phase.id) {
-                Some(Value::Millis(ms)) => ("ms", format!("{ms:.3}"), String::new()),
+                Some(Value::Millis(ms)) => ("ms", format!("{ms:.6}"), String::new()),
                 Some(Value::Bytes(bytes)) => ("bytes", bytes.to_string(), String::new()),
                 Some(Value::NotApplicable(reason)) => ("", String::new(), reason.clone()),
                 None => ("", String::new(), status.clone()),

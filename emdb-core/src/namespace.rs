@@ -197,6 +197,9 @@ impl Namespace {
     /// # Errors
     /// As [`get`](Self::get).
     pub fn len(&self) -> Result<usize> {
+        if let Some(len) = self.ns.stats.len_without_expiry() {
+            return Ok(len);
+        }
         let stats = self.ns.stats.read();
         // The clock is read only when some key can have expired.
         let now = if stats.expiring() == 0 { 0 } else { self.ks.now() };

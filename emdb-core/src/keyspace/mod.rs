@@ -37,7 +37,7 @@ use parking_lot::{Mutex, MutexGuard, RwLock};
 pub(crate) use self::index::{
     ALL_SHARDS, Held, IndexSlot, ShardedIndex, Slot, ValueSource, is_expired,
 };
-pub(crate) use self::ordered::{Memtable, NsStats};
+pub(crate) use self::ordered::{Memtable, SharedStats};
 pub(crate) use self::persist::{Persist, PersistOptions, TreeSnap};
 use self::snapshot::Snapshots;
 use crate::batch::{Batch, DEFAULT_NS, NsId, Op};
@@ -79,7 +79,7 @@ pub(crate) struct NsState {
     /// The current memtable. A checkpoint replaces it with an empty one; iterators opened before
     /// keep the old one (frozen) through their own `Arc`.
     mem: Mutex<Arc<RwLock<Memtable>>>,
-    pub(crate) stats: RwLock<NsStats>,
+    pub(crate) stats: SharedStats,
     persistent: bool,
 }
 
@@ -90,7 +90,7 @@ impl NsState {
             name,
             index: ShardedIndex::new(),
             mem: Mutex::new(Arc::new(RwLock::new(Memtable::new(persistent)))),
-            stats: RwLock::new(NsStats::default()),
+            stats: SharedStats::default(),
             persistent,
         }
     }

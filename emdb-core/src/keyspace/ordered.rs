@@ -7,8 +7,11 @@
 //! newest version and removed keys disappear at once.
 
 use std::collections::{BTreeMap, BTreeSet, btree_map};
-use std::ops::Bound;
+use std::ops::{Bound, Deref, DerefMut};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use parking_lot::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use super::index::Slot;
 use crate::batch::{ExpiresAt, NO_EXPIRY};
@@ -259,6 +262,67 @@ impl NsStats {
     }
 }
 
+/// A namespace's [`NsStats`] behind a lock, with the live count mirrored in one atomic word so
+/// that `len()` of a namespace without expiring keys takes no lock.
+#[derive(Debug, Default)]
+pub(crate) struct SharedStats {
+    stats: RwLock<NsStats>,
+    /// The live count, with [`SOME_EXPIRE`] set while some live key has an expiry (then the
+    /// count needs the clock and the expiry index). Stored when a write guard is dropped,
+    /// under the lock, so a reader sees the count before or after a whole batch.
+    len_hint: AtomicU64,
+}
+
+/// The flag of [`SharedStats::len_hint`] that sends `len()` to the locked path.
+const SOME_EXPIRE: u64 = 1 << 63;
+
+impl SharedStats {
+    /// Shared access to the statistics.
+    pub(crate) fn read(&self) -> RwLockReadGuard<'_, NsStats> {
+        self.stats.read()
+    }
+
+    /// Exclusive access; the live count is republished when the guard is dropped.
+    pub(crate) fn write(&self) -> StatsWriteGuard<'_> {
+        StatsWriteGuard { guard: self.stats.write(), hint: &self.len_hint }
+    }
+
+    /// The number of live keys when no live key has an expiry (so none can have expired),
+    /// without taking the lock; `None` when the count depends on the clock.
+    pub(crate) fn len_without_expiry(&self) -> Option<usize> {
+        let hint = self.len_hint.load(Ordering::Acquire);
+        if hint & SOME_EXPIRE == 0 { usize::try_from(hint).ok() } else { None }
+    }
+}
+
+/// Write access to a namespace's statistics (see [`SharedStats::write`]).
+pub(crate) struct StatsWriteGuard<'a> {
+    guard: RwLockWriteGuard<'a, NsStats>,
+    hint: &'a AtomicU64,
+}
+
+impl Deref for StatsWriteGuard<'_> {
+    type Target = NsStats;
+
+    fn deref(&self) -> &NsStats {
+        &self.guard
+    }
+}
+
+impl DerefMut for StatsWriteGuard<'_> {
+    fn deref_mut(&mut self) -> &mut NsStats {
+        &mut self.guard
+    }
+}
+
+impl Drop for StatsWriteGuard<'_> {
+    fn drop(&mut self) {
+        let live = u64::try_from(self.guard.live).unwrap_or(u64::MAX) & !SOME_EXPIRE;
+        let flag = if self.guard.expiring.is_empty() { 0 } else { SOME_EXPIRE };
+        self.hint.store(live | flag, Ordering::Release);
+    }
+}
+
 /// Whether `(lower, upper)` holds no key at all. `BTreeMap::range` panics on a start above the end
 /// (and on two equal excluded bounds); a user may well pass `"d".."b"`, which is simply empty.
 fn is_empty_range(lower: Bound<&[u8]>, upper: Bound<&[u8]>) -> bool {
@@ -276,6 +340,30 @@ mod tests {
 
     fn key(k: &str) -> Arc<[u8]> {
         Arc::from(k.as_bytes())
+    }
+
+    #[test]
+    fn the_lock_free_count_follows_every_write_and_steps_aside_for_expiring_keys() {
+        let stats = SharedStats::default();
+        assert_eq!(stats.len_without_expiry(), Some(0));
+        {
+            let mut w = stats.write();
+            w.change(b"a", None, Some(NO_EXPIRY));
+            w.change(b"b", None, Some(NO_EXPIRY));
+            // Not published before the whole batch is.
+            assert_eq!(stats.len_hint.load(Ordering::Acquire), 0);
+        }
+        assert_eq!(stats.len_without_expiry(), Some(2));
+        stats.write().change(b"c", None, Some(500));
+        assert_eq!(stats.len_without_expiry(), None, "an expiring key needs the clock");
+        assert_eq!(stats.read().len(499), 3);
+        assert_eq!(stats.read().len(500), 2);
+        stats.write().change(b"c", Some(500), Some(NO_EXPIRY));
+        assert_eq!(stats.len_without_expiry(), Some(3));
+        stats.write().change(b"a", Some(NO_EXPIRY), None);
+        assert_eq!(stats.len_without_expiry(), Some(2));
+        stats.write().reset();
+        assert_eq!(stats.len_without_expiry(), Some(0));
     }
 
     fn slot(v: &str) -> Option<Slot> {

@@ -26,6 +26,7 @@ use std::time::{Duration, SystemTime};
 
 use parking_lot::{Condvar, Mutex, RwLock};
 
+use super::index::ALL_SHARDS;
 use super::{Config, Held, IndexSlot, Keyspace, NsState, Writer};
 use crate::batch::NsId;
 use crate::builder::FlushPolicy;
@@ -171,7 +172,7 @@ impl Keyspace {
         let meta = store.meta();
         let file = Arc::clone(store.file());
         let root = store.root();
-        ks.load_tree(&file, root)?;
+        ks.load_tree(&file, root, meta.entry_count)?;
         ks.snapshots.lock().set_tree(Arc::new(TreeSnap {
             root,
             seq: meta.sequence,
@@ -209,8 +210,8 @@ impl Keyspace {
     }
 
     /// Reads the namespace catalog, then rebuilds every namespace's index, expiry index and
-    /// count from one sequential scan of the tree's leaves.
-    fn load_tree(&self, file: &PageFile, root: TreeRoot) -> Result<()> {
+    /// count from one sequential scan of the tree's `entries` leaf entries.
+    fn load_tree(&self, file: &PageFile, root: TreeRoot, entries: u64) -> Result<()> {
         let catalog = CATALOG.to_be_bytes();
         let mut cursor = Cursor::new(file, root);
         cursor.seek_at_or_after(&catalog)?;
@@ -227,6 +228,16 @@ impl Keyspace {
                 self.add_namespace(id, name);
             }
             cursor.next()?;
+        }
+        let namespaces = self.namespaces();
+        if let [only] = namespaces.as_slice() {
+            // Every entry but the catalog's belongs to the one namespace: its index is sized
+            // once instead of each shard's table doubling (and zeroing fresh memory) again and
+            // again. The count comes from the meta page, bounded by what the file can hold (a
+            // leaf entry takes more than 8 bytes), so a forged one cannot ask for much.
+            let bound = file.len()? / 8;
+            let entries = usize::try_from(entries.min(bound)).unwrap_or(0);
+            only.index.lock(ALL_SHARDS).reserve(entries);
         }
         let mut current: Option<Arc<NsState>> = None;
         scan(file, root, |e| {

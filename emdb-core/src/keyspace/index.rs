@@ -241,7 +241,8 @@ impl ShardedIndex {
         IndexWriteGuard { index: self, guards }
     }
 
-    /// Inserts or replaces one key under its shard's lock (the index rebuild at open).
+    /// Inserts or replaces one key under its shard's lock (tests that forge index entries).
+    #[cfg(test)]
     pub(crate) fn insert_one(&self, key: &[u8], slot: IndexSlot) -> Option<ExpiresAt> {
         let hash = self.hash(key);
         let mut shard = self.shard(hash).0.write();
@@ -313,6 +314,20 @@ impl IndexWriteGuard<'_> {
         }
         let hasher = |e: &Entry| index.hasher.hash_one(e.key.bytes());
         table.insert_unique(hash.0, Entry { key: IndexKey::of(key), slot }, hasher);
+        None
+    }
+
+    /// As [`put`](Self::put) for a borrowed key (copied when it is too long to hold in place):
+    /// the index rebuild at open, which holds every shard for the whole scan.
+    pub(crate) fn put_copy(&mut self, key: &[u8], slot: IndexSlot) -> Option<ExpiresAt> {
+        let index = self.index;
+        let hash = index.hash(key);
+        let table = self.table(hash)?;
+        if let Some(entry) = table.find_mut(hash.0, |e| e.key.bytes() == key) {
+            return Some(std::mem::replace(&mut entry.slot, slot).expires_at);
+        }
+        let hasher = |e: &Entry| index.hasher.hash_one(e.key.bytes());
+        table.insert_unique(hash.0, Entry { key: IndexKey::copy(key), slot }, hasher);
         None
     }
 

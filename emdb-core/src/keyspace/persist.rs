@@ -27,7 +27,7 @@ use std::time::{Duration, SystemTime};
 use parking_lot::{Condvar, Mutex, RwLock};
 
 use super::index::ALL_SHARDS;
-use super::{Config, Held, IndexSlot, Keyspace, NsState, Writer};
+use super::{Config, Held, IndexSlot, Keyspace, Writer};
 use crate::batch::NsId;
 use crate::builder::FlushPolicy;
 use crate::error::{Error, Result};
@@ -230,16 +230,19 @@ impl Keyspace {
             cursor.next()?;
         }
         let namespaces = self.namespaces();
+        // Nothing else can see the keyspace yet: each namespace's index and statistics are
+        // locked once for all its keys (they are contiguous in the tree) rather than per key.
+        let mut current = None;
         if let [only] = namespaces.as_slice() {
+            let mut index = only.index.lock(ALL_SHARDS);
             // Every entry but the catalog's belongs to the one namespace: its index is sized
             // once instead of each shard's table doubling (and zeroing fresh memory) again and
             // again. The count comes from the meta page, bounded by what the file can hold (a
             // leaf entry takes more than 8 bytes), so a forged one cannot ask for much.
             let bound = file.len()? / 8;
-            let entries = usize::try_from(entries.min(bound)).unwrap_or(0);
-            only.index.lock(ALL_SHARDS).reserve(entries);
+            index.reserve(usize::try_from(entries.min(bound)).unwrap_or(0));
+            current = Some((only.id, index, only.stats.write()));
         }
-        let mut current: Option<Arc<NsState>> = None;
         scan(file, root, |e| {
             let Some((prefix, key)) = e.key.split_first_chunk::<4>() else {
                 return Err(file.corruption(0, "a tree key is shorter than its namespace prefix"));
@@ -248,20 +251,20 @@ impl Keyspace {
             if id == CATALOG {
                 return Ok(());
             }
-            if current.as_ref().is_none_or(|ns| ns.id != id) {
-                let found = self.registry.read().by_id.get(&id).cloned();
-                let Some(ns) = found else {
+            if current.as_ref().is_none_or(|(at, ..)| *at != id) {
+                current = None;
+                let Some(ns) = namespaces.iter().find(|ns| ns.id == id) else {
                     return Err(file.corruption(0, format!("tree keys of unknown namespace {id}")));
                 };
-                current = Some(ns);
+                current = Some((id, ns.index.lock(ALL_SHARDS), ns.stats.write()));
             }
-            let Some(ns) = &current else { return Ok(()) };
+            let Some((_, index, stats)) = &mut current else { return Ok(()) };
             let held = match e.value {
                 ValueRef::Inline(b) => Held::Mem(Arc::from(b)),
                 ValueRef::Stored(loc) => Held::Disk(loc),
             };
-            let old = ns.index.insert_one(key, IndexSlot { held, expires_at: e.expires_at });
-            ns.stats.write().change(key, old, Some(e.expires_at));
+            let old = index.put_copy(key, IndexSlot { held, expires_at: e.expires_at });
+            stats.change(key, old, Some(e.expires_at));
             Ok(())
         })
     }

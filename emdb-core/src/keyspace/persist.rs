@@ -243,7 +243,18 @@ impl Keyspace {
             index.reserve(usize::try_from(entries.min(bound)).unwrap_or(0));
             current = Some((only.id, index, only.stats.write()));
         }
+        // The previous tree key: the scan checks that keys ascend, which also catches a child
+        // pointer forged to another subtree of the right level (its keys repeat or go back).
+        let mut previous: Vec<u8> = Vec::new();
         scan(file, root, |e| {
+            if !previous.is_empty() && e.key <= previous.as_slice() {
+                return Err(file.corruption(
+                    0,
+                    format!("tree keys out of order: {:?} after {previous:?}", e.key),
+                ));
+            }
+            previous.clear();
+            previous.extend_from_slice(e.key);
             let Some((prefix, key)) = e.key.split_first_chunk::<4>() else {
                 return Err(file.corruption(0, "a tree key is shorter than its namespace prefix"));
             };

@@ -12,7 +12,8 @@ pub struct Stats {
     pub live_records: u64,
     /// The size of the page file in bytes.
     pub file_bytes: u64,
-    /// The size of the write-ahead log in bytes.
+    /// The bytes of write-ahead log frames (the file may be up to 64 KiB longer: zeros written
+    /// ahead of small frames so that durable commits overwrite space the file already has).
     pub wal_bytes: u64,
     /// Pages of the page file that are free for reuse.
     pub free_pages: u64,

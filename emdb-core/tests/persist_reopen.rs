@@ -252,7 +252,9 @@ fn automatic_checkpoints_past_the_log_threshold_keep_the_log_small() {
         .unwrap();
     for i in 0..2000u32 {
         db.insert(i.to_be_bytes(), vec![9u8; 200]).unwrap();
-        assert!(wal_len(&path) < 51_000);
+        assert!(db.stats().unwrap().wal_bytes < 51_000);
+        // The file may hold up to 64 KiB of zeros written ahead of its frames.
+        assert!(wal_len(&path) <= 51_000 + 64 * 1024);
     }
     drop(db);
     let db = open(&path);

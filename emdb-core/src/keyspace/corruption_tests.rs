@@ -158,13 +158,22 @@ fn base() -> (FaultStorage, usize) {
 }
 
 /// Adds `extra` more transactions that stay in the log.
-fn with_log_tail(fs: &FaultStorage, extra: usize) {
+/// Commits `extra` more small transactions into the log and returns the offset after its last
+/// frame (the file goes on with zeros written ahead).
+fn with_log_tail(fs: &FaultStorage, extra: usize) -> usize {
     let db = open(fs).unwrap_or_else(|e| panic!("{e}"));
     for t in 0..extra {
         let key = format!("tail{t}");
         db.insert(&key, [u8::try_from(t).unwrap_or(0); 40]).unwrap_or_else(|e| panic!("{e}"));
     }
+    let end = db.stats().map_or_else(|e| panic!("{e}"), |s| s.wal_bytes);
     std::mem::forget(db);
+    usize::try_from(end).unwrap_or(usize::MAX)
+}
+
+/// Every offset up to `end` (the frames), then a sample of the zeroed space ahead up to `len`.
+fn log_offsets(end: usize, len: usize) -> impl Iterator<Item = usize> {
+    (0..end).chain((end..len).step_by(509))
 }
 
 fn tail_state(extra: usize) -> State {
@@ -226,12 +235,13 @@ fn flipping_any_bit_of_either_meta_page_is_a_clear_error_or_a_valid_state() {
 fn truncating_the_log_anywhere_leaves_a_prefix_of_its_commits() {
     suite("log truncation", || {
         let (fs, _) = base();
-        with_log_tail(&fs, 12);
+        let end = with_log_tail(&fs, 12);
         let log = fs.file_bytes(&wal_path()).unwrap_or_default();
+        assert!(log.len() > end, "no zeroed space ahead of the frames");
         let prefixes: Vec<State> = (0..=12).map(tail_state).collect();
         let mut found = std::collections::BTreeSet::new();
         let mut t = Tally::new("log truncations");
-        for len in 0..=log.len() {
+        for len in log_offsets(end, log.len()).chain([log.len()]) {
             let bytes = log.get(..len).unwrap_or_default().to_vec();
             t.case(format_args!("truncated at {len}"), || {
                 let r = open_damaged(&fs, &wal_path(), bytes);
@@ -252,11 +262,11 @@ fn truncating_the_log_anywhere_leaves_a_prefix_of_its_commits() {
 fn byte_flips_in_the_log_are_a_clear_error_or_a_prefix() {
     suite("log flips", || {
         let (fs, _) = base();
-        with_log_tail(&fs, 12);
+        let end = with_log_tail(&fs, 12);
         let log = fs.file_bytes(&wal_path()).unwrap_or_default();
         let prefixes: Vec<State> = (0..=12).map(tail_state).collect();
         let mut t = Tally::new("log byte flips");
-        for at in 0..log.len() {
+        for at in log_offsets(end, log.len()) {
             let mut bytes = log.clone();
             if let Some(b) = bytes.get_mut(at) {
                 *b ^= 0x5a;

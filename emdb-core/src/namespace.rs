@@ -78,6 +78,16 @@ impl Namespace {
         key: &[u8],
         f: impl FnOnce(&IndexSlot) -> Result<R>,
     ) -> Result<Option<R>> {
+        if self.ks.is_loading() {
+            // The index is still being built after the open: the tree is the database.
+            let (in_tree, slot) = self.ks.tree_slot(&self.ns, key)?;
+            if in_tree {
+                return match slot {
+                    Some(s) if !s.is_expired(self.ks.now()) => f(&s).map(Some),
+                    _ => Ok(None),
+                };
+            }
+        }
         self.ns.index.with(key, |slot| {
             let Some(slot) = slot else { return Ok(None) };
             if slot.expires_at != NO_EXPIRY && is_expired(slot.expires_at, self.ks.now()) {
@@ -156,6 +166,11 @@ impl Namespace {
     /// As [`get`](Self::get); `buf` is left empty on error.
     pub fn get_into(&self, key: impl AsRef<[u8]>, buf: &mut Vec<u8>) -> Result<bool> {
         buf.clear();
+        if self.ks.is_loading() {
+            let found =
+                self.with_live(key.as_ref(), |slot| self.ks.read_held_into(&slot.held, None, buf))?;
+            return Ok(found.is_some());
+        }
         self.ns.index.with_source(key.as_ref(), |slot, source| {
             let Some(slot) = slot else { return Ok(false) };
             if slot.expires_at != NO_EXPIRY && is_expired(slot.expires_at, self.ks.now()) {
@@ -197,6 +212,7 @@ impl Namespace {
     /// # Errors
     /// As [`get`](Self::get).
     pub fn len(&self) -> Result<usize> {
+        self.ks.wait_loaded()?;
         if let Some(len) = self.ns.stats.len_without_expiry() {
             return Ok(len);
         }

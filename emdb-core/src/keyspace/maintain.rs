@@ -170,6 +170,7 @@ impl Keyspace {
     /// # Errors
     /// An I/O error reading a file length.
     pub(crate) fn stats(&self) -> Result<Stats> {
+        self.wait_loaded()?;
         let now = self.now();
         let live_records = self.namespaces().iter().map(|ns| ns.stats.read().len(now) as u64).sum();
         let last_lsn = self.committed.load(std::sync::atomic::Ordering::Acquire);

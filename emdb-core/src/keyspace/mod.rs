@@ -18,6 +18,7 @@ mod corruption_tests;
 mod crash_tests;
 mod index;
 mod integrity;
+mod loading;
 mod maintain;
 #[cfg(test)]
 mod model_crash_tests;
@@ -37,6 +38,9 @@ use parking_lot::{Mutex, MutexGuard, RwLock};
 pub(crate) use self::index::{
     ALL_SHARDS, Held, IndexSlot, ShardedIndex, Slot, ValueSource, is_expired,
 };
+#[cfg(test)]
+pub(crate) use self::loading::IndexBuildGate;
+use self::loading::Loading;
 pub(crate) use self::ordered::{Memtable, SharedStats};
 pub(crate) use self::persist::{Persist, PersistOptions, TreeSnap};
 use self::snapshot::Snapshots;
@@ -156,6 +160,8 @@ pub(crate) struct Keyspace {
     /// A failed sync or checkpoint: every later write is refused until the database is reopened.
     poisoned: AtomicBool,
     persistent: bool,
+    /// The background build of the indexes after a lazy open (`None`: they are complete).
+    loading: Option<Arc<Loading>>,
 }
 
 thread_local! {
@@ -183,7 +189,55 @@ impl Keyspace {
             persist: None,
             poisoned: AtomicBool::new(false),
             persistent,
+            loading: None,
         }
+    }
+
+    /// Waits until the indexes are complete (at once unless a lazy open is still building
+    /// them).
+    ///
+    /// # Errors
+    /// The error that stopped the build: a damaged page, or an I/O error.
+    pub(crate) fn wait_loaded(&self) -> Result<()> {
+        self.loading.as_ref().map_or(Ok(()), |l| l.wait())
+    }
+
+    /// Whether point reads must look in the tree because the indexes are still being built.
+    pub(crate) fn is_loading(&self) -> bool {
+        self.loading.as_ref().is_some_and(|l| !l.is_ready())
+    }
+
+    /// The slot of `key` in namespace `ns` as the tree holds it, for a point read while the
+    /// indexes are being built: under a registered snapshot, so that the pages it reads stay;
+    /// `Ok(None)` with `false` when the build has finished meanwhile (read the index instead).
+    ///
+    /// # Errors
+    /// [`Error::Corruption`] or an I/O error reading the tree.
+    pub(crate) fn tree_slot(
+        self: &Arc<Self>,
+        ns: &NsState,
+        key: &[u8],
+    ) -> Result<(bool, Option<IndexSlot>)> {
+        let (_guard, view) = self.snapshot(ns);
+        // Commits wait for the build: while it runs, the tree is the database.
+        if !self.is_loading() {
+            return Ok((false, None));
+        }
+        let Some(tree) = view.tree else { return Ok((true, None)) };
+        let mut full = Vec::with_capacity(4 + key.len());
+        full.extend_from_slice(&ns.tree_prefix());
+        full.extend_from_slice(key);
+        let found = crate::tree::get(&tree.file, tree.root, &full)?;
+        Ok((
+            true,
+            found.map(|f| IndexSlot {
+                held: match f.value {
+                    crate::tree::FoundValue::Inline(bytes) => Held::Mem(Arc::from(bytes)),
+                    crate::tree::FoundValue::Stored(loc) => Held::Disk(loc),
+                },
+                expires_at: f.expires_at,
+            }),
+        ))
     }
 
     /// Whether a failed sync or checkpoint has poisoned the handle.
@@ -241,6 +295,7 @@ impl Keyspace {
         if self.writer_thread.load(Ordering::Relaxed) == token {
             return Err(Error::WriteInTransaction);
         }
+        self.wait_loaded()?;
         let writer = self.writer.lock();
         self.writer_thread.store(token, Ordering::Relaxed);
         Ok(WriterGuard { ks: self, writer })

@@ -3,9 +3,10 @@
 //! checkpoint that folds the memtables into the tree.
 //!
 //! Open (recovery): take the lock and read the newest valid meta page ([`Store::open`]) → read
-//! the namespace catalog → rebuild every namespace's index, expiry index and count with one
-//! sequential leaf scan → replay every log frame newer than the checkpoint through the same
-//! `apply` a commit uses.
+//! the namespace catalog → read the log's frames newer than the checkpoint → with frames:
+//! rebuild every namespace's index, expiry index and count with one sequential leaf scan, then
+//! replay the frames through the same `apply` a commit uses; without: start that scan on a
+//! background thread and return ([`loading`](super::loading)).
 //!
 //! Checkpoint (under the writer lock): the newest version of every memtable key (and the
 //! catalog entries of new namespaces) → [`Store::checkpoint`] writes them as new pages and flips
@@ -20,14 +21,14 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime};
 
 use parking_lot::{Condvar, Mutex, RwLock};
 
-use super::index::ALL_SHARDS;
-use super::{Config, Held, IndexSlot, Keyspace, Writer};
+use super::loading::{Loading, fill_indexes};
+use super::{Config, Keyspace, Writer};
 use crate::batch::NsId;
 use crate::builder::FlushPolicy;
 use crate::error::{Error, Result};
@@ -36,7 +37,7 @@ use crate::page::file::PageFile;
 use crate::page::node::{ValueLoc, ValueRef};
 use crate::tree::store::{Store, StoreOptions};
 use crate::tree::write::Change;
-use crate::tree::{Cursor, TreeRoot, scan};
+use crate::tree::{Cursor, TreeRoot};
 use crate::wal::{Wal, fresh_salt};
 
 /// The newest version of a key as a checkpoint writes it: value and expiry, or a removal.
@@ -79,6 +80,9 @@ pub(crate) struct PersistOptions {
     pub(crate) mmap: bool,
     /// Checkpoint automatically once the log grows past this many bytes.
     pub(crate) checkpoint_wal_bytes: u64,
+    /// Holds a background index build at its start (tests only).
+    #[cfg(test)]
+    pub(crate) hold_index_build: Option<Arc<super::loading::IndexBuildGate>>,
 }
 
 /// The files of a persistent database.
@@ -172,7 +176,7 @@ impl Keyspace {
         let meta = store.meta();
         let file = Arc::clone(store.file());
         let root = store.root();
-        ks.load_tree(&file, root, meta.entry_count)?;
+        ks.load_catalog(&file, root)?;
         ks.snapshots.lock().set_tree(Arc::new(TreeSnap {
             root,
             seq: meta.sequence,
@@ -180,13 +184,24 @@ impl Keyspace {
         }));
         let checkpoint_lsn = meta.checkpoint_lsn;
         let mut writer = Writer { last_lsn: checkpoint_lsn, ..Writer::default() };
+        let mut frames = Vec::new();
         let (wal, recovery) =
             Wal::open(&opts.storage, &opts.path, checkpoint_lsn, |lsn, batch| {
-                ks.apply(&batch, lsn, &mut writer);
-                writer.last_lsn = lsn;
+                frames.push((lsn, batch));
                 Ok(())
             })?;
         let mut ks = ks;
+        // A log with frames past the checkpoint (a crash, or a handle still open elsewhere
+        // before): build the indexes now and replay the frames over them. Otherwise the tree is
+        // the whole database and the indexes are built in the background (`loading.rs`).
+        let lazy = frames.is_empty();
+        if !lazy {
+            fill_indexes(&ks.namespaces(), &file, root, meta.entry_count, &AtomicBool::new(false))?;
+            for (lsn, batch) in frames {
+                ks.apply(&batch, lsn, &mut writer);
+                writer.last_lsn = lsn;
+            }
+        }
         writer.last_lsn = recovery.last_lsn;
         ks.committed.store(recovery.last_lsn, Ordering::Release);
         *ks.writer.get_mut() = writer;
@@ -198,7 +213,7 @@ impl Keyspace {
         ks.persist = Some(Persist {
             path: opts.path.clone(),
             store: Mutex::new(store),
-            file: RwLock::new(file),
+            file: RwLock::new(Arc::clone(&file)),
             store_opts,
             wal,
             checkpoint_wal_bytes: opts.checkpoint_wal_bytes,
@@ -206,12 +221,32 @@ impl Keyspace {
             syncer,
         });
         ks.publish_value_source()?;
+        if lazy {
+            let start = Loading::start(
+                ks.namespaces(),
+                Arc::clone(&file),
+                root,
+                meta.entry_count,
+                #[cfg(test)]
+                opts.hold_index_build.clone(),
+            );
+            match start {
+                Ok(loading) => ks.loading = Some(loading),
+                // No thread to spare: build them here.
+                Err(_) => fill_indexes(
+                    &ks.namespaces(),
+                    &file,
+                    root,
+                    meta.entry_count,
+                    &AtomicBool::new(false),
+                )?,
+            }
+        }
         Ok(ks)
     }
 
-    /// Reads the namespace catalog, then rebuilds every namespace's index, expiry index and
-    /// count from one sequential scan of the tree's `entries` leaf entries.
-    fn load_tree(&self, file: &PageFile, root: TreeRoot, entries: u64) -> Result<()> {
+    /// Reads the namespace catalog and registers every namespace it names.
+    fn load_catalog(&self, file: &PageFile, root: TreeRoot) -> Result<()> {
         let catalog = CATALOG.to_be_bytes();
         let mut cursor = Cursor::new(file, root);
         cursor.seek_at_or_after(&catalog)?;
@@ -229,55 +264,7 @@ impl Keyspace {
             }
             cursor.next()?;
         }
-        let namespaces = self.namespaces();
-        // Nothing else can see the keyspace yet: each namespace's index and statistics are
-        // locked once for all its keys (they are contiguous in the tree) rather than per key.
-        let mut current = None;
-        if let [only] = namespaces.as_slice() {
-            let mut index = only.index.lock(ALL_SHARDS);
-            // Every entry but the catalog's belongs to the one namespace: its index is sized
-            // once instead of each shard's table doubling (and zeroing fresh memory) again and
-            // again. The count comes from the meta page, bounded by what the file can hold (a
-            // leaf entry takes more than 8 bytes), so a forged one cannot ask for much.
-            let bound = file.len()? / 8;
-            index.reserve(usize::try_from(entries.min(bound)).unwrap_or(0));
-            current = Some((only.id, index, only.stats.write()));
-        }
-        // The previous tree key: the scan checks that keys ascend, which also catches a child
-        // pointer forged to another subtree of the right level (its keys repeat or go back).
-        let mut previous: Vec<u8> = Vec::new();
-        scan(file, root, |e| {
-            if !previous.is_empty() && e.key <= previous.as_slice() {
-                return Err(file.corruption(
-                    0,
-                    format!("tree keys out of order: {:?} after {previous:?}", e.key),
-                ));
-            }
-            previous.clear();
-            previous.extend_from_slice(e.key);
-            let Some((prefix, key)) = e.key.split_first_chunk::<4>() else {
-                return Err(file.corruption(0, "a tree key is shorter than its namespace prefix"));
-            };
-            let id = NsId::from_be_bytes(*prefix);
-            if id == CATALOG {
-                return Ok(());
-            }
-            if current.as_ref().is_none_or(|(at, ..)| *at != id) {
-                current = None;
-                let Some(ns) = namespaces.iter().find(|ns| ns.id == id) else {
-                    return Err(file.corruption(0, format!("tree keys of unknown namespace {id}")));
-                };
-                current = Some((id, ns.index.lock(ALL_SHARDS), ns.stats.write()));
-            }
-            let Some((_, index, stats)) = &mut current else { return Ok(()) };
-            let held = match e.value {
-                ValueRef::Inline(b) => Held::Mem(Arc::from(b)),
-                ValueRef::Stored(loc) => Held::Disk(loc),
-            };
-            let old = index.put_copy(key, IndexSlot { held, expires_at: e.expires_at });
-            stats.change(key, old, Some(e.expires_at));
-            Ok(())
-        })
+        Ok(())
     }
 
     /// Writes the memtables into the tree, makes it durable, and starts a new log generation.
@@ -371,6 +358,13 @@ impl Keyspace {
 
 impl Drop for Keyspace {
     fn drop(&mut self) {
+        if let Some(loading) = &self.loading {
+            loading.stop();
+            if !loading.is_ready() {
+                // Nothing was committed (commits wait for the indexes): nothing to write.
+                return;
+            }
+        }
         if self.persist.is_some() && !self.is_poisoned() {
             let mut writer = std::mem::take(self.writer.get_mut());
             // Errors cannot be reported from a drop; the log still holds every commit.

@@ -1,0 +1,424 @@
+//! The point index of a database opened after a clean close, built in the background.
+//!
+//! A database whose log holds no frame past its checkpoint (every clean close leaves it so) is
+//! exactly its tree. Open then returns without reading the tree's leaves: a background thread
+//! scans them and fills every namespace's index, expiry index and live count
+//! ([`fill_indexes`]), while
+//!
+//! * point reads (`get`, `contains_key`, `ttl`, `expires_at`) look the key up in the tree
+//!   instead, under a registered snapshot (which keeps the pages they read from being freed);
+//! * everything that needs the index or changes the database (writes, transactions, `len`,
+//!   `stats`, `check_integrity`, checkpoints, compaction, backups) waits for the build;
+//! * ordered reads need no index at all (memtable and tree).
+//!
+//! No commit can happen before the build ends, so the tree a point read looks into is the
+//! state of the database. A build that finds a damaged page leaves the handle readable (reads
+//! meet the damage where it is) and makes every operation that waits for the index report it.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::thread::JoinHandle;
+
+use parking_lot::{Condvar, Mutex};
+
+use super::index::ALL_SHARDS;
+use super::persist::CATALOG;
+use super::{Held, IndexSlot, NsState};
+use crate::batch::NsId;
+use crate::error::{Error, Result};
+use crate::page::file::PageFile;
+use crate::page::node::ValueRef;
+use crate::tree::{TreeRoot, scan};
+
+const BUILDING: u8 = 0;
+const READY: u8 = 1;
+const FAILED: u8 = 2;
+
+/// The state of a background index build.
+#[derive(Debug)]
+pub(crate) struct Loading {
+    state: AtomicU8,
+    /// Why the build failed, to report to everyone who waits for it.
+    failure: Mutex<Option<Failure>>,
+    done: Condvar,
+    done_lock: Mutex<()>,
+    /// Set when the handle is dropped: the build stops at the next leaf.
+    cancel: AtomicBool,
+    thread: Mutex<Option<JoinHandle<()>>>,
+    /// A test holds the build at its start until released.
+    #[cfg(test)]
+    pub(crate) hold: Option<Arc<IndexBuildGate>>,
+}
+
+/// A failed build's error, kept so that each waiter gets its own copy.
+#[derive(Debug, Clone)]
+enum Failure {
+    Corruption { path: PathBuf, offset: u64, detail: String },
+    Io { path: PathBuf, kind: std::io::ErrorKind, message: String },
+    Other(String),
+}
+
+impl Failure {
+    fn of(e: &Error) -> Failure {
+        match e {
+            Error::Corruption { path, offset, detail } => {
+                Failure::Corruption { path: path.clone(), offset: *offset, detail: detail.clone() }
+            }
+            Error::Io { path, source } => {
+                Failure::Io { path: path.clone(), kind: source.kind(), message: source.to_string() }
+            }
+            other => Failure::Other(other.to_string()),
+        }
+    }
+
+    fn error(&self) -> Error {
+        match self.clone() {
+            Failure::Corruption { path, offset, detail } => {
+                Error::Corruption { path, offset, detail }
+            }
+            Failure::Io { path, kind, message } => {
+                Error::Io { path, source: std::io::Error::new(kind, message) }
+            }
+            Failure::Other(detail) => Error::Corruption {
+                path: PathBuf::new(),
+                offset: 0,
+                detail: format!("the index rebuild failed: {detail}"),
+            },
+        }
+    }
+}
+
+/// Holds a background build at its start until [`release`](Self::release)d (tests only).
+#[cfg(test)]
+#[derive(Debug, Default)]
+pub(crate) struct IndexBuildGate {
+    open: Mutex<bool>,
+    cv: Condvar,
+}
+
+#[cfg(test)]
+impl IndexBuildGate {
+    pub(crate) fn release(&self) {
+        *self.open.lock() = true;
+        self.cv.notify_all();
+    }
+
+    fn wait(&self) {
+        let mut open = self.open.lock();
+        while !*open {
+            self.cv.wait(&mut open);
+        }
+    }
+}
+
+impl Loading {
+    /// Starts building the indexes of `namespaces` from the tree at `root` of `file`, which
+    /// holds `entries` entries (the meta page's count).
+    ///
+    /// # Errors
+    /// The error of spawning the thread (the caller then builds the indexes itself).
+    pub(crate) fn start(
+        namespaces: Vec<Arc<NsState>>,
+        file: Arc<PageFile>,
+        root: TreeRoot,
+        entries: u64,
+        #[cfg(test)] hold: Option<Arc<IndexBuildGate>>,
+    ) -> std::io::Result<Arc<Loading>> {
+        let loading = Arc::new(Loading {
+            state: AtomicU8::new(BUILDING),
+            failure: Mutex::new(None),
+            done: Condvar::new(),
+            done_lock: Mutex::new(()),
+            cancel: AtomicBool::new(false),
+            thread: Mutex::new(None),
+            #[cfg(test)]
+            hold,
+        });
+        let this = Arc::clone(&loading);
+        let spawned = std::thread::Builder::new().name("emdb-index".into()).spawn(move || {
+            #[cfg(test)]
+            if let Some(gate) = &this.hold {
+                gate.wait();
+            }
+            let r = fill_indexes(&namespaces, &file, root, entries, &this.cancel);
+            this.finish(&r);
+        });
+        *loading.thread.lock() = Some(spawned?);
+        Ok(loading)
+    }
+
+    fn finish(&self, r: &Result<()>) {
+        let _done = self.done_lock.lock();
+        match r {
+            Ok(()) => self.state.store(READY, Ordering::Release),
+            Err(e) => {
+                *self.failure.lock() = Some(Failure::of(e));
+                self.state.store(FAILED, Ordering::Release);
+            }
+        }
+        self.done.notify_all();
+    }
+
+    /// Whether the indexes are complete (then they are what point reads use).
+    pub(crate) fn is_ready(&self) -> bool {
+        self.state.load(Ordering::Acquire) == READY
+    }
+
+    /// Waits for the build to end.
+    ///
+    /// # Errors
+    /// The error that stopped the build (a damaged page, an I/O error).
+    pub(crate) fn wait(&self) -> Result<()> {
+        if self.is_ready() {
+            return Ok(());
+        }
+        let mut done = self.done_lock.lock();
+        while self.state.load(Ordering::Acquire) == BUILDING {
+            self.done.wait(&mut done);
+        }
+        drop(done);
+        match &*self.failure.lock() {
+            Some(f) => Err(f.error()),
+            None => Ok(()),
+        }
+    }
+
+    /// Stops the build (at its next leaf) and waits for its thread: the handle is closing.
+    pub(crate) fn stop(&self) {
+        self.cancel.store(true, Ordering::Release);
+        #[cfg(test)]
+        if let Some(gate) = &self.hold {
+            gate.release();
+        }
+        if let Some(thread) = self.thread.lock().take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Fills the index, expiry index and live count of every namespace of `namespaces` from one
+/// sequential scan of the tree's leaves (`entries` of them, by the meta page), checking that
+/// keys strictly ascend. Stops early with an error when `cancel` is set.
+///
+/// # Errors
+/// [`Error::Corruption`] for a damaged page, keys out of order or keys of an unknown
+/// namespace; an I/O error.
+pub(super) fn fill_indexes(
+    namespaces: &[Arc<NsState>],
+    file: &PageFile,
+    root: TreeRoot,
+    entries: u64,
+    cancel: &AtomicBool,
+) -> Result<()> {
+    // Nothing else touches the indexes yet: each namespace's index and statistics are locked
+    // once for all its keys (they are contiguous in the tree) rather than per key.
+    let mut current = None;
+    if let [only] = namespaces {
+        let mut index = only.index.lock(ALL_SHARDS);
+        // Every entry but the catalog's belongs to the one namespace: its index is sized once
+        // instead of each shard's table doubling (and zeroing fresh memory) again and again.
+        // The count comes from the meta page, bounded by what the file can hold (a leaf entry
+        // takes more than 8 bytes), so a forged one cannot ask for much.
+        let bound = file.len()? / 8;
+        index.reserve(usize::try_from(entries.min(bound)).unwrap_or(0));
+        current = Some((only.id, index, only.stats.write()));
+    }
+    // The previous tree key: keys must ascend, which also catches a child pointer forged to
+    // another subtree of the right level (its keys repeat or go back).
+    let mut previous: Vec<u8> = Vec::new();
+    scan(file, root, |e| {
+        if !previous.is_empty() && e.key <= previous.as_slice() {
+            return Err(file
+                .corruption(0, format!("tree keys out of order: {:?} after {previous:?}", e.key)));
+        }
+        if cancel.load(Ordering::Relaxed) {
+            return Err(file.corruption(0, "index build stopped: the database was closed"));
+        }
+        previous.clear();
+        previous.extend_from_slice(e.key);
+        let Some((prefix, key)) = e.key.split_first_chunk::<4>() else {
+            return Err(file.corruption(0, "a tree key is shorter than its namespace prefix"));
+        };
+        let id = NsId::from_be_bytes(*prefix);
+        if id == CATALOG {
+            return Ok(());
+        }
+        if current.as_ref().is_none_or(|(at, ..)| *at != id) {
+            current = None;
+            let Some(ns) = namespaces.iter().find(|ns| ns.id == id) else {
+                return Err(file.corruption(0, format!("tree keys of unknown namespace {id}")));
+            };
+            current = Some((id, ns.index.lock(ALL_SHARDS), ns.stats.write()));
+        }
+        let Some((_, index, stats)) = &mut current else { return Ok(()) };
+        let held = match e.value {
+            ValueRef::Inline(b) => Held::Mem(Arc::from(b)),
+            ValueRef::Stored(loc) => Held::Disk(loc),
+        };
+        let old = index.put_copy(key, IndexSlot { held, expires_at: e.expires_at });
+        stats.change(key, old, Some(e.expires_at));
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Duration;
+
+    use super::IndexBuildGate;
+    use crate::io::fault::{CrashMode, FaultStorage};
+    use crate::{Emdb, Error, FlushPolicy, ManualClock, Ttl};
+
+    const DB: &str = "/lazy/db";
+
+    fn open(fs: &FaultStorage, clock: &ManualClock, gate: Option<Arc<IndexBuildGate>>) -> Emdb {
+        let mut b = Emdb::builder()
+            .path(DB)
+            .flush_policy(FlushPolicy::OnEachWrite)
+            .clock(Arc::new(clock.clone()));
+        if let Some(gate) = gate {
+            b = b.hold_index_build(gate);
+        }
+        b.build_on(Arc::new(fs.clone())).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// A closed database with inline, packed and overflow values, an expired and an expiring
+    /// key, and a second namespace.
+    fn closed(clock: &ManualClock) -> FaultStorage {
+        let fs = FaultStorage::new(1);
+        let db = open(&fs, clock, None);
+        db.insert("inline", "tiny").unwrap();
+        db.insert("packed", vec![5u8; 150]).unwrap();
+        db.insert("overflow", vec![6u8; 9_000]).unwrap();
+        db.insert_with_ttl("gone", "x", Ttl::After(Duration::from_secs(1))).unwrap();
+        db.insert_with_ttl("later", "y", Ttl::After(Duration::from_secs(1000))).unwrap();
+        db.namespace("side").unwrap().insert("k", "side value").unwrap();
+        drop(db);
+        clock.advance(Duration::from_secs(10));
+        fs
+    }
+
+    fn check_reads(db: &Emdb) {
+        assert_eq!(db.get("inline").unwrap(), Some(b"tiny".to_vec()));
+        assert_eq!(db.get("packed").unwrap(), Some(vec![5u8; 150]));
+        let mut buf = Vec::new();
+        assert!(db.get_into("overflow", &mut buf).unwrap());
+        assert_eq!(buf, vec![6u8; 9_000]);
+        assert_eq!(db.get("gone").unwrap(), None, "an expired key was read from the tree");
+        assert!(!db.contains_key("gone").unwrap());
+        assert!(db.contains_key("later").unwrap());
+        let ttl = db.ttl("later").unwrap().unwrap();
+        assert!(ttl <= Duration::from_secs(990) && ttl > Duration::from_secs(980), "{ttl:?}");
+        assert!(db.expires_at("later").unwrap().is_some());
+        assert_eq!(db.get("absent").unwrap(), None);
+        assert_eq!(db.namespace("side").unwrap().get("k").unwrap(), Some(b"side value".to_vec()));
+        let keys: Vec<Vec<u8>> = db
+            .keys()
+            .unwrap()
+            .map(Result::unwrap)
+            .filter(|k| k != b"new" && k != b"logged")
+            .collect();
+        assert_eq!(keys, [&b"inline"[..], b"later", b"overflow", b"packed"]);
+    }
+
+    #[test]
+    fn reads_during_the_build_come_from_the_tree_and_writes_wait_for_it() {
+        let clock = ManualClock::new(1_000_000);
+        let fs = closed(&clock);
+        let gate = Arc::new(IndexBuildGate::default());
+        let db = open(&fs, &clock, Some(Arc::clone(&gate)));
+        assert!(db.keyspace().is_loading(), "a clean database opens without its index");
+        check_reads(&db);
+        let wrote = AtomicBool::new(false);
+        std::thread::scope(|s| {
+            let writer = s.spawn(|| {
+                db.insert("new", "after the build").unwrap();
+                wrote.store(true, Ordering::SeqCst);
+                db.len().unwrap()
+            });
+            std::thread::sleep(Duration::from_millis(100));
+            assert!(!wrote.load(Ordering::SeqCst), "a write went ahead of the index");
+            assert!(db.keyspace().is_loading());
+            gate.release();
+            assert_eq!(writer.join().unwrap(), 5);
+        });
+        assert!(!db.keyspace().is_loading());
+        check_reads(&db);
+        assert_eq!(db.get("new").unwrap(), Some(b"after the build".to_vec()));
+        assert_eq!(db.stats().unwrap().live_records, 5 + 1);
+        db.check_integrity().unwrap();
+        drop(db);
+        let db = open(&fs, &clock, None);
+        assert_eq!(db.len().unwrap(), 5);
+        assert_eq!(db.get("new").unwrap(), Some(b"after the build".to_vec()));
+    }
+
+    #[test]
+    fn a_handle_dropped_during_the_build_stops_it_and_loses_nothing() {
+        let clock = ManualClock::new(1_000_000);
+        let fs = closed(&clock);
+        let gate = Arc::new(IndexBuildGate::default());
+        let db = open(&fs, &clock, Some(gate));
+        check_reads(&db);
+        drop(db);
+        let db = open(&fs, &clock, None);
+        check_reads(&db);
+        assert_eq!(db.len().unwrap(), 4);
+        db.check_integrity().unwrap();
+    }
+
+    #[test]
+    fn a_log_with_frames_builds_the_index_before_the_open_returns() {
+        let clock = ManualClock::new(1_000_000);
+        let fs = closed(&clock);
+        let db = open(&fs, &clock, None);
+        db.insert("logged", "in the log").unwrap();
+        // A power loss keeps the synced frame; the handle never closes.
+        let crashed = fs.crash(7, CrashMode::KeepAll);
+        std::mem::forget(db);
+        let gate = Arc::new(IndexBuildGate::default());
+        let db = open(&crashed, &clock, Some(gate));
+        assert!(!db.keyspace().is_loading(), "frames were replayed over a partial index");
+        check_reads(&db);
+        assert_eq!(db.get("logged").unwrap(), Some(b"in the log".to_vec()));
+        assert_eq!(db.len().unwrap(), 5);
+    }
+
+    #[test]
+    fn damage_found_by_the_build_is_reported_to_whatever_needs_the_index() {
+        let clock = ManualClock::new(1_000_000);
+        let fs = FaultStorage::new(1);
+        let db = open(&fs, &clock, None);
+        db.transaction(|tx| {
+            for i in 0..2_000u32 {
+                tx.insert(format!("key{i:05}"), vec![1u8; 20])?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        drop(db);
+        // Damage a leaf in the middle of the file (its checksum no longer holds).
+        let path = std::path::Path::new(DB);
+        let mut bytes = fs.file_bytes(path).unwrap();
+        let leaf = (2..bytes.len() / 4096)
+            .find(|&p| bytes[p * 4096 + 4] == crate::page::PageType::Leaf as u8)
+            .unwrap();
+        bytes[leaf * 4096 + 2000] ^= 0xff;
+        fs.set_file_bytes(path, bytes);
+        let db = open(&fs, &clock, None);
+        let wait = |r: crate::Result<()>| match r {
+            Err(Error::Corruption { .. }) => {}
+            other => panic!("expected corruption, got {other:?}"),
+        };
+        wait(db.len().map(drop));
+        wait(db.insert("more", "x"));
+        wait(db.stats().map(drop));
+        wait(db.check_integrity().map(drop));
+        // Reads of keys on intact pages still work.
+        let found = (0..2_000u32).filter(|i| db.get(format!("key{i:05}")).is_ok()).count();
+        assert!(found > 1_000 && found < 2_000, "{found} keys read");
+    }
+}

@@ -86,8 +86,15 @@ fn measure(dir: &Path, records: &Records, n: u64) -> AnyResult<()> {
 
     let started = Instant::now();
     let db = Emdb::open(&path)?;
-    let reopen = started.elapsed();
-    println!("| reopen | {} ms | ≤ 1,000 ms |", ms(reopen));
+    let opened = started.elapsed();
+    // `len` waits for the point index, which a clean file builds in the background.
+    db.len()?;
+    let indexed = started.elapsed();
+    println!(
+        "| reopen: `open` returns (point reads served from the tree) | {:.3} ms | ≤ 1,000 ms |",
+        opened.as_secs_f64() * 1000.0
+    );
+    println!("| reopen: until the point index is complete | {} ms | ≤ 1,000 ms |", ms(indexed));
     db.compact()?;
     drop(db);
     let compacted = files_size(&path)?;

@@ -9,7 +9,7 @@ use crate::batch::{Batch, NO_EXPIRY, Op};
 use crate::error::Result;
 use crate::focus::{Focus, Prefix};
 use crate::iter::{Iter, KeyBounds, Keys, RawIter, prefix_bounds};
-use crate::keyspace::{IndexSlot, Keyspace, NsState, is_expired};
+use crate::keyspace::{Held, IndexSlot, Keyspace, NsState, is_expired};
 use crate::limits::{check_key, check_value};
 use crate::ttl::{Ttl, remaining};
 
@@ -78,16 +78,19 @@ impl Namespace {
         key: &[u8],
         f: impl FnOnce(&IndexSlot) -> Result<R>,
     ) -> Result<Option<R>> {
+        let mut f = Some(f);
         if self.ks.is_loading() {
             // The index is still being built after the open: the tree is the database.
-            let (in_tree, slot) = self.ks.tree_slot(&self.ns, key)?;
-            if in_tree {
-                return match slot {
-                    Some(s) if !s.is_expired(self.ks.now()) => f(&s).map(Some),
-                    _ => Ok(None),
-                };
+            let now = self.ks.now();
+            let found = self.ks.with_tree_slot(&self.ns, key, |slot, _| match slot {
+                Some(s) if !s.is_expired(now) => f.take().map(|f| f(s)).transpose(),
+                _ => Ok(None),
+            })?;
+            if let Some(found) = found {
+                return Ok(found);
             }
         }
+        let Some(f) = f else { return Ok(None) };
         self.ns.index.with(key, |slot| {
             let Some(slot) = slot else { return Ok(None) };
             if slot.expires_at != NO_EXPIRY && is_expired(slot.expires_at, self.ks.now()) {
@@ -167,9 +170,22 @@ impl Namespace {
     pub fn get_into(&self, key: impl AsRef<[u8]>, buf: &mut Vec<u8>) -> Result<bool> {
         buf.clear();
         if self.ks.is_loading() {
+            // The index is still being built after the open: the tree is the database.
+            let now = self.ks.now();
             let found =
-                self.with_live(key.as_ref(), |slot| self.ks.read_held_into(&slot.held, None, buf))?;
-            return Ok(found.is_some());
+                self.ks.with_tree_slot(&self.ns, key.as_ref(), |slot, file| match slot {
+                    Some(s) if !s.is_expired(now) => {
+                        match &s.held {
+                            Held::Mem(bytes) => buf.extend_from_slice(bytes),
+                            Held::Disk(loc) => file.read_value_into(*loc, buf)?,
+                        }
+                        Ok(true)
+                    }
+                    _ => Ok(false),
+                })?;
+            if let Some(found) = found {
+                return Ok(found);
+            }
         }
         self.ns.index.with_source(key.as_ref(), |slot, source| {
             let Some(slot) = slot else { return Ok(false) };

@@ -48,6 +48,7 @@ use crate::batch::{Batch, DEFAULT_NS, NsId, Op};
 use crate::builder::FlushPolicy;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
+use crate::page::file::PageFile;
 
 /// Batches with more keys than this lock every shard instead of hashing each key twice.
 const LOCK_ALL_ABOVE: usize = 64;
@@ -207,37 +208,37 @@ impl Keyspace {
         self.loading.as_ref().is_some_and(|l| !l.is_ready())
     }
 
-    /// The slot of `key` in namespace `ns` as the tree holds it, for a point read while the
-    /// indexes are being built: under a registered snapshot, so that the pages it reads stay;
-    /// `Ok(None)` with `false` when the build has finished meanwhile (read the index instead).
+    /// Runs `f` on the slot of `key` in namespace `ns` as the tree holds it, and on the page
+    /// file its value lies in: a point read while the indexes are being built. It runs under a
+    /// registered snapshot, which keeps the tree's pages (and the file) as they are until `f`
+    /// has read the value. `Ok(None)` when the build has finished meanwhile: read the index.
     ///
     /// # Errors
-    /// [`Error::Corruption`] or an I/O error reading the tree.
-    pub(crate) fn tree_slot(
+    /// [`Error::Corruption`] or an I/O error reading the tree; the error of `f`.
+    pub(crate) fn with_tree_slot<R>(
         self: &Arc<Self>,
         ns: &NsState,
         key: &[u8],
-    ) -> Result<(bool, Option<IndexSlot>)> {
+        f: impl FnOnce(Option<&IndexSlot>, &PageFile) -> Result<R>,
+    ) -> Result<Option<R>> {
         let (_guard, view) = self.snapshot(ns);
         // Commits wait for the build: while it runs, the tree is the database.
         if !self.is_loading() {
-            return Ok((false, None));
+            return Ok(None);
         }
-        let Some(tree) = view.tree else { return Ok((true, None)) };
+        let Some(tree) = view.tree else { return Ok(None) };
         let mut full = Vec::with_capacity(4 + key.len());
         full.extend_from_slice(&ns.tree_prefix());
         full.extend_from_slice(key);
         let found = crate::tree::get(&tree.file, tree.root, &full)?;
-        Ok((
-            true,
-            found.map(|f| IndexSlot {
-                held: match f.value {
-                    crate::tree::FoundValue::Inline(bytes) => Held::Mem(Arc::from(bytes)),
-                    crate::tree::FoundValue::Stored(loc) => Held::Disk(loc),
-                },
-                expires_at: f.expires_at,
-            }),
-        ))
+        let slot = found.map(|found| IndexSlot {
+            held: match found.value {
+                crate::tree::FoundValue::Inline(bytes) => Held::Mem(Arc::from(bytes)),
+                crate::tree::FoundValue::Stored(loc) => Held::Disk(loc),
+            },
+            expires_at: found.expires_at,
+        });
+        f(slot.as_ref(), &tree.file).map(Some)
     }
 
     /// Whether a failed sync or checkpoint has poisoned the handle.

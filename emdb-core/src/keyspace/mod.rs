@@ -37,7 +37,7 @@ use parking_lot::{Mutex, MutexGuard, RwLock};
 pub(crate) use self::index::{
     ALL_SHARDS, Held, IndexSlot, ShardedIndex, Slot, ValueSource, is_expired,
 };
-pub(crate) use self::ordered::{Memtable, NsStats};
+pub(crate) use self::ordered::{Memtable, NsStats, Visible};
 pub(crate) use self::persist::{Persist, PersistOptions, TreeSnap};
 use self::snapshot::Snapshots;
 use crate::batch::{Batch, DEFAULT_NS, NsId, Op};

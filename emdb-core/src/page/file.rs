@@ -34,6 +34,15 @@ impl Page {
             Page::Mapped(map, at) => map.get(*at..*at + PAGE_SIZE).unwrap_or_default(),
         }
     }
+
+    /// The mapping the page was read from, if it was: it maps (at least) the file up to the page,
+    /// so values near it can be read from it without the file's lock.
+    pub(crate) fn map(&self) -> Option<&SharedMap> {
+        match self {
+            Page::Owned(_) => None,
+            Page::Mapped(map, _) => Some(map),
+        }
+    }
 }
 
 /// The page file: every read is bounded and checked, every write goes through the seam.
@@ -254,6 +263,20 @@ impl PageFile {
             }
         }
         self.read_value(loc)
+    }
+
+    /// The value at `loc`, checked in place in `map` (a mapping of this file, perhaps older and
+    /// shorter than the file); `None` when the mapping does not cover it.
+    ///
+    /// # Errors
+    /// As [`read_value_into`](Self::read_value_into).
+    pub(crate) fn value_in_map<'m>(
+        &self,
+        map: &'m SharedMap,
+        loc: ValueLoc,
+    ) -> Result<Option<&'m [u8]>> {
+        let (at, span) = self.value_span(loc)?;
+        span_of(map, at, span).map(|bytes| self.check_value(loc, at, bytes)).transpose()
     }
 
     /// The current mapping of the whole file (remapped first if the file grew past it), or

@@ -12,7 +12,7 @@ mod cursor;
 pub(crate) mod store;
 pub(crate) mod write;
 
-pub(crate) use cursor::Cursor;
+pub(crate) use cursor::{Cursor, Position};
 
 use crate::error::Result;
 use crate::page::file::{Page, PageFile};

@@ -7,7 +7,7 @@
 use std::cmp::Ordering;
 use std::ops::{Bound, Range};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering as AtomicOrdering};
 
 use crate::batch::ExpiresAt;
 use crate::error::Result;
@@ -58,6 +58,8 @@ pub(crate) struct Item<'a> {
     /// The mapping the current leaf was read through, which stored values are read from when
     /// it covers them (no lock, no system call).
     map: Option<&'a SharedMap>,
+    /// The value page this iterator last read a value from, its checks done.
+    checked: &'a AtomicU64,
 }
 
 impl<'a> Item<'a> {
@@ -69,7 +71,14 @@ impl<'a> Item<'a> {
         match (self.value, self.file) {
             (ValueAt::Mem(bytes), _) => Ok(bytes.to_vec()),
             (ValueAt::Inline(bytes), _) => Ok(bytes.to_vec()),
-            (ValueAt::Stored(loc), Some(file)) => file.read_value_in(self.map, loc),
+            (ValueAt::Stored(loc), Some(file)) => {
+                if let Some(map) = self.map
+                    && let Some(bytes) = file.value_in_map(map, loc, self.checked)?
+                {
+                    return Ok(bytes.to_vec());
+                }
+                file.read_value(loc)
+            }
             // A stored value always comes from the tree; without one there is nothing to read.
             (ValueAt::Stored(_) | ValueAt::Skipped, _) => Ok(Vec::new()),
         }
@@ -89,7 +98,7 @@ impl<'a> Item<'a> {
             (ValueAt::Inline(bytes), _) => Ok(bytes),
             (ValueAt::Stored(loc), Some(file)) => {
                 if let Some(map) = self.map
-                    && let Some(bytes) = file.value_in_map(map, loc)?
+                    && let Some(bytes) = file.value_in_map(map, loc, self.checked)?
                 {
                     return Ok(bytes);
                 }
@@ -227,6 +236,8 @@ pub(crate) struct RawIter {
     value_buf: Vec<u8>,
     /// A value read failed after its end had moved onto it: the iterator ends.
     failed: AtomicBool,
+    /// The value page the iterator last read a value from (see [`PageFile::value_in_map`]).
+    checked_page: AtomicU64,
 }
 
 fn as_slice(bound: &Bound<Arc<[u8]>>) -> Bound<&[u8]> {
@@ -394,18 +405,23 @@ impl End {
     }
 
     /// The entry this end yielded last and has not passed yet.
-    fn item<'a>(&'a self, tree: Option<&'a TreeSnap>, keys_only: bool) -> Option<Item<'a>> {
+    fn item<'a>(
+        &'a self,
+        tree: Option<&'a TreeSnap>,
+        keys_only: bool,
+        checked: &'a AtomicU64,
+    ) -> Option<Item<'a>> {
         let file = tree.map(|t| &*t.file);
         match self.pending? {
             Source::Tree => {
                 let (key, value, _) = self.tree_entry(keys_only)?;
                 let map = self.tree.as_ref().and_then(Position::leaf_page).and_then(Page::map);
-                Some(Item { key, value, file, map })
+                Some(Item { key, value, file, map, checked })
             }
             Source::Mem | Source::Both => {
                 let (key, Some((v, _))) = self.mem.get(self.mem_at)? else { return None };
                 let value = if keys_only { ValueAt::Skipped } else { ValueAt::Mem(v) };
-                Some(Item { key, value, file, map: None })
+                Some(Item { key, value, file, map: None, checked })
             }
         }
     }
@@ -470,6 +486,7 @@ impl RawIter {
             back_last: Last::default(),
             value_buf: Vec::new(),
             failed: AtomicBool::new(false),
+            checked_page: AtomicU64::new(0),
         }
     }
 
@@ -498,7 +515,9 @@ impl RawIter {
                 return Ok(None);
             }
             let end = if forward { &self.front } else { &self.back };
-            end.item(self.view.tree.as_deref(), self.keys_only).map(f).transpose()
+            end.item(self.view.tree.as_deref(), self.keys_only, &self.checked_page)
+                .map(f)
+                .transpose()
         });
         match found {
             Ok(found) => found.map(Ok),
@@ -520,9 +539,9 @@ impl RawIter {
                 return Some(Err(e));
             }
         }
-        let RawIter { front, back, view, keys_only, value_buf, failed, .. } = self;
+        let RawIter { front, back, view, keys_only, value_buf, failed, checked_page, .. } = self;
         let end = if forward { &*front } else { &*back };
-        let item = end.item(view.tree.as_deref(), *keys_only)?;
+        let item = end.item(view.tree.as_deref(), *keys_only, checked_page)?;
         match item.value_ref(value_buf) {
             Ok(value) => Some(Ok((item.key, value))),
             Err(e) => {

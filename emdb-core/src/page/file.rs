@@ -3,12 +3,14 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::RwLock;
 
 use super::node::ValueLoc;
 use super::value::{
     MAX_VALUE_LEN, O_VALUE, R_VALUE, check_overflow, check_overflow_header, check_record,
+    record_in_checked_page,
 };
 use super::verified::VerifiedPages;
 use super::{
@@ -268,15 +270,53 @@ impl PageFile {
     /// The value at `loc`, checked in place in `map` (a mapping of this file, perhaps older and
     /// shorter than the file); `None` when the mapping does not cover it.
     ///
+    /// For the many values of one value page that a scan reads, the page's checksum is checked
+    /// once (with its id and type), then only each record's length: the page is then remembered
+    /// as verified, like the tree's pages. `checked` is the value page the caller last read
+    /// through this method (0 for none): its header is not even looked at again.
+    ///
     /// # Errors
     /// As [`read_value_into`](Self::read_value_into).
     pub(crate) fn value_in_map<'m>(
         &self,
         map: &'m SharedMap,
         loc: ValueLoc,
+        checked: &AtomicU64,
     ) -> Result<Option<&'m [u8]>> {
         let (at, span) = self.value_span(loc)?;
-        span_of(map, at, span).map(|bytes| self.check_value(loc, at, bytes)).transpose()
+        let Some(bytes) = span_of(map, at, span) else { return Ok(None) };
+        if let ValueLoc::Packed { page, .. } = loc
+            && self.value_page_checked(map, page, checked)?
+        {
+            return record_in_checked_page(bytes, loc.len())
+                .map(Some)
+                .map_err(|d| self.corruption(at, d));
+        }
+        self.check_value(loc, at, bytes).map(Some)
+    }
+
+    /// Makes sure value page `page` passed its checksum, id and type checks (checking them in
+    /// `map` the first time); `false` when the mapping does not cover the page.
+    fn value_page_checked(
+        &self,
+        map: &SharedMap,
+        page: PageId,
+        checked: &AtomicU64,
+    ) -> Result<bool> {
+        if checked.load(Ordering::Relaxed) == page {
+            return Ok(true);
+        }
+        let Some(bytes) = span_of(map, page.saturating_mul(PAGE_SIZE_U64), PAGE_SIZE) else {
+            return Ok(false);
+        };
+        if self.verified.contains(page) {
+            verify_header(bytes, page, PageType::Value).map_err(|d| self.bad_page(page, d))?;
+        } else {
+            verify(bytes, page, PageType::Value).map_err(|d| self.bad_page(page, d))?;
+            self.verified.insert(page);
+        }
+        checked.store(page, Ordering::Relaxed);
+        Ok(true)
     }
 
     /// The current mapping of the whole file (remapped first if the file grew past it), or
@@ -389,6 +429,51 @@ mod tests {
         pf.write_at(&bad[..], 3 * PAGE_SIZE_U64).unwrap();
         assert!(!pf.verified.contains(3));
         assert!(matches!(pf.read_page(3, PageType::Leaf), Err(Error::Corruption { .. })));
+    }
+
+    #[test]
+    fn values_read_in_the_mapping_check_their_page_once_and_still_catch_damage() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let file = FileStorage.open_file(&path, true).unwrap();
+        file.write_at(&[0u8; 2 * PAGE_SIZE], 0).unwrap();
+        let pf = PageFile::new(path, file, true);
+        let mut page = new_page();
+        let (first, second) =
+            (FIRST_RECORD, put_record(&mut page, FIRST_RECORD, b"first").unwrap());
+        put_record(&mut page, second, b"second").unwrap();
+        write_header(&mut page, PageType::Value, 0, 2);
+        pf.write_page(3, &mut page).unwrap();
+        let mut leaf = new_page();
+        write_header(&mut leaf, PageType::Leaf, 0, 0);
+        pf.write_page(4, &mut leaf).unwrap();
+        let loc = |page, at, len| ValueLoc::Packed { page, offset: crate::page::u16_of(at), len };
+
+        let map = pf.current_map().unwrap().unwrap();
+        let checked = AtomicU64::new(0);
+        assert_eq!(pf.value_in_map(&map, loc(3, first, 5), &checked).unwrap(), Some(&b"first"[..]));
+        assert!(pf.verified.contains(3), "the whole page was checked");
+        assert_eq!(
+            pf.value_in_map(&map, loc(3, second, 6), &checked).unwrap(),
+            Some(&b"second"[..])
+        );
+        // In a checked page the record's length must still agree with the leaf's.
+        let short = pf.value_in_map(&map, loc(3, second, 5), &checked);
+        assert!(matches!(short, Err(Error::Corruption { .. })));
+        // A verified page of another type is not a value page.
+        pf.read_page(4, PageType::Leaf).unwrap();
+        let wrong = pf.value_in_map(&map, loc(4, first, 0), &AtomicU64::new(0));
+        assert!(matches!(wrong, Err(Error::Corruption { .. })));
+
+        // One flipped bit in the other record: the page checksum covers it.
+        let mut bad = page;
+        bad[second + R_VALUE] ^= 1;
+        pf.write_at(&bad[..], 3 * PAGE_SIZE_U64).unwrap();
+        let map = pf.current_map().unwrap().unwrap();
+        let damaged = pf.value_in_map(&map, loc(3, first, 5), &AtomicU64::new(0));
+        assert!(matches!(damaged, Err(Error::Corruption { .. })));
+        // Past the end of the mapping there is nothing to read in it.
+        assert_eq!(pf.value_in_map(&map, loc(40, first, 5), &AtomicU64::new(0)).unwrap(), None);
     }
 
     #[test]

@@ -89,6 +89,7 @@ impl<'a> Item<'a> {
     ///
     /// # Errors
     /// As [`value_vec`](Self::value_vec).
+    #[inline]
     fn value_ref<'b>(&self, buf: &'b mut Vec<u8>) -> Result<&'b [u8]>
     where
         'a: 'b,
@@ -139,6 +140,7 @@ enum CurValue {
 
 impl Cur {
     /// Records `e`, an entry of the leaf `pos` is on, by its offsets in the page.
+    #[inline]
     fn of(pos: &Position, e: &LeafEntry<'_>, prefix_len: usize) -> Cur {
         let base = pos.leaf_page().map_or(0, |p| p.bytes().as_ptr().addr());
         let span = |b: &[u8]| {
@@ -199,10 +201,12 @@ struct Last {
 impl Last {
     /// Whether `key`, met by the end moving `forward`, lies at or past this (the other end's)
     /// last key.
+    #[inline]
     fn reached(&self, key: &[u8], forward: bool) -> bool {
         self.set && if forward { key >= self.key.as_slice() } else { key <= self.key.as_slice() }
     }
 
+    #[inline]
     fn record(&mut self, key: &[u8]) {
         self.key.clear();
         self.key.extend_from_slice(key);
@@ -298,6 +302,7 @@ impl End {
     }
 
     /// Makes sure the next memtable entry of this end is read ahead, unless there is none.
+    #[inline]
     fn settle_mem(&mut self, view: &View, forward: bool, (lower, upper): Bounds<'_>) {
         if self.mem_done || self.mem_at < self.mem.len() {
             return;
@@ -392,6 +397,7 @@ impl End {
 
     /// The tree entry the position is on (settled): the key within the namespace, the value
     /// and the expiry.
+    #[inline]
     fn tree_entry(&self, keys_only: bool) -> Option<(&[u8], ValueAt<'_>, ExpiresAt)> {
         let cur = self.cur.as_ref()?;
         let page = self.tree.as_ref()?.leaf_page()?.bytes();
@@ -405,6 +411,7 @@ impl End {
     }
 
     /// The entry this end yielded last and has not passed yet.
+    #[inline]
     fn item<'a>(
         &'a self,
         tree: Option<&'a TreeSnap>,
@@ -427,6 +434,7 @@ impl End {
     }
 
     /// Moves past the entry of `source`.
+    #[inline]
     fn pass(&mut self, source: Source, forward: bool, file: Option<&PageFile>) -> Result<()> {
         if source != Source::Tree {
             self.mem_at += 1;

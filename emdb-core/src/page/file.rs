@@ -30,6 +30,7 @@ pub(crate) enum Page {
 
 impl Page {
     /// The page's bytes (always [`PAGE_SIZE`] of them).
+    #[inline]
     pub(crate) fn bytes(&self) -> &[u8] {
         match self {
             Page::Owned(b) => &b[..],
@@ -39,6 +40,7 @@ impl Page {
 
     /// The mapping the page was read from, if it was: it maps (at least) the file up to the page,
     /// so values near it can be read from it without the file's lock.
+    #[inline]
     pub(crate) fn map(&self) -> Option<&SharedMap> {
         match self {
             Page::Owned(_) => None,
@@ -56,6 +58,9 @@ pub(crate) struct PageFile {
     map: Option<RwLock<Option<SharedMap>>>,
     /// Pages whose checksum was verified since this file last wrote them.
     verified: VerifiedPages,
+    /// Of those, the value pages whose id and type were checked as well (by
+    /// [`value_in_map`](Self::value_in_map)), so that a scan does not read their headers again.
+    value_pages: VerifiedPages,
 }
 
 impl PageFile {
@@ -67,6 +72,7 @@ impl PageFile {
             file,
             map: mmap.then(|| RwLock::new(None)),
             verified: VerifiedPages::new(),
+            value_pages: VerifiedPages::new(),
         }
     }
 
@@ -100,6 +106,7 @@ impl PageFile {
     }
 
     /// Reads page `id` without checking it (meta pages have their own checks).
+    #[inline]
     pub(crate) fn read_raw(&self, id: PageId) -> Result<Page> {
         let offset = id.checked_mul(PAGE_SIZE_U64).ok_or_else(|| self.bad_page(id, "page id"))?;
         if let Some(map) = &self.map
@@ -113,6 +120,7 @@ impl PageFile {
     }
 
     /// The page at `offset` from the mapping, remapping once if the file grew past it.
+    #[inline]
     fn mapped(&self, map: &RwLock<Option<SharedMap>>, offset: u64) -> Result<Option<Page>> {
         let Ok(at) = usize::try_from(offset) else { return Ok(None) };
         let Some(end) = at.checked_add(PAGE_SIZE) else { return Ok(None) };
@@ -165,6 +173,7 @@ impl PageFile {
     ///
     /// # Errors
     /// [`Error::Corruption`] when a check fails or the page lies past the end of the file.
+    #[inline]
     pub(crate) fn read_page(&self, id: PageId, ty: PageType) -> Result<Page> {
         if id < 2 {
             return Err(
@@ -185,6 +194,7 @@ impl PageFile {
 
     /// Where the value at `loc` lies: the byte offset of its record (or overflow run) and the
     /// record's length with its header, checked against the format's bounds.
+    #[inline]
     fn value_span(&self, loc: ValueLoc) -> Result<(u64, usize)> {
         let len = usize::try_from(loc.len()).unwrap_or(usize::MAX);
         let span = match loc {
@@ -270,13 +280,15 @@ impl PageFile {
     /// The value at `loc`, checked in place in `map` (a mapping of this file, perhaps older and
     /// shorter than the file); `None` when the mapping does not cover it.
     ///
-    /// For the many values of one value page that a scan reads, the page's checksum is checked
-    /// once (with its id and type), then only each record's length: the page is then remembered
-    /// as verified, like the tree's pages. `checked` is the value page the caller last read
-    /// through this method (0 for none): its header is not even looked at again.
+    /// For the many values of one value page that scans read, the page's checksum, id and type
+    /// are checked once, then only each record's length: the page is remembered as a verified
+    /// value page (like the tree's pages, until this file writes it again), so later reads do
+    /// not touch its header. `checked` is the value page the caller last read through this
+    /// method (0 for none), which it need not even look up.
     ///
     /// # Errors
     /// As [`read_value_into`](Self::read_value_into).
+    #[inline]
     pub(crate) fn value_in_map<'m>(
         &self,
         map: &'m SharedMap,
@@ -297,13 +309,14 @@ impl PageFile {
 
     /// Makes sure value page `page` passed its checksum, id and type checks (checking them in
     /// `map` the first time); `false` when the mapping does not cover the page.
+    #[inline]
     fn value_page_checked(
         &self,
         map: &SharedMap,
         page: PageId,
         checked: &AtomicU64,
     ) -> Result<bool> {
-        if checked.load(Ordering::Relaxed) == page {
+        if checked.load(Ordering::Relaxed) == page || self.value_pages.contains(page) {
             return Ok(true);
         }
         let Some(bytes) = span_of(map, page.saturating_mul(PAGE_SIZE_U64), PAGE_SIZE) else {
@@ -315,6 +328,7 @@ impl PageFile {
             verify(bytes, page, PageType::Value).map_err(|d| self.bad_page(page, d))?;
             self.verified.insert(page);
         }
+        self.value_pages.insert(page);
         checked.store(page, Ordering::Relaxed);
         Ok(true)
     }
@@ -352,6 +366,7 @@ impl PageFile {
         let first = offset / PAGE_SIZE_U64;
         let end = offset.saturating_add(bytes.len() as u64).div_ceil(PAGE_SIZE_U64);
         self.verified.remove_range(first, end.saturating_sub(first));
+        self.value_pages.remove_range(first, end.saturating_sub(first));
         self.file.write_at(bytes, offset).map_err(|e| Error::io(&self.path, e))
     }
 
@@ -453,6 +468,7 @@ mod tests {
         let checked = AtomicU64::new(0);
         assert_eq!(pf.value_in_map(&map, loc(3, first, 5), &checked).unwrap(), Some(&b"first"[..]));
         assert!(pf.verified.contains(3), "the whole page was checked");
+        assert!(pf.value_pages.contains(3), "as a value page");
         assert_eq!(
             pf.value_in_map(&map, loc(3, second, 6), &checked).unwrap(),
             Some(&b"second"[..])
@@ -469,6 +485,7 @@ mod tests {
         let mut bad = page;
         bad[second + R_VALUE] ^= 1;
         pf.write_at(&bad[..], 3 * PAGE_SIZE_U64).unwrap();
+        assert!(!pf.value_pages.contains(3), "a write forgets the page");
         let map = pf.current_map().unwrap().unwrap();
         let damaged = pf.value_in_map(&map, loc(3, first, 5), &AtomicU64::new(0));
         assert!(matches!(damaged, Err(Error::Corruption { .. })));

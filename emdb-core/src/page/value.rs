@@ -67,6 +67,7 @@ pub(crate) fn put_record(page: &mut [u8; PAGE_SIZE], at: usize, value: &[u8]) ->
 
 /// The value of a record in a value page whose page checksum was verified (it covers the
 /// record): only the length is checked against the leaf's.
+#[inline]
 pub(crate) fn record_in_checked_page(rec: &[u8], len: u32) -> Result<&[u8], String> {
     let stored_len = get_u32(rec, R_LEN).ok_or("short record")?;
     if stored_len != len {

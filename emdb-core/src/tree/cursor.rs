@@ -56,16 +56,19 @@ impl<'f> Cursor<'f> {
     }
 
     /// The entry at the position, borrowing the cursor's leaf.
+    #[inline]
     pub(crate) fn entry(&self) -> Result<Option<LeafEntry<'_>>> {
         self.pos.entry(self.file)
     }
 
     /// Moves to the next entry (past the end: `entry()` becomes `None`).
+    #[inline]
     pub(crate) fn next(&mut self) -> Result<()> {
         self.pos.next(self.file)
     }
 
     /// Moves to the previous entry (before the start: `entry()` becomes `None`).
+    #[inline]
     pub(crate) fn prev(&mut self) -> Result<()> {
         self.pos.prev(self.file)
     }
@@ -110,11 +113,13 @@ impl Position {
     }
 
     /// The current leaf page, if the position is in one.
+    #[inline]
     pub(crate) fn leaf_page(&self) -> Option<&Page> {
         self.leaf.as_ref().map(|(_, page, _)| page)
     }
 
     /// The entry at the position, borrowing the position's leaf.
+    #[inline]
     pub(crate) fn entry<'p>(&'p self, file: &PageFile) -> Result<Option<LeafEntry<'p>>> {
         let Some((id, page, i)) = &self.leaf else { return Ok(None) };
         let l = leaf(file, *id, page)?;
@@ -142,6 +147,7 @@ impl Position {
     }
 
     /// Whether the position is on an entry of the current leaf.
+    #[inline]
     fn in_leaf(&self, file: &PageFile) -> Result<bool> {
         match &self.leaf {
             Some((id, page, i)) => Ok(*i < leaf(file, *id, page)?.len()),
@@ -191,6 +197,7 @@ impl Position {
     }
 
     /// Moves to the next entry (past the end: `entry()` becomes `None`).
+    #[inline]
     pub(crate) fn next(&mut self, file: &PageFile) -> Result<()> {
         let Some((id, page, i)) = &mut self.leaf else { return Ok(()) };
         let n = leaf(file, *id, page)?.len();
@@ -199,6 +206,7 @@ impl Position {
     }
 
     /// Moves to the previous entry (before the start: `entry()` becomes `None`).
+    #[inline]
     pub(crate) fn prev(&mut self, file: &PageFile) -> Result<()> {
         let Some((_, _, i)) = &mut self.leaf else { return Ok(()) };
         if *i == 0 {

@@ -140,7 +140,12 @@ enum CurValue {
 
 impl Cur {
     /// Records `e`, an entry of the leaf `pos` is on, by its offsets in the page.
-    #[inline]
+    #[expect(
+        clippy::inline_always,
+        reason = "called once per entry; out of line, the returned struct is copied through \
+                  memory right after the callee stored it, a store-forwarding stall"
+    )]
+    #[inline(always)]
     fn of(pos: &Position, e: &LeafEntry<'_>, prefix_len: usize) -> Cur {
         let base = pos.leaf_page().map_or(0, |p| p.bytes().as_ptr().addr());
         let span = |b: &[u8]| {

@@ -14,7 +14,8 @@ use crate::error::Result;
 use crate::io::SharedMap;
 use crate::keyspace::{Keyspace, NsState, SnapshotGuard, TreeSnap, View, Visible, is_expired};
 use crate::page::file::{Page, PageFile};
-use crate::page::node::{LeafEntry, ValueLoc, ValueRef};
+use crate::page::node::{Leaf, LeafEntry, ValueLoc, ValueRef};
+use crate::page::{PAGE_SIZE_U64, PageId};
 use crate::tree::Position;
 
 /// The most memtable entries one read-ahead of an end takes.
@@ -161,6 +162,45 @@ impl Cur {
     }
 }
 
+/// How many entries ahead of an end's position [`touch_ahead`] reaches.
+const TOUCH_AHEAD: usize = 10;
+
+/// Loads the first byte of the stored values of the next [`TOUCH_AHEAD`] entries of the leaf
+/// `pos` is on, unless done already. The loads are independent, so the processor has their
+/// cache (and TLB) misses in flight at once; read one by one as the entries are yielded, every
+/// value page of a short range would cost a full miss in turn. Only a hint: nothing is checked
+/// or kept, and a leaf not read through the mapping is left alone.
+fn touch_ahead(touched: &mut Option<(PageId, usize)>, pos: &Position, forward: bool) {
+    let Some((id, page, i)) = pos.leaf_at() else { return };
+    if let Some((leaf_id, until)) = *touched
+        && leaf_id == id
+        && (if forward { i < until } else { i > until })
+    {
+        return;
+    }
+    let (Some(map), Ok(leaf)) = (page.map(), Leaf::new(page.bytes())) else { return };
+    let (from, until) = if forward {
+        (i, i.saturating_add(TOUCH_AHEAD).min(leaf.len()))
+    } else {
+        (i.saturating_sub(TOUCH_AHEAD - 1), i.saturating_sub(TOUCH_AHEAD))
+    };
+    let end = if forward { until } else { i.saturating_add(1) };
+    let mut seen = 0u8;
+    for j in from..end {
+        if let Ok(e) = leaf.entry(j)
+            && let ValueRef::Stored(ValueLoc::Packed { page, offset, .. }) = e.value
+            && let Some(byte) = page
+                .checked_mul(PAGE_SIZE_U64)
+                .and_then(|at| usize::try_from(at + u64::from(offset)).ok())
+                .and_then(|at| map.get(at))
+        {
+            seen ^= *byte;
+        }
+    }
+    std::hint::black_box(seen);
+    *touched = Some((id, until));
+}
+
 /// Which source the entry an end stands on comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Source {
@@ -176,6 +216,9 @@ struct End {
     /// The position in the tree, on the next tree entry this end has not passed; `None` before
     /// the end's first read.
     tree: Option<Position>,
+    /// The leaf and the index up to which (exclusive, in this end's direction) the stored values
+    /// of its entries were touched by [`touch_ahead`].
+    touched: Option<(PageId, usize)>,
     /// The entry the position is on, once checked to be of this namespace and within the
     /// bounds (decoded once, however often it is looked at).
     cur: Option<Cur>,
@@ -296,6 +339,7 @@ impl End {
         End {
             tree: None,
             cur: None,
+            touched: None,
             tree_done: false,
             mem: Vec::new(),
             mem_at: 0,
@@ -394,6 +438,7 @@ impl End {
                 continue;
             }
             self.cur = Some(Cur::of(pos, &e, prefix.len()));
+            touch_ahead(&mut self.touched, pos, forward);
             return Ok(());
         }
         self.tree_done = true;

@@ -112,6 +112,12 @@ impl Position {
         self.seek(file, Target::AtOrBefore(key))
     }
 
+    /// The current leaf, its page and the index in it, if the position is in one.
+    #[inline]
+    pub(crate) fn leaf_at(&self) -> Option<(PageId, &Page, usize)> {
+        self.leaf.as_ref().map(|(id, page, i)| (*id, page, *i))
+    }
+
     /// The current leaf page, if the position is in one.
     #[inline]
     pub(crate) fn leaf_page(&self) -> Option<&Page> {

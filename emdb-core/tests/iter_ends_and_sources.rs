@@ -150,6 +150,7 @@ fn consume(mut iter: Iter, steps: &[Step], want: &[Entry]) {
 }
 
 fn run(
+    mmap: bool,
     writes: &[Write],
     later: &[Write],
     ranges: &[(Bound<u32>, Bound<u32>, Vec<Step>)],
@@ -161,6 +162,7 @@ fn run(
         .clock(Arc::new(clock.clone()))
         .path(dir.path().join("db"))
         .flush_policy(FlushPolicy::Manual)
+        .use_mmap(mmap)
         .build()
         .unwrap();
     let ns = db.namespace("n").unwrap();
@@ -229,7 +231,7 @@ proptest! {
         ),
         advance_ms in 0..60u64,
     ) {
-        run(&writes, &later, &ranges, advance_ms);
+        run(true, &writes, &later, &ranges, advance_ms);
     }
 }
 
@@ -244,5 +246,7 @@ fn a_short_range_from_a_key_reads_only_what_it_yields_and_stays_in_its_namespace
         .map(|k| (Bound::Included(k), Bound::Unbounded, vec![Step::Next; 10]))
         .chain([(Bound::Unbounded, Bound::Excluded(5), vec![Step::NextBackRef; 3])])
         .collect();
-    run(&writes, &[], &ranges, 0);
+    run(true, &writes, &[], &ranges, 0);
+    // Without the mapping, pages and values are read with `pread` into the iterator's buffers.
+    run(false, &writes, &[], &ranges, 0);
 }

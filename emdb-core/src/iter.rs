@@ -1,49 +1,273 @@
 //! Ordered iterators over a consistent snapshot: [`Iter`] over entries and [`Keys`] over keys.
 //!
-//! An iterator registers a read snapshot when it is created and reads the namespace in chunks at
-//! that snapshot, so it never holds a lock between calls to `next` (writers go on, and writing to
-//! the database while iterating it is fine) and never sees part of a commit made after it started.
+//! An iterator registers a read snapshot when it is created and reads the namespace at that
+//! snapshot, so it never holds a lock between calls to `next` (writers go on, and writing to the
+//! database while iterating it is fine) and never sees part of a commit made after it started.
 
-use std::collections::VecDeque;
-use std::ops::Bound;
+use std::cmp::Ordering;
+use std::ops::{Bound, Range};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering as AtomicOrdering};
 
 use crate::batch::ExpiresAt;
 use crate::error::Result;
-use crate::keyspace::{Keyspace, NsState, SnapshotGuard, View, is_expired};
-use crate::page::node::{ValueLoc, ValueRef};
-use crate::tree::Cursor;
+use crate::io::SharedMap;
+use crate::keyspace::{Keyspace, NsState, SnapshotGuard, TreeSnap, View, Visible, is_expired};
+use crate::page::file::{Page, PageFile};
+use crate::page::node::{Leaf, LeafEntry, ValueLoc, ValueRef};
+use crate::page::{PAGE_SIZE_U64, PageId};
+use crate::tree::Position;
 
-/// The most entries one refill reads from the memtable and from the tree.
-const CHUNK: usize = 128;
+/// The most memtable entries one read-ahead of an end takes.
+const MEM_CHUNK: usize = 128;
 
-/// How many entries the first refill reads. Refills double up to [`CHUNK`], so a short range
-/// (`take(10)`) descends the tree once and decodes a few keys, not a hundred, while a long scan
-/// soon reads in full chunks. Values are read only as entries are yielded.
-const FIRST_CHUNK: usize = 16;
+/// How many memtable entries the first read-ahead of an end takes. Read-aheads double up to
+/// [`MEM_CHUNK`], so a short range (`take(10)`) clones a few memtable entries, not a hundred,
+/// while a long scan soon reads in full chunks. The tree is not read ahead at all: each end
+/// keeps its position in the tree and decodes an entry only when it reaches it.
+const FIRST_MEM_CHUNK: usize = 8;
 
-/// A value as a chunk holds it: the bytes, or where they are in the snapshot's page file (read
-/// when the entry is yielded, so keys read past the end of a short range cost no value read).
-#[derive(Debug, Clone)]
-pub(crate) enum Value {
-    /// The bytes, shared with the memtable or copied from a leaf.
-    Bytes(Arc<[u8]>),
-    /// A value page record or overflow run of the snapshot's tree.
-    Stored(ValueLoc),
-}
-
-/// A key and its value.
-pub(crate) type Entry = (Arc<[u8]>, Value);
-
-/// A tree entry as a refill reads it: the key and, unless removed, the value and expiry.
-type TreeItem = (Arc<[u8]>, Option<(Value, ExpiresAt)>);
+/// A key and its value (empty for a keys-only iterator), as [`RawIter::next_entry`] hands them
+/// out.
+pub(crate) type Entry = (Arc<[u8]>, Vec<u8>);
 
 /// The lower and upper bound of a key range.
 pub(crate) type KeyBounds = (Bound<Arc<[u8]>>, Bound<Arc<[u8]>>);
 
-/// The machinery shared by every iterator: bounds that shrink from both ends as chunks are read,
-/// each chunk merged from the memtable and the tree beneath it (the memtable wins on equal keys;
-/// its removals hide tree entries).
+/// Where the value of the entry an end stands on is.
+#[derive(Debug, Clone, Copy)]
+enum ValueAt<'a> {
+    /// In the memtable.
+    Mem(&'a Arc<[u8]>),
+    /// Inline in the leaf.
+    Inline(&'a [u8]),
+    /// In a value page or overflow run.
+    Stored(ValueLoc),
+    /// Not read (a keys-only iterator).
+    Skipped,
+}
+
+/// A live entry as an end of the iterator reaches it, borrowed from the memtable's read-ahead or
+/// the tree's leaf: nothing is copied until the caller asks for it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Item<'a> {
+    /// The key within the namespace.
+    key: &'a [u8],
+    value: ValueAt<'a>,
+    /// The snapshot's page file, for stored values.
+    file: Option<&'a PageFile>,
+    /// The mapping the current leaf was read through, which stored values are read from when
+    /// it covers them (no lock, no system call).
+    map: Option<&'a SharedMap>,
+    /// The value page this iterator last read a value from, its checks done.
+    checked: &'a AtomicU64,
+}
+
+impl<'a> Item<'a> {
+    /// The value's bytes, read and checked from the page file if they are stored there.
+    ///
+    /// # Errors
+    /// [`Error::Corruption`](crate::Error::Corruption) or an I/O error reading a stored value.
+    fn value_vec(&self) -> Result<Vec<u8>> {
+        match (self.value, self.file) {
+            (ValueAt::Mem(bytes), _) => Ok(bytes.to_vec()),
+            (ValueAt::Inline(bytes), _) => Ok(bytes.to_vec()),
+            (ValueAt::Stored(loc), Some(file)) => {
+                if let Some(map) = self.map
+                    && let Some(bytes) = file.value_in_map(map, loc, self.checked)?
+                {
+                    return Ok(bytes.to_vec());
+                }
+                file.read_value(loc)
+            }
+            // A stored value always comes from the tree; without one there is nothing to read.
+            (ValueAt::Stored(_) | ValueAt::Skipped, _) => Ok(Vec::new()),
+        }
+    }
+
+    /// The value's bytes, borrowed where they lie (the memtable, the leaf, the mapping) or read
+    /// into `buf` (a stored value the mapping does not cover, or reads without a mapping).
+    ///
+    /// # Errors
+    /// As [`value_vec`](Self::value_vec).
+    #[inline]
+    fn value_ref<'b>(&self, buf: &'b mut Vec<u8>) -> Result<&'b [u8]>
+    where
+        'a: 'b,
+    {
+        match (self.value, self.file) {
+            (ValueAt::Mem(bytes), _) => Ok(bytes),
+            (ValueAt::Inline(bytes), _) => Ok(bytes),
+            (ValueAt::Stored(loc), Some(file)) => {
+                if let Some(map) = self.map
+                    && let Some(bytes) = file.value_in_map(map, loc, self.checked)?
+                {
+                    return Ok(bytes);
+                }
+                buf.clear();
+                file.read_value_into(loc, buf)?;
+                Ok(buf)
+            }
+            (ValueAt::Stored(_) | ValueAt::Skipped, _) => Ok(&[]),
+        }
+    }
+
+    /// The key (without its first `strip` bytes) and the value, as owned copies.
+    fn to_owned_pair(self, strip: usize) -> Result<(Vec<u8>, Vec<u8>)> {
+        let value = self.value_vec()?;
+        Ok((self.key.get(strip..).unwrap_or_default().to_vec(), value))
+    }
+}
+
+/// The entry as [`RawIter::next_entry`] hands it out.
+fn owned_entry(item: Item<'_>) -> Result<Entry> {
+    Ok((Arc::from(item.key), item.value_vec()?))
+}
+
+/// A settled tree entry, decoded: where its key (without the namespace prefix) and inline value
+/// lie in the leaf page, or where its value is stored.
+#[derive(Debug, Clone)]
+struct Cur {
+    key: Range<usize>,
+    value: CurValue,
+    expires_at: ExpiresAt,
+}
+
+#[derive(Debug, Clone)]
+enum CurValue {
+    Inline(Range<usize>),
+    Stored(ValueLoc),
+}
+
+impl Cur {
+    /// Records `e`, an entry of the leaf `pos` is on, by its offsets in the page.
+    #[expect(
+        clippy::inline_always,
+        reason = "called once per entry; out of line, the returned struct is copied through \
+                  memory right after the callee stored it, a store-forwarding stall"
+    )]
+    #[inline(always)]
+    fn of(pos: &Position, e: &LeafEntry<'_>, prefix_len: usize) -> Cur {
+        let base = pos.leaf_page().map_or(0, |p| p.bytes().as_ptr().addr());
+        let span = |b: &[u8]| {
+            let at = b.as_ptr().addr().wrapping_sub(base);
+            at..at + b.len()
+        };
+        let key = span(e.key.get(prefix_len..).unwrap_or_default());
+        let value = match e.value {
+            ValueRef::Inline(b) => CurValue::Inline(span(b)),
+            ValueRef::Stored(loc) => CurValue::Stored(loc),
+        };
+        Cur { key, value, expires_at: e.expires_at }
+    }
+}
+
+/// How many entries ahead of an end's position [`touch_ahead`] reaches.
+const TOUCH_AHEAD: usize = 10;
+
+/// Loads the first byte of the stored values of the next [`TOUCH_AHEAD`] entries of the leaf
+/// `pos` is on, unless done already. The loads are independent, so the processor has their
+/// cache (and TLB) misses in flight at once; read one by one as the entries are yielded, every
+/// value page of a short range would cost a full miss in turn. Only a hint: nothing is checked
+/// or kept, and a leaf not read through the mapping is left alone.
+fn touch_ahead(touched: &mut Option<(PageId, usize)>, pos: &Position, forward: bool) {
+    let Some((id, page, i)) = pos.leaf_at() else { return };
+    if let Some((leaf_id, until)) = *touched
+        && leaf_id == id
+        && (if forward { i < until } else { i > until })
+    {
+        return;
+    }
+    let (Some(map), Ok(leaf)) = (page.map(), Leaf::new(page.bytes())) else { return };
+    let (from, until) = if forward {
+        (i, i.saturating_add(TOUCH_AHEAD).min(leaf.len()))
+    } else {
+        (i.saturating_sub(TOUCH_AHEAD - 1), i.saturating_sub(TOUCH_AHEAD))
+    };
+    let end = if forward { until } else { i.saturating_add(1) };
+    let mut seen = 0u8;
+    for j in from..end {
+        if let Ok(e) = leaf.entry(j)
+            && let ValueRef::Stored(ValueLoc::Packed { page, offset, .. }) = e.value
+            && let Some(byte) = page
+                .checked_mul(PAGE_SIZE_U64)
+                .and_then(|at| usize::try_from(at + u64::from(offset)).ok())
+                .and_then(|at| map.get(at))
+        {
+            seen ^= *byte;
+        }
+    }
+    std::hint::black_box(seen);
+    *touched = Some((id, until));
+}
+
+/// Which source the entry an end stands on comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Mem,
+    Tree,
+    /// Both hold the key: the memtable's version wins, the tree's is passed over.
+    Both,
+}
+
+/// One end of an iterator: where it stands in the tree and in the memtable.
+#[derive(Debug)]
+struct End {
+    /// The position in the tree, on the next tree entry this end has not passed; `None` before
+    /// the end's first read.
+    tree: Option<Position>,
+    /// The leaf and the index up to which (exclusive, in this end's direction) the stored values
+    /// of its entries were touched by [`touch_ahead`].
+    touched: Option<(PageId, usize)>,
+    /// The entry the position is on, once checked to be of this namespace and within the
+    /// bounds (decoded once, however often it is looked at).
+    cur: Option<Cur>,
+    /// The tree holds nothing more for this end.
+    tree_done: bool,
+    /// Memtable entries read ahead (removal markers included), in this end's order.
+    mem: Vec<Visible>,
+    /// The next entry of `mem` this end has not passed.
+    mem_at: usize,
+    /// The memtable holds nothing for this end past `mem`.
+    mem_done: bool,
+    /// How many entries the next memtable read-ahead takes.
+    mem_chunk: usize,
+    /// The source of the entry this end yielded last, which it passes at its next step (the
+    /// entry stays in place while the caller borrows it).
+    pending: Option<Source>,
+    /// Nothing more comes from this end.
+    done: bool,
+}
+
+/// The key an end yielded last: the other end stops before it, so the two never cross.
+#[derive(Debug, Default)]
+struct Last {
+    key: Vec<u8>,
+    set: bool,
+}
+
+impl Last {
+    /// Whether `key`, met by the end moving `forward`, lies at or past this (the other end's)
+    /// last key.
+    #[inline]
+    fn reached(&self, key: &[u8], forward: bool) -> bool {
+        self.set && if forward { key >= self.key.as_slice() } else { key <= self.key.as_slice() }
+    }
+
+    #[inline]
+    fn record(&mut self, key: &[u8]) {
+        self.key.clear();
+        self.key.extend_from_slice(key);
+        self.set = true;
+    }
+}
+
+/// The key range of an iterator, borrowed.
+type Bounds<'a> = (Bound<&'a [u8]>, Bound<&'a [u8]>);
+
+/// The machinery shared by every iterator: two ends, each merging the memtable and the tree
+/// beneath it in its direction (the memtable wins on equal keys; its removals hide tree
+/// entries); each end stops at the key the other end yielded last.
 #[derive(Debug)]
 pub(crate) struct RawIter {
     /// Keeps the snapshot registered (its versions and tree pages stay) while the iterator lives.
@@ -56,14 +280,16 @@ pub(crate) struct RawIter {
     keys_only: bool,
     lower: Bound<Arc<[u8]>>,
     upper: Bound<Arc<[u8]>>,
-    /// Entries read from the low end, ascending.
-    front: VecDeque<Entry>,
-    /// Entries read from the high end, ascending.
-    back: VecDeque<Entry>,
-    /// Every entry between the bounds has been read into `front` or `back`.
-    drained: bool,
-    /// How many entries the next refill reads from each source.
-    chunk: usize,
+    front: End,
+    back: End,
+    front_last: Last,
+    back_last: Last,
+    /// Where [`next_ref`](Self::next_ref) reads a value it cannot borrow in place.
+    value_buf: Vec<u8>,
+    /// A value read failed after its end had moved onto it: the iterator ends.
+    failed: AtomicBool,
+    /// The value page the iterator last read a value from (see [`PageFile::value_in_map`]).
+    checked_page: AtomicU64,
 }
 
 fn as_slice(bound: &Bound<Arc<[u8]>>) -> Bound<&[u8]> {
@@ -89,6 +315,187 @@ fn below(key: &[u8], upper: Bound<&[u8]>) -> bool {
         Bound::Included(b) => key <= b,
         Bound::Excluded(b) => key < b,
         Bound::Unbounded => true,
+    }
+}
+
+/// Calls `f` with `prefix` followed by `key`, built on the stack when it is short.
+fn with_full_key<R>(prefix: [u8; 4], key: &[u8], f: impl FnOnce(&[u8]) -> R) -> R {
+    let mut buf = [0u8; 64];
+    let len = prefix.len() + key.len();
+    if let Some(full) = buf.get_mut(..len) {
+        let (p, k) = full.split_at_mut(prefix.len());
+        p.copy_from_slice(&prefix);
+        k.copy_from_slice(key);
+        return f(full);
+    }
+    let mut full = Vec::with_capacity(len);
+    full.extend_from_slice(&prefix);
+    full.extend_from_slice(key);
+    f(&full)
+}
+
+impl End {
+    fn new() -> Self {
+        End {
+            tree: None,
+            cur: None,
+            touched: None,
+            tree_done: false,
+            mem: Vec::new(),
+            mem_at: 0,
+            mem_done: false,
+            mem_chunk: FIRST_MEM_CHUNK,
+            pending: None,
+            done: false,
+        }
+    }
+
+    /// Makes sure the next memtable entry of this end is read ahead, unless there is none.
+    #[inline]
+    fn settle_mem(&mut self, view: &View, forward: bool, (lower, upper): Bounds<'_>) {
+        if self.mem_done || self.mem_at < self.mem.len() {
+            return;
+        }
+        // Go on after the last key read (or from the bound, the first time).
+        let from = self.mem.last().map(|(k, _)| Arc::clone(k));
+        self.mem.clear();
+        self.mem_at = 0;
+        let (lower, upper) = match &from {
+            Some(k) if forward => (Bound::Excluded(&k[..]), upper),
+            Some(k) => (lower, Bound::Excluded(&k[..])),
+            None => (lower, upper),
+        };
+        let mem = view.mem.read();
+        self.mem_done = mem.scan(lower, upper, view.lsn, forward, self.mem_chunk, &mut self.mem);
+        self.mem_chunk = (self.mem_chunk * 2).min(MEM_CHUNK);
+    }
+
+    /// Makes sure the tree position is on an entry of this namespace within the bounds, or
+    /// marks the tree done; the first time, seeks from the bound.
+    fn settle_tree(
+        &mut self,
+        tree: Option<&TreeSnap>,
+        prefix: [u8; 4],
+        forward: bool,
+        (lower, upper): Bounds<'_>,
+    ) -> Result<()> {
+        if self.tree_done || self.cur.is_some() {
+            return Ok(());
+        }
+        let Some(tree) = tree else {
+            self.tree_done = true;
+            return Ok(());
+        };
+        let file = &*tree.file;
+        if self.tree.is_none() {
+            let mut pos = Position::new(tree.root);
+            if forward {
+                match lower {
+                    Bound::Included(k) | Bound::Excluded(k) => {
+                        with_full_key(prefix, k, |full| pos.seek_at_or_after(file, full))?;
+                    }
+                    Bound::Unbounded => pos.seek_at_or_after(file, &prefix)?,
+                }
+            } else {
+                match upper {
+                    Bound::Included(k) | Bound::Excluded(k) => {
+                        with_full_key(prefix, k, |full| pos.seek_at_or_before(file, full))?;
+                    }
+                    Bound::Unbounded => match prefix_end(&prefix) {
+                        Some(end) => pos.seek_at_or_before(file, &end)?,
+                        None => pos.seek_last(file)?,
+                    },
+                }
+            }
+            self.tree = Some(pos);
+        }
+        let Some(pos) = self.tree.as_mut() else { return Ok(()) };
+        loop {
+            let Some(e) = pos.entry(file)? else { break };
+            let Some((p, key)) = e.key.split_first_chunk::<4>() else {
+                return Err(file.corruption(0, "a tree key is shorter than its prefix"));
+            };
+            if *p != prefix {
+                // Only a backward seek from past the namespace lands on a later namespace.
+                if forward || *p < prefix {
+                    break;
+                }
+                pos.prev(file)?;
+                continue;
+            }
+            if !above(key, lower) {
+                if forward {
+                    pos.next(file)?;
+                    continue;
+                }
+                break;
+            }
+            if !below(key, upper) {
+                if forward {
+                    break;
+                }
+                pos.prev(file)?;
+                continue;
+            }
+            self.cur = Some(Cur::of(pos, &e, prefix.len()));
+            touch_ahead(&mut self.touched, pos, forward);
+            return Ok(());
+        }
+        self.tree_done = true;
+        Ok(())
+    }
+
+    /// The tree entry the position is on (settled): the key within the namespace, the value
+    /// and the expiry.
+    #[inline]
+    fn tree_entry(&self, keys_only: bool) -> Option<(&[u8], ValueAt<'_>, ExpiresAt)> {
+        let cur = self.cur.as_ref()?;
+        let page = self.tree.as_ref()?.leaf_page()?.bytes();
+        let key = page.get(cur.key.clone())?;
+        let value = match cur.value {
+            _ if keys_only => ValueAt::Skipped,
+            CurValue::Inline(ref at) => ValueAt::Inline(page.get(at.clone())?),
+            CurValue::Stored(loc) => ValueAt::Stored(loc),
+        };
+        Some((key, value, cur.expires_at))
+    }
+
+    /// The entry this end yielded last and has not passed yet.
+    #[inline]
+    fn item<'a>(
+        &'a self,
+        tree: Option<&'a TreeSnap>,
+        keys_only: bool,
+        checked: &'a AtomicU64,
+    ) -> Option<Item<'a>> {
+        let file = tree.map(|t| &*t.file);
+        match self.pending? {
+            Source::Tree => {
+                let (key, value, _) = self.tree_entry(keys_only)?;
+                let map = self.tree.as_ref().and_then(Position::leaf_page).and_then(Page::map);
+                Some(Item { key, value, file, map, checked })
+            }
+            Source::Mem | Source::Both => {
+                let (key, Some((v, _))) = self.mem.get(self.mem_at)? else { return None };
+                let value = if keys_only { ValueAt::Skipped } else { ValueAt::Mem(v) };
+                Some(Item { key, value, file, map: None, checked })
+            }
+        }
+    }
+
+    /// Moves past the entry of `source`.
+    #[inline]
+    fn pass(&mut self, source: Source, forward: bool, file: Option<&PageFile>) -> Result<()> {
+        if source != Source::Tree {
+            self.mem_at += 1;
+        }
+        if source != Source::Mem
+            && let (Some(pos), Some(file)) = (&mut self.tree, file)
+        {
+            self.cur = None;
+            if forward { pos.next(file)? } else { pos.prev(file)? }
+        }
+        Ok(())
     }
 }
 
@@ -131,10 +538,13 @@ impl RawIter {
             keys_only: false,
             lower,
             upper,
-            front: VecDeque::new(),
-            back: VecDeque::new(),
-            drained: false,
-            chunk: FIRST_CHUNK,
+            front: End::new(),
+            back: End::new(),
+            front_last: Last::default(),
+            back_last: Last::default(),
+            value_buf: Vec::new(),
+            failed: AtomicBool::new(false),
+            checked_page: AtomicU64::new(0),
         }
     }
 
@@ -150,194 +560,128 @@ impl RawIter {
         self
     }
 
-    /// Reads up to `self.chunk` tree entries of this namespace within the bounds, in the
-    /// direction asked. Returns whether the tree range is exhausted.
-    fn scan_tree(&self, forward: bool, out: &mut Vec<TreeItem>) -> Result<bool> {
-        let Some(tree) = &self.view.tree else { return Ok(true) };
-        let (lower, upper) = (as_slice(&self.lower), as_slice(&self.upper));
-        let full = |k: &[u8]| {
-            let mut v = Vec::with_capacity(4 + k.len());
-            v.extend_from_slice(&self.prefix);
-            v.extend_from_slice(k);
-            v
-        };
-        let mut cursor = Cursor::new(&tree.file, tree.root);
-        if forward {
-            match lower {
-                Bound::Included(k) | Bound::Excluded(k) => cursor.seek_at_or_after(&full(k))?,
-                Bound::Unbounded => cursor.seek_at_or_after(&self.prefix)?,
+    /// Moves the end of `forward` to its next live entry and returns what `f` makes of it;
+    /// `None` when the end has met the bounds or the other end. After an error the iterator
+    /// ends (what follows it is not guaranteed).
+    fn next_with<T>(
+        &mut self,
+        forward: bool,
+        f: impl FnOnce(Item<'_>) -> Result<T>,
+    ) -> Option<Result<T>> {
+        let found = self.advance(forward).and_then(|found| {
+            if !found {
+                return Ok(None);
             }
-        } else {
-            match upper {
-                Bound::Included(k) | Bound::Excluded(k) => cursor.seek_at_or_before(&full(k))?,
-                Bound::Unbounded => match crate::iter::prefix_end(&self.prefix) {
-                    Some(end) => cursor.seek_at_or_before(&end)?,
-                    None => cursor.seek_last()?,
-                },
+            let end = if forward { &self.front } else { &self.back };
+            end.item(self.view.tree.as_deref(), self.keys_only, &self.checked_page)
+                .map(f)
+                .transpose()
+        });
+        match found {
+            Ok(found) => found.map(Ok),
+            Err(e) => {
+                self.fail();
+                Some(Err(e))
             }
         }
-        let mut taken = 0;
-        while let Some(e) = cursor.entry()? {
-            let Some((prefix, key)) = e.key.split_first_chunk::<4>() else {
-                return Err(tree.file.corruption(0, "a tree key is shorter than its prefix"));
-            };
-            if *prefix != self.prefix {
-                if forward || prefix.as_slice() < self.prefix.as_slice() {
-                    return Ok(true);
-                }
-                cursor.prev()?;
-                continue;
-            }
-            if !above(key, lower) {
-                if forward {
-                    cursor.next()?;
-                    continue;
-                }
-                return Ok(true);
-            }
-            if !below(key, upper) {
-                if forward {
-                    return Ok(true);
-                }
-                cursor.prev()?;
-                continue;
-            }
-            if taken == self.chunk {
-                return Ok(false);
-            }
-            let value = match e.value {
-                _ if self.keys_only => Value::Bytes(Arc::from(&[][..])),
-                ValueRef::Inline(b) => Value::Bytes(Arc::from(b)),
-                ValueRef::Stored(loc) => Value::Stored(loc),
-            };
-            out.push((Arc::from(key), Some((value, e.expires_at))));
-            taken += 1;
-            if forward { cursor.next()? } else { cursor.prev()? }
-        }
-        Ok(true)
     }
 
-    /// Reads the next chunk from one end: merges the memtable and the tree, and moves that end's
-    /// bound past what was read.
-    fn refill(&mut self, forward: bool) -> Result<()> {
-        let mut mem = Vec::with_capacity(self.chunk);
-        let mem_done = self.view.mem.read().scan(
-            as_slice(&self.lower),
-            as_slice(&self.upper),
-            self.view.lsn,
-            forward,
-            self.chunk,
-            &mut mem,
-        );
-        let mut tree = Vec::new();
-        let tree_done = self.scan_tree(forward, &mut tree)?;
-        // Only keys up to the last one BOTH sources have read past are known to be complete.
-        let mut bound: Option<Arc<[u8]>> = None;
-        let lasts = [(mem_done, mem.last().map(|e| &e.0)), (tree_done, tree.last().map(|e| &e.0))];
-        for (done, last) in lasts {
-            if !done && let Some(last) = last {
-                bound = Some(match bound {
-                    Some(b) if (forward && b <= *last) || (!forward && b >= *last) => b,
-                    _ => Arc::clone(last),
-                });
-            }
-        }
-        let within = |k: &Arc<[u8]>| match &bound {
-            None => true,
-            Some(b) => (forward && k <= b) || (!forward && k >= b),
-        };
-        let mut chunk: Vec<Entry> = Vec::with_capacity(mem.len() + tree.len());
-        let mem = mem.into_iter().map(|(k, v)| (k, v.map(|(v, e)| (Value::Bytes(v), e))));
-        let (mut m, mut t) = (mem.peekable(), tree.into_iter().peekable());
-        loop {
-            let take_mem = match (m.peek(), t.peek()) {
-                (None, None) => break,
-                (Some(_), None) => true,
-                (None, Some(_)) => false,
-                (Some((a, _)), Some((b, _))) => {
-                    if a == b {
-                        t.next();
-                        true
-                    } else {
-                        (a < b) == forward
-                    }
-                }
-            };
-            let Some((key, value)) = (if take_mem { m.next() } else { t.next() }) else { break };
-            if !within(&key) {
-                break;
-            }
-            if let Some((value, expires_at)) = value
-                && !is_expired(expires_at, self.now)
-            {
-                chunk.push((key, value));
-            }
-        }
-        match bound {
-            Some(b) if forward => self.lower = Bound::Excluded(b),
-            Some(b) => self.upper = Bound::Excluded(b),
-            None => self.drained = true,
-        }
-        self.chunk = (self.chunk * 2).min(CHUNK);
-        if forward {
-            self.front.extend(chunk);
-        } else {
-            for entry in chunk {
-                self.back.push_front(entry);
-            }
-        }
-        Ok(())
-    }
-
-    pub(crate) fn next_entry(&mut self) -> Option<Result<Entry>> {
-        loop {
-            if let Some(entry) = self.front.pop_front() {
-                return Some(Ok(entry));
-            }
-            if self.drained {
-                return self.back.pop_front().map(Ok);
-            }
-            if let Err(e) = self.refill(true) {
+    /// As [`next_with`](Self::next_with), handing out the key and value borrowed from where
+    /// they lie (or from the iterator's buffer), valid until the next call.
+    pub(crate) fn next_ref(&mut self, forward: bool) -> Option<Result<(&[u8], &[u8])>> {
+        match self.advance(forward) {
+            Ok(true) => {}
+            Ok(false) => return None,
+            Err(e) => {
                 self.fail();
                 return Some(Err(e));
             }
         }
-    }
-
-    pub(crate) fn next_back_entry(&mut self) -> Option<Result<Entry>> {
-        loop {
-            if let Some(entry) = self.back.pop_back() {
-                return Some(Ok(entry));
+        let RawIter { front, back, view, keys_only, value_buf, failed, checked_page, .. } = self;
+        let end = if forward { &*front } else { &*back };
+        let item = end.item(view.tree.as_deref(), *keys_only, checked_page)?;
+        match item.value_ref(value_buf) {
+            Ok(value) => Some(Ok((item.key, value))),
+            Err(e) => {
+                // The end stands on the entry; the next call sees the flag and ends.
+                failed.store(true, AtomicOrdering::Relaxed);
+                Some(Err(e))
             }
-            if self.drained {
-                return self.front.pop_back().map(Ok);
-            }
-            if let Err(e) = self.refill(false) {
-                self.fail();
-                return Some(Err(e));
-            }
-        }
-    }
-
-    /// The bytes of a value this iterator yielded (read and checked from the snapshot's page
-    /// file if it was stored there).
-    ///
-    /// # Errors
-    /// [`Error::Corruption`](crate::Error::Corruption) or an I/O error reading a stored value.
-    pub(crate) fn value(&self, value: Value) -> Result<Vec<u8>> {
-        match (value, &self.view.tree) {
-            (Value::Bytes(bytes), _) => Ok(bytes.to_vec()),
-            (Value::Stored(loc), Some(tree)) => tree.file.read_value(loc),
-            // A stored value always comes from the tree; without one there is nothing to read.
-            (Value::Stored(_), None) => Ok(Vec::new()),
         }
     }
 
     /// After an error the iterator ends (what follows it is not guaranteed).
     fn fail(&mut self) {
-        self.drained = true;
-        self.front.clear();
-        self.back.clear();
+        self.front.done = true;
+        self.back.done = true;
+        self.failed.store(true, AtomicOrdering::Relaxed);
+    }
+
+    /// Moves the end of `forward` past the entry it yielded last, onto its next live entry
+    /// (which stays in place for [`End::item`]). Returns whether there is one.
+    fn advance(&mut self, forward: bool) -> Result<bool> {
+        if self.failed.load(AtomicOrdering::Relaxed) {
+            self.fail();
+            return Ok(false);
+        }
+        let RawIter { view, prefix, now, lower, upper, .. } = self;
+        let (end, last, other) = if forward {
+            (&mut self.front, &mut self.front_last, &self.back_last)
+        } else {
+            (&mut self.back, &mut self.back_last, &self.front_last)
+        };
+        let bounds = (as_slice(lower), as_slice(upper));
+        let tree = view.tree.as_deref();
+        let file = tree.map(|t| &*t.file);
+        if let Some(source) = end.pending.take() {
+            end.pass(source, forward, file)?;
+        }
+        loop {
+            if end.done {
+                return Ok(false);
+            }
+            end.settle_mem(view, forward, bounds);
+            end.settle_tree(tree, *prefix, forward, bounds)?;
+            let mem = end.mem.get(end.mem_at);
+            let entry = if end.tree_done { None } else { end.tree_entry(true) };
+            let tree_key = entry.map(|(key, _, _)| key);
+            let (source, key) = match (mem, tree_key) {
+                (None, None) => {
+                    end.done = true;
+                    return Ok(false);
+                }
+                (Some((m, _)), None) => (Source::Mem, &m[..]),
+                (None, Some(t)) => (Source::Tree, t),
+                (Some((m, _)), Some(t)) => match (m[..].cmp(t), forward) {
+                    (Ordering::Equal, _) => (Source::Both, &m[..]),
+                    (Ordering::Less, true) | (Ordering::Greater, false) => (Source::Mem, &m[..]),
+                    _ => (Source::Tree, t),
+                },
+            };
+            if other.reached(key, forward) {
+                end.done = true;
+                return Ok(false);
+            }
+            let expires_at = match (source, mem, &entry) {
+                (Source::Tree, _, Some((_, _, expires_at))) => Some(*expires_at),
+                (Source::Mem | Source::Both, Some((_, version)), _) => {
+                    version.as_ref().map(|(_, expires_at)| *expires_at)
+                }
+                _ => None,
+            };
+            // Not removed in the memtable, and not expired.
+            if expires_at.is_some_and(|e| !is_expired(e, *now)) {
+                last.record(key);
+                end.pending = Some(source);
+                return Ok(true);
+            }
+            end.pass(source, forward, file)?;
+        }
+    }
+
+    /// The next entry from the low end.
+    pub(crate) fn next_entry(&mut self) -> Option<Result<Entry>> {
+        self.next_with(true, owned_entry)
     }
 }
 
@@ -358,9 +702,65 @@ impl Iter {
         Iter { raw, strip }
     }
 
-    fn convert(&self, (key, value): Entry) -> Result<(Vec<u8>, Vec<u8>)> {
-        let value = self.raw.value(value)?;
-        Ok((key.get(self.strip..).unwrap_or_default().to_vec(), value))
+    /// The next entry, like [`next`](Iterator::next), but borrowed instead of copied: the key
+    /// and the value point into the memtable, the page or the read-only mapping where they lie
+    /// (or into a buffer of the iterator) and stay valid until the iterator is used again. A
+    /// stored value is still checked (length and checksum) before it is handed out.
+    ///
+    /// Mixing it with `next` and [`next_back`](DoubleEndedIterator::next_back) is fine: each
+    /// entry is yielded once, by whichever call reaches it.
+    ///
+    /// # Errors
+    /// [`Error::Corruption`](crate::Error::Corruption) or an I/O error reading a page or a
+    /// value; the iterator then ends.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use emdb_core::Emdb;
+    ///
+    /// let db = Emdb::open_in_memory();
+    /// db.insert("a", "1")?;
+    /// db.insert("b", "2")?;
+    /// let mut iter = db.range("a"..)?;
+    /// let mut total = 0;
+    /// while let Some(entry) = iter.next_ref() {
+    ///     let (key, value) = entry?;
+    ///     total += key.len() + value.len();
+    /// }
+    /// assert_eq!(total, 4);
+    /// # Ok::<(), emdb_core::Error>(())
+    /// ```
+    pub fn next_ref(&mut self) -> Option<Result<(&[u8], &[u8])>> {
+        let strip = self.strip;
+        let entry = self.raw.next_ref(true)?;
+        Some(entry.map(|(k, v)| (k.get(strip..).unwrap_or_default(), v)))
+    }
+
+    /// The next entry from the back, like [`next_back`](DoubleEndedIterator::next_back), but
+    /// borrowed as [`next_ref`](Self::next_ref) hands it out.
+    ///
+    /// # Errors
+    /// As [`next_ref`](Self::next_ref).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use emdb_core::Emdb;
+    ///
+    /// let db = Emdb::open_in_memory();
+    /// db.insert("a", "1")?;
+    /// db.insert("b", "2")?;
+    /// let mut iter = db.iter()?;
+    /// assert_eq!(iter.next_back_ref().transpose()?, Some((&b"b"[..], &b"2"[..])));
+    /// assert_eq!(iter.next_ref().transpose()?, Some((&b"a"[..], &b"1"[..])));
+    /// assert!(iter.next_ref().is_none());
+    /// # Ok::<(), emdb_core::Error>(())
+    /// ```
+    pub fn next_back_ref(&mut self) -> Option<Result<(&[u8], &[u8])>> {
+        let strip = self.strip;
+        let entry = self.raw.next_ref(false)?;
+        Some(entry.map(|(k, v)| (k.get(strip..).unwrap_or_default(), v)))
     }
 }
 
@@ -368,15 +768,15 @@ impl Iterator for Iter {
     type Item = Result<(Vec<u8>, Vec<u8>)>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let entry = self.raw.next_entry()?;
-        Some(entry.and_then(|e| self.convert(e)))
+        let strip = self.strip;
+        self.raw.next_with(true, |item| item.to_owned_pair(strip))
     }
 }
 
 impl DoubleEndedIterator for Iter {
     fn next_back(&mut self) -> Option<Self::Item> {
-        let entry = self.raw.next_back_entry()?;
-        Some(entry.and_then(|e| self.convert(e)))
+        let strip = self.strip;
+        self.raw.next_with(false, |item| item.to_owned_pair(strip))
     }
 }
 
@@ -400,15 +800,15 @@ impl Iterator for Keys {
     type Item = Result<Vec<u8>>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let entry = self.raw.next_entry()?;
-        Some(entry.map(|(k, _)| k.get(self.strip..).unwrap_or_default().to_vec()))
+        let strip = self.strip;
+        self.raw.next_with(true, |item| Ok(item.key.get(strip..).unwrap_or_default().to_vec()))
     }
 }
 
 impl DoubleEndedIterator for Keys {
     fn next_back(&mut self) -> Option<Self::Item> {
-        let entry = self.raw.next_back_entry()?;
-        Some(entry.map(|(k, _)| k.get(self.strip..).unwrap_or_default().to_vec()))
+        let strip = self.strip;
+        self.raw.next_with(false, |item| Ok(item.key.get(strip..).unwrap_or_default().to_vec()))
     }
 }
 

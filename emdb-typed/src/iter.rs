@@ -60,11 +60,15 @@ where
         TableIter { raw, schema, types: PhantomData }
     }
 
-    fn decode(&self, item: Result<(Vec<u8>, Vec<u8>)>) -> Result<(K, V)> {
-        let (raw_key, stored) = item?;
-        let key = self.schema.decode_key(&raw_key)?;
-        let value = self.schema.decode_value::<C>(&raw_key, &stored)?;
-        Ok((key, value))
+    /// Decodes the next raw entry from the front or the back, borrowed from the core iterator
+    /// (no copy of the encoded key or value).
+    fn decode_next(&mut self, back: bool) -> Option<Result<(K, V)>> {
+        let item = if back { self.raw.next_back_ref() } else { self.raw.next_ref() }?;
+        Some(item.and_then(|(raw_key, stored)| {
+            let key = self.schema.decode_key(raw_key)?;
+            let value = self.schema.decode_value::<C>(raw_key, stored)?;
+            Ok((key, value))
+        }))
     }
 }
 
@@ -77,8 +81,7 @@ where
     type Item = Result<(K, V)>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let item = self.raw.next()?;
-        Some(self.decode(item))
+        self.decode_next(false)
     }
 }
 
@@ -89,8 +92,7 @@ where
     C: Codec,
 {
     fn next_back(&mut self) -> Option<Self::Item> {
-        let item = self.raw.next_back()?;
-        Some(self.decode(item))
+        self.decode_next(true)
     }
 }
 

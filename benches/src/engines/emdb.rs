@@ -134,10 +134,13 @@ impl Reader for &Emdb {
         n: usize,
         visit: &mut dyn FnMut(&[u8], &[u8]),
     ) -> BenchResult<usize> {
+        // Borrowed entries, as heed and redb hand them out: no copy of a key or value.
+        let mut iter = self.range::<[u8], _>((Bound::Included(from), Bound::Unbounded))?;
         let mut seen = 0;
-        for entry in self.range::<[u8], _>((Bound::Included(from), Bound::Unbounded))?.take(n) {
+        while seen < n {
+            let Some(entry) = iter.next_ref() else { break };
             let (key, value) = entry?;
-            visit(&key, &value);
+            visit(key, value);
             seen += 1;
         }
         Ok(seen)

@@ -41,7 +41,7 @@ pub(crate) use self::index::{
 #[cfg(test)]
 pub(crate) use self::loading::IndexBuildGate;
 use self::loading::Loading;
-pub(crate) use self::ordered::{Memtable, SharedStats};
+pub(crate) use self::ordered::{Memtable, SharedStats, Visible};
 pub(crate) use self::persist::{Persist, PersistOptions, TreeSnap};
 use self::snapshot::Snapshots;
 use crate::batch::{Batch, DEFAULT_NS, NsId, Op};

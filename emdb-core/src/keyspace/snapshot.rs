@@ -2,7 +2,6 @@
 //! the writer keeps exactly the versions those iterators can see, and which tree roots they pin,
 //! so that a checkpoint does not reuse the pages under them.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::persist::TreeSnap;
@@ -15,51 +14,81 @@ use super::persist::TreeSnap;
 /// checkpoint swaps the current tree root (and the memtables) under the same mutex.
 #[derive(Debug, Default)]
 pub(crate) struct Snapshots {
-    open: BTreeMap<u64, usize>,
+    open: Counts,
     /// Bumped whenever the set of open LSNs changes, so garbage collection knows when to rerun.
     generation: u64,
     /// The current durable tree (none in memory).
     tree: Option<Arc<TreeSnap>>,
     /// Meta sequences of the tree roots open snapshots read, with how many readers hold each.
-    pinned: BTreeMap<u64, usize>,
+    pinned: Counts,
+}
+
+/// Keys with how many holders each, ascending: a handful of entries (one per distinct open LSN
+/// or pinned root), in a vector so that registering and releasing a reader (every short range
+/// does both) allocates nothing once it has grown, where a map allocates and frees a node.
+#[derive(Debug, Default)]
+struct Counts(Vec<(u64, usize)>);
+
+impl Counts {
+    /// Counts one more holder of `key`; returns whether it had none.
+    fn add(&mut self, key: u64) -> bool {
+        match self.0.binary_search_by_key(&key, |&(k, _)| k) {
+            Ok(i) => {
+                if let Some((_, count)) = self.0.get_mut(i) {
+                    *count += 1;
+                }
+                false
+            }
+            Err(i) => {
+                self.0.insert(i, (key, 1));
+                true
+            }
+        }
+    }
+
+    /// Counts one holder of `key` less; returns whether it has none left.
+    fn remove(&mut self, key: u64) -> bool {
+        let Ok(i) = self.0.binary_search_by_key(&key, |&(k, _)| k) else { return false };
+        let Some((_, count)) = self.0.get_mut(i) else { return false };
+        *count = count.saturating_sub(1);
+        if *count > 0 {
+            return false;
+        }
+        self.0.remove(i);
+        true
+    }
+
+    /// The keys with holders, ascending.
+    fn keys(&self) -> impl Iterator<Item = u64> + '_ {
+        self.0.iter().map(|&(k, _)| k)
+    }
 }
 
 impl Snapshots {
     /// Records a reader at `lsn`; returns the tree it reads beneath the memtable (pinned).
     pub(crate) fn register(&mut self, lsn: u64) -> Option<Arc<TreeSnap>> {
-        let count = self.open.entry(lsn).or_insert(0);
-        if *count == 0 {
+        if self.open.add(lsn) {
             self.generation += 1;
         }
-        *count += 1;
         if let Some(tree) = &self.tree {
-            *self.pinned.entry(tree.seq).or_insert(0) += 1;
+            self.pinned.add(tree.seq);
         }
         self.tree.clone()
     }
 
     /// Forgets one reader at `lsn` that pinned the tree of sequence `seq`.
     pub(crate) fn release(&mut self, lsn: u64, seq: Option<u64>) {
-        if let Some(count) = self.open.get_mut(&lsn) {
-            *count -= 1;
-            if *count == 0 {
-                self.open.remove(&lsn);
-                self.generation += 1;
-            }
+        if self.open.remove(lsn) {
+            self.generation += 1;
         }
-        if let Some(seq) = seq
-            && let Some(count) = self.pinned.get_mut(&seq)
-        {
-            *count -= 1;
-            if *count == 0 {
-                self.pinned.remove(&seq);
-            }
+        if let Some(seq) = seq {
+            self.pinned.remove(seq);
         }
     }
 
     /// The LSNs of the open snapshots, ascending (empty when none is open).
     pub(crate) fn open_lsns(&self) -> Vec<u64> {
-        self.open.keys().copied().collect()
+        self.open.keys().collect()
     }
 
     /// A number that changes whenever [`open_lsns`](Self::open_lsns) does.
@@ -79,7 +108,7 @@ impl Snapshots {
 
     /// The oldest tree sequence a reader still reads, or `current` when none pins an older one.
     pub(crate) fn oldest_pinned(&self, current: u64) -> u64 {
-        self.pinned.keys().next().copied().unwrap_or(current).min(current)
+        self.pinned.keys().next().unwrap_or(current).min(current)
     }
 }
 

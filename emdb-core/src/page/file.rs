@@ -3,13 +3,14 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::RwLock;
 
 use super::node::ValueLoc;
 use super::value::{
     MAX_VALUE_LEN, O_VALUE, R_VALUE, check_overflow, check_overflow_header, check_record,
-    check_record_len,
+    record_in_checked_page,
 };
 use super::verified::VerifiedPages;
 use super::{
@@ -29,10 +30,21 @@ pub(crate) enum Page {
 
 impl Page {
     /// The page's bytes (always [`PAGE_SIZE`] of them).
+    #[inline]
     pub(crate) fn bytes(&self) -> &[u8] {
         match self {
             Page::Owned(b) => &b[..],
             Page::Mapped(map, at) => map.get(*at..*at + PAGE_SIZE).unwrap_or_default(),
+        }
+    }
+
+    /// The mapping the page was read from, if it was: it maps (at least) the file up to the page,
+    /// so values near it can be read from it without the file's lock.
+    #[inline]
+    pub(crate) fn map(&self) -> Option<&SharedMap> {
+        match self {
+            Page::Owned(_) => None,
+            Page::Mapped(map, _) => Some(map),
         }
     }
 }
@@ -46,9 +58,9 @@ pub(crate) struct PageFile {
     map: Option<RwLock<Option<SharedMap>>>,
     /// Pages whose checksum was verified since this file last wrote them.
     verified: VerifiedPages,
-    /// Value pages whose checksum (and id and type) was verified through the mapping since this
-    /// file last wrote them: a read of a record in one checks the record's length only.
-    verified_values: VerifiedPages,
+    /// Of those, the value pages whose id and type were checked as well (by
+    /// [`value_in_map`](Self::value_in_map)), so that a scan does not read their headers again.
+    value_pages: VerifiedPages,
 }
 
 impl PageFile {
@@ -60,7 +72,7 @@ impl PageFile {
             file,
             map: mmap.then(|| RwLock::new(None)),
             verified: VerifiedPages::new(),
-            verified_values: VerifiedPages::new(),
+            value_pages: VerifiedPages::new(),
         }
     }
 
@@ -94,6 +106,7 @@ impl PageFile {
     }
 
     /// Reads page `id` without checking it (meta pages have their own checks).
+    #[inline]
     pub(crate) fn read_raw(&self, id: PageId) -> Result<Page> {
         let offset = id.checked_mul(PAGE_SIZE_U64).ok_or_else(|| self.bad_page(id, "page id"))?;
         if let Some(map) = &self.map
@@ -107,6 +120,7 @@ impl PageFile {
     }
 
     /// The page at `offset` from the mapping, remapping once if the file grew past it.
+    #[inline]
     fn mapped(&self, map: &RwLock<Option<SharedMap>>, offset: u64) -> Result<Option<Page>> {
         let Ok(at) = usize::try_from(offset) else { return Ok(None) };
         let Some(end) = at.checked_add(PAGE_SIZE) else { return Ok(None) };
@@ -159,6 +173,7 @@ impl PageFile {
     ///
     /// # Errors
     /// [`Error::Corruption`] when a check fails or the page lies past the end of the file.
+    #[inline]
     pub(crate) fn read_page(&self, id: PageId, ty: PageType) -> Result<Page> {
         if id < 2 {
             return Err(
@@ -179,6 +194,7 @@ impl PageFile {
 
     /// Where the value at `loc` lies: the byte offset of its record (or overflow run) and the
     /// record's length with its header, checked against the format's bounds.
+    #[inline]
     fn value_span(&self, loc: ValueLoc) -> Result<(u64, usize)> {
         let len = usize::try_from(loc.len()).unwrap_or(usize::MAX);
         let span = match loc {
@@ -274,35 +290,91 @@ impl PageFile {
         loc: ValueLoc,
         out: &mut Vec<u8>,
     ) -> Result<()> {
-        if let Some(map) = map {
-            let (at, span) = self.value_span(loc)?;
-            let value = match loc {
-                ValueLoc::Packed { page, len, .. } => span_of(map, page_at(page), PAGE_SIZE)
-                    .map(|bytes| self.check_packed_in_page(bytes, page, len, at, span)),
-                ValueLoc::Overflow { .. } => {
-                    span_of(map, at, span).map(|bytes| self.check_value(loc, at, bytes))
-                }
-            };
-            if let Some(value) = value {
-                out.extend_from_slice(value?);
-                return Ok(());
-            }
+        if let Some(map) = map
+            && let Some(value) = self.value_in_map(map, loc, &AtomicU64::new(0))?
+        {
+            out.extend_from_slice(value);
+            return Ok(());
         }
         self.read_value_into(loc, out)
     }
 
-    /// Checks the record of `span` bytes at byte `at` of the file (`R_VALUE + len`, within
-    /// the bounds [`value_span`](Self::value_span) checked) in value page `page`, read in
-    /// place as `bytes`, and returns its value.
+    /// The value at `loc`, checked in place in `map` (a mapping of this file, perhaps older and
+    /// shorter than the file); `None` when the mapping does not cover it.
     ///
-    /// The first such read of a page checks the whole page (checksum, id, type) and remembers
-    /// it, so later reads of any record in it check only the record's length: a point read
-    /// then does not hash the value it copies. A page whose own checksum fails falls back to
-    /// the record's checksum, so damage elsewhere in a page never hides an intact record, and
-    /// a damaged record is always an error.
+    /// A packed value's page is checked whole (checksum, id, type) the first time, then
+    /// remembered as a verified value page (like the tree's pages, until this file writes it
+    /// again), so later reads of any record in it check only the record's length: a read does
+    /// not hash the value it copies, nor touch the page's header. `checked` is the value page
+    /// the caller last read through this method (0 for none), which it need not even look up.
+    ///
+    /// # Errors
+    /// As [`read_value_into`](Self::read_value_into).
+    #[inline]
+    pub(crate) fn value_in_map<'m>(
+        &self,
+        map: &'m SharedMap,
+        loc: ValueLoc,
+        checked: &AtomicU64,
+    ) -> Result<Option<&'m [u8]>> {
+        let (at, span) = self.value_span(loc)?;
+        let Some(bytes) = span_of(map, at, span) else { return Ok(None) };
+        if let ValueLoc::Packed { page, len, .. } = loc {
+            if checked.load(Ordering::Relaxed) == page || self.value_pages.contains(page) {
+                return self.record_in_page(bytes, len, at, true).map(Some);
+            }
+            let Some(whole) = span_of(map, page_at(page), PAGE_SIZE) else { return Ok(None) };
+            let verified = self.check_value_page(whole, page)?;
+            if verified {
+                checked.store(page, Ordering::Relaxed);
+            }
+            return self.record_in_page(bytes, len, at, verified).map(Some);
+        }
+        self.check_value(loc, at, bytes).map(Some)
+    }
+
+    /// Checks value page `page` (its bytes `whole`) the first time, and remembers it when it
+    /// passes: `true` when it is a verified value page, `false` when its id and type are right
+    /// but its checksum fails (damage elsewhere in the page must not hide an intact record:
+    /// the caller checks the record's own checksum).
+    ///
+    /// # Errors
+    /// [`Error::Corruption`] when the page is not a value page (a bad location).
+    fn check_value_page(&self, whole: &[u8], page: PageId) -> Result<bool> {
+        if self.value_pages.contains(page) {
+            return Ok(true);
+        }
+        verify_header(whole, page, PageType::Value).map_err(|d| self.bad_page(page, d))?;
+        if !self.verified.contains(page) {
+            if verify(whole, page, PageType::Value).is_err() {
+                return Ok(false);
+            }
+            self.verified.insert(page);
+        }
+        self.value_pages.insert(page);
+        Ok(true)
+    }
+
+    /// The value of the record `rec` (at byte `at`) of a value page: only its length checked
+    /// when the page is `verified`, its own checksum too when it is not.
+    #[inline]
+    fn record_in_page<'a>(
+        &self,
+        rec: &'a [u8],
+        len: u32,
+        at: u64,
+        verified: bool,
+    ) -> Result<&'a [u8]> {
+        let value =
+            if verified { record_in_checked_page(rec, len) } else { check_record(rec, len) };
+        value.map_err(|d| self.corruption(at, d))
+    }
+
+    /// Checks the record of `span` bytes at byte `at` of the file in value page `page`, whose
+    /// bytes are `whole` (as [`value_in_map`](Self::value_in_map) does), and returns its value.
     fn check_packed_in_page<'a>(
         &self,
-        bytes: &'a [u8],
+        whole: &'a [u8],
         page: PageId,
         len: u32,
         at: u64,
@@ -311,15 +383,10 @@ impl PageFile {
         let start = usize::try_from(at.saturating_sub(page_at(page))).unwrap_or(usize::MAX);
         let rec = start
             .checked_add(span)
-            .and_then(|end| bytes.get(start..end))
+            .and_then(|end| whole.get(start..end))
             .ok_or_else(|| self.corruption(at, "value record outside its page"))?;
-        if !self.verified_values.contains(page) {
-            if verify(bytes, page, PageType::Value).is_err() {
-                return check_record(rec, len).map_err(|d| self.corruption(at, d));
-            }
-            self.verified_values.insert(page);
-        }
-        check_record_len(rec, len).map_err(|d| self.corruption(at, d))
+        let verified = self.check_value_page(whole, page)?;
+        self.record_in_page(rec, len, at, verified)
     }
 
     /// The current mapping of the whole file (remapped first if the file grew past it), or
@@ -355,7 +422,7 @@ impl PageFile {
         let first = offset / PAGE_SIZE_U64;
         let end = offset.saturating_add(bytes.len() as u64).div_ceil(PAGE_SIZE_U64);
         self.verified.remove_range(first, end.saturating_sub(first));
-        self.verified_values.remove_range(first, end.saturating_sub(first));
+        self.value_pages.remove_range(first, end.saturating_sub(first));
         self.file.write_at(bytes, offset).map_err(|e| Error::io(&self.path, e))
     }
 
@@ -460,7 +527,7 @@ mod tests {
             pf.read_value_in(Some(&map), loc, &mut out).map(|()| out)
         };
         assert_eq!(pf.read_value(first).unwrap(), b"first");
-        assert!(pf.verified_values.contains(3), "the whole page was checked on first read");
+        assert!(pf.value_pages.contains(3), "the whole page was checked on first read");
         assert_eq!(read(first).unwrap(), b"xfirst");
         assert_eq!(read(loc2).unwrap(), b"xsecond");
         // A length the record does not hold is caught on a verified page too.
@@ -471,13 +538,13 @@ mod tests {
         let mut bad = p;
         bad[FIRST_RECORD + 9] ^= 1;
         pf.write_at(&bad[..], 3 * PAGE_SIZE_U64).unwrap();
-        assert!(!pf.verified_values.contains(3));
+        assert!(!pf.value_pages.contains(3));
         assert!(matches!(read(first), Err(Error::Corruption { .. })));
         assert_eq!(read(loc2).unwrap(), b"xsecond");
         // The same through the file's own mapping (iterators, transactions).
         assert!(matches!(pf.read_value(first), Err(Error::Corruption { .. })));
         assert_eq!(pf.read_value(loc2).unwrap(), b"second");
-        assert!(!pf.verified_values.contains(3), "a page with a bad checksum is never trusted");
+        assert!(!pf.value_pages.contains(3), "a page with a bad checksum is never trusted");
         // A page of another type is never taken for a verified value page.
         let mut leaf = new_page();
         write_header(&mut leaf, PageType::Leaf, 0, 0);
@@ -485,7 +552,58 @@ mod tests {
         let at_leaf =
             ValueLoc::Packed { page: 4, offset: crate::page::u16_of(FIRST_RECORD), len: 5 };
         assert!(matches!(read(at_leaf), Err(Error::Corruption { .. })));
-        assert!(!pf.verified_values.contains(4));
+        assert!(!pf.value_pages.contains(4));
+    }
+
+    #[test]
+    fn values_read_in_the_mapping_check_their_page_once_and_still_catch_damage() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let file = FileStorage.open_file(&path, true).unwrap();
+        file.write_at(&[0u8; 2 * PAGE_SIZE], 0).unwrap();
+        let pf = PageFile::new(path, file, true);
+        let mut page = new_page();
+        let (first, second) =
+            (FIRST_RECORD, put_record(&mut page, FIRST_RECORD, b"first").unwrap());
+        put_record(&mut page, second, b"second").unwrap();
+        write_header(&mut page, PageType::Value, 0, 2);
+        pf.write_page(3, &mut page).unwrap();
+        let mut leaf = new_page();
+        write_header(&mut leaf, PageType::Leaf, 0, 0);
+        pf.write_page(4, &mut leaf).unwrap();
+        let loc = |page, at, len| ValueLoc::Packed { page, offset: crate::page::u16_of(at), len };
+
+        let map = pf.current_map().unwrap().unwrap();
+        let checked = AtomicU64::new(0);
+        assert_eq!(pf.value_in_map(&map, loc(3, first, 5), &checked).unwrap(), Some(&b"first"[..]));
+        assert!(pf.verified.contains(3), "the whole page was checked");
+        assert!(pf.value_pages.contains(3), "as a value page");
+        assert_eq!(
+            pf.value_in_map(&map, loc(3, second, 6), &checked).unwrap(),
+            Some(&b"second"[..])
+        );
+        // In a checked page the record's length must still agree with the leaf's.
+        let short = pf.value_in_map(&map, loc(3, second, 5), &checked);
+        assert!(matches!(short, Err(Error::Corruption { .. })));
+        // A verified page of another type is not a value page.
+        pf.read_page(4, PageType::Leaf).unwrap();
+        let wrong = pf.value_in_map(&map, loc(4, first, 0), &AtomicU64::new(0));
+        assert!(matches!(wrong, Err(Error::Corruption { .. })));
+
+        // One flipped bit in the second record: the page checksum fails, so each record is
+        // checked by its own; the intact one still reads, the damaged one is an error.
+        let mut bad = page;
+        bad[second + R_VALUE] ^= 1;
+        pf.write_at(&bad[..], 3 * PAGE_SIZE_U64).unwrap();
+        assert!(!pf.value_pages.contains(3), "a write forgets the page");
+        let map = pf.current_map().unwrap().unwrap();
+        let intact = pf.value_in_map(&map, loc(3, first, 5), &AtomicU64::new(0)).unwrap();
+        assert_eq!(intact, Some(&b"first"[..]));
+        let damaged = pf.value_in_map(&map, loc(3, second, 6), &AtomicU64::new(0));
+        assert!(matches!(damaged, Err(Error::Corruption { .. })));
+        assert!(!pf.value_pages.contains(3), "a page whose checksum fails is never trusted");
+        // Past the end of the mapping there is nothing to read in it.
+        assert_eq!(pf.value_in_map(&map, loc(40, first, 5), &AtomicU64::new(0)).unwrap(), None);
     }
 
     #[test]

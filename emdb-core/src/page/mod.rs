@@ -92,18 +92,21 @@ impl PageType {
 }
 
 /// Reads a little-endian `u16` at `at`; `None` when out of bounds.
+#[inline]
 pub(crate) fn get_u16(buf: &[u8], at: usize) -> Option<u16> {
     let b = buf.get(at..at.checked_add(2)?)?;
     Some(u16::from_le_bytes(b.try_into().ok()?))
 }
 
 /// Reads a little-endian `u32` at `at`; `None` when out of bounds.
+#[inline]
 pub(crate) fn get_u32(buf: &[u8], at: usize) -> Option<u32> {
     let b = buf.get(at..at.checked_add(4)?)?;
     Some(u32::from_le_bytes(b.try_into().ok()?))
 }
 
 /// Reads a little-endian `u64` at `at`; `None` when out of bounds.
+#[inline]
 pub(crate) fn get_u64(buf: &[u8], at: usize) -> Option<u64> {
     let b = buf.get(at..at.checked_add(8)?)?;
     Some(u64::from_le_bytes(b.try_into().ok()?))
@@ -148,6 +151,7 @@ pub(crate) fn verify(page: &[u8], id: PageId, ty: PageType) -> Result<(), String
 }
 
 /// The checks of [`verify`] but the checksum: the id and type a reader expects of page `id`.
+#[inline]
 pub(crate) fn verify_header(page: &[u8], id: PageId, ty: PageType) -> Result<(), String> {
     let found_id = get_u64(page, ID_OFFSET).ok_or("short page")?;
     if found_id != id {
@@ -161,11 +165,13 @@ pub(crate) fn verify_header(page: &[u8], id: PageId, ty: PageType) -> Result<(),
 }
 
 /// The level byte of a page.
+#[inline]
 pub(crate) fn level(page: &[u8]) -> u8 {
     page.get(LEVEL_OFFSET).copied().unwrap_or(u8::MAX)
 }
 
 /// The count field of a page.
+#[inline]
 pub(crate) fn count(page: &[u8]) -> u16 {
     get_u16(page, COUNT_OFFSET).unwrap_or(0)
 }

@@ -13,7 +13,9 @@
 //! ```
 //!
 //! Each record carries its own CRC32C so a point read checks only the bytes it reads; the page
-//! CRC in the header covers the whole page for scans and the integrity check.
+//! CRC in the header covers the whole page for scans and the integrity check. Iterators check a
+//! value page's CRC once (then remembered as for every page, see `verified.rs`) and after that
+//! only the record's length.
 //!
 //! Overflow run of `ceil((24 + len) / 4096)` consecutive pages, no header on the later pages:
 //!
@@ -63,9 +65,20 @@ pub(crate) fn put_record(page: &mut [u8; PAGE_SIZE], at: usize, value: &[u8]) ->
     Some(end)
 }
 
+/// The value of a record in a value page whose page checksum was verified (it covers the
+/// record): only the length is checked against the leaf's.
+#[inline]
+pub(crate) fn record_in_checked_page(rec: &[u8], len: u32) -> Result<&[u8], String> {
+    let stored_len = get_u32(rec, R_LEN).ok_or("short record")?;
+    if stored_len != len {
+        return Err(format!("value record holds {stored_len} bytes, the leaf says {len}"));
+    }
+    rec.get(R_VALUE..).ok_or_else(|| "short record".into())
+}
+
 /// Checks a record read from a value page (`R_VALUE + len` bytes) and returns its value.
 pub(crate) fn check_record(rec: &[u8], len: u32) -> Result<&[u8], String> {
-    let value = check_record_len(rec, len)?;
+    let value = record_in_checked_page(rec, len)?;
     let stored = get_u32(rec, R_CRC).ok_or("short record")?;
     let actual = crc32c::crc32c(value);
     if stored != actual {
@@ -74,16 +87,6 @@ pub(crate) fn check_record(rec: &[u8], len: u32) -> Result<&[u8], String> {
         ));
     }
     Ok(value)
-}
-
-/// Checks the length of a record in a value page whose checksum was verified (the page
-/// checksum covers the record) and returns its value.
-pub(crate) fn check_record_len(rec: &[u8], len: u32) -> Result<&[u8], String> {
-    let stored_len = get_u32(rec, R_LEN).ok_or("short record")?;
-    if stored_len != len {
-        return Err(format!("value record holds {stored_len} bytes, the leaf says {len}"));
-    }
-    rec.get(R_VALUE..).ok_or_else(|| "short record".into())
 }
 
 /// The records of a verified value page: `(offset, len)` of each, bounded by the page.

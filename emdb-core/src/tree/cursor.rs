@@ -1,4 +1,5 @@
-//! [`Cursor`]: ordered iteration over a tree, forward and backward, from any key.
+//! [`Cursor`] and [`Position`]: ordered iteration over a tree, forward and backward, from any
+//! key.
 
 use crate::error::Result;
 use crate::page::PageId;
@@ -25,6 +26,59 @@ enum Target<'k> {
 #[derive(Debug)]
 pub(crate) struct Cursor<'f> {
     file: &'f PageFile,
+    pos: Position,
+}
+
+impl<'f> Cursor<'f> {
+    /// A cursor on the tree at `root`, positioned nowhere until a seek.
+    pub(crate) fn new(file: &'f PageFile, root: TreeRoot) -> Self {
+        Cursor { file, pos: Position::new(root) }
+    }
+
+    /// Moves to the smallest key.
+    pub(crate) fn seek_first(&mut self) -> Result<()> {
+        self.pos.seek_first(self.file)
+    }
+
+    /// Moves to the largest key.
+    pub(crate) fn seek_last(&mut self) -> Result<()> {
+        self.pos.seek_last(self.file)
+    }
+
+    /// Moves to the first entry whose key is `>= key`.
+    pub(crate) fn seek_at_or_after(&mut self, key: &[u8]) -> Result<()> {
+        self.pos.seek_at_or_after(self.file, key)
+    }
+
+    /// Moves to the last entry whose key is `<= key`.
+    pub(crate) fn seek_at_or_before(&mut self, key: &[u8]) -> Result<()> {
+        self.pos.seek_at_or_before(self.file, key)
+    }
+
+    /// The entry at the position, borrowing the cursor's leaf.
+    #[inline]
+    pub(crate) fn entry(&self) -> Result<Option<LeafEntry<'_>>> {
+        self.pos.entry(self.file)
+    }
+
+    /// Moves to the next entry (past the end: `entry()` becomes `None`).
+    #[inline]
+    pub(crate) fn next(&mut self) -> Result<()> {
+        self.pos.next(self.file)
+    }
+
+    /// Moves to the previous entry (before the start: `entry()` becomes `None`).
+    #[inline]
+    pub(crate) fn prev(&mut self) -> Result<()> {
+        self.pos.prev(self.file)
+    }
+}
+
+/// A [`Cursor`] without the borrow of its file: every method takes the file, which must be the
+/// one the position was sought in. An iterator that owns its file (an `Arc`) keeps one of these
+/// between calls, so it walks the tree without descending from the root again.
+#[derive(Debug)]
+pub(crate) struct Position {
     root: TreeRoot,
     /// Branch pages from the root down, each with the index of the child being visited.
     path: Vec<(PageId, Page, usize)>,
@@ -32,71 +86,90 @@ pub(crate) struct Cursor<'f> {
     leaf: Option<(PageId, Page, usize)>,
 }
 
-impl<'f> Cursor<'f> {
-    /// A cursor on the tree at `root`, positioned nowhere until a seek.
-    pub(crate) fn new(file: &'f PageFile, root: TreeRoot) -> Self {
-        Cursor { file, root, path: Vec::new(), leaf: None }
+impl Position {
+    /// A position in the tree at `root`, nowhere until a seek.
+    pub(crate) fn new(root: TreeRoot) -> Self {
+        Position { root, path: Vec::new(), leaf: None }
     }
 
     /// Moves to the smallest key.
-    pub(crate) fn seek_first(&mut self) -> Result<()> {
-        self.seek(Target::First)
+    pub(crate) fn seek_first(&mut self, file: &PageFile) -> Result<()> {
+        self.seek(file, Target::First)
     }
 
     /// Moves to the largest key.
-    pub(crate) fn seek_last(&mut self) -> Result<()> {
-        self.seek(Target::Last)
+    pub(crate) fn seek_last(&mut self, file: &PageFile) -> Result<()> {
+        self.seek(file, Target::Last)
     }
 
     /// Moves to the first entry whose key is `>= key`.
-    pub(crate) fn seek_at_or_after(&mut self, key: &[u8]) -> Result<()> {
-        self.seek(Target::AtOrAfter(key))
+    pub(crate) fn seek_at_or_after(&mut self, file: &PageFile, key: &[u8]) -> Result<()> {
+        self.seek(file, Target::AtOrAfter(key))
     }
 
     /// Moves to the last entry whose key is `<= key`.
-    pub(crate) fn seek_at_or_before(&mut self, key: &[u8]) -> Result<()> {
-        self.seek(Target::AtOrBefore(key))
+    pub(crate) fn seek_at_or_before(&mut self, file: &PageFile, key: &[u8]) -> Result<()> {
+        self.seek(file, Target::AtOrBefore(key))
     }
 
-    /// The entry at the position, borrowing the cursor's leaf.
-    pub(crate) fn entry(&self) -> Result<Option<LeafEntry<'_>>> {
+    /// The current leaf, its page and the index in it, if the position is in one.
+    #[inline]
+    pub(crate) fn leaf_at(&self) -> Option<(PageId, &Page, usize)> {
+        self.leaf.as_ref().map(|(id, page, i)| (*id, page, *i))
+    }
+
+    /// The current leaf page, if the position is in one.
+    #[inline]
+    pub(crate) fn leaf_page(&self) -> Option<&Page> {
+        self.leaf.as_ref().map(|(_, page, _)| page)
+    }
+
+    /// The entry at the position, borrowing the position's leaf.
+    #[inline]
+    pub(crate) fn entry<'p>(&'p self, file: &PageFile) -> Result<Option<LeafEntry<'p>>> {
         let Some((id, page, i)) = &self.leaf else { return Ok(None) };
-        let l = leaf(self.file, *id, page)?;
+        let l = leaf(file, *id, page)?;
         if *i >= l.len() {
             return Ok(None);
         }
-        l.entry(*i).map(Some).map_err(|d| self.file.bad_page(*id, d))
+        l.entry(*i).map(Some).map_err(|d| file.bad_page(*id, d))
     }
 
-    fn seek(&mut self, target: Target<'_>) -> Result<()> {
+    fn seek(&mut self, file: &PageFile, target: Target<'_>) -> Result<()> {
         self.path.clear();
         self.leaf = None;
         if self.root.height == 0 {
             return Ok(());
         }
-        self.descend(self.root.root, self.root.height - 1, target)?;
-        if self.in_leaf()? {
+        self.descend(file, self.root.root, self.root.height - 1, target)?;
+        if self.in_leaf(file)? {
             return Ok(());
         }
         // The target lies past this leaf's end (or before its start): use the neighbour.
         match target {
-            Target::First | Target::AtOrAfter(_) => self.next_leaf(),
-            Target::Last | Target::AtOrBefore(_) => self.prev_leaf(),
+            Target::First | Target::AtOrAfter(_) => self.step_leaf(file, true),
+            Target::Last | Target::AtOrBefore(_) => self.step_leaf(file, false),
         }
     }
 
     /// Whether the position is on an entry of the current leaf.
-    fn in_leaf(&self) -> Result<bool> {
+    #[inline]
+    fn in_leaf(&self, file: &PageFile) -> Result<bool> {
         match &self.leaf {
-            Some((id, page, i)) => Ok(*i < leaf(self.file, *id, page)?.len()),
+            Some((id, page, i)) => Ok(*i < leaf(file, *id, page)?.len()),
             None => Ok(false),
         }
     }
 
     /// Goes down from node `id` at `top` to the leaf holding `target` and sets the index,
     /// which may be out of the leaf's range (the caller then steps to a neighbour).
-    fn descend(&mut self, mut id: PageId, top: u32, target: Target<'_>) -> Result<()> {
-        let file = self.file;
+    fn descend(
+        &mut self,
+        file: &PageFile,
+        mut id: PageId,
+        top: u32,
+        target: Target<'_>,
+    ) -> Result<()> {
         for lvl in (1..=top).rev() {
             let page = read_node(file, id, lvl)?;
             let b = branch(file, id, &page)?;
@@ -130,37 +203,29 @@ impl<'f> Cursor<'f> {
     }
 
     /// Moves to the next entry (past the end: `entry()` becomes `None`).
-    pub(crate) fn next(&mut self) -> Result<()> {
+    #[inline]
+    pub(crate) fn next(&mut self, file: &PageFile) -> Result<()> {
         let Some((id, page, i)) = &mut self.leaf else { return Ok(()) };
-        let n = leaf(self.file, *id, page)?.len();
+        let n = leaf(file, *id, page)?.len();
         *i += 1;
-        if *i >= n { self.next_leaf() } else { Ok(()) }
+        if *i >= n { self.step_leaf(file, true) } else { Ok(()) }
     }
 
     /// Moves to the previous entry (before the start: `entry()` becomes `None`).
-    pub(crate) fn prev(&mut self) -> Result<()> {
+    #[inline]
+    pub(crate) fn prev(&mut self, file: &PageFile) -> Result<()> {
         let Some((_, _, i)) = &mut self.leaf else { return Ok(()) };
         if *i == 0 {
-            return self.prev_leaf();
+            return self.step_leaf(file, false);
         }
         *i -= 1;
         Ok(())
     }
 
-    /// Moves to the first entry of the next non-empty leaf, or off the end.
-    fn next_leaf(&mut self) -> Result<()> {
-        self.step_leaf(true)
-    }
-
-    /// Moves to the last entry of the previous non-empty leaf, or off the start.
-    fn prev_leaf(&mut self) -> Result<()> {
-        self.step_leaf(false)
-    }
-
     /// Moves to the neighbour leaf (skipping empty ones, which only damaged files hold),
-    /// iteratively: the path never grows past the tree height.
-    fn step_leaf(&mut self, forward: bool) -> Result<()> {
-        let file = self.file;
+    /// iteratively: the path never grows past the tree height. Off the end, the position is
+    /// nowhere.
+    fn step_leaf(&mut self, file: &PageFile, forward: bool) -> Result<()> {
         loop {
             // Climb to the deepest branch with a child on the wanted side of the current one.
             let mut found = None;
@@ -182,8 +247,8 @@ impl<'f> Cursor<'f> {
                 return Ok(());
             };
             let lvl = self.level_below(self.path.len() - 1);
-            self.descend(child, lvl, if forward { Target::First } else { Target::Last })?;
-            if self.in_leaf()? {
+            self.descend(file, child, lvl, if forward { Target::First } else { Target::Last })?;
+            if self.in_leaf(file)? {
                 return Ok(());
             }
         }

@@ -12,7 +12,7 @@ mod cursor;
 pub(crate) mod store;
 pub(crate) mod write;
 
-pub(crate) use cursor::Cursor;
+pub(crate) use cursor::{Cursor, Position};
 
 use crate::error::Result;
 use crate::page::file::{Page, PageFile};
@@ -57,6 +57,7 @@ impl From<ValueRef<'_>> for FoundValue {
 }
 
 /// Reads the node `id` that its parent places at `lvl` (0 = leaf) and checks its level.
+#[inline]
 pub(crate) fn read_node(file: &PageFile, id: PageId, lvl: u32) -> Result<Page> {
     let ty = if lvl == 0 { PageType::Leaf } else { PageType::Branch };
     let page = file.read_page(id, ty)?;
@@ -68,11 +69,13 @@ pub(crate) fn read_node(file: &PageFile, id: PageId, lvl: u32) -> Result<Page> {
 }
 
 /// Parses a leaf page, attaching the page to any error.
+#[inline]
 pub(crate) fn leaf<'p>(file: &PageFile, id: PageId, page: &'p Page) -> Result<Leaf<'p>> {
     Leaf::new(page.bytes()).map_err(|d| file.bad_page(id, d))
 }
 
 /// Parses a branch page, attaching the page to any error.
+#[inline]
 pub(crate) fn branch<'p>(file: &PageFile, id: PageId, page: &'p Page) -> Result<Branch<'p>> {
     Branch::new(page.bytes()).map_err(|d| file.bad_page(id, d))
 }

@@ -44,6 +44,7 @@ use crate::batch::{Batch, DEFAULT_NS, NsId, Op};
 use crate::builder::FlushPolicy;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
+use crate::page::node::ValueLoc;
 
 /// Batches with more keys than this lock every shard instead of hashing each key twice.
 const LOCK_ALL_ABOVE: usize = 64;
@@ -461,6 +462,98 @@ impl Keyspace {
         drop(snapshots);
     }
 
+    /// Whether `batch` can be committed by [`commit_directly`](Self::commit_directly): only
+    /// puts and removes, of existing namespaces, in strictly increasing (namespace, key) order
+    /// (as a transaction builds it), so that it merges with the memtables in one pass.
+    fn writes_directly(&self, batch: &Batch) -> bool {
+        let mut last: Option<(NsId, &[u8])> = None;
+        for op in &batch.ops {
+            let (Op::Put { ns, key, .. } | Op::Remove { ns, key }) = op else { return false };
+            let this = (*ns, &key[..]);
+            if last.is_some_and(|l| l >= this) {
+                return false;
+            }
+            if last.is_none_or(|l| l.0 != *ns)
+                && (*ns == persist::CATALOG || !self.registry.read().by_id.contains_key(ns))
+            {
+                return false;
+            }
+            last = Some(this);
+        }
+        true
+    }
+
+    /// Publishes a batch that a checkpoint has just written (see
+    /// [`commit_directly`](Self::commit_directly)): every touched namespace's index shards and
+    /// counts are locked, every operation applied, and the LSN published before any is
+    /// released, so a point reader sees all of the batch or none of it. `locs` holds, per
+    /// operation, where the checkpoint put a value that left its leaf. The caller holds the
+    /// snapshot registry lock, with the memtables fresh and the tree root holding the batch.
+    fn apply_written(&self, batch: &Batch, locs: &[Option<ValueLoc>], lsn: u64) {
+        // Operations are grouped by namespace (the batch is sorted): (namespace, puts, ops).
+        let mut groups: Vec<(NsId, usize, usize)> = Vec::new();
+        for op in &batch.ops {
+            let (Op::Put { ns, .. } | Op::Remove { ns, .. }) = op else { continue };
+            let put = usize::from(matches!(op, Op::Put { .. }));
+            match groups.last_mut() {
+                Some(g) if g.0 == *ns => {
+                    g.1 += put;
+                    g.2 += 1;
+                }
+                _ => groups.push((*ns, put, 1)),
+            }
+        }
+        let states: Vec<Arc<NsState>> = {
+            let registry = self.registry.read();
+            groups.iter().filter_map(|(id, ..)| registry.by_id.get(id).cloned()).collect()
+        };
+        let mut locked: Vec<_> = states
+            .iter()
+            .map(|state| {
+                let (_, puts, count) =
+                    groups.iter().find(|g| g.0 == state.id).copied().unwrap_or_default();
+                let mask = if count > LOCK_ALL_ABOVE {
+                    ALL_SHARDS
+                } else {
+                    batch.ops.iter().fold(0, |mask, op| match op {
+                        Op::Put { ns, key, .. } | Op::Remove { ns, key } if *ns == state.id => {
+                            mask | state.index.shard_bit(key)
+                        }
+                        _ => mask,
+                    })
+                };
+                let mut index = state.index.lock(mask);
+                if puts > RESERVE_ABOVE {
+                    index.reserve(puts);
+                }
+                (state.id, state.stats.write(), index)
+            })
+            .collect();
+        for (op, loc) in batch.ops.iter().zip(locs) {
+            let (Op::Put { ns, .. } | Op::Remove { ns, .. }) = op else { continue };
+            let Some((_, counts, index)) = locked.iter_mut().find(|(id, ..)| id == ns) else {
+                continue;
+            };
+            match op {
+                Op::Put { key, value, expires_at, .. } => {
+                    let held = match loc {
+                        Some(loc) => Held::Disk(*loc),
+                        None => Held::Mem(Arc::clone(value)),
+                    };
+                    let old = index.put(key, IndexSlot { held, expires_at: *expires_at });
+                    counts.change(key, old, Some(*expires_at));
+                }
+                Op::Remove { key, .. } => {
+                    let old = index.remove(key);
+                    counts.change(key, old.map(|s| s.expires_at), None);
+                }
+                Op::Clear { .. } | Op::CreateNamespace { .. } => {}
+            }
+        }
+        self.committed.store(lsn, Ordering::Release);
+        drop(locked);
+    }
+
     /// Drops versions that no open snapshot can see any more, once the set of open snapshots
     /// has changed since the last collection.
     fn collect_garbage(&self, writer: &mut Writer, open: &[u64], generation: u64) {
@@ -521,6 +614,13 @@ impl WriterGuard<'_> {
             // which is as atomic as a log frame, and the batch is not written twice.
             direct = p.wal.size().saturating_add(crate::wal::encoded_len(batch))
                 > p.checkpoint_wal_bytes;
+            if direct && ks.writes_directly(batch) {
+                // Written by a checkpoint straight from the batch, never through the memtable.
+                let lsn = p.wal.reserve_lsn()?;
+                debug_assert_eq!(lsn, self.writer.last_lsn + 1, "the log and the keyspace agree");
+                ks.commit_directly(&mut self.writer, batch, lsn)?;
+                return Ok(lsn);
+            }
             let lsn = if direct { p.wal.reserve_lsn()? } else { p.wal.append(batch)? };
             debug_assert_eq!(lsn, self.writer.last_lsn + 1, "the log and the keyspace agree");
             wait = match ks.config.flush_policy {

@@ -35,7 +35,7 @@ use std::time::Duration;
 use parking_lot::{Mutex, MutexGuard, RwLock};
 
 pub(crate) use self::index::{
-    ALL_SHARDS, Held, IndexSlot, ShardedIndex, Slot, ValueSource, is_expired,
+    ALL_SHARDS, Held, IndexSlot, KeyHash, ShardedIndex, Slot, ValueSource, is_expired,
 };
 pub(crate) use self::ordered::{Memtable, NsStats};
 pub(crate) use self::persist::{Persist, PersistOptions, TreeSnap};
@@ -489,7 +489,13 @@ impl Keyspace {
     /// released, so a point reader sees all of the batch or none of it. `locs` holds, per
     /// operation, where the checkpoint put a value that left its leaf. The caller holds the
     /// snapshot registry lock, with the memtables fresh and the tree root holding the batch.
-    fn apply_written(&self, batch: &Batch, locs: &[Option<ValueLoc>], lsn: u64) {
+    fn apply_written(
+        &self,
+        batch: &Batch,
+        keys: &persist::BatchKeys,
+        locs: &[Option<ValueLoc>],
+        lsn: u64,
+    ) {
         // Operations are grouped by namespace (the batch is sorted): (namespace, puts, ops).
         let mut groups: Vec<(NsId, usize, usize)> = Vec::new();
         for op in &batch.ops {
@@ -529,25 +535,40 @@ impl Keyspace {
                 (state.id, state.stats.write(), index)
             })
             .collect();
-        for (op, loc) in batch.ops.iter().zip(locs) {
-            let (Op::Put { ns, .. } | Op::Remove { ns, .. }) = op else { continue };
-            let Some((_, counts, index)) = locked.iter_mut().find(|(id, ..)| id == ns) else {
-                continue;
-            };
-            match op {
-                Op::Put { key, value, expires_at, .. } => {
-                    let held = match loc {
-                        Some(loc) => Held::Disk(*loc),
-                        None => Held::Mem(Arc::clone(value)),
-                    };
-                    let old = index.put(key, IndexSlot { held, expires_at: *expires_at });
-                    counts.change(key, old, Some(*expires_at));
+        // Shard by shard: each shard's table is a few megabytes that stay in the cache while
+        // its keys go in, instead of every key touching a random place in all of them.
+        for (state, (_, counts, index)) in states.iter().zip(&mut locked) {
+            let mut order: Vec<(KeyHash, usize)> = batch
+                .ops
+                .iter()
+                .enumerate()
+                .filter_map(|(at, op)| match op {
+                    Op::Put { ns, .. } | Op::Remove { ns, .. } if *ns == state.id => {
+                        Some((state.index.hash(keys.user_key(at)), at))
+                    }
+                    _ => None,
+                })
+                .collect();
+            order.sort_unstable_by_key(|(hash, _)| hash.shard());
+            for (hash, at) in order {
+                match batch.ops.get(at) {
+                    Some(Op::Put { key: shared, value, expires_at, .. }) => {
+                        let key = keys.user_key(at);
+                        let held = match locs.get(at).copied().flatten() {
+                            Some(loc) => Held::Disk(loc),
+                            None => Held::Mem(Arc::clone(value)),
+                        };
+                        let slot = IndexSlot { held, expires_at: *expires_at };
+                        let old = index.put_hashed(hash, key, Some(shared), slot);
+                        counts.change(key, old, Some(*expires_at));
+                    }
+                    Some(Op::Remove { .. }) => {
+                        let key = keys.user_key(at);
+                        let old = index.remove_hashed(hash, key);
+                        counts.change(key, old.map(|s| s.expires_at), None);
+                    }
+                    _ => {}
                 }
-                Op::Remove { key, .. } => {
-                    let old = index.remove(key);
-                    counts.change(key, old.map(|s| s.expires_at), None);
-                }
-                Op::Clear { .. } | Op::CreateNamespace { .. } => {}
             }
         }
         self.committed.store(lsn, Ordering::Release);

@@ -353,7 +353,7 @@ impl Keyspace {
                 ns.fresh_memtable();
             }
             if let Some(batch) = batch {
-                self.apply_written(batch, &batch_locs, lsn);
+                self.apply_written(batch, &batch_keys, &batch_locs, lsn);
             }
         }
         writer.garbage.clear();
@@ -399,7 +399,7 @@ fn heads(
 }
 
 /// The tree keys (namespace prefix and key) of a batch's operations, in one buffer.
-struct BatchKeys {
+pub(super) struct BatchKeys {
     buf: Vec<u8>,
     /// Where each operation's key ends in `buf`.
     ends: Vec<usize>,
@@ -424,6 +424,13 @@ impl BatchKeys {
             ends.push(buf.len());
         }
         BatchKeys { buf, ends }
+    }
+
+    /// The key of operation `at` without its namespace prefix.
+    pub(super) fn user_key(&self, at: usize) -> &[u8] {
+        let start = at.checked_sub(1).and_then(|j| self.ends.get(j)).copied().unwrap_or(0);
+        let end = self.ends.get(at).copied().unwrap_or(start);
+        self.buf.get(start.saturating_add(4).min(end)..end).unwrap_or_default()
     }
 
     /// The change operation `at` of `ops` makes.

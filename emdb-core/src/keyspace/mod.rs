@@ -40,7 +40,7 @@ pub(crate) use self::index::{
 pub(crate) use self::ordered::{Memtable, NsStats};
 pub(crate) use self::persist::{Persist, PersistOptions, TreeSnap};
 use self::snapshot::Snapshots;
-use crate::batch::{Batch, DEFAULT_NS, NsId, Op};
+use crate::batch::{Batch, DEFAULT_NS, NsId, Op, Writes};
 use crate::builder::FlushPolicy;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
@@ -462,25 +462,13 @@ impl Keyspace {
         drop(snapshots);
     }
 
-    /// Whether `batch` can be committed by [`commit_directly`](Self::commit_directly): only
-    /// puts and removes, of existing namespaces, in strictly increasing (namespace, key) order
-    /// (as a transaction builds it), so that it merges with the memtables in one pass.
-    fn writes_directly(&self, batch: &Batch) -> bool {
-        let mut last: Option<(NsId, &[u8])> = None;
-        for op in &batch.ops {
-            let (Op::Put { ns, key, .. } | Op::Remove { ns, key }) = op else { return false };
-            let this = (*ns, &key[..]);
-            if last.is_some_and(|l| l >= this) {
-                return false;
-            }
-            if last.is_none_or(|l| l.0 != *ns)
-                && (*ns == persist::CATALOG || !self.registry.read().by_id.contains_key(ns))
-            {
-                return false;
-            }
-            last = Some(this);
-        }
-        true
+    /// Whether every namespace `writes` touches exists (and none is the catalog's).
+    fn namespaces_exist(&self, writes: &Writes) -> bool {
+        let registry = self.registry.read();
+        writes
+            .namespaces()
+            .iter()
+            .all(|ns| *ns != persist::CATALOG && registry.by_id.contains_key(ns))
     }
 
     /// Publishes a batch that a checkpoint has just written (see
@@ -489,24 +477,18 @@ impl Keyspace {
     /// released, so a point reader sees all of the batch or none of it. `locs` holds, per
     /// operation, where the checkpoint put a value that left its leaf. The caller holds the
     /// snapshot registry lock, with the memtables fresh and the tree root holding the batch.
-    fn apply_written(
-        &self,
-        batch: &Batch,
-        keys: &persist::BatchKeys,
-        locs: &[Option<ValueLoc>],
-        lsn: u64,
-    ) {
-        // Operations are grouped by namespace (the batch is sorted): (namespace, puts, ops).
+    fn apply_written(&self, batch: &Writes, locs: &[Option<ValueLoc>], lsn: u64) {
+        // The writes are grouped by namespace (sorted): (namespace, puts, writes).
         let mut groups: Vec<(NsId, usize, usize)> = Vec::new();
-        for op in &batch.ops {
-            let (Op::Put { ns, .. } | Op::Remove { ns, .. }) = op else { continue };
-            let put = usize::from(matches!(op, Op::Put { .. }));
+        for at in 0..batch.len() {
+            let Some(ns) = batch.ns(at) else { continue };
+            let put = usize::from(batch.value(at).is_some());
             match groups.last_mut() {
-                Some(g) if g.0 == *ns => {
+                Some(g) if g.0 == ns => {
                     g.1 += put;
                     g.2 += 1;
                 }
-                _ => groups.push((*ns, put, 1)),
+                _ => groups.push((ns, put, 1)),
             }
         }
         let states: Vec<Arc<NsState>> = {
@@ -521,53 +503,37 @@ impl Keyspace {
                 let mask = if count > LOCK_ALL_ABOVE {
                     ALL_SHARDS
                 } else {
-                    batch.ops.iter().fold(0, |mask, op| match op {
-                        Op::Put { ns, key, .. } | Op::Remove { ns, key } if *ns == state.id => {
-                            mask | state.index.shard_bit(key)
-                        }
-                        _ => mask,
-                    })
+                    (0..batch.len())
+                        .filter(|&at| batch.ns(at) == Some(state.id))
+                        .fold(0, |mask, at| mask | state.index.shard_bit(batch.key(at)))
                 };
                 let mut index = state.index.lock(mask);
                 if puts > RESERVE_ABOVE {
                     index.reserve(puts);
                 }
-                (state.id, state.stats.write(), index)
+                (state.stats.write(), index)
             })
             .collect();
         // Shard by shard: each shard's table is a few megabytes that stay in the cache while
         // its keys go in, instead of every key touching a random place in all of them.
-        for (state, (_, counts, index)) in states.iter().zip(&mut locked) {
-            let mut order: Vec<(KeyHash, usize)> = batch
-                .ops
-                .iter()
-                .enumerate()
-                .filter_map(|(at, op)| match op {
-                    Op::Put { ns, .. } | Op::Remove { ns, .. } if *ns == state.id => {
-                        Some((state.index.hash(keys.user_key(at)), at))
-                    }
-                    _ => None,
-                })
+        for (state, (counts, index)) in states.iter().zip(&mut locked) {
+            let mut order: Vec<(KeyHash, usize)> = (0..batch.len())
+                .filter(|&at| batch.ns(at) == Some(state.id))
+                .map(|at| (state.index.hash(batch.key(at)), at))
                 .collect();
             order.sort_unstable_by_key(|(hash, _)| hash.shard());
             for (hash, at) in order {
-                match batch.ops.get(at) {
-                    Some(Op::Put { key: shared, value, expires_at, .. }) => {
-                        let key = keys.user_key(at);
-                        let held = match locs.get(at).copied().flatten() {
-                            Some(loc) => Held::Disk(loc),
-                            None => Held::Mem(Arc::clone(value)),
-                        };
-                        let slot = IndexSlot { held, expires_at: *expires_at };
-                        let old = index.put_hashed(hash, key, Some(shared), slot);
-                        counts.change(key, old, Some(*expires_at));
-                    }
-                    Some(Op::Remove { .. }) => {
-                        let key = keys.user_key(at);
-                        let old = index.remove_hashed(hash, key);
-                        counts.change(key, old.map(|s| s.expires_at), None);
-                    }
-                    _ => {}
+                let key = batch.key(at);
+                if let Some((value, expires_at)) = batch.value(at) {
+                    let held = match locs.get(at).copied().flatten() {
+                        Some(loc) => Held::Disk(loc),
+                        None => Held::Mem(Arc::from(value)),
+                    };
+                    let old = index.put_hashed(hash, key, None, IndexSlot { held, expires_at });
+                    counts.change(key, old, Some(expires_at));
+                } else {
+                    let old = index.remove_hashed(hash, key);
+                    counts.change(key, old.map(|s| s.expires_at), None);
                 }
             }
         }
@@ -619,6 +585,35 @@ impl WriterGuard<'_> {
         committed
     }
 
+    /// Commits a transaction's `writes` as one atomic unit and returns its LSN, as
+    /// [`commit`](Self::commit) does. Writes whose log frame would take the log past the
+    /// checkpoint threshold are written by a checkpoint straight from their buffer (no
+    /// allocation per key or value); others become a batch and are logged.
+    ///
+    /// # Errors
+    /// As [`commit`](Self::commit).
+    pub(crate) fn commit_writes(mut self, writes: Writes) -> Result<u64> {
+        let ks = self.ks;
+        if writes.is_empty() {
+            return Ok(self.writer.last_lsn);
+        }
+        if let Some(p) = &ks.persist
+            && p.wal.size().saturating_add(writes.encoded_len()) > p.checkpoint_wal_bytes
+            && ks.namespaces_exist(&writes)
+        {
+            if ks.is_poisoned() {
+                return Err(Error::Poisoned);
+            }
+            let lsn = p.wal.reserve_lsn()?;
+            debug_assert_eq!(lsn, self.writer.last_lsn + 1, "the log and the keyspace agree");
+            let committed = ks.commit_directly(&mut self.writer, &writes, lsn);
+            drop(self);
+            drop(writes);
+            return committed.map(|()| lsn);
+        }
+        self.commit(writes.to_batch())
+    }
+
     fn commit_ref(mut self, batch: &Batch) -> Result<u64> {
         if batch.ops.is_empty() {
             return Ok(self.writer.last_lsn);
@@ -635,11 +630,14 @@ impl WriterGuard<'_> {
             // which is as atomic as a log frame, and the batch is not written twice.
             direct = p.wal.size().saturating_add(crate::wal::encoded_len(batch))
                 > p.checkpoint_wal_bytes;
-            if direct && ks.writes_directly(batch) {
+            if direct
+                && let Some(writes) = Writes::from_batch(batch)
+                && ks.namespaces_exist(&writes)
+            {
                 // Written by a checkpoint straight from the batch, never through the memtable.
                 let lsn = p.wal.reserve_lsn()?;
                 debug_assert_eq!(lsn, self.writer.last_lsn + 1, "the log and the keyspace agree");
-                ks.commit_directly(&mut self.writer, batch, lsn)?;
+                ks.commit_directly(&mut self.writer, &writes, lsn)?;
                 return Ok(lsn);
             }
             let lsn = if direct { p.wal.reserve_lsn()? } else { p.wal.append(batch)? };

@@ -27,7 +27,7 @@ use std::time::{Duration, SystemTime};
 use parking_lot::{Condvar, Mutex, RwLock};
 
 use super::{Config, Held, IndexSlot, Keyspace, NsState, Writer};
-use crate::batch::{Batch, NsId, Op};
+use crate::batch::{NsId, Writes};
 use crate::builder::FlushPolicy;
 use crate::error::{Error, Result};
 use crate::io::Storage;
@@ -269,8 +269,7 @@ impl Keyspace {
         r
     }
 
-    /// Commits `batch` (sorted, puts and removes only; see [`Keyspace::writes_directly`])
-    /// without logging it: one checkpoint writes it to the page file together with every
+    /// Commits `batch` (sorted puts and removes of existing namespaces) without logging it: one checkpoint writes it to the page file together with every
     /// memtable, and the meta-page flip makes it durable. Only then is it published in memory:
     /// the index gets the values' disk locations (or the bytes of inline values) straight away,
     /// and the batch never enters a memtable. The caller holds the writer lock and has taken
@@ -282,7 +281,7 @@ impl Keyspace {
     pub(crate) fn commit_directly(
         &self,
         writer: &mut Writer,
-        batch: &Batch,
+        batch: &Writes,
         lsn: u64,
     ) -> Result<()> {
         let Some(p) = &self.persist else { return Ok(()) };
@@ -301,7 +300,7 @@ impl Keyspace {
         &self,
         p: &Persist,
         writer: &mut Writer,
-        batch: Option<&Batch>,
+        batch: Option<&Writes>,
     ) -> Result<()> {
         let lsn = writer.last_lsn;
         let namespaces = self.namespaces();
@@ -313,9 +312,8 @@ impl Keyspace {
             return Ok(());
         }
         let owned = heads(&namespaces, &mems, &writer.new_namespaces);
-        let ops = batch.map_or(&[][..], |b| &b.ops[..]);
-        let batch_keys = BatchKeys::new(ops);
-        let (changes, from_batch) = merge(&owned, ops, &batch_keys);
+        let empty = Writes::default();
+        let (changes, from_batch) = merge(&owned, batch.unwrap_or(&empty));
         let oldest = self.snapshots.lock().oldest_pinned(store.meta().sequence);
         let meta = store.checkpoint(&changes, lsn, oldest)?;
         let file = Arc::clone(store.file());
@@ -325,7 +323,8 @@ impl Keyspace {
         // Where the values that left the leaves now live: the tree writer placed one value per
         // change that puts one, in the order of the changes.
         let mut moved: Vec<(usize, Vec<u8>, ValueLoc)> = Vec::new();
-        let mut batch_locs: Vec<Option<ValueLoc>> = Vec::with_capacity(ops.len());
+        let mut batch_locs: Vec<Option<ValueLoc>> =
+            Vec::with_capacity(batch.map_or(0, Writes::len));
         let puts = changes.iter().zip(&from_batch).filter(|(c, _)| c.value.is_some());
         debug_assert_eq!(puts.clone().count(), placed.len(), "one placement per value written");
         let mut placed = placed.into_iter();
@@ -353,7 +352,7 @@ impl Keyspace {
                 ns.fresh_memtable();
             }
             if let Some(batch) = batch {
-                self.apply_written(batch, &batch_keys, &batch_locs, lsn);
+                self.apply_written(batch, &batch_locs, lsn);
             }
         }
         writer.garbage.clear();
@@ -398,70 +397,19 @@ fn heads(
     owned
 }
 
-/// The tree keys (namespace prefix and key) of a batch's operations, in one buffer.
-pub(super) struct BatchKeys {
-    buf: Vec<u8>,
-    /// Where each operation's key ends in `buf`.
-    ends: Vec<usize>,
-}
-
-impl BatchKeys {
-    fn new(ops: &[Op]) -> Self {
-        let total = ops
-            .iter()
-            .map(|op| match op {
-                Op::Put { key, .. } | Op::Remove { key, .. } => 4 + key.len(),
-                Op::Clear { .. } | Op::CreateNamespace { .. } => 0,
-            })
-            .sum();
-        let mut buf: Vec<u8> = Vec::with_capacity(total);
-        let mut ends: Vec<usize> = Vec::with_capacity(ops.len());
-        for op in ops {
-            if let Op::Put { ns, key, .. } | Op::Remove { ns, key } = op {
-                buf.extend_from_slice(&ns.to_be_bytes());
-                buf.extend_from_slice(key);
-            }
-            ends.push(buf.len());
-        }
-        BatchKeys { buf, ends }
-    }
-
-    /// The key of operation `at` without its namespace prefix.
-    pub(super) fn user_key(&self, at: usize) -> &[u8] {
-        let start = at.checked_sub(1).and_then(|j| self.ends.get(j)).copied().unwrap_or(0);
-        let end = self.ends.get(at).copied().unwrap_or(start);
-        self.buf.get(start.saturating_add(4).min(end)..end).unwrap_or_default()
-    }
-
-    /// The change operation `at` of `ops` makes.
-    fn change<'a>(&'a self, ops: &'a [Op], at: usize) -> Change<'a> {
-        let start = at.checked_sub(1).and_then(|j| self.ends.get(j)).copied().unwrap_or(0);
-        let end = self.ends.get(at).copied().unwrap_or(start);
-        let key = self.buf.get(start..end).unwrap_or_default();
-        let value = match ops.get(at) {
-            Some(Op::Put { value, expires_at, .. }) => Some((&value[..], *expires_at)),
-            _ => None,
-        };
-        Change { key, value }
-    }
-}
-
-/// Merges the memtables' heads with a batch's operations (both sorted by tree key) into one
+/// Merges the memtables' heads with a batch's writes (both sorted by tree key) into one
 /// sorted change list; on the same key the batch, which is newer, wins. Also returns, per
 /// change, whether it came from the batch.
-fn merge<'a>(
-    owned: &'a [(Vec<u8>, Head)],
-    ops: &'a [Op],
-    keys: &'a BatchKeys,
-) -> (Vec<Change<'a>>, Vec<bool>) {
-    let mut changes: Vec<Change<'a>> = Vec::with_capacity(owned.len() + ops.len());
-    let mut from_batch: Vec<bool> = Vec::with_capacity(owned.len() + ops.len());
+fn merge<'a>(owned: &'a [(Vec<u8>, Head)], batch: &'a Writes) -> (Vec<Change<'a>>, Vec<bool>) {
+    let mut changes: Vec<Change<'a>> = Vec::with_capacity(owned.len() + batch.len());
+    let mut from_batch: Vec<bool> = Vec::with_capacity(owned.len() + batch.len());
     let (mut mem_at, mut op_at) = (0, 0);
     loop {
         let head = owned
             .get(mem_at)
             .map(|(k, v)| Change { key: k, value: v.as_ref().map(|(v, e)| (&v[..], *e)) });
-        let new = (op_at < ops.len()).then(|| keys.change(ops, op_at));
+        let new = (op_at < batch.len())
+            .then(|| Change { key: batch.tree_key(op_at), value: batch.value(op_at) });
         let take_new = match (&head, &new) {
             (Some(old), Some(new)) => {
                 if old.key == new.key {

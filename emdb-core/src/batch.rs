@@ -291,7 +291,9 @@ mod tests {
 
     use super::*;
 
-    fn contents(w: &Writes) -> Vec<(NsId, Vec<u8>, Option<(Vec<u8>, ExpiresAt)>)> {
+    type Content = (NsId, Vec<u8>, Option<(Vec<u8>, ExpiresAt)>);
+
+    fn contents(w: &Writes) -> Vec<Content> {
         (0..w.len())
             .map(|at| {
                 (w.ns(at).unwrap(), w.key(at).to_vec(), w.value(at).map(|(v, e)| (v.to_vec(), e)))

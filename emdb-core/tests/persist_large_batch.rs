@@ -160,3 +160,34 @@ fn a_batch_written_by_its_checkpoint_reads_back_whole_on_every_path() {
     let other = db.namespace("other").unwrap();
     assert_reads(&db, &other, &models, START + 240_000);
 }
+
+/// A batch of many small writes fits the default log threshold, yet is checkpointed rather
+/// than logged: the log stays empty and everything reads back, before and after a reopen.
+#[test]
+fn a_batch_of_many_small_writes_is_checkpointed_not_logged() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let open =
+        || Emdb::builder().path(&path).flush_policy(FlushPolicy::OnEachWrite).build().unwrap();
+    let db = open();
+    let key = |i: u32| format!("key{i:06}").into_bytes();
+    db.transaction(|tx| (0..70_000u32).try_for_each(|i| tx.insert(key(i), i.to_le_bytes())))
+        .unwrap();
+    db.insert("logged", "one").unwrap();
+    let log = std::fs::metadata(path.with_extension("wal")).map_or(0, |m| m.len());
+    assert!(log < 4096, "only the single insert was logged ({log} bytes)");
+    db.transaction(|tx| (0..70_000u32).step_by(2).try_for_each(|i| tx.remove(key(i)).map(drop)))
+        .unwrap();
+    let check = |db: &Emdb| {
+        assert_eq!(db.len().unwrap(), 35_001);
+        for i in (0..70_000u32).step_by(997) {
+            let want = (i % 2 == 1).then(|| i.to_le_bytes().to_vec());
+            assert_eq!(db.get(key(i)).unwrap(), want);
+        }
+        assert_eq!(db.get("logged").unwrap(), Some(b"one".to_vec()));
+        assert_eq!(db.check_integrity().unwrap().records, 35_001);
+    };
+    check(&db);
+    drop(db);
+    check(&open());
+}

@@ -177,17 +177,20 @@ struct Logged {
     /// with ordering by the whole key wherever it differs, so most comparisons of the final
     /// sort decide without reading the buffer.
     prefix: u64,
-    /// The key (without namespace prefix) in the buffer: offset and length.
+    /// The key (without namespace prefix) in the key buffer: offset and length.
     key: (usize, u32),
     value: Option<(usize, u32, ExpiresAt)>,
 }
 
 /// Builds [`Writes`] from writes in any order, a key possibly written many times (the last
-/// write wins): each write is appended to a log and its bytes to one buffer, so buffering costs
-/// no hash and no allocation per write. A transaction indexes the log only when it reads.
+/// write wins): each write is appended to a log and its bytes to two buffers (keys, values),
+/// so buffering costs no hash and no allocation per write. Keys have a buffer of their own so
+/// that sorting and laying them out reads a dense buffer, not one interleaved with values. A
+/// transaction indexes the log only when it reads.
 #[derive(Debug, Default)]
 pub(crate) struct WritesBuilder {
-    buf: Vec<u8>,
+    keys: Vec<u8>,
+    values: Vec<u8>,
     log: Vec<Logged>,
 }
 
@@ -204,11 +207,11 @@ impl WritesBuilder {
         for (to, from) in head.iter_mut().zip(key) {
             *to = *from;
         }
-        let at = self.buf.len();
-        self.buf.extend_from_slice(key);
+        let at = self.keys.len();
+        self.keys.extend_from_slice(key);
         let value = value.map(|(v, exp)| {
-            let v_at = self.buf.len();
-            self.buf.extend_from_slice(v);
+            let v_at = self.values.len();
+            self.values.extend_from_slice(v);
             (v_at, len32(v.len()), exp)
         });
         self.log.push(Logged {
@@ -229,13 +232,13 @@ impl WritesBuilder {
     pub(crate) fn key(&self, pos: usize) -> (NsId, &[u8]) {
         self.log
             .get(pos)
-            .map_or((0, &[][..]), |l| (l.ns, span(&self.buf, l.key.0, l.key.1 as usize)))
+            .map_or((0, &[][..]), |l| (l.ns, span(&self.keys, l.key.0, l.key.1 as usize)))
     }
 
     /// What logged write `pos` does.
     pub(crate) fn write(&self, pos: usize) -> Option<(&[u8], ExpiresAt)> {
         let (at, len, exp) = self.log.get(pos)?.value?;
-        Some((span(&self.buf, at, len as usize), exp))
+        Some((span(&self.values, at, len as usize), exp))
     }
 
     /// Whether logged write `pos` is a put.
@@ -246,25 +249,32 @@ impl WritesBuilder {
     /// Sorts the log by (namespace, key), keeps the last write of each key, and lays the tree
     /// keys out in that order.
     pub(crate) fn finish(self) -> Writes {
-        let WritesBuilder { buf, log } = self;
+        let WritesBuilder { keys: buf, values, log } = self;
         let key_of = |l: &Logged| span(&buf, l.key.0, l.key.1 as usize);
-        let mut order: Vec<(NsId, u64, usize)> =
-            log.iter().enumerate().map(|(pos, l)| (l.ns, l.prefix, pos)).collect();
+        // (namespace, key prefix, key length, position): most comparisons, and telling
+        // neighbours apart afterwards, need no read of the key itself.
+        let mut order: Vec<(NsId, u64, u32, usize)> =
+            log.iter().enumerate().map(|(pos, l)| (l.ns, l.prefix, l.key.1, pos)).collect();
         let logged = |pos: usize| log.get(pos);
         // Same key: the later write (higher position) sorts last.
         order.sort_unstable_by(|a, b| {
             (a.0, a.1).cmp(&(b.0, b.1)).then_with(|| {
-                let (ka, kb) = (logged(a.2).map(key_of), logged(b.2).map(key_of));
-                ka.cmp(&kb).then(a.2.cmp(&b.2))
+                let (ka, kb) = (logged(a.3).map(key_of), logged(b.3).map(key_of));
+                ka.cmp(&kb).then(a.3.cmp(&b.3))
             })
         });
         let mut keys: Vec<u8> =
             Vec::with_capacity(log.iter().map(|l| NS_PREFIX + l.key.1 as usize).sum());
         let mut items: Vec<WriteAt> = Vec::with_capacity(order.len());
-        let mut order = order.into_iter().filter_map(|(_, _, pos)| logged(pos)).peekable();
-        while let Some(l) = order.next() {
+        let mut order = order.into_iter().peekable();
+        while let Some((ns, prefix, len, pos)) = order.next() {
+            let Some(l) = logged(pos) else { continue };
             let key = key_of(l);
-            if order.peek().is_some_and(|next| next.ns == l.ns && key_of(next) == key) {
+            let same_as_next = order.peek().is_some_and(|&(n_ns, n_prefix, n_len, n_pos)| {
+                (n_ns, n_prefix, n_len) == (ns, prefix, len)
+                    && logged(n_pos).map(key_of) == Some(key)
+            });
+            if same_as_next {
                 continue;
             }
             let at = keys.len();
@@ -276,7 +286,7 @@ impl WritesBuilder {
                 value: l.value,
             });
         }
-        Writes { keys, values: buf, items }
+        Writes { keys, values, items }
     }
 }
 

@@ -327,6 +327,21 @@ impl IndexWriteGuard<'_> {
         None
     }
 
+    /// Inserts `key`, known to be absent (its table was empty before a batch of distinct keys
+    /// began): no search for an entry to replace.
+    pub(crate) fn insert_absent_hashed(&mut self, hash: KeyHash, key: &[u8], slot: IndexSlot) {
+        let index = self.index;
+        if let Some(table) = self.table(hash) {
+            let hasher = |e: &Entry| index.hasher.hash_one(e.key.bytes());
+            table.insert_unique(hash.0, Entry { key: IndexKey::copy(key), slot }, hasher);
+        }
+    }
+
+    /// Whether every locked shard is empty.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.guards.iter().flatten().all(|s| s.table.is_empty())
+    }
+
     /// Makes room for about `additional` new keys spread over the locked shards, so that a
     /// large batch grows each table once instead of doubling it again and again.
     pub(crate) fn reserve(&mut self, additional: usize) {

@@ -527,6 +527,9 @@ impl Keyspace {
                 .map(|at| (state.index.hash(batch.key(at)), at))
                 .collect();
             order.sort_unstable_by_key(|(hash, _)| hash.shard());
+            // Into an empty namespace (a first load) every key is new: no search before each
+            // insert. The batch's keys are distinct.
+            let fresh = index.is_empty();
             for (hash, at) in order {
                 let key = batch.key(at);
                 if let Some((value, expires_at)) = batch.value(at) {
@@ -534,7 +537,13 @@ impl Keyspace {
                         Some(loc) => Held::Disk(loc),
                         None => Held::Mem(Arc::from(value)),
                     };
-                    let old = index.put_hashed(hash, key, None, IndexSlot { held, expires_at });
+                    let slot = IndexSlot { held, expires_at };
+                    let old = if fresh {
+                        index.insert_absent_hashed(hash, key, slot);
+                        None
+                    } else {
+                        index.put_hashed(hash, key, None, slot)
+                    };
                     counts.change(key, old, Some(expires_at));
                 } else {
                     let old = index.remove_hashed(hash, key);

@@ -18,7 +18,12 @@ use crate::page::value::{
     FIRST_RECORD, MAX_VALUE_LEN, O_VALUE, PACKED_MAX, R_VALUE, overflow_header, put_record,
     run_pages,
 };
-use crate::page::{PAGE_SIZE_U64, PageBuf, PageId, PageType, new_page, u16_of, write_header};
+use crate::page::{
+    PAGE_SIZE, PAGE_SIZE_U64, PageBuf, PageId, PageType, new_page, seal, u16_of, write_header,
+};
+
+/// Value pages are sent to the file in runs of up to this many bytes.
+const PENDING_VALUE_BYTES: usize = 1 << 20;
 
 use super::{TreeRoot, branch, leaf, read_node};
 
@@ -103,6 +108,9 @@ pub(crate) struct Writer<'f> {
     inline_max: usize,
     /// The value page being filled: its id (0: none), buffer, next offset and record count.
     vpage: (PageId, PageBuf, usize, usize),
+    /// Full value pages not yet written: consecutive pages from the id, sent to the file in one
+    /// write (value pages are never read back while the writer runs).
+    vpending: (PageId, Vec<u8>),
     /// Change of the number of entries.
     pub(crate) entry_delta: i64,
     /// Bytes of packed values no entry refers to any more.
@@ -122,6 +130,7 @@ impl<'f> Writer<'f> {
             fresh: HashSet::new(),
             inline_max,
             vpage: (0, new_page(), FIRST_RECORD, 0),
+            vpending: (0, Vec::new()),
             entry_delta: 0,
             dead_value_bytes: 0,
             placed: Vec::new(),
@@ -208,13 +217,31 @@ impl<'f> Writer<'f> {
         Ok(ValueLoc::Packed { page: *page, offset: u16_of(offset), len })
     }
 
-    /// Writes the value page being filled, if any.
+    /// Writes the value page being filled, if any (into the pending run of value pages).
     fn flush_values(&mut self) -> Result<()> {
         let (id, buf, _, count) = &mut self.vpage;
-        if *id != 0 {
-            write_header(buf, PageType::Value, 0, u16_of(*count));
-            self.file.write_page(*id, buf)?;
-            *id = 0;
+        if *id == 0 {
+            return Ok(());
+        }
+        let id = std::mem::replace(id, 0);
+        write_header(buf, PageType::Value, 0, u16_of(*count));
+        seal(buf, id);
+        let (start, run) = &self.vpending;
+        let next = start.saturating_add((run.len() / PAGE_SIZE) as u64);
+        if run.is_empty() || next != id || run.len() >= PENDING_VALUE_BYTES {
+            self.write_pending_values()?;
+            self.vpending.0 = id;
+        }
+        self.vpending.1.extend_from_slice(&self.vpage.1[..]);
+        Ok(())
+    }
+
+    /// Sends the pending run of value pages to the file.
+    fn write_pending_values(&mut self) -> Result<()> {
+        let (start, run) = &mut self.vpending;
+        if !run.is_empty() {
+            self.file.write_at(run, start.saturating_mul(PAGE_SIZE_U64))?;
+            run.clear();
         }
         Ok(())
     }
@@ -494,7 +521,8 @@ impl<'f> Writer<'f> {
     /// # Errors
     /// An I/O error.
     pub(crate) fn finish(&mut self) -> Result<()> {
-        self.flush_values()
+        self.flush_values()?;
+        self.write_pending_values()
     }
 }
 

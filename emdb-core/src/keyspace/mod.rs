@@ -10,6 +10,11 @@
 //! shard lock and so sees a batch whole or not at all; a range reader reads at a registered
 //! snapshot LSN (and the tree root and memtable current when it registered) and so never sees a
 //! version newer than its snapshot.
+//!
+//! A large sorted batch (past the log threshold, or at least [`DIRECT_WRITES`] writes) takes
+//! another path: no frame and no memtable; a checkpoint writes it with the memtables' heads,
+//! and only after the meta flip is it published, under the snapshot registry lock and every
+//! touched index shard's lock ([`Keyspace::commit_directly`]).
 
 mod alloc;
 #[cfg(test)]

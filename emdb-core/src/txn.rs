@@ -1,11 +1,13 @@
 //! Closure transactions: [`Transaction`] buffers writes, reads its own writes, and commits them as
 //! one atomic batch when the closure returns `Ok`.
 
-use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::batch::{Batch, ExpiresAt, NO_EXPIRY, NsId, Op};
+use hashbrown::HashTable;
+
+use crate::batch::{ExpiresAt, NO_EXPIRY, NsId, Writes, WritesBuilder};
 use crate::error::Result;
 use crate::focus::Prefix;
 use crate::iter::{RawIter, prefix_bounds};
@@ -14,16 +16,11 @@ use crate::limits::{check_key, check_value};
 use crate::namespace::Namespace;
 use crate::ttl::{Ttl, remaining};
 
-/// A buffered write.
-#[derive(Debug, Clone)]
-enum Write {
-    Put { value: Arc<[u8]>, expires_at: ExpiresAt },
+/// A buffered write as the transaction's reads see it.
+enum Seen<'a> {
+    Put { value: &'a [u8], expires_at: ExpiresAt },
     Remove,
 }
-
-/// The writes buffered for one namespace, by key: a hash map, so that buffering a million writes
-/// costs a hash each rather than an ordered insert each; the batch is sorted once at commit.
-type Pending = HashMap<Arc<[u8]>, Write, foldhash::fast::RandomState>;
 
 /// The handle a [`transaction`](crate::Emdb::transaction) closure works through.
 ///
@@ -56,45 +53,70 @@ type Pending = HashMap<Arc<[u8]>, Write, foldhash::fast::RandomState>;
 pub struct Transaction<'db> {
     ks: &'db Keyspace,
     default_ns: Arc<NsState>,
-    /// Buffered writes per namespace (a transaction touches few).
-    writes: Vec<(NsId, Pending)>,
+    /// The buffered writes, in the order they were made (a key written again is logged
+    /// again; the last write wins).
+    buf: WritesBuilder,
+    /// (namespace, key) → the position of its last write, over the first `indexed` writes:
+    /// built only when the transaction reads, so a write costs no hash.
+    index: HashTable<(u64, usize)>,
+    indexed: usize,
+    hasher: foldhash::fast::RandomState,
 }
 
 impl std::fmt::Debug for Transaction<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Transaction")
-            .field("pending_writes", &self.writes.iter().map(|(_, w)| w.len()).sum::<usize>())
+            .field("pending_writes", &self.buf.len())
             .finish_non_exhaustive()
     }
 }
 
 impl<'db> Transaction<'db> {
     pub(crate) fn new(ks: &'db Keyspace, default_ns: Arc<NsState>) -> Self {
-        Transaction { ks, default_ns, writes: Vec::new() }
+        Transaction {
+            ks,
+            default_ns,
+            buf: WritesBuilder::default(),
+            index: HashTable::new(),
+            indexed: 0,
+            hasher: foldhash::fast::RandomState::default(),
+        }
     }
 
-    /// The batch to commit: one operation per written key, in key order.
-    pub(crate) fn into_batch(self) -> Batch {
-        let mut writes: Vec<(NsId, Arc<[u8]>, Write)> = self
-            .writes
-            .into_iter()
-            .flat_map(|(ns, pending)| pending.into_iter().map(move |(k, w)| (ns, k, w)))
-            .collect();
-        // Key order: the memtable and the checkpoint take sorted runs fastest.
-        writes.sort_unstable_by(|a, b| (a.0, &*a.1).cmp(&(b.0, &*b.1)));
-        let ops = writes
-            .into_iter()
-            .map(|(ns, key, write)| match write {
-                Write::Put { value, expires_at } => Op::Put { ns, key, value, expires_at },
-                Write::Remove => Op::Remove { ns, key },
-            })
-            .collect();
-        Batch { ops }
+    /// The writes to commit: one per written key, in key order.
+    pub(crate) fn into_writes(self) -> Writes {
+        self.buf.finish()
     }
 
-    /// The writes buffered for namespace `ns`.
-    fn pending(&self, ns: NsId) -> Option<&Pending> {
-        self.writes.iter().find(|(id, _)| *id == ns).map(|(_, w)| w)
+    /// Brings the index of buffered writes up to date with the log.
+    fn catch_up(&mut self) {
+        for pos in self.indexed..self.buf.len() {
+            let written = self.buf.key(pos);
+            let hash = self.hasher.hash_one(written);
+            let buf = &self.buf;
+            match self.index.find_mut(hash, |&(_, p)| buf.key(p) == written) {
+                Some(entry) => entry.1 = pos,
+                None => drop(self.index.insert_unique(hash, (hash, pos), |e| e.0)),
+            }
+        }
+        self.indexed = self.buf.len();
+    }
+
+    /// The last buffered write of `key` in namespace `ns`.
+    fn pending(&mut self, ns: NsId, key: &[u8]) -> Option<Seen<'_>> {
+        self.catch_up();
+        let hash = self.hasher.hash_one((ns, key));
+        let buf = &self.buf;
+        let &(_, pos) = self.index.find(hash, |&(_, p)| buf.key(p) == (ns, key))?;
+        Some(match buf.write(pos) {
+            Some((value, expires_at)) => Seen::Put { value, expires_at },
+            None => Seen::Remove,
+        })
+    }
+
+    /// Buffers a put (`Some`) or a removal (`None`) of `key` in namespace `ns`.
+    fn write(&mut self, ns: NsId, key: &[u8], value: Option<(&[u8], ExpiresAt)>) {
+        self.buf.push(ns, key, value);
     }
 
     /// A view of this transaction that reads and writes namespace `ns` instead of the default one.
@@ -223,27 +245,13 @@ impl TxNamespace<'_, '_> {
         check_key(key)?;
         check_value(value)?;
         let expires_at = ttl.expires_at(self.tx.ks.config.default_ttl, self.tx.ks.now())?;
-        self.write(key, Write::Put { value: Arc::from(value), expires_at });
+        self.tx.write(self.ns.id, key, Some((value, expires_at)));
         Ok(())
     }
 
-    fn write(&mut self, key: &[u8], write: Write) {
-        let ns = self.ns.id;
-        let writes = &mut self.tx.writes;
-        if !writes.iter().any(|(id, _)| *id == ns) {
-            writes.push((ns, Pending::default()));
-        }
-        let Some((_, pending)) = writes.iter_mut().find(|(id, _)| *id == ns) else { return };
-        // An overwrite keeps the key already buffered: no second copy of it.
-        match pending.get_mut(key) {
-            Some(slot) => *slot = write,
-            None => drop(pending.insert(Arc::from(key), write)),
-        }
-    }
-
     /// The buffered write of `key` in this view's namespace.
-    fn pending(&self, key: &[u8]) -> Option<&Write> {
-        self.tx.pending(self.ns.id).and_then(|p| p.get(key))
+    fn pending(&mut self, key: &[u8]) -> Option<Seen<'_>> {
+        self.tx.pending(self.ns.id, key)
     }
 
     /// The value of `key` as this transaction sees it.
@@ -255,10 +263,10 @@ impl TxNamespace<'_, '_> {
         let now = self.tx.ks.now();
         let pending = self.pending(key);
         Ok(match pending {
-            Some(Write::Put { value, expires_at }) => {
-                (!is_expired(*expires_at, now)).then(|| value.to_vec())
+            Some(Seen::Put { value, expires_at }) => {
+                (!is_expired(expires_at, now)).then(|| value.to_vec())
             }
-            Some(Write::Remove) => None,
+            Some(Seen::Remove) => None,
             None => self.ns.index.with_source(key, |slot, source| {
                 slot.filter(|s| s.expires_at == NO_EXPIRY || !s.is_expired(now))
                     .map(|s| self.tx.ks.read_held_in(&s.held, source))
@@ -284,8 +292,8 @@ impl TxNamespace<'_, '_> {
         let key = key.as_ref();
         let now = self.tx.ks.now();
         let expires_at = match self.pending(key) {
-            Some(Write::Put { expires_at, .. }) => Some(*expires_at),
-            Some(Write::Remove) => None,
+            Some(Seen::Put { expires_at, .. }) => Some(expires_at),
+            Some(Seen::Remove) => None,
             None => self.ns.index.with(key, |slot| slot.map(|s| s.expires_at)),
         };
         Ok(expires_at.filter(|&t| !is_expired(t, now)).and_then(|t| remaining(t, now)))
@@ -298,7 +306,7 @@ impl TxNamespace<'_, '_> {
     pub fn remove(&mut self, key: impl AsRef<[u8]>) -> Result<Option<Vec<u8>>> {
         let key = key.as_ref();
         let old = self.get(key)?;
-        self.write(key, Write::Remove);
+        self.tx.write(self.ns.id, key, None);
         Ok(old)
     }
 
@@ -319,9 +327,12 @@ impl TxNamespace<'_, '_> {
             keys.push(entry?.0);
         }
         // ... and keys this transaction put there.
-        for (key, write) in self.tx.pending(self.ns.id).into_iter().flatten() {
-            if key.starts_with(&prefix) && matches!(write, Write::Put { .. }) {
-                keys.push(Arc::clone(key));
+        self.tx.catch_up();
+        let tx = &*self.tx;
+        for &(_, pos) in &tx.index {
+            let (ns, key) = tx.buf.key(pos);
+            if ns == self.ns.id && key.starts_with(&prefix) && tx.buf.is_put(pos) {
+                keys.push(Arc::from(key));
             }
         }
         keys.sort_unstable();
@@ -329,12 +340,12 @@ impl TxNamespace<'_, '_> {
         let mut removed = 0;
         for key in keys {
             let live = match self.pending(&key) {
-                Some(Write::Put { expires_at, .. }) => !is_expired(*expires_at, now),
-                Some(Write::Remove) => false,
+                Some(Seen::Put { expires_at, .. }) => !is_expired(expires_at, now),
+                Some(Seen::Remove) => false,
                 None => self.ns.index.with(&key, |s| s.is_some_and(|s| !s.is_expired(now))),
             };
             removed += usize::from(live);
-            self.write(&key, Write::Remove);
+            self.tx.write(self.ns.id, &key, None);
         }
         Ok(removed)
     }

@@ -185,3 +185,39 @@ fn a_transaction_sees_the_ttl_of_committed_and_pending_entries() {
     .unwrap();
     assert_eq!(db.ttl("k").unwrap(), None);
 }
+
+#[test]
+fn a_key_written_again_and_again_reads_and_commits_its_last_write() {
+    let db = Emdb::open_in_memory();
+    db.insert("keep", "old").unwrap();
+    let other = db.namespace("other").unwrap();
+    db.transaction(|tx| {
+        for i in 0..100u32 {
+            tx.insert("k", i.to_string())?;
+            if i % 10 == 0 {
+                assert_eq!(tx.get("k")?, Some(i.to_string().into_bytes()));
+            }
+        }
+        tx.insert("gone", "x")?;
+        tx.remove("gone")?;
+        tx.remove("keep")?;
+        assert_eq!(tx.get("keep")?, None);
+        tx.insert("keep", "new, and longer than before")?;
+        tx.insert("keep", "new")?;
+        tx.namespace(&other).insert("k", "in other")?;
+        assert_eq!(tx.get("k")?, Some(b"99".to_vec()));
+        assert_eq!(tx.namespace(&other).get("k")?, Some(b"in other".to_vec()));
+        tx.insert("g.a", "1")?;
+        tx.insert("g.b", "2")?;
+        tx.remove("g.b")?;
+        assert_eq!(tx.delete_group("g")?, 1);
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(db.get("k").unwrap(), Some(b"99".to_vec()));
+    assert_eq!(db.get("keep").unwrap(), Some(b"new".to_vec()));
+    assert_eq!(db.get("gone").unwrap(), None);
+    assert_eq!(db.get("g.a").unwrap(), None);
+    assert_eq!(other.get("k").unwrap(), Some(b"in other".to_vec()));
+    assert_eq!(db.len().unwrap(), 2);
+}

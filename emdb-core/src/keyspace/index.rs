@@ -78,11 +78,6 @@ impl IndexKey {
         Some(IndexKey::Inline { len: u8::try_from(key.len()).ok()?, bytes })
     }
 
-    /// The index's copy of `key`, sharing `key` itself when it is too long to hold in place.
-    fn of(key: &Arc<[u8]>) -> Self {
-        Self::inline(key).unwrap_or_else(|| IndexKey::Shared(Arc::clone(key)))
-    }
-
     /// The index's copy of `key`, allocated when it is too long to hold in place.
     fn copy(key: &[u8]) -> Self {
         Self::inline(key).unwrap_or_else(|| IndexKey::Shared(Arc::from(key)))
@@ -162,7 +157,8 @@ impl std::fmt::Debug for ShardedIndex {
 pub(crate) struct KeyHash(u64);
 
 impl KeyHash {
-    fn shard(self) -> usize {
+    /// The shard that holds the key.
+    pub(crate) fn shard(self) -> usize {
         // The top five bits pick one of the 32 shards; hashbrown uses the low bits and the top
         // seven for its control bytes, which stay well mixed within a shard.
         // The shift leaves five bits, so the value is below `SHARDS` (32).
@@ -306,14 +302,29 @@ impl IndexWriteGuard<'_> {
     /// The shard of `key` must have been locked; a key outside the locked mask is ignored, which
     /// the apply code rules out by computing the mask from the same keys.
     pub(crate) fn put(&mut self, key: &Arc<[u8]>, slot: IndexSlot) -> Option<ExpiresAt> {
+        let hash = self.index.hash(key);
+        self.put_hashed(hash, key, Some(key), slot)
+    }
+
+    /// As [`put`](Self::put), with the key's hash computed by [`ShardedIndex::hash`] (a large
+    /// batch hashes its keys first to apply them shard by shard). A key too long to hold in
+    /// place shares `shared` (the same bytes) when given, else is copied.
+    pub(crate) fn put_hashed(
+        &mut self,
+        hash: KeyHash,
+        key: &[u8],
+        shared: Option<&Arc<[u8]>>,
+        slot: IndexSlot,
+    ) -> Option<ExpiresAt> {
         let index = self.index;
-        let hash = index.hash(key);
         let table = self.table(hash)?;
-        if let Some(entry) = table.find_mut(hash.0, |e| e.key.bytes() == &**key) {
+        if let Some(entry) = table.find_mut(hash.0, |e| e.key.bytes() == key) {
             return Some(std::mem::replace(&mut entry.slot, slot).expires_at);
         }
         let hasher = |e: &Entry| index.hasher.hash_one(e.key.bytes());
-        table.insert_unique(hash.0, Entry { key: IndexKey::of(key), slot }, hasher);
+        let key = IndexKey::inline(key)
+            .unwrap_or_else(|| IndexKey::Shared(shared.map_or_else(|| Arc::from(key), Arc::clone)));
+        table.insert_unique(hash.0, Entry { key, slot }, hasher);
         None
     }
 
@@ -329,6 +340,21 @@ impl IndexWriteGuard<'_> {
         let hasher = |e: &Entry| index.hasher.hash_one(e.key.bytes());
         table.insert_unique(hash.0, Entry { key: IndexKey::copy(key), slot }, hasher);
         None
+    }
+
+    /// Inserts `key`, known to be absent (its table was empty before a batch of distinct keys
+    /// began): no search for an entry to replace.
+    pub(crate) fn insert_absent_hashed(&mut self, hash: KeyHash, key: &[u8], slot: IndexSlot) {
+        let index = self.index;
+        if let Some(table) = self.table(hash) {
+            let hasher = |e: &Entry| index.hasher.hash_one(e.key.bytes());
+            table.insert_unique(hash.0, Entry { key: IndexKey::copy(key), slot }, hasher);
+        }
+    }
+
+    /// Whether every locked shard is empty.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.guards.iter().flatten().all(|s| s.table.is_empty())
     }
 
     /// Makes room for about `additional` new keys spread over the locked shards, so that a
@@ -358,6 +384,11 @@ impl IndexWriteGuard<'_> {
     /// Removes `key`; returns its slot if it was present.
     pub(crate) fn remove(&mut self, key: &[u8]) -> Option<IndexSlot> {
         let hash = self.index.hash(key);
+        self.remove_hashed(hash, key)
+    }
+
+    /// As [`remove`](Self::remove), with the key's hash computed by [`ShardedIndex::hash`].
+    pub(crate) fn remove_hashed(&mut self, hash: KeyHash, key: &[u8]) -> Option<IndexSlot> {
         let table = self.table(hash)?;
         match table.find_entry(hash.0, |e| e.key.bytes() == key) {
             Ok(entry) => Some(entry.remove().0.slot),
@@ -439,8 +470,8 @@ mod tests {
             assert_eq!(index.with(k, bytes), Some(k.len().to_le_bytes().to_vec()));
         }
         assert!(index.with(&[7u8; 32], |s| s.is_none()));
-        assert!(matches!(IndexKey::of(&keys[6]), IndexKey::Inline { len: 30, .. }));
-        assert!(matches!(IndexKey::of(&keys[8]), IndexKey::Shared(_)));
+        assert!(matches!(IndexKey::copy(&keys[6]), IndexKey::Inline { len: 30, .. }));
+        assert!(matches!(IndexKey::copy(&keys[8]), IndexKey::Shared(_)));
     }
 
     #[test]

@@ -10,6 +10,11 @@
 //! shard lock and so sees a batch whole or not at all; a range reader reads at a registered
 //! snapshot LSN (and the tree root and memtable current when it registered) and so never sees a
 //! version newer than its snapshot.
+//!
+//! A large sorted batch (past the log threshold, or at least [`DIRECT_WRITES`] writes) takes
+//! another path: no frame and no memtable; a checkpoint writes it with the memtables' heads,
+//! and only after the meta flip is it published, under the snapshot registry lock and every
+//! touched index shard's lock ([`Keyspace::commit_directly`]).
 
 mod alloc;
 #[cfg(test)]
@@ -36,7 +41,7 @@ use std::time::Duration;
 use parking_lot::{Mutex, MutexGuard, RwLock};
 
 pub(crate) use self::index::{
-    ALL_SHARDS, Held, IndexSlot, ShardedIndex, Slot, ValueSource, is_expired,
+    ALL_SHARDS, Held, IndexSlot, KeyHash, ShardedIndex, Slot, ValueSource, is_expired,
 };
 #[cfg(test)]
 pub(crate) use self::loading::IndexBuildGate;
@@ -44,11 +49,12 @@ use self::loading::Loading;
 pub(crate) use self::ordered::{Memtable, SharedStats, Visible};
 pub(crate) use self::persist::{Persist, PersistOptions, TreeSnap};
 use self::snapshot::Snapshots;
-use crate::batch::{Batch, DEFAULT_NS, NsId, Op};
+use crate::batch::{Batch, DEFAULT_NS, NsId, Op, Writes};
 use crate::builder::FlushPolicy;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::page::file::PageFile;
+use crate::page::node::ValueLoc;
 
 /// Batches with more keys than this lock every shard instead of hashing each key twice.
 const LOCK_ALL_ABOVE: usize = 64;
@@ -71,6 +77,11 @@ fn release_freed_heap() {
         libc::malloc_trim(0);
     }
 }
+
+/// Sorted batches of at least this many writes are not logged but checkpointed at once, however
+/// few bytes they hold (600,000 removals log only ~20 MB): writing the changed leaves now costs
+/// less than a log frame, a memtable apply and the same leaves at the next checkpoint.
+const DIRECT_WRITES: usize = 1 << 16;
 
 /// Batches with more keys than this make room in the index tables before applying.
 const RESERVE_ABOVE: usize = 4096;
@@ -539,6 +550,94 @@ impl Keyspace {
         drop(snapshots);
     }
 
+    /// Whether every namespace `writes` touches exists (and none is the catalog's).
+    fn namespaces_exist(&self, writes: &Writes) -> bool {
+        let registry = self.registry.read();
+        writes
+            .namespaces()
+            .iter()
+            .all(|ns| *ns != persist::CATALOG && registry.by_id.contains_key(ns))
+    }
+
+    /// Publishes a batch that a checkpoint has just written (see
+    /// [`commit_directly`](Self::commit_directly)): every touched namespace's index shards and
+    /// counts are locked, every operation applied, and the LSN published before any is
+    /// released, so a point reader sees all of the batch or none of it. `locs` holds, per
+    /// operation, where the checkpoint put a value that left its leaf. The caller holds the
+    /// snapshot registry lock, with the memtables fresh and the tree root holding the batch.
+    fn apply_written(&self, batch: &Writes, locs: &[Option<ValueLoc>], lsn: u64) {
+        // The writes are grouped by namespace (sorted): (namespace, puts, writes).
+        let mut groups: Vec<(NsId, usize, usize)> = Vec::new();
+        for at in 0..batch.len() {
+            let Some(ns) = batch.ns(at) else { continue };
+            let put = usize::from(batch.value(at).is_some());
+            match groups.last_mut() {
+                Some(g) if g.0 == ns => {
+                    g.1 += put;
+                    g.2 += 1;
+                }
+                _ => groups.push((ns, put, 1)),
+            }
+        }
+        let states: Vec<Arc<NsState>> = {
+            let registry = self.registry.read();
+            groups.iter().filter_map(|(id, ..)| registry.by_id.get(id).cloned()).collect()
+        };
+        let mut locked: Vec<_> = states
+            .iter()
+            .map(|state| {
+                let (_, puts, count) =
+                    groups.iter().find(|g| g.0 == state.id).copied().unwrap_or_default();
+                let mask = if count > LOCK_ALL_ABOVE {
+                    ALL_SHARDS
+                } else {
+                    (0..batch.len())
+                        .filter(|&at| batch.ns(at) == Some(state.id))
+                        .fold(0, |mask, at| mask | state.index.shard_bit(batch.key(at)))
+                };
+                let mut index = state.index.lock(mask);
+                if puts > RESERVE_ABOVE {
+                    index.reserve(puts);
+                }
+                (state.stats.write(), index)
+            })
+            .collect();
+        // Shard by shard: each shard's table is a few megabytes that stay in the cache while
+        // its keys go in, instead of every key touching a random place in all of them.
+        for (state, (counts, index)) in states.iter().zip(&mut locked) {
+            let mut order: Vec<(KeyHash, usize)> = (0..batch.len())
+                .filter(|&at| batch.ns(at) == Some(state.id))
+                .map(|at| (state.index.hash(batch.key(at)), at))
+                .collect();
+            order.sort_unstable_by_key(|(hash, _)| hash.shard());
+            // Into an empty namespace (a first load) every key is new: no search before each
+            // insert. The batch's keys are distinct.
+            let fresh = index.is_empty();
+            for (hash, at) in order {
+                let key = batch.key(at);
+                if let Some((value, expires_at)) = batch.value(at) {
+                    let held = match locs.get(at).copied().flatten() {
+                        Some(loc) => Held::Disk(loc),
+                        None => Held::Mem(Arc::from(value)),
+                    };
+                    let slot = IndexSlot { held, expires_at };
+                    let old = if fresh {
+                        index.insert_absent_hashed(hash, key, slot);
+                        None
+                    } else {
+                        index.put_hashed(hash, key, None, slot)
+                    };
+                    counts.change(key, old, Some(expires_at));
+                } else {
+                    let old = index.remove_hashed(hash, key);
+                    counts.change(key, old.map(|s| s.expires_at), None);
+                }
+            }
+        }
+        self.committed.store(lsn, Ordering::Release);
+        drop(locked);
+    }
+
     /// Drops versions that no open snapshot can see any more, once the set of open snapshots
     /// has changed since the last collection.
     fn collect_garbage(&self, writer: &mut Writer, open: &[u64], generation: u64) {
@@ -583,6 +682,37 @@ impl WriterGuard<'_> {
         committed
     }
 
+    /// Commits a transaction's `writes` as one atomic unit and returns its LSN, as
+    /// [`commit`](Self::commit) does. Writes whose log frame would take the log past the
+    /// checkpoint threshold, or that number at least [`DIRECT_WRITES`], are written by a
+    /// checkpoint straight from their buffer (no allocation per key or value); others become a
+    /// batch and are logged.
+    ///
+    /// # Errors
+    /// As [`commit`](Self::commit).
+    pub(crate) fn commit_writes(mut self, writes: Writes) -> Result<u64> {
+        let ks = self.ks;
+        if writes.is_empty() {
+            return Ok(self.writer.last_lsn);
+        }
+        if let Some(p) = &ks.persist
+            && (writes.len() >= DIRECT_WRITES
+                || p.wal.size().saturating_add(writes.encoded_len()) > p.checkpoint_wal_bytes)
+            && ks.namespaces_exist(&writes)
+        {
+            if ks.is_poisoned() {
+                return Err(Error::Poisoned);
+            }
+            let lsn = p.wal.reserve_lsn()?;
+            debug_assert_eq!(lsn, self.writer.last_lsn + 1, "the log and the keyspace agree");
+            let committed = ks.commit_directly(&mut self.writer, &writes, lsn);
+            drop(self);
+            drop(writes);
+            return committed.map(|()| lsn);
+        }
+        self.commit(writes.to_batch())
+    }
+
     fn commit_ref(mut self, batch: &Batch) -> Result<u64> {
         if batch.ops.is_empty() {
             return Ok(self.writer.last_lsn);
@@ -599,6 +729,16 @@ impl WriterGuard<'_> {
             // which is as atomic as a log frame, and the batch is not written twice.
             direct = p.wal.size().saturating_add(crate::wal::encoded_len(batch))
                 > p.checkpoint_wal_bytes;
+            if (direct || batch.ops.len() >= DIRECT_WRITES)
+                && let Some(writes) = Writes::from_batch(batch)
+                && ks.namespaces_exist(&writes)
+            {
+                // Written by a checkpoint straight from the batch, never through the memtable.
+                let lsn = p.wal.reserve_lsn()?;
+                debug_assert_eq!(lsn, self.writer.last_lsn + 1, "the log and the keyspace agree");
+                ks.commit_directly(&mut self.writer, &writes, lsn)?;
+                return Ok(lsn);
+            }
             let lsn = if direct { p.wal.reserve_lsn()? } else { p.wal.append(batch)? };
             debug_assert_eq!(lsn, self.writer.last_lsn + 1, "the log and the keyspace agree");
             wait = match ks.config.flush_policy {

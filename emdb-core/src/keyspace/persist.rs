@@ -28,8 +28,8 @@ use std::time::{Duration, SystemTime};
 use parking_lot::{Condvar, Mutex, RwLock};
 
 use super::loading::{Loading, fill_indexes};
-use super::{Config, Keyspace, Writer};
-use crate::batch::NsId;
+use super::{Config, Keyspace, NsState, Writer};
+use crate::batch::{NsId, Writes};
 use crate::builder::FlushPolicy;
 use crate::error::{Error, Result};
 use crate::io::Storage;
@@ -274,45 +274,58 @@ impl Keyspace {
         if self.is_poisoned() {
             return Err(Error::Poisoned);
         }
-        let r = self.checkpoint_inner(p, writer);
+        let r = self.checkpoint_inner(p, writer, None);
         if r.is_err() {
             self.poison();
         }
         r
     }
 
-    fn checkpoint_inner(&self, p: &Persist, writer: &mut Writer) -> Result<()> {
+    /// Commits `batch` (sorted puts and removes of existing namespaces) without logging it: one checkpoint writes it to the page file together with every
+    /// memtable, and the meta-page flip makes it durable. Only then is it published in memory:
+    /// the index gets the values' disk locations (or the bytes of inline values) straight away,
+    /// and the batch never enters a memtable. The caller holds the writer lock and has taken
+    /// `lsn` with [`Wal::reserve_lsn`].
+    ///
+    /// # Errors
+    /// As [`checkpoint_locked`](Self::checkpoint_locked); a failure poisons the handle (a
+    /// failure after the meta flip still publishes the batch, which is durable).
+    pub(crate) fn commit_directly(
+        &self,
+        writer: &mut Writer,
+        batch: &Writes,
+        lsn: u64,
+    ) -> Result<()> {
+        let Some(p) = &self.persist else { return Ok(()) };
+        if self.is_poisoned() {
+            return Err(Error::Poisoned);
+        }
+        writer.last_lsn = lsn;
+        let r = self.checkpoint_inner(p, writer, Some(batch));
+        if r.is_err() {
+            self.poison();
+        }
+        r
+    }
+
+    fn checkpoint_inner(
+        &self,
+        p: &Persist,
+        writer: &mut Writer,
+        batch: Option<&Writes>,
+    ) -> Result<()> {
         let lsn = writer.last_lsn;
         let namespaces = self.namespaces();
         let mems: Vec<_> = namespaces.iter().map(|ns| ns.memtable()).collect();
         let mut store = p.store.lock();
         let nothing_new =
             mems.iter().all(|m| m.read().is_empty()) && writer.new_namespaces.is_empty();
-        if nothing_new && store.meta().checkpoint_lsn >= lsn {
+        if batch.is_none() && nothing_new && store.meta().checkpoint_lsn >= lsn {
             return Ok(());
         }
-        // The newest version of every changed key, in tree-key order (namespaces ascending).
-        let mut owned: Vec<(Vec<u8>, Head)> = Vec::new();
-        for (ns, mem) in namespaces.iter().zip(&mems) {
-            let prefix = ns.tree_prefix();
-            for (key, head) in mem.read().heads() {
-                let mut k = Vec::with_capacity(4 + key.len());
-                k.extend_from_slice(&prefix);
-                k.extend_from_slice(key);
-                owned.push((k, head.map(|s| (Arc::clone(&s.value), s.expires_at))));
-            }
-        }
-        let mut new_ns = writer.new_namespaces.clone();
-        new_ns.sort_unstable_by_key(|(id, _)| *id);
-        for (id, name) in &new_ns {
-            let mut k = CATALOG.to_be_bytes().to_vec();
-            k.extend_from_slice(&id.to_be_bytes());
-            owned.push((k, Some((Arc::from(name.as_bytes()), 0))));
-        }
-        let changes: Vec<Change<'_>> = owned
-            .iter()
-            .map(|(k, v)| Change { key: k, value: v.as_ref().map(|(v, e)| (&v[..], *e)) })
-            .collect();
+        let owned = heads(&namespaces, &mems, &writer.new_namespaces);
+        let empty = Writes::default();
+        let (changes, from_batch) = merge(&owned, batch.unwrap_or(&empty));
         let oldest = self.snapshots.lock().oldest_pinned(store.meta().sequence);
         let meta = store.checkpoint(&changes, lsn, oldest)?;
         let file = Arc::clone(store.file());
@@ -322,38 +335,117 @@ impl Keyspace {
         // Where the values that left the leaves now live: the tree writer placed one value per
         // change that puts one, in the order of the changes.
         let mut moved: Vec<(usize, Vec<u8>, ValueLoc)> = Vec::new();
-        let puts = owned.iter().filter_map(|(k, v)| v.as_ref().map(|_| k));
+        let mut batch_locs: Vec<Option<ValueLoc>> =
+            Vec::with_capacity(batch.map_or(0, Writes::len));
+        let puts = changes.iter().zip(&from_batch).filter(|(c, _)| c.value.is_some());
         debug_assert_eq!(puts.clone().count(), placed.len(), "one placement per value written");
-        for (k, loc) in puts.zip(placed) {
-            if let Some(loc) = loc
-                && k.get(..4) != Some(&CATALOG.to_be_bytes()[..])
+        let mut placed = placed.into_iter();
+        for (c, &new) in changes.iter().zip(&from_batch) {
+            let loc = if c.value.is_some() { placed.next().flatten() } else { None };
+            if new {
+                batch_locs.push(loc);
+            } else if let Some(loc) = loc
+                && c.key.get(..4) != Some(&CATALOG.to_be_bytes()[..])
             {
-                let id = k.get(..4).and_then(|b| b.try_into().ok()).map_or(0, NsId::from_be_bytes);
+                let id =
+                    c.key.get(..4).and_then(|b| b.try_into().ok()).map_or(0, NsId::from_be_bytes);
                 let at = namespaces.iter().position(|ns| ns.id == id).unwrap_or(usize::MAX);
-                moved.push((at, k.get(4..).unwrap_or_default().to_vec(), loc));
+                moved.push((at, c.key.get(4..).unwrap_or_default().to_vec(), loc));
             }
         }
+        drop(changes);
+        // The file grew: readers get a mapping that covers the values about to move to it. A
+        // failure is reported once the batch, durable now, is published.
+        let published = self.publish_value_source();
         {
             let mut snapshots = self.snapshots.lock();
             snapshots.set_tree(Arc::new(TreeSnap { root, seq: meta.sequence, file }));
             for ns in &namespaces {
                 ns.fresh_memtable();
             }
+            if let Some(batch) = batch {
+                self.apply_written(batch, &batch_locs, lsn);
+            }
         }
         writer.garbage.clear();
         writer.collected_at = None;
         writer.new_namespaces.clear();
-        // The file grew: readers get a mapping that covers the values about to move to it.
-        self.publish_value_source()?;
         for (at, key, loc) in moved {
             if let Some(ns) = namespaces.get(at) {
                 ns.index.move_to_disk(&key, loc);
             }
         }
+        published?;
         p.wal.reset(lsn, fresh_salt())?;
         *p.last_checkpoint.lock() = (lsn, Some(SystemTime::now()));
         Ok(())
     }
+}
+
+/// The newest version of every key changed in the memtables, and the catalog entries of the
+/// namespaces created since the last checkpoint, in tree-key order (namespaces ascending).
+fn heads(
+    namespaces: &[Arc<NsState>],
+    mems: &[Arc<RwLock<super::Memtable>>],
+    new_namespaces: &[(NsId, String)],
+) -> Vec<(Vec<u8>, Head)> {
+    let mut owned: Vec<(Vec<u8>, Head)> = Vec::new();
+    for (ns, mem) in namespaces.iter().zip(mems) {
+        let prefix = ns.tree_prefix();
+        for (key, head) in mem.read().heads() {
+            let mut k = Vec::with_capacity(4 + key.len());
+            k.extend_from_slice(&prefix);
+            k.extend_from_slice(key);
+            owned.push((k, head.map(|s| (Arc::clone(&s.value), s.expires_at))));
+        }
+    }
+    let mut new_ns = new_namespaces.to_vec();
+    new_ns.sort_unstable_by_key(|(id, _)| *id);
+    for (id, name) in &new_ns {
+        let mut k = CATALOG.to_be_bytes().to_vec();
+        k.extend_from_slice(&id.to_be_bytes());
+        owned.push((k, Some((Arc::from(name.as_bytes()), 0))));
+    }
+    owned
+}
+
+/// Merges the memtables' heads with a batch's writes (both sorted by tree key) into one
+/// sorted change list; on the same key the batch, which is newer, wins. Also returns, per
+/// change, whether it came from the batch.
+fn merge<'a>(owned: &'a [(Vec<u8>, Head)], batch: &'a Writes) -> (Vec<Change<'a>>, Vec<bool>) {
+    let mut changes: Vec<Change<'a>> = Vec::with_capacity(owned.len() + batch.len());
+    let mut from_batch: Vec<bool> = Vec::with_capacity(owned.len() + batch.len());
+    let (mut mem_at, mut op_at) = (0, 0);
+    loop {
+        let head = owned
+            .get(mem_at)
+            .map(|(k, v)| Change { key: k, value: v.as_ref().map(|(v, e)| (&v[..], *e)) });
+        let new = (op_at < batch.len())
+            .then(|| Change { key: batch.tree_key(op_at), value: batch.value(op_at) });
+        let take_new = match (&head, &new) {
+            (Some(old), Some(new)) => {
+                if old.key == new.key {
+                    mem_at += 1;
+                }
+                old.key >= new.key
+            }
+            (None, Some(_)) => true,
+            (Some(_), None) => false,
+            (None, None) => break,
+        };
+        let next = if take_new {
+            op_at += 1;
+            new
+        } else {
+            mem_at += 1;
+            head
+        };
+        if let Some(change) = next {
+            changes.push(change);
+            from_batch.push(take_new);
+        }
+    }
+    (changes, from_batch)
 }
 
 impl Drop for Keyspace {

@@ -18,7 +18,30 @@ use crate::page::value::{
     FIRST_RECORD, MAX_VALUE_LEN, O_VALUE, PACKED_MAX, R_VALUE, overflow_header, put_record,
     run_pages,
 };
-use crate::page::{PAGE_SIZE_U64, PageBuf, PageId, PageType, new_page, u16_of, write_header};
+use crate::page::{
+    PAGE_SIZE, PAGE_SIZE_U64, PageBuf, PageId, PageType, new_page, seal, u16_of, write_header,
+};
+
+/// How many changes ahead of the one being encoded the writer asks for the value's bytes.
+const PREFETCH_AHEAD: usize = 8;
+
+/// Asks the CPU to start loading the first bytes of a change's value. The values of a large
+/// batch lie in the order they were written, not in key order, so each one is a cache miss that
+/// the prefetch overlaps with encoding the changes before it.
+fn prefetch_value(change: Option<&Change<'_>>) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some((value, _)) = change.and_then(|c| c.value) {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        // SAFETY: a prefetch is only a hint: it never faults and reads nothing the program
+        // sees, whatever the address; SSE, which it needs, is part of every x86_64 CPU.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(value.as_ptr().cast::<i8>()) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = change;
+}
+
+/// Value pages are sent to the file in runs of up to this many bytes.
+const PENDING_VALUE_BYTES: usize = 1 << 20;
 
 use super::{TreeRoot, branch, leaf, read_node};
 
@@ -103,6 +126,9 @@ pub(crate) struct Writer<'f> {
     inline_max: usize,
     /// The value page being filled: its id (0: none), buffer, next offset and record count.
     vpage: (PageId, PageBuf, usize, usize),
+    /// Full value pages not yet written: consecutive pages from the id, sent to the file in one
+    /// write (value pages are never read back while the writer runs).
+    vpending: (PageId, Vec<u8>),
     /// Change of the number of entries.
     pub(crate) entry_delta: i64,
     /// Bytes of packed values no entry refers to any more.
@@ -122,6 +148,7 @@ impl<'f> Writer<'f> {
             fresh: HashSet::new(),
             inline_max,
             vpage: (0, new_page(), FIRST_RECORD, 0),
+            vpending: (0, Vec::new()),
             entry_delta: 0,
             dead_value_bytes: 0,
             placed: Vec::new(),
@@ -208,13 +235,31 @@ impl<'f> Writer<'f> {
         Ok(ValueLoc::Packed { page: *page, offset: u16_of(offset), len })
     }
 
-    /// Writes the value page being filled, if any.
+    /// Writes the value page being filled, if any (into the pending run of value pages).
     fn flush_values(&mut self) -> Result<()> {
         let (id, buf, _, count) = &mut self.vpage;
-        if *id != 0 {
-            write_header(buf, PageType::Value, 0, u16_of(*count));
-            self.file.write_page(*id, buf)?;
-            *id = 0;
+        if *id == 0 {
+            return Ok(());
+        }
+        let id = std::mem::replace(id, 0);
+        write_header(buf, PageType::Value, 0, u16_of(*count));
+        seal(buf, id);
+        let (start, run) = &self.vpending;
+        let next = start.saturating_add((run.len() / PAGE_SIZE) as u64);
+        if run.is_empty() || next != id || run.len() >= PENDING_VALUE_BYTES {
+            self.write_pending_values()?;
+            self.vpending.0 = id;
+        }
+        self.vpending.1.extend_from_slice(&self.vpage.1[..]);
+        Ok(())
+    }
+
+    /// Sends the pending run of value pages to the file.
+    fn write_pending_values(&mut self) -> Result<()> {
+        let (start, run) = &mut self.vpending;
+        if !run.is_empty() {
+            self.file.write_at(run, start.saturating_mul(PAGE_SIZE_U64))?;
+            run.clear();
         }
         Ok(())
     }
@@ -248,7 +293,8 @@ impl<'f> Writer<'f> {
         }
         if root.height == 0 {
             let mut run = Run::default();
-            for c in changes {
+            for (i, c) in changes.iter().enumerate() {
+                prefetch_value(changes.get(i + PREFETCH_AHEAD));
                 if let Some((v, exp)) = c.value {
                     let start = run.buf.len();
                     self.encode_entry(&mut run.buf, c.key, v, exp)?;
@@ -494,7 +540,8 @@ impl<'f> Writer<'f> {
     /// # Errors
     /// An I/O error.
     pub(crate) fn finish(&mut self) -> Result<()> {
-        self.flush_values()
+        self.flush_values()?;
+        self.write_pending_values()
     }
 }
 

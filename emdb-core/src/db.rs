@@ -344,6 +344,7 @@ impl Emdb {
     ///
     /// # Errors
     /// As [`get`](Self::get).
+    #[inline]
     pub fn len(&self) -> Result<usize> {
         self.root.len()
     }

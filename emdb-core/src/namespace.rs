@@ -227,15 +227,22 @@ impl Namespace {
     ///
     /// # Errors
     /// As [`get`](Self::get).
+    #[inline]
     pub fn len(&self) -> Result<usize> {
         self.ks.wait_loaded()?;
         if let Some(len) = self.ns.stats.len_without_expiry() {
             return Ok(len);
         }
+        Ok(self.len_with_expiry())
+    }
+
+    /// `len` when some key has an expiry: the keys expired by now are not counted.
+    #[cold]
+    fn len_with_expiry(&self) -> usize {
         let stats = self.ns.stats.read();
         // The clock is read only when some key can have expired.
         let now = if stats.expiring() == 0 { 0 } else { self.ks.now() };
-        Ok(stats.len(now))
+        stats.len(now)
     }
 
     /// Whether the namespace has no live entries.

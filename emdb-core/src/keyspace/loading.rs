@@ -161,6 +161,7 @@ impl Loading {
     }
 
     /// Whether the indexes are complete (then they are what point reads use).
+    #[inline]
     pub(crate) fn is_ready(&self) -> bool {
         self.state.load(Ordering::Acquire) == READY
     }
@@ -169,6 +170,7 @@ impl Loading {
     ///
     /// # Errors
     /// The error that stopped the build (a damaged page, an I/O error).
+    #[cold]
     pub(crate) fn wait(&self) -> Result<()> {
         if self.is_ready() {
             return Ok(());

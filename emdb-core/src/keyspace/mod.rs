@@ -210,8 +210,12 @@ impl Keyspace {
     ///
     /// # Errors
     /// The error that stopped the build: a damaged page, or an I/O error.
+    #[inline]
     pub(crate) fn wait_loaded(&self) -> Result<()> {
-        self.loading.as_ref().map_or(Ok(()), |l| l.wait())
+        match &self.loading {
+            Some(l) if !l.is_ready() => l.wait(),
+            _ => Ok(()),
+        }
     }
 
     /// Whether point reads must look in the tree because the indexes are still being built.

@@ -289,6 +289,7 @@ impl SharedStats {
 
     /// The number of live keys when no live key has an expiry (so none can have expired),
     /// without taking the lock; `None` when the count depends on the clock.
+    #[inline]
     pub(crate) fn len_without_expiry(&self) -> Option<usize> {
         let hint = self.len_hint.load(Ordering::Acquire);
         if hint & SOME_EXPIRE == 0 { usize::try_from(hint).ok() } else { None }

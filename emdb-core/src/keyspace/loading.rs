@@ -39,10 +39,9 @@ const FAILED: u8 = 2;
 #[derive(Debug)]
 pub(crate) struct Loading {
     state: AtomicU8,
-    /// Why the build failed, to report to everyone who waits for it.
+    /// Why the build failed, to report to everyone who waits for it; `done` waits on it.
     failure: Mutex<Option<Failure>>,
     done: Condvar,
-    done_lock: Mutex<()>,
     /// Set when the handle is dropped: the build stops at the next leaf.
     cancel: AtomicBool,
     thread: Mutex<Option<JoinHandle<()>>>,
@@ -129,7 +128,6 @@ impl Loading {
             state: AtomicU8::new(BUILDING),
             failure: Mutex::new(None),
             done: Condvar::new(),
-            done_lock: Mutex::new(()),
             cancel: AtomicBool::new(false),
             thread: Mutex::new(None),
             #[cfg(test)]
@@ -149,11 +147,11 @@ impl Loading {
     }
 
     fn finish(&self, r: &Result<()>) {
-        let _done = self.done_lock.lock();
+        let mut failure = self.failure.lock();
         match r {
             Ok(()) => self.state.store(READY, Ordering::Release),
             Err(e) => {
-                *self.failure.lock() = Some(Failure::of(e));
+                *failure = Some(Failure::of(e));
                 self.state.store(FAILED, Ordering::Release);
             }
         }
@@ -175,15 +173,11 @@ impl Loading {
         if self.is_ready() {
             return Ok(());
         }
-        let mut done = self.done_lock.lock();
+        let mut failure = self.failure.lock();
         while self.state.load(Ordering::Acquire) == BUILDING {
-            self.done.wait(&mut done);
+            self.done.wait(&mut failure);
         }
-        drop(done);
-        match &*self.failure.lock() {
-            Some(f) => Err(f.error()),
-            None => Ok(()),
-        }
+        failure.as_ref().map_or(Ok(()), |f| Err(f.error()))
     }
 
     /// Stops the build (at its next leaf) and waits for its thread: the handle is closing.

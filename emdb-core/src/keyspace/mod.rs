@@ -389,13 +389,7 @@ impl Keyspace {
     /// # Errors
     /// [`Error::Corruption`] or an I/O error reading it from the page file.
     pub(crate) fn read_held(&self, held: &Held) -> Result<Vec<u8>> {
-        match held {
-            Held::Mem(bytes) => Ok(bytes.to_vec()),
-            Held::Disk(loc) => match &self.persist {
-                Some(p) => p.file().read_value(*loc),
-                None => Ok(Vec::new()),
-            },
-        }
+        self.read_held_in(held, None)
     }
 
     /// The namespace called `name`, if it exists.

@@ -195,8 +195,11 @@ impl Keyspace {
         // before): build the indexes now and replay the frames over them. Otherwise the tree is
         // the whole database and the indexes are built in the background (`loading.rs`).
         let lazy = frames.is_empty();
+        let build_now = |ks: &Keyspace| {
+            fill_indexes(&ks.namespaces(), &file, root, meta.entry_count, &AtomicBool::new(false))
+        };
         if !lazy {
-            fill_indexes(&ks.namespaces(), &file, root, meta.entry_count, &AtomicBool::new(false))?;
+            build_now(&ks)?;
             for (lsn, batch) in frames {
                 ks.apply(&batch, lsn, &mut writer);
                 writer.last_lsn = lsn;
@@ -233,13 +236,7 @@ impl Keyspace {
             match start {
                 Ok(loading) => ks.loading = Some(loading),
                 // No thread to spare: build them here.
-                Err(_) => fill_indexes(
-                    &ks.namespaces(),
-                    &file,
-                    root,
-                    meta.entry_count,
-                    &AtomicBool::new(false),
-                )?,
+                Err(_) => build_now(&ks)?,
             }
         }
         Ok(ks)

@@ -192,6 +192,33 @@ impl<'db> Transaction<'db> {
         self.default_view().remove(key)
     }
 
+    /// Removes `key` without reading its value: [`remove`](Self::remove) for when the old
+    /// value is not wanted, at the cost of a buffered write only (no lookup, no value read).
+    /// Removing an absent key is not an error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use emdb_core::Emdb;
+    ///
+    /// let db = Emdb::open_in_memory();
+    /// db.insert("session:1", "alice")?;
+    /// db.transaction(|tx| {
+    ///     tx.delete("session:1")?;
+    ///     tx.delete("session:2")?; // absent: a no-op
+    ///     assert_eq!(tx.get("session:1")?, None);
+    ///     Ok(())
+    /// })?;
+    /// assert!(db.is_empty()?);
+    /// # Ok::<(), emdb_core::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// None today; the signature matches the transaction's other writes.
+    pub fn delete(&mut self, key: impl AsRef<[u8]>) -> Result<()> {
+        self.default_view().delete(key)
+    }
+
     /// The time `key` has left to live as this transaction sees it.
     ///
     /// # Errors
@@ -308,6 +335,19 @@ impl TxNamespace<'_, '_> {
         let old = self.get(key)?;
         self.tx.write(self.ns.id, key, None);
         Ok(old)
+    }
+
+    /// Removes `key` without reading its value.
+    ///
+    /// # Errors
+    /// As [`Transaction::delete`].
+    pub fn delete(&mut self, key: impl AsRef<[u8]>) -> Result<()> {
+        let key = key.as_ref();
+        // No key that long was ever stored, so there is nothing to remove.
+        if check_key(key).is_ok() {
+            self.tx.write(self.ns.id, key, None);
+        }
+        Ok(())
     }
 
     /// Removes every key under the group `prefix.` at any depth, returning how many were removed.

@@ -221,3 +221,60 @@ fn a_key_written_again_and_again_reads_and_commits_its_last_write() {
     assert_eq!(other.get("k").unwrap(), Some(b"in other".to_vec()));
     assert_eq!(db.len().unwrap(), 2);
 }
+
+#[test]
+fn delete_removes_without_reading_and_ignores_absent_and_oversized_keys() {
+    let db = Emdb::open_in_memory();
+    let other = db.namespace("other").unwrap();
+    db.insert("a", "1").unwrap();
+    db.insert("b", "2").unwrap();
+    other.insert("a", "kept").unwrap();
+    db.transaction::<_, ()>(|tx| {
+        tx.delete("a")?;
+        assert_eq!(tx.get("a")?, None);
+        tx.delete("never there")?;
+        tx.delete(vec![7u8; 5000])?;
+        tx.insert("b", "3")?;
+        tx.delete("b")?;
+        tx.insert("c", "written after nothing")?;
+        assert_eq!(tx.namespace(&other).get("a")?, Some(b"kept".to_vec()));
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(db.get("a").unwrap(), None);
+    assert_eq!(db.get("b").unwrap(), None);
+    assert_eq!(db.len().unwrap(), 1);
+    assert_eq!(other.get("a").unwrap(), Some(b"kept".to_vec()));
+    db.transaction::<_, ()>(|tx| tx.namespace(&other).delete("a")).unwrap();
+    assert!(other.is_empty().unwrap());
+    // An aborted transaction's deletes leave the keys in place.
+    let aborted = db.transaction::<_, ()>(|tx| {
+        tx.delete("c")?;
+        Err(Error::TransactionAborted("keep c"))
+    });
+    assert!(aborted.is_err());
+    assert_eq!(db.get("c").unwrap(), Some(b"written after nothing".to_vec()));
+}
+
+#[test]
+fn a_large_transaction_of_deletes_survives_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let key = |i: u32| format!("key:{i:06}");
+    {
+        let db = Emdb::open(&path).unwrap();
+        db.transaction::<_, ()>(|tx| (0..100_000).try_for_each(|i| tx.insert(key(i), [7u8; 40])))
+            .unwrap();
+        // 70,000 deletes: past the size at which a sorted batch is checkpointed directly.
+        db.transaction::<_, ()>(|tx| (0..70_000).try_for_each(|i| tx.delete(key(i * 10 / 7))))
+            .unwrap();
+        assert_eq!(db.len().unwrap(), 30_000);
+    }
+    let db = Emdb::open(&path).unwrap();
+    assert_eq!(db.len().unwrap(), 30_000);
+    let deleted: std::collections::HashSet<u32> = (0..70_000).map(|i| i * 10 / 7).collect();
+    for i in (0..100_000).step_by(97) {
+        assert_eq!(db.contains_key(key(i)).unwrap(), !deleted.contains(&i), "key {i}");
+    }
+    db.check_integrity().unwrap();
+}

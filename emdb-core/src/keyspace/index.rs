@@ -7,7 +7,7 @@
 use std::hash::BuildHasher;
 use std::sync::Arc;
 
-use hashbrown::HashTable;
+use hashbrown::{HashTable, hash_table};
 use parking_lot::{RwLock, RwLockWriteGuard};
 
 use super::alloc::TableAlloc;
@@ -317,29 +317,27 @@ impl IndexWriteGuard<'_> {
         slot: IndexSlot,
     ) -> Option<ExpiresAt> {
         let index = self.index;
-        let table = self.table(hash)?;
-        if let Some(entry) = table.find_mut(hash.0, |e| e.key.bytes() == key) {
-            return Some(std::mem::replace(&mut entry.slot, slot).expires_at);
-        }
         let hasher = |e: &Entry| index.hasher.hash_one(e.key.bytes());
-        let key = IndexKey::inline(key)
-            .unwrap_or_else(|| IndexKey::Shared(shared.map_or_else(|| Arc::from(key), Arc::clone)));
-        table.insert_unique(hash.0, Entry { key, slot }, hasher);
-        None
+        // One probe whether the key is there or not.
+        match self.table(hash)?.entry(hash.0, |e| e.key.bytes() == key, hasher) {
+            hash_table::Entry::Occupied(mut entry) => {
+                Some(std::mem::replace(&mut entry.get_mut().slot, slot).expires_at)
+            }
+            hash_table::Entry::Vacant(entry) => {
+                let key = IndexKey::inline(key).unwrap_or_else(|| {
+                    IndexKey::Shared(shared.map_or_else(|| Arc::from(key), Arc::clone))
+                });
+                entry.insert(Entry { key, slot });
+                None
+            }
+        }
     }
 
     /// As [`put`](Self::put) for a borrowed key (copied when it is too long to hold in place):
     /// the index rebuild at open, which holds every shard for the whole scan.
     pub(crate) fn put_copy(&mut self, key: &[u8], slot: IndexSlot) -> Option<ExpiresAt> {
-        let index = self.index;
-        let hash = index.hash(key);
-        let table = self.table(hash)?;
-        if let Some(entry) = table.find_mut(hash.0, |e| e.key.bytes() == key) {
-            return Some(std::mem::replace(&mut entry.slot, slot).expires_at);
-        }
-        let hasher = |e: &Entry| index.hasher.hash_one(e.key.bytes());
-        table.insert_unique(hash.0, Entry { key: IndexKey::copy(key), slot }, hasher);
-        None
+        let hash = self.index.hash(key);
+        self.put_hashed(hash, key, None, slot)
     }
 
     /// Inserts `key`, known to be absent (its table was empty before a batch of distinct keys

@@ -246,6 +246,29 @@ impl WritesBuilder {
         self.log.get(pos).is_some_and(|l| l.value.is_some())
     }
 
+    /// The logged writes as a batch of operations in the order they were made (a key written
+    /// twice is applied twice, the last write winning): what a small transaction logs, without
+    /// the sort that [`finish`](Self::finish) does for large ones.
+    pub(crate) fn to_batch(&self) -> Batch {
+        let ops = self
+            .log
+            .iter()
+            .map(|l| {
+                let key = Arc::from(span(&self.keys, l.key.0, l.key.1 as usize));
+                match l.value {
+                    Some((at, len, expires_at)) => Op::Put {
+                        ns: l.ns,
+                        key,
+                        value: Arc::from(span(&self.values, at, len as usize)),
+                        expires_at,
+                    },
+                    None => Op::Remove { ns: l.ns, key },
+                }
+            })
+            .collect();
+        Batch { ops }
+    }
+
     /// Sorts the log by (namespace, key), keeps the last write of each key, and lays the tree
     /// keys out in that order.
     pub(crate) fn finish(self) -> Writes {

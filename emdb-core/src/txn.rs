@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use hashbrown::HashTable;
 
-use crate::batch::{ExpiresAt, NO_EXPIRY, NsId, Writes, WritesBuilder};
+use crate::batch::{ExpiresAt, NO_EXPIRY, NsId, WritesBuilder};
 use crate::error::Result;
 use crate::focus::Prefix;
 use crate::iter::{RawIter, prefix_bounds};
@@ -83,9 +83,9 @@ impl<'db> Transaction<'db> {
         }
     }
 
-    /// The writes to commit: one per written key, in key order.
-    pub(crate) fn into_writes(self) -> Writes {
-        self.buf.finish()
+    /// The writes to commit.
+    pub(crate) fn into_writes(self) -> WritesBuilder {
+        self.buf
     }
 
     /// Brings the index of buffered writes up to date with the log.

@@ -278,3 +278,34 @@ fn a_large_transaction_of_deletes_survives_a_reopen() {
     }
     db.check_integrity().unwrap();
 }
+
+#[test]
+fn a_small_transaction_writing_a_key_twice_keeps_its_last_write_across_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    {
+        let db = Emdb::open(&path).unwrap();
+        let other = db.namespace("other").unwrap();
+        db.insert("gone", "before").unwrap();
+        // Six writes: logged in the order they were made, with no sort.
+        db.transaction::<_, ()>(|tx| {
+            tx.insert("k", "first")?;
+            tx.namespace(&other).insert("k", "other")?;
+            tx.insert("k", "second")?;
+            tx.remove("gone")?;
+            tx.insert("back", "x")?;
+            tx.delete("back")
+        })
+        .unwrap();
+        assert_eq!(db.get("k").unwrap(), Some(b"second".to_vec()));
+        assert_eq!(db.len().unwrap(), 1);
+        assert_eq!(other.len().unwrap(), 1);
+    }
+    let db = Emdb::open(&path).unwrap();
+    let other = db.namespace("other").unwrap();
+    assert_eq!(db.get("k").unwrap(), Some(b"second".to_vec()));
+    assert_eq!(db.get("gone").unwrap(), None);
+    assert_eq!(db.get("back").unwrap(), None);
+    assert_eq!(other.get("k").unwrap(), Some(b"other".to_vec()));
+    assert_eq!(db.len().unwrap(), 1);
+}

@@ -49,7 +49,7 @@ use self::loading::Loading;
 pub(crate) use self::ordered::{Memtable, SharedStats, Visible};
 pub(crate) use self::persist::{Persist, PersistOptions, TreeSnap};
 use self::snapshot::Snapshots;
-use crate::batch::{Batch, DEFAULT_NS, NsId, Op, Writes};
+use crate::batch::{Batch, DEFAULT_NS, NsId, Op, Writes, WritesBuilder};
 use crate::builder::FlushPolicy;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
@@ -82,6 +82,10 @@ fn release_freed_heap() {
 /// few bytes they hold (600,000 removals log only ~20 MB): writing the changed leaves now costs
 /// less than a log frame, a memtable apply and the same leaves at the next checkpoint.
 const DIRECT_WRITES: usize = 1 << 16;
+
+/// Transactions of at most this many writes are logged as a batch in the order they were made;
+/// larger ones are sorted first (see [`WriterGuard::commit_transaction`]).
+const SMALL_TRANSACTION: usize = 8;
 
 /// Batches with more keys than this make room in the index tables before applying.
 const RESERVE_ABOVE: usize = 4096;
@@ -678,6 +682,20 @@ impl WriterGuard<'_> {
             release_freed_heap();
         }
         committed
+    }
+
+    /// Commits a transaction's buffered writes as one atomic unit and returns its LSN: a few
+    /// writes as a batch in the order they were made (no sort, no second buffer), more through
+    /// [`commit_writes`](Self::commit_writes).
+    ///
+    /// # Errors
+    /// As [`commit`](Self::commit).
+    pub(crate) fn commit_transaction(self, buffered: WritesBuilder) -> Result<u64> {
+        if buffered.len() <= SMALL_TRANSACTION {
+            self.commit(buffered.to_batch())
+        } else {
+            self.commit_writes(buffered.finish())
+        }
     }
 
     /// Commits a transaction's `writes` as one atomic unit and returns its LSN, as

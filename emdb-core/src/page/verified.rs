@@ -16,12 +16,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::PageId;
 
-/// Pages per segment: 2^18 pages of 4 KiB, 1 GiB of file, 32 KiB of bits.
-const SEGMENT_PAGES: u64 = 1 << 18;
+/// Pages per segment: 2^17 pages of 4 KiB, 512 MiB of file, 16 KiB of bits.
+const SEGMENT_PAGES: u64 = 1 << 17;
 /// Words per segment.
 const SEGMENT_WORDS: usize = (SEGMENT_PAGES / 64) as usize;
-/// Segments: 2^12 of them cover 4 TiB; pages beyond are simply checked every time.
-const SEGMENTS: usize = 1 << 12;
+/// Segments: 2^9 of them cover 256 GiB; pages beyond are simply checked every time. The table
+/// of segments is written whole when a file is opened (12 KiB each for the two sets a page file
+/// keeps), so it is kept small: a table for 4 TiB took ~50 page faults of an open's ~150 µs.
+const SEGMENTS: usize = 1 << 9;
 
 /// One bit per page: set once the page's checksum was verified, cleared when it is written.
 pub(crate) struct VerifiedPages {

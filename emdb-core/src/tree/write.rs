@@ -54,6 +54,10 @@ pub(crate) struct Change<'a> {
     pub(crate) value: Option<(&'a [u8], u64)>,
 }
 
+/// How many bytes of merged neighbouring leaves a writer holds before writing them out (about
+/// 64 leaves): packing is as dense within a run of this size, and memory stays bounded.
+const LEAF_RUN_BYTES: usize = 64 * LEAF_SPACE;
+
 /// A node written (or kept) at some level, with the separator left of it in its parent.
 #[derive(Debug)]
 struct Piece {
@@ -312,41 +316,19 @@ impl<'f> Writer<'f> {
     /// Applies changes to the subtree at `id` (level `lvl`); returns its replacement nodes.
     fn apply_node(&mut self, id: PageId, lvl: u32, changes: &[Change<'_>]) -> Result<Vec<Piece>> {
         let file = self.file;
-        let page = read_node(file, id, lvl)?;
         if lvl == 0 {
-            let l = leaf(file, id, &page)?;
             let mut run = Run::default();
-            let n = l.len();
-            let mut i = 0;
-            for c in changes {
-                while i < n && l.key(i).map_err(self.bad(id))? < c.key {
-                    run.push(l.raw(i).map_err(self.bad(id))?);
-                    i += 1;
-                }
-                let exists = i < n && l.key(i).map_err(self.bad(id))? == c.key;
-                if exists {
-                    self.drop_value(id, l.raw(i).map_err(self.bad(id))?)?;
-                    i += 1;
-                }
-                match (c.value, exists) {
-                    (None, true) => self.entry_delta -= 1,
-                    (Some(_), false) => self.entry_delta += 1,
-                    _ => {}
-                }
-                if let Some((v, exp)) = c.value {
-                    let start = run.buf.len();
-                    self.encode_entry(&mut run.buf, c.key, v, exp)?;
-                    run.close(start);
-                }
-            }
-            for j in i..n {
-                run.push(l.raw(j).map_err(self.bad(id))?);
-            }
-            self.free(id, 1)?;
+            self.merge_leaf(id, changes, &mut run)?;
             return self.write_leaves(&run);
         }
+        let page = read_node(file, id, lvl)?;
         let b = branch(file, id, &page)?;
         let mut kids = Vec::with_capacity(b.children() + 2);
+        // Above the leaves, neighbouring leaves that change are merged into one run and packed
+        // together: a leaf that overflows lends entries to its neighbours instead of splitting
+        // into two thirds-full pages, and leaves that lose entries fill up from theirs.
+        let mut leaves = Run::default();
+        let mut leaves_sep: Option<Option<Vec<u8>>> = None;
         let mut rest = changes;
         for c in 0..b.children() {
             let sep = if c == 0 { None } else { Some(b.key(c).map_err(self.bad(id))?) };
@@ -356,6 +338,17 @@ impl<'f> Writer<'f> {
             let (mine, later) = rest.split_at(cut);
             rest = later;
             let child = b.child(c).map_err(self.bad(id))?;
+            if lvl == 1 && !mine.is_empty() {
+                if leaves_sep.is_none() {
+                    leaves_sep = Some(sep.map(<[u8]>::to_vec));
+                }
+                self.merge_leaf(child, mine, &mut leaves)?;
+                if leaves.buf.len() >= LEAF_RUN_BYTES {
+                    self.flush_leaves(&mut leaves, &mut leaves_sep, &mut kids)?;
+                }
+                continue;
+            }
+            self.flush_leaves(&mut leaves, &mut leaves_sep, &mut kids)?;
             if mine.is_empty() {
                 kids.push(Piece {
                     sep: sep.map(<[u8]>::to_vec),
@@ -372,6 +365,7 @@ impl<'f> Writer<'f> {
             }
             kids.append(&mut pieces);
         }
+        self.flush_leaves(&mut leaves, &mut leaves_sep, &mut kids)?;
         drop(page);
         self.free(id, 1)?;
         if let Some(first) = kids.first_mut() {
@@ -379,6 +373,60 @@ impl<'f> Writer<'f> {
         }
         self.fix_underfull(lvl - 1, &mut kids)?;
         self.write_branches(lvl, kids)
+    }
+
+    /// Appends the entries of leaf `id` with `changes` applied (in key order) to `run`, and
+    /// frees the leaf.
+    fn merge_leaf(&mut self, id: PageId, changes: &[Change<'_>], run: &mut Run) -> Result<()> {
+        let file = self.file;
+        let page = read_node(file, id, 0)?;
+        let l = leaf(file, id, &page)?;
+        let n = l.len();
+        let mut i = 0;
+        for c in changes {
+            while i < n && l.key(i).map_err(self.bad(id))? < c.key {
+                run.push(l.raw(i).map_err(self.bad(id))?);
+                i += 1;
+            }
+            let exists = i < n && l.key(i).map_err(self.bad(id))? == c.key;
+            if exists {
+                self.drop_value(id, l.raw(i).map_err(self.bad(id))?)?;
+                i += 1;
+            }
+            match (c.value, exists) {
+                (None, true) => self.entry_delta -= 1,
+                (Some(_), false) => self.entry_delta += 1,
+                _ => {}
+            }
+            if let Some((v, exp)) = c.value {
+                let start = run.buf.len();
+                self.encode_entry(&mut run.buf, c.key, v, exp)?;
+                run.close(start);
+            }
+        }
+        for j in i..n {
+            run.push(l.raw(j).map_err(self.bad(id))?);
+        }
+        drop(page);
+        self.free(id, 1)
+    }
+
+    /// Writes the merged entries of neighbouring leaves as evenly filled leaves and appends
+    /// them to `kids`, the first under `sep` (the separator of the first merged leaf).
+    fn flush_leaves(
+        &mut self,
+        run: &mut Run,
+        sep: &mut Option<Option<Vec<u8>>>,
+        kids: &mut Vec<Piece>,
+    ) -> Result<()> {
+        let Some(sep) = sep.take() else { return Ok(()) };
+        let mut pieces = self.write_leaves(run)?;
+        if let Some(first) = pieces.first_mut() {
+            first.sep = sep;
+        }
+        kids.append(&mut pieces);
+        *run = Run::default();
+        Ok(())
     }
 
     /// Merges underfull nodes written by this writer with a neighbour until none is left

@@ -699,6 +699,43 @@ mod tests {
     }
 
     #[test]
+    fn random_inserts_into_full_leaves_keep_them_packed_as_densely_as_a_bulk_load() {
+        let key = |i: u32| format!("key:{i:08}").into_bytes();
+        let value = vec![7u8; 150];
+        let mut store = open(&(Arc::new(FaultStorage::new(1)) as Arc<dyn Storage>));
+        let loaded: Vec<Vec<u8>> = (0..4000).map(|i| key(i * 10)).collect();
+        store.bulk_load(loaded.iter().map(|k| Ok((&k[..], &value[..], 0))), 1).unwrap();
+        let before = check(store.file(), &store.meta()).unwrap().tree_pages;
+        // One key in five gets a new neighbour: every leaf overflows.
+        let added: Vec<Vec<u8>> = (0..4000).step_by(5).map(|i| key(i * 10 + 5)).collect();
+        let changes: Vec<Change<'_>> =
+            added.iter().map(|k| Change { key: k, value: Some((&value[..], 0)) }).collect();
+        store.checkpoint(&changes, 2, u64::MAX).unwrap();
+        let after = check(store.file(), &store.meta()).unwrap();
+        assert_eq!(after.entries, 4800);
+        // A bulk load of the same 4,800 entries.
+        let mut all: Vec<Vec<u8>> = loaded.iter().chain(&added).cloned().collect();
+        all.sort();
+        let mut fresh = open(&(Arc::new(FaultStorage::new(1)) as Arc<dyn Storage>));
+        fresh.bulk_load(all.iter().map(|k| Ok((&k[..], &value[..], 0))), 1).unwrap();
+        let dense = check(fresh.file(), &fresh.meta()).unwrap().tree_pages;
+        assert!(dense > before, "the test needs more than one leaf's worth of growth");
+        // Split leaf by leaf, 20% more entries would take about 2x the leaves.
+        assert!(
+            after.tree_pages <= dense + dense / 20 + 2,
+            "{} pages, {dense} when dense",
+            after.tree_pages
+        );
+        // Removing every other key packs the leaves again instead of leaving them half full.
+        let removed: Vec<Change<'_>> =
+            all.iter().step_by(2).map(|k| Change { key: k, value: None }).collect();
+        store.checkpoint(&removed, 3, u64::MAX).unwrap();
+        let halved = check(store.file(), &store.meta()).unwrap();
+        assert_eq!(halved.entries, 2400);
+        assert!(halved.tree_pages <= dense / 2 + dense / 20 + 2, "{} pages", halved.tree_pages);
+    }
+
+    #[test]
     fn bulk_load_builds_a_tree_equal_to_its_input() {
         let storage: Arc<dyn Storage> = Arc::new(FaultStorage::new(1));
         let mut store = open(&storage);

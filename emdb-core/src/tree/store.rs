@@ -701,7 +701,7 @@ mod tests {
     #[test]
     fn random_inserts_into_full_leaves_keep_them_packed_as_densely_as_a_bulk_load() {
         let key = |i: u32| format!("key:{i:08}").into_bytes();
-        let value = vec![7u8; 150];
+        let value = [7u8; 150];
         let mut store = open(&(Arc::new(FaultStorage::new(1)) as Arc<dyn Storage>));
         let loaded: Vec<Vec<u8>> = (0..4000).map(|i| key(i * 10)).collect();
         store.bulk_load(loaded.iter().map(|k| Ok((&k[..], &value[..], 0))), 1).unwrap();

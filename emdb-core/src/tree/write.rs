@@ -79,6 +79,16 @@ impl Piece {
     }
 }
 
+/// The merged entries of neighbouring changed leaves, not yet written.
+#[derive(Debug, Default)]
+struct LeafRun {
+    entries: Run,
+    /// The separator of the first merged leaf (`None` for a parent's leftmost child).
+    sep: Option<Vec<u8>>,
+    /// Whether a leaf was merged since the last flush.
+    started: bool,
+}
+
 /// Raw entries (or branch items) in one buffer.
 #[derive(Debug, Default)]
 struct Run {
@@ -327,8 +337,7 @@ impl<'f> Writer<'f> {
         // Above the leaves, neighbouring leaves that change are merged into one run and packed
         // together: a leaf that overflows lends entries to its neighbours instead of splitting
         // into two thirds-full pages, and leaves that lose entries fill up from theirs.
-        let mut leaves = Run::default();
-        let mut leaves_sep: Option<Option<Vec<u8>>> = None;
+        let mut leaves = LeafRun::default();
         let mut rest = changes;
         for c in 0..b.children() {
             let sep = if c == 0 { None } else { Some(b.key(c).map_err(self.bad(id))?) };
@@ -339,16 +348,17 @@ impl<'f> Writer<'f> {
             rest = later;
             let child = b.child(c).map_err(self.bad(id))?;
             if lvl == 1 && !mine.is_empty() {
-                if leaves_sep.is_none() {
-                    leaves_sep = Some(sep.map(<[u8]>::to_vec));
+                if !leaves.started {
+                    leaves.started = true;
+                    leaves.sep = sep.map(<[u8]>::to_vec);
                 }
-                self.merge_leaf(child, mine, &mut leaves)?;
-                if leaves.buf.len() >= LEAF_RUN_BYTES {
-                    self.flush_leaves(&mut leaves, &mut leaves_sep, &mut kids)?;
+                self.merge_leaf(child, mine, &mut leaves.entries)?;
+                if leaves.entries.buf.len() >= LEAF_RUN_BYTES {
+                    self.flush_leaves(&mut leaves, &mut kids)?;
                 }
                 continue;
             }
-            self.flush_leaves(&mut leaves, &mut leaves_sep, &mut kids)?;
+            self.flush_leaves(&mut leaves, &mut kids)?;
             if mine.is_empty() {
                 kids.push(Piece {
                     sep: sep.map(<[u8]>::to_vec),
@@ -365,7 +375,7 @@ impl<'f> Writer<'f> {
             }
             kids.append(&mut pieces);
         }
-        self.flush_leaves(&mut leaves, &mut leaves_sep, &mut kids)?;
+        self.flush_leaves(&mut leaves, &mut kids)?;
         drop(page);
         self.free(id, 1)?;
         if let Some(first) = kids.first_mut() {
@@ -412,20 +422,17 @@ impl<'f> Writer<'f> {
     }
 
     /// Writes the merged entries of neighbouring leaves as evenly filled leaves and appends
-    /// them to `kids`, the first under `sep` (the separator of the first merged leaf).
-    fn flush_leaves(
-        &mut self,
-        run: &mut Run,
-        sep: &mut Option<Option<Vec<u8>>>,
-        kids: &mut Vec<Piece>,
-    ) -> Result<()> {
-        let Some(sep) = sep.take() else { return Ok(()) };
-        let mut pieces = self.write_leaves(run)?;
+    /// them to `kids`, the first under the separator of the first merged leaf.
+    fn flush_leaves(&mut self, leaves: &mut LeafRun, kids: &mut Vec<Piece>) -> Result<()> {
+        let LeafRun { entries, sep, started } = std::mem::take(leaves);
+        if !started {
+            return Ok(());
+        }
+        let mut pieces = self.write_leaves(&entries)?;
         if let Some(first) = pieces.first_mut() {
             first.sep = sep;
         }
         kids.append(&mut pieces);
-        *run = Run::default();
         Ok(())
     }
 

@@ -188,7 +188,9 @@ fn touch_ahead(touched: &mut Option<(PageId, usize)>, pos: &Position, forward: b
     let mut seen = 0u8;
     for j in from..end {
         if let Ok(e) = leaf.entry(j)
-            && let ValueRef::Stored(ValueLoc::Packed { page, offset, .. }) = e.value
+            && let ValueRef::Stored(
+                ValueLoc::Packed { page, offset, .. } | ValueLoc::Record { page, offset, .. },
+            ) = e.value
             && let Some(byte) = page
                 .checked_mul(PAGE_SIZE_U64)
                 .and_then(|at| usize::try_from(at + u64::from(offset)).ok())

@@ -100,6 +100,16 @@ fn versions(path: &Path) -> [u32; 2] {
     [0, 1].map(|m| u32::from_le_bytes(b[m * 4096 + 8..m * 4096 + 12].try_into().unwrap()))
 }
 
+/// How many pages of each type the file at `path` holds past its meta pages (the fixture's
+/// values never put a page type's number at byte 4 of an overflow run's later pages).
+fn page_types(path: &Path) -> BTreeMap<u8, usize> {
+    let mut count = BTreeMap::new();
+    for page in std::fs::read(path).unwrap().chunks(4096).skip(2) {
+        *count.entry(page[4]).or_insert(0) += 1;
+    }
+    count
+}
+
 /// Asserts that `db` holds exactly `want`, by point reads, expiries and full iteration of both
 /// namespaces.
 fn assert_holds(db: &Emdb, want: &Entries) {
@@ -168,6 +178,13 @@ fn the_format_2_fixture_opens_reads_takes_writes_reopens_and_compacts() {
         assert_holds(&db, &want);
         db.check_integrity().unwrap();
     }
+    // The checkpoint wrote format 3 (compact leaves, bare value pages), next to the old pages
+    // it did not rewrite.
+    assert!(versions(&path).contains(&3), "{:?}", versions(&path));
+    let types = page_types(&path);
+    for ty in [2, 5, 7, 8] {
+        assert!(types.contains_key(&ty), "no page of type {ty}: {types:?}");
+    }
     let db = manual(&path);
     assert_holds(&db, &want);
     db.check_integrity().unwrap();
@@ -176,6 +193,10 @@ fn the_format_2_fixture_opens_reads_takes_writes_reopens_and_compacts() {
     let report = db.check_integrity().unwrap();
     assert_eq!(report.dead_value_pages, 0, "{report:?}");
     drop(db);
+    assert_eq!(versions(&path), [3, 3]);
+    let types = page_types(&path);
+    assert!(!types.contains_key(&2) && !types.contains_key(&5), "old pages left: {types:?}");
     let db = manual(&path);
     assert_holds(&db, &want);
+    db.check_integrity().unwrap();
 }

@@ -149,8 +149,13 @@ fn leaf_decode(page: &[u8], probe: &[u8]) {
         let _ = leaf.raw(i);
         if let Ok(e) = leaf.entry(i) {
             let mut raw = Vec::new();
-            encode_leaf_entry(&mut raw, e.key, e.expires_at, e.value);
-            assert_eq!(parse_leaf_entry(&raw).ok(), Some(e), "leaf entry {i} round trip");
+            // Only a fixed entry may hold a location the compact layout cannot (an offset past
+            // its page, which reading refuses anyway).
+            let encoded = encode_leaf_entry(&mut raw, e.key, e.expires_at, e.value);
+            assert!(encoded.is_ok() || leaf.layout() == LeafLayout::Fixed, "{encoded:?}");
+            if encoded.is_ok() {
+                assert_eq!(parse_leaf_entry(&raw).ok(), Some(e), "leaf entry {i} round trip");
+            }
             let stored = leaf.raw(i).ok();
             let again = stored.map(|r| parse_leaf_entry_in(leaf.layout(), r).ok());
             assert_eq!(again, Some(Some(e)), "leaf entry {i} and its raw bytes disagree");

@@ -10,24 +10,34 @@
 //! | (type 8) | entry offsets   |                                             |
 //! +----------+-----------------+---------------------------------------------+
 //!
-//! entry (kind bit 0x80 set: the key never expires and no expiry is stored):
-//! +0                +k        +k+1                  +k+1(+8)
-//! +-----------------+---------+---------------------+----------+---------------+
-//! | key_len varint  |  kind   | expires_at u64 (ms) | key      | value part    |
-//! | (1 B below 128) |   u8    | only when kind<0x80 | [key_len]|               |
-//! +-----------------+---------+---------------------+----------+---------------+
+//! entry:
+//! +0      +1                   +1(+v)                  +1(+v)(+8)
+//! +-------+--------------------+-----------------------+-----------+--------------+
+//! |  tag  | key_len - 31       | expires_at u64 (ms)   | key       | value part   |
+//! |  u8   | varint, only when  | only when the tag has | [key_len] |              |
+//! |       | the tag says 31    | bit 2 set             |           |              |
+//! +-------+--------------------+-----------------------+-----------+--------------+
 //!
-//! kind & 0x7f = 0 inline:   len varint, bytes[len]
-//! kind & 0x7f = 1 packed:   page varint, offset u16, len varint  (bytes in a type-7 page)
-//! kind & 0x7f = 2 overflow: page varint, len varint              (an overflow run)
-//! kind & 0x7f = 3 record:   page varint, offset u16, len varint  (a record in a type-5 page)
+//! tag: bits 7..3 the key length 0..30, or 31 when it is longer (the rest follows as a varint)
+//!      bit 2     the entry stores an expiry (a key that never expires stores none)
+//!      bits 1..0 the value kind:
+//!
+//! 0 inline:   len varint, bytes[len]
+//! 1 packed:   page varint, span varint   (bytes in a bare value page, type 7)
+//! 2 overflow: page varint, len varint    (an overflow run)
+//! 3 record:   page varint, span varint   (a record in a value page of formats 1-2, type 5)
+//!
+//! span = len * 4096 + offset (offset < 4096: where the value, or record, starts in its page)
 //! ```
 //!
-//! Varints are unsigned LEB128 in their shortest form (`page::get_varint` refuses any other).
-//! A 28-byte key with a 150-byte value in a value page takes 37 bytes and its slot 2, where the
-//! fixed layout below takes 45 and 2. Kind 3 exists for the values of a format-1 or format-2
-//! file: a checkpoint that rewrites an old leaf writes it in this layout, but its values stay
-//! where they are (in type-5 pages) until compaction moves them.
+//! Varints are unsigned LEB128 in their shortest form (`page::get_varint` refuses any other),
+//! and every field has one encoding (a short key in the tag, a stored expiry never 0), so an
+//! entry is exactly `encode(decode(entry))`. A 28-byte key with a 150-byte value in a value
+//! page of a file below 8 GiB takes 35 bytes and its slot 2, where the fixed layout below takes
+//! 45 and 2: the tag holds the key length and the kind, the page number takes 3 bytes, and the
+//! span 3 (two for the offset and two for the length would be 4). Kind 3 exists for the values
+//! of a format-1 or format-2 file: a checkpoint that rewrites an old leaf writes it in this
+//! layout, but its values stay where they are (in type-5 pages) until compaction moves them.
 //!
 //! Leaf page of formats 1 and 2 (type 2; read, never written):
 //!
@@ -84,23 +94,37 @@ const E_KEY_LEN: usize = 0;
 const E_KIND: usize = E_KEY_LEN + 2;
 /// Offset of the expiry in a fixed-layout leaf entry.
 const E_EXPIRES: usize = E_KIND + 1;
-/// Offset of the key bytes in a fixed-layout leaf entry that stores an expiry.
+/// Offset of the key bytes in a fixed-layout leaf entry that stores an expiry (right after the
+/// kind byte when it stores none).
+#[cfg(test)]
 const E_KEY: usize = E_EXPIRES + 8;
-/// Offset of the key bytes in a fixed-layout leaf entry without an expiry.
-const E_KEY_NO_EXPIRY: usize = E_EXPIRES;
 
+/// Value kinds: an inline value.
 const KIND_INLINE: u8 = 0;
 /// In a compact leaf: a value in a bare value page; in a fixed leaf: a record in a value page.
 const KIND_PACKED: u8 = 1;
+/// A value in an overflow run.
 const KIND_OVERFLOW: u8 = 2;
 /// A record in a value page of formats 1 and 2 (compact leaves only).
 const KIND_RECORD: u8 = 3;
-/// Set in the kind byte when the entry stores no expiry (the key never expires).
+/// Set in the kind byte of a fixed-layout entry that stores no expiry (format 2).
 const KIND_NO_EXPIRY: u8 = 0x80;
 
-/// Where the key of a fixed-layout entry with kind byte `kind` starts.
-const fn key_offset(kind: u8) -> usize {
-    if kind & KIND_NO_EXPIRY != 0 { E_KEY_NO_EXPIRY } else { E_KEY }
+/// The kind bits of a compact entry's tag.
+const TAG_KIND: u8 = 0b11;
+/// Set in a compact entry's tag when the entry stores an expiry.
+const TAG_EXPIRY: u8 = 0b100;
+/// The key length field of a compact entry's tag is `tag >> TAG_KEY_SHIFT`.
+const TAG_KEY_SHIFT: u32 = 3;
+/// The tag's key length that says "longer: the length minus this follows as a varint".
+const TAG_LONG_KEY: usize = 31;
+
+/// In a compact location, `span = len * SPAN_LEN_UNIT + offset`.
+const SPAN_LEN_UNIT: u64 = PAGE_SIZE as u64;
+
+/// The bytes of a compact entry before its expiry: the tag and, for a long key, the varint.
+const fn tag_len(key_len: usize) -> usize {
+    if key_len < TAG_LONG_KEY { 1 } else { 1 + varint_len((key_len - TAG_LONG_KEY) as u64) }
 }
 
 /// Offset of child 0 in a branch page.
@@ -120,7 +144,7 @@ pub(crate) const MAX_LEAF_ENTRY: usize = LEAF_SPACE / 2;
 /// The size of a compact leaf entry holding `key` with an expiry and an inline value of
 /// `value_len` bytes (the largest such an entry can be).
 pub(crate) const fn inline_entry_len(key_len: usize, value_len: usize) -> usize {
-    varint_len(key_len as u64) + 1 + 8 + key_len + varint_len(value_len as u64) + value_len
+    tag_len(key_len) + 8 + key_len + varint_len(value_len as u64) + value_len
 }
 
 const _: () = assert!(inline_entry_len(MAX_KEY_LEN, 0) + 2 <= MAX_LEAF_ENTRY);
@@ -209,18 +233,40 @@ pub(crate) enum LeafLayout {
 
 /// Appends the encoding of a leaf entry in the compact layout (the one this program writes)
 /// to `out`.
-pub(crate) fn encode_leaf_entry(out: &mut Vec<u8>, key: &[u8], expires_at: u64, v: ValueRef<'_>) {
-    put_varint(out, key.len() as u64);
-    let kind = match v {
-        ValueRef::Inline(_) => KIND_INLINE,
-        ValueRef::Stored(ValueLoc::Packed { .. }) => KIND_PACKED,
-        ValueRef::Stored(ValueLoc::Overflow { .. }) => KIND_OVERFLOW,
-        ValueRef::Stored(ValueLoc::Record { .. }) => KIND_RECORD,
+///
+/// # Errors
+/// A location whose offset is not below 4096 has no compact encoding (no sound file holds
+/// one): an error, and `out` is unchanged.
+pub(crate) fn encode_leaf_entry(
+    out: &mut Vec<u8>,
+    key: &[u8],
+    expires_at: u64,
+    v: ValueRef<'_>,
+) -> Result<(), String> {
+    let (kind, span) = match v {
+        ValueRef::Inline(_) => (KIND_INLINE, 0),
+        ValueRef::Stored(ValueLoc::Overflow { .. }) => (KIND_OVERFLOW, 0),
+        ValueRef::Stored(
+            ValueLoc::Packed { offset, len, .. } | ValueLoc::Record { offset, len, .. },
+        ) => {
+            if u64::from(offset) >= SPAN_LEN_UNIT {
+                return Err(format!("value offset {offset} lies past its page"));
+            }
+            let kind = if matches!(v, ValueRef::Stored(ValueLoc::Packed { .. })) {
+                KIND_PACKED
+            } else {
+                KIND_RECORD
+            };
+            (kind, u64::from(len) * SPAN_LEN_UNIT + u64::from(offset))
+        }
     };
-    if expires_at == 0 {
-        out.push(kind | KIND_NO_EXPIRY);
-    } else {
-        out.push(kind);
+    let short = key.len().min(TAG_LONG_KEY);
+    let expiry = if expires_at == 0 { 0 } else { TAG_EXPIRY };
+    out.push(u8::try_from(short << TAG_KEY_SHIFT).unwrap_or(0xf8) | expiry | kind);
+    if short == TAG_LONG_KEY {
+        put_varint(out, (key.len() - TAG_LONG_KEY) as u64);
+    }
+    if expires_at != 0 {
         out.extend_from_slice(&expires_at.to_le_bytes());
     }
     out.extend_from_slice(key);
@@ -229,18 +275,16 @@ pub(crate) fn encode_leaf_entry(out: &mut Vec<u8>, key: &[u8], expires_at: u64, 
             put_varint(out, bytes.len() as u64);
             out.extend_from_slice(bytes);
         }
-        ValueRef::Stored(
-            ValueLoc::Packed { page, offset, len } | ValueLoc::Record { page, offset, len },
-        ) => {
+        ValueRef::Stored(ValueLoc::Packed { page, .. } | ValueLoc::Record { page, .. }) => {
             put_varint(out, page);
-            out.extend_from_slice(&offset.to_le_bytes());
-            put_varint(out, u64::from(len));
+            put_varint(out, span);
         }
         ValueRef::Stored(ValueLoc::Overflow { page, len }) => {
             put_varint(out, page);
             put_varint(out, u64::from(len));
         }
     }
+    Ok(())
 }
 
 /// Appends the encoding of a leaf entry in the fixed layout of formats 1 and 2 (type-2
@@ -341,33 +385,43 @@ struct Head {
     key_at: usize,
     /// The key's length, at most [`MAX_KEY_LEN`].
     key_len: usize,
-    /// The kind byte (with [`KIND_NO_EXPIRY`]).
+    /// The value kind (`KIND_*`, the layout's flags removed).
     kind: u8,
+    /// Whether an expiry is stored right before the key.
+    has_expiry: bool,
 }
 
 impl Head {
     /// Reads the head of the entry `e` (the bytes from the entry's start to the page's end).
     #[inline]
     fn read(layout: LeafLayout, e: &[u8]) -> Result<Head, String> {
-        let (key_len, kind_at) = match layout {
+        let (key_len, kind, has_expiry, expiry_at) = match layout {
             LeafLayout::Fixed => {
-                (usize::from(get_u16(e, E_KEY_LEN).ok_or("entry header out of the page")?), E_KIND)
+                let len = get_u16(e, E_KEY_LEN).ok_or("entry header out of the page")?;
+                let kind = e.get(E_KIND).copied().ok_or("entry header out of the page")?;
+                if kind & !KIND_NO_EXPIRY > KIND_OVERFLOW {
+                    return Err(format!("unknown value kind {}", kind & !KIND_NO_EXPIRY));
+                }
+                (usize::from(len), kind & !KIND_NO_EXPIRY, kind & KIND_NO_EXPIRY == 0, E_EXPIRES)
             }
             LeafLayout::Compact => {
-                let (len, n) = get_varint(e, 0).ok_or("bad key length")?;
-                (usize::try_from(len).unwrap_or(usize::MAX), n)
+                let tag = e.first().copied().ok_or("entry out of the page")?;
+                let short = usize::from(tag >> TAG_KEY_SHIFT);
+                let (key_len, at) = if short < TAG_LONG_KEY {
+                    (short, 1)
+                } else {
+                    let (rest, n) = get_varint(e, 1).ok_or("bad key length")?;
+                    let len = usize::try_from(rest).ok().and_then(|r| r.checked_add(TAG_LONG_KEY));
+                    (len.unwrap_or(usize::MAX), 1 + n)
+                };
+                (key_len, tag & TAG_KIND, tag & TAG_EXPIRY != 0, at)
             }
         };
         if key_len > MAX_KEY_LEN {
             return Err(format!("key of {key_len} bytes exceeds {MAX_KEY_LEN}"));
         }
-        let kind = e.get(kind_at).copied().ok_or("entry header out of the page")?;
-        let max_kind = if layout == LeafLayout::Fixed { KIND_OVERFLOW } else { KIND_RECORD };
-        if kind & !KIND_NO_EXPIRY > max_kind {
-            return Err(format!("unknown value kind {}", kind & !KIND_NO_EXPIRY));
-        }
-        let expiry = if kind & KIND_NO_EXPIRY != 0 { 0 } else { 8 };
-        Ok(Head { key_at: kind_at + 1 + expiry, key_len, kind })
+        let key_at = expiry_at + if has_expiry { 8 } else { 0 };
+        Ok(Head { key_at, key_len, kind, has_expiry })
     }
 
     /// The key, out of the entry `e`.
@@ -384,11 +438,10 @@ impl Head {
 
     /// The expiry stored in the entry `e` (0 when it stores none).
     fn expires_at(self, e: &[u8]) -> Result<u64, String> {
-        if self.kind & KIND_NO_EXPIRY != 0 {
+        if !self.has_expiry {
             return Ok(0);
         }
-        let at = self.key_at - 8;
-        get_u64(e, at).ok_or_else(|| "expiry out of the entry".into())
+        get_u64(e, self.key_at - 8).ok_or_else(|| "expiry out of the entry".into())
     }
 }
 
@@ -399,8 +452,8 @@ fn varint_u32(e: &[u8], at: usize, what: &str) -> Result<(u32, usize), String> {
     Ok((v, n))
 }
 
-/// Decodes the value part at `v` of the entry `e` (bounded by `e`); returns it and the offset
-/// just past it.
+/// Decodes the value part (of kind `kind`) at `v` of the entry `e` (bounded by `e`); returns
+/// it and the offset just past it.
 #[inline]
 fn decode_value(
     layout: LeafLayout,
@@ -408,7 +461,6 @@ fn decode_value(
     e: &[u8],
     v: usize,
 ) -> Result<(ValueRef<'_>, usize), String> {
-    let kind = kind & !KIND_NO_EXPIRY;
     match layout {
         LeafLayout::Fixed => match kind {
             KIND_INLINE => {
@@ -444,21 +496,22 @@ fn decode_value(
             }
             KIND_PACKED | KIND_RECORD => {
                 let (page, n1) = get_varint(e, v).ok_or("bad value page")?;
-                let offset = get_u16(e, v + n1).ok_or("value offset")?;
-                let (len, n2) = varint_u32(e, v + n1 + 2, "value length")?;
+                let (span, n2) = get_varint(e, v + n1).ok_or("bad value span")?;
+                let len = u32::try_from(span / SPAN_LEN_UNIT)
+                    .map_err(|_| format!("value span {span} exceeds 32 bits of length"))?;
+                let offset = u16::try_from(span % SPAN_LEN_UNIT).unwrap_or(u16::MAX);
                 let loc = if kind == KIND_PACKED {
                     ValueLoc::Packed { page, offset, len }
                 } else {
                     ValueLoc::Record { page, offset, len }
                 };
-                Ok((ValueRef::Stored(loc), v + n1 + 2 + n2))
+                Ok((ValueRef::Stored(loc), v + n1 + n2))
             }
-            KIND_OVERFLOW => {
+            _ => {
                 let (page, n1) = get_varint(e, v).ok_or("bad overflow page")?;
                 let (len, n2) = varint_u32(e, v + n1, "overflow length")?;
                 Ok((ValueRef::Stored(ValueLoc::Overflow { page, len }), v + n1 + n2))
             }
-            k => Err(format!("unknown value kind {k}")),
         },
     }
 }
@@ -469,7 +522,7 @@ fn decode_entry(layout: LeafLayout, e: &[u8]) -> Result<(LeafEntry<'_>, usize), 
     let head = Head::read(layout, e)?;
     let key = head.key(e)?;
     let expires_at = head.expires_at(e)?;
-    if expires_at == 0 && head.kind & KIND_NO_EXPIRY == 0 && layout == LeafLayout::Compact {
+    if expires_at == 0 && head.has_expiry && layout == LeafLayout::Compact {
         // Format 3 never stores "no expiry" as 0, so every compact entry has one encoding.
         return Err("stored expiry of 0".into());
     }
@@ -480,7 +533,7 @@ fn decode_entry(layout: LeafLayout, e: &[u8]) -> Result<(LeafEntry<'_>, usize), 
 /// The length of the value part at `v` of the entry `e`, checked to lie within `e`.
 #[inline]
 fn value_len(layout: LeafLayout, kind: u8, e: &[u8], v: usize) -> Result<usize, String> {
-    let end = match (layout, kind & !KIND_NO_EXPIRY) {
+    let end = match (layout, kind) {
         (LeafLayout::Fixed, KIND_INLINE) => {
             v + 2 + usize::from(get_u16(e, v).ok_or("inline length")?)
         }
@@ -809,6 +862,15 @@ mod tests {
         }
     }
 
+    /// The key of entry `i` of the round-trip test: short ones, and a 44-byte one last.
+    fn key_of(i: usize) -> Vec<u8> {
+        let mut k = format!("key{i}").into_bytes();
+        if i == 6 {
+            k.resize(44, b'x');
+        }
+        k
+    }
+
     #[test]
     fn a_leaf_round_trips_every_value_kind() {
         let mut raws = Vec::new();
@@ -817,12 +879,13 @@ mod tests {
             ValueRef::Stored(ValueLoc::Packed { page: 9, offset: 16, len: 300 }),
             ValueRef::Stored(ValueLoc::Overflow { page: 11, len: 1 << 20 }),
             ValueRef::Inline(b""),
-            ValueRef::Stored(ValueLoc::Record { page: 1 << 40, offset: 4000, len: u32::MAX }),
+            ValueRef::Stored(ValueLoc::Record { page: 1 << 40, offset: 4095, len: u32::MAX }),
             ValueRef::Inline(&[7u8; 200]),
+            ValueRef::Stored(ValueLoc::Packed { page: u64::MAX, offset: 0, len: 0 }),
         ];
         for (i, v) in vals.iter().enumerate() {
             let mut e = Vec::new();
-            encode_leaf_entry(&mut e, format!("key{i}").as_bytes(), i as u64 * 1000, *v);
+            encode_leaf_entry(&mut e, &key_of(i), i as u64 * 1000, *v).unwrap();
             raws.push(e);
         }
         let page = leaf_of(&raws);
@@ -832,7 +895,8 @@ mod tests {
         assert_eq!(leaf.layout(), LeafLayout::Compact);
         for (i, v) in vals.iter().enumerate() {
             let e = leaf.entry(i).unwrap();
-            assert_eq!(e.key, format!("key{i}").as_bytes());
+            assert_eq!(e.key, key_of(i));
+            assert_eq!(leaf.key(i).unwrap(), key_of(i));
             assert_eq!(e.expires_at, i as u64 * 1000);
             assert_eq!(e.value, *v);
             assert_eq!(leaf.raw(i).unwrap(), &raws[i][..]);
@@ -841,6 +905,7 @@ mod tests {
         assert_eq!(leaf.search(b"key2").unwrap(), Ok(2));
         assert_eq!(leaf.search(b"key25").unwrap(), Err(3));
         assert_eq!(leaf.search(b"a").unwrap(), Err(0));
+        assert_eq!(leaf.search(&key_of(6)).unwrap(), Ok(6));
         // A raw entry with a byte more or less is not an entry.
         let mut longer = raws[1].clone();
         longer.push(0);
@@ -849,23 +914,27 @@ mod tests {
     }
 
     #[test]
-    fn the_benchmark_record_takes_37_bytes_in_a_compact_leaf_where_the_fixed_one_took_45() {
+    fn the_benchmark_record_takes_35_bytes_in_a_compact_leaf_where_the_fixed_one_took_45() {
         let key = [0x5a_u8; 28];
         let loc = ValueRef::Stored(ValueLoc::Packed { page: 30_000, offset: 3_900, len: 150 });
         let mut compact = Vec::new();
-        encode_leaf_entry(&mut compact, &key, 0, loc);
-        assert_eq!(compact.len(), 37);
+        encode_leaf_entry(&mut compact, &key, 0, loc).unwrap();
+        // tag 1, key 28, page 3, span 3.
+        assert_eq!(compact.len(), 35);
+        assert_eq!(compact[0], (28 << 3) | KIND_PACKED);
         let old = ValueRef::Stored(ValueLoc::Record { page: 30_000, offset: 3_900, len: 150 });
         let mut fixed = Vec::new();
         assert!(encode_fixed_leaf_entry(&mut fixed, &key, 0, old));
         assert_eq!(fixed.len(), 45);
-        // An inline entry is never longer than `inline_entry_len` says.
-        for (k, v) in [(0, 0), (28, 127), (28, 128), (MAX_KEY_LEN, 900)] {
+        // An inline entry with an expiry is exactly as long as `inline_entry_len` says.
+        for (k, v) in [(0, 0), (28, 127), (28, 128), (30, 1), (31, 1), (32, 1), (MAX_KEY_LEN, 900)]
+        {
             let mut e = Vec::new();
             let key = vec![1u8; k];
             let value = vec![2u8; v];
-            encode_leaf_entry(&mut e, &key, 5, ValueRef::Inline(&value));
+            encode_leaf_entry(&mut e, &key, 5, ValueRef::Inline(&value)).unwrap();
             assert_eq!(e.len(), inline_entry_len(k, v), "{k} {v}");
+            assert_eq!(parse_leaf_entry(&e).unwrap().key, &key[..]);
         }
     }
 
@@ -886,6 +955,7 @@ mod tests {
         v1[E_EXPIRES..E_EXPIRES + 8].copy_from_slice(&0u64.to_le_bytes());
         let e = fixed(&v1).unwrap();
         assert_eq!((e.key, e.expires_at, e.value), (&b"key"[..], 0, loc));
+        assert_eq!(&v1[E_KEY..E_KEY + 3], b"key");
         let page = build_fixed_leaf(
             [v1.clone(), {
                 let mut e = Vec::new();
@@ -907,16 +977,24 @@ mod tests {
         as_compact[crate::page::TYPE_OFFSET] = PageType::CompactLeaf as u8;
         let compact = Leaf::new(&as_compact[..]).unwrap();
         assert_ne!(compact.entry(0).ok(), leaf.entry(0).ok());
-        // An unknown kind stays an error with the flag set or not, in both layouts (kind 3 is
-        // known to compact leaves only).
+        // An unknown kind stays an error with the flag set or not (kind 3 is known to compact
+        // leaves only, which have no other).
         v1[E_KIND] = 3 | KIND_NO_EXPIRY;
         assert!(fixed(&v1).is_err());
         v1[E_KIND] = 3;
         assert!(fixed(&v1).is_err());
+        // A compact entry never stores an expiry of 0 (it leaves the expiry out instead).
         let mut c = Vec::new();
-        encode_leaf_entry(&mut c, b"key", 0, ValueRef::Inline(b"v"));
-        c[1] = 4 | KIND_NO_EXPIRY;
-        assert!(parse_leaf_entry(&c).is_err());
+        encode_leaf_entry(&mut c, b"key", 9, ValueRef::Inline(b"v")).unwrap();
+        assert_eq!(c[0] & TAG_EXPIRY, TAG_EXPIRY);
+        assert_eq!(parse_leaf_entry(&c).unwrap().expires_at, 9);
+        c[1..9].copy_from_slice(&0u64.to_le_bytes());
+        assert!(parse_leaf_entry(&c).unwrap_err().contains("expiry of 0"));
+        // A location past its page has no compact encoding.
+        let mut out = vec![1, 2];
+        let past = ValueRef::Stored(ValueLoc::Record { page: 9, offset: 4096, len: 1 });
+        assert!(encode_leaf_entry(&mut out, b"key", 0, past).is_err());
+        assert_eq!(out, [1, 2], "nothing appended");
         // A page of another type is no leaf.
         let mut other = page.clone();
         other[crate::page::TYPE_OFFSET] = PageType::Branch as u8;
@@ -926,25 +1004,30 @@ mod tests {
     #[test]
     fn compact_entries_refuse_long_varints_and_out_of_range_lengths() {
         let mut e = Vec::new();
-        encode_leaf_entry(
-            &mut e,
-            b"k",
-            0,
-            ValueRef::Stored(ValueLoc::Overflow { page: 3, len: 7 }),
-        );
-        assert_eq!(e, [1, KIND_OVERFLOW | KIND_NO_EXPIRY, b'k', 3, 7]);
+        let overflow = ValueRef::Stored(ValueLoc::Overflow { page: 3, len: 7 });
+        encode_leaf_entry(&mut e, b"k", 0, overflow).unwrap();
+        assert_eq!(e, [(1 << 3) | KIND_OVERFLOW, b'k', 3, 7]);
+        // A 31-byte key takes the long form: the tag says 31, a varint says 0 more.
+        let mut long = Vec::new();
+        encode_leaf_entry(&mut long, &[b'k'; 31], 0, overflow).unwrap();
+        assert_eq!(&long[..2], [0xf8 | KIND_OVERFLOW, 0]);
+        assert_eq!(parse_leaf_entry(&long).unwrap().key, [b'k'; 31]);
         // A length past 32 bits, a key past the limit, a non-shortest varint: errors.
-        let too_long = [1, KIND_OVERFLOW | KIND_NO_EXPIRY, b'k', 3, 0x80, 0x80, 0x80, 0x80, 0x10];
+        let too_long = [(1 << 3) | KIND_OVERFLOW, b'k', 3, 0x80, 0x80, 0x80, 0x80, 0x10];
         assert!(parse_leaf_entry(&too_long).unwrap_err().contains("32 bits"));
-        let mut long_key = Vec::new();
-        put_varint(&mut long_key, MAX_KEY_LEN as u64 + 1);
-        long_key.push(KIND_INLINE | KIND_NO_EXPIRY);
+        let mut span = vec![(1 << 3) | KIND_PACKED, b'k', 3];
+        put_varint(&mut span, (1u64 << 32) * 4096);
+        assert!(parse_leaf_entry(&span).unwrap_err().contains("32 bits"));
+        let mut long_key = vec![0xf8 | KIND_INLINE];
+        put_varint(&mut long_key, (MAX_KEY_LEN + 1 - 31) as u64);
         long_key.extend(vec![0u8; MAX_KEY_LEN + 2]);
         assert!(parse_leaf_entry(&long_key).unwrap_err().contains("exceeds"));
-        let padded = [0x81, 0x00, KIND_INLINE | KIND_NO_EXPIRY, b'k', 0];
+        let padded = [0xf8 | KIND_INLINE, 0x80, 0x00, b'k', 0];
         assert!(parse_leaf_entry(&padded).is_err());
+        let padded_span = [(1 << 3) | KIND_PACKED, b'k', 3, 0x81, 0x00];
+        assert!(parse_leaf_entry(&padded_span).is_err());
         // An inline length that runs past the entry.
-        let inline = [1, KIND_INLINE | KIND_NO_EXPIRY, b'k', 0xff, 0x7f];
+        let inline = [1 << 3, b'k', 0xff, 0x7f];
         assert!(parse_leaf_entry(&inline).is_err());
     }
 
@@ -1000,8 +1083,7 @@ mod tests {
                         page[at..at + 2].copy_from_slice(&key_len.to_le_bytes());
                         page[at + 2] = (kind & 0x7f) % 3 | (kind & 0x80);
                     } else {
-                        page[at] %= 9;
-                        page[at + 1] = kind;
+                        page[at] = (page[at] % 9) << 3 | (page[at] & 0b111);
                     }
                 }
             }
@@ -1042,7 +1124,8 @@ mod tests {
             .enumerate()
             .map(|(i, v)| {
                 let mut e = Vec::new();
-                encode_leaf_entry(&mut e, format!("key{i:02}").as_bytes(), (i as u64) * 7, *v);
+                encode_leaf_entry(&mut e, format!("key{i:02}").as_bytes(), (i as u64) * 7, *v)
+                    .unwrap();
                 e
             })
             .collect();

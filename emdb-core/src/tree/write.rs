@@ -101,7 +101,7 @@ impl Run {
         }
         let e = l.entry(i)?;
         let start = self.buf.len();
-        encode_leaf_entry(&mut self.buf, e.key, e.expires_at, e.value);
+        encode_leaf_entry(&mut self.buf, e.key, e.expires_at, e.value)?;
         // Never larger than the fixed entry it came from for any value a sound file holds; a
         // forged one must not overfill a leaf.
         if self.buf.len() - start + 2 > MAX_LEAF_ENTRY {
@@ -234,8 +234,7 @@ impl<'f> Writer<'f> {
             ValueRef::Inline(_) => None,
             ValueRef::Stored(loc) => Some(loc),
         });
-        encode_leaf_entry(out, key, exp, v);
-        Ok(())
+        encode_leaf_entry(out, key, exp, v).map_err(|d| self.file.corruption(0, d))
     }
 
     /// Appends a value to the bare value page being filled, starting a new one when it is full.

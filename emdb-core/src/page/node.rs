@@ -938,6 +938,11 @@ mod tests {
         }
     }
 
+    /// Decodes a raw entry of the fixed layout (type-2 leaves).
+    fn fixed(raw: &[u8]) -> Result<LeafEntry<'_>, String> {
+        parse_leaf_entry_in(LeafLayout::Fixed, raw)
+    }
+
     #[test]
     fn an_entry_that_never_expires_skips_the_expiry_and_format_1_entries_still_decode() {
         let loc = ValueRef::Stored(ValueLoc::Record { page: 9, offset: 16, len: 150 });
@@ -945,9 +950,6 @@ mod tests {
         assert!(encode_fixed_leaf_entry(&mut with, b"key", 77, loc));
         assert!(encode_fixed_leaf_entry(&mut without, b"key", 0, loc));
         assert_eq!(with.len(), without.len() + 8);
-        fn fixed(raw: &[u8]) -> Result<LeafEntry<'_>, String> {
-            parse_leaf_entry_in(LeafLayout::Fixed, raw)
-        }
         assert_eq!(fixed(&without).unwrap().expires_at, 0);
         assert_eq!(fixed(&with).unwrap().expires_at, 77);
         // Format 1 wrote every entry with its expiry, 0 for none, and no flag.
@@ -1081,7 +1083,7 @@ mod tests {
                     if page[4] == 2 {
                         let key_len = u16::from(page[at] % 9);
                         page[at..at + 2].copy_from_slice(&key_len.to_le_bytes());
-                        page[at + 2] = (kind & 0x7f) % 3 | (kind & 0x80);
+                        page[at + 2] = ((kind & 0x7f) % 3) | (kind & 0x80);
                     } else {
                         page[at] = (page[at] % 9) << 3 | (page[at] & 0b111);
                     }

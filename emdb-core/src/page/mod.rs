@@ -226,6 +226,31 @@ pub(crate) fn get_varint(buf: &[u8], at: usize) -> Option<(u64, usize)> {
     if first < 0x80 {
         return Some((u64::from(first), 1));
     }
+    // Up to 8 bytes at once when the buffer has them: the first byte without the high bit
+    // ends the varint.
+    if let Some(word) = buf.get(at..).and_then(<[u8]>::first_chunk::<8>) {
+        let x = u64::from_le_bytes(*word);
+        let stops = !x & 0x8080_8080_8080_8080;
+        if stops != 0 {
+            // Without a branch on the length (it varies, so it would be mispredicted): keep the
+            // bytes up to the first stop bit, drop the continuation bits, close the gaps.
+            let stop = stops & stops.wrapping_neg();
+            let last = stop.trailing_zeros() - 7;
+            let x = x & (stop | (stop - 1)) & 0x7f7f_7f7f_7f7f_7f7f;
+            if x >> last == 0 {
+                return None; // a trailing zero byte: not the shortest form
+            }
+            let v = (x & 0x7f)
+                | ((x >> 1) & (0x7f << 7))
+                | ((x >> 2) & (0x7f << 14))
+                | ((x >> 3) & (0x7f << 21))
+                | ((x >> 4) & (0x7f << 28))
+                | ((x >> 5) & (0x7f << 35))
+                | ((x >> 6) & (0x7f << 42))
+                | ((x >> 7) & (0x7f << 49));
+            return Some((v, last as usize / 8 + 1));
+        }
+    }
     let mut v = u64::from(first & 0x7f);
     for i in 1..MAX_VARINT_LEN {
         let b = *buf.get(at.checked_add(i)?)?;
@@ -288,9 +313,26 @@ mod tests {
             let mut out = vec![0xAA];
             put_varint(&mut out, v);
             assert_eq!(out.len() - 1, varint_len(v), "{v}");
-            assert_eq!(get_varint(&out, 1), Some((v, out.len() - 1)), "{v}");
+            let len = out.len() - 1;
+            assert_eq!(get_varint(&out, 1), Some((v, len)), "{v}");
             // Cut short, it is not a varint.
             assert_eq!(get_varint(&out[..out.len() - 1], 1), None, "{v}");
+            // Followed by more bytes (read 8 at a time), it is the same varint.
+            for pad in [0x00, 0x80, 0xff] {
+                let mut padded = out.clone();
+                padded.extend([pad; 12]);
+                assert_eq!(get_varint(&padded, 1), Some((v, len)), "{v} {pad}");
+            }
+        }
+        for pad in [0x00, 0x80, 0xff] {
+            let with = |bytes: &[u8]| bytes.iter().copied().chain([pad; 12]).collect::<Vec<_>>();
+            assert_eq!(get_varint(&with(&[0x80, 0x00]), 0), None);
+            assert_eq!(get_varint(&with(&[0x81, 0x80, 0x80, 0x00]), 0), None);
+            assert_eq!(
+                get_varint(&with(&[0xff; 9].iter().copied().chain([0x02]).collect::<Vec<_>>()), 0),
+                None
+            );
+            assert_eq!(get_varint(&with(&[0x96, 0x01]), 0), Some((150, 2)));
         }
         assert_eq!(varint_len(150), 2);
         assert_eq!(varint_len(30_000), 3);

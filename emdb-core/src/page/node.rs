@@ -615,6 +615,29 @@ impl<'a> Leaf<'a> {
         Ok(decode_entry(self.layout, e)?.0)
     }
 
+    /// Where the value of entry `i` starts when it lies in a value page: the page and the
+    /// offset in it; `None` for a value inline or in an overflow run, or a damaged entry. A
+    /// hint for prefetching, which decodes no more of the entry than that.
+    #[inline]
+    pub(crate) fn value_start(&self, i: usize) -> Option<(PageId, u16)> {
+        let (e, head) = self.head(i).ok()?;
+        if self.layout == LeafLayout::Compact {
+            if head.kind != KIND_PACKED && head.kind != KIND_RECORD {
+                return None;
+            }
+            let v = head.value_at();
+            let (page, n) = get_varint(e, v)?;
+            let (span, _) = get_varint(e, v + n)?;
+            return Some((page, u16::try_from(span % SPAN_LEN_UNIT).unwrap_or(u16::MAX)));
+        }
+        match decode_value(self.layout, head.kind, e, head.value_at()).ok()?.0 {
+            ValueRef::Stored(
+                ValueLoc::Packed { page, offset, .. } | ValueLoc::Record { page, offset, .. },
+            ) => Some((page, offset)),
+            _ => None,
+        }
+    }
+
     /// Binary search: `Ok(i)` when entry `i` has `key`, `Err(i)` where it would go.
     #[inline]
     pub(crate) fn search(&self, key: &[u8]) -> Result<Result<usize, usize>, String> {
@@ -901,7 +924,15 @@ mod tests {
             assert_eq!(e.value, *v);
             assert_eq!(leaf.raw(i).unwrap(), &raws[i][..]);
             assert_eq!(parse_leaf_entry(&raws[i]).unwrap(), e);
+            let start = match *v {
+                ValueRef::Stored(
+                    ValueLoc::Packed { page, offset, .. } | ValueLoc::Record { page, offset, .. },
+                ) => Some((page, offset)),
+                _ => None,
+            };
+            assert_eq!(leaf.value_start(i), start, "{i}");
         }
+        assert_eq!(leaf.value_start(vals.len()), None);
         assert_eq!(leaf.search(b"key2").unwrap(), Ok(2));
         assert_eq!(leaf.search(b"key25").unwrap(), Err(3));
         assert_eq!(leaf.search(b"a").unwrap(), Err(0));
@@ -973,6 +1004,8 @@ mod tests {
         assert_eq!(leaf.key(1).unwrap(), b"key2");
         assert_eq!(leaf.raw(0).unwrap(), &v1[..]);
         assert_eq!(leaf.entry(0).unwrap().value, loc, "kind 1 of a fixed leaf is a record");
+        assert_eq!(leaf.value_start(0), Some((9, 16)));
+        assert_eq!(leaf.value_start(1), None);
         assert_eq!(leaf.entry(1).unwrap().value, ValueRef::Inline(b"v"));
         // The same bytes in a compact leaf are not the same entries.
         let mut as_compact = page.clone();

@@ -28,15 +28,11 @@ const PREFETCH_AHEAD: usize = 8;
 /// batch lie in the order they were written, not in key order, so each one is a cache miss that
 /// the prefetch overlaps with encoding the changes before it.
 fn prefetch_value(change: Option<&Change<'_>>) {
-    #[cfg(target_arch = "x86_64")]
-    if let Some((value, _)) = change.and_then(|c| c.value) {
-        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-        // SAFETY: a prefetch is only a hint: it never faults and reads nothing the program
-        // sees, whatever the address; SSE, which it needs, is part of every x86_64 CPU.
-        unsafe { _mm_prefetch::<_MM_HINT_T0>(value.as_ptr().cast::<i8>()) };
+    if let Some((value, _)) = change.and_then(|c| c.value)
+        && let Some(first) = value.first()
+    {
+        crate::prefetch::prefetch(first);
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = change;
 }
 
 /// Value pages are sent to the file in runs of up to this many bytes.

@@ -28,7 +28,9 @@ use crate::builder::{EmdbBuilder, FlushPolicy};
 use crate::db::Emdb;
 use crate::error::Error;
 use crate::io::{MemStorage, Storage};
-use crate::page::node::{Branch, Leaf, ValueRef, encode_leaf_entry, parse_leaf_entry};
+use crate::page::node::{
+    Branch, Leaf, LeafLayout, ValueRef, encode_leaf_entry, parse_leaf_entry, parse_leaf_entry_in,
+};
 use crate::page::{PAGE_SIZE, PageId, PageType, freelist, meta, seal, value, verify};
 use crate::wal::{Wal, decode_batch, encode_batch, log_bytes};
 
@@ -71,9 +73,12 @@ pub fn wal_frame(data: &[u8]) {
 }
 
 /// Decodes a 4096-byte page (the input, cut or padded with zeros) as every page type: meta,
-/// leaf, branch, value, overflow header and free-list, and checks it as each type.
+/// leaf (as it is, and as a leaf of each layout), branch, value pages of both kinds, overflow
+/// header and free-list, and checks it as each type.
 ///
-/// Properties: no panic; every leaf entry that decodes re-encodes to the same entry.
+/// Properties: no panic; every leaf entry that decodes re-encodes (in the compact layout) to
+/// the same entry, and an entry of a compact leaf re-encodes to the very bytes it was decoded
+/// from; a value sliced from a bare value page lies within the page's value area.
 ///
 /// # Panics
 /// When a property does not hold.
@@ -86,24 +91,24 @@ pub fn page_decode(data: &[u8]) {
     let _ = meta::decode(data);
     let _ = meta::decode(&page);
     let id: PageId = crate::page::get_u64(&page, 8).unwrap_or(0);
-    for ty in [PageType::Leaf, PageType::Branch, PageType::FreeList, PageType::Value] {
+    for ty in [
+        PageType::Leaf,
+        PageType::CompactLeaf,
+        PageType::Branch,
+        PageType::FreeList,
+        PageType::Value,
+        PageType::BareValue,
+    ] {
         let _ = verify(&page, id, ty);
     }
     let probe = data.get(..data.len().min(16)).unwrap_or_default();
-    if let Ok(leaf) = Leaf::new(&page) {
-        for i in 0..leaf.len() {
-            let _ = leaf.key(i);
-            if let Ok(e) = leaf.entry(i) {
-                let mut raw = Vec::new();
-                encode_leaf_entry(&mut raw, e.key, e.expires_at, e.value);
-                assert_eq!(parse_leaf_entry(&raw).ok(), Some(e), "leaf entry {i} round trip");
-                if let ValueRef::Inline(v) = e.value {
-                    assert!(v.len() <= PAGE_SIZE);
-                }
-            }
+    let original = page.get(crate::page::TYPE_OFFSET).copied().unwrap_or(0);
+    for ty in [original, PageType::Leaf as u8, PageType::CompactLeaf as u8] {
+        let mut as_leaf = page.clone();
+        if let Some(b) = as_leaf.get_mut(crate::page::TYPE_OFFSET) {
+            *b = ty;
         }
-        let _ = leaf.search(probe);
-        let _ = leaf.used();
+        leaf_decode(&as_leaf, probe);
     }
     if let Ok(branch) = Branch::new(&page) {
         for c in 0..branch.children() {
@@ -122,10 +127,48 @@ pub fn page_decode(data: &[u8]) {
             }
         }
     }
+    let offset = crate::page::get_u16(&page, 16).unwrap_or(0);
+    let len = crate::page::get_u32(&page, 18).unwrap_or(0);
+    for (offset, len) in [(offset, len), (offset, len % 4096), (offset % 4096, len % 2048)] {
+        if let Ok(v) = value::bare_value(&page, offset, len) {
+            assert_eq!(v.len() as u64, u64::from(len), "a bare value of the wrong length");
+            assert!(usize::from(offset) >= 16 && usize::from(offset) + v.len() <= PAGE_SIZE);
+        }
+    }
     let len = crate::page::get_u64(&page, 16).unwrap_or(0);
     let _ = value::check_overflow_header(&page, id, u32::try_from(len).unwrap_or(u32::MAX));
     let _ = value::check_overflow(&page, page.get(24..).unwrap_or_default());
     let _ = freelist::parse(&page);
+}
+
+/// The leaf part of [`page_decode`]: decodes every entry of `page` if it is a leaf.
+fn leaf_decode(page: &[u8], probe: &[u8]) {
+    let Ok(leaf) = Leaf::new(page) else { return };
+    for i in 0..leaf.len() {
+        let _ = leaf.key(i);
+        let _ = leaf.raw(i);
+        if let Ok(e) = leaf.entry(i) {
+            let mut raw = Vec::new();
+            // Only a fixed entry may hold a location the compact layout cannot (an offset past
+            // its page, which reading refuses anyway).
+            let encoded = encode_leaf_entry(&mut raw, e.key, e.expires_at, e.value);
+            assert!(encoded.is_ok() || leaf.layout() == LeafLayout::Fixed, "{encoded:?}");
+            if encoded.is_ok() {
+                assert_eq!(parse_leaf_entry(&raw).ok(), Some(e), "leaf entry {i} round trip");
+            }
+            let stored = leaf.raw(i).ok();
+            let again = stored.map(|r| parse_leaf_entry_in(leaf.layout(), r).ok());
+            assert_eq!(again, Some(Some(e)), "leaf entry {i} and its raw bytes disagree");
+            if leaf.layout() == LeafLayout::Compact {
+                assert_eq!(stored, Some(&raw[..]), "compact entry {i} has two encodings");
+            }
+            if let ValueRef::Inline(v) = e.value {
+                assert!(v.len() <= PAGE_SIZE);
+            }
+        }
+    }
+    let _ = leaf.search(probe);
+    let _ = leaf.used();
 }
 
 /// Decodes meta pages: the whole input as one slot as it is (any length), then as the two

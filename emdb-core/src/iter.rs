@@ -165,10 +165,12 @@ impl Cur {
 /// How many entries ahead of an end's position [`touch_ahead`] reaches.
 const TOUCH_AHEAD: usize = 10;
 
-/// Loads the first byte of the stored values of the next [`TOUCH_AHEAD`] entries of the leaf
-/// `pos` is on, unless done already. The loads are independent, so the processor has their
-/// cache (and TLB) misses in flight at once; read one by one as the entries are yielded, every
-/// value page of a short range would cost a full miss in turn. Only a hint: nothing is checked
+/// Prefetches the first byte of the stored values of the next [`TOUCH_AHEAD`] entries of the
+/// leaf `pos` is on, unless done already. The prefetches are independent and never wait for
+/// their data, so the processor has the cache (and TLB) misses of all of them in flight at
+/// once; read one by one as the entries are yielded, every value page of a short range would
+/// cost a full miss in turn. (Loads instead of prefetches stall the loop once its decoding of
+/// the entries fills the reorder buffer behind the first miss.) Only a hint: nothing is checked
 /// or kept, and a leaf not read through the mapping is left alone.
 fn touch_ahead(touched: &mut Option<(PageId, usize)>, pos: &Position, forward: bool) {
     let Some((id, page, i)) = pos.leaf_at() else { return };
@@ -185,19 +187,16 @@ fn touch_ahead(touched: &mut Option<(PageId, usize)>, pos: &Position, forward: b
         (i.saturating_sub(TOUCH_AHEAD - 1), i.saturating_sub(TOUCH_AHEAD))
     };
     let end = if forward { until } else { i.saturating_add(1) };
-    let mut seen = 0u8;
     for j in from..end {
-        if let Ok(e) = leaf.entry(j)
-            && let ValueRef::Stored(ValueLoc::Packed { page, offset, .. }) = e.value
+        if let Some((page, offset)) = leaf.value_start(j)
             && let Some(byte) = page
                 .checked_mul(PAGE_SIZE_U64)
                 .and_then(|at| usize::try_from(at + u64::from(offset)).ok())
                 .and_then(|at| map.get(at))
         {
-            seen ^= *byte;
+            crate::prefetch::prefetch(byte);
         }
     }
-    std::hint::black_box(seen);
     *touched = Some((id, until));
 }
 

@@ -41,6 +41,7 @@ mod limits;
 mod namespace;
 #[allow(dead_code)] // wired into the keyspace by the persistence step
 mod page;
+mod prefetch;
 mod stats;
 #[allow(dead_code)] // wired into the keyspace by the persistence step
 mod tree;

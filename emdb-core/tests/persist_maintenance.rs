@@ -156,8 +156,15 @@ fn write_ttl_fixture(path: &Path) {
     }
 }
 
+/// The type byte of every page of the file at `path` past the meta pages (the fixtures' values
+/// never put a page type's number at byte 4 of an overflow run's later pages).
+fn page_types(path: &Path) -> Vec<u8> {
+    let bytes = std::fs::read(path).unwrap();
+    bytes.chunks(4096).skip(2).map(|p| p[4]).collect()
+}
+
 #[test]
-fn a_format_1_file_with_expiring_entries_opens_takes_writes_and_becomes_format_2() {
+fn a_format_1_file_with_expiring_entries_opens_takes_writes_and_becomes_the_current_format() {
     if std::env::var_os("EMDB_WRITE_FIXTURE").is_some() {
         let tmp = tempfile::tempdir().unwrap();
         let p = tmp.path().join("f");
@@ -189,7 +196,8 @@ fn a_format_1_file_with_expiring_entries_opens_takes_writes_and_becomes_format_2
         let db = manual(&path);
         check(&db, false);
         db.check_integrity().unwrap();
-        // Rewrite some entries (format-2 entries now share leaves with format-1 ones).
+        // Rewrite some entries (format-3 leaves now hold format-1 entries rewritten, and share
+        // the tree with untouched format-1 leaves).
         for i in (0..300u32).step_by(10) {
             db.insert(format!("t{i:03}"), "new").unwrap();
         }
@@ -201,12 +209,17 @@ fn a_format_1_file_with_expiring_entries_opens_takes_writes_and_becomes_format_2
     let versions: Vec<u32> = (0..2)
         .map(|m| u32::from_le_bytes(bytes[m * 4096 + 8..m * 4096 + 12].try_into().unwrap()))
         .collect();
-    assert!(versions.contains(&2), "no meta page was rewritten as format 2: {versions:?}");
+    assert!(versions.contains(&3), "no meta page was rewritten as format 3: {versions:?}");
     let db = manual(&path);
     check(&db, true);
     db.compact().unwrap();
     check(&db, true);
     db.check_integrity().unwrap();
+    drop(db);
+    let types = page_types(&path);
+    assert!(types.contains(&8) && types.contains(&7), "{types:?}");
+    assert!(!types.contains(&2) && !types.contains(&5), "compaction left old pages: {types:?}");
+    check(&manual(&path), true);
 }
 
 #[test]
@@ -217,14 +230,14 @@ fn a_newer_format_version_is_a_clear_error() {
     // Bump the version of both meta pages and fix their checksums.
     for page in 0..2 {
         let base = page * 4096;
-        bytes[base + 8..base + 12].copy_from_slice(&3u32.to_le_bytes());
+        bytes[base + 8..base + 12].copy_from_slice(&4u32.to_le_bytes());
         bytes[base + 12..base + 16].copy_from_slice(&[0; 4]);
         let crc = crc32c::crc32c(&bytes[base..base + 4096]);
         bytes[base + 12..base + 16].copy_from_slice(&crc.to_le_bytes());
     }
     std::fs::write(&path, bytes).unwrap();
     match Emdb::open(&path) {
-        Err(Error::UnsupportedFormatVersion { found: 3, supported: 2, .. }) => {}
+        Err(Error::UnsupportedFormatVersion { found: 4, supported: 3, .. }) => {}
         other => panic!("expected UnsupportedFormatVersion, got {other:?}"),
     }
 }

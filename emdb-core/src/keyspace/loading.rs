@@ -400,7 +400,7 @@ mod tests {
         let path = std::path::Path::new(DB);
         let mut bytes = fs.file_bytes(path).unwrap();
         let leaf = (2..bytes.len() / 4096)
-            .find(|&p| bytes[p * 4096 + 4] == crate::page::PageType::Leaf as u8)
+            .find(|&p| bytes[p * 4096 + 4] == crate::page::PageType::CompactLeaf as u8)
             .unwrap();
         bytes[leaf * 4096 + 2000] ^= 0xff;
         fs.set_file_bytes(path, bytes);

@@ -9,12 +9,13 @@ use parking_lot::RwLock;
 
 use super::node::ValueLoc;
 use super::value::{
-    MAX_VALUE_LEN, O_VALUE, R_VALUE, check_overflow, check_overflow_header, check_record,
-    record_in_checked_page,
+    MAX_VALUE_LEN, O_VALUE, R_VALUE, bare_value, check_overflow, check_overflow_header,
+    check_record, record_in_checked_page,
 };
 use super::verified::VerifiedPages;
 use super::{
     PAGE_SIZE, PAGE_SIZE_U64, PageBuf, PageId, PageType, new_page, seal, verify, verify_header,
+    verify_header_of,
 };
 use crate::error::{Error, Result};
 use crate::io::{SharedMap, StorageFile};
@@ -58,9 +59,13 @@ pub(crate) struct PageFile {
     map: Option<RwLock<Option<SharedMap>>>,
     /// Pages whose checksum was verified since this file last wrote them.
     verified: VerifiedPages,
-    /// Of those, the value pages whose id and type were checked as well (by
-    /// [`value_in_map`](Self::value_in_map)), so that a scan does not read their headers again.
+    /// Of those, the value pages of formats 1 and 2 (type 5) whose id and type were checked as
+    /// well (by [`value_in_map`](Self::value_in_map)), so that a scan does not read their
+    /// headers again.
     value_pages: VerifiedPages,
+    /// Likewise the bare value pages (type 7, format 3): a value in one of them is read with
+    /// bounds checks only.
+    bare_pages: VerifiedPages,
 }
 
 impl PageFile {
@@ -73,6 +78,7 @@ impl PageFile {
             map: mmap.then(|| RwLock::new(None)),
             verified: VerifiedPages::new(),
             value_pages: VerifiedPages::new(),
+            bare_pages: VerifiedPages::new(),
         }
     }
 
@@ -175,35 +181,45 @@ impl PageFile {
     /// [`Error::Corruption`] when a check fails or the page lies past the end of the file.
     #[inline]
     pub(crate) fn read_page(&self, id: PageId, ty: PageType) -> Result<Page> {
+        self.read_page_of(id, &[ty]).map(|(page, _)| page)
+    }
+
+    /// Reads page `id`, which may be of any of the types `tys` (a leaf of either layout), and
+    /// checks its checksum, id and type; returns it with the type it has.
+    ///
+    /// # Errors
+    /// As [`read_page`](Self::read_page).
+    #[inline]
+    pub(crate) fn read_page_of(&self, id: PageId, tys: &[PageType]) -> Result<(Page, PageType)> {
         if id < 2 {
-            return Err(
-                self.bad_page(id, format!("pointer to meta page {id} where a {ty:?} page belongs"))
-            );
+            return Err(self
+                .bad_page(id, format!("pointer to meta page {id} where a {tys:?} page belongs")));
         }
         let page = self.read_raw(id)?;
-        if self.verified.contains(id) {
-            // The checksum held when it was last read and the page has not been written since:
-            // only what the caller expects of it (the id and type) is left to check.
-            verify_header(page.bytes(), id, ty).map_err(|d| self.bad_page(id, d))?;
-        } else {
+        // The checksum holds when it held at the last read and the page has not been written
+        // since: only what the caller expects of it (the id and type) is left to check.
+        let ty = verify_header_of(page.bytes(), id, tys).map_err(|d| self.bad_page(id, d))?;
+        if !self.verified.contains(id) {
             verify(page.bytes(), id, ty).map_err(|d| self.bad_page(id, d))?;
             self.verified.insert(id);
         }
-        Ok(page)
+        Ok((page, ty))
     }
 
-    /// Where the value at `loc` lies: the byte offset of its record (or overflow run) and the
-    /// record's length with its header, checked against the format's bounds.
+    /// Where the value at `loc` lies: the byte offset of its bytes (bare value page), of its
+    /// record (value page of formats 1 and 2) or of its overflow run, and the length of those
+    /// bytes with their header, checked against the format's bounds.
     #[inline]
     fn value_span(&self, loc: ValueLoc) -> Result<(u64, usize)> {
         let len = usize::try_from(loc.len()).unwrap_or(usize::MAX);
+        let in_page = |page: PageId, offset: u16, header: usize| {
+            let off = usize::from(offset);
+            (page >= 2 && off >= super::HEADER_LEN && off + header + len <= PAGE_SIZE)
+                .then(|| (page_at(page) + u64::from(offset), header + len))
+        };
         let span = match loc {
-            ValueLoc::Packed { page, offset, .. } => {
-                let off = usize::from(offset);
-                (page >= 2 && off >= super::HEADER_LEN && off + R_VALUE + len <= PAGE_SIZE).then(
-                    || (page.saturating_mul(PAGE_SIZE_U64) + u64::from(offset), R_VALUE + len),
-                )
-            }
+            ValueLoc::Packed { page, offset, .. } => in_page(page, offset, 0),
+            ValueLoc::Record { page, offset, .. } => in_page(page, offset, R_VALUE),
             ValueLoc::Overflow { page, .. } => (page >= 2 && len <= MAX_VALUE_LEN)
                 .then(|| (page.saturating_mul(PAGE_SIZE_U64), O_VALUE + len)),
         };
@@ -214,7 +230,8 @@ impl PageFile {
     /// and returns the value in it.
     fn check_value<'a>(&self, loc: ValueLoc, at: u64, bytes: &'a [u8]) -> Result<&'a [u8]> {
         let checked = match loc {
-            ValueLoc::Packed { .. } => check_record(bytes, loc.len()),
+            ValueLoc::Record { .. } => check_record(bytes, loc.len()),
+            ValueLoc::Packed { .. } => Err("a bare value is checked with its page".into()),
             ValueLoc::Overflow { page, .. } => {
                 let (h, value) = bytes.split_at_checked(O_VALUE).unwrap_or_default();
                 check_overflow_header(h, page, loc.len())
@@ -233,7 +250,14 @@ impl PageFile {
     pub(crate) fn read_value_into(&self, loc: ValueLoc, out: &mut Vec<u8>) -> Result<()> {
         let (at, span) = self.value_span(loc)?;
         let mapped = match loc {
-            ValueLoc::Packed { page, len, .. } => {
+            ValueLoc::Packed { page, offset, len } => {
+                let copy = |whole: &[u8]| {
+                    out.extend_from_slice(self.bare_in_page(whole, page, offset, len, at)?);
+                    Ok(())
+                };
+                self.with_mapped(page_at(page), PAGE_SIZE, copy)?
+            }
+            ValueLoc::Record { page, len, .. } => {
                 let copy = |bytes: &[u8]| {
                     let value = self.check_packed_in_page(bytes, page, len, at, span)?;
                     out.extend_from_slice(value);
@@ -250,7 +274,13 @@ impl PageFile {
             return done;
         }
         match loc {
-            ValueLoc::Packed { .. } => {
+            ValueLoc::Packed { page, offset, len } => {
+                // The whole page: its checksum is the value's only check.
+                let mut whole = [0u8; PAGE_SIZE];
+                self.read_at(&mut whole, page_at(page))?;
+                out.extend_from_slice(self.bare_in_page(&whole, page, offset, len, at)?);
+            }
+            ValueLoc::Record { .. } => {
                 let mut rec = [0u8; PAGE_SIZE];
                 let rec = rec.get_mut(..span).unwrap_or_default();
                 self.read_at(rec, at)?;
@@ -303,10 +333,12 @@ impl PageFile {
     /// shorter than the file); `None` when the mapping does not cover it.
     ///
     /// A packed value's page is checked whole (checksum, id, type) the first time, then
-    /// remembered as a verified value page (like the tree's pages, until this file writes it
-    /// again), so later reads of any record in it check only the record's length: a read does
-    /// not hash the value it copies, nor touch the page's header. `checked` is the value page
-    /// the caller last read through this method (0 for none), which it need not even look up.
+    /// remembered as a verified bare value page (like the tree's pages, until this file writes
+    /// it again), so later reads of any value in it check only its bounds: a read does not hash
+    /// the value it copies, nor touch the page's header. `checked` is the bare value page the
+    /// caller last read through this method (0 for none), which it need not even look up. A
+    /// record in a value page of formats 1 and 2 is read the same way, its length checked
+    /// against the leaf's.
     ///
     /// # Errors
     /// As [`read_value_into`](Self::read_value_into).
@@ -319,24 +351,59 @@ impl PageFile {
     ) -> Result<Option<&'m [u8]>> {
         let (at, span) = self.value_span(loc)?;
         let Some(bytes) = span_of(map, at, span) else { return Ok(None) };
-        if let ValueLoc::Packed { page, len, .. } = loc {
-            if checked.load(Ordering::Relaxed) == page || self.value_pages.contains(page) {
-                return self.record_in_page(bytes, len, at, true).map(Some);
-            }
-            let Some(whole) = span_of(map, page_at(page), PAGE_SIZE) else { return Ok(None) };
-            let verified = self.check_value_page(whole, page)?;
-            if verified {
+        match loc {
+            ValueLoc::Packed { page, offset, len } => {
+                if checked.load(Ordering::Relaxed) == page || self.bare_pages.contains(page) {
+                    return Ok(Some(bytes));
+                }
+                let Some(whole) = span_of(map, page_at(page), PAGE_SIZE) else { return Ok(None) };
+                let value = self.bare_in_page(whole, page, offset, len, at)?;
                 checked.store(page, Ordering::Relaxed);
+                Ok(Some(value))
             }
-            return self.record_in_page(bytes, len, at, verified).map(Some);
+            ValueLoc::Record { page, len, .. } => {
+                if self.value_pages.contains(page) {
+                    return self.record_in_page(bytes, len, at, true).map(Some);
+                }
+                let Some(whole) = span_of(map, page_at(page), PAGE_SIZE) else { return Ok(None) };
+                let verified = self.check_value_page(whole, page)?;
+                self.record_in_page(bytes, len, at, verified).map(Some)
+            }
+            ValueLoc::Overflow { .. } => self.check_value(loc, at, bytes).map(Some),
         }
-        self.check_value(loc, at, bytes).map(Some)
     }
 
-    /// Checks value page `page` (its bytes `whole`) the first time, and remembers it when it
-    /// passes: `true` when it is a verified value page, `false` when its id and type are right
-    /// but its checksum fails (damage elsewhere in the page must not hide an intact record:
-    /// the caller checks the record's own checksum).
+    /// The value `offset..offset + len` (at byte `at` of the file) of bare value page `page`,
+    /// whose bytes are `whole`: the page is checked whole (checksum, id, type) unless it was
+    /// since this file last wrote it, then remembered; the value is bounds-checked.
+    ///
+    /// # Errors
+    /// [`Error::Corruption`] when the page is not a bare value page, its checksum fails (every
+    /// value in it is then an error: nothing else checks them), or the value lies outside it.
+    #[inline]
+    fn bare_in_page<'a>(
+        &self,
+        whole: &'a [u8],
+        page: PageId,
+        offset: u16,
+        len: u32,
+        at: u64,
+    ) -> Result<&'a [u8]> {
+        if !self.bare_pages.contains(page) {
+            verify_header(whole, page, PageType::BareValue).map_err(|d| self.bad_page(page, d))?;
+            if !self.verified.contains(page) {
+                verify(whole, page, PageType::BareValue).map_err(|d| self.bad_page(page, d))?;
+                self.verified.insert(page);
+            }
+            self.bare_pages.insert(page);
+        }
+        bare_value(whole, offset, len).map_err(|d| self.corruption(at, d))
+    }
+
+    /// Checks value page `page` of formats 1 and 2 (its bytes `whole`) the first time, and
+    /// remembers it when it passes: `true` when it is a verified value page, `false` when its
+    /// id and type are right but its checksum fails (damage elsewhere in the page must not hide
+    /// an intact record: the caller checks the record's own checksum).
     ///
     /// # Errors
     /// [`Error::Corruption`] when the page is not a value page (a bad location).
@@ -423,6 +490,7 @@ impl PageFile {
         let end = offset.saturating_add(bytes.len() as u64).div_ceil(PAGE_SIZE_U64);
         self.verified.remove_range(first, end.saturating_sub(first));
         self.value_pages.remove_range(first, end.saturating_sub(first));
+        self.bare_pages.remove_range(first, end.saturating_sub(first));
         self.file.write_at(bytes, offset).map_err(|e| Error::io(&self.path, e))
     }
 
@@ -457,7 +525,7 @@ fn span_of(map: &SharedMap, offset: u64, len: usize) -> Option<&[u8]> {
 mod tests {
     use super::*;
     use crate::io::{FileStorage, MemStorage, Storage};
-    use crate::page::value::{FIRST_RECORD, overflow_header, put_record};
+    use crate::page::value::{FIRST_RECORD, overflow_header, put_bare, put_record};
     use crate::page::write_header;
 
     fn check_file(pf: &PageFile) {
@@ -468,8 +536,38 @@ mod tests {
         assert!(next > FIRST_RECORD);
         let page = pf.read_page(3, PageType::Value).unwrap();
         assert_eq!(page.bytes().len(), PAGE_SIZE);
-        let loc = ValueLoc::Packed { page: 3, offset: crate::page::u16_of(FIRST_RECORD), len: 5 };
+        let loc = ValueLoc::Record { page: 3, offset: crate::page::u16_of(FIRST_RECORD), len: 5 };
         assert_eq!(pf.read_value(loc).unwrap(), b"hello");
+        // A bare value page (format 3): values back to back, the page checksum their check.
+        let mut b = new_page();
+        let second = put_bare(&mut b, FIRST_RECORD, b"bare one").unwrap();
+        put_bare(&mut b, second, b"bare two").unwrap();
+        write_header(&mut b, PageType::BareValue, 0, 2);
+        pf.write_page(8, &mut b).unwrap();
+        let bare = |offset: usize, len| ValueLoc::Packed {
+            page: 8,
+            offset: crate::page::u16_of(offset),
+            len,
+        };
+        for _ in 0..2 {
+            assert_eq!(pf.read_value(bare(FIRST_RECORD, 8)).unwrap(), b"bare one");
+            assert_eq!(pf.read_value(bare(second, 8)).unwrap(), b"bare two");
+        }
+        assert_eq!(pf.read_value(bare(second + 5, 3)).unwrap(), b"two");
+        let mut out = b"x".to_vec();
+        pf.read_value_into(bare(second, 8), &mut out).unwrap();
+        assert_eq!(out, b"xbare two");
+        for wrong in [bare(PAGE_SIZE - 2, 3), bare(4, 3), bare(FIRST_RECORD, u32::MAX)] {
+            assert!(matches!(pf.read_value(wrong), Err(Error::Corruption { .. })), "{wrong:?}");
+        }
+        // The kinds of value page are not interchangeable.
+        let as_record =
+            ValueLoc::Record { page: 8, offset: crate::page::u16_of(FIRST_RECORD), len: 0 };
+        assert!(matches!(pf.read_value(as_record), Err(Error::Corruption { .. })));
+        assert!(matches!(
+            pf.read_value(ValueLoc::Packed { page: 3, offset: 24, len: 5 }),
+            Err(Error::Corruption { .. })
+        ));
         let big = vec![9u8; 9000];
         pf.write_at(&overflow_header(4, &big), 4 * PAGE_SIZE_U64).unwrap();
         pf.write_at(&big, 4 * PAGE_SIZE_U64 + O_VALUE as u64).unwrap();
@@ -519,8 +617,8 @@ mod tests {
         put_record(&mut p, second, b"second").unwrap();
         write_header(&mut p, PageType::Value, 0, 2);
         pf.write_page(3, &mut p).unwrap();
-        let first = ValueLoc::Packed { page: 3, offset: crate::page::u16_of(FIRST_RECORD), len: 5 };
-        let loc2 = ValueLoc::Packed { page: 3, offset: crate::page::u16_of(second), len: 6 };
+        let first = ValueLoc::Record { page: 3, offset: crate::page::u16_of(FIRST_RECORD), len: 5 };
+        let loc2 = ValueLoc::Record { page: 3, offset: crate::page::u16_of(second), len: 6 };
         let read = |loc| {
             let map = pf.current_map().unwrap().unwrap();
             let mut out = b"x".to_vec();
@@ -531,7 +629,7 @@ mod tests {
         assert_eq!(read(first).unwrap(), b"xfirst");
         assert_eq!(read(loc2).unwrap(), b"xsecond");
         // A length the record does not hold is caught on a verified page too.
-        let wrong = ValueLoc::Packed { page: 3, offset: crate::page::u16_of(second), len: 5 };
+        let wrong = ValueLoc::Record { page: 3, offset: crate::page::u16_of(second), len: 5 };
         assert!(matches!(read(wrong), Err(Error::Corruption { .. })));
         // Rewritten with a damaged first record: the page is forgotten, its checksum fails, the
         // damaged record is an error and the intact one still reads (its own checksum holds).
@@ -550,7 +648,7 @@ mod tests {
         write_header(&mut leaf, PageType::Leaf, 0, 0);
         pf.write_page(4, &mut leaf).unwrap();
         let at_leaf =
-            ValueLoc::Packed { page: 4, offset: crate::page::u16_of(FIRST_RECORD), len: 5 };
+            ValueLoc::Record { page: 4, offset: crate::page::u16_of(FIRST_RECORD), len: 5 };
         assert!(matches!(read(at_leaf), Err(Error::Corruption { .. })));
         assert!(!pf.value_pages.contains(4));
     }
@@ -571,7 +669,7 @@ mod tests {
         let mut leaf = new_page();
         write_header(&mut leaf, PageType::Leaf, 0, 0);
         pf.write_page(4, &mut leaf).unwrap();
-        let loc = |page, at, len| ValueLoc::Packed { page, offset: crate::page::u16_of(at), len };
+        let loc = |page, at, len| ValueLoc::Record { page, offset: crate::page::u16_of(at), len };
 
         let map = pf.current_map().unwrap().unwrap();
         let checked = AtomicU64::new(0);
@@ -604,6 +702,98 @@ mod tests {
         assert!(!pf.value_pages.contains(3), "a page whose checksum fails is never trusted");
         // Past the end of the mapping there is nothing to read in it.
         assert_eq!(pf.value_in_map(&map, loc(40, first, 5), &AtomicU64::new(0)).unwrap(), None);
+    }
+
+    /// Writes a bare value page at 3 holding "first" and "second"; returns the two locations
+    /// and the page.
+    fn bare_page(pf: &PageFile) -> (ValueLoc, ValueLoc, PageBuf) {
+        let mut p = new_page();
+        let second = put_bare(&mut p, FIRST_RECORD, b"first").unwrap();
+        put_bare(&mut p, second, b"second").unwrap();
+        write_header(&mut p, PageType::BareValue, 0, 2);
+        pf.write_page(3, &mut p).unwrap();
+        let loc =
+            |at: usize, len| ValueLoc::Packed { page: 3, offset: crate::page::u16_of(at), len };
+        (loc(FIRST_RECORD, 5), loc(second, 6), p)
+    }
+
+    #[test]
+    fn a_bare_value_page_is_checked_once_in_the_mapping_and_its_damage_fails_every_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let file = FileStorage.open_file(&path, true).unwrap();
+        file.write_at(&[0u8; 2 * PAGE_SIZE], 0).unwrap();
+        let pf = PageFile::new(path, file, true);
+        let (first, second, page) = bare_page(&pf);
+        let mut leaf = new_page();
+        write_header(&mut leaf, PageType::Leaf, 0, 0);
+        pf.write_page(4, &mut leaf).unwrap();
+
+        let map = pf.current_map().unwrap().unwrap();
+        let checked = AtomicU64::new(0);
+        assert_eq!(pf.value_in_map(&map, first, &checked).unwrap(), Some(&b"first"[..]));
+        assert!(pf.bare_pages.contains(3) && pf.verified.contains(3), "checked whole once");
+        assert_eq!(checked.load(Ordering::Relaxed), 3);
+        assert_eq!(pf.value_in_map(&map, second, &checked).unwrap(), Some(&b"second"[..]));
+        assert_eq!(
+            pf.value_in_map(&map, second, &AtomicU64::new(0)).unwrap(),
+            Some(&b"second"[..])
+        );
+        // A location that leaves the page is an error even on a checked page.
+        let past = ValueLoc::Packed { page: 3, offset: crate::page::u16_of(PAGE_SIZE - 3), len: 4 };
+        assert!(matches!(pf.value_in_map(&map, past, &checked), Err(Error::Corruption { .. })));
+        // A verified page of another type is not a bare value page.
+        pf.read_page(4, PageType::Leaf).unwrap();
+        let at_leaf =
+            ValueLoc::Packed { page: 4, offset: crate::page::u16_of(FIRST_RECORD), len: 5 };
+        let wrong = pf.value_in_map(&map, at_leaf, &AtomicU64::new(0));
+        assert!(matches!(wrong, Err(Error::Corruption { .. })));
+        assert!(!pf.bare_pages.contains(4));
+
+        // One flipped bit in the second value: the page checksum fails, and with no check of
+        // their own, BOTH values are errors (never the damaged bytes), in the mapping and
+        // through pread, every time.
+        let mut bad = page;
+        bad[usize::from(match second {
+            ValueLoc::Packed { offset, .. } => offset,
+            _ => unreachable!(),
+        })] ^= 1;
+        pf.write_at(&bad[..], 3 * PAGE_SIZE_U64).unwrap();
+        assert!(!pf.bare_pages.contains(3), "a write forgets the page");
+        let map = pf.current_map().unwrap().unwrap();
+        for _ in 0..2 {
+            for loc in [first, second] {
+                let in_map = pf.value_in_map(&map, loc, &AtomicU64::new(0));
+                assert!(matches!(in_map, Err(Error::Corruption { .. })), "{in_map:?}");
+                assert!(matches!(pf.read_value(loc), Err(Error::Corruption { .. })));
+            }
+        }
+        assert!(!pf.bare_pages.contains(3), "a page whose checksum fails is never trusted");
+        assert!(!pf.verified.contains(3));
+        // Past the end of the mapping there is nothing to read in it.
+        let far = ValueLoc::Packed { page: 40, offset: crate::page::u16_of(FIRST_RECORD), len: 5 };
+        assert_eq!(pf.value_in_map(&map, far, &AtomicU64::new(0)).unwrap(), None);
+    }
+
+    #[test]
+    fn a_damaged_bare_value_page_read_with_pread_is_corruption_for_every_value() {
+        let s = MemStorage::new();
+        let pf = PageFile::new("db".into(), s.open_file(Path::new("db"), true).unwrap(), false);
+        let (first, second, page) = bare_page(&pf);
+        assert_eq!(pf.read_value(first).unwrap(), b"first");
+        assert_eq!(pf.read_value(second).unwrap(), b"second");
+        // Damage in the page's unused tail (no value lies there) still fails both values: the
+        // checksum cannot tell where the damage is.
+        let mut bad = page;
+        bad[PAGE_SIZE - 1] ^= 0x40;
+        pf.write_at(&bad[..], 3 * PAGE_SIZE_U64).unwrap();
+        for loc in [first, second] {
+            let err = pf.read_value(loc).unwrap_err();
+            assert!(matches!(err, Error::Corruption { offset: 12_288, .. }), "{err}");
+        }
+        let mut out = b"keep".to_vec();
+        assert!(pf.read_value_into(first, &mut out).is_err());
+        assert_eq!(out, b"keep", "nothing appended on error");
     }
 
     #[test]

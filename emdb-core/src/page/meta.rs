@@ -37,9 +37,12 @@ pub(crate) const MAGIC: [u8; 8] = *b"emdb\x0d\x0a\x1a\x0a";
 /// [`OLDEST_FORMAT_VERSION`] up to this one.
 ///
 /// Version 2 leaves out the expiry of leaf entries that never expire (see `node.rs`); version 1
-/// entries always carry it and decode unchanged, so a version-1 file opens as it is and
-/// becomes version 2 at its next checkpoint.
-pub(crate) const FORMAT_VERSION: u32 = 2;
+/// entries always carry it and decode unchanged. Version 3 writes compact leaves (type 8:
+/// varint lengths and locations) and bare value pages (type 7: values without record headers);
+/// the fixed leaves (type 2) and record value pages (type 5) of versions 1 and 2 still read.
+/// So an older file opens as it is, every page a checkpoint writes is of version 3, and the
+/// meta page says 3 from that checkpoint on; compaction rewrites the whole file in version 3.
+pub(crate) const FORMAT_VERSION: u32 = 3;
 /// The oldest file format version this program reads.
 pub(crate) const OLDEST_FORMAT_VERSION: u32 = 1;
 /// The deepest tree a file may hold; descent is bounded by it.
@@ -337,19 +340,23 @@ mod tests {
     #[test]
     fn a_newer_format_version_is_a_clear_error() {
         let mut p = sample(5).encode();
-        p[VERSION_OFFSET..VERSION_OFFSET + 4].copy_from_slice(&3u32.to_le_bytes());
+        p[VERSION_OFFSET..VERSION_OFFSET + 4].copy_from_slice(&4u32.to_le_bytes());
         reseal(&mut p[..]);
         let err = choose(Path::new("x"), [Slot::Foreign, decode(&p[..])]).unwrap_err();
-        assert!(matches!(err, Error::UnsupportedFormatVersion { found: 3, supported: 2, .. }));
+        assert!(matches!(err, Error::UnsupportedFormatVersion { found: 4, supported: 3, .. }));
     }
 
     #[test]
     fn a_format_1_meta_page_decodes_and_version_0_is_damage() {
+        assert_eq!(get_u32(&sample(5).encode()[..], VERSION_OFFSET), Some(3));
+        for old in [1u32, 2] {
+            let mut p = sample(5).encode();
+            p[VERSION_OFFSET..VERSION_OFFSET + 4].copy_from_slice(&old.to_le_bytes());
+            reseal(&mut p[..]);
+            assert_eq!(decode(&p[..]), Slot::Valid(sample(5)), "version {old}");
+            assert_eq!(as_current_version(&p[..]), sample(5).encode().to_vec());
+        }
         let mut p = sample(5).encode();
-        p[VERSION_OFFSET..VERSION_OFFSET + 4].copy_from_slice(&1u32.to_le_bytes());
-        reseal(&mut p[..]);
-        assert_eq!(decode(&p[..]), Slot::Valid(sample(5)));
-        assert_eq!(as_current_version(&p[..]), sample(5).encode().to_vec());
         p[VERSION_OFFSET..VERSION_OFFSET + 4].copy_from_slice(&0u32.to_le_bytes());
         reseal(&mut p[..]);
         assert!(matches!(decode(&p[..]), Slot::Damaged(_)));

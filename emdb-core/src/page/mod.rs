@@ -13,6 +13,11 @@
 //!
 //! `crc32c` covers bytes 4..4096 of the page (for an overflow run: bytes 4.. of the whole run);
 //! `page id` is the page's own number, so a page read from the wrong place fails the check.
+//!
+//! Types: 2 leaf (formats 1 and 2), 3 branch, 4 free-list, 5 value page with a header per record
+//! (formats 1 and 2), 6 overflow run, 7 value page of bare values (format 3), 8 compact leaf
+//! (format 3). Format 3 writes only 3, 4, 6, 7 and 8, and reads all of them: the pages of an
+//! older file keep their layout until a checkpoint rewrites them or compaction rewrites the file.
 
 pub(crate) mod alloc;
 pub(crate) mod file;
@@ -65,16 +70,24 @@ pub(crate) const HEADER_LEN: usize = ID_OFFSET + 8;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 pub(crate) enum PageType {
-    /// A B+tree leaf: keys, expiries and values or value locations.
+    /// A B+tree leaf of formats 1 and 2: keys, expiries and values or value locations, with
+    /// fixed-width lengths and locations (read, never written by format 3).
     Leaf = 2,
     /// A B+tree branch: separator keys and child pointers.
     Branch = 3,
     /// A page of the free-list chain.
     FreeList = 4,
-    /// A page packed with values too large to sit in a leaf.
+    /// A page of formats 1 and 2 packed with values too large to sit in a leaf, each with its
+    /// own length and checksum (read, never written by format 3).
     Value = 5,
     /// The first page of an overflow run holding one large value.
     Overflow = 6,
+    /// A page of format 3 packed with values too large to sit in a leaf, back to back without
+    /// headers: the leaf's location is the only description of a value, the page checksum
+    /// the only check.
+    BareValue = 7,
+    /// A B+tree leaf of format 3: varint lengths and compact value locations.
+    CompactLeaf = 8,
 }
 
 impl PageType {
@@ -86,6 +99,8 @@ impl PageType {
             4 => PageType::FreeList,
             5 => PageType::Value,
             6 => PageType::Overflow,
+            7 => PageType::BareValue,
+            8 => PageType::CompactLeaf,
             _ => return None,
         })
     }
@@ -153,15 +168,103 @@ pub(crate) fn verify(page: &[u8], id: PageId, ty: PageType) -> Result<(), String
 /// The checks of [`verify`] but the checksum: the id and type a reader expects of page `id`.
 #[inline]
 pub(crate) fn verify_header(page: &[u8], id: PageId, ty: PageType) -> Result<(), String> {
+    verify_header_of(page, id, &[ty]).map(|_| ())
+}
+
+/// The checks of [`verify_header`] for a page that may be of any of the types `tys` (a leaf of
+/// either layout); returns the type it has.
+#[inline]
+pub(crate) fn verify_header_of(
+    page: &[u8],
+    id: PageId,
+    tys: &[PageType],
+) -> Result<PageType, String> {
     let found_id = get_u64(page, ID_OFFSET).ok_or("short page")?;
     if found_id != id {
         return Err(format!("page {id} claims to be page {found_id} (misdirected write)"));
     }
     let found = page.get(TYPE_OFFSET).copied().unwrap_or(0);
-    if found != ty as u8 {
-        return Err(format!("page {id} has type {found}, expected {ty:?}"));
+    match tys.iter().find(|&&ty| ty as u8 == found) {
+        Some(&ty) => Ok(ty),
+        None => Err(format!("page {id} has type {found}, expected {tys:?}")),
     }
-    Ok(())
+}
+
+/// The type byte of a page, if it is a known type.
+#[inline]
+pub(crate) fn page_type(page: &[u8]) -> Option<PageType> {
+    page.get(TYPE_OFFSET).copied().and_then(PageType::from_byte)
+}
+
+/// The longest LEB128 encoding of a `u64`.
+pub(crate) const MAX_VARINT_LEN: usize = 10;
+
+/// Appends `v` as an unsigned LEB128 varint: seven bits per byte, low bits first, the high bit
+/// set on every byte but the last (1 byte below 128, 2 below 16,384, 3 below 2,097,152).
+#[inline]
+pub(crate) fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push(u8::try_from(v & 0x7f).unwrap_or(0) | 0x80);
+        v >>= 7;
+    }
+    out.push(u8::try_from(v).unwrap_or(0));
+}
+
+/// The length of the varint encoding of `v`.
+#[inline]
+pub(crate) const fn varint_len(v: u64) -> usize {
+    let bits = 64 - (v | 1).leading_zeros() as usize;
+    bits.div_ceil(7)
+}
+
+/// Reads a LEB128 varint at `at`: the value and the bytes it took. `None` when it runs past the
+/// end of `buf`, exceeds a `u64`, or is not the shortest encoding of its value (a trailing zero
+/// byte), so that every value has exactly one encoding.
+#[inline]
+pub(crate) fn get_varint(buf: &[u8], at: usize) -> Option<(u64, usize)> {
+    let first = *buf.get(at)?;
+    if first < 0x80 {
+        return Some((u64::from(first), 1));
+    }
+    // Up to 8 bytes at once when the buffer has them: the first byte without the high bit
+    // ends the varint.
+    if let Some(word) = buf.get(at..).and_then(<[u8]>::first_chunk::<8>) {
+        let x = u64::from_le_bytes(*word);
+        let stops = !x & 0x8080_8080_8080_8080;
+        if stops != 0 {
+            // Without a branch on the length (it varies, so it would be mispredicted): keep the
+            // bytes up to the first stop bit, drop the continuation bits, close the gaps.
+            let stop = stops & stops.wrapping_neg();
+            let last = stop.trailing_zeros() - 7;
+            let x = x & (stop | (stop - 1)) & 0x7f7f_7f7f_7f7f_7f7f;
+            if x >> last == 0 {
+                return None; // a trailing zero byte: not the shortest form
+            }
+            let v = (x & 0x7f)
+                | ((x >> 1) & (0x7f << 7))
+                | ((x >> 2) & (0x7f << 14))
+                | ((x >> 3) & (0x7f << 21))
+                | ((x >> 4) & (0x7f << 28))
+                | ((x >> 5) & (0x7f << 35))
+                | ((x >> 6) & (0x7f << 42))
+                | ((x >> 7) & (0x7f << 49));
+            return Some((v, last as usize / 8 + 1));
+        }
+    }
+    let mut v = u64::from(first & 0x7f);
+    for i in 1..MAX_VARINT_LEN {
+        let b = *buf.get(at.checked_add(i)?)?;
+        let bits = u64::from(b & 0x7f);
+        let shift = 7 * i;
+        if shift == 63 && bits > 1 {
+            return None;
+        }
+        v |= bits << shift;
+        if b < 0x80 {
+            return (b != 0).then_some((v, i + 1));
+        }
+    }
+    None
 }
 
 /// The level byte of a page.
@@ -193,6 +296,76 @@ mod tests {
             let mut q = p.clone();
             q[bit / 8] ^= 1 << (bit % 8);
             assert!(verify(&q[..], 42, PageType::Leaf).is_err(), "bit {bit}");
+        }
+    }
+
+    #[test]
+    fn varints_round_trip_and_bad_encodings_are_none() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut values = vec![0, 1, 127, 128, 16_383, 16_384, 2_097_151, u64::MAX, u64::MAX - 1];
+        for _ in 0..2000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            values.push(seed >> (seed % 64));
+        }
+        for v in values {
+            let mut out = vec![0xAA];
+            put_varint(&mut out, v);
+            assert_eq!(out.len() - 1, varint_len(v), "{v}");
+            let len = out.len() - 1;
+            assert_eq!(get_varint(&out, 1), Some((v, len)), "{v}");
+            // Cut short, it is not a varint.
+            assert_eq!(get_varint(&out[..out.len() - 1], 1), None, "{v}");
+            // Followed by more bytes (read 8 at a time), it is the same varint.
+            for pad in [0x00, 0x80, 0xff] {
+                let mut padded = out.clone();
+                padded.extend([pad; 12]);
+                assert_eq!(get_varint(&padded, 1), Some((v, len)), "{v} {pad}");
+            }
+        }
+        for pad in [0x00, 0x80, 0xff] {
+            let with = |bytes: &[u8]| bytes.iter().copied().chain([pad; 12]).collect::<Vec<_>>();
+            assert_eq!(get_varint(&with(&[0x80, 0x00]), 0), None);
+            assert_eq!(get_varint(&with(&[0x81, 0x80, 0x80, 0x00]), 0), None);
+            assert_eq!(
+                get_varint(&with(&[0xff; 9].iter().copied().chain([0x02]).collect::<Vec<_>>()), 0),
+                None
+            );
+            assert_eq!(get_varint(&with(&[0x96, 0x01]), 0), Some((150, 2)));
+        }
+        assert_eq!(varint_len(150), 2);
+        assert_eq!(varint_len(30_000), 3);
+        // Not the shortest encoding, or past 64 bits: rejected.
+        assert_eq!(get_varint(&[0x80, 0x00], 0), None);
+        assert_eq!(get_varint(&[0x81, 0x80, 0x00], 0), None);
+        assert_eq!(
+            get_varint(&[0xff; 9].iter().copied().chain([0x02]).collect::<Vec<_>>(), 0),
+            None
+        );
+        assert_eq!(get_varint(&[0xff; 10], 0), None);
+        assert_eq!(
+            get_varint(&[0xff; 9].iter().copied().chain([0x01]).collect::<Vec<_>>(), 0),
+            Some((u64::MAX, 10))
+        );
+        assert_eq!(get_varint(&[], 0), None);
+        assert_eq!(get_varint(&[5], usize::MAX), None);
+    }
+
+    #[test]
+    fn a_page_of_either_leaf_type_passes_a_check_for_both() {
+        let mut p = new_page();
+        write_header(&mut p, PageType::CompactLeaf, 0, 0);
+        seal(&mut p, 9);
+        let both = [PageType::CompactLeaf, PageType::Leaf];
+        assert_eq!(verify_header_of(&p[..], 9, &both), Ok(PageType::CompactLeaf));
+        assert!(verify_header_of(&p[..], 9, &[PageType::Leaf]).is_err());
+        assert!(verify_header_of(&p[..], 8, &both).is_err());
+        assert_eq!(page_type(&p[..]), Some(PageType::CompactLeaf));
+        for b in 0..=255u8 {
+            if let Some(ty) = PageType::from_byte(b) {
+                assert_eq!(ty as u8, b);
+            }
         }
     }
 

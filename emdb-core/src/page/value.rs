@@ -1,8 +1,27 @@
 //! Value pages (many medium values packed per page) and overflow runs (one large value over
 //! consecutive pages).
 //!
-//! Value page, filled front to back once and never rewritten (a location stays valid until
-//! compaction moves the value):
+//! Bare value page (type 7, format 3), filled front to back once and never rewritten (a
+//! location stays valid until compaction moves the value):
+//!
+//! ```text
+//! 0          16
+//! +----------+--------------------------------------------------------+
+//! |  header  | values, back to back, no header of their own            |
+//! | (type 7) | (count = the number of values written)                  |
+//! +----------+--------------------------------------------------------+
+//! ```
+//!
+//! The leaf's location `(page, offset, len)` is the only description of a value: 150-byte
+//! values fit 27 to a page instead of 25. The page CRC in the header covers every value in it
+//! and is the only check: a read through the mapping checks the page once (then remembered
+//! until the file writes the page again, see `verified.rs`) and afterwards only bounds-checks
+//! the slice; a read through `pread` reads the whole page and checks it likewise. A page whose
+//! checksum fails fails every read of a value in it.
+//!
+//! Value page of formats 1 and 2 (type 5; read, never written), each record with its own length
+//! and CRC32C so that a `pread` reads and checks only the record, and an intact record of a
+//! page whose checksum fails still reads:
 //!
 //! ```text
 //! 0          16
@@ -11,11 +30,6 @@
 //! | (type 5) |                                                        |
 //! +----------+--------------------------------------------------------+
 //! ```
-//!
-//! Each record carries its own CRC32C so a point read checks only the bytes it reads; the page
-//! CRC in the header covers the whole page for scans and the integrity check. Iterators check a
-//! value page's CRC once (then remembered as for every page, see `verified.rs`) and after that
-//! only the record's length.
 //!
 //! Overflow run of `ceil((24 + len) / 4096)` consecutive pages, no header on the later pages:
 //!
@@ -31,17 +45,18 @@
 
 use super::{HEADER_LEN, PAGE_SIZE, PAGE_SIZE_U64, PageId, PageType, get_u32, get_u64};
 
-/// Offset of the record length inside a value record.
+/// Offset of the record length inside a value record (type-5 pages).
 const R_LEN: usize = 0;
 /// Offset of the record checksum.
 const R_CRC: usize = R_LEN + 4;
 /// Offset of the value bytes.
 pub(crate) const R_VALUE: usize = R_CRC + 4;
 
-/// Bytes of a value page available to records.
+/// Bytes of a value page available to values (or records).
 pub(crate) const VALUE_SPACE: usize = PAGE_SIZE - HEADER_LEN;
-/// The largest value packed into value pages; larger ones get an overflow run.
-pub(crate) const PACKED_MAX: usize = VALUE_SPACE / 2 - R_VALUE;
+/// The largest value packed into value pages (half a page's space); larger ones get an
+/// overflow run.
+pub(crate) const PACKED_MAX: usize = VALUE_SPACE / 2;
 /// The largest value the engine stores (256 MiB).
 pub(crate) const MAX_VALUE_LEN: usize = 256 << 20;
 
@@ -50,11 +65,50 @@ const O_LEN: usize = HEADER_LEN;
 /// Offset of the value bytes in an overflow run.
 pub(crate) const O_VALUE: usize = O_LEN + 8;
 
-/// The first offset of a value page where a record may start.
+/// The first offset of a value page where a value (or record) may start.
 pub(crate) const FIRST_RECORD: usize = HEADER_LEN;
 
-/// Writes a record for `value` at `at` of a value page; returns the offset after it, or `None`
-/// when it does not fit.
+/// Writes `value` at `at` of a bare value page; returns the offset after it, or `None` when it
+/// does not fit.
+pub(crate) fn put_bare(page: &mut [u8; PAGE_SIZE], at: usize, value: &[u8]) -> Option<usize> {
+    let end = at.checked_add(value.len())?;
+    if at < FIRST_RECORD {
+        return None;
+    }
+    page.get_mut(at..end)?.copy_from_slice(value);
+    Some(end)
+}
+
+/// The value `offset..offset + len` of a bare value page (`page` is the whole page, whose
+/// checksum the caller checked): only the bounds are checked, against the page's value area.
+#[inline]
+pub(crate) fn bare_value(page: &[u8], offset: u16, len: u32) -> Result<&[u8], String> {
+    let at = usize::from(offset);
+    let end = usize::try_from(len).ok().and_then(|l| at.checked_add(l));
+    match end {
+        Some(end) if at >= FIRST_RECORD && end <= PAGE_SIZE => {
+            page.get(at..end).ok_or_else(|| "short value page".into())
+        }
+        _ => Err(format!("value of {len} bytes at {offset} lies outside its page's value area")),
+    }
+}
+
+/// Checks what the leaves say of one bare value page against the page: `refs` values of
+/// `bytes` bytes in all are referred to, and its header counts `count` values written. Values
+/// never overlap (each was written once, front to back), so they fit the page's value area.
+pub(crate) fn check_bare_usage(count: u16, refs: u64, bytes: u64) -> Result<(), String> {
+    if refs > u64::from(count) {
+        return Err(format!("{refs} values refer to a page that holds {count}"));
+    }
+    if bytes > VALUE_SPACE as u64 {
+        return Err(format!("values of {bytes} bytes in all refer to one page"));
+    }
+    Ok(())
+}
+
+/// Writes a record for `value` at `at` of a value page of formats 1 and 2 (type 5), as an old
+/// file holds; returns the offset after it, or `None` when it does not fit.
+#[cfg(test)]
 pub(crate) fn put_record(page: &mut [u8; PAGE_SIZE], at: usize, value: &[u8]) -> Option<usize> {
     let end = at.checked_add(R_VALUE)?.checked_add(value.len())?;
     let rec = page.get_mut(at..end)?;
@@ -89,7 +143,8 @@ pub(crate) fn check_record(rec: &[u8], len: u32) -> Result<&[u8], String> {
     Ok(value)
 }
 
-/// The records of a verified value page: `(offset, len)` of each, bounded by the page.
+/// The records of a verified value page of formats 1 and 2: `(offset, len)` of each, bounded
+/// by the page.
 pub(crate) fn records(page: &[u8]) -> Result<Vec<(usize, u32)>, String> {
     let n = usize::from(super::count(page));
     let mut out = Vec::with_capacity(n.min(VALUE_SPACE / R_VALUE));
@@ -154,6 +209,34 @@ pub(crate) fn check_overflow(h: &[u8], value: &[u8]) -> Result<(), String> {
 mod tests {
     use super::*;
     use crate::page::{new_page, seal, verify, write_header};
+
+    #[test]
+    fn a_bare_value_page_holds_values_back_to_back_and_bounds_every_slice() {
+        let mut p = new_page();
+        let a = put_bare(&mut p, FIRST_RECORD, b"first value").unwrap();
+        assert_eq!(a, FIRST_RECORD + 11);
+        let b = put_bare(&mut p, a, &[7u8; 150]).unwrap();
+        assert_eq!(b, a + 150, "no record header");
+        assert!(put_bare(&mut p, b, &[0u8; PAGE_SIZE]).is_none());
+        assert!(put_bare(&mut p, 3, b"x").is_none(), "the header is not a value area");
+        write_header(&mut p, PageType::BareValue, 0, 2);
+        seal(&mut p, 5);
+        verify(&p[..], 5, PageType::BareValue).unwrap();
+        let off = |n: usize| crate::page::u16_of(n);
+        assert_eq!(bare_value(&p[..], off(FIRST_RECORD), 11).unwrap(), b"first value");
+        assert_eq!(bare_value(&p[..], off(a), 150).unwrap(), &[7u8; 150][..]);
+        assert!(bare_value(&p[..], off(PAGE_SIZE - 10), 11).is_err());
+        assert!(bare_value(&p[..], off(8), 4).is_err(), "inside the header");
+        assert!(bare_value(&p[..], u16::MAX, u32::MAX).is_err());
+        assert!(bare_value(&p[..40], off(FIRST_RECORD), 100).is_err(), "short page");
+        assert_eq!(bare_value(&p[..], off(PAGE_SIZE), 0).unwrap(), b"");
+        // 27 benchmark values (150 bytes) fit a page; 25 records did.
+        assert_eq!(VALUE_SPACE / 150, 27);
+        assert_eq!(VALUE_SPACE / (R_VALUE + 150), 25);
+        check_bare_usage(2, 2, 161).unwrap();
+        assert!(check_bare_usage(2, 3, 161).is_err());
+        assert!(check_bare_usage(30, 30, VALUE_SPACE as u64 + 1).is_err());
+    }
 
     #[test]
     fn a_value_page_round_trips_its_records() {

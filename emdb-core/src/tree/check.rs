@@ -1,15 +1,19 @@
 //! The integrity check: every checksum, key order and bound, the height, and that every page
 //! is used exactly once (tree node, value page, overflow run, free-list page or free).
+//!
+//! A bare value page (format 3) describes nothing of its values: the check reads it whole
+//! (checksum, id, type), reads every value the leaves place in it (bounds), and checks that the
+//! leaves place no more values in it than it counts, and no more bytes than it holds.
 
 use std::collections::HashMap;
 
 use crate::error::Result;
-use crate::page::file::PageFile;
+use crate::page::file::{Page, PageFile};
 use crate::page::freelist;
 use crate::page::meta::Meta;
 use crate::page::node::{ValueLoc, ValueRef};
 use crate::page::value::{self, run_pages};
-use crate::page::{PAGE_SIZE_U64, PageId, PageType};
+use crate::page::{PAGE_SIZE_U64, PageId, PageType, count};
 
 use super::{branch, leaf, read_node};
 
@@ -52,12 +56,21 @@ pub(crate) fn check(file: &PageFile, meta: &Meta) -> Result<CheckReport> {
     if meta.page_count.saturating_mul(PAGE_SIZE_U64) > len {
         return Err(file.corruption(len, "file shorter than its page count"));
     }
-    let mut c = Checker { file, marks: HashMap::new(), report: CheckReport::default(), meta };
+    let mut c = Checker {
+        file,
+        marks: HashMap::new(),
+        bare: HashMap::new(),
+        report: CheckReport::default(),
+        meta,
+    };
     for p in [0, 1] {
         c.marks.insert(p, Use::Tree);
     }
     if meta.height > 0 {
         c.node(meta.root, meta.height - 1, None, None)?;
+    }
+    for (&page, &(values, refs, bytes)) in &c.bare {
+        value::check_bare_usage(values, refs, bytes).map_err(|d| file.bad_page(page, d))?;
     }
     if c.report.entries != meta.entry_count {
         return Err(file.corruption(
@@ -82,10 +95,12 @@ pub(crate) fn check(file: &PageFile, meta: &Meta) -> Result<CheckReport> {
         if c.marks.contains_key(&id) {
             continue;
         }
-        let page = file
-            .read_page(id, PageType::Value)
+        let (page, ty) = file
+            .read_page_of(id, &[PageType::BareValue, PageType::Value])
             .map_err(|_| file.bad_page(id, "page is neither reachable nor free (leaked page)"))?;
-        value::records(page.bytes()).map_err(|d| file.bad_page(id, d))?;
+        if ty == PageType::Value {
+            value::records(page.bytes()).map_err(|d| file.bad_page(id, d))?;
+        }
         c.report.dead_value_pages += 1;
     }
     for u in c.marks.values() {
@@ -104,6 +119,9 @@ pub(crate) fn check(file: &PageFile, meta: &Meta) -> Result<CheckReport> {
 struct Checker<'a> {
     file: &'a PageFile,
     marks: HashMap<PageId, Use>,
+    /// Per bare value page: the values its header counts, and the values and bytes the leaves
+    /// place in it.
+    bare: HashMap<PageId, (u16, u64, u64)>,
     report: CheckReport,
     meta: &'a Meta,
 }
@@ -173,22 +191,43 @@ impl Checker<'_> {
         Ok(())
     }
 
+    /// The first reference to value page `page` marks it and checks it is of type `ty`; every
+    /// later one that it is still a value page.
+    fn value_page(&mut self, page: PageId, ty: PageType) -> Result<Option<Page>> {
+        match self.marks.get(&page) {
+            Some(Use::Value) => Ok(None),
+            Some(other) => {
+                Err(self.file.bad_page(page, format!("value page also used as {other:?}")))
+            }
+            None => {
+                self.mark(page, 1, Use::Value)?;
+                self.file.read_page(page, ty).map(Some)
+            }
+        }
+    }
+
     /// Checks a value reference: its page's type and checksum, and the record or run.
     fn value(&mut self, loc: ValueLoc) -> Result<()> {
         match loc {
-            ValueLoc::Packed { page, .. } => {
-                match self.marks.get(&page) {
-                    Some(Use::Value) => {}
-                    Some(other) => {
-                        return Err(self
-                            .file
-                            .bad_page(page, format!("value page also used as {other:?}")));
-                    }
-                    None => {
-                        self.mark(page, 1, Use::Value)?;
-                        let p = self.file.read_page(page, PageType::Value)?;
-                        value::records(p.bytes()).map_err(|d| self.file.bad_page(page, d))?;
-                    }
+            ValueLoc::Packed { page, len, .. } => {
+                if let Some(p) = self.value_page(page, PageType::BareValue)? {
+                    self.bare.insert(page, (count(p.bytes()), 0, 0));
+                }
+                // Also checks the page's type when another reference marked it first.
+                self.file.read_value(loc)?;
+                let usage = self
+                    .bare
+                    .get_mut(&page)
+                    .ok_or_else(|| self.file.bad_page(page, "value page of two kinds"))?;
+                usage.1 += 1;
+                usage.2 += u64::from(len);
+            }
+            ValueLoc::Record { page, .. } => {
+                if let Some(p) = self.value_page(page, PageType::Value)? {
+                    value::records(p.bytes()).map_err(|d| self.file.bad_page(page, d))?;
+                }
+                if self.bare.contains_key(&page) {
+                    return Err(self.file.bad_page(page, "value page of two kinds"));
                 }
                 self.file.read_value(loc)?;
             }

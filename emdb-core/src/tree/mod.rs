@@ -56,11 +56,16 @@ impl From<ValueRef<'_>> for FoundValue {
     }
 }
 
-/// Reads the node `id` that its parent places at `lvl` (0 = leaf) and checks its level.
+/// The page types a leaf may have: the compact layout this program writes, and the fixed one of
+/// files written by formats 1 and 2.
+pub(crate) const LEAF_TYPES: [PageType; 2] = [PageType::CompactLeaf, PageType::Leaf];
+
+/// Reads the node `id` that its parent places at `lvl` (0 = leaf, of either layout) and checks
+/// its level.
 #[inline]
 pub(crate) fn read_node(file: &PageFile, id: PageId, lvl: u32) -> Result<Page> {
-    let ty = if lvl == 0 { PageType::Leaf } else { PageType::Branch };
-    let page = file.read_page(id, ty)?;
+    let tys: &[PageType] = if lvl == 0 { &LEAF_TYPES } else { &[PageType::Branch] };
+    let (page, _) = file.read_page_of(id, tys)?;
     let found = u32::from(level(page.bytes()));
     if found != lvl {
         return Err(file.bad_page(id, format!("node at level {found}, its parent implies {lvl}")));

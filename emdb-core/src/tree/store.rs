@@ -394,7 +394,8 @@ mod tests {
     use super::*;
     use crate::io::Storage;
     use crate::io::fault::{CrashMode, FaultKind, FaultStorage};
-    use crate::page::new_page;
+    use crate::page::node::{ValueLoc, ValueRef};
+    use crate::page::{PageId, new_page};
     use crate::tree::check::check;
     use crate::tree::tests::{Model, apply_batch, assert_matches, open, read_entry};
     use crate::tree::{Cursor, get, scan};
@@ -696,6 +697,138 @@ mod tests {
         .unwrap();
         assert_eq!(old, pinned_model);
         assert_matches(&store, &model);
+    }
+
+    /// How many nodes of each page type the tree at `root` reaches, how many of its values lie
+    /// in value pages of each type (keyed 5 and 7), and the keys of its compact leaves.
+    fn reachable(file: &PageFile, root: super::TreeRoot) -> (Types, Types, Vec<Vec<u8>>) {
+        struct Seen {
+            nodes: Types,
+            values: Types,
+            compact_keys: Vec<Vec<u8>>,
+        }
+        fn walk(file: &PageFile, id: PageId, lvl: u32, seen: &mut Seen) {
+            let page = crate::tree::read_node(file, id, lvl).unwrap();
+            let ty = page.bytes()[crate::page::TYPE_OFFSET];
+            *seen.nodes.entry(ty).or_insert(0) += 1;
+            if lvl > 0 {
+                let b = crate::tree::branch(file, id, &page).unwrap();
+                for c in 0..b.children() {
+                    walk(file, b.child(c).unwrap(), lvl - 1, seen);
+                }
+                return;
+            }
+            let l = crate::tree::leaf(file, id, &page).unwrap();
+            for i in 0..l.len() {
+                if ty == PageType::CompactLeaf as u8 {
+                    seen.compact_keys.push(l.key(i).unwrap().to_vec());
+                }
+                let ty = match l.entry(i).unwrap().value {
+                    ValueRef::Stored(ValueLoc::Packed { .. }) => 7,
+                    ValueRef::Stored(ValueLoc::Record { .. }) => 5,
+                    _ => continue,
+                };
+                *seen.values.entry(ty).or_insert(0) += 1;
+            }
+        }
+        let mut seen = Seen { nodes: Types::new(), values: Types::new(), compact_keys: Vec::new() };
+        if root.height > 0 {
+            walk(file, root.root, root.height - 1, &mut seen);
+        }
+        (seen.nodes, seen.values, seen.compact_keys)
+    }
+
+    type Types = std::collections::BTreeMap<u8, usize>;
+
+    #[test]
+    fn a_checkpoint_on_a_format_2_file_rewrites_only_the_leaves_it_touches_as_compact_ones() {
+        let fs = FaultStorage::new(1);
+        let storage: Arc<dyn Storage> = Arc::new(fs.clone());
+        drop(open(&storage));
+        let fixture = include_bytes!("../../tests/fixtures/format2.emdb");
+        fs.set_file_bytes(Path::new(DB), fixture.to_vec());
+        let mut store = open(&storage);
+        let mut model = contents(&store).unwrap();
+        let (nodes, values, _) = reachable(store.file(), store.root());
+        let old_leaves = nodes.get(&2).copied().unwrap_or(0);
+        assert!(old_leaves >= 2, "format-2 leaves: {nodes:?}");
+        assert!(!nodes.contains_key(&8) && !values.contains_key(&7), "{nodes:?} {values:?}");
+        let dead = store.meta().dead_value_bytes;
+        // Change two keys of the first leaf of the default namespace (prefix 0, 0, 0, 0).
+        let (new, replaced) = (b"\0\0\0\0p000a".to_vec(), b"\0\0\0\0p001".to_vec());
+        let old_len = model[&replaced].0.len();
+        assert_eq!(old_len, 150, "a value in a type-5 page");
+        let changes = [
+            Change { key: &new, value: Some((&[1u8; 150][..], 0)) },
+            Change { key: &replaced, value: Some((&[2u8; 300][..], 77)) },
+        ];
+        let lsn = store.meta().checkpoint_lsn;
+        store.checkpoint(&changes, lsn, store.meta().sequence).unwrap();
+        model.insert(new.clone(), (vec![1u8; 150], 0));
+        model.insert(replaced.clone(), (vec![2u8; 300], 77));
+        assert_eq!(contents(&store).unwrap(), model);
+        check(store.file(), &store.meta()).unwrap();
+        let (nodes, values, compact_keys) = reachable(store.file(), store.root());
+        assert_eq!(nodes.get(&8), Some(&1), "{nodes:?}");
+        assert_eq!(nodes.get(&2).copied().unwrap_or(0), old_leaves - 1, "{nodes:?}");
+        // The rewritten leaf points at its untouched old values (kind 3) and the new ones.
+        assert_eq!(values.get(&7), Some(&2), "{values:?}");
+        assert!(values.get(&5).is_some_and(|&n| n > 50), "{values:?}");
+        assert_eq!(store.meta().dead_value_bytes, dead + 150 + 8, "the record and its header");
+        let bytes = fs.file_bytes(Path::new(DB)).unwrap();
+        let slot = usize::try_from(store.meta().slot()).unwrap() * PAGE_SIZE;
+        assert_eq!(bytes[slot + 8..slot + 12], 3u32.to_le_bytes(), "the meta page says format 3");
+        // Emptied but for one entry, the compact leaf is merged with its neighbour, an old leaf,
+        // whose entries are encoded again as compact ones.
+        let removals: Vec<Change<'_>> =
+            compact_keys[1..].iter().map(|k| Change { key: k, value: None }).collect();
+        for k in &compact_keys[1..] {
+            model.remove(k);
+        }
+        store.checkpoint(&removals, lsn, store.meta().sequence).unwrap();
+        assert_eq!(contents(&store).unwrap(), model);
+        check(store.file(), &store.meta()).unwrap();
+        let (nodes, values, compact_keys) = reachable(store.file(), store.root());
+        assert_eq!(nodes.get(&8), Some(&1), "{nodes:?}");
+        assert_eq!(nodes.get(&2).copied().unwrap_or(0), old_leaves - 2, "{nodes:?}");
+        assert!(compact_keys.len() > 20, "the old leaf's entries moved: {compact_keys:?}");
+        assert!(values.get(&5).is_some_and(|&n| n > 20), "{values:?}");
+        drop(store);
+        let store = open(&storage);
+        assert_eq!(contents(&store).unwrap(), model);
+        check(store.file(), &store.meta()).unwrap();
+    }
+
+    #[test]
+    fn a_bare_value_page_referred_to_more_often_than_it_counts_fails_the_check() {
+        let fs = FaultStorage::new(1);
+        let storage: Arc<dyn Storage> = Arc::new(fs.clone());
+        let mut store = open(&storage);
+        let entries: Vec<(Vec<u8>, Vec<u8>)> =
+            (0..60u32).map(|i| (format!("k{i:03}").into_bytes(), vec![7u8; 150])).collect();
+        store.bulk_load(entries.iter().map(|(k, v)| Ok((&k[..], &v[..], 0))), 1).unwrap();
+        check(store.file(), &store.meta()).unwrap();
+        // Forge the leaf (checksum and all): the last entry points at the first one's value,
+        // in another page, which every one of its own entries already fills.
+        let root = store.root();
+        assert_eq!(root.height, 1);
+        let page = store.file().read_page(root.root, PageType::CompactLeaf).unwrap();
+        let leaf = crate::tree::leaf(store.file(), root.root, &page).unwrap();
+        let n = leaf.len();
+        let first = leaf.entry(0).unwrap().value;
+        let mut raws: Vec<Vec<u8>> = Vec::new();
+        for i in 0..n {
+            let e = leaf.entry(i).unwrap();
+            let v = if i + 1 == n { first } else { e.value };
+            let mut raw = Vec::new();
+            crate::page::node::encode_leaf_entry(&mut raw, e.key, 0, v).unwrap();
+            raws.push(raw);
+        }
+        let mut forged = crate::page::node::build_leaf(raws.iter().map(Vec::as_slice));
+        drop(page);
+        store.file().write_page(root.root, &mut forged).unwrap();
+        let err = check(store.file(), &store.meta()).unwrap_err();
+        assert!(err.to_string().contains("values refer to a page that holds"), "{err}");
     }
 
     #[test]

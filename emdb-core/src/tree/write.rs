@@ -10,13 +10,12 @@ use crate::page::alloc::Allocator;
 use crate::page::file::PageFile;
 use crate::page::meta::MAX_HEIGHT;
 use crate::page::node::{
-    BRANCH_SPACE, LEAF_SPACE, MAX_KEY_LEN, MAX_LEAF_ENTRY, ValueLoc, ValueRef, branch_item_child,
-    branch_item_key, build_branch, build_leaf, encode_branch_item, encode_leaf_entry,
-    inline_entry_len, pack, parse_leaf_entry,
+    BRANCH_SPACE, LEAF_SPACE, Leaf, LeafLayout, MAX_KEY_LEN, MAX_LEAF_ENTRY, ValueLoc, ValueRef,
+    branch_item_child, branch_item_key, build_branch, build_leaf, encode_branch_item,
+    encode_leaf_entry, inline_entry_len, pack, parse_leaf_entry,
 };
 use crate::page::value::{
-    FIRST_RECORD, MAX_VALUE_LEN, O_VALUE, PACKED_MAX, R_VALUE, overflow_header, put_record,
-    run_pages,
+    FIRST_RECORD, MAX_VALUE_LEN, O_VALUE, PACKED_MAX, R_VALUE, overflow_header, put_bare, run_pages,
 };
 use crate::page::{
     PAGE_SIZE, PAGE_SIZE_U64, PageBuf, PageId, PageType, new_page, seal, u16_of, write_header,
@@ -29,15 +28,11 @@ const PREFETCH_AHEAD: usize = 8;
 /// batch lie in the order they were written, not in key order, so each one is a cache miss that
 /// the prefetch overlaps with encoding the changes before it.
 fn prefetch_value(change: Option<&Change<'_>>) {
-    #[cfg(target_arch = "x86_64")]
-    if let Some((value, _)) = change.and_then(|c| c.value) {
-        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-        // SAFETY: a prefetch is only a hint: it never faults and reads nothing the program
-        // sees, whatever the address; SSE, which it needs, is part of every x86_64 CPU.
-        unsafe { _mm_prefetch::<_MM_HINT_T0>(value.as_ptr().cast::<i8>()) };
+    if let Some((value, _)) = change.and_then(|c| c.value)
+        && let Some(first) = value.first()
+    {
+        crate::prefetch::prefetch(first);
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = change;
 }
 
 /// Value pages are sent to the file in runs of up to this many bytes.
@@ -107,6 +102,26 @@ impl Run {
         self.spans.push((start, self.buf.len()));
     }
 
+    /// Appends entry `i` of leaf `l`: its bytes as they are when the leaf is compact, else
+    /// decoded and encoded again in the compact layout (the values stay where they are).
+    fn push_entry(&mut self, l: &Leaf<'_>, i: usize) -> Result<(), String> {
+        if l.layout() == LeafLayout::Compact {
+            self.push(l.raw(i)?);
+            return Ok(());
+        }
+        let e = l.entry(i)?;
+        let start = self.buf.len();
+        encode_leaf_entry(&mut self.buf, e.key, e.expires_at, e.value)?;
+        // Never larger than the fixed entry it came from for any value a sound file holds; a
+        // forged one must not overfill a leaf.
+        if self.buf.len() - start + 2 > MAX_LEAF_ENTRY {
+            self.buf.truncate(start);
+            return Err(format!("entry {i} does not fit half a leaf in the compact layout"));
+        }
+        self.close(start);
+        Ok(())
+    }
+
     fn get(&self, i: usize) -> &[u8] {
         self.spans.get(i).and_then(|&(a, b)| self.buf.get(a..b)).unwrap_or_default()
     }
@@ -138,14 +153,15 @@ pub(crate) struct Writer<'f> {
     /// Pages (and run starts) allocated by this writer: reusable at once when dropped again.
     fresh: HashSet<PageId>,
     inline_max: usize,
-    /// The value page being filled: its id (0: none), buffer, next offset and record count.
+    /// The bare value page being filled: its id (0: none), buffer, next offset and value count.
     vpage: (PageId, PageBuf, usize, usize),
     /// Full value pages not yet written: consecutive pages from the id, sent to the file in one
     /// write (value pages are never read back while the writer runs).
     vpending: (PageId, Vec<u8>),
     /// Change of the number of entries.
     pub(crate) entry_delta: i64,
-    /// Bytes of packed values no entry refers to any more.
+    /// Bytes of values in value pages no entry refers to any more (with their record headers
+    /// in pages of formats 1 and 2).
     pub(crate) dead_value_bytes: u64,
     /// Where each value written went, in the order of the changes that put one: `None` for a
     /// value kept in its leaf. Callers pair it with their changes instead of looking each up.
@@ -228,14 +244,12 @@ impl<'f> Writer<'f> {
             ValueRef::Inline(_) => None,
             ValueRef::Stored(loc) => Some(loc),
         });
-        encode_leaf_entry(out, key, exp, v);
-        Ok(())
+        encode_leaf_entry(out, key, exp, v).map_err(|d| self.file.corruption(0, d))
     }
 
-    /// Appends a value to the value page being filled, starting a new one when it is full.
+    /// Appends a value to the bare value page being filled, starting a new one when it is full.
     fn put_packed(&mut self, value: &[u8], len: u32) -> Result<ValueLoc> {
-        let fits =
-            self.vpage.0 != 0 && self.vpage.2 + R_VALUE + value.len() <= crate::page::PAGE_SIZE;
+        let fits = self.vpage.0 != 0 && self.vpage.2 + value.len() <= crate::page::PAGE_SIZE;
         if !fits {
             self.flush_values()?;
             let id = self.alloc_pages(1);
@@ -243,8 +257,8 @@ impl<'f> Writer<'f> {
         }
         let (page, buf, at, count) = &mut self.vpage;
         let offset = *at;
-        *at = put_record(buf, offset, value)
-            .ok_or_else(|| self.file.bad_page(*page, "value record does not fit"))?;
+        *at = put_bare(buf, offset, value)
+            .ok_or_else(|| self.file.bad_page(*page, "value does not fit its page"))?;
         *count += 1;
         Ok(ValueLoc::Packed { page: *page, offset: u16_of(offset), len })
     }
@@ -256,7 +270,7 @@ impl<'f> Writer<'f> {
             return Ok(());
         }
         let id = std::mem::replace(id, 0);
-        write_header(buf, PageType::Value, 0, u16_of(*count));
+        write_header(buf, PageType::BareValue, 0, u16_of(*count));
         seal(buf, id);
         let (start, run) = &self.vpending;
         let next = start.saturating_add((run.len() / PAGE_SIZE) as u64);
@@ -279,10 +293,13 @@ impl<'f> Writer<'f> {
     }
 
     /// Accounts for the value of an old entry that is replaced or removed.
-    fn drop_value(&mut self, id: PageId, raw: &[u8]) -> Result<()> {
-        match parse_leaf_entry(raw).map_err(self.bad(id))?.value {
+    fn drop_value(&mut self, value: ValueRef<'_>) -> Result<()> {
+        match value {
             ValueRef::Inline(_) => {}
             ValueRef::Stored(ValueLoc::Packed { len, .. }) => {
+                self.dead_value_bytes += u64::from(len);
+            }
+            ValueRef::Stored(ValueLoc::Record { len, .. }) => {
                 self.dead_value_bytes += u64::from(len) + R_VALUE as u64;
             }
             ValueRef::Stored(ValueLoc::Overflow { page, len }) => {
@@ -395,12 +412,12 @@ impl<'f> Writer<'f> {
         let mut i = 0;
         for c in changes {
             while i < n && l.key(i).map_err(self.bad(id))? < c.key {
-                run.push(l.raw(i).map_err(self.bad(id))?);
+                run.push_entry(&l, i).map_err(self.bad(id))?;
                 i += 1;
             }
             let exists = i < n && l.key(i).map_err(self.bad(id))? == c.key;
             if exists {
-                self.drop_value(id, l.raw(i).map_err(self.bad(id))?)?;
+                self.drop_value(l.entry(i).map_err(self.bad(id))?.value)?;
                 i += 1;
             }
             match (c.value, exists) {
@@ -415,7 +432,7 @@ impl<'f> Writer<'f> {
             }
         }
         for j in i..n {
-            run.push(l.raw(j).map_err(self.bad(id))?);
+            run.push_entry(&l, j).map_err(self.bad(id))?;
         }
         drop(page);
         self.free(id, 1)
@@ -464,7 +481,7 @@ impl<'f> Writer<'f> {
             for (id, p) in [(left.id, &lp), (right.id, &rp)] {
                 let l = leaf(file, id, p)?;
                 for i in 0..l.len() {
-                    run.push(l.raw(i).map_err(self.bad(id))?);
+                    run.push_entry(&l, i).map_err(self.bad(id))?;
                 }
             }
             drop((lp, rp));

@@ -2,7 +2,7 @@
 //!
 //! A database whose log holds no frame past its checkpoint (every clean close leaves it so) is
 //! exactly its tree. Open then returns without reading the tree's leaves: a background thread
-//! scans them and fills every namespace's index, expiry index and live count
+//! (one of the process's builder threads, reused across opens) scans them and fills every namespace's index, expiry index and live count
 //! ([`fill_indexes`]), while
 //!
 //! * point reads (`get`, `contains_key`, `ttl`, `expires_at`) look the key up in the tree
@@ -15,10 +15,11 @@
 //! state of the database. A build that finds a damaged page leaves the handle readable (reads
 //! meet the damage where it is) and makes every operation that waits for the index report it.
 
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
-use std::thread::JoinHandle;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::{Arc, mpsc};
+use std::time::Duration;
 
 use parking_lot::{Condvar, Mutex};
 
@@ -44,7 +45,6 @@ pub(crate) struct Loading {
     done: Condvar,
     /// Set when the handle is dropped: the build stops at the next leaf.
     cancel: AtomicBool,
-    thread: Mutex<Option<JoinHandle<()>>>,
     /// A test holds the build at its start until released.
     #[cfg(test)]
     pub(crate) hold: Option<Arc<IndexBuildGate>>,
@@ -129,20 +129,29 @@ impl Loading {
             failure: Mutex::new(None),
             done: Condvar::new(),
             cancel: AtomicBool::new(false),
-            thread: Mutex::new(None),
             #[cfg(test)]
             hold,
         });
         let this = Arc::clone(&loading);
-        let spawned = std::thread::Builder::new().name("emdb-index".into()).spawn(move || {
+        BUILDERS.run(Box::new(move || {
             #[cfg(test)]
             if let Some(gate) = &this.hold {
                 gate.wait();
             }
-            let r = fill_indexes(&namespaces, &file, root, entries, &this.cancel);
+            let r = catch_unwind(AssertUnwindSafe(|| {
+                fill_indexes(&namespaces, &file, root, entries, &this.cancel)
+            }))
+            .unwrap_or_else(|_| {
+                Err(Error::Corruption {
+                    path: file.path().to_path_buf(),
+                    offset: 0,
+                    detail: "the index build panicked".into(),
+                })
+            });
+            // Everything the build held goes before the handle learns it ended.
+            drop((namespaces, file));
             this.finish(&r);
-        });
-        *loading.thread.lock() = Some(spawned?);
+        }))?;
         Ok(loading)
     }
 
@@ -180,15 +189,80 @@ impl Loading {
         failure.as_ref().map_or(Ok(()), |f| Err(f.error()))
     }
 
-    /// Stops the build (at its next leaf) and waits for its thread: the handle is closing.
+    /// Stops the build (at its next leaf) and waits until it let go of the database: the
+    /// handle is closing.
     pub(crate) fn stop(&self) {
         self.cancel.store(true, Ordering::Release);
         #[cfg(test)]
         if let Some(gate) = &self.hold {
             gate.release();
         }
-        if let Some(thread) = self.thread.lock().take() {
-            let _ = thread.join();
+        // A stopped build ends as failed or done; either way nothing is left to report.
+        let _ = self.wait();
+    }
+}
+
+/// One index build, run on a builder thread.
+type Job = Box<dyn FnOnce() + Send + 'static>;
+
+/// The threads that run index builds. A thread that finished a build waits a while for the
+/// next one, so a process that closes and reopens a database (or opens several in turn) starts
+/// no new thread for each: a spawn costs about a third of a lazy open.
+struct Builders {
+    /// The idle threads: an id and the sending half of each one's job channel.
+    idle: Mutex<Vec<(u64, mpsc::Sender<Job>)>>,
+    next_id: AtomicU64,
+    /// How long an idle thread waits for another build before it ends.
+    idle_for: Duration,
+}
+
+static BUILDERS: Builders = Builders::new(Duration::from_secs(30));
+
+impl Builders {
+    const fn new(idle_for: Duration) -> Self {
+        Builders { idle: Mutex::new(Vec::new()), next_id: AtomicU64::new(0), idle_for }
+    }
+
+    /// Runs `job` on an idle builder thread, or on a new one when none is idle.
+    ///
+    /// # Errors
+    /// The error of spawning a thread (the job is then dropped unrun).
+    fn run(&'static self, mut job: Job) -> std::io::Result<()> {
+        loop {
+            let Some((_, idle)) = self.idle.lock().pop() else { break };
+            match idle.send(job) {
+                Ok(()) => return Ok(()),
+                // That thread has just ended; try the next.
+                Err(mpsc::SendError(back)) => job = back,
+            }
+        }
+        std::thread::Builder::new()
+            .name("emdb-index".into())
+            .spawn(move || self.serve(job))
+            .map(drop)
+    }
+
+    /// A builder thread: runs `job`, then each job handed to it while idle, and ends after
+    /// [`idle_for`](Self::idle_for) without one.
+    fn serve(&'static self, mut job: Job) {
+        loop {
+            job();
+            let (tx, rx) = mpsc::channel();
+            let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+            self.idle.lock().push((id, tx));
+            if let Ok(next) = rx.recv_timeout(self.idle_for) {
+                job = next;
+                continue;
+            }
+            let mut idle = self.idle.lock();
+            if let Some(at) = idle.iter().position(|(i, _)| *i == id) {
+                idle.swap_remove(at);
+                return;
+            }
+            drop(idle);
+            // Taken from the idle list as the wait ran out: its job is on the way.
+            let Ok(next) = rx.recv() else { return };
+            job = next;
         }
     }
 }
@@ -264,11 +338,50 @@ mod tests {
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::time::Duration;
 
-    use super::IndexBuildGate;
+    use super::{Builders, IndexBuildGate};
     use crate::io::fault::{CrashMode, FaultStorage};
     use crate::{Emdb, Error, FlushPolicy, ManualClock, Ttl};
 
     const DB: &str = "/lazy/db";
+
+    #[test]
+    fn builder_threads_are_reused_run_side_by_side_and_end_when_idle() {
+        static POOL: Builders = Builders::new(Duration::from_millis(200));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let mut threads = std::collections::HashSet::new();
+        for _ in 0..20 {
+            let tx = tx.clone();
+            POOL.run(Box::new(move || tx.send(std::thread::current().id()).unwrap())).unwrap();
+            threads.insert(rx.recv().unwrap());
+            // Idle again, as after the build of a database that was then closed.
+            while POOL.idle.lock().is_empty() {
+                std::thread::yield_now();
+            }
+        }
+        assert_eq!(threads.len(), 1, "one thread ran every build in turn");
+        // A build that holds its thread does not hold up the next one.
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let tx2 = tx.clone();
+        POOL.run(Box::new(move || {
+            held.recv().unwrap();
+            tx2.send(std::thread::current().id()).unwrap();
+        }))
+        .unwrap();
+        let tx3 = tx.clone();
+        POOL.run(Box::new(move || tx3.send(std::thread::current().id()).unwrap())).unwrap();
+        let second = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        release.send(()).unwrap();
+        let first = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert_ne!(first, second);
+        // Idle threads end after the idle time, and a later build still runs.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !POOL.idle.lock().is_empty() {
+            assert!(std::time::Instant::now() < deadline, "idle builders never ended");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        POOL.run(Box::new(move || tx.send(std::thread::current().id()).unwrap())).unwrap();
+        assert!(rx.recv_timeout(Duration::from_secs(10)).is_ok());
+    }
 
     fn open(fs: &FaultStorage, clock: &ManualClock, gate: Option<Arc<IndexBuildGate>>) -> Emdb {
         let mut b = Emdb::builder()

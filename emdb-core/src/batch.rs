@@ -122,19 +122,9 @@ impl Writes {
 
     /// The same writes as a batch of operations (one allocation per key and value).
     pub(crate) fn to_batch(&self) -> Batch {
-        let ops = (0..self.len())
-            .filter_map(|at| {
-                let ns = self.ns(at)?;
-                let key = Arc::from(self.key(at));
-                Some(match self.value(at) {
-                    Some((value, expires_at)) => {
-                        Op::Put { ns, key, value: Arc::from(value), expires_at }
-                    }
-                    None => Op::Remove { ns, key },
-                })
-            })
-            .collect();
-        Batch { ops }
+        let ops =
+            (0..self.len()).filter_map(|at| Some(op(self.ns(at)?, self.key(at), self.value(at))));
+        Batch { ops: ops.collect() }
     }
 
     /// The writes of `batch`, when it holds only puts and removes in strictly increasing
@@ -162,6 +152,15 @@ impl Writes {
             w.items.push(WriteAt { ns: *ns, key: (at, len32(NS_PREFIX + key.len())), value });
         }
         Some(w)
+    }
+}
+
+/// The operation that puts `value` under `key` in namespace `ns`, or removes it (`None`).
+fn op(ns: NsId, key: &[u8], value: Option<(&[u8], ExpiresAt)>) -> Op {
+    let key = Arc::from(key);
+    match value {
+        Some((value, expires_at)) => Op::Put { ns, key, value: Arc::from(value), expires_at },
+        None => Op::Remove { ns, key },
     }
 }
 
@@ -250,23 +249,11 @@ impl WritesBuilder {
     /// twice is applied twice, the last write winning): what a small transaction logs, without
     /// the sort that [`finish`](Self::finish) does for large ones.
     pub(crate) fn to_batch(&self) -> Batch {
-        let ops = self
-            .log
-            .iter()
-            .map(|l| {
-                let key = Arc::from(span(&self.keys, l.key.0, l.key.1 as usize));
-                match l.value {
-                    Some((at, len, expires_at)) => Op::Put {
-                        ns: l.ns,
-                        key,
-                        value: Arc::from(span(&self.values, at, len as usize)),
-                        expires_at,
-                    },
-                    None => Op::Remove { ns: l.ns, key },
-                }
-            })
-            .collect();
-        Batch { ops }
+        let ops = (0..self.len()).map(|pos| {
+            let (ns, key) = self.key(pos);
+            op(ns, key, self.write(pos))
+        });
+        Batch { ops: ops.collect() }
     }
 
     /// Sorts the log by (namespace, key), keeps the last write of each key, and lays the tree

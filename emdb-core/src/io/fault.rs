@@ -66,6 +66,17 @@ pub(crate) enum CrashMode {
     GarbageAll,
 }
 
+impl CrashMode {
+    /// Every mode, for tests that crash each way in turn.
+    pub(crate) const ALL: [CrashMode; 5] = [
+        CrashMode::KeepAll,
+        CrashMode::DropAll,
+        CrashMode::TearAll,
+        CrashMode::GarbageAll,
+        CrashMode::Random,
+    ];
+}
+
 /// What one numbered I/O call was, for tests that crash at chosen kinds of call
 /// ([`FaultStorage::io_kinds`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -170,13 +170,7 @@ fn failing_every_io_once_or_forever_and_losing_power_leaves_a_durable_prefix() {
     assert_eq!((attempted, acked), (TXNS, TXNS));
     let total = clean.io_count();
     assert!(total > 60, "the workload makes {total} I/O calls");
-    let modes = [
-        CrashMode::KeepAll,
-        CrashMode::DropAll,
-        CrashMode::TearAll,
-        CrashMode::GarbageAll,
-        CrashMode::Random,
-    ];
+    let modes = CrashMode::ALL;
     let mut reopens = 0;
     for n in 1..=total {
         for forever in [false, true] {
@@ -323,13 +317,7 @@ fn a_batch_checkpointed_instead_of_logged_is_all_or_nothing_at_every_crash() {
     let logged = |log: Vec<u8>| log.iter().rposition(|&b| b != 0).map_or(0, |i| i as u64 + 1);
     let log = logged(clean.file_bytes(Path::new("/db/data.wal")).unwrap_or_default());
     assert!(log < THRESHOLD, "the batch went to the page file, not the log ({log} bytes of log)");
-    let modes = [
-        CrashMode::KeepAll,
-        CrashMode::DropAll,
-        CrashMode::TearAll,
-        CrashMode::GarbageAll,
-        CrashMode::Random,
-    ];
+    let modes = CrashMode::ALL;
     let mut states = 0;
     for n in start + 1..=end + 1 {
         let fs = FaultStorage::new(n);

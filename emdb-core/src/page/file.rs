@@ -605,6 +605,17 @@ mod tests {
         assert!(matches!(pf.read_page(3, PageType::Leaf), Err(Error::Corruption { .. })));
     }
 
+    /// Writes a value page of formats 1 and 2 at 3 holding the records "first" (at
+    /// `FIRST_RECORD`) and "second"; returns where the second starts, and the page.
+    fn record_page(pf: &PageFile) -> (usize, PageBuf) {
+        let mut p = new_page();
+        let second = put_record(&mut p, FIRST_RECORD, b"first").unwrap();
+        put_record(&mut p, second, b"second").unwrap();
+        write_header(&mut p, PageType::Value, 0, 2);
+        pf.write_page(3, &mut p).unwrap();
+        (second, p)
+    }
+
     #[test]
     fn a_value_page_read_in_place_is_checked_whole_once_and_records_fall_back_to_their_own_crc() {
         let dir = tempfile::tempdir().unwrap();
@@ -612,11 +623,7 @@ mod tests {
         let f = FileStorage.open_file(&path, true).unwrap();
         f.write_at(&[0u8; 2 * PAGE_SIZE], 0).unwrap();
         let pf = PageFile::new(path, f, true);
-        let mut p = new_page();
-        let second = put_record(&mut p, FIRST_RECORD, b"first").unwrap();
-        put_record(&mut p, second, b"second").unwrap();
-        write_header(&mut p, PageType::Value, 0, 2);
-        pf.write_page(3, &mut p).unwrap();
+        let (second, p) = record_page(&pf);
         let first = ValueLoc::Record { page: 3, offset: crate::page::u16_of(FIRST_RECORD), len: 5 };
         let loc2 = ValueLoc::Record { page: 3, offset: crate::page::u16_of(second), len: 6 };
         let read = |loc| {
@@ -660,12 +667,8 @@ mod tests {
         let file = FileStorage.open_file(&path, true).unwrap();
         file.write_at(&[0u8; 2 * PAGE_SIZE], 0).unwrap();
         let pf = PageFile::new(path, file, true);
-        let mut page = new_page();
-        let (first, second) =
-            (FIRST_RECORD, put_record(&mut page, FIRST_RECORD, b"first").unwrap());
-        put_record(&mut page, second, b"second").unwrap();
-        write_header(&mut page, PageType::Value, 0, 2);
-        pf.write_page(3, &mut page).unwrap();
+        let (second, page) = record_page(&pf);
+        let first = FIRST_RECORD;
         let mut leaf = new_page();
         write_header(&mut leaf, PageType::Leaf, 0, 0);
         pf.write_page(4, &mut leaf).unwrap();

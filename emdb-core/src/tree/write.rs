@@ -78,10 +78,10 @@ impl Piece {
 #[derive(Debug, Default)]
 struct LeafRun {
     entries: Run,
-    /// The separator of the first merged leaf (`None` for a parent's leftmost child).
+    /// The separator of the first merged leaf that left an entry (`None` for a parent's
+    /// leftmost child). A leaf emptied by its changes leaves no key between its separator and
+    /// the next one, so the run may start at the next leaf's.
     sep: Option<Vec<u8>>,
-    /// Whether a leaf was merged since the last flush.
-    started: bool,
 }
 
 /// Raw entries (or branch items) in one buffer.
@@ -365,8 +365,7 @@ impl<'f> Writer<'f> {
             rest = later;
             let child = b.child(c).map_err(self.bad(id))?;
             if lvl == 1 && !mine.is_empty() {
-                if !leaves.started {
-                    leaves.started = true;
+                if leaves.entries.len() == 0 {
                     leaves.sep = sep.map(<[u8]>::to_vec);
                 }
                 self.merge_leaf(child, mine, &mut leaves.entries)?;
@@ -441,10 +440,7 @@ impl<'f> Writer<'f> {
     /// Writes the merged entries of neighbouring leaves as evenly filled leaves and appends
     /// them to `kids`, the first under the separator of the first merged leaf.
     fn flush_leaves(&mut self, leaves: &mut LeafRun, kids: &mut Vec<Piece>) -> Result<()> {
-        let LeafRun { entries, sep, started } = std::mem::take(leaves);
-        if !started {
-            return Ok(());
-        }
+        let LeafRun { entries, sep } = std::mem::take(leaves);
         let mut pieces = self.write_leaves(&entries)?;
         if let Some(first) = pieces.first_mut() {
             first.sep = sep;

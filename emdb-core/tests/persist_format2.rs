@@ -203,9 +203,10 @@ fn the_format_2_fixture_opens_reads_takes_writes_reopens_and_compacts() {
         assert_eq!(db.stats().unwrap().dead_value_bytes, dead_before + dead + bare_dead);
         assert_holds(&db, &want);
     }
-    // The checkpoints wrote format 3 (compact leaves, bare value pages); the old value pages
+    // The checkpoints wrote the current format (compact leaves, bare value pages of format 3,
+    // the catalog count of format 4); the old value pages
     // stay until compaction (that old and new leaves share a tree is `tree::store`'s test).
-    assert!(versions(&path).contains(&3), "{:?}", versions(&path));
+    assert!(versions(&path).contains(&4), "{:?}", versions(&path));
     let types = page_types(&path);
     for ty in [5, 7, 8] {
         assert!(types.contains_key(&ty), "no page of type {ty}: {types:?}");
@@ -219,7 +220,7 @@ fn the_format_2_fixture_opens_reads_takes_writes_reopens_and_compacts() {
     assert_eq!(report.dead_value_pages, 0, "{report:?}");
     assert_eq!(db.stats().unwrap().dead_value_bytes, 0);
     drop(db);
-    assert_eq!(versions(&path), [3, 3]);
+    assert_eq!(versions(&path), [4, 4]);
     let types = page_types(&path);
     assert!(!types.contains_key(&2) && !types.contains_key(&5), "old pages left: {types:?}");
     let db = manual(&path);

@@ -77,8 +77,11 @@ impl StorageFile for RealFile {
         self.file.sync_all()
     }
 
-    fn map_readonly(&self) -> io::Result<Option<SharedMap>> {
-        if self.len()? == 0 {
+    fn map_readonly(&self, len: u64) -> io::Result<Option<SharedMap>> {
+        let Ok(len) = usize::try_from(len) else {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "file too large to map"));
+        };
+        if len == 0 {
             // A zero-length mapping is an error on some platforms and useless everywhere.
             return Ok(None);
         }
@@ -93,8 +96,10 @@ impl StorageFile for RealFile {
         // - pages are copy-on-write: a page is written only while it is unreachable from every
         //   root a reader can hold (the allocator reuses a freed page only once no reader pins an
         //   older root), so bytes a reader looks at through the map never change under it.
+        // - `len` is the file's length as the database last learned or made it, and the file
+        //   never shrinks below it while the database is open.
         // Bytes read through the map are checksummed like any other page before they are used.
-        let map = unsafe { memmap2::Mmap::map(&self.file)? };
+        let map = unsafe { memmap2::MmapOptions::new().len(len).map(&self.file)? };
         Ok(Some(Arc::new(map)))
     }
 }
@@ -107,9 +112,9 @@ mod tests {
     fn a_readonly_map_shows_the_file_bytes() {
         let dir = tempfile::tempdir().unwrap();
         let f = FileStorage.open_file(&dir.path().join("m"), true).unwrap();
-        assert!(f.map_readonly().unwrap().is_none());
+        assert!(f.map_readonly(0).unwrap().is_none());
         f.write_at(b"mapped", 0).unwrap();
-        let map = f.map_readonly().unwrap().unwrap();
+        let map = f.map_readonly(6).unwrap().unwrap();
         assert_eq!(&map[..], b"mapped");
     }
 

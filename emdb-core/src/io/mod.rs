@@ -70,9 +70,10 @@ pub(crate) trait StorageFile: Send + Sync + fmt::Debug {
     /// Makes the written data and all metadata durable (`fsync`).
     fn sync_all(&self) -> io::Result<()>;
 
-    /// A read-only memory mapping of the whole file as it is now, when the implementation
-    /// supports one. The default supports none.
-    fn map_readonly(&self) -> io::Result<Option<SharedMap>> {
+    /// A read-only memory mapping of the first `len` bytes of the file (its whole length, which
+    /// the caller knows), when the implementation supports one. The default supports none.
+    fn map_readonly(&self, len: u64) -> io::Result<Option<SharedMap>> {
+        let _ = len;
         Ok(None)
     }
 }

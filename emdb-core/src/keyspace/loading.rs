@@ -17,9 +17,9 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
-use std::sync::{Arc, mpsc};
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
@@ -209,32 +209,40 @@ type Job = Box<dyn FnOnce() + Send + 'static>;
 /// next one, so a process that closes and reopens a database (or opens several in turn) starts
 /// no new thread for each: a spawn costs about a third of a lazy open.
 struct Builders {
-    /// The idle threads: an id and the sending half of each one's job channel.
-    idle: Mutex<Vec<(u64, mpsc::Sender<Job>)>>,
-    next_id: AtomicU64,
+    /// The idle threads' mailboxes, the most recently idle last.
+    idle: Mutex<Vec<Arc<Mailbox>>>,
     /// How long an idle thread waits for another build before it ends.
     idle_for: Duration,
+}
+
+/// Where an idle builder thread waits for its next job. Each thread keeps its own for its
+/// whole life, so handing over a build allocates nothing.
+#[derive(Default)]
+struct Mailbox {
+    job: Mutex<Option<Job>>,
+    arrived: Condvar,
 }
 
 static BUILDERS: Builders = Builders::new(Duration::from_secs(30));
 
 impl Builders {
     const fn new(idle_for: Duration) -> Self {
-        Builders { idle: Mutex::new(Vec::new()), next_id: AtomicU64::new(0), idle_for }
+        Builders { idle: Mutex::new(Vec::new()), idle_for }
     }
 
     /// Runs `job` on an idle builder thread, or on a new one when none is idle.
     ///
     /// # Errors
     /// The error of spawning a thread (the job is then dropped unrun).
-    fn run(&'static self, mut job: Job) -> std::io::Result<()> {
-        loop {
-            let Some((_, idle)) = self.idle.lock().pop() else { break };
-            match idle.send(job) {
-                Ok(()) => return Ok(()),
-                // That thread has just ended; try the next.
-                Err(mpsc::SendError(back)) => job = back,
-            }
+    fn run(&'static self, job: Job) -> std::io::Result<()> {
+        // A mailbox leaves the idle list only here or when its thread ends, so the one popped
+        // belongs to a thread that waits for it and will take the job. (The list's lock is let
+        // go first: a thread whose wait ran out holds its mailbox and then takes the list's.)
+        let popped = self.idle.lock().pop();
+        if let Some(mailbox) = popped {
+            *mailbox.job.lock() = Some(job);
+            mailbox.arrived.notify_one();
+            return Ok(());
         }
         std::thread::Builder::new()
             .name("emdb-index".into())
@@ -244,25 +252,33 @@ impl Builders {
 
     /// A builder thread: runs `job`, then each job handed to it while idle, and ends after
     /// [`idle_for`](Self::idle_for) without one.
-    fn serve(&'static self, mut job: Job) {
+    fn serve(&'static self, first: Job) {
+        let mailbox = Arc::new(Mailbox::default());
+        let mut job = first;
         loop {
             job();
-            let (tx, rx) = mpsc::channel();
-            let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-            self.idle.lock().push((id, tx));
-            if let Ok(next) = rx.recv_timeout(self.idle_for) {
-                job = next;
-                continue;
-            }
-            let mut idle = self.idle.lock();
-            if let Some(at) = idle.iter().position(|(i, _)| *i == id) {
-                idle.swap_remove(at);
-                return;
-            }
-            drop(idle);
-            // Taken from the idle list as the wait ran out: its job is on the way.
-            let Ok(next) = rx.recv() else { return };
-            job = next;
+            let mut slot = mailbox.job.lock();
+            self.idle.lock().push(Arc::clone(&mailbox));
+            let deadline = Instant::now() + self.idle_for;
+            let mut promised = false;
+            job = loop {
+                if let Some(next) = slot.take() {
+                    break next;
+                }
+                if promised {
+                    mailbox.arrived.wait(&mut slot);
+                } else if mailbox.arrived.wait_until(&mut slot, deadline).timed_out() {
+                    // Still idle: leave the list and end. Gone from it: `run` popped this
+                    // mailbox and is about to fill it (it waits for `slot`'s lock).
+                    let mut idle = self.idle.lock();
+                    let Some(at) = idle.iter().position(|m| Arc::ptr_eq(m, &mailbox)) else {
+                        promised = true;
+                        continue;
+                    };
+                    idle.swap_remove(at);
+                    return;
+                }
+            };
         }
     }
 }
@@ -381,6 +397,21 @@ mod tests {
         }
         POOL.run(Box::new(move || tx.send(std::thread::current().id()).unwrap())).unwrap();
         assert!(rx.recv_timeout(Duration::from_secs(10)).is_ok());
+    }
+
+    #[test]
+    fn a_build_handed_over_as_the_idle_wait_runs_out_still_runs() {
+        // Idle threads give up after 1 ms; builds arrive around that moment, again and again,
+        // so some reach a thread whose wait has just timed out. Each must run exactly once.
+        static POOL: Builders = Builders::new(Duration::from_millis(1));
+        let (tx, rx) = std::sync::mpsc::channel();
+        for i in 0..300u64 {
+            std::thread::sleep(Duration::from_micros(700 + (i * 37) % 600));
+            let tx = tx.clone();
+            POOL.run(Box::new(move || tx.send(i).unwrap())).unwrap();
+            assert_eq!(rx.recv_timeout(Duration::from_secs(10)), Ok(i), "build {i} was lost");
+        }
+        assert!(rx.try_recv().is_err(), "a build ran twice");
     }
 
     fn open(fs: &FaultStorage, clock: &ManualClock, gate: Option<Arc<IndexBuildGate>>) -> Emdb {

@@ -50,6 +50,8 @@ impl Keyspace {
         {
             let mut fresh = Store::open(Arc::clone(&storage), &tmp, p.store_opts)?;
             let store = p.store.lock();
+            // Every entry is copied, the catalog's too.
+            fresh.set_catalog_entries(store.catalog_entries());
             let file = Arc::clone(store.file());
             let lsn = store.meta().checkpoint_lsn;
             let mut cursor = Cursor::new(&file, store.root());

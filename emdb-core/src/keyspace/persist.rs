@@ -170,13 +170,29 @@ impl Keyspace {
     /// [`Error::Corruption`], or an I/O error.
     pub(crate) fn open(config: Config, opts: &PersistOptions) -> Result<Keyspace> {
         let store_opts = StoreOptions { mmap: opts.mmap, ..StoreOptions::default() };
-        let store = Store::open(Arc::clone(&opts.storage), &opts.path, store_opts)?;
+        let mut store = Store::open(Arc::clone(&opts.storage), &opts.path, store_opts)?;
         let policy = config.flush_policy;
         let ks = Keyspace::new(config, true);
         let meta = store.meta();
         let file = Arc::clone(store.file());
         let root = store.root();
-        ks.load_catalog(&file, root)?;
+        // A meta page that records no catalog entries saves looking for them (three pages
+        // read at open); one of an older format says nothing either way.
+        if meta.catalog_entries != Some(0) {
+            let found = ks.load_catalog(&file, root)?;
+            if let Some(recorded) = meta.catalog_entries
+                && recorded != found
+            {
+                return Err(file.corruption(
+                    0,
+                    format!(
+                        "the meta page records {recorded} namespace catalog entries, the tree \
+                         holds {found}"
+                    ),
+                ));
+            }
+            store.set_catalog_entries(found);
+        }
         ks.snapshots.lock().set_tree(Arc::new(TreeSnap {
             root,
             seq: meta.sequence,
@@ -242,12 +258,15 @@ impl Keyspace {
         Ok(ks)
     }
 
-    /// Reads the namespace catalog and registers every namespace it names.
-    fn load_catalog(&self, file: &PageFile, root: TreeRoot) -> Result<()> {
+    /// Reads the namespace catalog and registers every namespace it names; returns the number
+    /// of its entries.
+    fn load_catalog(&self, file: &PageFile, root: TreeRoot) -> Result<u64> {
         let catalog = CATALOG.to_be_bytes();
         let mut cursor = Cursor::new(file, root);
         cursor.seek_at_or_after(&catalog)?;
+        let mut entries = 0;
         while let Some(e) = cursor.entry()? {
+            entries += 1;
             let id = e.key.get(4..8).and_then(|b| b.try_into().ok()).map(NsId::from_be_bytes);
             let value = match e.value {
                 ValueRef::Inline(b) => b.to_vec(),
@@ -261,7 +280,7 @@ impl Keyspace {
             }
             cursor.next()?;
         }
-        Ok(())
+        Ok(entries)
     }
 
     /// Writes the memtables into the tree, makes it durable, and starts a new log generation.
@@ -324,6 +343,8 @@ impl Keyspace {
         let empty = Writes::default();
         let (changes, from_batch) = merge(&owned, batch.unwrap_or(&empty));
         let oldest = self.snapshots.lock().oldest_pinned(store.meta().sequence);
+        // Every namespace but the default one has its catalog entry once this is durable.
+        store.set_catalog_entries(namespaces.len().saturating_sub(1) as u64);
         let meta = store.checkpoint(&changes, lsn, oldest)?;
         let file = Arc::clone(store.file());
         let root = store.root();

@@ -66,7 +66,15 @@ pub(crate) struct PageFile {
     /// Likewise the bare value pages (type 7, format 3): a value in one of them is read with
     /// bounds checks only.
     bare_pages: VerifiedPages,
+    /// The file's length as this handle last learned or made it ([`UNKNOWN_LEN`] until first
+    /// asked): only this handle changes the file while it holds the database lock, so the
+    /// length is asked of the system once, not before every remap (a system call each, and a
+    /// reopen makes several).
+    len: AtomicU64,
 }
+
+/// [`PageFile::len`] has not asked the file yet.
+const UNKNOWN_LEN: u64 = u64::MAX;
 
 impl PageFile {
     /// Wraps an open page file; `mmap` asks for reads through a read-only mapping (ignored
@@ -79,6 +87,7 @@ impl PageFile {
             verified: VerifiedPages::new(),
             value_pages: VerifiedPages::new(),
             bare_pages: VerifiedPages::new(),
+            len: AtomicU64::new(UNKNOWN_LEN),
         }
     }
 
@@ -146,7 +155,12 @@ impl PageFile {
         {
             return Ok(Some(m.clone()));
         }
-        let fresh = self.file.map_readonly().map_err(|e| Error::io(&self.path, e))?;
+        let len = self.len()?;
+        if u64::try_from(end).is_ok_and(|end| end > len) {
+            // Past the end of the file: a new mapping would not cover it either.
+            return Ok(map.read().clone());
+        }
+        let fresh = self.file.map_readonly(len).map_err(|e| Error::io(&self.path, e))?;
         let mut slot = map.write();
         *slot = fresh;
         Ok(slot.clone())
@@ -491,12 +505,19 @@ impl PageFile {
         self.verified.remove_range(first, end.saturating_sub(first));
         self.value_pages.remove_range(first, end.saturating_sub(first));
         self.bare_pages.remove_range(first, end.saturating_sub(first));
-        self.file.write_at(bytes, offset).map_err(|e| Error::io(&self.path, e))
+        self.file.write_at(bytes, offset).map_err(|e| Error::io(&self.path, e))?;
+        // A write past the end extends the file (an unknown length stays unknown).
+        self.len.fetch_max(offset.saturating_add(bytes.len() as u64), Ordering::AcqRel);
+        Ok(())
     }
 
-    /// Extends (or truncates) the file to `len` bytes.
+    /// Extends the file to `len` bytes (a page file never shrinks while it is open: readers may
+    /// map every byte it had).
     pub(crate) fn set_len(&self, len: u64) -> Result<()> {
-        self.file.set_len(len).map_err(|e| Error::io(&self.path, e))
+        let r = self.file.set_len(len).map_err(|e| Error::io(&self.path, e));
+        // A failed change may have been partly done: ask the file again.
+        self.len.store(if r.is_ok() { len } else { UNKNOWN_LEN }, Ordering::Release);
+        r
     }
 
     /// Makes every write so far durable (`fdatasync`).
@@ -504,9 +525,18 @@ impl PageFile {
         self.file.sync_data().map_err(|e| Error::io(&self.path, e))
     }
 
-    /// The length of the file in bytes.
+    /// The length of the file in bytes (asked of the system once, then kept up to date by
+    /// this handle's writes).
     pub(crate) fn len(&self) -> Result<u64> {
-        self.file.len().map_err(|e| Error::io(&self.path, e))
+        let known = self.len.load(Ordering::Acquire);
+        if known != UNKNOWN_LEN {
+            return Ok(known);
+        }
+        let len = self.file.len().map_err(|e| Error::io(&self.path, e))?;
+        // Only the writer changes the length, and never while the length is unknown and
+        // readers ask for it (it is learned at open, before any write).
+        self.len.store(len, Ordering::Release);
+        Ok(len)
     }
 }
 

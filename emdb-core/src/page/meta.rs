@@ -19,7 +19,12 @@
 //! | checkpoint LSN  |   page count    |   entry count   | dead value bytes|
 //! |       u64       |       u64       |       u64       |       u64       |
 //! +-----------------+-----------------+-----------------+-----------------+
-//! 80 .. 4096: zero
+//! 80                88
+//! +-----------------+
+//! | catalog entries |  (version 4; zero in older versions)
+//! |       u64       |
+//! +-----------------+
+//! 88 .. 4096: zero
 //! ```
 //!
 //! `crc32c` covers the whole page with its own four bytes read as zero. Its position, the magic
@@ -40,9 +45,11 @@ pub(crate) const MAGIC: [u8; 8] = *b"emdb\x0d\x0a\x1a\x0a";
 /// entries always carry it and decode unchanged. Version 3 writes compact leaves (type 8:
 /// varint lengths and locations) and bare value pages (type 7: values without record headers);
 /// the fixed leaves (type 2) and record value pages (type 5) of versions 1 and 2 still read.
-/// So an older file opens as it is, every page a checkpoint writes is of version 3, and the
-/// meta page says 3 from that checkpoint on; compaction rewrites the whole file in version 3.
-pub(crate) const FORMAT_VERSION: u32 = 3;
+/// So an older file opens as it is, every page a checkpoint writes is of the newest version,
+/// and the meta page says so from that checkpoint on; compaction rewrites the whole file.
+/// Version 4 adds the number of namespace catalog entries to the meta page, so that opening a
+/// database without named namespaces does not look for them in the tree.
+pub(crate) const FORMAT_VERSION: u32 = 4;
 /// The oldest file format version this program reads.
 pub(crate) const OLDEST_FORMAT_VERSION: u32 = 1;
 /// The deepest tree a file may hold; descent is bounded by it.
@@ -60,7 +67,10 @@ const LSN_OFFSET: usize = FREE_ROOT_OFFSET + 8;
 const PAGE_COUNT_OFFSET: usize = LSN_OFFSET + 8;
 const ENTRY_COUNT_OFFSET: usize = PAGE_COUNT_OFFSET + 8;
 const DEAD_BYTES_OFFSET: usize = ENTRY_COUNT_OFFSET + 8;
-const META_END: usize = DEAD_BYTES_OFFSET + 8;
+const CATALOG_OFFSET: usize = DEAD_BYTES_OFFSET + 8;
+const META_END: usize = CATALOG_OFFSET + 8;
+/// The first format version whose meta page records the catalog entries.
+const CATALOG_VERSION: u32 = 4;
 
 /// The durable state a meta page records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -81,6 +91,10 @@ pub(crate) struct Meta {
     pub(crate) entry_count: u64,
     /// Bytes of values in value pages that no entry refers to any more (compaction hint).
     pub(crate) dead_value_bytes: u64,
+    /// The number of entries of the namespace catalog in the tree (one per named namespace;
+    /// the store keeps what its owner last set). `None` when read from a file of a version
+    /// that did not record it: look in the tree.
+    pub(crate) catalog_entries: Option<u64>,
 }
 
 impl Meta {
@@ -92,7 +106,7 @@ impl Meta {
     /// Encodes the meta page.
     pub(crate) fn encode(&self) -> Box<[u8; PAGE_SIZE]> {
         let mut p = super::new_page();
-        let fields: [(usize, &[u8]); 11] = [
+        let fields: [(usize, &[u8]); 12] = [
             (MAGIC_OFFSET, &MAGIC),
             (VERSION_OFFSET, &FORMAT_VERSION.to_le_bytes()),
             (PAGE_SIZE_OFFSET, &super::PAGE_SIZE_U32.to_le_bytes()),
@@ -104,6 +118,7 @@ impl Meta {
             (PAGE_COUNT_OFFSET, &self.page_count.to_le_bytes()),
             (ENTRY_COUNT_OFFSET, &self.entry_count.to_le_bytes()),
             (DEAD_BYTES_OFFSET, &self.dead_value_bytes.to_le_bytes()),
+            (CATALOG_OFFSET, &self.catalog_entries.unwrap_or(0).to_le_bytes()),
         ];
         for (at, bytes) in fields {
             put(&mut p[..], at, bytes);
@@ -192,6 +207,7 @@ pub(crate) fn decode(page: &[u8]) -> Slot {
         page_count: field(PAGE_COUNT_OFFSET),
         entry_count: field(ENTRY_COUNT_OFFSET),
         dead_value_bytes: field(DEAD_BYTES_OFFSET),
+        catalog_entries: (version >= CATALOG_VERSION).then(|| field(CATALOG_OFFSET)),
     };
     if get_u32(page, PAGE_SIZE_OFFSET) != Some(super::PAGE_SIZE_U32) {
         return Slot::Damaged("page size is not 4096".into());
@@ -199,7 +215,8 @@ pub(crate) fn decode(page: &[u8]) -> Slot {
     if let Err(e) = check_bounds(&meta) {
         return Slot::Damaged(e);
     }
-    if page.get(META_END..).is_some_and(|rest| rest.iter().any(|&b| b != 0)) {
+    let end = if version >= CATALOG_VERSION { META_END } else { CATALOG_OFFSET };
+    if page.get(end..).is_some_and(|rest| rest.iter().any(|&b| b != 0)) {
         return Slot::Damaged("non-zero bytes after the meta fields".into());
     }
     Slot::Valid(meta)
@@ -282,6 +299,7 @@ mod tests {
             page_count: 10,
             entry_count: 77,
             dead_value_bytes: 5,
+            catalog_entries: Some(3),
         }
     }
 
@@ -340,22 +358,30 @@ mod tests {
     #[test]
     fn a_newer_format_version_is_a_clear_error() {
         let mut p = sample(5).encode();
-        p[VERSION_OFFSET..VERSION_OFFSET + 4].copy_from_slice(&4u32.to_le_bytes());
+        p[VERSION_OFFSET..VERSION_OFFSET + 4].copy_from_slice(&5u32.to_le_bytes());
         reseal(&mut p[..]);
         let err = choose(Path::new("x"), [Slot::Foreign, decode(&p[..])]).unwrap_err();
-        assert!(matches!(err, Error::UnsupportedFormatVersion { found: 4, supported: 3, .. }));
+        assert!(matches!(err, Error::UnsupportedFormatVersion { found: 5, supported: 4, .. }));
     }
 
     #[test]
-    fn a_format_1_meta_page_decodes_and_version_0_is_damage() {
-        assert_eq!(get_u32(&sample(5).encode()[..], VERSION_OFFSET), Some(3));
-        for old in [1u32, 2] {
-            let mut p = sample(5).encode();
+    fn older_meta_pages_decode_without_a_catalog_count_and_version_0_is_damage() {
+        assert_eq!(get_u32(&sample(5).encode()[..], VERSION_OFFSET), Some(4));
+        // Versions before 4 record no catalog count: their bytes there are zero, as after
+        // every field, and the count reads as unknown.
+        let unknown = Meta { catalog_entries: None, ..sample(5) };
+        for old in [1u32, 2, 3] {
+            let mut p = unknown.encode();
             p[VERSION_OFFSET..VERSION_OFFSET + 4].copy_from_slice(&old.to_le_bytes());
             reseal(&mut p[..]);
-            assert_eq!(decode(&p[..]), Slot::Valid(sample(5)), "version {old}");
-            assert_eq!(as_current_version(&p[..]), sample(5).encode().to_vec());
+            assert_eq!(decode(&p[..]), Slot::Valid(unknown), "version {old}");
+            assert_eq!(as_current_version(&p[..]), unknown.encode().to_vec());
+            p[CATALOG_OFFSET] = 1;
+            reseal(&mut p[..]);
+            assert!(matches!(decode(&p[..]), Slot::Damaged(_)), "version {old}");
         }
+        let none = Meta { catalog_entries: Some(0), ..sample(5) };
+        assert_eq!(decode(&none.encode()[..]), Slot::Valid(none));
         let mut p = sample(5).encode();
         p[VERSION_OFFSET..VERSION_OFFSET + 4].copy_from_slice(&0u32.to_le_bytes());
         reseal(&mut p[..]);

@@ -9,7 +9,8 @@
 //! their 4 KiB checksums are computed once per process instead of once per descent.
 //!
 //! One bit per page, in segments of [`SEGMENT_PAGES`] pages allocated on first use and never
-//! freed or moved, so that readers test and set bits without a lock.
+//! freed or moved, so that readers test and set bits without a lock. The table of segments is
+//! itself allocated on first use: an open writes none of it.
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,31 +22,39 @@ const SEGMENT_PAGES: u64 = 1 << 17;
 /// Words per segment.
 const SEGMENT_WORDS: usize = (SEGMENT_PAGES / 64) as usize;
 /// Segments: 2^9 of them cover 256 GiB; pages beyond are simply checked every time. The table
-/// of segments is written whole when a file is opened (12 KiB each for the two sets a page file
-/// keeps), so it is kept small: a table for 4 TiB took ~50 page faults of an open's ~150 µs.
+/// of segments is written whole when it is first needed (12 KiB), so it is kept small.
 const SEGMENTS: usize = 1 << 9;
+
+/// The bits of [`SEGMENT_PAGES`] pages, allocated when the first of them is verified.
+type Segment = OnceLock<Box<[AtomicU64]>>;
 
 /// One bit per page: set once the page's checksum was verified, cleared when it is written.
 pub(crate) struct VerifiedPages {
-    segments: Box<[OnceLock<Box<[AtomicU64]>>]>,
+    segments: OnceLock<Box<[Segment]>>,
 }
 
 impl std::fmt::Debug for VerifiedPages {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let used = self.segments.iter().filter(|s| s.get().is_some()).count();
+        let used =
+            self.segments.get().map_or(0, |t| t.iter().filter(|s| s.get().is_some()).count());
         f.debug_struct("VerifiedPages").field("segments_in_use", &used).finish()
     }
 }
 
 impl VerifiedPages {
-    pub(crate) fn new() -> Self {
-        VerifiedPages { segments: (0..SEGMENTS).map(|_| OnceLock::new()).collect() }
+    pub(crate) const fn new() -> Self {
+        VerifiedPages { segments: OnceLock::new() }
     }
 
     /// The word holding page `id`'s bit and the bit's mask; `None` past the covered range, or
     /// when its segment was never allocated and `create` is false.
     fn word(&self, id: PageId, create: bool) -> Option<(&AtomicU64, u64)> {
-        let segment = self.segments.get(usize::try_from(id / SEGMENT_PAGES).ok()?)?;
+        let table = if create {
+            self.segments.get_or_init(|| (0..SEGMENTS).map(|_| OnceLock::new()).collect())
+        } else {
+            self.segments.get()?
+        };
+        let segment = table.get(usize::try_from(id / SEGMENT_PAGES).ok()?)?;
         let words = if create {
             segment.get_or_init(|| (0..SEGMENT_WORDS).map(|_| AtomicU64::new(0)).collect())
         } else {

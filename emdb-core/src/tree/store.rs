@@ -67,6 +67,9 @@ pub(crate) struct Store {
     lock: Option<LockGuard>,
     /// Where the last checkpoint put each value it wrote (see [`Store::take_placed`]).
     placed: Vec<Option<ValueLoc>>,
+    /// What the next meta page records as the number of namespace catalog entries (the
+    /// keyspace knows; the store only carries it).
+    catalog_entries: u64,
 }
 
 impl Store {
@@ -124,13 +127,13 @@ impl Store {
         lock: Option<LockGuard>,
     ) -> Result<Store> {
         let io = |e| Error::io(path, e);
-        if !storage.exists(path).map_err(io)? {
-            if !opts.create {
-                return Err(Error::io(path, std::io::ErrorKind::NotFound.into()));
+        let handle = match storage.open_file(path, false) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && opts.create => {
+                create_file(storage.as_ref(), path)?;
+                storage.open_file(path, false).map_err(io)?
             }
-            create_file(storage.as_ref(), path)?;
-        }
-        let handle = storage.open_file(path, false).map_err(io)?;
+            opened => opened.map_err(io)?,
+        };
         let file = PageFile::new(path.to_path_buf(), handle, opts.mmap);
         let meta = read_meta(&file)?;
         let len = file.len()?;
@@ -157,7 +160,19 @@ impl Store {
             poisoned: false,
             lock,
             placed: Vec::new(),
+            catalog_entries: meta.catalog_entries.unwrap_or(0),
         })
+    }
+
+    /// Sets what the next meta page records as the number of namespace catalog entries in the
+    /// tree.
+    pub(crate) fn set_catalog_entries(&mut self, entries: u64) {
+        self.catalog_entries = entries;
+    }
+
+    /// What the next meta page records as the number of namespace catalog entries.
+    pub(crate) fn catalog_entries(&self) -> u64 {
+        self.catalog_entries
     }
 
     /// The page file, shared with readers.
@@ -263,6 +278,7 @@ impl Store {
             page_count: self.alloc.end(),
             entry_count,
             dead_value_bytes: self.meta.dead_value_bytes.saturating_add(dead),
+            catalog_entries: Some(self.catalog_entries),
         };
         self.file.write_at(&meta.encode()[..], meta.slot() * PAGE_SIZE_U64)?;
         self.file.sync()?;
@@ -359,13 +375,11 @@ fn read_meta(file: &PageFile) -> Result<Meta> {
             Error::NotAnEmdbFile { path: file.path().to_path_buf() }
         });
     }
-    let mut slots = [meta::Slot::Foreign, meta::Slot::Foreign];
-    for (i, slot) in slots.iter_mut().enumerate() {
-        let mut buf = [0u8; PAGE_SIZE];
-        file.read_at(&mut buf, i as u64 * PAGE_SIZE_U64)?;
-        *slot = meta::decode(&buf);
-    }
-    meta::choose(file.path(), slots)
+    // Both slots in one read.
+    let mut both = [0u8; 2 * PAGE_SIZE];
+    file.read_at(&mut both, 0)?;
+    let (first, second) = both.split_at(PAGE_SIZE);
+    meta::choose(file.path(), [meta::decode(first), meta::decode(second)])
 }
 
 /// Follows the free-list chain: its pages and the extents they list. The chain is bounded
@@ -777,7 +791,7 @@ mod tests {
         assert_eq!(store.meta().dead_value_bytes, dead + 150 + 8, "the record and its header");
         let bytes = fs.file_bytes(Path::new(DB)).unwrap();
         let slot = usize::try_from(store.meta().slot()).unwrap() * PAGE_SIZE;
-        assert_eq!(bytes[slot + 8..slot + 12], 3u32.to_le_bytes(), "the meta page says format 3");
+        assert_eq!(bytes[slot + 8..slot + 12], 4u32.to_le_bytes(), "the meta page says format 4");
         // Emptied but for one entry, the compact leaf is merged with its neighbour, an old leaf,
         // whose entries are encoded again as compact ones.
         let removals: Vec<Change<'_>> =

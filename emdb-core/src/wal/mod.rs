@@ -210,11 +210,15 @@ impl Wal {
     ) -> Result<(Wal, Recovery)> {
         let path = sidecar(db_path, ".wal");
         let io = |e| Error::io(&path, e);
-        let existed = storage.exists(&path).map_err(io)?;
-        let file = storage.open_file(&path, true).map_err(io)?;
-        if !existed {
-            storage.sync_dir(parent_dir(&path)).map_err(io)?;
-        }
+        let file = match storage.open_file(&path, false) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                // A new log: its directory entry is made durable before anything relies on it.
+                let file = storage.open_file(&path, true).map_err(io)?;
+                storage.sync_dir(parent_dir(&path)).map_err(io)?;
+                file
+            }
+            opened => opened.map_err(io)?,
+        };
         let len = file.len().map_err(io)?;
         let mut h = [0u8; HEADER_LEN];
         let parsed = if len >= HEADER_LEN as u64 {

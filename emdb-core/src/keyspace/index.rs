@@ -2,7 +2,8 @@
 //! spread over 32 lock-striped shards so that reads of different keys never contend.
 //!
 //! Point reads (`get`, `contains_key`, `ttl`) go through this index only. The hash of a key is
-//! computed once: its top bits pick the shard and the whole hash is handed to the shard's table.
+//! computed once: five of its high bits pick the shard and the whole hash is handed to the
+//! shard's table.
 
 use std::hash::BuildHasher;
 use std::sync::Arc;
@@ -18,6 +19,8 @@ use crate::page::node::ValueLoc;
 
 /// How many lock-striped shards each namespace's index has.
 pub(crate) const SHARDS: usize = 32;
+/// Where a hash's shard bits start: bits 52..57, below the seven top bits hashbrown's tags use.
+const SHARD_SHIFT: u32 = 64 - 7 - SHARDS.trailing_zeros();
 
 /// A value as the memtable holds it: the bytes and the expiry.
 #[derive(Debug, Clone)]
@@ -159,10 +162,12 @@ pub(crate) struct KeyHash(u64);
 impl KeyHash {
     /// The shard that holds the key.
     pub(crate) fn shard(self) -> usize {
-        // The top five bits pick one of the 32 shards; hashbrown uses the low bits and the top
-        // seven for its control bytes, which stay well mixed within a shard.
-        // The shift leaves five bits, so the value is below `SHARDS` (32).
-        (self.0 >> 59) as usize
+        // Five bits just below the top seven pick one of the 32 shards: hashbrown takes the
+        // bucket from the low bits and the tag of its control bytes from the top seven, so both
+        // keep their full entropy within a shard. (Taking the top five made every key of a
+        // shard share five of its seven tag bits: a quarter of a full group matched a lookup's
+        // tag, one key comparison and cache miss each.)
+        ((self.0 >> SHARD_SHIFT) & (SHARDS as u64 - 1)) as usize
     }
 }
 
@@ -420,6 +425,25 @@ mod tests {
             Held::Mem(b) => b.to_vec(),
             Held::Disk(_) => Vec::new(),
         })
+    }
+
+    #[test]
+    fn the_keys_of_one_shard_keep_varied_table_tags() {
+        // hashbrown tags each slot with the top seven bits of its hash; a lookup compares the
+        // key of every slot of a group whose tag matches. Within one shard those bits must
+        // still take (nearly) all 128 values, or lookups compare keys they need not.
+        let index = ShardedIndex::new();
+        let mut tags = std::collections::HashSet::new();
+        for i in 0..100_000u32 {
+            let hash = index.hash(&i.to_be_bytes());
+            if hash.shard() == 0 {
+                tags.insert(hash.0 >> 57);
+            }
+        }
+        assert!(tags.len() > 120, "only {} distinct tags in shard 0", tags.len());
+        let shards: std::collections::HashSet<usize> =
+            (0..1000u32).map(|i| index.hash(&i.to_be_bytes()).shard()).collect();
+        assert_eq!(shards.len(), SHARDS, "every shard is used");
     }
 
     #[test]

@@ -17,7 +17,8 @@
 //! `lmdb_style.{md,csv,svg}` are written; default `docs/bench/` of the workspace),
 //! `EMDB_BENCH_ENGINES` (a comma-separated subset of engine names).
 //!
-//! The parent re-executes this binary once per engine with `EMDB_BENCH_CHILD_ENGINE` set; the
+//! The parent re-executes this binary once per engine with `EMDB_BENCH_CHILD_ENGINE` set (after a
+//! `sync`, so that no engine's durable phases wait for the write-back of earlier work); the
 //! child prints its results as tab-separated lines on standard output ([`report`]), so the peak
 //! memory it reports is its own, and a crash loses one engine's remaining phases, not the run.
 
@@ -576,6 +577,7 @@ fn parent(plan: &Plan) -> BenchResult<()> {
         eprintln!("{}:", engine.name);
         let dir = data.path().join(engine.name);
         std::fs::create_dir(&dir)?;
+        settle_disk();
         let output = Command::new(std::env::current_exe()?)
             .env(ENV_CHILD_ENGINE, engine.name)
             .env(ENV_CHILD_DIR, &dir)
@@ -615,6 +617,20 @@ fn parent(plan: &Plan) -> BenchResult<()> {
         eprintln!("wrote {}", path.display());
     }
     Ok(())
+}
+
+/// Writes back every dirty page of the system (`sync`) before an engine's child starts, so that
+/// no engine's durable commits queue behind the write-back of earlier work: without it the first
+/// engine paid for whatever ran just before the benchmark (a build writes hundreds of megabytes),
+/// and each later one for the files of the engine before it.
+fn settle_disk() {
+    match Command::new("sync").status() {
+        Ok(status) if status.success() => {}
+        other => eprintln!(
+            "  `sync` before the engine did not succeed ({other:?}): its durable phases may wait \
+             for earlier writes"
+        ),
+    }
 }
 
 /// [`BASELINE_SYNCS`] appends of one 150-byte value to a file in `dir`, each followed by
@@ -715,7 +731,7 @@ fn document(
          `docs/BENCH.md` says what each phase does.\n\n```sh\n{}\n```\n\n\
          Workload: {n} records bulk-loaded, {} after every write phase; {KEY_LEN}-byte random \
          keys, {VALUE_LEN}-byte random values (fixed-seed SplitMix64); each engine in a child \
-         process of its own, in a fresh directory.\n",
+         process of its own, in a fresh directory, started after a `sync`.\n",
         command(plan),
         group(plan.total()),
     );

@@ -364,7 +364,7 @@ impl End {
             Some(k) => (lower, Bound::Excluded(&k[..])),
             None => (lower, upper),
         };
-        let mem = view.mem.read();
+        let mem = crate::keyspace::Memtable::read_folded(&view.mem);
         self.mem_done = mem.scan(lower, upper, view.lsn, forward, self.mem_chunk, &mut self.mem);
         self.mem_chunk = (self.mem_chunk * 2).min(MEM_CHUNK);
     }

@@ -60,7 +60,7 @@ impl Keyspace {
         let guard = self.lock_writer()?;
         let namespaces = self.namespaces();
         let mems: Vec<_> = namespaces.iter().map(|ns| ns.memtable()).collect();
-        let mems: Vec<_> = mems.iter().map(|m| m.read()).collect();
+        let mems: Vec<_> = mems.iter().map(|m| Memtable::read_folded(m)).collect();
         let mut c = Checker {
             namespaces: &namespaces,
             at: namespaces.iter().enumerate().map(|(i, ns)| (ns.id, i)).collect(),

@@ -5,6 +5,13 @@
 //! A version is kept only while a registered snapshot may still see it (see
 //! [`Snapshots`](super::snapshot::Snapshots)); with no snapshot open every key holds exactly its
 //! newest version and removed keys disappear at once.
+//!
+//! Writes made while no snapshot is open are not put in the map one by one: they are appended
+//! to a pending list and folded into the map when something reads it (a range scan, a
+//! checkpoint, the integrity check) or when a write arrives while a snapshot is open. Every
+//! snapshot opened since sees the newest pending version of each key (its LSN is at least theirs),
+//! so a fold keeps nothing older, and it folds many writes in one sorted merge instead of one
+//! descent of the map per write. Point reads never need it: the index has every write.
 
 use std::collections::{BTreeMap, BTreeSet, btree_map};
 use std::ops::{Bound, Deref, DerefMut};
@@ -134,18 +141,114 @@ pub(crate) type Visible = (Arc<[u8]>, Option<(Arc<[u8]>, ExpiresAt)>);
 #[derive(Debug)]
 pub(crate) struct Memtable {
     map: BTreeMap<MemKey, Chain>,
+    /// Writes made while no snapshot was open, in the order they were made, not yet in `map`
+    /// (see the module documentation). Readers [`fold`](Self::fold) them in first.
+    pending: Vec<(MemKey, Version)>,
     keep_removals: bool,
 }
+
+/// A fold rebuilds the map in one sorted merge when the pending writes number at least the map's
+/// size divided by this; fewer are put into the map one by one (a rebuild costs the whole map).
+const REBUILD_RATIO: usize = 8;
 
 impl Memtable {
     /// An empty memtable; `keep_removals` for a persistent database.
     pub(crate) fn new(keep_removals: bool) -> Self {
-        Memtable { map: BTreeMap::new(), keep_removals }
+        Memtable { map: BTreeMap::new(), pending: Vec::new(), keep_removals }
     }
 
     /// Whether the memtable holds no key.
     pub(crate) fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.map.is_empty() && self.pending.is_empty()
+    }
+
+    /// Whether writes wait to be folded into the map (readers must [`fold`](Self::fold) first).
+    pub(crate) fn has_pending(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    /// A read guard on a memtable with no pending writes: folds them in first, under the write
+    /// lock, when there are any.
+    pub(crate) fn read_folded(lock: &RwLock<Memtable>) -> RwLockReadGuard<'_, Memtable> {
+        let guard = lock.read();
+        if !guard.has_pending() {
+            return guard;
+        }
+        drop(guard);
+        let mut guard = lock.write();
+        guard.fold();
+        RwLockWriteGuard::downgrade(guard)
+    }
+
+    /// Puts the pending writes into the map. Every open snapshot is younger than all of them
+    /// (they were made while none was open, and a snapshot sees every commit before it), so
+    /// each key keeps only its newest version.
+    pub(crate) fn fold(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let mut pending = std::mem::take(&mut self.pending);
+        // Stable: the writes of one key stay in the order they were made, the newest last.
+        // Writes come in sorted runs (each commit's), which the sort merges.
+        pending.sort_by(|a, b| a.0.cmp(&b.0));
+        let keep = self.keep_removals;
+        if pending.len().saturating_mul(REBUILD_RATIO) < self.map.len() {
+            for (key, version) in pending {
+                self.put_newest(key, version);
+            }
+            return;
+        }
+        let old = std::mem::take(&mut self.map).into_iter();
+        let mut merged: Vec<(MemKey, Chain)> = Vec::with_capacity(old.len() + pending.len());
+        let mut pending = pending.into_iter().peekable();
+        let mut old = old.peekable();
+        loop {
+            let take_old = match (old.peek(), pending.peek()) {
+                (None, None) => break,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (Some((o, _)), Some((p, _))) => o < p,
+            };
+            if take_old {
+                merged.extend(old.next());
+                continue;
+            }
+            let Some((key, mut version)) = pending.next() else { break };
+            // The newest write of the key wins; an older chain in the map goes with it.
+            while pending.peek().is_some_and(|(next, _)| *next == key) {
+                if let Some((_, newer)) = pending.next() {
+                    version = newer;
+                }
+            }
+            if old.peek().is_some_and(|(o, _)| *o == key) {
+                old.next();
+            }
+            // In memory a removal needs no marker: no snapshot is older than it.
+            if version.slot.is_some() || keep {
+                merged.push((key, Chain { head: version, older: Vec::new() }));
+            }
+        }
+        // Already sorted and distinct: built in one pass.
+        self.map = merged.into_iter().collect();
+    }
+
+    /// Makes `version` the only version of `key` (no open snapshot is older than it).
+    fn put_newest(&mut self, key: MemKey, version: Version) {
+        let keep = self.keep_removals;
+        match self.map.entry(key) {
+            btree_map::Entry::Occupied(mut entry) => {
+                if version.slot.is_none() && !keep {
+                    entry.remove();
+                } else {
+                    *entry.get_mut() = Chain { head: version, older: Vec::new() };
+                }
+            }
+            btree_map::Entry::Vacant(entry) => {
+                if version.slot.is_some() || keep {
+                    entry.insert(Chain { head: version, older: Vec::new() });
+                }
+            }
+        }
     }
 
     /// Writes `slot` (or a removal when `None`) as the newest version of `key` at `lsn`.
@@ -162,6 +265,11 @@ impl Memtable {
     ) -> bool {
         let keep = self.keep_removals;
         let version = Version { lsn, slot };
+        if open.is_empty() {
+            self.pending.push((MemKey::new(Arc::clone(key)), version));
+            return false;
+        }
+        self.fold();
         // One search of the map whether the key is there or not.
         match self.map.entry(MemKey::new(Arc::clone(key))) {
             btree_map::Entry::Occupied(mut entry) => {
@@ -190,6 +298,7 @@ impl Memtable {
 
     /// Re-prunes `key` against the open snapshots; returns whether it still needs a later visit.
     pub(crate) fn collect(&mut self, key: &[u8], open: &[u64]) -> bool {
+        self.fold();
         let keep = self.keep_removals;
         let Some(chain) = self.map.get_mut(key) else { return false };
         if chain.prune(open) && !keep {
@@ -202,10 +311,13 @@ impl Memtable {
     /// Drops everything at once; only valid in memory when no snapshot is open.
     pub(crate) fn reset(&mut self) {
         self.map.clear();
+        self.pending.clear();
     }
 
-    /// The newest version of every key, in key order: what a checkpoint writes.
+    /// The newest version of every key, in key order: what a checkpoint writes. The memtable
+    /// must have been folded ([`read_folded`](Self::read_folded)).
     pub(crate) fn heads(&self) -> impl Iterator<Item = (&Arc<[u8]>, Option<&Slot>)> {
+        debug_assert!(self.pending.is_empty(), "heads of an unfolded memtable");
         self.map.iter().map(|(k, c)| (&k.key, c.head.slot.as_ref()))
     }
 
@@ -213,6 +325,7 @@ impl Memtable {
     /// beneath decides), `Some(None)` when it is removed.
     #[expect(clippy::option_option, reason = "absent here, removed here, and present differ")]
     pub(crate) fn head(&self, key: &[u8]) -> Option<Option<&Slot>> {
+        debug_assert!(self.pending.is_empty(), "a lookup in an unfolded memtable");
         self.map.get(key).map(|c| c.head.slot.as_ref())
     }
 
@@ -228,6 +341,7 @@ impl Memtable {
         limit: usize,
         out: &mut Vec<Visible>,
     ) -> bool {
+        debug_assert!(self.pending.is_empty(), "a scan of an unfolded memtable");
         if is_empty_range(lower, upper) {
             return true;
         }
@@ -468,8 +582,10 @@ mod tests {
         let mut o = Memtable::new(false);
         o.write(&key("a"), slot("1"), 1, &[]);
         o.write(&key("a"), slot("2"), 2, &[]);
+        o.fold();
         assert!(o.map.get(&b"a"[..]).unwrap().older.is_empty());
         o.write(&key("a"), None, 3, &[]);
+        o.fold();
         assert!(o.map.is_empty(), "a removal without snapshots leaves nothing behind");
     }
 
@@ -479,6 +595,7 @@ mod tests {
         o.write(&key("a"), None, 1, &[]);
         o.write(&key("b"), slot("1"), 2, &[]);
         o.write(&key("b"), None, 3, &[]);
+        o.fold();
         let mut out = Vec::new();
         o.scan(Bound::Unbounded, Bound::Unbounded, 9, true, 10, &mut out);
         assert_eq!(out.len(), 2);
@@ -545,6 +662,7 @@ mod tests {
     fn inverted_and_degenerate_ranges_are_empty_not_a_panic() {
         let mut o = Memtable::new(false);
         o.write(&key("b"), slot("b"), 1, &[]);
+        o.fold();
         let mut out = Vec::new();
         for (lo, hi) in [
             (Bound::Included(&b"d"[..]), Bound::Excluded(&b"a"[..])),
@@ -566,6 +684,7 @@ mod tests {
         for (i, k) in ["a", "b", "c", "d"].iter().enumerate() {
             o.write(&key(k), slot(k), i as u64 + 1, &[]);
         }
+        o.fold();
         let mut out = Vec::new();
         assert!(!o.scan(Bound::Unbounded, Bound::Unbounded, 9, true, 2, &mut out));
         assert_eq!(out.len(), 2);
@@ -575,5 +694,85 @@ mod tests {
             out.iter().map(|(k, _)| k.to_vec()).collect::<Vec<_>>(),
             vec![b"c".to_vec(), b"b".to_vec()]
         );
+    }
+
+    /// The keys (with values, removal markers as "") a folded memtable holds at the newest LSN.
+    fn contents(o: &mut Memtable) -> Vec<(String, String)> {
+        o.fold();
+        o.heads()
+            .map(|(k, s)| {
+                let v = s.map_or(String::new(), |s| String::from_utf8(s.value.to_vec()).unwrap());
+                (String::from_utf8(k.to_vec()).unwrap(), v)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn pending_writes_fold_into_the_same_map_by_merge_or_one_by_one() {
+        // The same writes, folded after every few writes (one by one into a larger map) and
+        // once at the end (one merge), in memory and persistent, agree with a model.
+        for keep in [false, true] {
+            let mut seed = 7u64;
+            let mut next = move || {
+                seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                seed >> 33
+            };
+            let mut often = Memtable::new(keep);
+            let mut once = Memtable::new(keep);
+            let mut model: BTreeMap<String, String> = BTreeMap::new();
+            for lsn in 1..=3_000u64 {
+                let k = format!("k{:03}", next() % 400);
+                let v = if next() % 4 == 0 { String::new() } else { format!("v{lsn}") };
+                for o in [&mut often, &mut once] {
+                    o.write(&key(&k), slot(&v), lsn, &[]);
+                }
+                if v.is_empty() {
+                    if keep {
+                        model.insert(k, v);
+                    } else {
+                        model.remove(&k);
+                    }
+                } else {
+                    model.insert(k, v);
+                }
+                if lsn % 7 == 0 {
+                    often.fold();
+                }
+            }
+            let want: Vec<(String, String)> = model.into_iter().collect();
+            assert_eq!(contents(&mut often), want, "folded often, keep {keep}");
+            assert_eq!(contents(&mut once), want, "folded once, keep {keep}");
+        }
+    }
+
+    #[test]
+    fn a_write_under_a_snapshot_folds_first_and_keeps_what_the_snapshot_sees() {
+        let mut o = Memtable::new(false);
+        // Older versions kept for a snapshot that has closed since.
+        o.write(&key("a"), slot("1"), 1, &[]);
+        o.write(&key("a"), slot("2"), 2, &[1]);
+        assert_eq!(o.map.get(&b"a"[..]).unwrap().older.len(), 1);
+        // No snapshot open: pending, and folding keeps only the newest version.
+        o.write(&key("a"), slot("3"), 3, &[]);
+        o.write(&key("b"), slot("3"), 3, &[]);
+        assert!(o.has_pending());
+        // A snapshot at LSN 3 opens; commit 4 rewrites a: the fold comes first, then the
+        // version the snapshot sees is kept.
+        o.write(&key("a"), slot("4"), 4, &[3]);
+        assert!(!o.has_pending());
+        assert_eq!(o.map.get(&b"a"[..]).unwrap().older.len(), 1, "only version 3 is kept");
+        assert_eq!(scan(&o, 3), vec![("a".into(), "3".into()), ("b".into(), "3".into())]);
+        assert_eq!(scan(&o, 4), vec![("a".into(), "4".into()), ("b".into(), "3".into())]);
+    }
+
+    #[test]
+    fn readers_through_the_lock_fold_first() {
+        let lock = RwLock::new(Memtable::new(true));
+        lock.write().write(&key("x"), slot("1"), 1, &[]);
+        assert!(lock.read().has_pending());
+        assert!(!lock.read().is_empty(), "pending writes count as content");
+        let guard = Memtable::read_folded(&lock);
+        assert!(!guard.has_pending());
+        assert_eq!(guard.head(b"x").flatten().map(|s| s.value.to_vec()), Some(b"1".to_vec()));
     }
 }

@@ -410,7 +410,7 @@ fn heads(
     let mut owned: Vec<(Vec<u8>, Head)> = Vec::new();
     for (ns, mem) in namespaces.iter().zip(mems) {
         let prefix = ns.tree_prefix();
-        for (key, head) in mem.read().heads() {
+        for (key, head) in super::Memtable::read_folded(mem).heads() {
             let mut k = Vec::with_capacity(4 + key.len());
             k.extend_from_slice(&prefix);
             k.extend_from_slice(key);

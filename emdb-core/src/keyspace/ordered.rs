@@ -191,10 +191,9 @@ impl Memtable {
         // Stable: the writes of one key stay in the order they were made, the newest last.
         // Writes come in sorted runs (each commit's), which the sort merges.
         pending.sort_by(|a, b| a.0.cmp(&b.0));
-        let keep = self.keep_removals;
         if pending.len().saturating_mul(REBUILD_RATIO) < self.map.len() {
             for (key, version) in pending {
-                self.put_newest(key, version);
+                self.write_map(key, version, &[]);
             }
             return;
         }
@@ -223,8 +222,7 @@ impl Memtable {
             if old.peek().is_some_and(|(o, _)| *o == key) {
                 old.next();
             }
-            // In memory a removal needs no marker: no snapshot is older than it.
-            if version.slot.is_some() || keep {
+            if self.starts_chain(&version) {
                 merged.push((key, Chain { head: version, older: Vec::new() }));
             }
         }
@@ -232,23 +230,10 @@ impl Memtable {
         self.map = merged.into_iter().collect();
     }
 
-    /// Makes `version` the only version of `key` (no open snapshot is older than it).
-    fn put_newest(&mut self, key: MemKey, version: Version) {
-        let keep = self.keep_removals;
-        match self.map.entry(key) {
-            btree_map::Entry::Occupied(mut entry) => {
-                if version.slot.is_none() && !keep {
-                    entry.remove();
-                } else {
-                    *entry.get_mut() = Chain { head: version, older: Vec::new() };
-                }
-            }
-            btree_map::Entry::Vacant(entry) => {
-                if version.slot.is_some() || keep {
-                    entry.insert(Chain { head: version, older: Vec::new() });
-                }
-            }
-        }
+    /// Whether `version` of a key the map does not hold is worth an entry: in memory a removal
+    /// of an absent key needs no marker (every snapshot misses the key anyway).
+    fn starts_chain(&self, version: &Version) -> bool {
+        version.slot.is_some() || self.keep_removals
     }
 
     /// Writes `slot` (or a removal when `None`) as the newest version of `key` at `lsn`.
@@ -263,15 +248,21 @@ impl Memtable {
         lsn: u64,
         open: &[u64],
     ) -> bool {
-        let keep = self.keep_removals;
         let version = Version { lsn, slot };
         if open.is_empty() {
             self.pending.push((MemKey::new(Arc::clone(key)), version));
             return false;
         }
         self.fold();
+        self.write_map(MemKey::new(Arc::clone(key)), version, open)
+    }
+
+    /// [`write`](Self::write) straight into the map.
+    fn write_map(&mut self, key: MemKey, version: Version, open: &[u64]) -> bool {
+        let keep = self.keep_removals;
+        let starts_chain = self.starts_chain(&version);
         // One search of the map whether the key is there or not.
-        match self.map.entry(MemKey::new(Arc::clone(key))) {
+        match self.map.entry(key) {
             btree_map::Entry::Occupied(mut entry) => {
                 let chain = entry.get_mut();
                 let was_dirty = chain.needs_gc(keep);
@@ -287,8 +278,7 @@ impl Memtable {
                 }
             }
             btree_map::Entry::Vacant(entry) => {
-                // In memory a removal of an absent key needs no marker: every snapshot misses it.
-                if version.slot.is_some() || keep {
+                if starts_chain {
                     entry.insert(Chain { head: version, older: Vec::new() });
                 }
                 false

@@ -15,6 +15,7 @@ use crate::iter::{Iter, Keys};
 use crate::keyspace::Keyspace;
 use crate::limits::check_namespace;
 use crate::namespace::Namespace;
+use crate::snapshot::Snapshot;
 use crate::stats::Stats;
 use crate::ttl::Ttl;
 use crate::txn::Transaction;
@@ -384,6 +385,31 @@ impl Emdb {
     /// ```
     pub fn iter(&self) -> Result<Iter> {
         self.root.iter()
+    }
+
+    /// A consistent, read-only view of the default namespace as it is now: every read through
+    /// it sees the same commits, whatever is written meanwhile (see [`Snapshot`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use emdb_core::Emdb;
+    ///
+    /// let db = Emdb::open_in_memory();
+    /// db.insert("balance:alice", "70")?;
+    /// db.insert("balance:bob", "30")?;
+    /// let snapshot = db.snapshot();
+    /// db.transaction(|tx| {
+    ///     tx.insert("balance:alice", "50")?;
+    ///     tx.insert("balance:bob", "50")
+    /// })?;
+    /// // The snapshot's reads agree with each other: before the transfer, both of them.
+    /// assert_eq!(snapshot.get("balance:alice")?, Some(b"70".to_vec()));
+    /// assert_eq!(snapshot.get("balance:bob")?, Some(b"30".to_vec()));
+    /// # Ok::<(), emdb_core::Error>(())
+    /// ```
+    pub fn snapshot(&self) -> Snapshot {
+        self.root.snapshot()
     }
 
     /// Every live key in ascending order.

@@ -264,14 +264,50 @@ impl Last {
 /// The key range of an iterator, borrowed.
 type Bounds<'a> = (Bound<&'a [u8]>, Bound<&'a [u8]>);
 
+/// A view pinned for readers: the registered snapshot that keeps it readable and the view.
+#[derive(Debug)]
+pub(crate) struct Pinned {
+    _snapshot: SnapshotGuard,
+    pub(crate) view: View,
+}
+
+impl Pinned {
+    /// Registers a snapshot of namespace `ns` at the newest published commit.
+    pub(crate) fn take(ks: &Arc<Keyspace>, ns: &NsState) -> Self {
+        let (snapshot, view) = ks.snapshot(ns);
+        Pinned { _snapshot: snapshot, view }
+    }
+}
+
+/// What keeps an iterator's view readable.
+#[derive(Debug)]
+enum Pin {
+    /// A view of the iterator's own: its registered snapshot, or none for an iterator used
+    /// under the writer lock.
+    Own { _snapshot: Option<SnapshotGuard>, view: View },
+    /// The view of a [`Snapshot`](crate::Snapshot), shared with it and its other readers (one
+    /// reference count to take, where a snapshot of its own registers with the keyspace).
+    Shared(Arc<Pinned>),
+}
+
+impl Pin {
+    #[inline]
+    fn view(&self) -> &View {
+        match self {
+            Pin::Own { view, .. } => view,
+            Pin::Shared(pinned) => &pinned.view,
+        }
+    }
+}
+
 /// The machinery shared by every iterator: two ends, each merging the memtable and the tree
 /// beneath it in its direction (the memtable wins on equal keys; its removals hide tree
 /// entries); each end stops at the key the other end yielded last.
 #[derive(Debug)]
 pub(crate) struct RawIter {
-    /// Keeps the snapshot registered (its versions and tree pages stay) while the iterator lives.
-    _snapshot: Option<SnapshotGuard>,
-    view: View,
+    /// The view the iterator reads, kept readable (its versions and tree pages stay) while the
+    /// iterator lives.
+    pin: Pin,
     /// The namespace's key prefix in the tree.
     prefix: [u8; 4],
     now: u64,
@@ -506,7 +542,18 @@ impl RawIter {
         upper: Bound<Arc<[u8]>>,
     ) -> Self {
         let (snapshot, view) = ks.snapshot(ns);
-        Self::with_view(Some(snapshot), view, ks, ns, lower, upper)
+        Self::with_pin(Pin::Own { _snapshot: Some(snapshot), view }, ks, ns, lower, upper)
+    }
+
+    /// An iterator over the view of a [`Snapshot`](crate::Snapshot).
+    pub(crate) fn in_snapshot(
+        pinned: &Arc<Pinned>,
+        ks: &Keyspace,
+        ns: &NsState,
+        lower: Bound<Arc<[u8]>>,
+        upper: Bound<Arc<[u8]>>,
+    ) -> Self {
+        Self::with_pin(Pin::Shared(Arc::clone(pinned)), ks, ns, lower, upper)
     }
 
     /// An iterator over the current state without a registered snapshot: only for callers that
@@ -518,20 +565,18 @@ impl RawIter {
         upper: Bound<Arc<[u8]>>,
     ) -> Self {
         let view = ks.current_view(ns);
-        Self::with_view(None, view, ks, ns, lower, upper)
+        Self::with_pin(Pin::Own { _snapshot: None, view }, ks, ns, lower, upper)
     }
 
-    fn with_view(
-        snapshot: Option<SnapshotGuard>,
-        view: View,
+    fn with_pin(
+        pin: Pin,
         ks: &Keyspace,
         ns: &NsState,
         lower: Bound<Arc<[u8]>>,
         upper: Bound<Arc<[u8]>>,
     ) -> Self {
         RawIter {
-            _snapshot: snapshot,
-            view,
+            pin,
             prefix: ns.tree_prefix(),
             now: ks.now(),
             keys_only: false,
@@ -572,7 +617,7 @@ impl RawIter {
                 return Ok(None);
             }
             let end = if forward { &self.front } else { &self.back };
-            end.item(self.view.tree.as_deref(), self.keys_only, &self.checked_page)
+            end.item(self.pin.view().tree.as_deref(), self.keys_only, &self.checked_page)
                 .map(f)
                 .transpose()
         });
@@ -596,9 +641,9 @@ impl RawIter {
                 return Some(Err(e));
             }
         }
-        let RawIter { front, back, view, keys_only, value_buf, failed, checked_page, .. } = self;
+        let RawIter { front, back, pin, keys_only, value_buf, failed, checked_page, .. } = self;
         let end = if forward { &*front } else { &*back };
-        let item = end.item(view.tree.as_deref(), *keys_only, checked_page)?;
+        let item = end.item(pin.view().tree.as_deref(), *keys_only, checked_page)?;
         match item.value_ref(value_buf) {
             Ok(value) => Some(Ok((item.key, value))),
             Err(e) => {
@@ -623,7 +668,8 @@ impl RawIter {
             self.fail();
             return Ok(false);
         }
-        let RawIter { view, prefix, now, lower, upper, .. } = self;
+        let RawIter { pin, prefix, now, lower, upper, .. } = self;
+        let view = pin.view();
         let (end, last, other) = if forward {
             (&mut self.front, &mut self.front_last, &self.back_last)
         } else {

@@ -42,6 +42,7 @@ mod namespace;
 #[allow(dead_code)] // wired into the keyspace by the persistence step
 mod page;
 mod prefetch;
+mod snapshot;
 mod stats;
 #[allow(dead_code)] // wired into the keyspace by the persistence step
 mod tree;
@@ -58,6 +59,7 @@ pub use integrity::IntegrityReport;
 pub use iter::{Iter, Keys};
 pub use limits::{MAX_KEY_LEN, MAX_VALUE_LEN};
 pub use namespace::Namespace;
+pub use snapshot::Snapshot;
 pub use stats::Stats;
 pub use ttl::Ttl;
 pub use txn::{Transaction, TxNamespace};

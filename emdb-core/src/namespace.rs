@@ -9,8 +9,9 @@ use crate::batch::{Batch, NO_EXPIRY, Op};
 use crate::error::Result;
 use crate::focus::{Focus, Prefix};
 use crate::iter::{Iter, KeyBounds, Keys, RawIter, prefix_bounds};
-use crate::keyspace::{Held, IndexSlot, Keyspace, NsState, is_expired};
+use crate::keyspace::{Held, IndexSlot, Keyspace, NsState};
 use crate::limits::{check_key, check_value};
+use crate::snapshot::Snapshot;
 use crate::ttl::{Ttl, remaining};
 
 /// How many expired keys one purge commit removes.
@@ -93,7 +94,7 @@ impl Namespace {
         let Some(f) = f else { return Ok(None) };
         self.ns.index.with(key, |slot| {
             let Some(slot) = slot else { return Ok(None) };
-            if slot.expires_at != NO_EXPIRY && is_expired(slot.expires_at, self.ks.now()) {
+            if self.ks.expired(slot.expires_at) {
                 return Ok(None);
             }
             f(slot).map(Some)
@@ -189,7 +190,7 @@ impl Namespace {
         }
         self.ns.index.with_source(key.as_ref(), |slot, source| {
             let Some(slot) = slot else { return Ok(false) };
-            if slot.expires_at != NO_EXPIRY && is_expired(slot.expires_at, self.ks.now()) {
+            if self.ks.expired(slot.expires_at) {
                 return Ok(false);
             }
             self.ks.read_held_into(&slot.held, source, buf).map(|()| true)
@@ -265,6 +266,12 @@ impl Namespace {
 
     pub(crate) fn raw_iter(&self, lower: Bound<Arc<[u8]>>, upper: Bound<Arc<[u8]>>) -> RawIter {
         RawIter::new(&self.ks, &self.ns, lower, upper)
+    }
+
+    /// A consistent, read-only view of this namespace as it is now, for many reads that must
+    /// agree with each other (see [`Snapshot`]).
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot::new(&self.ks, &self.ns)
     }
 
     /// Every live entry in ascending key order, read from a snapshot taken now.

@@ -6,7 +6,7 @@
 use std::ops::{Bound, Range};
 use std::path::{Path, PathBuf};
 
-use emdb::{Emdb, FlushPolicy};
+use emdb::{Emdb, FlushPolicy, Snapshot};
 
 use crate::Records;
 use crate::engine::{BenchResult, Compaction, Durability, Engine, OpenError, Reader};
@@ -47,7 +47,7 @@ impl Engine for EmdbEngine {
     const NON_DURABLE: &'static str =
         "`FlushPolicy::Manual` (the WAL is written, never synced during the phase)";
 
-    type Reader<'a> = &'a Emdb;
+    type Reader<'a> = EmdbReader<'a>;
 
     fn open(dir: &Path) -> Result<Self, OpenError> {
         let path = dir.join(FILE);
@@ -90,8 +90,8 @@ impl Engine for EmdbEngine {
         self.sync_if_needed(durability)
     }
 
-    fn reader(&self) -> BenchResult<&Emdb> {
-        Ok(&self.db)
+    fn reader(&self) -> BenchResult<EmdbReader<'_>> {
+        Ok(EmdbReader { db: &self.db, snapshot: self.db.snapshot() })
     }
 
     fn compact(&mut self) -> BenchResult<Compaction> {
@@ -122,10 +122,19 @@ impl EmdbEngine {
     }
 }
 
-impl Reader for &Emdb {
+/// One read view of the database, as LMDB's and redb's readers are one read transaction each:
+/// a [`Snapshot`], whose point reads take the index (nothing is written while it is open) and
+/// whose range reads start in its view without registering a snapshot each.
+#[derive(Debug)]
+pub struct EmdbReader<'a> {
+    db: &'a Emdb,
+    snapshot: Snapshot,
+}
+
+impl Reader for EmdbReader<'_> {
     fn get(&mut self, key: &[u8], out: &mut Vec<u8>) -> BenchResult<bool> {
         // One copy of the value into the caller's buffer, as the other adapters do.
-        Ok(Emdb::get_into(self, key, out)?)
+        Ok(self.snapshot.get_into(key, out)?)
     }
 
     fn scan(
@@ -135,7 +144,7 @@ impl Reader for &Emdb {
         visit: &mut dyn FnMut(&[u8], &[u8]),
     ) -> BenchResult<usize> {
         // Borrowed entries, as heed and redb hand them out: no copy of a key or value.
-        let mut iter = self.range::<[u8], _>((Bound::Included(from), Bound::Unbounded))?;
+        let mut iter = self.snapshot.range::<[u8], _>((Bound::Included(from), Bound::Unbounded))?;
         let mut seen = 0;
         while seen < n {
             let Some(entry) = iter.next_ref() else { break };
@@ -147,6 +156,7 @@ impl Reader for &Emdb {
     }
 
     fn len(&mut self) -> BenchResult<u64> {
-        Ok(Emdb::len(self)? as u64)
+        // The count of the database (a snapshot has none of its own); nothing writes meanwhile.
+        Ok(self.db.len()? as u64)
     }
 }

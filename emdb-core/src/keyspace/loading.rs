@@ -497,6 +497,29 @@ mod tests {
     }
 
     #[test]
+    fn a_snapshot_taken_during_the_build_reads_the_tree_then_the_index() {
+        let clock = ManualClock::new(1_000_000);
+        let fs = closed(&clock);
+        let gate = Arc::new(IndexBuildGate::default());
+        let db = open(&fs, &clock, Some(Arc::clone(&gate)));
+        let snapshot = db.snapshot();
+        let check = |snapshot: &crate::Snapshot| {
+            // The index is empty until built: these come from the snapshot's tree.
+            assert_eq!(snapshot.get("packed").unwrap(), Some(vec![5u8; 150]));
+            assert_eq!(snapshot.get("overflow").unwrap(), Some(vec![6u8; 9_000]));
+            assert_eq!(snapshot.get("gone").unwrap(), None, "an expired key");
+            assert!(snapshot.contains_key("later").unwrap());
+            assert_eq!(snapshot.keys().unwrap().count(), 4);
+        };
+        assert!(db.keyspace().is_loading());
+        check(&snapshot);
+        gate.release();
+        assert_eq!(db.len().unwrap(), 4);
+        assert!(!db.keyspace().is_loading());
+        check(&snapshot);
+    }
+
+    #[test]
     fn a_handle_dropped_during_the_build_stops_it_and_loses_nothing() {
         let clock = ManualClock::new(1_000_000);
         let fs = closed(&clock);

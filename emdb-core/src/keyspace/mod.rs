@@ -49,7 +49,7 @@ use self::loading::Loading;
 pub(crate) use self::ordered::{Memtable, SharedStats, Visible};
 pub(crate) use self::persist::{Persist, PersistOptions, TreeSnap};
 use self::snapshot::Snapshots;
-use crate::batch::{Batch, DEFAULT_NS, NsId, Op, Writes, WritesBuilder};
+use crate::batch::{Batch, DEFAULT_NS, ExpiresAt, NO_EXPIRY, NsId, Op, Writes, WritesBuilder};
 use crate::builder::FlushPolicy;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
@@ -288,6 +288,19 @@ impl Keyspace {
 
     pub(crate) fn now(&self) -> u64 {
         self.config.clock.now_ms()
+    }
+
+    /// Whether an entry that expires at `expires_at` is expired now (the clock is read only for
+    /// an entry with an expiry).
+    #[inline]
+    pub(crate) fn expired(&self, expires_at: ExpiresAt) -> bool {
+        expires_at != NO_EXPIRY && is_expired(expires_at, self.now())
+    }
+
+    /// The LSN of the newest published commit.
+    #[inline]
+    pub(crate) fn committed_lsn(&self) -> u64 {
+        self.committed.load(Ordering::Acquire)
     }
 
     /// Writes everything committed since the last checkpoint into the page file and starts a

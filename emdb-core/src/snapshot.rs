@@ -1,0 +1,184 @@
+//! [`Snapshot`]: a consistent, read-only view of one namespace that many reads share.
+
+use std::ops::{Bound, RangeBounds};
+use std::sync::Arc;
+
+use crate::error::Result;
+use crate::iter::{Iter, Keys, Pinned, RawIter, prefix_bounds};
+use crate::keyspace::{Keyspace, NsState};
+use crate::namespace::owned_bounds;
+
+/// A read-only view of one namespace as it was when the snapshot was taken: every read through
+/// it sees the same commits, whatever is written meanwhile, like a read transaction of LMDB or
+/// redb.
+///
+/// Take one with [`Emdb::snapshot`](crate::Emdb::snapshot) or
+/// [`Namespace::snapshot`](crate::Namespace::snapshot). Its iterators start in the snapshot's
+/// view without registering a snapshot of their own, which makes many short range reads cheaper
+/// through one snapshot than through the database handle. A point read while nothing has been
+/// committed since the snapshot was taken goes through the point index, as
+/// [`Emdb::get`](crate::Emdb::get) does; after a later commit it reads the snapshot's view.
+///
+/// Entries are judged expired or not at the time of each read (an entry whose time-to-live
+/// runs out while the snapshot is open disappears from it, as from the database).
+///
+/// While a snapshot lives, the versions it sees stay in memory and the file pages it reads are
+/// not reused, so the file grows under writes instead of filling the space they free: drop a
+/// snapshot once its reads are done. A snapshot is `Send + Sync` and cheap to clone (the clones
+/// share the one view).
+///
+/// # Examples
+///
+/// ```
+/// use emdb_core::Emdb;
+///
+/// let db = Emdb::open_in_memory();
+/// db.insert("a", "1")?;
+/// let snapshot = db.snapshot();
+/// db.insert("a", "2")?;
+/// db.insert("b", "3")?;
+/// assert_eq!(snapshot.get("a")?, Some(b"1".to_vec()));
+/// assert_eq!(snapshot.get("b")?, None);
+/// assert_eq!(snapshot.iter()?.count(), 1);
+/// assert_eq!(db.get("a")?, Some(b"2".to_vec()));
+/// # Ok::<(), emdb_core::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Snapshot {
+    ks: Arc<Keyspace>,
+    ns: Arc<NsState>,
+    pinned: Arc<Pinned>,
+}
+
+impl std::fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Snapshot")
+            .field("namespace", &self.ns.name)
+            .field("lsn", &self.pinned.view.lsn)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Snapshot {
+    /// Takes a snapshot of namespace `ns` at the newest published commit.
+    pub(crate) fn new(ks: &Arc<Keyspace>, ns: &Arc<NsState>) -> Self {
+        Snapshot { ks: Arc::clone(ks), ns: Arc::clone(ns), pinned: Arc::new(Pinned::take(ks, ns)) }
+    }
+
+    /// The value of `key` in the snapshot, or `None` if it is absent or expired.
+    ///
+    /// # Errors
+    /// None in memory; a persistent database reports I/O and corruption errors.
+    pub fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<Vec<u8>>> {
+        let mut value = Vec::new();
+        Ok(self.get_into(key, &mut value)?.then_some(value))
+    }
+
+    /// Copies the value of `key` in the snapshot into `buf`, replacing its contents, and
+    /// returns whether the key is present and unexpired (`buf` is left empty when it is not).
+    ///
+    /// # Errors
+    /// As [`get`](Self::get).
+    pub fn get_into(&self, key: impl AsRef<[u8]>, buf: &mut Vec<u8>) -> Result<bool> {
+        buf.clear();
+        let key = key.as_ref();
+        if !self.ks.is_loading() {
+            let lsn = self.pinned.view.lsn;
+            let found = self.ns.index.with_source(key, |slot, source| {
+                // A commit publishes its LSN before it releases the index shards it changed,
+                // so under the shard's lock an unchanged LSN means the shard holds no later
+                // commit's change: the index answers for the snapshot.
+                if self.ks.committed_lsn() != lsn {
+                    return Ok(None);
+                }
+                let Some(slot) = slot.filter(|slot| !self.ks.expired(slot.expires_at)) else {
+                    return Ok(Some(false));
+                };
+                self.ks.read_held_into(&slot.held, source, buf).map(|()| Some(true))
+            })?;
+            if let Some(found) = found {
+                return Ok(found);
+            }
+        }
+        let key: Arc<[u8]> = Arc::from(key);
+        let mut raw = self.raw_iter(Bound::Included(Arc::clone(&key)), Bound::Included(key));
+        match raw.next_ref(true) {
+            None => Ok(false),
+            Some(Ok((_, value))) => {
+                buf.extend_from_slice(value);
+                Ok(true)
+            }
+            Some(Err(e)) => Err(e),
+        }
+    }
+
+    /// Whether `key` is present and unexpired in the snapshot.
+    ///
+    /// # Errors
+    /// As [`get`](Self::get).
+    pub fn contains_key(&self, key: impl AsRef<[u8]>) -> Result<bool> {
+        let key: Arc<[u8]> = Arc::from(key.as_ref());
+        let mut keys =
+            Keys::new(self.raw_iter(Bound::Included(Arc::clone(&key)), Bound::Included(key)), 0);
+        keys.next().transpose().map(|key| key.is_some())
+    }
+
+    /// Every live entry of the snapshot in ascending key order.
+    ///
+    /// # Errors
+    /// As [`get`](Self::get).
+    pub fn iter(&self) -> Result<Iter> {
+        Ok(Iter::new(self.raw_iter(Bound::Unbounded, Bound::Unbounded), 0))
+    }
+
+    /// Every live key of the snapshot in ascending order.
+    ///
+    /// # Errors
+    /// As [`get`](Self::get).
+    pub fn keys(&self) -> Result<Keys> {
+        Ok(Keys::new(self.raw_iter(Bound::Unbounded, Bound::Unbounded), 0))
+    }
+
+    /// The live entries of the snapshot whose keys fall in `range`, in ascending key order.
+    ///
+    /// # Errors
+    /// As [`get`](Self::get).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use emdb_core::Emdb;
+    ///
+    /// let db = Emdb::open_in_memory();
+    /// for k in ["a", "f", "m", "z"] {
+    ///     db.insert(k, "")?;
+    /// }
+    /// let snapshot = db.snapshot();
+    /// db.remove("f")?;
+    /// // Many short ranges through one snapshot, all of them before the removal.
+    /// assert_eq!(snapshot.range("a".."m")?.count(), 2);
+    /// assert_eq!(snapshot.range("f"..)?.count(), 3);
+    /// # Ok::<(), emdb_core::Error>(())
+    /// ```
+    pub fn range<K, R>(&self, range: R) -> Result<Iter>
+    where
+        K: AsRef<[u8]> + ?Sized,
+        R: RangeBounds<K>,
+    {
+        let (lower, upper) = owned_bounds(&range);
+        Ok(Iter::new(self.raw_iter(lower, upper), 0))
+    }
+
+    /// The live entries of the snapshot whose keys start with `prefix`, in ascending key order.
+    ///
+    /// # Errors
+    /// As [`get`](Self::get).
+    pub fn prefix(&self, prefix: impl AsRef<[u8]>) -> Result<Iter> {
+        let (lower, upper) = prefix_bounds(prefix.as_ref());
+        Ok(Iter::new(self.raw_iter(lower, upper), 0))
+    }
+
+    fn raw_iter(&self, lower: Bound<Arc<[u8]>>, upper: Bound<Arc<[u8]>>) -> RawIter {
+        RawIter::in_snapshot(&self.pinned, &self.ks, &self.ns, lower, upper)
+    }
+}

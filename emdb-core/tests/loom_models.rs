@@ -1,4 +1,4 @@
-//! loom models of two small concurrent protocols of the engine, in isolated form (the same
+//! loom models of three small concurrent protocols of the engine, in isolated form (the same
 //! locks, orderings and steps as the code, over a one-key state), explored over every
 //! interleaving loom allows:
 //!
@@ -12,6 +12,11 @@
 //!   first waiter leads one sync outside the lock while others wait on the condition variable.
 //!   Properties: no deadlock (loom reports one when every thread is blocked); a waiter returns
 //!   `Ok` only once its frame is on disk; a failed sync wakes every waiter with an error.
+//! * **a snapshot's point read through the index** (`keyspace/mod.rs` `apply`, `snapshot.rs`
+//!   `Snapshot::get_into`): a commit changes its index shards and publishes its LSN before it
+//!   releases them; a reader takes the index's answer only if, under the shard's read lock, the
+//!   published LSN is still its snapshot's. Property: such an answer is always the snapshot's
+//!   value. A variant that publishes after releasing the shards must fail.
 //!
 //! Not part of `cargo test`. Run:
 //! `RUSTFLAGS="--cfg loom" cargo test -p emdb-core --test loom_models --release`
@@ -20,7 +25,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 use loom::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use loom::sync::{Arc, Condvar, Mutex};
+use loom::sync::{Arc, Condvar, Mutex, RwLock};
 use loom::thread;
 
 /// Explores every interleaving of `f` (no preemption bound: the models are small enough) and
@@ -248,4 +253,76 @@ fn group_commit_acknowledges_only_synced_frames_and_never_deadlocks() {
 #[test]
 fn a_failed_group_sync_wakes_every_waiter() {
     group_commit_model(true);
+}
+
+// ---------------------------------------------------------------------------------------------
+// A snapshot's point read through the index.
+
+/// Two index shards, each holding one key whose value is the LSN of the commit that wrote it
+/// (every commit writes both), and the published LSN.
+struct Index {
+    shards: [RwLock<u64>; 2],
+    committed: AtomicU64,
+    /// Publish the LSN after releasing the shards (the bug the model must catch).
+    racy: bool,
+}
+
+impl Index {
+    /// `keyspace/mod.rs` `apply`: lock the touched shards, change them, publish the LSN, and
+    /// only then release the shards.
+    fn commit(&self, lsn: u64) {
+        let mut a = self.shards[0].write().unwrap();
+        let mut b = self.shards[1].write().unwrap();
+        *a = lsn;
+        *b = lsn;
+        if self.racy {
+            drop((a, b));
+            self.committed.store(lsn, Ordering::Release);
+        } else {
+            self.committed.store(lsn, Ordering::Release);
+            drop((a, b));
+        }
+    }
+
+    /// `snapshot.rs` `Snapshot::get_into`: under the shard's read lock, the index answers only
+    /// while the published LSN is still the snapshot's; `None` is the fall-back to the view.
+    fn read(&self, shard: usize, snapshot: u64) -> Option<u64> {
+        let value = self.shards[shard].read().unwrap();
+        (self.committed.load(Ordering::Acquire) == snapshot).then_some(*value)
+    }
+}
+
+fn snapshot_read_model(racy: bool) {
+    model(if racy { "snapshot read (racy variant)" } else { "snapshot read" }, move || {
+        let index = Arc::new(Index {
+            shards: [RwLock::new(0), RwLock::new(0)],
+            committed: AtomicU64::new(0),
+            racy,
+        });
+        let writer = {
+            let index = Arc::clone(&index);
+            thread::spawn(move || {
+                index.commit(1);
+                index.commit(2);
+            })
+        };
+        let snapshot = index.committed.load(Ordering::Acquire);
+        for shard in [1, 0] {
+            if let Some(value) = index.read(shard, snapshot) {
+                assert_eq!(value, snapshot, "a snapshot at {snapshot} read commit {value}");
+            }
+        }
+        writer.join().unwrap();
+    });
+}
+
+#[test]
+fn a_snapshot_point_read_takes_the_index_only_while_it_holds_the_snapshot() {
+    snapshot_read_model(false);
+}
+
+#[test]
+#[should_panic(expected = "a snapshot at")]
+fn publishing_the_lsn_after_releasing_the_shards_lets_a_later_commit_through() {
+    snapshot_read_model(true);
 }

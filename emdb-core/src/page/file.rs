@@ -356,7 +356,13 @@ impl PageFile {
     ///
     /// # Errors
     /// As [`read_value_into`](Self::read_value_into).
-    #[inline]
+    #[expect(
+        clippy::inline_always,
+        reason = "per value of every scan; out of line, the location is handed over through \
+                  memory right after the caller stored it field by field, and the callee's wider \
+                  load stalls store forwarding"
+    )]
+    #[inline(always)]
     pub(crate) fn value_in_map<'m>(
         &self,
         map: &'m SharedMap,

@@ -393,7 +393,12 @@ struct Head {
 
 impl Head {
     /// Reads the head of the entry `e` (the bytes from the entry's start to the page's end).
-    #[inline]
+    #[expect(
+        clippy::inline_always,
+        reason = "per entry of every scan; out of line, its result comes back through memory \
+                  in stores of other widths than the caller's loads, which stall store forwarding"
+    )]
+    #[inline(always)]
     fn read(layout: LeafLayout, e: &[u8]) -> Result<Head, String> {
         let (key_len, kind, has_expiry, expiry_at) = match layout {
             LeafLayout::Fixed => {
@@ -454,7 +459,12 @@ fn varint_u32(e: &[u8], at: usize, what: &str) -> Result<(u32, usize), String> {
 
 /// Decodes the value part (of kind `kind`) at `v` of the entry `e` (bounded by `e`); returns
 /// it and the offset just past it.
-#[inline]
+#[expect(
+    clippy::inline_always,
+    reason = "per entry of every scan; out of line, its result comes back through memory in \
+              stores of other widths than the caller's loads, which stall store forwarding"
+)]
+#[inline(always)]
 fn decode_value(
     layout: LeafLayout,
     kind: u8,
@@ -517,7 +527,12 @@ fn decode_value(
 }
 
 /// Decodes the entry at the start of `e` (which may run on past it): the entry and its length.
-#[inline]
+#[expect(
+    clippy::inline_always,
+    reason = "per entry of every scan; out of line, its result comes back through memory in \
+              stores of other widths than the caller's loads, which stall store forwarding"
+)]
+#[inline(always)]
 fn decode_entry(layout: LeafLayout, e: &[u8]) -> Result<(LeafEntry<'_>, usize), String> {
     let head = Head::read(layout, e)?;
     let key = head.key(e)?;

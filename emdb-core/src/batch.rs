@@ -259,6 +259,9 @@ impl WritesBuilder {
     /// Sorts the log by (namespace, key), keeps the last write of each key, and lays the tree
     /// keys out in that order.
     pub(crate) fn finish(self) -> Writes {
+        /// How many sorted writes ahead of the one being laid out have their key prefetched
+        /// (and twice as many, their log entry).
+        const AHEAD: usize = 16;
         let WritesBuilder { keys: buf, values, log } = self;
         let key_of = |l: &Logged| span(&buf, l.key.0, l.key.1 as usize);
         // (namespace, key prefix, key length, position): most comparisons, and telling
@@ -276,11 +279,23 @@ impl WritesBuilder {
         let mut keys: Vec<u8> =
             Vec::with_capacity(log.iter().map(|l| NS_PREFIX + l.key.1 as usize).sum());
         let mut items: Vec<WriteAt> = Vec::with_capacity(order.len());
-        let mut order = order.into_iter().peekable();
-        while let Some((ns, prefix, len, pos)) = order.next() {
+        for (i, &(ns, prefix, len, pos)) in order.iter().enumerate() {
+            // In sorted order every log entry, and every key in the buffer, is a cache miss
+            // (they lie in the order they were written): keep the next ones in flight, the log
+            // entries first, then the keys they point at, by then in the cache.
+            if let Some(&(.., far)) = order.get(i + 2 * AHEAD)
+                && let Some(l) = logged(far)
+            {
+                crate::prefetch::prefetch(l);
+            }
+            if let Some(&(.., near)) = order.get(i + AHEAD)
+                && let Some(byte) = logged(near).and_then(|l| buf.get(l.key.0))
+            {
+                crate::prefetch::prefetch(byte);
+            }
             let Some(l) = logged(pos) else { continue };
             let key = key_of(l);
-            let same_as_next = order.peek().is_some_and(|&(n_ns, n_prefix, n_len, n_pos)| {
+            let same_as_next = order.get(i + 1).is_some_and(|&(n_ns, n_prefix, n_len, n_pos)| {
                 (n_ns, n_prefix, n_len) == (ns, prefix, len)
                     && logged(n_pos).map(key_of) == Some(key)
             });

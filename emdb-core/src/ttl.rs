@@ -23,8 +23,13 @@ pub enum Ttl {
 }
 
 impl Ttl {
-    /// The absolute expiry of an entry written at `now_ms` with this TTL.
-    pub(crate) fn expires_at(self, default: Option<Duration>, now_ms: u64) -> Result<ExpiresAt> {
+    /// The absolute expiry of an entry written now with this TTL; `now_ms` reads the clock, only
+    /// when the entry gets an expiry (most writes have none, and skip the clock).
+    pub(crate) fn expires_at(
+        self,
+        default: Option<Duration>,
+        now_ms: impl FnOnce() -> u64,
+    ) -> Result<ExpiresAt> {
         let after = match self {
             Ttl::Never => return Ok(NO_EXPIRY),
             Ttl::Default => match default {
@@ -38,7 +43,7 @@ impl Ttl {
         let ms = after.as_nanos().div_ceil(1_000_000);
         let ms = u64::try_from(ms).map_err(|_| overflow())?;
         // `u64::MAX` is reserved so that "expires at" always stays distinct from "now + forever".
-        now_ms.checked_add(ms).filter(|&t| t < u64::MAX).ok_or_else(overflow)
+        now_ms().checked_add(ms).filter(|&t| t < u64::MAX).ok_or_else(overflow)
     }
 }
 
@@ -53,23 +58,38 @@ mod tests {
 
     #[test]
     fn never_and_an_unset_default_mean_no_expiry() {
-        assert_eq!(Ttl::Never.expires_at(Some(Duration::from_secs(1)), 5).unwrap(), NO_EXPIRY);
-        assert_eq!(Ttl::Default.expires_at(None, 5).unwrap(), NO_EXPIRY);
+        assert_eq!(Ttl::Never.expires_at(Some(Duration::from_secs(1)), || 5).unwrap(), NO_EXPIRY);
+        assert_eq!(Ttl::Default.expires_at(None, || 5).unwrap(), NO_EXPIRY);
+    }
+
+    #[test]
+    fn the_clock_is_read_only_for_an_entry_that_expires() {
+        let reads = std::cell::Cell::new(0);
+        let now = || {
+            reads.set(reads.get() + 1);
+            5
+        };
+        Ttl::Never.expires_at(Some(Duration::from_secs(1)), now).unwrap();
+        Ttl::Default.expires_at(None, now).unwrap();
+        assert_eq!(reads.get(), 0);
+        Ttl::Default.expires_at(Some(Duration::from_secs(1)), now).unwrap();
+        Ttl::After(Duration::from_secs(1)).expires_at(None, now).unwrap();
+        assert_eq!(reads.get(), 2);
     }
 
     #[test]
     fn default_uses_the_configured_ttl_and_after_rounds_up_to_milliseconds() {
-        assert_eq!(Ttl::Default.expires_at(Some(Duration::from_secs(2)), 5).unwrap(), 2005);
-        assert_eq!(Ttl::After(Duration::from_nanos(1)).expires_at(None, 5).unwrap(), 6);
-        assert_eq!(Ttl::After(Duration::ZERO).expires_at(None, 5).unwrap(), 5);
+        assert_eq!(Ttl::Default.expires_at(Some(Duration::from_secs(2)), || 5).unwrap(), 2005);
+        assert_eq!(Ttl::After(Duration::from_nanos(1)).expires_at(None, || 5).unwrap(), 6);
+        assert_eq!(Ttl::After(Duration::ZERO).expires_at(None, || 5).unwrap(), 5);
     }
 
     #[test]
     fn a_ttl_past_the_clock_range_is_an_overflow_error() {
-        let err = Ttl::After(Duration::MAX).expires_at(None, 5).unwrap_err();
+        let err = Ttl::After(Duration::MAX).expires_at(None, || 5).unwrap_err();
         assert!(matches!(err, Error::TtlOverflow { ttl } if ttl == Duration::MAX));
         let err =
-            Ttl::After(Duration::from_millis(10)).expires_at(None, u64::MAX - 10).unwrap_err();
+            Ttl::After(Duration::from_millis(10)).expires_at(None, || u64::MAX - 10).unwrap_err();
         assert!(matches!(err, Error::TtlOverflow { .. }));
     }
 

@@ -776,6 +776,7 @@ impl Iter {
     /// assert_eq!(total, 4);
     /// # Ok::<(), emdb_core::Error>(())
     /// ```
+    #[inline]
     pub fn next_ref(&mut self) -> Option<Result<(&[u8], &[u8])>> {
         let strip = self.strip;
         let entry = self.raw.next_ref(true)?;
@@ -802,6 +803,7 @@ impl Iter {
     /// assert!(iter.next_ref().is_none());
     /// # Ok::<(), emdb_core::Error>(())
     /// ```
+    #[inline]
     pub fn next_back_ref(&mut self) -> Option<Result<(&[u8], &[u8])>> {
         let strip = self.strip;
         let entry = self.raw.next_ref(false)?;

@@ -220,7 +220,12 @@ pub(crate) const fn varint_len(v: u64) -> usize {
 /// Reads a LEB128 varint at `at`: the value and the bytes it took. `None` when it runs past the
 /// end of `buf`, exceeds a `u64`, or is not the shortest encoding of its value (a trailing zero
 /// byte), so that every value has exactly one encoding.
-#[inline]
+#[expect(
+    clippy::inline_always,
+    reason = "twice per entry of every scan; out of line, its result comes back through memory \
+              and the caller's loads of it stall store forwarding"
+)]
+#[inline(always)]
 pub(crate) fn get_varint(buf: &[u8], at: usize) -> Option<(u64, usize)> {
     let first = *buf.get(at)?;
     if first < 0x80 {

@@ -210,6 +210,11 @@ impl ShardedIndex {
         f(found, shard.source.as_ref())
     }
 
+    /// Whether no shard holds a key.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.shards.iter().all(|s| s.0.read().table.is_empty())
+    }
+
     /// The source the shards read values from (shard 0's copy).
     pub(crate) fn source(&self) -> Option<ValueSource> {
         self.shards.first().and_then(|s| s.0.read().source.clone())

@@ -40,12 +40,14 @@ use std::time::Duration;
 
 use parking_lot::{Mutex, MutexGuard, RwLock};
 
+use self::index::IndexWriteGuard;
 pub(crate) use self::index::{
     ALL_SHARDS, Held, IndexSlot, KeyHash, ShardedIndex, Slot, ValueSource, is_expired,
 };
 #[cfg(test)]
 pub(crate) use self::loading::IndexBuildGate;
 use self::loading::Loading;
+use self::ordered::StatsWriteGuard;
 pub(crate) use self::ordered::{Memtable, SharedStats, Visible};
 pub(crate) use self::persist::{Persist, PersistOptions, TreeSnap};
 use self::snapshot::Snapshots;
@@ -581,6 +583,13 @@ impl Keyspace {
     /// operation, where the checkpoint put a value that left its leaf. The caller holds the
     /// snapshot registry lock, with the memtables fresh and the tree root holding the batch.
     fn apply_written(&self, batch: &Writes, locs: &[Option<ValueLoc>], lsn: u64) {
+        let written = self.written(batch);
+        let locked = written.lock_and_apply(batch, locs);
+        self.publish_applied(locked, lsn);
+    }
+
+    /// The namespaces `batch` writes, with how many puts and writes each has.
+    fn written(&self, batch: &Writes) -> Written {
         // The writes are grouped by namespace (sorted): (namespace, puts, writes).
         let mut groups: Vec<(NsId, usize, usize)> = Vec::new();
         for at in 0..batch.len() {
@@ -598,57 +607,12 @@ impl Keyspace {
             let registry = self.registry.read();
             groups.iter().filter_map(|(id, ..)| registry.by_id.get(id).cloned()).collect()
         };
-        let mut locked: Vec<_> = states
-            .iter()
-            .map(|state| {
-                let (_, puts, count) =
-                    groups.iter().find(|g| g.0 == state.id).copied().unwrap_or_default();
-                let mask = if count > LOCK_ALL_ABOVE {
-                    ALL_SHARDS
-                } else {
-                    (0..batch.len())
-                        .filter(|&at| batch.ns(at) == Some(state.id))
-                        .fold(0, |mask, at| mask | state.index.shard_bit(batch.key(at)))
-                };
-                let mut index = state.index.lock(mask);
-                if puts > RESERVE_ABOVE {
-                    index.reserve(puts);
-                }
-                (state.stats.write(), index)
-            })
-            .collect();
-        // Shard by shard: each shard's table is a few megabytes that stay in the cache while
-        // its keys go in, instead of every key touching a random place in all of them.
-        for (state, (counts, index)) in states.iter().zip(&mut locked) {
-            let mut order: Vec<(KeyHash, usize)> = (0..batch.len())
-                .filter(|&at| batch.ns(at) == Some(state.id))
-                .map(|at| (state.index.hash(batch.key(at)), at))
-                .collect();
-            order.sort_unstable_by_key(|(hash, _)| hash.shard());
-            // Into an empty namespace (a first load) every key is new: no search before each
-            // insert. The batch's keys are distinct.
-            let fresh = index.is_empty();
-            for (hash, at) in order {
-                let key = batch.key(at);
-                if let Some((value, expires_at)) = batch.value(at) {
-                    let held = match locs.get(at).copied().flatten() {
-                        Some(loc) => Held::Disk(loc),
-                        None => Held::Mem(Arc::from(value)),
-                    };
-                    let slot = IndexSlot { held, expires_at };
-                    let old = if fresh {
-                        index.insert_absent_hashed(hash, key, slot);
-                        None
-                    } else {
-                        index.put_hashed(hash, key, None, slot)
-                    };
-                    counts.change(key, old, Some(expires_at));
-                } else {
-                    let old = index.remove_hashed(hash, key);
-                    counts.change(key, old.map(|s| s.expires_at), None);
-                }
-            }
-        }
+        Written { states, groups }
+    }
+
+    /// Publishes the LSN of a batch applied by [`Written::lock_and_apply`],
+    /// then releases its shards: a reader sees all of the batch or none of it.
+    fn publish_applied(&self, locked: Applied<'_>, lsn: u64) {
         self.committed.store(lsn, Ordering::Release);
         drop(locked);
     }
@@ -818,6 +782,90 @@ pub(crate) struct SnapshotGuard {
 impl Drop for SnapshotGuard {
     fn drop(&mut self) {
         self.ks.snapshots.lock().release(self.lsn, self.seq);
+    }
+}
+
+/// The locked index shards and counts of the namespaces of a [`Written`] batch.
+type Applied<'w> = Vec<(StatsWriteGuard<'w>, IndexWriteGuard<'w>)>;
+
+/// The namespaces a written batch touches (see [`Written::lock_and_apply`]).
+pub(crate) struct Written {
+    states: Vec<Arc<NsState>>,
+    /// `(namespace, puts, writes)`, by namespace.
+    groups: Vec<(NsId, usize, usize)>,
+}
+
+impl Written {
+    /// Whether every namespace's index is empty (a first load into each).
+    fn indexes_empty(&self) -> bool {
+        self.states.iter().all(|s| s.index.is_empty())
+    }
+
+    /// Locks the index shards and counts of every namespace and applies `batch`
+    /// to them, publishing nothing: until [`Keyspace::publish_applied`] (or [`undo`](Self::undo)) releases them, point readers of those shards wait.
+    fn lock_and_apply(&self, batch: &Writes, locs: &[Option<ValueLoc>]) -> Applied<'_> {
+        let Written { states, groups } = self;
+        let mut locked: Vec<_> = states
+            .iter()
+            .map(|state| {
+                let (_, puts, count) =
+                    groups.iter().find(|g| g.0 == state.id).copied().unwrap_or_default();
+                let mask = if count > LOCK_ALL_ABOVE {
+                    ALL_SHARDS
+                } else {
+                    (0..batch.len())
+                        .filter(|&at| batch.ns(at) == Some(state.id))
+                        .fold(0, |mask, at| mask | state.index.shard_bit(batch.key(at)))
+                };
+                let mut index = state.index.lock(mask);
+                if puts > RESERVE_ABOVE {
+                    index.reserve(puts);
+                }
+                (state.stats.write(), index)
+            })
+            .collect();
+        // Shard by shard: each shard's table is a few megabytes that stay in the cache while
+        // its keys go in, instead of every key touching a random place in all of them.
+        for (state, (counts, index)) in states.iter().zip(&mut locked) {
+            let mut order: Vec<(KeyHash, usize)> = (0..batch.len())
+                .filter(|&at| batch.ns(at) == Some(state.id))
+                .map(|at| (state.index.hash(batch.key(at)), at))
+                .collect();
+            order.sort_unstable_by_key(|(hash, _)| hash.shard());
+            // Into an empty namespace (a first load) every key is new: no search before each
+            // insert. The batch's keys are distinct.
+            let fresh = index.is_empty();
+            for (hash, at) in order {
+                let key = batch.key(at);
+                if let Some((value, expires_at)) = batch.value(at) {
+                    let held = match locs.get(at).copied().flatten() {
+                        Some(loc) => Held::Disk(loc),
+                        None => Held::Mem(Arc::from(value)),
+                    };
+                    let slot = IndexSlot { held, expires_at };
+                    let old = if fresh {
+                        index.insert_absent_hashed(hash, key, slot);
+                        None
+                    } else {
+                        index.put_hashed(hash, key, None, slot)
+                    };
+                    counts.change(key, old, Some(expires_at));
+                } else {
+                    let old = index.remove_hashed(hash, key);
+                    counts.change(key, old.map(|s| s.expires_at), None);
+                }
+            }
+        }
+        locked
+    }
+
+    /// Takes back a batch that [`lock_and_apply`](Self::lock_and_apply) applied to empty
+    /// indexes (its commit failed): the shards and counts are emptied again, as they were.
+    fn undo(locked: Applied<'_>) {
+        for (mut counts, mut index) in locked {
+            index.clear();
+            counts.reset();
+        }
     }
 }
 

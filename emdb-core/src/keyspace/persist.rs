@@ -345,11 +345,16 @@ impl Keyspace {
         let oldest = self.snapshots.lock().oldest_pinned(store.meta().sequence);
         // Every namespace but the default one has its catalog entry once this is durable.
         store.set_catalog_entries(namespaces.len().saturating_sub(1) as u64);
-        let meta = store.checkpoint(&changes, lsn, oldest)?;
+        // A large batch into empty indexes (a first load) is applied to them while its pages
+        // are made durable, on another thread, and published once they are.
+        let first_load = batch
+            .filter(|b| b.len() >= OVERLAP_SYNC_ABOVE)
+            .map(|b| self.written(b))
+            .filter(super::Written::indexes_empty);
+        let staged = store.stage(&changes, lsn, oldest)?;
         let file = Arc::clone(store.file());
-        let root = store.root();
+        let root = staged.root;
         let placed = store.take_placed();
-        drop(store);
         // Where the values that left the leaves now live: the tree writer placed one value per
         // change that puts one, in the order of the changes.
         let mut moved: Vec<(usize, Vec<u8>, ValueLoc)> = Vec::new();
@@ -372,17 +377,47 @@ impl Keyspace {
             }
         }
         drop(changes);
-        // The file grew: readers get a mapping that covers the values about to move to it. A
-        // failure is reported once the batch, durable now, is published.
+        // The file grew: readers get a mapping that covers the values about to move to it
+        // (before any shard is locked below: publishing takes each shard's lock). A failure is
+        // reported once the batch, durable by then, is published.
         let published = self.publish_value_source();
+        let overlapped = match (&first_load, batch) {
+            (Some(written), Some(batch)) => std::thread::scope(|scope| {
+                let spare = staged.clone();
+                let store = &mut *store;
+                let sync = std::thread::Builder::new()
+                    .name("emdb-sync".into())
+                    .spawn_scoped(scope, move || store.publish(spare))
+                    .ok()?;
+                let applied = written.lock_and_apply(batch, &batch_locs);
+                // The thread returns what `publish` does; a panic there (none is possible) is
+                // a failed publish.
+                let meta = sync.join().unwrap_or(Err(Error::Poisoned));
+                Some((meta, applied))
+            }),
+            _ => None,
+        };
+        let (meta, applied) = match overlapped {
+            Some((Ok(meta), applied)) => (meta, Some(applied)),
+            Some((Err(e), applied)) => {
+                // Not durable: the indexes go back to empty before anyone reads them.
+                super::Written::undo(applied);
+                return Err(e);
+            }
+            // No thread to overlap with (or no first load): durable first, then applied.
+            None => (store.publish(staged)?, None),
+        };
+        drop(store);
         {
             let mut snapshots = self.snapshots.lock();
             snapshots.set_tree(Arc::new(TreeSnap { root, seq: meta.sequence, file }));
             for ns in &namespaces {
                 ns.fresh_memtable();
             }
-            if let Some(batch) = batch {
-                self.apply_written(batch, &batch_locs, lsn);
+            match (applied, batch) {
+                (Some(applied), _) => self.publish_applied(applied, lsn),
+                (None, Some(batch)) => self.apply_written(batch, &batch_locs, lsn),
+                (None, None) => {}
             }
         }
         writer.garbage.clear();
@@ -399,6 +434,10 @@ impl Keyspace {
         Ok(())
     }
 }
+
+/// From how many writes a batch into empty indexes is applied to them while its pages are
+/// synced (smaller ones are not worth a thread).
+const OVERLAP_SYNC_ABOVE: usize = 1 << 16;
 
 /// The newest version of every key changed in the memtables, and the catalog entries of the
 /// namespaces created since the last checkpoint, in tree-key order (namespaces ascending).

@@ -29,6 +29,19 @@ use crate::page::{PAGE_SIZE, PAGE_SIZE_U64, PageId, PageType};
 use super::TreeRoot;
 use super::write::{Change, TreeBuilder, Writer};
 
+/// A checkpoint between [`Store::stage`] and [`Store::publish`]: its pages are written, not yet
+/// durable.
+#[derive(Debug, Clone)]
+pub(crate) struct Staged {
+    /// The new root.
+    pub(crate) root: TreeRoot,
+    entry_count: u64,
+    dead: u64,
+    checkpoint_lsn: u64,
+    /// The free-list chain written for the new meta page.
+    chain: Vec<PageId>,
+}
+
 /// How a [`Store`] is opened.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct StoreOptions {
@@ -214,22 +227,56 @@ impl Store {
         checkpoint_lsn: u64,
         oldest_pinned: u64,
     ) -> Result<Meta> {
+        let staged = self.stage(changes, checkpoint_lsn, oldest_pinned)?;
+        self.publish(staged)
+    }
+
+    /// The first half of a [`checkpoint`](Self::checkpoint): writes the new tree, its values
+    /// and the free-list, none of it durable or reachable from a meta page yet. Until
+    /// [`publish`](Self::publish) runs, the durable state is the old root (a crash loses the
+    /// staged pages, which no meta page names).
+    ///
+    /// # Errors
+    /// As [`checkpoint`](Self::checkpoint).
+    pub(crate) fn stage(
+        &mut self,
+        changes: &[Change<'_>],
+        checkpoint_lsn: u64,
+        oldest_pinned: u64,
+    ) -> Result<Staged> {
         if self.poisoned {
             return Err(Error::Poisoned);
         }
-        let r = self.checkpoint_inner(changes, checkpoint_lsn, oldest_pinned);
+        let r = self.stage_inner(changes, checkpoint_lsn, oldest_pinned);
         if r.is_err() {
             self.poisoned = true;
         }
         r
     }
 
-    fn checkpoint_inner(
+    /// The second half of a [`checkpoint`](Self::checkpoint): makes the staged pages durable,
+    /// then the meta page that names them. The store must not have changed since
+    /// [`stage`](Self::stage).
+    ///
+    /// # Errors
+    /// As [`checkpoint`](Self::checkpoint).
+    pub(crate) fn publish(&mut self, staged: Staged) -> Result<Meta> {
+        if self.poisoned {
+            return Err(Error::Poisoned);
+        }
+        let r = self.publish_inner(staged);
+        if r.is_err() {
+            self.poisoned = true;
+        }
+        r
+    }
+
+    fn stage_inner(
         &mut self,
         changes: &[Change<'_>],
         checkpoint_lsn: u64,
         oldest_pinned: u64,
-    ) -> Result<Meta> {
+    ) -> Result<Staged> {
         let file = Arc::clone(&self.file);
         self.alloc
             .release(oldest_pinned.min(self.meta.sequence))
@@ -241,24 +288,17 @@ impl Store {
         self.placed = std::mem::take(&mut w.placed);
         let (delta, dead) = (w.entry_delta, w.dead_value_bytes);
         let entry_count = self.meta.entry_count.saturating_add_signed(delta);
-        self.finish_checkpoint(root, entry_count, dead, checkpoint_lsn)
+        self.stage_free_list(root, entry_count, dead, checkpoint_lsn)
     }
 
-    /// Where the last [`checkpoint`](Self::checkpoint) put the values of its changes, one item
-    /// per change that puts a value, in the order of the changes: the value's location, or
-    /// `None` for a value kept in its leaf.
-    pub(crate) fn take_placed(&mut self) -> Vec<Option<ValueLoc>> {
-        std::mem::take(&mut self.placed)
-    }
-
-    /// Steps 1 (free-list) to 5 of the protocol, after the tree pages are written.
-    fn finish_checkpoint(
+    /// Step 1 of the protocol (the free-list), after the tree pages of `root` are written.
+    fn stage_free_list(
         &mut self,
         root: TreeRoot,
         entry_count: u64,
         dead: u64,
         checkpoint_lsn: u64,
-    ) -> Result<Meta> {
+    ) -> Result<Staged> {
         for &p in &self.free_chain {
             self.alloc.free_later(p, 1);
         }
@@ -268,6 +308,19 @@ impl Store {
         if self.file.len()? < end {
             self.file.set_len(end)?;
         }
+        Ok(Staged { root, entry_count, dead, checkpoint_lsn, chain })
+    }
+
+    /// Where the last [`checkpoint`](Self::checkpoint) put the values of its changes, one item
+    /// per change that puts a value, in the order of the changes: the value's location, or
+    /// `None` for a value kept in its leaf.
+    pub(crate) fn take_placed(&mut self) -> Vec<Option<ValueLoc>> {
+        std::mem::take(&mut self.placed)
+    }
+
+    /// Steps 2 to 5 of the protocol: the staged pages made durable, then the meta page.
+    fn publish_inner(&mut self, staged: Staged) -> Result<Meta> {
+        let Staged { root, entry_count, dead, checkpoint_lsn, chain } = staged;
         self.file.sync()?;
         let meta = Meta {
             sequence: self.meta.sequence + 1,
@@ -337,7 +390,8 @@ impl Store {
                 b.push(k.as_ref(), v.as_ref(), exp)?;
             }
             let (root, count) = b.finish()?;
-            self.finish_checkpoint(root, count, 0, checkpoint_lsn)
+            let staged = self.stage_free_list(root, count, 0, checkpoint_lsn)?;
+            self.publish_inner(staged)
         })();
         if r.is_err() {
             self.poisoned = true;

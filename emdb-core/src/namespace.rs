@@ -230,6 +230,10 @@ impl Namespace {
     /// As [`get`](Self::get).
     #[inline]
     pub fn len(&self) -> Result<usize> {
+        // One word: the count, unless some key can expire or the index is still being built.
+        if let Some(len) = self.ns.stats.len_without_expiry() {
+            return Ok(len);
+        }
         self.ks.wait_loaded()?;
         if let Some(len) = self.ns.stats.len_without_expiry() {
             return Ok(len);

@@ -132,8 +132,12 @@ impl Loading {
             #[cfg(test)]
             hold,
         });
+        for ns in &namespaces {
+            ns.stats.mark_building();
+        }
         let this = Arc::clone(&loading);
-        BUILDERS.run(Box::new(move || {
+        let building = namespaces.clone();
+        let spawned = BUILDERS.run(Box::new(move || {
             #[cfg(test)]
             if let Some(gate) = &this.hold {
                 gate.wait();
@@ -148,10 +152,24 @@ impl Loading {
                     detail: "the index build panicked".into(),
                 })
             });
+            if r.is_ok() {
+                // The counts are complete: `len()` reads them without waiting from here on (a
+                // failed build leaves the flag, and `len()` reports the failure).
+                for ns in &namespaces {
+                    ns.stats.mark_built();
+                }
+            }
             // Everything the build held goes before the handle learns it ended.
             drop((namespaces, file));
             this.finish(&r);
-        }))?;
+        }));
+        if let Err(e) = spawned {
+            // The caller builds the indexes itself.
+            for ns in &building {
+                ns.stats.mark_built();
+            }
+            return Err(e);
+        }
         Ok(loading)
     }
 
@@ -513,8 +531,15 @@ mod tests {
         };
         assert!(db.keyspace().is_loading());
         check(&snapshot);
-        gate.release();
-        assert_eq!(db.len().unwrap(), 4);
+        // `len()` waits for the build (the counts it would read are not filled yet).
+        let counted = std::thread::scope(|s| {
+            let len = s.spawn(|| db.len().unwrap());
+            std::thread::sleep(Duration::from_millis(100));
+            assert!(!len.is_finished(), "len() answered before the index was built");
+            gate.release();
+            len.join().unwrap()
+        });
+        assert_eq!(counted, 4);
         assert!(!db.keyspace().is_loading());
         check(&snapshot);
     }

@@ -423,13 +423,18 @@ impl NsStats {
 pub(crate) struct SharedStats {
     stats: RwLock<NsStats>,
     /// The live count, with [`SOME_EXPIRE`] set while some live key has an expiry (then the
-    /// count needs the clock and the expiry index). Stored when a write guard is dropped,
-    /// under the lock, so a reader sees the count before or after a whole batch.
+    /// count needs the clock and the expiry index) and [`BUILDING`] while the index build after
+    /// an open runs. Stored when a write guard is dropped, under the lock, so a reader sees the
+    /// count before or after a whole batch.
     len_hint: AtomicU64,
 }
 
 /// The flag of [`SharedStats::len_hint`] that sends `len()` to the locked path.
 const SOME_EXPIRE: u64 = 1 << 63;
+/// The flag of [`SharedStats::len_hint`] set while the index is being built after an open (the
+/// count is not complete): `len()` then waits for the build. Kept in the same word so that a
+/// `len()` of a built namespace reads one word.
+const BUILDING: u64 = 1 << 62;
 
 impl SharedStats {
     /// Shared access to the statistics.
@@ -442,12 +447,23 @@ impl SharedStats {
         StatsWriteGuard { guard: self.stats.write(), hint: &self.len_hint }
     }
 
-    /// The number of live keys when no live key has an expiry (so none can have expired),
-    /// without taking the lock; `None` when the count depends on the clock.
+    /// The number of live keys when no live key has an expiry (so none can have expired) and
+    /// the index is built, without taking the lock; `None` when the count depends on the clock
+    /// or on the build.
     #[inline]
     pub(crate) fn len_without_expiry(&self) -> Option<usize> {
         let hint = self.len_hint.load(Ordering::Acquire);
-        if hint & SOME_EXPIRE == 0 { usize::try_from(hint).ok() } else { None }
+        if hint & (SOME_EXPIRE | BUILDING) == 0 { usize::try_from(hint).ok() } else { None }
+    }
+
+    /// Marks the count incomplete: the index build after an open is about to fill it.
+    pub(crate) fn mark_building(&self) {
+        self.len_hint.fetch_or(BUILDING, Ordering::AcqRel);
+    }
+
+    /// Marks the count complete, once the index build has filled it.
+    pub(crate) fn mark_built(&self) {
+        self.len_hint.fetch_and(!BUILDING, Ordering::AcqRel);
     }
 }
 
@@ -473,9 +489,11 @@ impl DerefMut for StatsWriteGuard<'_> {
 
 impl Drop for StatsWriteGuard<'_> {
     fn drop(&mut self) {
-        let live = u64::try_from(self.guard.live).unwrap_or(u64::MAX) & !SOME_EXPIRE;
+        let live = u64::try_from(self.guard.live).unwrap_or(u64::MAX) & !(SOME_EXPIRE | BUILDING);
         let flag = if self.guard.expiring.is_empty() { 0 } else { SOME_EXPIRE };
-        self.hint.store(live | flag, Ordering::Release);
+        // The build flag is the builder's to clear; only the builder writes while it is set.
+        let building = self.hint.load(Ordering::Relaxed) & BUILDING;
+        self.hint.store(live | flag | building, Ordering::Release);
     }
 }
 
@@ -520,6 +538,13 @@ mod tests {
         assert_eq!(stats.len_without_expiry(), Some(2));
         stats.write().reset();
         assert_eq!(stats.len_without_expiry(), Some(0));
+        // While the index is being built the count is not complete, whatever it says.
+        stats.mark_building();
+        assert_eq!(stats.len_without_expiry(), None);
+        stats.write().change(b"d", None, Some(NO_EXPIRY));
+        assert_eq!(stats.len_without_expiry(), None, "a write under the build keeps the flag");
+        stats.mark_built();
+        assert_eq!(stats.len_without_expiry(), Some(1));
     }
 
     #[test]

@@ -231,9 +231,17 @@ impl Namespace {
     #[inline]
     pub fn len(&self) -> Result<usize> {
         // One word: the count, unless some key can expire or the index is still being built.
-        if let Some(len) = self.ns.stats.len_without_expiry() {
-            return Ok(len);
+        match self.ns.stats.len_without_expiry() {
+            Some(len) => Ok(len),
+            None => self.len_slow(),
         }
+    }
+
+    /// `len` when the count needs the clock or the index build: out of line, so that the one
+    /// word of the common case is all a caller's code holds.
+    #[cold]
+    #[inline(never)]
+    fn len_slow(&self) -> Result<usize> {
         self.ks.wait_loaded()?;
         if let Some(len) = self.ns.stats.len_without_expiry() {
             return Ok(len);
@@ -242,7 +250,6 @@ impl Namespace {
     }
 
     /// `len` when some key has an expiry: the keys expired by now are not counted.
-    #[cold]
     fn len_with_expiry(&self) -> usize {
         let stats = self.ns.stats.read();
         // The clock is read only when some key can have expired.

@@ -123,6 +123,56 @@ impl Snapshot {
         keys.next().transpose().map(|key| key.is_some())
     }
 
+    /// The number of live (unexpired) entries in the snapshot.
+    ///
+    /// While nothing has been committed since the snapshot was taken (and no key can expire)
+    /// this is the namespace's count, one atomic read; otherwise the snapshot's keys are
+    /// counted, which reads all of them.
+    ///
+    /// # Errors
+    /// As [`get`](Self::get).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use emdb_core::Emdb;
+    ///
+    /// let db = Emdb::open_in_memory();
+    /// db.insert("a", "1")?;
+    /// let snapshot = db.snapshot();
+    /// db.insert("b", "2")?;
+    /// assert_eq!(snapshot.len()?, 1);
+    /// assert_eq!(db.len()?, 2);
+    /// # Ok::<(), emdb_core::Error>(())
+    /// ```
+    pub fn len(&self) -> Result<usize> {
+        let lsn = self.pinned.view.lsn;
+        // A commit stores its LSN before the count it changed (both under the registry lock a
+        // snapshot registers under), so a count read between two reads of the snapshot's LSN
+        // includes every commit up to it and none after.
+        if !self.ks.is_loading()
+            && self.ks.committed_lsn() == lsn
+            && let Some(len) = self.ns.stats.len_without_expiry()
+            && self.ks.committed_lsn() == lsn
+        {
+            return Ok(len);
+        }
+        let mut count = 0;
+        for key in self.keys()? {
+            key?;
+            count += 1;
+        }
+        Ok(count)
+    }
+
+    /// Whether the snapshot has no live entries.
+    ///
+    /// # Errors
+    /// As [`get`](Self::get).
+    pub fn is_empty(&self) -> Result<bool> {
+        Ok(self.keys()?.next().transpose()?.is_none())
+    }
+
     /// Every live entry of the snapshot in ascending key order.
     ///
     /// # Errors

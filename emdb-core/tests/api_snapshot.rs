@@ -21,6 +21,8 @@ fn assert_matches(snapshot: &Snapshot, model: &Model, probes: &[Vec<u8>]) {
     assert_eq!(entries, expected, "iter");
     let keys: Vec<Vec<u8>> = snapshot.keys().unwrap().map(Result::unwrap).collect();
     assert_eq!(keys, model.keys().cloned().collect::<Vec<_>>(), "keys");
+    assert_eq!(snapshot.len().unwrap(), model.len(), "len");
+    assert_eq!(snapshot.is_empty().unwrap(), model.is_empty(), "is_empty");
     let mut buf = b"stale".to_vec();
     for key in probes {
         let want = model.get(key);
@@ -166,6 +168,7 @@ fn expiry_is_judged_at_each_read() {
     assert_eq!(snapshot.get("short").unwrap(), None);
     let keys: Vec<_> = snapshot.keys().unwrap().map(Result::unwrap).collect();
     assert_eq!(keys, [b"forever".to_vec()]);
+    assert_eq!(snapshot.len().unwrap(), 1, "an expired entry is not counted");
 }
 
 fn send_sync<T: Send + Sync>(_: &T) {}

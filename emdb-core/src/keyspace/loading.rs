@@ -528,6 +528,7 @@ mod tests {
             assert_eq!(snapshot.get("gone").unwrap(), None, "an expired key");
             assert!(snapshot.contains_key("later").unwrap());
             assert_eq!(snapshot.keys().unwrap().count(), 4);
+            assert_eq!(snapshot.len().unwrap(), 4);
         };
         assert!(db.keyspace().is_loading());
         check(&snapshot);

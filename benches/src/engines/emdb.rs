@@ -159,7 +159,8 @@ impl Reader for EmdbReader<'_> {
     // calls it or inlines it would otherwise decide the comparison.
     #[inline]
     fn len(&mut self) -> BenchResult<u64> {
-        // The count of the database (a snapshot has none of its own); nothing writes meanwhile.
+        // The handle's count (what a caller asks for the number of entries; the snapshot's would
+        // check its LSN around the same read), equal to the snapshot's: nothing writes meanwhile.
         Ok(self.db.len()? as u64)
     }
 }

@@ -188,13 +188,9 @@ impl Namespace {
                 return Ok(found);
             }
         }
-        self.ns.index.with_source(key.as_ref(), |slot, source| {
-            let Some(slot) = slot else { return Ok(false) };
-            if self.ks.expired(slot.expires_at) {
-                return Ok(false);
-            }
-            self.ks.read_held_into(&slot.held, source, buf).map(|()| true)
-        })
+        self.ns
+            .index
+            .with_source(key.as_ref(), |slot, source| self.ks.read_live_into(slot, source, buf))
     }
 
     /// Whether `key` is present and unexpired.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::error::Result;
 use crate::iter::{Iter, Keys, Pinned, RawIter, prefix_bounds};
-use crate::keyspace::{Keyspace, NsState};
+use crate::keyspace::{IndexSlot, Keyspace, NsState, ValueSource};
 use crate::namespace::owned_bounds;
 
 /// A read-only view of one namespace as it was when the snapshot was taken: every read through
@@ -82,26 +82,12 @@ impl Snapshot {
     pub fn get_into(&self, key: impl AsRef<[u8]>, buf: &mut Vec<u8>) -> Result<bool> {
         buf.clear();
         let key = key.as_ref();
-        if !self.ks.is_loading() {
-            let lsn = self.pinned.view.lsn;
-            let found = self.ns.index.with_source(key, |slot, source| {
-                // A commit publishes its LSN before it releases the index shards it changed,
-                // so under the shard's lock an unchanged LSN means the shard holds no later
-                // commit's change: the index answers for the snapshot.
-                if self.ks.committed_lsn() != lsn {
-                    return Ok(None);
-                }
-                let Some(slot) = slot.filter(|slot| !self.ks.expired(slot.expires_at)) else {
-                    return Ok(Some(false));
-                };
-                self.ks.read_held_into(&slot.held, source, buf).map(|()| Some(true))
-            })?;
-            if let Some(found) = found {
-                return Ok(found);
-            }
+        let indexed =
+            self.with_index(key, |slot, source| self.ks.read_live_into(slot, source, buf))?;
+        if let Some(found) = indexed {
+            return Ok(found);
         }
-        let key: Arc<[u8]> = Arc::from(key);
-        let mut raw = self.raw_iter(Bound::Included(Arc::clone(&key)), Bound::Included(key));
+        let mut raw = self.raw_iter_of(key);
         match raw.next_ref(true) {
             None => Ok(false),
             Some(Ok((_, value))) => {
@@ -117,10 +103,42 @@ impl Snapshot {
     /// # Errors
     /// As [`get`](Self::get).
     pub fn contains_key(&self, key: impl AsRef<[u8]>) -> Result<bool> {
-        let key: Arc<[u8]> = Arc::from(key.as_ref());
-        let mut keys =
-            Keys::new(self.raw_iter(Bound::Included(Arc::clone(&key)), Bound::Included(key)), 0);
-        keys.next().transpose().map(|key| key.is_some())
+        let key = key.as_ref();
+        let indexed = self
+            .with_index(key, |slot, _| Ok(slot.is_some_and(|s| !self.ks.expired(s.expires_at))))?;
+        if let Some(found) = indexed {
+            return Ok(found);
+        }
+        Keys::new(self.raw_iter_of(key), 0).next().transpose().map(|key| key.is_some())
+    }
+
+    /// Runs `f` on the index slot of `key` under its shard's read lock when the index holds the
+    /// snapshot's state of it; `None` when it may not (a later commit, or an index still being
+    /// built after the open): the snapshot's view must answer then.
+    fn with_index<R>(
+        &self,
+        key: &[u8],
+        f: impl FnOnce(Option<&IndexSlot>, Option<&ValueSource>) -> Result<R>,
+    ) -> Result<Option<R>> {
+        if self.ks.is_loading() {
+            return Ok(None);
+        }
+        let lsn = self.pinned.view.lsn;
+        self.ns.index.with_source(key, |slot, source| {
+            // A commit publishes its LSN before it releases the index shards it changed, so
+            // under the shard's lock an unchanged LSN means the shard holds no later commit's
+            // change: the index answers for the snapshot.
+            if self.ks.committed_lsn() != lsn {
+                return Ok(None);
+            }
+            f(slot, source).map(Some)
+        })
+    }
+
+    /// An iterator over `key` alone in the snapshot's view.
+    fn raw_iter_of(&self, key: &[u8]) -> RawIter {
+        let key: Arc<[u8]> = Arc::from(key);
+        self.raw_iter(Bound::Included(Arc::clone(&key)), Bound::Included(key))
     }
 
     /// The number of live (unexpired) entries in the snapshot.

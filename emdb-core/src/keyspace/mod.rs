@@ -369,6 +369,26 @@ impl Keyspace {
         Ok(out)
     }
 
+    /// Appends the value of the index slot `slot` to `out` if it is live (present and
+    /// unexpired) and says whether it was: the end of every point read through the index.
+    ///
+    /// # Errors
+    /// As [`read_held`](Self::read_held); `out` is unchanged on error.
+    pub(crate) fn read_live_into(
+        &self,
+        slot: Option<&IndexSlot>,
+        source: Option<&ValueSource>,
+        out: &mut Vec<u8>,
+    ) -> Result<bool> {
+        match slot {
+            Some(slot) if !self.expired(slot.expires_at) => {
+                self.read_held_into(&slot.held, source, out)?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
     /// As [`read_held_in`](Self::read_held_in), appending the value to `out`.
     ///
     /// # Errors
@@ -576,19 +596,9 @@ impl Keyspace {
             .all(|ns| *ns != persist::CATALOG && registry.by_id.contains_key(ns))
     }
 
-    /// Publishes a batch that a checkpoint has just written (see
-    /// [`commit_directly`](Self::commit_directly)): every touched namespace's index shards and
-    /// counts are locked, every operation applied, and the LSN published before any is
-    /// released, so a point reader sees all of the batch or none of it. `locs` holds, per
-    /// operation, where the checkpoint put a value that left its leaf. The caller holds the
-    /// snapshot registry lock, with the memtables fresh and the tree root holding the batch.
-    fn apply_written(&self, batch: &Writes, locs: &[Option<ValueLoc>], lsn: u64) {
-        let written = self.written(batch);
-        let locked = written.lock_and_apply(batch, locs);
-        self.publish_applied(locked, lsn);
-    }
-
-    /// The namespaces `batch` writes, with how many puts and writes each has.
+    /// The namespaces `batch` (a batch a checkpoint writes, see
+    /// [`commit_directly`](Self::commit_directly)) writes, with how many puts and writes each
+    /// has.
     fn written(&self, batch: &Writes) -> Written {
         // The writes are grouped by namespace (sorted): (namespace, puts, writes).
         let mut groups: Vec<(NsId, usize, usize)> = Vec::new();
@@ -801,8 +811,10 @@ impl Written {
         self.states.iter().all(|s| s.index.is_empty())
     }
 
-    /// Locks the index shards and counts of every namespace and applies `batch`
-    /// to them, publishing nothing: until [`Keyspace::publish_applied`] (or [`undo`](Self::undo)) releases them, point readers of those shards wait.
+    /// Locks the index shards and counts of every namespace and applies `batch` to them (the
+    /// values the checkpoint moved to `locs` get their disk locations, the others their bytes),
+    /// publishing nothing: until [`Keyspace::publish_applied`] (or [`undo`](Self::undo))
+    /// releases them, point readers of those shards wait.
     fn lock_and_apply(&self, batch: &Writes, locs: &[Option<ValueLoc>]) -> Applied<'_> {
         let Written { states, groups } = self;
         let mut locked: Vec<_> = states

@@ -345,12 +345,12 @@ impl Keyspace {
         let oldest = self.snapshots.lock().oldest_pinned(store.meta().sequence);
         // Every namespace but the default one has its catalog entry once this is durable.
         store.set_catalog_entries(namespaces.len().saturating_sub(1) as u64);
-        // A large batch into empty indexes (a first load) is applied to them while its pages
-        // are made durable, on another thread, and published once they are.
-        let first_load = batch
-            .filter(|b| b.len() >= OVERLAP_SYNC_ABOVE)
-            .map(|b| self.written(b))
-            .filter(super::Written::indexes_empty);
+        // The batch's namespaces. A large batch into empty indexes (a first load) is applied to
+        // them while its pages are made durable, on another thread, and published once they
+        // are; any other is applied once they are.
+        let written = batch.map(|b| (b, self.written(b)));
+        let first_load =
+            written.as_ref().filter(|(b, w)| b.len() >= OVERLAP_SYNC_ABOVE && w.indexes_empty());
         let staged = store.stage(&changes, lsn, oldest)?;
         let file = Arc::clone(store.file());
         let root = staged.root;
@@ -381,8 +381,8 @@ impl Keyspace {
         // (before any shard is locked below: publishing takes each shard's lock). A failure is
         // reported once the batch, durable by then, is published.
         let published = self.publish_value_source();
-        let overlapped = match (&first_load, batch) {
-            (Some(written), Some(batch)) => std::thread::scope(|scope| {
+        let overlapped = match first_load {
+            Some((batch, written)) => std::thread::scope(|scope| {
                 let spare = staged.clone();
                 let store = &mut *store;
                 let sync = std::thread::Builder::new()
@@ -414,9 +414,13 @@ impl Keyspace {
             for ns in &namespaces {
                 ns.fresh_memtable();
             }
-            match (applied, batch) {
+            // Every touched shard is locked and filled, and the LSN published before any is
+            // released: a point reader sees all of the batch or none of it.
+            match (applied, &written) {
                 (Some(applied), _) => self.publish_applied(applied, lsn),
-                (None, Some(batch)) => self.apply_written(batch, &batch_locs, lsn),
+                (None, Some((batch, written))) => {
+                    self.publish_applied(written.lock_and_apply(batch, &batch_locs), lsn);
+                }
                 (None, None) => {}
             }
         }

@@ -244,14 +244,7 @@ impl Store {
         checkpoint_lsn: u64,
         oldest_pinned: u64,
     ) -> Result<Staged> {
-        if self.poisoned {
-            return Err(Error::Poisoned);
-        }
-        let r = self.stage_inner(changes, checkpoint_lsn, oldest_pinned);
-        if r.is_err() {
-            self.poisoned = true;
-        }
-        r
+        self.poisoning(|store| store.stage_inner(changes, checkpoint_lsn, oldest_pinned))
     }
 
     /// The second half of a [`checkpoint`](Self::checkpoint): makes the staged pages durable,
@@ -261,10 +254,16 @@ impl Store {
     /// # Errors
     /// As [`checkpoint`](Self::checkpoint).
     pub(crate) fn publish(&mut self, staged: Staged) -> Result<Meta> {
+        self.poisoning(|store| store.publish_inner(staged))
+    }
+
+    /// Runs `f` unless the store is poisoned, and poisons it if `f` fails: a failed step of a
+    /// checkpoint leaves the allocator and the file's tail in a state only a reopen clears.
+    fn poisoning<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
         if self.poisoned {
             return Err(Error::Poisoned);
         }
-        let r = self.publish_inner(staged);
+        let r = f(self);
         if r.is_err() {
             self.poisoned = true;
         }
@@ -382,21 +381,17 @@ impl Store {
         if self.meta.height != 0 {
             return Err(self.file.corruption(0, "bulk load into a non-empty tree"));
         }
-        let file = Arc::clone(&self.file);
-        let r = (|| {
-            let mut b = TreeBuilder::new(&file, &mut self.alloc, self.inline_max);
+        self.poisoning(|store| {
+            let file = Arc::clone(&store.file);
+            let mut b = TreeBuilder::new(&file, &mut store.alloc, store.inline_max);
             for e in entries {
                 let (k, v, exp) = e?;
                 b.push(k.as_ref(), v.as_ref(), exp)?;
             }
             let (root, count) = b.finish()?;
-            let staged = self.stage_free_list(root, count, 0, checkpoint_lsn)?;
-            self.publish_inner(staged)
-        })();
-        if r.is_err() {
-            self.poisoned = true;
-        }
-        r
+            let staged = store.stage_free_list(root, count, 0, checkpoint_lsn)?;
+            store.publish_inner(staged)
+        })
     }
 }
 

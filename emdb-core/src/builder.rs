@@ -7,9 +7,7 @@ use std::time::Duration;
 
 use crate::clock::{Clock, SystemClock};
 use crate::db::Emdb;
-#[cfg(doc)]
-use crate::error::Error;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::io::{FileStorage, Storage};
 use crate::keyspace::{Config, Keyspace, PersistOptions};
 
@@ -65,6 +63,7 @@ pub struct EmdbBuilder {
     clock: Arc<dyn Clock>,
     use_mmap: bool,
     checkpoint_wal_bytes: u64,
+    recover_without_log: bool,
     #[cfg(test)]
     hold_index_build: Option<Arc<crate::keyspace::IndexBuildGate>>,
 }
@@ -84,6 +83,7 @@ impl Default for EmdbBuilder {
             clock: Arc::new(SystemClock),
             use_mmap: MMAP_BY_DEFAULT,
             checkpoint_wal_bytes: DEFAULT_CHECKPOINT_WAL_BYTES,
+            recover_without_log: false,
             #[cfg(test)]
             hold_index_build: None,
         }
@@ -91,7 +91,13 @@ impl Default for EmdbBuilder {
 }
 
 impl EmdbBuilder {
-    /// Stores the database in the file at `path` (with sidecars `<path>.wal` and `<path>.lock`).
+    /// Stores the database in the file at `path`, with its write-ahead log beside it in
+    /// `<path>.wal`.
+    ///
+    /// The path is resolved once, when the database opens: symbolic links are followed, so the
+    /// log sits beside the file they lead to and compaction replaces that file, never the
+    /// link. The database is locked by the file itself, not by its name: a second handle
+    /// through a link or another spelling of the path gets [`Error::Locked`].
     pub fn path(mut self, path: impl AsRef<Path>) -> Self {
         self.path = Some(path.as_ref().to_path_buf());
         self
@@ -137,6 +143,18 @@ impl EmdbBuilder {
         self
     }
 
+    /// Opens the database even when its log cannot be used: when the log is missing although
+    /// the page file says commits may follow its last checkpoint ([`Error::LogMissing`]), or
+    /// when the log beside it belongs to another database ([`Error::ForeignLog`]) or to
+    /// another generation of this one ([`Error::StaleLog`]). Such a log is renamed to
+    /// `<path>.wal.aside-<n>` (never deleted) and the database opens at its last checkpoint:
+    /// commits made after it are not there. The default (`false`) refuses to open with those
+    /// errors, which is what to do first: put the right log back.
+    pub fn recover_without_log(mut self, yes: bool) -> Self {
+        self.recover_without_log = yes;
+        self
+    }
+
     /// Opens the database: in memory without a [`path`](Self::path); otherwise the file at the
     /// path, created when missing, recovered from its write-ahead log when it was not closed
     /// cleanly.
@@ -153,6 +171,8 @@ impl EmdbBuilder {
     /// [`Error::UnsupportedFormatVersion`] for a file of a newer emdb; [`Error::Corruption`]
     /// for a damaged file (damage to a data page of a cleanly closed file is reported instead by
     /// the first operation that waits for the index, and by reads that reach the page);
+    /// [`Error::LogMissing`], [`Error::ForeignLog`] or [`Error::StaleLog`] when the log beside
+    /// the file is not its own (see [`recover_without_log`](Self::recover_without_log));
     /// [`Error::Io`] for an I/O failure. Without a path this cannot fail.
     ///
     /// # Examples
@@ -192,11 +212,13 @@ impl EmdbBuilder {
         let Some(path) = self.path else {
             return Ok(Emdb::from_keyspace(Arc::new(Keyspace::new(config, false))));
         };
+        let path = storage.resolve(&path).map_err(|e| Error::io(&path, e))?;
         let opts = PersistOptions {
             storage,
             path,
             mmap: self.use_mmap,
             checkpoint_wal_bytes: self.checkpoint_wal_bytes,
+            recover_without_log: self.recover_without_log,
             #[cfg(test)]
             hold_index_build: self.hold_index_build.clone(),
         };

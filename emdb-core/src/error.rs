@@ -158,14 +158,64 @@ pub enum Error {
         known: u32,
     },
 
-    /// Another handle, in this process or another one, has the database open: its lock file
-    /// `<path>.lock` is held.
+    /// Another handle, in this process or another one, has the database open. The lock is on
+    /// the page file itself, so every name of the file (a symbolic or hard link, another
+    /// spelling of the path) meets it.
     #[error(
         "database {path} is locked by another handle or process; close that handle first, or open another path"
     )]
     Locked {
-        /// The lock file that is held.
+        /// The page file that is locked.
         path: PathBuf,
+    },
+
+    /// The page file says commits after its last checkpoint may be in its log, but the log
+    /// (`<path>.wal`) is missing: opening without it would silently lose them.
+    #[error(
+        "the log {path} is missing, but the page file says commits after its last checkpoint (LSN {checkpoint_lsn}) may be in it; put the log back beside the page file, or open with EmdbBuilder::recover_without_log(true) to open at the last checkpoint and lose any later commits"
+    )]
+    LogMissing {
+        /// Where the log should be.
+        path: PathBuf,
+        /// The LSN of the page file's last checkpoint.
+        checkpoint_lsn: u64,
+    },
+
+    /// The log beside the page file belongs to another database (its header names another
+    /// database id) and holds commits the page file does not have. It is never replayed.
+    #[error(
+        "the log {path} belongs to another database: its {frames} commits past this page file's checkpoint are not this database's; move the log aside (or put back this database's own), or open with EmdbBuilder::recover_without_log(true), which renames it to <log>.aside-<n> and opens at the last checkpoint"
+    )]
+    ForeignLog {
+        /// The log.
+        path: PathBuf,
+        /// How many commits past the checkpoint it holds.
+        frames: u64,
+    },
+
+    /// The log beside the page file is of another generation of this database than the one
+    /// its meta page expects (a page file restored or copied over, with the log of a later
+    /// life left beside it), and holds commits past the checkpoint. It is never replayed.
+    #[error(
+        "the log {path} is of another generation of this database than its page file: its {frames} commits past the checkpoint were made on another copy (was the page file restored from a backup?); move the log aside, or open with EmdbBuilder::recover_without_log(true), which renames it to <log>.aside-<n> and opens at the last checkpoint"
+    )]
+    StaleLog {
+        /// The log.
+        path: PathBuf,
+        /// How many commits past the checkpoint it holds.
+        frames: u64,
+    },
+
+    /// [`Emdb::backup_to`](crate::Emdb::backup_to) was given one of the database's own files
+    /// (its page file, its log, under any name) as the destination.
+    #[error(
+        "cannot back up the database into {dest}: it is this database's own {what}; choose a path outside the database's files"
+    )]
+    BackupOntoItself {
+        /// The destination given.
+        dest: PathBuf,
+        /// Which of the database's files it is.
+        what: &'static str,
     },
 
     /// The file is not an emdb database: neither meta page carries emdb's magic bytes.

@@ -162,3 +162,19 @@ fn an_iterator_judges_expiry_at_the_time_it_was_created() {
     assert_eq!(iter.count(), 2);
     assert_eq!(db.iter().unwrap().count(), 1);
 }
+
+/// Regression: a zero TTL written while the clock reads 0 (`ManualClock::new(0)`) computed an
+/// expiry of 0, which means "never expires", so the entry lived forever.
+#[test]
+fn a_zero_ttl_at_a_clock_of_zero_expires_at_once() {
+    let clock = ManualClock::new(0);
+    let db = Emdb::builder().clock(Arc::new(clock.clone())).build().unwrap();
+    db.insert_with_ttl("gone", "v", Ttl::After(Duration::ZERO)).unwrap();
+    db.insert_with_ttl("soon", "v", Ttl::After(Duration::from_millis(5))).unwrap();
+    assert_eq!(db.get("gone").unwrap(), None);
+    assert_eq!(db.get("soon").unwrap(), Some(b"v".to_vec()));
+    assert_eq!(db.len().unwrap(), 1);
+    clock.advance(Duration::from_millis(5));
+    assert_eq!(db.get("soon").unwrap(), None);
+    assert_eq!(db.len().unwrap(), 0);
+}

@@ -37,7 +37,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use super::mem::{read_vec, write_vec};
-use super::{LockGuard, Storage, StorageFile, lock_held};
+use super::{FileId, LockGuard, Storage, StorageFile, lock_held};
 
 /// The sector size at which a pending write may be torn.
 const SECTOR: u64 = 512;
@@ -168,7 +168,8 @@ struct State {
     names: HashMap<PathBuf, usize>,
     durable_names: HashMap<PathBuf, usize>,
     pending_names: Vec<NameOp>,
-    locks: HashSet<PathBuf>,
+    /// The inodes locked.
+    locks: HashSet<usize>,
     io_count: u64,
     /// The kind of every I/O call so far, in order (call `n` at index `n - 1`).
     kinds: Vec<IoKind>,
@@ -385,13 +386,17 @@ struct FaultFile {
 /// Releases a fault-storage lock when dropped.
 struct FaultLock {
     state: Arc<Mutex<State>>,
-    path: PathBuf,
+    inode: usize,
 }
 
 impl Drop for FaultLock {
     fn drop(&mut self) {
-        self.state.lock().locks.remove(&self.path);
+        self.state.lock().locks.remove(&self.inode);
     }
+}
+
+fn inode_id(inode: usize) -> FileId {
+    FileId { device: 0, file: inode as u64 }
 }
 
 impl Storage for FaultStorage {
@@ -450,14 +455,40 @@ impl Storage for FaultStorage {
         Ok(())
     }
 
+    fn rename_noreplace(&self, from: &Path, to: &Path) -> io::Result<()> {
+        let mut st = self.state.lock();
+        st.tick(IoKind::Rename)?;
+        if st.names.contains_key(to) {
+            return Err(io::Error::new(io::ErrorKind::AlreadyExists, "target exists"));
+        }
+        let id = st.names.remove(from).ok_or_else(|| not_found(from))?;
+        st.names.insert(to.to_path_buf(), id);
+        st.pending_names.push(NameOp::Unlink(from.to_path_buf()));
+        st.pending_names.push(NameOp::Link(to.to_path_buf(), id));
+        Ok(())
+    }
+
     fn lock(&self, path: &Path) -> io::Result<LockGuard> {
         let mut st = self.state.lock();
         st.tick(IoKind::Lock)?;
-        if !st.locks.insert(path.to_path_buf()) {
+        let inode = *st.names.get(path).ok_or_else(|| not_found(path))?;
+        if !st.locks.insert(inode) {
             return Err(lock_held(path));
         }
-        let held = FaultLock { state: Arc::clone(&self.state), path: path.to_path_buf() };
-        Ok(LockGuard::new(path, Box::new(held)))
+        let held = FaultLock { state: Arc::clone(&self.state), inode };
+        Ok(LockGuard::new(inode_id(inode), Box::new(held)))
+    }
+
+    fn identity(&self, path: &Path) -> io::Result<Option<FileId>> {
+        Ok(self.state.lock().names.get(path).copied().map(inode_id))
+    }
+
+    fn resolve(&self, path: &Path) -> io::Result<PathBuf> {
+        Ok(path.to_path_buf())
+    }
+
+    fn copy_permissions(&self, _from: &Path, _to: &Path) -> io::Result<()> {
+        Ok(())
     }
 }
 

@@ -1,13 +1,21 @@
-//! [`FileStorage`]: the I/O seam over real files (`std::fs`, positioned I/O, `File::try_lock`,
-//! and the one read-only memory mapping of emdb).
+//! [`FileStorage`]: the I/O seam over real files (`std::fs`, positioned I/O, `File::try_lock`
+//! on the page file itself, and the one read-only memory mapping of emdb).
 
 use std::fs::{File, OpenOptions};
 use std::io;
-use std::os::unix::fs::FileExt;
-use std::path::Path;
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::{LockGuard, SharedMap, Storage, StorageFile, lock_held};
+use super::{FileId, LockGuard, SharedMap, Storage, StorageFile, lock_held};
+
+/// How many symbolic links [`FileStorage::resolve`] follows before it gives up (as the
+/// kernel's own limit, `ELOOP`).
+const MAX_LINKS: usize = 40;
+
+fn file_id(meta: &std::fs::Metadata) -> FileId {
+    FileId { device: meta.dev(), file: meta.ino() }
+}
 
 /// The storage of real files in the operating system's file systems.
 #[derive(Debug, Clone, Copy, Default)]
@@ -41,13 +49,75 @@ impl Storage for FileStorage {
         File::open(dir)?.sync_all()
     }
 
+    fn rename_noreplace(&self, from: &Path, to: &Path) -> io::Result<()> {
+        // A hard link is never made over an existing name; the old name goes once it is made.
+        match std::fs::hard_link(from, to) {
+            Ok(()) => std::fs::remove_file(from),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(e),
+            // A file system without hard links: check, then rename (the check and the rename
+            // are two steps there).
+            Err(_) if to.symlink_metadata().is_ok() => Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!("{} exists", to.display()),
+            )),
+            Err(_) => std::fs::rename(from, to),
+        }
+    }
+
     fn lock(&self, path: &Path) -> io::Result<LockGuard> {
-        let file =
-            OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path)?;
+        // Its own descriptor, read-only: the lock (`flock` on Unix) belongs to this open file
+        // description, so it is released exactly when the guard is dropped, whatever other
+        // handles of the file stay open.
+        let file = File::open(path)?;
+        let identity = file_id(&file.metadata()?);
         match file.try_lock() {
-            Ok(()) => Ok(LockGuard::new(path, Box::new(file))),
+            Ok(()) => Ok(LockGuard::new(identity, Box::new(file))),
             Err(std::fs::TryLockError::WouldBlock) => Err(lock_held(path)),
             Err(std::fs::TryLockError::Error(e)) => Err(e),
+        }
+    }
+
+    fn identity(&self, path: &Path) -> io::Result<Option<FileId>> {
+        match std::fs::metadata(path) {
+            Ok(meta) => Ok(Some(file_id(&meta))),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn resolve(&self, path: &Path) -> io::Result<PathBuf> {
+        let mut path = std::path::absolute(path)?;
+        for _ in 0..MAX_LINKS {
+            match std::fs::symlink_metadata(&path) {
+                Ok(meta) if meta.file_type().is_symlink() => {
+                    let target = std::fs::read_link(&path)?;
+                    // A relative target is relative to the link's directory.
+                    path = super::parent_dir(&path).join(target);
+                }
+                Ok(_) => return std::fs::canonicalize(&path),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    // A file still to be created: its directory resolved, its own name kept.
+                    let name = path.file_name().ok_or_else(|| {
+                        io::Error::new(io::ErrorKind::InvalidInput, "the path names no file")
+                    })?;
+                    return Ok(std::fs::canonicalize(super::parent_dir(&path))?.join(name));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("more than {MAX_LINKS} symbolic links in a chain at {}", path.display()),
+        ))
+    }
+
+    fn copy_permissions(&self, from: &Path, to: &Path) -> io::Result<()> {
+        let meta = std::fs::metadata(from)?;
+        std::fs::set_permissions(to, meta.permissions())?;
+        // Only a privileged process may give a file away; anyone may keep their own.
+        match std::os::unix::fs::chown(to, Some(meta.uid()), Some(meta.gid())) {
+            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => Ok(()),
+            other => other,
         }
     }
 }
@@ -88,7 +158,7 @@ impl StorageFile for RealFile {
         // SAFETY: `Mmap::map` is unsafe because the mapped bytes may change, or vanish (SIGBUS),
         // when the file is modified or truncated behind the mapping. emdb upholds, for the page
         // file it maps:
-        // - it is the only writer: the database holds the exclusive lock on `<path>.lock` for as
+        // - it is the only writer: the database holds the exclusive lock on the page file for as
         //   long as any mapping lives, and other programs modifying a locked database file are
         //   outside the contract (docs/design.md, "What is assumed of the disk");
         // - it never shrinks the page file while it is open (compaction writes a new file), so
@@ -119,13 +189,49 @@ mod tests {
     }
 
     #[test]
-    fn a_lock_held_by_another_handle_is_refused() {
+    fn a_lock_held_by_another_handle_is_refused_through_every_name_of_the_file() {
         let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("db.lock");
+        let p = dir.path().join("db");
+        std::fs::write(&p, b"x").unwrap();
+        let hard = dir.path().join("hard");
+        std::fs::hard_link(&p, &hard).unwrap();
+        let soft = dir.path().join("soft");
+        std::os::unix::fs::symlink(&p, &soft).unwrap();
         let g = FileStorage.lock(&p).unwrap();
-        let err = FileStorage.lock(&p).unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
+        for name in [&p, &hard, &soft] {
+            let err = FileStorage.lock(name).unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::WouldBlock, "{}", name.display());
+        }
         drop(g);
-        assert!(FileStorage.lock(&p).is_ok());
+        assert!(FileStorage.lock(&hard).is_ok());
+    }
+
+    #[test]
+    fn resolve_follows_links_and_keeps_the_name_of_a_missing_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = std::fs::canonicalize(dir.path()).unwrap();
+        std::fs::create_dir(real.join("data")).unwrap();
+        std::fs::write(real.join("data/db"), b"x").unwrap();
+        std::os::unix::fs::symlink("data/db", real.join("link")).unwrap();
+        std::os::unix::fs::symlink(real.join("link"), real.join("link2")).unwrap();
+        std::os::unix::fs::symlink("data/new", real.join("dangling")).unwrap();
+        assert_eq!(FileStorage.resolve(&real.join("link2")).unwrap(), real.join("data/db"));
+        assert_eq!(FileStorage.resolve(&real.join("data/../link")).unwrap(), real.join("data/db"));
+        assert_eq!(FileStorage.resolve(&real.join("dangling")).unwrap(), real.join("data/new"));
+        assert_eq!(FileStorage.resolve(&real.join("fresh")).unwrap(), real.join("fresh"));
+        std::os::unix::fs::symlink("loop", real.join("loop")).unwrap();
+        assert!(FileStorage.resolve(&real.join("loop")).is_err());
+    }
+
+    #[test]
+    fn copy_permissions_carries_the_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        std::fs::write(&a, b"x").unwrap();
+        std::fs::write(&b, b"y").unwrap();
+        std::fs::set_permissions(&a, std::fs::Permissions::from_mode(0o600)).unwrap();
+        FileStorage.copy_permissions(&a, &b).unwrap();
+        assert_eq!(std::fs::metadata(&b).unwrap().permissions().mode() & 0o777, 0o600);
     }
 }

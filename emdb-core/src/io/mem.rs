@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 
-use super::{LockGuard, Storage, StorageFile, lock_held};
+use super::{FileId, LockGuard, Storage, StorageFile, lock_held};
 
 /// The bytes of one in-memory file, shared by every handle open on it.
 type Bytes = Arc<RwLock<Vec<u8>>>;
@@ -17,7 +17,7 @@ type Bytes = Arc<RwLock<Vec<u8>>>;
 #[derive(Debug, Clone, Default)]
 pub(crate) struct MemStorage {
     files: Arc<Mutex<HashMap<PathBuf, Bytes>>>,
-    locks: Arc<Mutex<HashSet<PathBuf>>>,
+    locks: Arc<Mutex<HashSet<FileId>>>,
 }
 
 impl MemStorage {
@@ -35,14 +35,19 @@ struct MemFile {
 
 /// Releases an in-memory lock when dropped.
 struct MemLock {
-    locks: Arc<Mutex<HashSet<PathBuf>>>,
-    path: PathBuf,
+    locks: Arc<Mutex<HashSet<FileId>>>,
+    identity: FileId,
 }
 
 impl Drop for MemLock {
     fn drop(&mut self) {
-        self.locks.lock().remove(&self.path);
+        self.locks.lock().remove(&self.identity);
     }
+}
+
+/// An in-memory file's identity: where its bytes live.
+fn mem_id(bytes: &Bytes) -> FileId {
+    FileId { device: 0, file: Arc::as_ptr(bytes) as usize as u64 }
 }
 
 fn not_found(path: &Path) -> io::Error {
@@ -79,12 +84,35 @@ impl Storage for MemStorage {
         Ok(())
     }
 
+    fn rename_noreplace(&self, from: &Path, to: &Path) -> io::Result<()> {
+        let mut files = self.files.lock();
+        if files.contains_key(to) {
+            return Err(io::Error::new(io::ErrorKind::AlreadyExists, "target exists"));
+        }
+        let bytes = files.remove(from).ok_or_else(|| not_found(from))?;
+        files.insert(to.to_path_buf(), bytes);
+        Ok(())
+    }
+
     fn lock(&self, path: &Path) -> io::Result<LockGuard> {
-        if !self.locks.lock().insert(path.to_path_buf()) {
+        let identity = self.identity(path)?.ok_or_else(|| not_found(path))?;
+        if !self.locks.lock().insert(identity) {
             return Err(lock_held(path));
         }
-        let held = MemLock { locks: Arc::clone(&self.locks), path: path.to_path_buf() };
-        Ok(LockGuard::new(path, Box::new(held)))
+        let held = MemLock { locks: Arc::clone(&self.locks), identity };
+        Ok(LockGuard::new(identity, Box::new(held)))
+    }
+
+    fn identity(&self, path: &Path) -> io::Result<Option<FileId>> {
+        Ok(self.files.lock().get(path).map(mem_id))
+    }
+
+    fn resolve(&self, path: &Path) -> io::Result<PathBuf> {
+        Ok(path.to_path_buf())
+    }
+
+    fn copy_permissions(&self, _from: &Path, _to: &Path) -> io::Result<()> {
+        Ok(())
     }
 }
 

@@ -1,6 +1,6 @@
 //! The I/O seam: the one small trait through which every file and directory operation of the
-//! engine passes (the page file, the WAL and the lock file), with a real, an in-memory and a
-//! fault-injecting implementation.
+//! engine passes (the page file, its log, the lock on the page file and the files compaction
+//! and backup write), with a real, an in-memory and a fault-injecting implementation.
 //!
 //! Errors at this level are plain [`std::io::Error`]s; the layers above attach the file path and
 //! turn them into [`crate::Error`].
@@ -43,10 +43,40 @@ pub(crate) trait Storage: Send + Sync + fmt::Debug {
     /// Makes the creations, renames and removals of files in `dir` durable.
     fn sync_dir(&self, dir: &Path) -> io::Result<()>;
 
-    /// Takes an exclusive advisory lock named by `path` (a file `path` is created for it when the
-    /// storage is a real directory). A second locker, in this process or another, gets an error
-    /// of kind [`io::ErrorKind::WouldBlock`]. The lock is released when the guard is dropped.
+    /// Atomically gives the file at `from` the name `to`, unless `to` exists: then nothing
+    /// changes and the error is of kind [`io::ErrorKind::AlreadyExists`]. Durable only after a
+    /// [`sync_dir`](Storage::sync_dir) of the directory.
+    fn rename_noreplace(&self, from: &Path, to: &Path) -> io::Result<()>;
+
+    /// Takes an exclusive advisory lock on the file at `path` itself, not on its name: every
+    /// name of the file (links, other spellings of the path) meets the same lock. A second
+    /// locker, in this process or another, gets an error of kind [`io::ErrorKind::WouldBlock`];
+    /// a missing file is [`io::ErrorKind::NotFound`]. The lock stays with the file when it is
+    /// renamed and is released when the guard is dropped.
     fn lock(&self, path: &Path) -> io::Result<LockGuard>;
+
+    /// The identity of the file at `path` (links resolved), or `None` when there is none.
+    fn identity(&self, path: &Path) -> io::Result<Option<FileId>>;
+
+    /// The path the file at `path` is found at once every symbolic link is followed, made
+    /// absolute: the name the database works under (its sidecars sit beside it, compaction
+    /// replaces it). A missing file resolves to its resolved directory and its own name.
+    fn resolve(&self, path: &Path) -> io::Result<PathBuf>;
+
+    /// Gives the file at `to` the permission bits and, where this process may set them, the
+    /// owner and group of the file at `from`: a file that replaces or copies a database keeps
+    /// who may read it.
+    fn copy_permissions(&self, from: &Path, to: &Path) -> io::Result<()>;
+}
+
+/// What identifies a file whatever its name: the device and inode of a real file, a number of
+/// its own for an in-memory one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct FileId {
+    /// The device (0 for in-memory files).
+    pub(crate) device: u64,
+    /// The file on the device.
+    pub(crate) file: u64,
 }
 
 /// One open file: positioned reads and writes, length, and the two kinds of sync.
@@ -82,26 +112,25 @@ pub(crate) trait StorageFile: Send + Sync + fmt::Debug {
 pub(crate) struct LockGuard {
     /// What to release; dropped with the guard.
     _inner: Box<dyn Send + Sync>,
-    /// The path the lock is named by, for messages.
-    path: PathBuf,
+    /// The locked file.
+    identity: FileId,
 }
 
 impl LockGuard {
-    /// Wraps whatever keeps the lock held until it is dropped.
-    fn new(path: &Path, inner: Box<dyn Send + Sync>) -> Self {
-        LockGuard { _inner: inner, path: path.to_path_buf() }
+    /// Wraps whatever keeps the lock on the file `identity` held until it is dropped.
+    fn new(identity: FileId, inner: Box<dyn Send + Sync>) -> Self {
+        LockGuard { _inner: inner, identity }
     }
 
-    /// The path the lock is named by.
-    #[cfg(test)]
-    pub(crate) fn path(&self) -> &Path {
-        &self.path
+    /// The locked file.
+    pub(crate) fn identity(&self) -> FileId {
+        self.identity
     }
 }
 
 impl fmt::Debug for LockGuard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LockGuard").field("path", &self.path).finish_non_exhaustive()
+        f.debug_struct("LockGuard").field("identity", &self.identity).finish_non_exhaustive()
     }
 }
 
@@ -161,13 +190,33 @@ mod tests {
         drop(g);
         storage.remove(&b).unwrap();
         assert!(!storage.exists(&b).unwrap());
-        let lock_path = dir.join("db.lock");
-        let guard = storage.lock(&lock_path).unwrap();
-        assert_eq!(guard.path(), lock_path.as_path());
-        assert_eq!(storage.lock(&lock_path).unwrap_err().kind(), io::ErrorKind::WouldBlock);
+        assert_eq!(storage.identity(&b).unwrap(), None);
+
+        // The lock is the file's, and moves with it.
+        let db = dir.join("db");
+        let moved = dir.join("moved");
+        assert_eq!(storage.lock(&db).unwrap_err().kind(), io::ErrorKind::NotFound);
+        drop(storage.open_file(&db, true).unwrap());
+        let guard = storage.lock(&db).unwrap();
+        assert_eq!(storage.identity(&db).unwrap(), Some(guard.identity()));
+        assert_eq!(storage.lock(&db).unwrap_err().kind(), io::ErrorKind::WouldBlock);
+        storage.rename(&db, &moved).unwrap();
+        assert_eq!(storage.lock(&moved).unwrap_err().kind(), io::ErrorKind::WouldBlock);
         drop(guard);
-        let again = storage.lock(&lock_path).unwrap();
+        let again = storage.lock(&moved).unwrap();
         drop(again);
+
+        // A rename that must not replace.
+        drop(storage.open_file(&a, true).unwrap());
+        let before = storage.identity(&moved).unwrap();
+        let err = storage.rename_noreplace(&a, &moved).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(storage.identity(&moved).unwrap(), before);
+        assert!(storage.exists(&a).unwrap());
+        let ident = storage.identity(&a).unwrap();
+        storage.rename_noreplace(&a, &b).unwrap();
+        assert!(!storage.exists(&a).unwrap());
+        assert_eq!(storage.identity(&b).unwrap(), ident);
     }
 
     #[test]

@@ -8,20 +8,20 @@
 //! `<path>.compact`, removed by the next compaction); after it, the new one; both whole, and the
 //! log, empty after the checkpoint, fits either.
 
+use std::path::Path;
 use std::sync::Arc;
 
-use super::persist::TreeSnap;
+use super::persist::{Persist, TreeSnap};
 use super::{ALL_SHARDS, Held, IndexSlot, Keyspace, NsState, ValueSource, Writer};
 use crate::batch::NsId;
 use crate::error::{Error, Result};
-use crate::io::{parent_dir, sidecar};
+use crate::io::{LockGuard, Storage, parent_dir, sidecar};
+use crate::page::PAGE_SIZE_U64;
+use crate::page::meta::{LogBinding, Meta, random_id};
 use crate::page::node::{ValueLoc, ValueRef};
 use crate::stats::Stats;
 use crate::tree::store::Store;
 use crate::tree::{Cursor, scan};
-
-/// The bytes copied per read and write by a backup.
-const COPY_CHUNK: usize = 1 << 20;
 
 impl Keyspace {
     /// Rewrites the page file without free space; see the module documentation.
@@ -43,56 +43,80 @@ impl Keyspace {
         let storage = Arc::clone(p.store.lock().storage());
         let path = p.path.clone();
         let tmp = sidecar(&path, ".compact");
-        let io = |e| Error::io(&tmp, e);
-        if storage.exists(&tmp).map_err(io)? {
-            storage.remove(&tmp).map_err(io)?;
+        // Left by a compaction that crashed.
+        discard(storage.as_ref(), &tmp);
+        let lock = match self.build_compacted(p, &storage, &tmp) {
+            Ok(lock) => lock,
+            Err(e) => {
+                // The database is as it was; the space the new file took is given back.
+                discard(storage.as_ref(), &tmp);
+                return Err(e);
+            }
+        };
+        if let Err(e) = storage.rename(&tmp, &path) {
+            discard(storage.as_ref(), &tmp);
+            return Err(Error::io(&path, e));
         }
-        {
-            let mut fresh = Store::open(Arc::clone(&storage), &tmp, p.store_opts)?;
-            let store = p.store.lock();
-            // Every entry is copied, the catalog's too.
-            fresh.set_catalog_entries(store.catalog_entries());
-            let file = Arc::clone(store.file());
-            let lsn = store.meta().checkpoint_lsn;
-            let mut cursor = Cursor::new(&file, store.root());
-            cursor.seek_first()?;
-            let entries = std::iter::from_fn(|| {
-                let item = match cursor.entry() {
-                    Ok(None) => return None,
-                    Err(e) => return Some(Err(e)),
-                    Ok(Some(e)) => {
-                        let value = match e.value {
-                            ValueRef::Inline(b) => Ok(b.to_vec()),
-                            ValueRef::Stored(loc) => file.read_value(loc),
-                        };
-                        value.map(|v| (e.key.to_vec(), v, e.expires_at))
-                    }
-                };
-                Some(item.and_then(|entry| cursor.next().map(|()| entry)))
-            });
-            fresh.bulk_load(entries, lsn)?;
-        }
-        // The compacted file's own lock file is no longer needed.
-        let _ = storage.remove(&sidecar(&tmp, ".lock"));
-        let r = self.install_compacted(&storage, &tmp, &path, writer);
+        let r = self.install_compacted(&storage, &path, writer, lock);
         if r.is_err() {
             self.poison();
         }
         r
     }
 
+    /// Writes the compacted copy of the tree to `tmp`, durably, with the page file's
+    /// permissions, database id and log binding; returns the lock of the new file (held since
+    /// it was created, and kept across its rename).
+    fn build_compacted(
+        &self,
+        p: &Persist,
+        storage: &Arc<dyn Storage>,
+        tmp: &Path,
+    ) -> Result<LockGuard> {
+        let mut fresh = Store::open(Arc::clone(storage), tmp, p.store_opts)?;
+        storage.copy_permissions(&p.path, tmp).map_err(|e| Error::io(tmp, e))?;
+        let store = p.store.lock();
+        // Every entry is copied, the catalog's too.
+        fresh.set_catalog_entries(store.catalog_entries());
+        if let Some(log) = store.log_binding() {
+            fresh.set_log_binding(log);
+        }
+        let file = Arc::clone(store.file());
+        let lsn = store.meta().checkpoint_lsn;
+        let mut cursor = Cursor::new(&file, store.root());
+        cursor.seek_first()?;
+        let entries = std::iter::from_fn(|| {
+            let item = match cursor.entry() {
+                Ok(None) => return None,
+                Err(e) => return Some(Err(e)),
+                Ok(Some(e)) => {
+                    let value = match e.value {
+                        ValueRef::Inline(b) => Ok(b.to_vec()),
+                        ValueRef::Stored(loc) => file.read_value(loc),
+                    };
+                    value.map(|v| (e.key.to_vec(), v, e.expires_at))
+                }
+            };
+            Some(item.and_then(|entry| cursor.next().map(|()| entry)))
+        });
+        fresh.bulk_load(entries, lsn)?;
+        drop(store);
+        fresh.into_lock().ok_or(Error::Poisoned)
+    }
+
+    /// After the compacted file was renamed over `path`: makes the rename durable, reopens the
+    /// store on it (with its `lock`) and moves every reader and index entry over.
     fn install_compacted(
         &self,
-        storage: &Arc<dyn crate::io::Storage>,
-        tmp: &std::path::Path,
-        path: &std::path::Path,
+        storage: &Arc<dyn Storage>,
+        path: &Path,
         writer: &mut Writer,
+        lock: LockGuard,
     ) -> Result<()> {
         let Some(p) = &self.persist else { return Ok(()) };
-        storage.rename(tmp, path).map_err(|e| Error::io(path, e))?;
         storage.sync_dir(parent_dir(path)).map_err(|e| Error::io(path, e))?;
         let mut store = p.store.lock();
-        store.reopen(p.store_opts)?;
+        store.reopen(p.store_opts, lock)?;
         let file = Arc::clone(store.file());
         let (root, seq) = (store.root(), store.meta().sequence);
         drop(store);
@@ -133,38 +157,52 @@ impl Keyspace {
     }
 
     /// Writes a consistent, openable copy of the database to `dest` while it stays in use:
-    /// checkpoint, then copy the page file (writers wait; readers go on) to `<dest>.tmp`, sync it
-    /// and rename it to `dest`.
+    /// checkpoint, then copy the page file (writers wait; readers go on) to `<dest>.tmp` with
+    /// the page file's permissions, give the copy a log generation of its own (a meta page
+    /// whose salt no existing log has, that expects no log), sync it, rename it to `dest`, and
+    /// remove a `<dest>.wal` left by the file it replaced.
     ///
     /// # Errors
-    /// [`Error::InMemory`], [`Error::Poisoned`], [`Error::WriteInTransaction`], or an I/O error.
-    pub(crate) fn backup_to(&self, dest: &std::path::Path) -> Result<()> {
+    /// [`Error::InMemory`], [`Error::BackupOntoItself`] when `dest` (or `<dest>.tmp` or
+    /// `<dest>.wal`) is one of this database's files, [`Error::Locked`] when another handle has
+    /// a database open at `dest`, [`Error::Poisoned`], [`Error::WriteInTransaction`], or an I/O
+    /// error (`<dest>.tmp` is removed, `dest` untouched).
+    pub(crate) fn backup_to(&self, dest: &Path) -> Result<()> {
         let Some(p) = &self.persist else { return Err(Error::InMemory { operation: "backup" }) };
+        let storage = Arc::clone(p.store.lock().storage());
+        let dest = storage.resolve(dest).map_err(|e| Error::io(dest, e))?;
+        let tmp = sidecar(&dest, ".tmp");
+        let dest_log = sidecar(&dest, ".wal");
+        refuse_own_files(storage.as_ref(), p, &[&dest, &tmp, &dest_log])?;
+        // A database open elsewhere at `dest` keeps its file; none can open it until the copy
+        // has replaced it.
+        let _dest_lock = match storage.lock(&dest) {
+            Ok(guard) => Some(guard),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                return Err(Error::Locked { path: dest });
+            }
+            Err(e) => return Err(Error::io(&dest, e)),
+        };
         let mut guard = self.lock_writer()?;
         self.checkpoint_locked(&mut guard.writer)?;
-        let store = p.store.lock();
-        let storage = Arc::clone(store.storage());
-        let file = Arc::clone(store.file());
-        let tmp = sidecar(dest, ".tmp");
-        let io = |e| Error::io(&tmp, e);
-        let out = storage.open_file(&tmp, true).map_err(io)?;
-        out.set_len(0).map_err(io)?;
-        let len = file.len()?;
-        let mut buf = vec![0u8; COPY_CHUNK];
-        let mut at = 0u64;
-        while at < len {
-            let n = usize::try_from(len - at).map_or(COPY_CHUNK, |r| r.min(COPY_CHUNK));
-            let chunk = buf.get_mut(..n).unwrap_or_default();
-            file.read_at(chunk, at)?;
-            out.write_at(chunk, at).map_err(io)?;
-            at += n as u64;
-        }
-        out.sync_all().map_err(io)?;
-        drop(out);
-        drop(store);
+        let copied = copy_as_new_generation(p, storage.as_ref(), &tmp);
         drop(guard);
-        storage.rename(&tmp, dest).map_err(|e| Error::io(dest, e))?;
-        storage.sync_dir(parent_dir(dest)).map_err(|e| Error::io(dest, e))
+        if let Err(e) =
+            copied.and_then(|()| storage.rename(&tmp, &dest).map_err(|e| Error::io(&dest, e)))
+        {
+            discard(storage.as_ref(), &tmp);
+            return Err(e);
+        }
+        // The log of the file just replaced: it can never be replayed into the copy (another
+        // salt), but it is not the copy's either.
+        match storage.remove(&dest_log) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(Error::io(&dest_log, e));
+            }
+            _ => {}
+        }
+        storage.sync_dir(parent_dir(&dest)).map_err(|e| Error::io(&dest, e))
     }
 
     /// Sizes and state of the database.
@@ -202,4 +240,67 @@ impl Keyspace {
             last_lsn,
         })
     }
+}
+
+/// Removes the file at `path` and the `<path>.init` its creation may have left, if they exist:
+/// what a failed compaction or backup wrote, so that it does not hold on to the space (the
+/// failure may have been a full disk). Best effort: the failure being reported matters more.
+fn discard(storage: &dyn Storage, path: &Path) {
+    for file in [path.to_path_buf(), sidecar(path, ".init")] {
+        if storage.exists(&file).unwrap_or(true) {
+            let _ = storage.remove(&file);
+        }
+    }
+}
+
+/// Refuses a backup whose destination files include the page file or the log of `p`, by
+/// identity (any name of them) and by resolved name.
+fn refuse_own_files(storage: &dyn Storage, p: &Persist, targets: &[&Path]) -> Result<()> {
+    let own_log = sidecar(&p.path, ".wal");
+    let own = [(&p.path, "page file"), (&own_log, "log")];
+    for (file, what) in own {
+        let id = storage.identity(file).map_err(|e| Error::io(file, e))?;
+        for &target in targets {
+            let same = target == file.as_path()
+                || id.is_some()
+                    && storage.identity(target).map_err(|e| Error::io(target, e))? == id;
+            if same {
+                return Err(Error::BackupOntoItself { dest: target.to_path_buf(), what });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Copies the page file of `p` (checkpointed, the caller holding the writer lock) to `tmp`
+/// with its permissions, then writes a meta page of its own over the older slot: the same
+/// tree and database id, a fresh log salt, no log expected. Syncs it.
+fn copy_as_new_generation(p: &Persist, storage: &dyn Storage, tmp: &Path) -> Result<()> {
+    /// The bytes copied per read and write.
+    const COPY_CHUNK: usize = 1 << 20;
+    let io = |e| Error::io(tmp, e);
+    let store = p.store.lock();
+    let file = Arc::clone(store.file());
+    let out = storage.open_file(tmp, true).map_err(io)?;
+    storage.copy_permissions(&p.path, tmp).map_err(io)?;
+    out.set_len(0).map_err(io)?;
+    let len = file.len()?;
+    let mut buf = vec![0u8; COPY_CHUNK];
+    let mut at = 0u64;
+    while at < len {
+        let n = usize::try_from(len - at).map_or(COPY_CHUNK, |r| r.min(COPY_CHUNK));
+        let chunk = buf.get_mut(..n).unwrap_or_default();
+        file.read_at(chunk, at)?;
+        out.write_at(chunk, at).map_err(io)?;
+        at += n as u64;
+    }
+    let meta = store.meta();
+    let log = LogBinding {
+        database_id: store.log_binding().map_or_else(random_id, |b| b.database_id),
+        salt: random_id(),
+        in_use: false,
+    };
+    let copy = Meta { sequence: meta.sequence + 1, log: Some(log), ..meta };
+    out.write_at(&copy.encode()[..], copy.slot() * PAGE_SIZE_U64).map_err(io)?;
+    out.sync_all().map_err(io)
 }

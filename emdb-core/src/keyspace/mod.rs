@@ -160,6 +160,9 @@ pub(crate) struct Writer {
     unsynced: u32,
     /// Namespaces created since the last checkpoint (their catalog entries are not in the tree).
     new_namespaces: Vec<(NsId, String)>,
+    /// The durable meta page says the log may hold frames past its checkpoint (until it does,
+    /// the first frame waits for [`Keyspace::record_log_in_use`]).
+    log_in_use: bool,
 }
 
 /// The shared core of a database handle.
@@ -288,8 +291,11 @@ impl Keyspace {
         &self.default_ns
     }
 
+    /// The time expiry is judged at, in Unix milliseconds: the clock, but never before 1 ms,
+    /// since an expiry of 0 means "never" ([`NO_EXPIRY`]): a zero TTL written at a clock of 0
+    /// expires at 1 ms and is judged expired at once, as at any other time.
     pub(crate) fn now(&self) -> u64 {
-        self.config.clock.now_ms()
+        self.config.clock.now_ms().max(1)
     }
 
     /// Whether an entry that expires at `expires_at` is expired now (the clock is read only for
@@ -741,6 +747,9 @@ impl WriterGuard<'_> {
                 debug_assert_eq!(lsn, self.writer.last_lsn + 1, "the log and the keyspace agree");
                 ks.commit_directly(&mut self.writer, &writes, lsn)?;
                 return Ok(lsn);
+            }
+            if !direct && !self.writer.log_in_use {
+                ks.record_log_in_use(&mut self.writer)?;
             }
             let lsn = if direct { p.wal.reserve_lsn()? } else { p.wal.append(batch)? };
             debug_assert_eq!(lsn, self.writer.last_lsn + 1, "the log and the keyspace agree");

@@ -34,11 +34,12 @@ use crate::builder::FlushPolicy;
 use crate::error::{Error, Result};
 use crate::io::Storage;
 use crate::page::file::PageFile;
+use crate::page::meta::{LogBinding, random_id};
 use crate::page::node::{ValueLoc, ValueRef};
 use crate::tree::store::{Store, StoreOptions};
 use crate::tree::write::Change;
 use crate::tree::{Cursor, TreeRoot};
-use crate::wal::{Wal, fresh_salt};
+use crate::wal::{LogCheck, Wal, fresh_salt};
 
 /// The newest version of a key as a checkpoint writes it: value and expiry, or a removal.
 type Head = Option<(Arc<[u8]>, u64)>;
@@ -80,6 +81,9 @@ pub(crate) struct PersistOptions {
     pub(crate) mmap: bool,
     /// Checkpoint automatically once the log grows past this many bytes.
     pub(crate) checkpoint_wal_bytes: u64,
+    /// Open at the last checkpoint when the log is missing or not this file's (see
+    /// [`LogCheck::set_aside`]).
+    pub(crate) recover_without_log: bool,
     /// Holds a background index build at its start (tests only).
     #[cfg(test)]
     pub(crate) hold_index_build: Option<Arc<super::loading::IndexBuildGate>>,
@@ -199,13 +203,21 @@ impl Keyspace {
             file: Arc::clone(&file),
         }));
         let checkpoint_lsn = meta.checkpoint_lsn;
-        let mut writer = Writer { last_lsn: checkpoint_lsn, ..Writer::default() };
+        // A file of a format before 5 gets its database id now; its meta pages record it from
+        // the first commit or checkpoint on.
+        let database_id = meta.log.map_or_else(random_id, |b| b.database_id);
+        let check =
+            LogCheck { database_id, binding: meta.log, set_aside: opts.recover_without_log };
         let mut frames = Vec::new();
         let (wal, recovery) =
-            Wal::open(&opts.storage, &opts.path, checkpoint_lsn, |lsn, batch| {
+            Wal::open(&opts.storage, &opts.path, checkpoint_lsn, check, |lsn, batch| {
                 frames.push((lsn, batch));
                 Ok(())
             })?;
+        let in_use = meta.log.is_some_and(|b| b.in_use);
+        store.set_log_binding(LogBinding { database_id, salt: wal.salt(), in_use });
+        let mut writer =
+            Writer { last_lsn: checkpoint_lsn, log_in_use: in_use, ..Writer::default() };
         let mut ks = ks;
         // A log with frames past the checkpoint (a crash, or a handle still open elsewhere
         // before): build the indexes now and replay the frames over them. Otherwise the tree is
@@ -345,6 +357,12 @@ impl Keyspace {
         let oldest = self.snapshots.lock().oldest_pinned(store.meta().sequence);
         // Every namespace but the default one has its catalog entry once this is durable.
         store.set_catalog_entries(namespaces.len().saturating_sub(1) as u64);
+        // The meta page names the log generation that follows it: a new one when the log is
+        // reset below (it holds nothing past this checkpoint), else the current one.
+        let salt = if p.wal.last_lsn() == lsn { fresh_salt() } else { p.wal.salt() };
+        if let Some(log) = store.log_binding() {
+            store.set_log_binding(LogBinding { salt, in_use: true, ..log });
+        }
         // The batch's namespaces. A large batch into empty indexes (a first load) is applied to
         // them while its pages are made durable, on another thread, and published once they
         // are; any other is applied once they are.
@@ -432,10 +450,45 @@ impl Keyspace {
                 ns.index.move_to_disk(&key, loc);
             }
         }
+        writer.log_in_use = true;
         published?;
-        p.wal.reset(lsn, fresh_salt())?;
+        p.wal.reset(lsn, salt)?;
         *p.last_checkpoint.lock() = (lsn, Some(SystemTime::now()));
         Ok(())
+    }
+}
+
+impl Keyspace {
+    /// Records in the meta page that the log may hold frames past the checkpoint, before the
+    /// first frame after an open that found it clear is written (a log lost after that is then
+    /// an error, not a silent loss). The caller holds the writer lock.
+    ///
+    /// # Errors
+    /// The error of the meta page's write or sync, which poisons the handle.
+    pub(crate) fn record_log_in_use(&self, writer: &mut Writer) -> Result<()> {
+        let Some(p) = &self.persist else { return Ok(()) };
+        let mut store = p.store.lock();
+        let Some(log) = store.log_binding() else { return Ok(()) };
+        let r = store.record_log_binding(LogBinding { salt: p.wal.salt(), in_use: true, ..log });
+        drop(store);
+        if r.is_err() {
+            self.poison();
+        } else {
+            writer.log_in_use = true;
+        }
+        r
+    }
+
+    /// After the last checkpoint of a close: records in the meta page that the log holds no
+    /// frame past it, so that a log missing at the next open loses nothing.
+    fn record_log_clean(&self) -> Result<()> {
+        let Some(p) = &self.persist else { return Ok(()) };
+        let mut store = p.store.lock();
+        if p.wal.last_lsn() != store.meta().checkpoint_lsn {
+            return Ok(());
+        }
+        let Some(log) = store.log_binding() else { return Ok(()) };
+        store.record_log_binding(LogBinding { salt: p.wal.salt(), in_use: false, ..log })
     }
 }
 
@@ -521,7 +574,9 @@ impl Drop for Keyspace {
         if self.persist.is_some() && !self.is_poisoned() {
             let mut writer = std::mem::take(self.writer.get_mut());
             // Errors cannot be reported from a drop; the log still holds every commit.
-            let _ = self.checkpoint_locked(&mut writer);
+            if self.checkpoint_locked(&mut writer).is_ok() {
+                let _ = self.record_log_clean();
+            }
         }
     }
 }

@@ -19,13 +19,21 @@
 //! | checkpoint LSN  |   page count    |   entry count   | dead value bytes|
 //! |       u64       |       u64       |       u64       |       u64       |
 //! +-----------------+-----------------+-----------------+-----------------+
-//! 80                88
-//! +-----------------+
-//! | catalog entries |  (version 4; zero in older versions)
-//! |       u64       |
-//! +-----------------+
-//! 88 .. 4096: zero
+//! 80                88                96                104               112
+//! +-----------------+-----------------+-----------------+-----------------+
+//! | catalog entries |   database id   |    log salt     |    log flags    |
+//! |       u64       |       u64       |       u64       |       u64       |
+//! +-----------------+-----------------+-----------------+-----------------+
+//!   (version 4+)      (version 5; zero in older versions)
+//! 112 .. 4096: zero
 //! ```
+//!
+//! Version 5 ties the log to the page file: the `database id` is random, chosen when the file
+//! is created, and kept by compaction and backups; the `log salt` is the salt of the log
+//! generation whose frames follow this checkpoint; `log flags` bit 0 (*log in use*) says frames
+//! may follow it (clear: the database was closed with an empty log, so a missing log loses
+//! nothing). A database id of 0 records no binding (a meta page upgraded from an older version
+//! before its first checkpoint); the salt and flags are then zero too.
 //!
 //! `crc32c` covers the whole page with its own four bytes read as zero. Its position, the magic
 //! and the version stay where they are in every format version, so a newer file is recognised
@@ -48,8 +56,9 @@ pub(crate) const MAGIC: [u8; 8] = *b"emdb\x0d\x0a\x1a\x0a";
 /// So an older file opens as it is, every page a checkpoint writes is of the newest version,
 /// and the meta page says so from that checkpoint on; compaction rewrites the whole file.
 /// Version 4 adds the number of namespace catalog entries to the meta page, so that opening a
-/// database without named namespaces does not look for them in the tree.
-pub(crate) const FORMAT_VERSION: u32 = 4;
+/// database without named namespaces does not look for them in the tree. Version 5 adds the
+/// database id, the log salt and the log flags ([`LogBinding`]).
+pub(crate) const FORMAT_VERSION: u32 = 5;
 /// The oldest file format version this program reads.
 pub(crate) const OLDEST_FORMAT_VERSION: u32 = 1;
 /// The deepest tree a file may hold; descent is bounded by it.
@@ -68,9 +77,40 @@ const PAGE_COUNT_OFFSET: usize = LSN_OFFSET + 8;
 const ENTRY_COUNT_OFFSET: usize = PAGE_COUNT_OFFSET + 8;
 const DEAD_BYTES_OFFSET: usize = ENTRY_COUNT_OFFSET + 8;
 const CATALOG_OFFSET: usize = DEAD_BYTES_OFFSET + 8;
-const META_END: usize = CATALOG_OFFSET + 8;
+const DATABASE_ID_OFFSET: usize = CATALOG_OFFSET + 8;
+const LOG_SALT_OFFSET: usize = DATABASE_ID_OFFSET + 8;
+const LOG_FLAGS_OFFSET: usize = LOG_SALT_OFFSET + 8;
+const META_END: usize = LOG_FLAGS_OFFSET + 8;
 /// The first format version whose meta page records the catalog entries.
 const CATALOG_VERSION: u32 = 4;
+/// The first format version whose meta page records the [`LogBinding`].
+const BINDING_VERSION: u32 = 5;
+/// `log flags` bit 0: frames may follow the checkpoint in the log.
+const LOG_IN_USE: u64 = 1;
+
+/// What a meta page says of the log that belongs to its file (format 5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LogBinding {
+    /// The database's random id (never 0), the same in its log's header.
+    pub(crate) database_id: u64,
+    /// The salt of the log generation that follows this checkpoint.
+    pub(crate) salt: u64,
+    /// Whether frames may follow the checkpoint (clear after a close that left the log empty).
+    pub(crate) in_use: bool,
+}
+
+/// A fresh random number, never 0: database ids and log salts.
+pub(crate) fn random_id() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.write_u32(std::process::id());
+    h.finish().max(1)
+}
 
 /// The durable state a meta page records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -95,6 +135,9 @@ pub(crate) struct Meta {
     /// the store keeps what its owner last set). `None` when read from a file of a version
     /// that did not record it: look in the tree.
     pub(crate) catalog_entries: Option<u64>,
+    /// The log this file belongs with; `None` when read from a file of a version that did not
+    /// record it.
+    pub(crate) log: Option<LogBinding>,
 }
 
 impl Meta {
@@ -106,7 +149,9 @@ impl Meta {
     /// Encodes the meta page.
     pub(crate) fn encode(&self) -> Box<[u8; PAGE_SIZE]> {
         let mut p = super::new_page();
-        let fields: [(usize, &[u8]); 12] = [
+        let log = self.log.unwrap_or(LogBinding { database_id: 0, salt: 0, in_use: false });
+        let flags = if log.in_use { LOG_IN_USE } else { 0 };
+        let fields: [(usize, &[u8]); 15] = [
             (MAGIC_OFFSET, &MAGIC),
             (VERSION_OFFSET, &FORMAT_VERSION.to_le_bytes()),
             (PAGE_SIZE_OFFSET, &super::PAGE_SIZE_U32.to_le_bytes()),
@@ -119,6 +164,9 @@ impl Meta {
             (ENTRY_COUNT_OFFSET, &self.entry_count.to_le_bytes()),
             (DEAD_BYTES_OFFSET, &self.dead_value_bytes.to_le_bytes()),
             (CATALOG_OFFSET, &self.catalog_entries.unwrap_or(0).to_le_bytes()),
+            (DATABASE_ID_OFFSET, &log.database_id.to_le_bytes()),
+            (LOG_SALT_OFFSET, &log.salt.to_le_bytes()),
+            (LOG_FLAGS_OFFSET, &flags.to_le_bytes()),
         ];
         for (at, bytes) in fields {
             put(&mut p[..], at, bytes);
@@ -208,6 +256,22 @@ pub(crate) fn decode(page: &[u8]) -> Slot {
         entry_count: field(ENTRY_COUNT_OFFSET),
         dead_value_bytes: field(DEAD_BYTES_OFFSET),
         catalog_entries: (version >= CATALOG_VERSION).then(|| field(CATALOG_OFFSET)),
+        log: None,
+    };
+    let meta = if version >= BINDING_VERSION {
+        let (id, salt, flags) =
+            (field(DATABASE_ID_OFFSET), field(LOG_SALT_OFFSET), field(LOG_FLAGS_OFFSET));
+        if flags & !LOG_IN_USE != 0 || (id == 0 && (salt != 0 || flags != 0)) {
+            return Slot::Damaged(format!("unknown log flags {flags:#x} or binding without an id"));
+        }
+        let log = (id != 0).then_some(LogBinding {
+            database_id: id,
+            salt,
+            in_use: flags & LOG_IN_USE != 0,
+        });
+        Meta { log, ..meta }
+    } else {
+        meta
     };
     if get_u32(page, PAGE_SIZE_OFFSET) != Some(super::PAGE_SIZE_U32) {
         return Slot::Damaged("page size is not 4096".into());
@@ -215,7 +279,13 @@ pub(crate) fn decode(page: &[u8]) -> Slot {
     if let Err(e) = check_bounds(&meta) {
         return Slot::Damaged(e);
     }
-    let end = if version >= CATALOG_VERSION { META_END } else { CATALOG_OFFSET };
+    let end = if version >= BINDING_VERSION {
+        META_END
+    } else if version >= CATALOG_VERSION {
+        DATABASE_ID_OFFSET
+    } else {
+        CATALOG_OFFSET
+    };
     if page.get(end..).is_some_and(|rest| rest.iter().any(|&b| b != 0)) {
         return Slot::Damaged("non-zero bytes after the meta fields".into());
     }
@@ -300,6 +370,7 @@ mod tests {
             entry_count: 77,
             dead_value_bytes: 5,
             catalog_entries: Some(3),
+            log: Some(LogBinding { database_id: 0xdb, salt: 0x5a17, in_use: true }),
         }
     }
 
@@ -307,6 +378,22 @@ mod tests {
     fn a_meta_page_round_trips() {
         let m = sample(5);
         assert_eq!(decode(&m.encode()[..]), Slot::Valid(m));
+        let clean = Meta { log: Some(LogBinding { in_use: false, ..m.log.unwrap() }), ..m };
+        assert_eq!(decode(&clean.encode()[..]), Slot::Valid(clean));
+        let unbound = Meta { log: None, ..m };
+        assert_eq!(decode(&unbound.encode()[..]), Slot::Valid(unbound));
+    }
+
+    #[test]
+    fn unknown_log_flags_or_a_salt_without_a_database_id_are_damage() {
+        let mut p = sample(5).encode();
+        p[LOG_FLAGS_OFFSET] = 2;
+        reseal(&mut p[..]);
+        assert!(matches!(decode(&p[..]), Slot::Damaged(_)));
+        let mut p = Meta { log: None, ..sample(5) }.encode();
+        p[LOG_SALT_OFFSET] = 1;
+        reseal(&mut p[..]);
+        assert!(matches!(decode(&p[..]), Slot::Damaged(_)));
     }
 
     #[test]
@@ -358,18 +445,18 @@ mod tests {
     #[test]
     fn a_newer_format_version_is_a_clear_error() {
         let mut p = sample(5).encode();
-        p[VERSION_OFFSET..VERSION_OFFSET + 4].copy_from_slice(&5u32.to_le_bytes());
+        p[VERSION_OFFSET..VERSION_OFFSET + 4].copy_from_slice(&6u32.to_le_bytes());
         reseal(&mut p[..]);
         let err = choose(Path::new("x"), [Slot::Foreign, decode(&p[..])]).unwrap_err();
-        assert!(matches!(err, Error::UnsupportedFormatVersion { found: 5, supported: 4, .. }));
+        assert!(matches!(err, Error::UnsupportedFormatVersion { found: 6, supported: 5, .. }));
     }
 
     #[test]
     fn older_meta_pages_decode_without_a_catalog_count_and_version_0_is_damage() {
-        assert_eq!(get_u32(&sample(5).encode()[..], VERSION_OFFSET), Some(4));
+        assert_eq!(get_u32(&sample(5).encode()[..], VERSION_OFFSET), Some(5));
         // Versions before 4 record no catalog count: their bytes there are zero, as after
         // every field, and the count reads as unknown.
-        let unknown = Meta { catalog_entries: None, ..sample(5) };
+        let unknown = Meta { catalog_entries: None, log: None, ..sample(5) };
         for old in [1u32, 2, 3] {
             let mut p = unknown.encode();
             p[VERSION_OFFSET..VERSION_OFFSET + 4].copy_from_slice(&old.to_le_bytes());
@@ -382,6 +469,17 @@ mod tests {
         }
         let none = Meta { catalog_entries: Some(0), ..sample(5) };
         assert_eq!(decode(&none.encode()[..]), Slot::Valid(none));
+        // Version 4 records the catalog count but no log binding; bytes past its fields are
+        // damage.
+        let v4 = Meta { log: None, ..sample(5) };
+        let mut p = v4.encode();
+        p[VERSION_OFFSET..VERSION_OFFSET + 4].copy_from_slice(&4u32.to_le_bytes());
+        reseal(&mut p[..]);
+        assert_eq!(decode(&p[..]), Slot::Valid(v4));
+        assert_eq!(as_current_version(&p[..]), v4.encode().to_vec());
+        p[DATABASE_ID_OFFSET] = 1;
+        reseal(&mut p[..]);
+        assert!(matches!(decode(&p[..]), Slot::Damaged(_)));
         let mut p = sample(5).encode();
         p[VERSION_OFFSET..VERSION_OFFSET + 4].copy_from_slice(&0u32.to_le_bytes());
         reseal(&mut p[..]);

@@ -22,7 +22,7 @@ use crate::io::{LockGuard, Storage, parent_dir, sidecar};
 use crate::page::alloc::Allocator;
 use crate::page::file::PageFile;
 use crate::page::freelist::{self, EXTENTS_PER_PAGE, Extent};
-use crate::page::meta::{self, MAGIC, Meta};
+use crate::page::meta::{self, LogBinding, MAGIC, Meta};
 use crate::page::node::{MAX_LEAF_ENTRY, ValueLoc};
 use crate::page::{PAGE_SIZE, PAGE_SIZE_U64, PageId, PageType};
 
@@ -83,11 +83,14 @@ pub(crate) struct Store {
     /// What the next meta page records as the number of namespace catalog entries (the
     /// keyspace knows; the store only carries it).
     catalog_entries: u64,
+    /// What the next meta page records of the log (the keyspace knows; the store only
+    /// carries it).
+    log: Option<LogBinding>,
 }
 
 impl Store {
     /// Opens the page file at `path` (creating it when `opts.create` and it is missing), after
-    /// taking the exclusive lock on `<path>.lock`.
+    /// taking the exclusive lock on the file itself (see [`lock_file`]).
     ///
     /// # Errors
     /// [`Error::Locked`] when another handle holds the lock, [`Error::NotAnEmdbFile`],
@@ -97,26 +100,19 @@ impl Store {
         path: &Path,
         opts: StoreOptions,
     ) -> Result<Store> {
-        let lock_path = sidecar(path, ".lock");
-        let lock = storage.lock(&lock_path).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::WouldBlock {
-                Error::Locked { path: lock_path.clone() }
-            } else {
-                Error::io(&lock_path, e)
-            }
-        })?;
+        let lock = lock_file(storage.as_ref(), path, opts.create)?;
         Self::open_locked(storage, path, opts, Some(lock))
     }
 
-    /// Opens the file now at this store's path again (after compaction renamed a new file over
-    /// it), keeping the lock held throughout.
+    /// Opens the file now at this store's path again, after compaction renamed a new file over
+    /// it: `lock` is that new file's lock (taken when it was created), and the old file's lock
+    /// is released once the new file is open.
     ///
     /// # Errors
     /// As [`open`](Self::open); the store is then poisoned.
-    pub(crate) fn reopen(&mut self, opts: StoreOptions) -> Result<()> {
-        let lock = self.lock.take();
+    pub(crate) fn reopen(&mut self, opts: StoreOptions, lock: LockGuard) -> Result<()> {
         let opts = StoreOptions { create: false, ..opts };
-        match Self::open_locked(Arc::clone(&self.storage), &self.path.clone(), opts, lock) {
+        match Self::open_locked(Arc::clone(&self.storage), &self.path.clone(), opts, Some(lock)) {
             Ok(fresh) => {
                 *self = fresh;
                 Ok(())
@@ -126,6 +122,12 @@ impl Store {
                 Err(e)
             }
         }
+    }
+
+    /// The lock this store holds on its file, given up with the store (compaction hands the
+    /// lock of the file it built to the store that reopens it under the database's name).
+    pub(crate) fn into_lock(mut self) -> Option<LockGuard> {
+        self.lock.take()
     }
 
     /// The number of free pages.
@@ -174,6 +176,37 @@ impl Store {
             lock,
             placed: Vec::new(),
             catalog_entries: meta.catalog_entries.unwrap_or(0),
+            log: meta.log,
+        })
+    }
+
+    /// Sets what the next meta page records of the log.
+    pub(crate) fn set_log_binding(&mut self, log: LogBinding) {
+        self.log = Some(log);
+    }
+
+    /// What the next meta page records of the log.
+    pub(crate) fn log_binding(&self) -> Option<LogBinding> {
+        self.log
+    }
+
+    /// Makes `log` what the durable meta page records of the log, with a meta page of its own
+    /// (the same tree, sequence + 1) when it records something else, and what later meta pages
+    /// record.
+    ///
+    /// # Errors
+    /// As [`checkpoint`](Self::checkpoint).
+    pub(crate) fn record_log_binding(&mut self, log: LogBinding) -> Result<()> {
+        self.log = Some(log);
+        if self.meta.log == Some(log) {
+            return Ok(());
+        }
+        self.poisoning(|store| {
+            let meta = Meta { sequence: store.meta.sequence + 1, log: Some(log), ..store.meta };
+            store.file.write_at(&meta.encode()[..], meta.slot() * PAGE_SIZE_U64)?;
+            store.file.sync()?;
+            store.meta = meta;
+            Ok(())
         })
     }
 
@@ -331,6 +364,7 @@ impl Store {
             entry_count,
             dead_value_bytes: self.meta.dead_value_bytes.saturating_add(dead),
             catalog_entries: Some(self.catalog_entries),
+            log: self.log,
         };
         self.file.write_at(&meta.encode()[..], meta.slot() * PAGE_SIZE_U64)?;
         self.file.sync()?;
@@ -395,21 +429,82 @@ impl Store {
     }
 }
 
-/// Creates a new page file at `path`: both meta pages are written to `<path>.init`, synced,
-/// and renamed into place, so `path` either does not exist or is a whole empty database.
-fn create_file(storage: &dyn Storage, path: &Path) -> Result<()> {
+/// How many times [`lock_file`] tries when the file it locked is no longer the one `path`
+/// names (a compaction replaced it, or another process created it first).
+const LOCK_ATTEMPTS: usize = 8;
+
+/// Takes the exclusive lock of the database whose page file is at `path`: a lock on the file
+/// itself, so that every name of the file (a symbolic or hard link, another spelling of the
+/// path) meets the same lock, in this process or another. With `create`, a missing file is
+/// created first (see [`create_file`]).
+///
+/// The lock counts only while `path` still names the locked file: compaction renames a new
+/// file over the old one (holding the new file's lock before the rename), so a handle that
+/// opened the old file just before and locked it once the old handle let go holds a lock on
+/// a file no name leads to. It looks again.
+///
+/// # Errors
+/// [`Error::Locked`] when another handle holds the lock; an I/O error (`NotFound` when the
+/// file is missing and `create` is false).
+pub(crate) fn lock_file(storage: &dyn Storage, path: &Path, create: bool) -> Result<LockGuard> {
+    let io = |e| Error::io(path, e);
+    for _ in 0..LOCK_ATTEMPTS {
+        let guard = match storage.lock(path) {
+            Ok(guard) => guard,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                return Err(Error::Locked { path: path.to_path_buf() });
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
+                match create_file(storage, path)? {
+                    Some(guard) => return Ok(guard),
+                    None => continue,
+                }
+            }
+            Err(e) => return Err(io(e)),
+        };
+        if storage.identity(path).map_err(io)? == Some(guard.identity()) {
+            return Ok(guard);
+        }
+    }
+    Err(Error::Locked { path: path.to_path_buf() })
+}
+
+/// Creates a new page file at `path`, locked: both meta pages (with a fresh database id) are
+/// written to `<path>.init`, synced, and given the name `path` unless a file has it by then,
+/// so `path` either does not exist or is a whole database, never replaced. Returns the lock of
+/// the new file, or `None` when another creator got there first (the caller locks theirs).
+fn create_file(storage: &dyn Storage, path: &Path) -> Result<Option<LockGuard>> {
     let tmp = sidecar(path, ".init");
     let io = |e| Error::io(&tmp, e);
     let f = storage.open_file(&tmp, true).map_err(io)?;
+    // Two creators share the name `.init`; the one holding its lock writes it.
+    let guard = match storage.lock(&tmp) {
+        Ok(guard) if storage.identity(&tmp).map_err(io)? == Some(guard.identity()) => guard,
+        Ok(_) => return Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+            return Err(Error::Locked { path: path.to_path_buf() });
+        }
+        Err(e) => return Err(io(e)),
+    };
     f.set_len(0).map_err(io)?;
-    let empty = Meta { page_count: 2, ..Meta::default() };
+    let log = LogBinding { database_id: meta::random_id(), salt: meta::random_id(), in_use: false };
+    let empty = Meta { page_count: 2, log: Some(log), ..Meta::default() };
     let second = Meta { sequence: 1, ..empty };
     f.write_at(&empty.encode()[..], 0).map_err(io)?;
     f.write_at(&second.encode()[..], PAGE_SIZE_U64).map_err(io)?;
     f.sync_all().map_err(io)?;
     drop(f);
-    storage.rename(&tmp, path).map_err(|e| Error::io(path, e))?;
-    storage.sync_dir(parent_dir(path)).map_err(|e| Error::io(path, e))
+    match storage.rename_noreplace(&tmp, path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            drop(guard);
+            let _ = storage.remove(&tmp);
+            return Ok(None);
+        }
+        Err(e) => return Err(Error::io(path, e)),
+    }
+    storage.sync_dir(parent_dir(path)).map_err(|e| Error::io(path, e))?;
+    Ok(Some(guard))
 }
 
 /// Reads both meta slots and picks the newest valid one.
@@ -840,7 +935,7 @@ mod tests {
         assert_eq!(store.meta().dead_value_bytes, dead + 150 + 8, "the record and its header");
         let bytes = fs.file_bytes(Path::new(DB)).unwrap();
         let slot = usize::try_from(store.meta().slot()).unwrap() * PAGE_SIZE;
-        assert_eq!(bytes[slot + 8..slot + 12], 4u32.to_le_bytes(), "the meta page says format 4");
+        assert_eq!(bytes[slot + 8..slot + 12], 5u32.to_le_bytes(), "the meta page says format 5");
         // Emptied but for one entry, the compact leaf is merged with its neighbour, an old leaf,
         // whose entries are encoded again as compact ones.
         let removals: Vec<Change<'_>> =

@@ -1,18 +1,20 @@
 //! The write-ahead log `<path>.wal`: one checksummed frame per commit, group commit, and
 //! recovery that cuts a torn tail and reports damage in the middle.
 //!
-//! Header (32 bytes at offset 0; rewritten in place by [`Wal::reset`]):
+//! Header (40 bytes at offset 0; rewritten in place by [`Wal::reset`]):
 //!
 //! ```text
-//! 0                 8        12       16                24                32
-//! +-----------------+--------+--------+-----------------+-----------------+
-//! |      magic      |version | crc32c |  salt (random)  |    base LSN     |
-//! |     [u8; 8]     |  u32   |  u32   |       u64       |       u64       |
-//! +-----------------+--------+--------+-----------------+-----------------+
+//! 0                 8        12       16                24                32                40
+//! +-----------------+--------+--------+-----------------+-----------------+-----------------+
+//! |      magic      |version | crc32c |  salt (random)  |    base LSN     |   database id   |
+//! |     [u8; 8]     |  u32   |  u32   |       u64       |       u64       |       u64       |
+//! +-----------------+--------+--------+-----------------+-----------------+-----------------+
 //! ```
 //!
-//! `crc32c` covers the header with its own four bytes read as zero. Frames follow, back to
-//! back; the first has LSN `base + 1` and each next one the LSN after:
+//! `crc32c` covers the header with its own four bytes read as zero. Version 1 headers end at
+//! byte 32, without the database id; they are read (their frames start at 32) and replaced by
+//! a version 2 header at the next reset. Frames follow, back to back; the first has LSN
+//! `base + 1` and each next one the LSN after:
 //!
 //! ```text
 //! 0        4                 12                20                28              28+len
@@ -32,6 +34,13 @@
 //! frame says the bad one had been synced before it was written. Recovery cuts the first
 //! case off as a torn tail and reports the second as [`Error::Corruption`].
 //!
+//! The log belongs to one page file: the page file's meta page records the database id and the
+//! salt of the generation that follows its checkpoint ([`LogBinding`]). At open a log with
+//! another salt (or another database id) is never replayed: without frames past the checkpoint
+//! it is an old generation that a crash kept (it is reset), with them it is another database's
+//! log ([`Error::ForeignLog`]) or another generation's ([`Error::StaleLog`]). A log missing
+//! where the meta page says frames may follow is [`Error::LogMissing`].
+//!
 //! Space ahead: a small frame that would end past the file's length first extends the file
 //! with zeros to the next multiple of [`ZERO_AHEAD`], so the frames after it overwrite blocks
 //! the file already has and their `fdatasync` flushes data only, without a filesystem journal
@@ -42,8 +51,6 @@
 
 mod codec;
 
-use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -52,6 +59,7 @@ use parking_lot::{Condvar, Mutex, MutexGuard};
 use crate::batch::Batch;
 use crate::error::{Error, Result};
 use crate::io::{Storage, StorageFile, parent_dir, sidecar};
+use crate::page::meta::{LogBinding, random_id};
 
 pub(crate) use codec::{decode_batch, encode_batch, encoded_len};
 
@@ -63,16 +71,21 @@ const ZERO_AHEAD_MAX_FRAME: u64 = 16 * 1024;
 
 /// The first eight bytes of every WAL file.
 const MAGIC: [u8; 8] = *b"emdbWAL\0";
-/// The WAL format version this program writes and reads.
-const VERSION: u32 = 1;
+/// The WAL format version this program writes. It reads versions 1 and 2.
+const VERSION: u32 = 2;
+/// The version whose header has no database id.
+const VERSION_1: u32 = 1;
 
 const H_MAGIC: usize = 0;
 const H_VERSION: usize = H_MAGIC + 8;
 const H_CRC: usize = H_VERSION + 4;
 const H_SALT: usize = H_CRC + 4;
 const H_BASE: usize = H_SALT + 8;
-/// The size of the header; the first frame starts here.
-pub(crate) const HEADER_LEN: usize = H_BASE + 8;
+const H_DATABASE: usize = H_BASE + 8;
+/// The size of a version 2 header; the first frame starts here.
+pub(crate) const HEADER_LEN: usize = H_DATABASE + 8;
+/// The size of a version 1 header.
+const HEADER_1_LEN: usize = H_DATABASE;
 
 const F_LEN: usize = 0;
 const F_LSN: usize = F_LEN + 4;
@@ -82,30 +95,26 @@ const F_PAYLOAD: usize = F_DURABLE + 8;
 
 /// A fresh random salt for a new WAL generation.
 pub(crate) fn fresh_salt() -> u64 {
-    let mut h = RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    );
-    h.finish()
+    random_id()
 }
 
-fn header(salt: u64, base: u64) -> [u8; HEADER_LEN] {
+fn header(salt: u64, base: u64, database_id: u64) -> [u8; HEADER_LEN] {
     let mut h = [0u8; HEADER_LEN];
     h[H_MAGIC..H_VERSION].copy_from_slice(&MAGIC);
     h[H_VERSION..H_CRC].copy_from_slice(&VERSION.to_le_bytes());
     h[H_SALT..H_BASE].copy_from_slice(&salt.to_le_bytes());
-    h[H_BASE..HEADER_LEN].copy_from_slice(&base.to_le_bytes());
+    h[H_BASE..H_DATABASE].copy_from_slice(&base.to_le_bytes());
+    h[H_DATABASE..HEADER_LEN].copy_from_slice(&database_id.to_le_bytes());
     let crc = header_crc(&h);
     h[H_CRC..H_SALT].copy_from_slice(&crc.to_le_bytes());
     h
 }
 
-fn header_crc(h: &[u8; HEADER_LEN]) -> u32 {
-    let crc = crc32c::crc32c(&h[..H_CRC]);
+/// The checksum of a header (`h` is the header's whole length) with its own bytes as zero.
+fn header_crc(h: &[u8]) -> u32 {
+    let crc = crc32c::crc32c(h.get(..H_CRC).unwrap_or_default());
     let crc = crc32c::crc32c_append(crc, &[0; 4]);
-    crc32c::crc32c_append(crc, &h[H_SALT..])
+    crc32c::crc32c_append(crc, h.get(H_SALT..).unwrap_or_default())
 }
 
 fn le_u32(b: &[u8], at: usize) -> u32 {
@@ -120,7 +129,7 @@ fn le_u64(b: &[u8], at: usize) -> u64 {
 /// from LSN `base + 1` (the fuzz targets wrap arbitrary payloads in it to reach the decoder).
 #[cfg(any(test, feature = "fuzzing"))]
 pub(crate) fn log_bytes(salt: u64, base: u64, payloads: &[&[u8]]) -> Vec<u8> {
-    let mut out = header(salt, base).to_vec();
+    let mut out = header(salt, base, 1).to_vec();
     for (lsn, payload) in (base + 1..).zip(payloads) {
         let start = out.len();
         out.extend_from_slice(&u32::try_from(payload.len()).unwrap_or(u32::MAX).to_le_bytes());
@@ -136,20 +145,57 @@ pub(crate) fn log_bytes(salt: u64, base: u64, payloads: &[&[u8]]) -> Vec<u8> {
 
 /// What the header of an existing WAL says.
 enum Header {
-    Valid { salt: u64, base: u64 },
+    Valid {
+        salt: u64,
+        base: u64,
+        /// `None` in a version 1 header.
+        database_id: Option<u64>,
+        /// Where the first frame starts.
+        len: usize,
+    },
     Newer(u32),
     Invalid,
 }
 
-fn parse_header(h: &[u8; HEADER_LEN]) -> Header {
-    if h[H_MAGIC..H_VERSION] != MAGIC || le_u32(h, H_CRC) != header_crc(h) {
+/// Parses the header at the start of `h` (the file's first bytes, at most [`HEADER_LEN`]).
+fn parse_header(h: &[u8]) -> Header {
+    if h.get(H_MAGIC..H_VERSION) != Some(&MAGIC[..]) {
         return Header::Invalid;
     }
-    match le_u32(h, H_VERSION) {
-        VERSION => Header::Valid { salt: le_u64(h, H_SALT), base: le_u64(h, H_BASE) },
-        v if v > VERSION => Header::Newer(v),
-        _ => Header::Invalid,
+    let sealed = |len: usize| h.get(..len).is_some_and(|h| le_u32(h, H_CRC) == header_crc(h));
+    let (version, len) = match le_u32(h, H_VERSION) {
+        VERSION => (VERSION, HEADER_LEN),
+        VERSION_1 => (VERSION_1, HEADER_1_LEN),
+        // A newer header is recognised by a checksum over either known length (a flipped
+        // version byte is damage).
+        v if v > VERSION && (sealed(HEADER_LEN) || sealed(HEADER_1_LEN)) => {
+            return Header::Newer(v);
+        }
+        _ => return Header::Invalid,
+    };
+    if !sealed(len) {
+        return Header::Invalid;
     }
+    Header::Valid {
+        salt: le_u64(h, H_SALT),
+        base: le_u64(h, H_BASE),
+        database_id: (version == VERSION).then(|| le_u64(h, H_DATABASE)),
+        len,
+    }
+}
+
+/// What the page file expects of its log, from its meta page.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LogCheck {
+    /// The database id that new headers carry.
+    pub(crate) database_id: u64,
+    /// What the meta page records; `None` for a page file of a format before 5, whose log is
+    /// taken whatever its salt, as those versions did.
+    pub(crate) binding: Option<LogBinding>,
+    /// Instead of refusing to open: a missing log is created, and a log of another database
+    /// or generation with frames past the checkpoint is renamed to `<log>.aside-<n>` and
+    /// replaced by an empty one. The database opens at its last checkpoint.
+    pub(crate) set_aside: bool,
 }
 
 /// The mutable state of the log, under one mutex.
@@ -178,6 +224,8 @@ struct State {
 #[derive(Debug)]
 pub(crate) struct Wal {
     path: PathBuf,
+    /// The database id the headers this log writes carry.
+    database_id: u64,
     file: Box<dyn StorageFile>,
     state: Mutex<State>,
     synced: Condvar,
@@ -197,46 +245,103 @@ pub(crate) struct Recovery {
 impl Wal {
     /// Opens (creating when missing) the WAL of the database at `db_path` and replays, in
     /// order, every frame newer than `checkpoint_lsn` through `on_frame`. A torn or garbage
-    /// tail is cut off; a damaged frame followed by a valid one is corruption.
+    /// tail is cut off; a damaged frame followed by a valid one is corruption. `check` says
+    /// which log belongs to the page file (see the module documentation).
     ///
     /// # Errors
     /// [`Error::Corruption`] for damage before the tail, [`Error::UnsupportedFormatVersion`]
-    /// for a WAL of a newer format, the first error of `on_frame`, or an I/O error.
+    /// for a WAL of a newer format, [`Error::LogMissing`], [`Error::ForeignLog`] or
+    /// [`Error::StaleLog`] for a log that is not this page file's (unless `check.set_aside`),
+    /// the first error of `on_frame`, or an I/O error.
     pub(crate) fn open(
         storage: &Arc<dyn Storage>,
         db_path: &Path,
         checkpoint_lsn: u64,
+        check: LogCheck,
         mut on_frame: impl FnMut(u64, Batch) -> Result<()>,
     ) -> Result<(Wal, Recovery)> {
         let path = sidecar(db_path, ".wal");
         let io = |e| Error::io(&path, e);
+        // The salt of a generation this open starts: the one the meta page expects.
+        let new_salt = check.binding.map_or_else(fresh_salt, |b| b.salt);
+        let fresh = |file, path| -> Result<(Wal, Recovery)> {
+            let mut w = Wal::new(path, check.database_id, file, 0, 0, checkpoint_lsn);
+            w.reset_log(new_salt, checkpoint_lsn)?;
+            Ok((w, Recovery { replayed: 0, truncated: 0, last_lsn: checkpoint_lsn }))
+        };
         let file = match storage.open_file(&path, false) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if let Some(b) = check.binding
+                    && b.in_use
+                    && !check.set_aside
+                {
+                    return Err(Error::LogMissing { path, checkpoint_lsn });
+                }
                 // A new log: its directory entry is made durable before anything relies on it.
-                let file = storage.open_file(&path, true).map_err(io)?;
-                storage.sync_dir(parent_dir(&path)).map_err(io)?;
-                file
+                let file = create(storage, &path)?;
+                return fresh(file, path);
             }
             opened => opened.map_err(io)?,
         };
         let len = file.len().map_err(io)?;
         let mut h = [0u8; HEADER_LEN];
-        let parsed = if len >= HEADER_LEN as u64 {
-            file.read_at(&mut h, 0).map_err(io)?;
-            parse_header(&h)
-        } else {
-            Header::Invalid
-        };
+        let head = h.get_mut(..usize::try_from(len).unwrap_or(HEADER_LEN).min(HEADER_LEN));
+        let head = head.unwrap_or_default();
+        file.read_at(head, 0).map_err(io)?;
+        let parsed = parse_header(head);
         let mut reader = FrameReader { file: file.as_ref(), path: &path, len, buf: Vec::new() };
-        let (salt, base) = match parsed {
-            Header::Valid { salt, base } => (salt, base),
+        let (salt, base, header_len) = match parsed {
+            Header::Valid { salt, base, database_id, len } => {
+                let foreign =
+                    check.binding.is_some_and(|b| database_id.is_some_and(|d| d != b.database_id));
+                if !foreign && base > checkpoint_lsn {
+                    // A log generation starts only after a durable checkpoint at its base: the
+                    // page file must hold every commit up to it. It does not when its newest
+                    // meta page was lost, and replaying the log over the older root (or
+                    // dropping it) would skip commits.
+                    return Err(Error::Corruption {
+                        path,
+                        offset: H_BASE as u64,
+                        detail: format!(
+                            "the log starts after LSN {base} but the page file holds commits only \
+                             up to LSN {checkpoint_lsn} (its newest meta page is damaged)"
+                        ),
+                    });
+                }
+                if let Some(b) = check.binding
+                    && (foreign || salt != b.salt)
+                {
+                    // Not the generation the page file expects: never replayed.
+                    let newer = reader.frames_after(len as u64, salt, base, checkpoint_lsn)?;
+                    if newer > 0 && !check.set_aside {
+                        return Err(if foreign {
+                            Error::ForeignLog { path, frames: newer }
+                        } else {
+                            Error::StaleLog { path, frames: newer }
+                        });
+                    }
+                    if newer > 0 {
+                        drop(reader);
+                        drop(file);
+                        let file = set_aside(storage, &path)?;
+                        return fresh(file, path);
+                    }
+                    // An older generation of this file kept by a crash between a checkpoint's
+                    // meta page and the log's reset: every frame in it is in the tree.
+                    drop(reader);
+                    return fresh(file, path);
+                }
+                (salt, base, len)
+            }
             Header::Newer(found) => {
                 return Err(Error::UnsupportedFormatVersion { path, found, supported: VERSION });
             }
             Header::Invalid => {
                 // A new log, or a header torn by a reset (all its frames were checkpointed).
                 // A header damaged in front of frames the tree lacks is corruption.
-                if reader.unchecked_frame_after(HEADER_LEN as u64, checkpoint_lsn)? {
+                if reader.unchecked_frame_after(HEADER_1_LEN as u64, checkpoint_lsn)?
+                    || reader.unchecked_frame_after(HEADER_LEN as u64, checkpoint_lsn)?
+                {
                     return Err(Error::Corruption {
                         path,
                         offset: 0,
@@ -245,25 +350,11 @@ impl Wal {
                                 .into(),
                     });
                 }
-                let mut w = Wal::new(path, file, 0, 0, checkpoint_lsn);
-                w.reset_log(fresh_salt(), checkpoint_lsn)?;
-                return Ok((w, Recovery { replayed: 0, truncated: 0, last_lsn: checkpoint_lsn }));
+                drop(reader);
+                return fresh(file, path);
             }
         };
-        if base > checkpoint_lsn {
-            // A log generation starts only after a durable checkpoint at its base: the page
-            // file must hold every commit up to it. It does not when its newest meta page was
-            // lost, and replaying the log over the older root would skip commits.
-            return Err(Error::Corruption {
-                path,
-                offset: H_BASE as u64,
-                detail: format!(
-                    "the log starts after LSN {base} but the page file holds commits only up to \
-                     LSN {checkpoint_lsn} (its newest meta page is damaged)"
-                ),
-            });
-        }
-        let mut offset = HEADER_LEN as u64;
+        let mut offset = header_len as u64;
         let mut expected = base + 1;
         let mut replayed = 0;
         while let Some(frame) = reader.frame(offset, salt, Some(expected))? {
@@ -294,14 +385,14 @@ impl Wal {
         // stay, to be overwritten.
         let zero_tail = reader.all_zero(offset)?;
         let truncated = if zero_tail { 0 } else { len - offset };
-        let mut w = Wal::new(path, file, salt, offset, last);
+        let mut w = Wal::new(path, check.database_id, file, salt, offset, last);
         if zero_tail {
             w.state.get_mut().allocated = len;
         }
         if last < checkpoint_lsn {
             // The tree holds commits whose frames never became durable: start a generation
             // after them, so new frames follow on without a gap.
-            w.reset_log(fresh_salt(), checkpoint_lsn)?;
+            w.reset_log(new_salt, checkpoint_lsn)?;
         } else if truncated > 0 {
             w.file.set_len(offset).map_err(|e| Error::io(&w.path, e))?;
             w.file.sync_data().map_err(|e| Error::io(&w.path, e))?;
@@ -310,7 +401,14 @@ impl Wal {
         Ok((w, Recovery { replayed, truncated, last_lsn }))
     }
 
-    fn new(path: PathBuf, file: Box<dyn StorageFile>, salt: u64, end: u64, last: u64) -> Wal {
+    fn new(
+        path: PathBuf,
+        database_id: u64,
+        file: Box<dyn StorageFile>,
+        salt: u64,
+        end: u64,
+        last: u64,
+    ) -> Wal {
         let state = State {
             salt,
             end,
@@ -322,13 +420,13 @@ impl Wal {
             buf: Vec::new(),
             syncs: 0,
         };
-        Wal { path, file, state: Mutex::new(state), synced: Condvar::new() }
+        Wal { path, database_id, file, state: Mutex::new(state), synced: Condvar::new() }
     }
 
     /// Writes a new header (new `salt`, frames from `base + 1`) and drops every frame.
     fn reset_log(&mut self, salt: u64, base: u64) -> Result<()> {
         let io = |e| Error::io(&self.path, e);
-        self.file.write_at(&header(salt, base), 0).map_err(io)?;
+        self.file.write_at(&header(salt, base, self.database_id), 0).map_err(io)?;
         self.file.sync_data().map_err(io)?;
         self.file.set_len(HEADER_LEN as u64).map_err(io)?;
         let st = self.state.get_mut();
@@ -480,7 +578,7 @@ impl Wal {
         let io = |e| Error::io(&self.path, e);
         let r = self
             .file
-            .write_at(&header(new_salt, checkpoint_lsn), 0)
+            .write_at(&header(new_salt, checkpoint_lsn, self.database_id), 0)
             .and_then(|()| self.file.sync_data())
             .and_then(|()| self.file.set_len(HEADER_LEN as u64));
         if let Err(e) = r {
@@ -495,9 +593,13 @@ impl Wal {
     }
 
     /// The LSN of the last frame appended.
-    #[cfg(test)]
     pub(crate) fn last_lsn(&self) -> u64 {
         self.state.lock().last_lsn
+    }
+
+    /// The salt of the current generation.
+    pub(crate) fn salt(&self) -> u64 {
+        self.state.lock().salt
     }
 
     /// The size of the log in bytes (the checkpoint trigger).
@@ -515,6 +617,30 @@ impl Wal {
     pub(crate) fn is_poisoned(&self) -> bool {
         self.state.lock().poisoned
     }
+}
+
+/// Creates an empty log file at `path` and makes its directory entry durable.
+fn create(storage: &Arc<dyn Storage>, path: &Path) -> Result<Box<dyn StorageFile>> {
+    let io = |e| Error::io(path, e);
+    let file = storage.open_file(path, true).map_err(io)?;
+    storage.sync_dir(parent_dir(path)).map_err(io)?;
+    Ok(file)
+}
+
+/// Renames the log at `path` to the first free `<path>.aside-<n>` and creates an empty one in
+/// its place.
+fn set_aside(storage: &Arc<dyn Storage>, path: &Path) -> Result<Box<dyn StorageFile>> {
+    let io = |e| Error::io(path, e);
+    let mut n = 1u32;
+    let aside = loop {
+        let aside = sidecar(path, &format!(".aside-{n}"));
+        if !storage.exists(&aside).map_err(io)? {
+            break aside;
+        }
+        n += 1;
+    };
+    storage.rename(path, &aside).map_err(io)?;
+    create(storage, path)
 }
 
 /// What [`FrameReader::frame`] found.
@@ -587,6 +713,19 @@ impl FrameReader<'_> {
         self.buf.get(F_PAYLOAD..self.buf.len().saturating_sub(4)).unwrap_or_default()
     }
 
+    /// How many consecutive valid frames of `salt`, from LSN `base + 1` at `offset`, have an LSN
+    /// above `after`.
+    fn frames_after(&mut self, mut offset: u64, salt: u64, base: u64, after: u64) -> Result<u64> {
+        let mut lsn = base + 1;
+        let mut newer = 0;
+        while let Some(f) = self.frame(offset, salt, Some(lsn))? {
+            newer += u64::from(lsn > after);
+            offset = f.next;
+            lsn += 1;
+        }
+        Ok(newer)
+    }
+
     /// Whether the frames starting at `offset` (of whatever salt the first one has: used
     /// when the header that holds the salt is damaged) reach an LSN above `after`.
     fn unchecked_frame_after(&mut self, mut offset: u64, after: u64) -> Result<bool> {
@@ -651,14 +790,132 @@ mod tests {
 
     type Opened = (Wal, Vec<(u64, Batch)>, Recovery);
 
+    /// A log opened for a page file of a format before 5 (no binding: any salt is taken).
     fn open(fs: &FaultStorage, checkpoint_lsn: u64) -> Result<Opened> {
+        open_checked(
+            fs,
+            checkpoint_lsn,
+            LogCheck { database_id: 1, binding: None, set_aside: false },
+        )
+    }
+
+    fn open_checked(fs: &FaultStorage, checkpoint_lsn: u64, check: LogCheck) -> Result<Opened> {
         let storage: Arc<dyn Storage> = Arc::new(fs.clone());
         let mut frames = Vec::new();
-        let (wal, rec) = Wal::open(&storage, Path::new(DB), checkpoint_lsn, |lsn, b| {
+        let (wal, rec) = Wal::open(&storage, Path::new(DB), checkpoint_lsn, check, |lsn, b| {
             frames.push((lsn, b));
             Ok(())
         })?;
         Ok((wal, frames, rec))
+    }
+
+    /// What a format-5 page file of database `id` expects: generation `salt`.
+    fn bound(id: u64, salt: u64, in_use: bool, set_aside: bool) -> LogCheck {
+        LogCheck {
+            database_id: id,
+            binding: Some(LogBinding { database_id: id, salt, in_use }),
+            set_aside,
+        }
+    }
+
+    /// A log of database `id`, generation `salt`, with `n` synced frames from LSN 1.
+    fn bound_log(id: u64, salt: u64, n: u64) -> FaultStorage {
+        let fs = FaultStorage::new(3);
+        let (wal, _, _) = open_checked(&fs, 0, bound(id, salt, false, false)).unwrap();
+        for i in 1..=n {
+            wal.append(&batch(i)).unwrap();
+        }
+        wal.sync().unwrap();
+        fs
+    }
+
+    #[test]
+    fn a_log_of_the_expected_database_and_generation_is_replayed() {
+        let fs = bound_log(7, 70, 5);
+        let (_, frames, rec) = open_checked(&fs, 0, bound(7, 70, true, false)).unwrap();
+        assert_eq!(frames.len(), 5);
+        assert_eq!(rec.last_lsn, 5);
+        let bytes = fs.file_bytes(&wal_path()).unwrap();
+        assert_eq!(le_u32(&bytes, H_VERSION), VERSION);
+        assert_eq!(le_u64(&bytes, H_DATABASE), 7);
+    }
+
+    #[test]
+    fn a_log_of_another_database_is_never_replayed() {
+        let fs = bound_log(8, 80, 5);
+        let before = fs.file_bytes(&wal_path()).unwrap();
+        let err = open_checked(&fs, 0, bound(7, 70, true, false)).unwrap_err();
+        assert!(matches!(err, Error::ForeignLog { frames: 5, .. }), "{err}");
+        assert_eq!(fs.file_bytes(&wal_path()).unwrap(), before, "the log is left as it was");
+        // Set aside: opened at the checkpoint, the foreign log kept under another name.
+        let (wal, frames, rec) = open_checked(&fs, 0, bound(7, 70, true, true)).unwrap();
+        assert!(frames.is_empty());
+        assert_eq!(rec.last_lsn, 0);
+        assert_eq!(wal.salt(), 70);
+        assert_eq!(fs.file_bytes(&sidecar(&wal_path(), ".aside-1")).unwrap(), before);
+    }
+
+    #[test]
+    fn a_log_of_another_generation_with_newer_frames_is_stale() {
+        let fs = bound_log(7, 71, 5);
+        let err = open_checked(&fs, 2, bound(7, 70, true, false)).unwrap_err();
+        assert!(matches!(err, Error::StaleLog { frames: 3, .. }), "{err}");
+    }
+
+    #[test]
+    fn an_older_generation_without_newer_frames_is_reset_to_the_expected_salt() {
+        // A crash between a checkpoint's meta page and the log's reset.
+        let fs = bound_log(7, 71, 5);
+        let (wal, frames, rec) = open_checked(&fs, 5, bound(7, 70, true, false)).unwrap();
+        assert!(frames.is_empty());
+        assert_eq!((rec.last_lsn, wal.salt()), (5, 70));
+        assert_eq!(wal.append(&batch(6)).unwrap(), 6);
+    }
+
+    #[test]
+    fn a_missing_log_is_an_error_only_where_frames_may_follow_the_checkpoint() {
+        let fs = FaultStorage::new(1);
+        let err = open_checked(&fs, 9, bound(7, 70, true, false)).unwrap_err();
+        assert!(matches!(err, Error::LogMissing { checkpoint_lsn: 9, .. }), "{err}");
+        assert!(!fs.exists(&wal_path()).unwrap(), "nothing is created");
+        let (wal, _, rec) = open_checked(&fs, 9, bound(7, 70, false, false)).unwrap();
+        assert_eq!((rec.last_lsn, wal.salt()), (9, 70));
+        drop(wal);
+        let fs = FaultStorage::new(1);
+        assert!(open_checked(&fs, 9, bound(7, 70, true, true)).is_ok());
+    }
+
+    #[test]
+    fn a_version_1_log_is_read_and_its_generation_checked_by_salt() {
+        // The header of the first format: 32 bytes, no database id.
+        let fs = FaultStorage::new(1);
+        let mut bytes = log_bytes(70, 0, &[]);
+        bytes.truncate(HEADER_1_LEN);
+        bytes[H_VERSION..H_CRC].copy_from_slice(&VERSION_1.to_le_bytes());
+        let crc = header_crc(&bytes);
+        bytes[H_CRC..H_SALT].copy_from_slice(&crc.to_le_bytes());
+        for (lsn, b) in (1..=3).zip([batch(1), batch(2), batch(3)]) {
+            let mut payload = Vec::new();
+            encode_batch(&b, &mut payload).unwrap();
+            let start = bytes.len();
+            bytes.extend_from_slice(&u32::try_from(payload.len()).unwrap().to_le_bytes());
+            bytes.extend_from_slice(&u64::to_le_bytes(lsn));
+            bytes.extend_from_slice(&70u64.to_le_bytes());
+            bytes.extend_from_slice(&0u64.to_le_bytes());
+            bytes.extend_from_slice(&payload);
+            let crc = crc32c::crc32c(&bytes[start..]);
+            bytes.extend_from_slice(&crc.to_le_bytes());
+        }
+        let storage: Arc<dyn Storage> = Arc::new(fs.clone());
+        let f = storage.open_file(&wal_path(), true).unwrap();
+        f.write_at(&bytes, 0).unwrap();
+        f.sync_data().unwrap();
+        let (wal, frames, _) = open_checked(&fs, 0, bound(7, 70, true, false)).unwrap();
+        assert_eq!(frames.len(), 3);
+        assert_eq!(wal.append(&batch(4)).unwrap(), 4);
+        drop(wal);
+        let err = open_checked(&fs, 0, bound(7, 71, true, false)).unwrap_err();
+        assert!(matches!(err, Error::StaleLog { frames: 4, .. }), "{err}");
     }
 
     fn wal_path() -> PathBuf {

@@ -65,7 +65,12 @@ pub fn wal_frame(data: &[u8]) {
         }
         let storage: Arc<dyn Storage> = Arc::new(storage);
         let mut frames = 0u64;
-        let check = crate::wal::LogCheck { database_id: 1, binding: None, set_aside: false };
+        let check = crate::wal::LogCheck {
+            database_id: 1,
+            binding: None,
+            set_aside: false,
+            meta_intact: true,
+        };
         let _ = Wal::open(&storage, Path::new(DB), 0, check, |_, batch: crate::batch::Batch| {
             frames += batch.ops.len() as u64;
             Ok(())

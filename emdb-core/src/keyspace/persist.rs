@@ -206,8 +206,12 @@ impl Keyspace {
         // A file of a format before 5 gets its database id now; its meta pages record it from
         // the first commit or checkpoint on.
         let database_id = meta.log.map_or_else(random_id, |b| b.database_id);
-        let check =
-            LogCheck { database_id, binding: meta.log, set_aside: opts.recover_without_log };
+        let check = LogCheck {
+            database_id,
+            binding: meta.log,
+            set_aside: opts.recover_without_log,
+            meta_intact: store.meta_intact(),
+        };
         let mut frames = Vec::new();
         let (wal, recovery) =
             Wal::open(&opts.storage, &opts.path, checkpoint_lsn, check, |lsn, batch| {

@@ -86,6 +86,8 @@ pub(crate) struct Store {
     /// What the next meta page records of the log (the keyspace knows; the store only
     /// carries it).
     log: Option<LogBinding>,
+    /// Neither meta page was damaged at open.
+    meta_intact: bool,
 }
 
 impl Store {
@@ -150,7 +152,7 @@ impl Store {
             opened => opened.map_err(io)?,
         };
         let file = PageFile::new(path.to_path_buf(), handle, opts.mmap);
-        let meta = read_meta(&file)?;
+        let (meta, meta_intact) = read_meta(&file)?;
         let len = file.len()?;
         if meta.page_count.saturating_mul(PAGE_SIZE_U64) > len {
             return Err(file.corruption(
@@ -177,7 +179,13 @@ impl Store {
             placed: Vec::new(),
             catalog_entries: meta.catalog_entries.unwrap_or(0),
             log: meta.log,
+            meta_intact,
         })
+    }
+
+    /// Whether both meta pages were valid at open: no newer meta page can have been lost.
+    pub(crate) fn meta_intact(&self) -> bool {
+        self.meta_intact
     }
 
     /// Sets what the next meta page records of the log.
@@ -507,8 +515,8 @@ fn create_file(storage: &dyn Storage, path: &Path) -> Result<Option<LockGuard>> 
     Ok(Some(guard))
 }
 
-/// Reads both meta slots and picks the newest valid one.
-fn read_meta(file: &PageFile) -> Result<Meta> {
+/// Reads both meta slots and picks the newest valid one; also says whether both are valid.
+fn read_meta(file: &PageFile) -> Result<(Meta, bool)> {
     let len = file.len()?;
     if len < 2 * PAGE_SIZE_U64 {
         let mut head = [0u8; 8];
@@ -523,7 +531,9 @@ fn read_meta(file: &PageFile) -> Result<Meta> {
     let mut both = [0u8; 2 * PAGE_SIZE];
     file.read_at(&mut both, 0)?;
     let (first, second) = both.split_at(PAGE_SIZE);
-    meta::choose(file.path(), [meta::decode(first), meta::decode(second)])
+    let slots = [meta::decode(first), meta::decode(second)];
+    let intact = slots.iter().all(|s| matches!(s, meta::Slot::Valid(_)));
+    Ok((meta::choose(file.path(), slots)?, intact))
 }
 
 /// Follows the free-list chain: its pages and the extents they list. The chain is bounded

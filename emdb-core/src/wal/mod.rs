@@ -196,6 +196,9 @@ pub(crate) struct LogCheck {
     /// or generation with frames past the checkpoint is renamed to `<log>.aside-<n>` and
     /// replaced by an empty one. The database opens at its last checkpoint.
     pub(crate) set_aside: bool,
+    /// Both meta pages of the page file are valid: a log generation that starts after the
+    /// checkpoint cannot be explained by a lost newer meta page.
+    pub(crate) meta_intact: bool,
 }
 
 /// The mutable state of the log, under one mutex.
@@ -294,7 +297,8 @@ impl Wal {
             Header::Valid { salt, base, database_id, len } => {
                 let foreign =
                     check.binding.is_some_and(|b| database_id.is_some_and(|d| d != b.database_id));
-                if !foreign && base > checkpoint_lsn {
+                let other_generation = check.binding.is_some_and(|b| salt != b.salt);
+                if !foreign && base > checkpoint_lsn && !(other_generation && check.meta_intact) {
                     // A log generation starts only after a durable checkpoint at its base: the
                     // page file must hold every commit up to it. It does not when its newest
                     // meta page was lost, and replaying the log over the older root (or
@@ -308,9 +312,7 @@ impl Wal {
                         ),
                     });
                 }
-                if let Some(b) = check.binding
-                    && (foreign || salt != b.salt)
-                {
+                if foreign || other_generation {
                     // Not the generation the page file expects: never replayed.
                     let newer = reader.frames_after(len as u64, salt, base, checkpoint_lsn)?;
                     if newer > 0 && !check.set_aside {
@@ -795,7 +797,7 @@ mod tests {
         open_checked(
             fs,
             checkpoint_lsn,
-            LogCheck { database_id: 1, binding: None, set_aside: false },
+            LogCheck { database_id: 1, binding: None, set_aside: false, meta_intact: true },
         )
     }
 
@@ -815,6 +817,7 @@ mod tests {
             database_id: id,
             binding: Some(LogBinding { database_id: id, salt, in_use }),
             set_aside,
+            meta_intact: true,
         }
     }
 

@@ -21,6 +21,8 @@ mod alloc;
 mod corruption_tests;
 #[cfg(test)]
 mod crash_tests;
+#[cfg(test)]
+mod file_safety_tests;
 mod index;
 mod integrity;
 mod loading;

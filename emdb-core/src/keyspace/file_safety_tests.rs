@@ -1,0 +1,137 @@
+//! Power loss at every I/O of a workload that crosses every place the page file and its log
+//! meet: the creation of the file, commits after it, a clean close (which records that the log
+//! is empty), a reopen whose first commit records the log in use again, a `backup_to` and more
+//! commits. Each crash is taken in every damage mode; the reopened database must hold a prefix
+//! of the attempted commits with every acknowledged one; with its log deleted it must either
+//! open to that very state (nothing was pending) or refuse with `LogMissing`, never lose an
+//! acknowledged commit silently; and a backup that exists after the crash opens to exactly the
+//! commits made before it.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::builder::FlushPolicy;
+use crate::db::Emdb;
+use crate::error::Error;
+use crate::io::fault::{CrashMode, FaultStorage};
+use crate::io::{Storage, sidecar};
+
+const DB: &str = "/db/data";
+const COPY: &str = "/db/copy";
+/// Commits before the clean close, after the reopen before the backup, and after the backup.
+const FIRST: u32 = 4;
+const SECOND: u32 = 4;
+const THIRD: u32 = 3;
+
+fn open(fs: &FaultStorage, path: &str) -> crate::Result<Emdb> {
+    Emdb::builder()
+        .path(path)
+        .flush_policy(FlushPolicy::OnEachWrite)
+        .checkpoint_wal_bytes(u64::MAX)
+        .build_on(Arc::new(fs.clone()))
+}
+
+/// The keys in `db`, as commit numbers.
+fn commits(db: &Emdb) -> crate::Result<Vec<u32>> {
+    db.keys()?.map(|k| k.map(|k| u32::from_be_bytes(k.try_into().unwrap_or_default()))).collect()
+}
+
+/// Runs the workload until the first error. Returns the commits attempted and acknowledged,
+/// and how many had been acknowledged when the backup was taken (if it returned `Ok`).
+fn workload(fs: &FaultStorage) -> (u32, u32, Option<u32>) {
+    let (mut attempted, mut acked) = (0u32, 0u32);
+    let mut commit = |db: &Emdb| -> crate::Result<()> {
+        attempted += 1;
+        db.insert(attempted.to_be_bytes(), vec![7u8; 300])?;
+        acked = attempted;
+        Ok(())
+    };
+    let mut backed_up = None;
+    let run = (|| -> crate::Result<()> {
+        let db = open(fs, DB)?;
+        for _ in 0..FIRST {
+            commit(&db)?;
+        }
+        drop(db);
+        let db = open(fs, DB)?;
+        for _ in 0..SECOND {
+            commit(&db)?;
+        }
+        db.backup_to(Path::new(COPY))?;
+        backed_up = Some(FIRST + SECOND);
+        for _ in 0..THIRD {
+            commit(&db)?;
+        }
+        Ok(())
+    })();
+    let _ = run;
+    (attempted, acked, backed_up)
+}
+
+#[test]
+fn power_loss_anywhere_around_close_reopen_and_backup_keeps_the_log_bound_to_its_file() {
+    let clean = FaultStorage::new(1);
+    let (attempted, acked, _) = workload(&clean);
+    assert_eq!((attempted, acked), (FIRST + SECOND + THIRD, FIRST + SECOND + THIRD));
+    let total = clean.io_count();
+    let (mut states, mut refused, mut copies) = (0u64, 0u64, 0u64);
+    for n in 1..=total + 1 {
+        let fs = FaultStorage::new(n);
+        fs.power_off_at(n);
+        let (attempted, acked, backed_up) = workload(&fs);
+        let modes = CrashMode::ALL.iter().chain(&[CrashMode::Random, CrashMode::Random]);
+        for (i, mode) in modes.enumerate() {
+            let crashed = fs.crash(n * 7 + i as u64, *mode);
+            let what = format!("power off at I/O {n}, {mode:?}");
+            let with_log = match open(&crashed, DB) {
+                Ok(db) => {
+                    let got = commits(&db).unwrap_or_else(|e| panic!("{what}: {e}"));
+                    let n_got = u32::try_from(got.len()).unwrap_or(u32::MAX);
+                    assert_eq!(got, (1..=n_got).collect::<Vec<_>>(), "{what}: not a prefix");
+                    assert!(
+                        n_got >= acked && n_got <= attempted,
+                        "{what}: {n_got} of {acked}..={attempted}"
+                    );
+                    // A damaged file or a disagreeing index is an error.
+                    db.check_integrity().unwrap_or_else(|e| panic!("{what}: {e}"));
+                    Some(got)
+                }
+                // Power lost before the file was whole: nothing was acknowledged.
+                Err(Error::Io { .. }) if acked == 0 => None,
+                Err(e) => panic!("{what}: {e}"),
+            };
+            states += 1;
+            // The same crash with the log deleted afterwards.
+            let no_log = fs.crash(n * 7 + i as u64, *mode);
+            let log = sidecar(Path::new(DB), ".wal");
+            if no_log.exists(&log).unwrap_or(false) {
+                no_log.remove(&log).unwrap_or(());
+                match (open(&no_log, DB), &with_log) {
+                    (Ok(db), Some(state)) => {
+                        let got = commits(&db).unwrap_or_else(|e| panic!("{what}: {e}"));
+                        assert_eq!(&got, state, "{what}: the log was deleted and commits vanished");
+                    }
+                    (Err(Error::LogMissing { .. }), _) => refused += 1,
+                    (Ok(_), None) | (Err(Error::Io { .. }), None) => {}
+                    (Err(e), _) => panic!("{what}, log deleted: {e}"),
+                }
+            }
+            // A backup that exists holds exactly the commits before it, and expects no log.
+            if crashed.exists(Path::new(COPY)).unwrap_or(false)
+                && let Some(at) = backed_up
+            {
+                let copy = open(&crashed, COPY).unwrap_or_else(|e| panic!("{what}: copy: {e}"));
+                let got = commits(&copy).unwrap_or_else(|e| panic!("{what}: {e}"));
+                assert_eq!(got, (1..=at).collect::<Vec<_>>(), "{what}: the backup");
+                copies += 1;
+            }
+        }
+    }
+    eprintln!(
+        "file safety sweep: {total} I/O calls, {states} crash states, {refused} refused for a \
+         deleted log, {copies} backups opened"
+    );
+    assert!(states > 600, "{states} crash states");
+    assert!(refused > 50, "a deleted log was refused only {refused} times");
+    assert!(copies > 20, "only {copies} backups survived to be checked");
+}

@@ -75,6 +75,12 @@ pub enum Error {
 
     /// A write was attempted through the database handle on a thread that is running a
     /// transaction closure on the same database; it would wait for itself forever.
+    ///
+    /// emdb has one writer at a time: a transaction closure holds the writer lock until it
+    /// returns. This error catches the same thread writing around its own transaction; it
+    /// cannot catch a closure that waits for *another* thread's write (a channel, a join, a
+    /// lock that thread holds while writing): that other write waits for the closure, and both
+    /// wait forever. Do such waiting before or after the transaction, not inside it.
     #[error(
         "write through the database handle inside a transaction on the same thread; use the Transaction handle passed to the closure"
     )]
@@ -281,5 +287,14 @@ impl Error {
     /// Wraps an I/O error with the path of the file it happened on.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io { path: path.into(), source }
+    }
+
+    /// Whether this is an I/O error for want of space: a full file system, a quota, or a file
+    /// size limit. A checkpoint that fails for it changes nothing and leaves the handle
+    /// usable: once space is freed, the next checkpoint goes on.
+    pub fn is_out_of_space(&self) -> bool {
+        use std::io::ErrorKind::{FileTooLarge, QuotaExceeded, StorageFull};
+        matches!(self, Error::Io { source, .. }
+            if matches!(source.kind(), StorageFull | QuotaExceeded | FileTooLarge))
     }
 }

@@ -128,7 +128,7 @@ impl Namespace {
         let (key, value) = (key.as_ref(), value.as_ref());
         check_key(key)?;
         check_value(value)?;
-        let expires_at = ttl.expires_at(self.ks.config.default_ttl, || self.ks.now())?;
+        let expires_at = ttl.expires_at(self.ks.config.default_ttl, || self.ks.clock_ms())?;
         let op =
             Op::Put { ns: self.ns.id, key: Arc::from(key), value: Arc::from(value), expires_at };
         self.ks.lock_writer()?.commit(Batch { ops: vec![op] })?;

@@ -42,8 +42,11 @@ impl Ttl {
         // Round up so that a TTL of 1 ns still lives for the current millisecond.
         let ms = after.as_nanos().div_ceil(1_000_000);
         let ms = u64::try_from(ms).map_err(|_| overflow())?;
-        // `u64::MAX` is reserved so that "expires at" always stays distinct from "now + forever".
-        now_ms().checked_add(ms).filter(|&t| t < u64::MAX).ok_or_else(overflow)
+        // `u64::MAX` is reserved so that "expires at" always stays distinct from "now + forever",
+        // and 0 means "never": an expiry due at 0 is due at 1 ms, when expiry is judged at
+        // the clock's time but never before 1 ms.
+        let at = now_ms().checked_add(ms).filter(|&t| t < u64::MAX).ok_or_else(overflow)?;
+        Ok(at.max(1))
     }
 }
 
@@ -82,6 +85,7 @@ mod tests {
         assert_eq!(Ttl::Default.expires_at(Some(Duration::from_secs(2)), || 5).unwrap(), 2005);
         assert_eq!(Ttl::After(Duration::from_nanos(1)).expires_at(None, || 5).unwrap(), 6);
         assert_eq!(Ttl::After(Duration::ZERO).expires_at(None, || 5).unwrap(), 5);
+        assert_eq!(Ttl::After(Duration::ZERO).expires_at(None, || 0).unwrap(), 1, "0 is never");
     }
 
     #[test]

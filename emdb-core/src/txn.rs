@@ -271,7 +271,7 @@ impl TxNamespace<'_, '_> {
         let (key, value) = (key.as_ref(), value.as_ref());
         check_key(key)?;
         check_value(value)?;
-        let expires_at = ttl.expires_at(self.tx.ks.config.default_ttl, || self.tx.ks.now())?;
+        let expires_at = ttl.expires_at(self.tx.ks.config.default_ttl, || self.tx.ks.clock_ms())?;
         self.tx.write(self.ns.id, key, Some((value, expires_at)));
         Ok(())
     }

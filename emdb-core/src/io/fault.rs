@@ -285,6 +285,11 @@ impl FaultStorage {
         self.state.lock().syncs
     }
 
+    /// The total size of all files now (what [`set_capacity`](Self::set_capacity) limits).
+    pub(crate) fn used_bytes(&self) -> u64 {
+        self.state.lock().volatile_size()
+    }
+
     /// Limits the total size of all files to `bytes` (`None`: unlimited).
     pub(crate) fn set_capacity(&self, bytes: Option<u64>) {
         self.state.lock().capacity = bytes;

@@ -135,3 +135,92 @@ fn power_loss_anywhere_around_close_reopen_and_backup_keeps_the_log_bound_to_its
     assert!(refused > 50, "a deleted log was refused only {refused} times");
     assert!(copies > 20, "only {copies} backups survived to be checked");
 }
+
+fn small_log(fs: &FaultStorage) -> Emdb {
+    Emdb::builder()
+        .path(DB)
+        .flush_policy(FlushPolicy::OnEachWrite)
+        .checkpoint_wal_bytes(64 << 10)
+        .build_on(Arc::new(fs.clone()))
+        .unwrap_or_else(|e| panic!("open: {e}"))
+}
+
+#[test]
+fn a_checkpoint_that_finds_the_disk_full_leaves_the_handle_usable_once_space_is_freed() {
+    let fs = FaultStorage::new(5);
+    let db = small_log(&fs);
+    let value = vec![5u8; 2_000];
+    for i in 0..20u32 {
+        db.insert(i.to_be_bytes(), &value).unwrap_or_else(|e| panic!("{e}"));
+    }
+    db.checkpoint().unwrap_or_else(|e| panic!("{e}"));
+    // Room for the log to grow past its threshold, not for the checkpoint that follows.
+    fs.set_capacity(Some(fs.used_bytes() + (96 << 10)));
+    let mut acked = 20u32;
+    let refused = loop {
+        match db.insert(acked.to_be_bytes(), &value) {
+            Ok(()) => acked += 1,
+            Err(e) => break e,
+        }
+        assert!(acked < 1_000, "the disk never filled");
+    };
+    assert!(refused.is_out_of_space(), "{refused}");
+    assert!(acked > 40, "commits past the log threshold were refused: {acked}");
+    let err = db.checkpoint().unwrap_err();
+    assert!(err.is_out_of_space(), "{err}");
+    // A transaction too large for the log is written by a checkpoint, which fails the same
+    // way: nothing of it is visible, and its LSN is given back.
+    let big: Vec<u32> = (10_000..10_040).collect();
+    let err = db
+        .transaction(|tx| {
+            for k in &big {
+                tx.insert(k.to_be_bytes(), &value)?;
+            }
+            Ok(())
+        })
+        .unwrap_err();
+    assert!(err.is_out_of_space(), "{err}");
+    assert_eq!(db.get(10_000u32.to_be_bytes()).unwrap_or_else(|e| panic!("{e}")), None);
+
+    // Space is freed: the same handle goes on, and everything acknowledged is durable.
+    fs.set_capacity(None);
+    db.insert(acked.to_be_bytes(), &value).unwrap_or_else(|e| panic!("{e}"));
+    acked += 1;
+    db.checkpoint().unwrap_or_else(|e| panic!("{e}"));
+    db.insert(acked.to_be_bytes(), &value).unwrap_or_else(|e| panic!("{e}"));
+    acked += 1;
+    let crashed = fs.crash(9, CrashMode::DropAll);
+    drop(db);
+    let db = small_log(&crashed);
+    assert_eq!(commits(&db).unwrap_or_else(|e| panic!("{e}")), (0..acked).collect::<Vec<_>>());
+    db.check_integrity().unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test]
+fn a_large_transaction_refused_for_want_of_space_leaves_no_gap_in_the_log() {
+    let fs = FaultStorage::new(6);
+    let db = small_log(&fs);
+    let value = vec![6u8; 2_000];
+    db.insert(0u32.to_be_bytes(), &value).unwrap_or_else(|e| panic!("{e}"));
+    db.checkpoint().unwrap_or_else(|e| panic!("{e}"));
+    // Room for the log to grow by its 64 KiB step, not for 80 KB of new pages.
+    fs.set_capacity(Some(fs.used_bytes() + (72 << 10)));
+    // 80 KB of writes: past the log threshold, so a checkpoint writes them, and it finds no
+    // room for them.
+    let err = db
+        .transaction(|tx| {
+            for k in 1_000..1_040u32 {
+                tx.insert(k.to_be_bytes(), &value)?;
+            }
+            Ok(())
+        })
+        .unwrap_err();
+    assert!(err.is_out_of_space(), "{err}");
+    // The next commits are logged right after the last one: recovery replays them.
+    db.insert(1u32.to_be_bytes(), &value).unwrap_or_else(|e| panic!("{e}"));
+    db.insert(2u32.to_be_bytes(), &value).unwrap_or_else(|e| panic!("{e}"));
+    let crashed = fs.crash(3, CrashMode::DropAll);
+    drop(db);
+    let db = small_log(&crashed);
+    assert_eq!(commits(&db).unwrap_or_else(|e| panic!("{e}")), vec![0, 1, 2]);
+}

@@ -295,9 +295,15 @@ impl Keyspace {
 
     /// The time expiry is judged at, in Unix milliseconds: the clock, but never before 1 ms,
     /// since an expiry of 0 means "never" ([`NO_EXPIRY`]): a zero TTL written at a clock of 0
-    /// expires at 1 ms and is judged expired at once, as at any other time.
+    /// expires at 1 ms ([`Ttl::expires_at`](crate::Ttl)) and is judged expired at once, as at
+    /// any other time.
     pub(crate) fn now(&self) -> u64 {
-        self.config.clock.now_ms().max(1)
+        self.clock_ms().max(1)
+    }
+
+    /// The clock, in Unix milliseconds: what a time-to-live counts from.
+    pub(crate) fn clock_ms(&self) -> u64 {
+        self.config.clock.now_ms()
     }
 
     /// Whether an entry that expires at `expires_at` is expired now (the clock is read only for
@@ -774,8 +780,17 @@ impl WriterGuard<'_> {
             && (direct || p.wal.size() > p.checkpoint_wal_bytes)
         {
             // The checkpoint makes this commit durable with everything before it.
-            ks.checkpoint_locked(&mut self.writer)?;
-            wait = None;
+            match ks.checkpoint_locked(&mut self.writer) {
+                Ok(()) => wait = None,
+                // A logged commit stays in the log: a checkpoint that found no space (and left
+                // the handle usable) is only put off to a later commit.
+                Err(_) if !direct && !ks.is_poisoned() => {}
+                Err(e) => {
+                    // Not logged, applied in memory and not durable: the handle cannot go on.
+                    ks.poison();
+                    return Err(e);
+                }
+            }
         }
         drop(self);
         if let (Some(p), Some(lsn)) = (&ks.persist, wait) {

@@ -307,10 +307,19 @@ impl Keyspace {
             return Err(Error::Poisoned);
         }
         let r = self.checkpoint_inner(p, writer, None);
-        if r.is_err() {
+        if let Err(e) = &r
+            && !self.survives(p, e)
+        {
             self.poison();
         }
         r
+    }
+
+    /// Whether the handle goes on after a checkpoint failed with `e`: the failure was for want
+    /// of space and the store put itself back as it was (the durable state, the memtables and
+    /// the log are untouched, so the next checkpoint tries again).
+    fn survives(&self, p: &Persist, e: &Error) -> bool {
+        e.is_out_of_space() && !p.store.lock().is_poisoned()
     }
 
     /// Commits `batch` (sorted puts and removes of existing namespaces) without logging it: one checkpoint writes it to the page file together with every
@@ -334,8 +343,15 @@ impl Keyspace {
         }
         writer.last_lsn = lsn;
         let r = self.checkpoint_inner(p, writer, Some(batch));
-        if r.is_err() {
-            self.poison();
+        if let Err(e) = &r {
+            if self.survives(p, e) {
+                // Nothing of the batch was applied: its LSN goes back, so that the next commit
+                // takes it and the log's frames stay consecutive.
+                p.wal.unreserve_lsn(lsn);
+                writer.last_lsn = lsn - 1;
+            } else {
+                self.poison();
+            }
         }
         r
     }
@@ -361,12 +377,6 @@ impl Keyspace {
         let oldest = self.snapshots.lock().oldest_pinned(store.meta().sequence);
         // Every namespace but the default one has its catalog entry once this is durable.
         store.set_catalog_entries(namespaces.len().saturating_sub(1) as u64);
-        // The meta page names the log generation that follows it: a new one when the log is
-        // reset below (it holds nothing past this checkpoint), else the current one.
-        let salt = if p.wal.last_lsn() == lsn { fresh_salt() } else { p.wal.salt() };
-        if let Some(log) = store.log_binding() {
-            store.set_log_binding(LogBinding { salt, in_use: true, ..log });
-        }
         // The batch's namespaces. A large batch into empty indexes (a first load) is applied to
         // them while its pages are made durable, on another thread, and published once they
         // are; any other is applied once they are.
@@ -374,6 +384,12 @@ impl Keyspace {
         let first_load =
             written.as_ref().filter(|(b, w)| b.len() >= OVERLAP_SYNC_ABOVE && w.indexes_empty());
         let staged = store.stage(&changes, lsn, oldest)?;
+        // The meta page names the log generation that follows it: a new one when the log is
+        // reset below (it holds nothing past this checkpoint), else the current one.
+        let salt = if p.wal.last_lsn() == lsn { fresh_salt() } else { p.wal.salt() };
+        if let Some(log) = store.log_binding() {
+            store.set_log_binding(LogBinding { salt, in_use: true, ..log });
+        }
         let file = Arc::clone(store.file());
         let root = staged.root;
         let placed = store.take_placed();

@@ -279,13 +279,41 @@ impl Store {
     ///
     /// # Errors
     /// As [`checkpoint`](Self::checkpoint).
+    ///
+    /// A failure for want of space ([`Error::is_out_of_space`]) does not poison the store: the
+    /// allocator is put back as it was and the file cut back to its length before (the pages
+    /// written past it are unreachable, and no reader maps past the old length), so the space
+    /// is given back and a later checkpoint, once space is freed, goes on from the same
+    /// durable state.
     pub(crate) fn stage(
         &mut self,
         changes: &[Change<'_>],
         checkpoint_lsn: u64,
         oldest_pinned: u64,
     ) -> Result<Staged> {
-        self.poisoning(|store| store.stage_inner(changes, checkpoint_lsn, oldest_pinned))
+        if self.poisoned {
+            return Err(Error::Poisoned);
+        }
+        let before = self.alloc.clone();
+        let len = self.file.len()?;
+        let r = self.stage_inner(changes, checkpoint_lsn, oldest_pinned);
+        match &r {
+            Err(e) if e.is_out_of_space() => {
+                self.alloc = before;
+                self.placed.clear();
+                if self.file.set_len(len).is_err() {
+                    self.poisoned = true;
+                }
+            }
+            Err(_) => self.poisoned = true,
+            Ok(_) => {}
+        }
+        r
+    }
+
+    /// Whether a failed step has poisoned the store (only a reopen clears it).
+    pub(crate) fn is_poisoned(&self) -> bool {
+        self.poisoned
     }
 
     /// The second half of a [`checkpoint`](Self::checkpoint): makes the staged pages durable,

@@ -515,6 +515,15 @@ impl Wal {
         Ok(st.last_lsn)
     }
 
+    /// Gives back `lsn`, taken by [`reserve_lsn`](Wal::reserve_lsn) for a commit that failed
+    /// before anything of it was applied, when no LSN was taken after it.
+    pub(crate) fn unreserve_lsn(&self, lsn: u64) {
+        let mut st = self.state.lock();
+        if st.last_lsn == lsn {
+            st.last_lsn -= 1;
+        }
+    }
+
     /// Waits until the frame `lsn` is durable. Committers share syncs: the first waiter
     /// syncs everything written so far while later ones wait for it (group commit).
     ///

@@ -73,21 +73,21 @@ fn checkpoints_and_compaction_record_the_number_of_named_namespaces() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("db");
     closed(&path, &[]);
-    assert_eq!(recorded(&path), (4, 0));
+    assert_eq!(recorded(&path), (5, 0));
     let db = manual(&path);
     assert_holds(&db, &[]);
     db.namespace("users").unwrap().insert("k", "users").unwrap();
     db.namespace("orders").unwrap().insert("k", "orders").unwrap();
     db.checkpoint().unwrap();
-    assert_eq!(recorded(&path), (4, 2));
+    assert_eq!(recorded(&path), (5, 2));
     db.compact().unwrap();
-    assert_eq!(recorded(&path), (4, 2), "compaction copies the catalog and its count");
+    assert_eq!(recorded(&path), (5, 2), "compaction copies the catalog and its count");
     drop(db);
     let db = manual(&path);
     assert_holds(&db, &["users", "orders"]);
     db.namespace("later").unwrap().insert("k", "later").unwrap();
     drop(db);
-    assert_eq!(recorded(&path), (4, 3), "the closing checkpoint counts the new namespace");
+    assert_eq!(recorded(&path), (5, 3), "the closing checkpoint counts the new namespace");
     assert_holds(&manual(&path), &["users", "orders", "later"]);
 }
 
@@ -96,17 +96,18 @@ fn a_format_3_meta_page_without_the_count_has_its_catalog_looked_up() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("db");
     closed(&path, &["a", "b"]);
-    // What format 3 wrote: version 3 and zero bytes where the count now is.
+    // What format 3 wrote: version 3 and zero bytes where the count (and format 5's log
+    // binding) now are.
     edit_metas(&path, |page| {
         page[VERSION..VERSION + 4].copy_from_slice(&3u32.to_le_bytes());
-        page[CATALOG..CATALOG + 8].copy_from_slice(&[0; 8]);
+        page[CATALOG..CATALOG + 32].copy_from_slice(&[0; 32]);
     });
     assert_eq!(recorded(&path), (3, 0));
     let db = manual(&path);
     assert_holds(&db, &["a", "b"]);
     db.insert("more", "x").unwrap();
     db.checkpoint().unwrap();
-    assert_eq!(recorded(&path), (4, 2), "the next checkpoint records the count it looked up");
+    assert_eq!(recorded(&path), (5, 2), "the next checkpoint records the count it looked up");
     drop(db);
     assert_holds(&manual(&path), &["a", "b"]);
 }

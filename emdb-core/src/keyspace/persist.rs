@@ -32,7 +32,7 @@ use super::{Config, Keyspace, NsState, Writer};
 use crate::batch::{NsId, Writes};
 use crate::builder::FlushPolicy;
 use crate::error::{Error, Result};
-use crate::io::Storage;
+use crate::io::{Storage, replaced_path};
 use crate::page::file::PageFile;
 use crate::page::meta::{LogBinding, random_id};
 use crate::page::node::{ValueLoc, ValueRef};
@@ -189,6 +189,12 @@ impl Keyspace {
         let mut store = Store::open(Arc::clone(&opts.storage), &opts.path, store_opts)?;
         if !opts.read_only {
             record_locker(opts.storage.as_ref(), &opts.path);
+            // The old file of a replacement that was done but not cleaned up (this handle holds
+            // the lock of the file that replaced it, so no replacement is under way).
+            let old = replaced_path(&opts.path);
+            if opts.storage.exists(&old).map_err(|e| Error::io(&old, e))? {
+                opts.storage.remove(&old).map_err(|e| Error::io(&old, e))?;
+            }
         }
         let policy = config.flush_policy;
         let ks = Keyspace::new(config, true);

@@ -324,8 +324,9 @@ impl Namespace {
     /// # Errors
     /// As [`get`](Self::get).
     pub fn ttl(&self, key: impl AsRef<[u8]>) -> Result<Option<Duration>> {
-        let now = self.ks.now();
-        Ok(self.with_live(key.as_ref(), |slot| Ok(remaining(slot.expires_at, now)))?.flatten())
+        // Counted from the clock, as the time-to-live was.
+        let clock = self.ks.clock_ms();
+        Ok(self.with_live(key.as_ref(), |slot| Ok(remaining(slot.expires_at, clock)))?.flatten())
     }
 
     /// When `key` expires; `None` if it is absent, expired, or never expires.

@@ -323,7 +323,8 @@ impl TxNamespace<'_, '_> {
             Some(Seen::Remove) => None,
             None => self.ns.index.with(key, |slot| slot.map(|s| s.expires_at)),
         };
-        Ok(expires_at.filter(|&t| !is_expired(t, now)).and_then(|t| remaining(t, now)))
+        let clock = self.tx.ks.clock_ms();
+        Ok(expires_at.filter(|&t| !is_expired(t, now)).and_then(|t| remaining(t, clock)))
     }
 
     /// Removes `key`, returning the value this transaction saw.

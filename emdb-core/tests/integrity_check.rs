@@ -135,7 +135,9 @@ enum Outcome {
 }
 
 fn classify(path: &Path, records: &BTreeMap<Vec<u8>, Vec<u8>>) -> Outcome {
-    let clean = |e: &Error| matches!(e, Error::Corruption { path: p, .. } if p == path);
+    // The error names the file as the database resolved it (links followed).
+    let resolved = std::fs::canonicalize(path).unwrap();
+    let clean = |e: &Error| matches!(e, Error::Corruption { path: p, .. } if std::fs::canonicalize(p).ok().as_ref() == Some(&resolved));
     let db = match Emdb::open(path) {
         Ok(db) => db,
         Err(e) if clean(&e) => return Outcome::CaughtAtOpen,

@@ -220,7 +220,7 @@ fn the_format_2_fixture_opens_reads_takes_writes_reopens_and_compacts() {
     assert_eq!(report.dead_value_pages, 0, "{report:?}");
     assert_eq!(db.stats().unwrap().dead_value_bytes, 0);
     drop(db);
-    assert_eq!(versions(&path), [4, 4]);
+    assert_eq!(versions(&path), [5, 5]);
     let types = page_types(&path);
     assert!(!types.contains_key(&2) && !types.contains_key(&5), "old pages left: {types:?}");
     let db = manual(&path);

@@ -95,13 +95,13 @@ impl Storage for FileStorage {
                     // A relative target is relative to the link's directory.
                     path = super::parent_dir(&path).join(target);
                 }
-                Ok(_) => return std::fs::canonicalize(&path),
+                Ok(_) => return platform::canonicalize(&path),
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {
                     // A file still to be created: its directory resolved, its own name kept.
                     let name = path.file_name().ok_or_else(|| {
                         io::Error::new(io::ErrorKind::InvalidInput, "the path names no file")
                     })?;
-                    return Ok(std::fs::canonicalize(super::parent_dir(&path))?.join(name));
+                    return Ok(platform::canonicalize(super::parent_dir(&path))?.join(name));
                 }
                 Err(e) => return Err(e),
             }

@@ -9,11 +9,11 @@ mod windows;
 
 #[cfg(unix)]
 pub(crate) use unix::{
-    copy_owner, file_id, path_id, read_exact_at, sync_dir, try_lock, write_all_at,
+    canonicalize, copy_owner, file_id, path_id, read_exact_at, sync_dir, try_lock, write_all_at,
 };
 #[cfg(windows)]
 pub(crate) use windows::{
-    copy_owner, file_id, path_id, read_exact_at, sync_dir, try_lock, write_all_at,
+    canonicalize, copy_owner, file_id, path_id, read_exact_at, sync_dir, try_lock, write_all_at,
 };
 
 #[cfg(not(any(unix, windows)))]

@@ -33,6 +33,11 @@ pub(crate) fn path_id(path: &Path) -> io::Result<FileId> {
     Ok(id(&std::fs::metadata(path)?))
 }
 
+/// The absolute path of `path` with every link followed.
+pub(crate) fn canonicalize(path: &Path) -> io::Result<std::path::PathBuf> {
+    std::fs::canonicalize(path)
+}
+
 /// Takes an advisory lock (`flock`) on `file`'s open file description, without waiting.
 pub(crate) fn try_lock(file: &File, mode: LockMode) -> Result<(), std::fs::TryLockError> {
     match mode {

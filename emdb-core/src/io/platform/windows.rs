@@ -81,6 +81,12 @@ pub(crate) fn path_id(path: &Path) -> io::Result<FileId> {
     file_id(&File::open(path)?)
 }
 
+/// The absolute path of `path` with every link followed, in the plain form (`C:\\…`) unless
+/// only the verbatim one (`\\?\C:\\…`) can name it (a path past 260 characters).
+pub(crate) fn canonicalize(path: &Path) -> io::Result<std::path::PathBuf> {
+    dunce::canonicalize(path)
+}
+
 /// Takes a lock on the lock byte of `file` (exclusive or shared), without waiting. The lock
 /// belongs to this handle and goes when it is closed.
 pub(crate) fn try_lock(file: &File, mode: LockMode) -> Result<(), std::fs::TryLockError> {

@@ -64,6 +64,7 @@ pub struct EmdbBuilder {
     use_mmap: bool,
     checkpoint_wal_bytes: u64,
     recover_without_log: bool,
+    read_only: bool,
     #[cfg(test)]
     hold_index_build: Option<Arc<crate::keyspace::IndexBuildGate>>,
 }
@@ -84,6 +85,7 @@ impl Default for EmdbBuilder {
             use_mmap: MMAP_BY_DEFAULT,
             checkpoint_wal_bytes: DEFAULT_CHECKPOINT_WAL_BYTES,
             recover_without_log: false,
+            read_only: false,
             #[cfg(test)]
             hold_index_build: None,
         }
@@ -155,6 +157,35 @@ impl EmdbBuilder {
         self
     }
 
+    /// Opens the database read-only: no write access to its files is needed (a read-only file
+    /// or mount, a file of another owner), nothing in them is ever written, and any number of
+    /// read-only handles, in any processes, may have it open at once. The log is replayed into
+    /// memory (a torn tail is left as it is). Every write, transaction, checkpoint, compaction
+    /// and backup returns [`Error::ReadOnly`]; reads, snapshots, `stats` and `check_integrity`
+    /// work. While a writer has the database open, a read-only open is refused with
+    /// [`Error::Locked`] (naming the writer's process), and a writer is refused while read-only
+    /// handles are open. The file must exist.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use emdb_core::{Emdb, Error};
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("app.emdb");
+    /// Emdb::open(&path)?.insert("k", "v")?;
+    /// let reader = Emdb::builder().path(&path).read_only(true).build()?;
+    /// let another = Emdb::builder().path(&path).read_only(true).build()?;
+    /// assert_eq!(reader.get("k")?, Some(b"v".to_vec()));
+    /// assert!(matches!(another.insert("k", "w"), Err(Error::ReadOnly)));
+    /// assert!(matches!(Emdb::open(&path), Err(Error::Locked { .. })));
+    /// # Ok::<(), emdb_core::Error>(())
+    /// ```
+    pub fn read_only(mut self, yes: bool) -> Self {
+        self.read_only = yes;
+        self
+    }
+
     /// Opens the database: in memory without a [`path`](Self::path); otherwise the file at the
     /// path, created when missing, recovered from its write-ahead log when it was not closed
     /// cleanly.
@@ -219,6 +250,7 @@ impl EmdbBuilder {
             mmap: self.use_mmap,
             checkpoint_wal_bytes: self.checkpoint_wal_bytes,
             recover_without_log: self.recover_without_log,
+            read_only: self.read_only,
             #[cfg(test)]
             hold_index_build: self.hold_index_build.clone(),
         };

@@ -168,12 +168,24 @@ pub enum Error {
     /// the page file itself, so every name of the file (a symbolic or hard link, another
     /// spelling of the path) meets it.
     #[error(
-        "database {path} is locked by another handle or process; close that handle first, or open another path"
+        "database {path} is locked by {}; close that handle first, or open another path",
+        holder(*pid)
     )]
     Locked {
         /// The page file that is locked.
         path: PathBuf,
+        /// The process holding the write lock, when it recorded itself (a writer records its
+        /// process id in `<path>.lock`; read-only handles record nothing).
+        pid: Option<u32>,
     },
+
+    /// The database was opened read-only ([`EmdbBuilder::read_only`](crate::EmdbBuilder::read_only)):
+    /// writes, transactions, checkpoints, compaction and backups are refused, and nothing in its
+    /// files changes.
+    #[error(
+        "the database was opened read-only; open it without EmdbBuilder::read_only(true) to write"
+    )]
+    ReadOnly,
 
     /// The page file says commits after its last checkpoint may be in its log, but the log
     /// (`<path>.wal`) is missing: opening without it would silently lose them.
@@ -281,6 +293,14 @@ pub enum Error {
         "the database handle is poisoned by an earlier failed sync; drop every handle and reopen the database, which recovers the durable state"
     )]
     Poisoned,
+}
+
+/// Who holds a lock, for [`Error::Locked`]'s message.
+fn holder(pid: Option<u32>) -> String {
+    match pid {
+        Some(pid) => format!("process {pid}"),
+        None => "another handle or process".to_owned(),
+    }
 }
 
 impl Error {

@@ -70,6 +70,7 @@ pub fn wal_frame(data: &[u8]) {
             binding: None,
             set_aside: false,
             meta_intact: true,
+            read_only: false,
         };
         let _ = Wal::open(&storage, Path::new(DB), 0, check, |_, batch: crate::batch::Batch| {
             frames += batch.ops.len() as u64;

@@ -85,7 +85,7 @@ fn a_backup_onto_a_database_another_handle_holds_is_refused() {
     let src = filled(&a, 10, 10);
     let held = filled(&b, 20, 10);
     match src.backup_to(&b) {
-        Err(Error::Locked { path }) => assert_eq!(path, std::fs::canonicalize(&b).unwrap()),
+        Err(Error::Locked { path, .. }) => assert_eq!(path, std::fs::canonicalize(&b).unwrap()),
         other => panic!("expected Locked, got {other:?}"),
     }
     held.insert("more", "1").unwrap();
@@ -164,7 +164,7 @@ fn a_full_disk_fails_compaction_and_backup_without_leftovers_and_writes_go_on() 
     }
     db.checkpoint().unwrap();
     let before = names(&disk.0);
-    assert_eq!(before, ["db", "db.wal"]);
+    assert_eq!(before, ["db", "db.lock", "db.wal"]);
 
     let err = db.compact().unwrap_err();
     assert!(

@@ -204,9 +204,9 @@ fn the_format_2_fixture_opens_reads_takes_writes_reopens_and_compacts() {
         assert_holds(&db, &want);
     }
     // The checkpoints wrote the current format (compact leaves, bare value pages of format 3,
-    // the catalog count of format 4); the old value pages
+    // the catalog count of format 4, the log binding of format 5); the old value pages
     // stay until compaction (that old and new leaves share a tree is `tree::store`'s test).
-    assert!(versions(&path).contains(&4), "{:?}", versions(&path));
+    assert!(versions(&path).contains(&5), "{:?}", versions(&path));
     let types = page_types(&path);
     for ty in [5, 7, 8] {
         assert!(types.contains_key(&ty), "no page of type {ty}: {types:?}");

@@ -154,6 +154,6 @@ fn the_source_log_is_never_replayed_into_a_backup_put_in_its_place() {
     // An operator restores the backup over the source, leaving the source's crashed log.
     std::fs::copy(&copy, &src).unwrap();
     std::fs::write(wal(&src), &log).unwrap();
-    let err = Emdb::open(&src).err().expect("the restored file must not take the old log");
+    let err = Emdb::open(&src).expect_err("the restored file must not take the old log");
     assert!(matches!(err, Error::StaleLog { .. } | Error::LogMissing { .. }), "{err}");
 }

@@ -209,7 +209,7 @@ fn a_format_1_file_with_expiring_entries_opens_takes_writes_and_becomes_the_curr
     let versions: Vec<u32> = (0..2)
         .map(|m| u32::from_le_bytes(bytes[m * 4096 + 8..m * 4096 + 12].try_into().unwrap()))
         .collect();
-    assert!(versions.contains(&4), "no meta page was rewritten as format 4: {versions:?}");
+    assert!(versions.contains(&5), "no meta page was rewritten as format 5: {versions:?}");
     let db = manual(&path);
     check(&db, true);
     db.compact().unwrap();
@@ -230,14 +230,14 @@ fn a_newer_format_version_is_a_clear_error() {
     // Bump the version of both meta pages and fix their checksums.
     for page in 0..2 {
         let base = page * 4096;
-        bytes[base + 8..base + 12].copy_from_slice(&5u32.to_le_bytes());
+        bytes[base + 8..base + 12].copy_from_slice(&6u32.to_le_bytes());
         bytes[base + 12..base + 16].copy_from_slice(&[0; 4]);
         let crc = crc32c::crc32c(&bytes[base..base + 4096]);
         bytes[base + 12..base + 16].copy_from_slice(&crc.to_le_bytes());
     }
     std::fs::write(&path, bytes).unwrap();
     match Emdb::open(&path) {
-        Err(Error::UnsupportedFormatVersion { found: 5, supported: 4, .. }) => {}
+        Err(Error::UnsupportedFormatVersion { found: 6, supported: 5, .. }) => {}
         other => panic!("expected UnsupportedFormatVersion, got {other:?}"),
     }
 }

@@ -102,7 +102,10 @@ fn a_second_open_of_the_same_path_is_locked_until_the_first_is_dropped() {
     let first = open(&path);
     let clone = first.clone();
     match Emdb::open(&path) {
-        Err(Error::Locked { path: lock }) => assert!(lock.ends_with("db.lock")),
+        Err(Error::Locked { path: locked, pid }) => {
+            assert_eq!(locked, std::fs::canonicalize(&path).unwrap(), "the page file is locked");
+            assert_eq!(pid, Some(std::process::id()), "the writer recorded itself");
+        }
         other => panic!("expected Locked, got {other:?}"),
     }
     drop(first);

@@ -29,7 +29,7 @@
 //! Not modelled: writes reordered *across* a sync (a sync is a full barrier), bit rot of
 //! durable data (tests flip bits themselves), and partial success of a failed `write_at`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -37,7 +37,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use super::mem::{read_vec, write_vec};
-use super::{FileId, LockGuard, Storage, StorageFile, lock_held};
+use super::{FileId, LockGuard, LockMode, LockTable, Storage, StorageFile, lock_held};
 
 /// The sector size at which a pending write may be torn.
 const SECTOR: u64 = 512;
@@ -169,7 +169,7 @@ struct State {
     durable_names: HashMap<PathBuf, usize>,
     pending_names: Vec<NameOp>,
     /// The inodes locked.
-    locks: HashSet<usize>,
+    locks: LockTable<usize>,
     io_count: u64,
     /// The kind of every I/O call so far, in order (call `n` at index `n - 1`).
     kinds: Vec<IoKind>,
@@ -392,11 +392,12 @@ struct FaultFile {
 struct FaultLock {
     state: Arc<Mutex<State>>,
     inode: usize,
+    mode: LockMode,
 }
 
 impl Drop for FaultLock {
     fn drop(&mut self) {
-        self.state.lock().locks.remove(&self.inode);
+        self.state.lock().locks.unlock(&self.inode, self.mode);
     }
 }
 
@@ -420,6 +421,10 @@ impl Storage for FaultStorage {
             None => return Err(not_found(path)),
         };
         Ok(Box::new(FaultFile { state: Arc::clone(&self.state), inode }))
+    }
+
+    fn open_read(&self, path: &Path) -> io::Result<Box<dyn StorageFile>> {
+        self.open_file(path, false)
     }
 
     fn exists(&self, path: &Path) -> io::Result<bool> {
@@ -473,14 +478,14 @@ impl Storage for FaultStorage {
         Ok(())
     }
 
-    fn lock(&self, path: &Path) -> io::Result<LockGuard> {
+    fn lock(&self, path: &Path, mode: LockMode) -> io::Result<LockGuard> {
         let mut st = self.state.lock();
         st.tick(IoKind::Lock)?;
         let inode = *st.names.get(path).ok_or_else(|| not_found(path))?;
-        if !st.locks.insert(inode) {
+        if !st.locks.try_lock(inode, mode) {
             return Err(lock_held(path));
         }
-        let held = FaultLock { state: Arc::clone(&self.state), inode };
+        let held = FaultLock { state: Arc::clone(&self.state), inode, mode };
         Ok(LockGuard::new(inode_id(inode), Box::new(held)))
     }
 

@@ -7,7 +7,7 @@ use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::{FileId, LockGuard, SharedMap, Storage, StorageFile, lock_held};
+use super::{FileId, LockGuard, LockMode, SharedMap, Storage, StorageFile, lock_held};
 
 /// How many symbolic links [`FileStorage::resolve`] follows before it gives up (as the
 /// kernel's own limit, `ELOOP`).
@@ -31,6 +31,10 @@ impl Storage for FileStorage {
     fn open_file(&self, path: &Path, create: bool) -> io::Result<Box<dyn StorageFile>> {
         let file = OpenOptions::new().read(true).write(true).create(create).open(path)?;
         Ok(Box::new(RealFile { file }))
+    }
+
+    fn open_read(&self, path: &Path) -> io::Result<Box<dyn StorageFile>> {
+        Ok(Box::new(RealFile { file: File::open(path)? }))
     }
 
     fn exists(&self, path: &Path) -> io::Result<bool> {
@@ -64,13 +68,17 @@ impl Storage for FileStorage {
         }
     }
 
-    fn lock(&self, path: &Path) -> io::Result<LockGuard> {
+    fn lock(&self, path: &Path, mode: LockMode) -> io::Result<LockGuard> {
         // Its own descriptor, read-only: the lock (`flock` on Unix) belongs to this open file
         // description, so it is released exactly when the guard is dropped, whatever other
         // handles of the file stay open.
         let file = File::open(path)?;
         let identity = file_id(&file.metadata()?);
-        match file.try_lock() {
+        let locked = match mode {
+            LockMode::Exclusive => file.try_lock(),
+            LockMode::Shared => file.try_lock_shared(),
+        };
+        match locked {
             Ok(()) => Ok(LockGuard::new(identity, Box::new(file))),
             Err(std::fs::TryLockError::WouldBlock) => Err(lock_held(path)),
             Err(std::fs::TryLockError::Error(e)) => Err(e),
@@ -197,13 +205,19 @@ mod tests {
         std::fs::hard_link(&p, &hard).unwrap();
         let soft = dir.path().join("soft");
         std::os::unix::fs::symlink(&p, &soft).unwrap();
-        let g = FileStorage.lock(&p).unwrap();
+        let g = FileStorage.lock(&p, LockMode::Exclusive).unwrap();
         for name in [&p, &hard, &soft] {
-            let err = FileStorage.lock(name).unwrap_err();
-            assert_eq!(err.kind(), io::ErrorKind::WouldBlock, "{}", name.display());
+            for mode in [LockMode::Exclusive, LockMode::Shared] {
+                let err = FileStorage.lock(name, mode).unwrap_err();
+                assert_eq!(err.kind(), io::ErrorKind::WouldBlock, "{}", name.display());
+            }
         }
         drop(g);
-        assert!(FileStorage.lock(&hard).is_ok());
+        let shared = FileStorage.lock(&soft, LockMode::Shared).unwrap();
+        assert!(FileStorage.lock(&hard, LockMode::Shared).is_ok());
+        assert!(FileStorage.lock(&hard, LockMode::Exclusive).is_err());
+        drop(shared);
+        assert!(FileStorage.lock(&hard, LockMode::Exclusive).is_ok());
     }
 
     #[test]

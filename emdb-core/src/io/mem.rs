@@ -1,14 +1,14 @@
 //! [`MemStorage`]: the I/O seam over files that live in memory only (the in-memory mode and
 //! tests). Syncs do nothing; everything is lost when the storage is dropped.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 
-use super::{FileId, LockGuard, Storage, StorageFile, lock_held};
+use super::{FileId, LockGuard, LockMode, LockTable, Storage, StorageFile, lock_held};
 
 /// The bytes of one in-memory file, shared by every handle open on it.
 type Bytes = Arc<RwLock<Vec<u8>>>;
@@ -17,7 +17,7 @@ type Bytes = Arc<RwLock<Vec<u8>>>;
 #[derive(Debug, Clone, Default)]
 pub(crate) struct MemStorage {
     files: Arc<Mutex<HashMap<PathBuf, Bytes>>>,
-    locks: Arc<Mutex<HashSet<FileId>>>,
+    locks: Arc<Mutex<LockTable<FileId>>>,
 }
 
 impl MemStorage {
@@ -35,13 +35,14 @@ struct MemFile {
 
 /// Releases an in-memory lock when dropped.
 struct MemLock {
-    locks: Arc<Mutex<HashSet<FileId>>>,
+    locks: Arc<Mutex<LockTable<FileId>>>,
     identity: FileId,
+    mode: LockMode,
 }
 
 impl Drop for MemLock {
     fn drop(&mut self) {
-        self.locks.lock().remove(&self.identity);
+        self.locks.lock().unlock(&self.identity, self.mode);
     }
 }
 
@@ -63,6 +64,10 @@ impl Storage for MemStorage {
             None => return Err(not_found(path)),
         };
         Ok(Box::new(MemFile { bytes }))
+    }
+
+    fn open_read(&self, path: &Path) -> io::Result<Box<dyn StorageFile>> {
+        self.open_file(path, false)
     }
 
     fn exists(&self, path: &Path) -> io::Result<bool> {
@@ -94,12 +99,12 @@ impl Storage for MemStorage {
         Ok(())
     }
 
-    fn lock(&self, path: &Path) -> io::Result<LockGuard> {
+    fn lock(&self, path: &Path, mode: LockMode) -> io::Result<LockGuard> {
         let identity = self.identity(path)?.ok_or_else(|| not_found(path))?;
-        if !self.locks.lock().insert(identity) {
+        if !self.locks.lock().try_lock(identity, mode) {
             return Err(lock_held(path));
         }
-        let held = MemLock { locks: Arc::clone(&self.locks), identity };
+        let held = MemLock { locks: Arc::clone(&self.locks), identity, mode };
         Ok(LockGuard::new(identity, Box::new(held)))
     }
 

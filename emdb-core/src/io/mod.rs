@@ -30,6 +30,11 @@ pub(crate) trait Storage: Send + Sync + fmt::Debug {
     /// durable); otherwise a missing file is an error of kind [`io::ErrorKind::NotFound`].
     fn open_file(&self, path: &Path, create: bool) -> io::Result<Box<dyn StorageFile>>;
 
+    /// Opens the existing file at `path` for reading only: no write access to the file is
+    /// needed (a read-only file, a read-only mount, a file of another owner), and writes
+    /// through the handle fail.
+    fn open_read(&self, path: &Path) -> io::Result<Box<dyn StorageFile>>;
+
     /// Whether a file exists at `path`.
     fn exists(&self, path: &Path) -> io::Result<bool>;
 
@@ -48,12 +53,13 @@ pub(crate) trait Storage: Send + Sync + fmt::Debug {
     /// [`sync_dir`](Storage::sync_dir) of the directory.
     fn rename_noreplace(&self, from: &Path, to: &Path) -> io::Result<()>;
 
-    /// Takes an exclusive advisory lock on the file at `path` itself, not on its name: every
-    /// name of the file (links, other spellings of the path) meets the same lock. A second
-    /// locker, in this process or another, gets an error of kind [`io::ErrorKind::WouldBlock`];
-    /// a missing file is [`io::ErrorKind::NotFound`]. The lock stays with the file when it is
+    /// Takes an advisory lock on the file at `path` itself, not on its name: every name of the
+    /// file (links, other spellings of the path) meets the same lock. An exclusive lock
+    /// excludes every other lock, a shared one only exclusive ones; a locker that is excluded,
+    /// in this process or another, gets an error of kind [`io::ErrorKind::WouldBlock`]; a
+    /// missing file is [`io::ErrorKind::NotFound`]. The lock stays with the file when it is
     /// renamed and is released when the guard is dropped.
-    fn lock(&self, path: &Path) -> io::Result<LockGuard>;
+    fn lock(&self, path: &Path, mode: LockMode) -> io::Result<LockGuard>;
 
     /// The identity of the file at `path` (links resolved), or `None` when there is none.
     fn identity(&self, path: &Path) -> io::Result<Option<FileId>>;
@@ -67,6 +73,59 @@ pub(crate) trait Storage: Send + Sync + fmt::Debug {
     /// owner and group of the file at `from`: a file that replaces or copies a database keeps
     /// who may read it.
     fn copy_permissions(&self, from: &Path, to: &Path) -> io::Result<()>;
+}
+
+/// How a file is locked by [`Storage::lock`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LockMode {
+    /// The one writer: no other lock.
+    Exclusive,
+    /// A reader: other readers, but no writer.
+    Shared,
+}
+
+/// The locks of the in-memory storages: per file, one exclusive holder or any number of
+/// shared ones.
+#[cfg(any(test, feature = "fuzzing"))]
+#[derive(Debug)]
+pub(crate) struct LockTable<K> {
+    held: std::collections::HashMap<K, usize>,
+}
+
+#[cfg(any(test, feature = "fuzzing"))]
+impl<K> Default for LockTable<K> {
+    fn default() -> Self {
+        LockTable { held: std::collections::HashMap::new() }
+    }
+}
+
+#[cfg(any(test, feature = "fuzzing"))]
+impl<K: std::hash::Hash + Eq> LockTable<K> {
+    /// The count that marks an exclusive holder.
+    const EXCLUSIVE: usize = usize::MAX;
+
+    /// Takes a lock on `key` in `mode`; false when it is excluded.
+    pub(crate) fn try_lock(&mut self, key: K, mode: LockMode) -> bool {
+        let held = self.held.entry(key).or_insert(0);
+        match mode {
+            LockMode::Exclusive if *held == 0 => *held = Self::EXCLUSIVE,
+            LockMode::Shared if *held != Self::EXCLUSIVE => *held += 1,
+            _ => return false,
+        }
+        true
+    }
+
+    /// Releases a lock on `key` taken in `mode`.
+    pub(crate) fn unlock(&mut self, key: &K, mode: LockMode) {
+        let Some(held) = self.held.get_mut(key) else { return };
+        match mode {
+            LockMode::Exclusive => *held = 0,
+            LockMode::Shared => *held = held.saturating_sub(1),
+        }
+        if *held == 0 {
+            self.held.remove(key);
+        }
+    }
 }
 
 /// What identifies a file whatever its name: the device and inode of a real file, a number of
@@ -108,7 +167,41 @@ pub(crate) trait StorageFile: Send + Sync + fmt::Debug {
     }
 }
 
-/// Holds an exclusive lock taken by [`Storage::lock`]; dropping it releases the lock.
+/// A stand-in for a file that does not exist, read-only: it is empty, and writes fail (a
+/// read-only database whose log is missing replays nothing and creates nothing).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct NoFile;
+
+impl StorageFile for NoFile {
+    fn read_at(&self, buf: &mut [u8], _offset: u64) -> io::Result<()> {
+        if buf.is_empty() {
+            return Ok(());
+        }
+        Err(io::Error::new(io::ErrorKind::UnexpectedEof, "read past the end of the file"))
+    }
+
+    fn write_at(&self, _buf: &[u8], _offset: u64) -> io::Result<()> {
+        Err(io::Error::new(io::ErrorKind::PermissionDenied, "the file is opened read-only"))
+    }
+
+    fn set_len(&self, _len: u64) -> io::Result<()> {
+        Err(io::Error::new(io::ErrorKind::PermissionDenied, "the file is opened read-only"))
+    }
+
+    fn len(&self) -> io::Result<u64> {
+        Ok(0)
+    }
+
+    fn sync_data(&self) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn sync_all(&self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Holds a lock taken by [`Storage::lock`]; dropping it releases the lock.
 pub(crate) struct LockGuard {
     /// What to release; dropped with the guard.
     _inner: Box<dyn Send + Sync>,
@@ -160,6 +253,7 @@ mod tests {
     use super::*;
 
     /// Runs the same contract checks against any storage.
+    #[expect(clippy::many_single_char_names, reason = "files a, b and handles f, g, r")]
     pub(crate) fn storage_contract(storage: &dyn Storage, dir: &Path) {
         let a = dir.join("a");
         let b = dir.join("b");
@@ -195,16 +289,33 @@ mod tests {
         // The lock is the file's, and moves with it.
         let db = dir.join("db");
         let moved = dir.join("moved");
-        assert_eq!(storage.lock(&db).unwrap_err().kind(), io::ErrorKind::NotFound);
+        let err = storage.lock(&db, LockMode::Exclusive).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::NotFound);
         drop(storage.open_file(&db, true).unwrap());
-        let guard = storage.lock(&db).unwrap();
+        let guard = storage.lock(&db, LockMode::Exclusive).unwrap();
         assert_eq!(storage.identity(&db).unwrap(), Some(guard.identity()));
-        assert_eq!(storage.lock(&db).unwrap_err().kind(), io::ErrorKind::WouldBlock);
+        for mode in [LockMode::Exclusive, LockMode::Shared] {
+            assert_eq!(storage.lock(&db, mode).unwrap_err().kind(), io::ErrorKind::WouldBlock);
+        }
         storage.rename(&db, &moved).unwrap();
-        assert_eq!(storage.lock(&moved).unwrap_err().kind(), io::ErrorKind::WouldBlock);
+        let err = storage.lock(&moved, LockMode::Exclusive).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
         drop(guard);
-        let again = storage.lock(&moved).unwrap();
+        // Readers share; a writer waits for all of them.
+        let r1 = storage.lock(&moved, LockMode::Shared).unwrap();
+        let r2 = storage.lock(&moved, LockMode::Shared).unwrap();
+        let err = storage.lock(&moved, LockMode::Exclusive).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
+        drop(r1);
+        let err = storage.lock(&moved, LockMode::Exclusive).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
+        drop(r2);
+        let again = storage.lock(&moved, LockMode::Exclusive).unwrap();
         drop(again);
+        // A read-only handle reads.
+        let r = storage.open_read(&moved).unwrap();
+        assert_eq!(r.len().unwrap(), 0);
+        assert_eq!(storage.open_read(&a).unwrap_err().kind(), io::ErrorKind::NotFound);
 
         // A rename that must not replace.
         drop(storage.open_file(&a, true).unwrap());

@@ -4,8 +4,9 @@
 //! commits. Each crash is taken in every damage mode; the reopened database must hold a prefix
 //! of the attempted commits with every acknowledged one; with its log deleted it must either
 //! open to that very state (nothing was pending) or refuse with `LogMissing`, never lose an
-//! acknowledged commit silently; and a backup that exists after the crash opens to exactly the
-//! commits made before it.
+//! acknowledged commit silently; a read-only open of the crash state reads exactly what the
+//! writable open then finds and changes no byte of any file; and a backup that exists after the
+//! crash opens to exactly the commits made before it.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -22,6 +23,18 @@ const COPY: &str = "/db/copy";
 const FIRST: u32 = 4;
 const SECOND: u32 = 4;
 const THIRD: u32 = 3;
+
+fn open_read_only(fs: &FaultStorage, path: &str) -> crate::Result<Emdb> {
+    Emdb::builder().path(path).read_only(true).build_on(Arc::new(fs.clone()))
+}
+
+/// The bytes of every file of the database at `DB` (`None` for a missing one).
+fn files(fs: &FaultStorage) -> Vec<Option<Vec<u8>>> {
+    [DB.to_owned(), format!("{DB}.wal"), format!("{DB}.lock")]
+        .iter()
+        .map(|p| fs.file_bytes(Path::new(p)))
+        .collect()
+}
 
 fn open(fs: &FaultStorage, path: &str) -> crate::Result<Emdb> {
     Emdb::builder()
@@ -75,6 +88,7 @@ fn power_loss_anywhere_around_close_reopen_and_backup_keeps_the_log_bound_to_its
     assert_eq!((attempted, acked), (FIRST + SECOND + THIRD, FIRST + SECOND + THIRD));
     let total = clean.io_count();
     let (mut states, mut refused, mut copies) = (0u64, 0u64, 0u64);
+    let mut read_only_states = 0u64;
     for n in 1..=total + 1 {
         let fs = FaultStorage::new(n);
         fs.power_off_at(n);
@@ -83,6 +97,9 @@ fn power_loss_anywhere_around_close_reopen_and_backup_keeps_the_log_bound_to_its
         for (i, mode) in modes.enumerate() {
             let crashed = fs.crash(n * 7 + i as u64, *mode);
             let what = format!("power off at I/O {n}, {mode:?}");
+            let before = files(&crashed);
+            let read_only = open_read_only(&crashed, DB).map(|db| commits(&db));
+            assert_eq!(files(&crashed), before, "{what}: a read-only open changed a file");
             let with_log = match open(&crashed, DB) {
                 Ok(db) => {
                     let got = commits(&db).unwrap_or_else(|e| panic!("{what}: {e}"));
@@ -94,6 +111,15 @@ fn power_loss_anywhere_around_close_reopen_and_backup_keeps_the_log_bound_to_its
                     );
                     // A damaged file or a disagreeing index is an error.
                     db.check_integrity().unwrap_or_else(|e| panic!("{what}: {e}"));
+                    match read_only {
+                        Ok(Ok(seen)) => {
+                            assert_eq!(seen, got, "{what}: read-only saw another state");
+                            read_only_states += 1;
+                        }
+                        // No page file yet: a read-only open creates none.
+                        Err(Error::Io { .. }) if before[0].is_none() => {}
+                        other => panic!("{what}: read-only open: {other:?}"),
+                    }
                     Some(got)
                 }
                 // Power lost before the file was whole: nothing was acknowledged.
@@ -112,7 +138,7 @@ fn power_loss_anywhere_around_close_reopen_and_backup_keeps_the_log_bound_to_its
                         assert_eq!(&got, state, "{what}: the log was deleted and commits vanished");
                     }
                     (Err(Error::LogMissing { .. }), _) => refused += 1,
-                    (Ok(_), None) | (Err(Error::Io { .. }), None) => {}
+                    (Ok(_) | Err(Error::Io { .. }), None) => {}
                     (Err(e), _) => panic!("{what}, log deleted: {e}"),
                 }
             }
@@ -128,9 +154,10 @@ fn power_loss_anywhere_around_close_reopen_and_backup_keeps_the_log_bound_to_its
         }
     }
     eprintln!(
-        "file safety sweep: {total} I/O calls, {states} crash states, {refused} refused for a \
-         deleted log, {copies} backups opened"
+        "file safety sweep: {total} I/O calls, {states} crash states ({read_only_states} also \
+         opened read-only), {refused} refused for a deleted log, {copies} backups opened"
     );
+    assert!(read_only_states > 500, "{read_only_states} read-only opens");
     assert!(states > 600, "{states} crash states");
     assert!(refused > 50, "a deleted log was refused only {refused} times");
     assert!(copies > 20, "only {copies} backups survived to be checked");

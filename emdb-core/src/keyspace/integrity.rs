@@ -57,7 +57,7 @@ impl Keyspace {
     /// [`Error::WriteInTransaction`]; [`Error::Corruption`] naming the file and offset of the
     /// first damaged structure; [`Error::IndexMismatch`]; an I/O error.
     pub(crate) fn check_integrity(&self) -> Result<IntegrityReport> {
-        let guard = self.lock_writer()?;
+        let guard = self.hold_writer()?;
         let namespaces = self.namespaces();
         let mems: Vec<_> = namespaces.iter().map(|ns| ns.memtable()).collect();
         let mems: Vec<_> = mems.iter().map(|m| Memtable::read_folded(m)).collect();

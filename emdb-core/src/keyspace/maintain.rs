@@ -15,12 +15,12 @@ use super::persist::{Persist, TreeSnap};
 use super::{ALL_SHARDS, Held, IndexSlot, Keyspace, NsState, ValueSource, Writer};
 use crate::batch::NsId;
 use crate::error::{Error, Result};
-use crate::io::{LockGuard, Storage, parent_dir, sidecar};
+use crate::io::{LockGuard, LockMode, Storage, parent_dir, sidecar};
 use crate::page::PAGE_SIZE_U64;
 use crate::page::meta::{LogBinding, Meta, random_id};
 use crate::page::node::{ValueLoc, ValueRef};
 use crate::stats::Stats;
-use crate::tree::store::Store;
+use crate::tree::store::{Store, lock_file};
 use crate::tree::{Cursor, scan};
 
 impl Keyspace {
@@ -45,7 +45,7 @@ impl Keyspace {
         let tmp = sidecar(&path, ".compact");
         // Left by a compaction that crashed.
         discard(storage.as_ref(), &tmp);
-        let lock = match self.build_compacted(p, &storage, &tmp) {
+        let lock = match build_compacted(p, &storage, &tmp) {
             Ok(lock) => lock,
             Err(e) => {
                 // The database is as it was; the space the new file took is given back.
@@ -62,46 +62,6 @@ impl Keyspace {
             self.poison();
         }
         r
-    }
-
-    /// Writes the compacted copy of the tree to `tmp`, durably, with the page file's
-    /// permissions, database id and log binding; returns the lock of the new file (held since
-    /// it was created, and kept across its rename).
-    fn build_compacted(
-        &self,
-        p: &Persist,
-        storage: &Arc<dyn Storage>,
-        tmp: &Path,
-    ) -> Result<LockGuard> {
-        let mut fresh = Store::open(Arc::clone(storage), tmp, p.store_opts)?;
-        storage.copy_permissions(&p.path, tmp).map_err(|e| Error::io(tmp, e))?;
-        let store = p.store.lock();
-        // Every entry is copied, the catalog's too.
-        fresh.set_catalog_entries(store.catalog_entries());
-        if let Some(log) = store.log_binding() {
-            fresh.set_log_binding(log);
-        }
-        let file = Arc::clone(store.file());
-        let lsn = store.meta().checkpoint_lsn;
-        let mut cursor = Cursor::new(&file, store.root());
-        cursor.seek_first()?;
-        let entries = std::iter::from_fn(|| {
-            let item = match cursor.entry() {
-                Ok(None) => return None,
-                Err(e) => return Some(Err(e)),
-                Ok(Some(e)) => {
-                    let value = match e.value {
-                        ValueRef::Inline(b) => Ok(b.to_vec()),
-                        ValueRef::Stored(loc) => file.read_value(loc),
-                    };
-                    value.map(|v| (e.key.to_vec(), v, e.expires_at))
-                }
-            };
-            Some(item.and_then(|entry| cursor.next().map(|()| entry)))
-        });
-        fresh.bulk_load(entries, lsn)?;
-        drop(store);
-        fresh.into_lock().ok_or(Error::Poisoned)
     }
 
     /// After the compacted file was renamed over `path`: makes the rename durable, reopens the
@@ -176,13 +136,9 @@ impl Keyspace {
         refuse_own_files(storage.as_ref(), p, &[&dest, &tmp, &dest_log])?;
         // A database open elsewhere at `dest` keeps its file; none can open it until the copy
         // has replaced it.
-        let _dest_lock = match storage.lock(&dest) {
-            Ok(guard) => Some(guard),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                return Err(Error::Locked { path: dest });
-            }
-            Err(e) => return Err(Error::io(&dest, e)),
+        let _dest_lock = match storage.identity(&dest).map_err(|e| Error::io(&dest, e))? {
+            Some(_) => Some(lock_file(storage.as_ref(), &dest, false, LockMode::Exclusive)?),
+            None => None,
         };
         let mut guard = self.lock_writer()?;
         self.checkpoint_locked(&mut guard.writer)?;
@@ -303,4 +259,39 @@ fn copy_as_new_generation(p: &Persist, storage: &dyn Storage, tmp: &Path) -> Res
     let copy = Meta { sequence: meta.sequence + 1, log: Some(log), ..meta };
     out.write_at(&copy.encode()[..], copy.slot() * PAGE_SIZE_U64).map_err(io)?;
     out.sync_all().map_err(io)
+}
+
+/// Writes the compacted copy of the tree to `tmp`, durably, with the page file's
+/// permissions, database id and log binding; returns the lock of the new file (held since
+/// it was created, and kept across its rename).
+fn build_compacted(p: &Persist, storage: &Arc<dyn Storage>, tmp: &Path) -> Result<LockGuard> {
+    let mut fresh = Store::open(Arc::clone(storage), tmp, p.store_opts)?;
+    storage.copy_permissions(&p.path, tmp).map_err(|e| Error::io(tmp, e))?;
+    let store = p.store.lock();
+    // Every entry is copied, the catalog's too.
+    fresh.set_catalog_entries(store.catalog_entries());
+    if let Some(log) = store.log_binding() {
+        fresh.set_log_binding(log);
+    }
+    let file = Arc::clone(store.file());
+    let lsn = store.meta().checkpoint_lsn;
+    let mut cursor = Cursor::new(&file, store.root());
+    cursor.seek_first()?;
+    let entries = std::iter::from_fn(|| {
+        let item = match cursor.entry() {
+            Ok(None) => return None,
+            Err(e) => return Some(Err(e)),
+            Ok(Some(e)) => {
+                let value = match e.value {
+                    ValueRef::Inline(b) => Ok(b.to_vec()),
+                    ValueRef::Stored(loc) => file.read_value(loc),
+                };
+                value.map(|v| (e.key.to_vec(), v, e.expires_at))
+            }
+        };
+        Some(item.and_then(|entry| cursor.next().map(|()| entry)))
+    });
+    fresh.bulk_load(entries, lsn)?;
+    drop(store);
+    fresh.into_lock().ok_or(Error::Poisoned)
 }

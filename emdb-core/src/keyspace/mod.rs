@@ -283,6 +283,10 @@ impl Keyspace {
     /// [`Error::Poisoned`], or the I/O error of the sync (which poisons the handle).
     pub(crate) fn flush(&self) -> Result<()> {
         let Some(p) = &self.persist else { return Ok(()) };
+        if p.read_only {
+            // Nothing was written.
+            return Ok(());
+        }
         if self.is_poisoned() {
             return Err(Error::Poisoned);
         }
@@ -334,12 +338,25 @@ impl Keyspace {
         self.checkpoint_locked(&mut guard.writer)
     }
 
-    /// Takes the single writer lock.
+    /// Takes the single writer lock, to write.
+    ///
+    /// # Errors
+    /// [`Error::ReadOnly`] for a database opened read-only; as
+    /// [`hold_writer`](Self::hold_writer).
+    pub(crate) fn lock_writer(&self) -> Result<WriterGuard<'_>> {
+        if self.persist.as_ref().is_some_and(|p| p.read_only) {
+            return Err(Error::ReadOnly);
+        }
+        self.hold_writer()
+    }
+
+    /// Takes the single writer lock, to keep every writer out (the integrity check), also on a
+    /// read-only database.
     ///
     /// # Errors
     /// [`Error::WriteInTransaction`] if the calling thread already holds it (a write through the
     /// database handle inside a transaction closure would otherwise wait for itself forever).
-    pub(crate) fn lock_writer(&self) -> Result<WriterGuard<'_>> {
+    pub(crate) fn hold_writer(&self) -> Result<WriterGuard<'_>> {
         let token = thread_token();
         if self.writer_thread.load(Ordering::Relaxed) == token {
             return Err(Error::WriteInTransaction);

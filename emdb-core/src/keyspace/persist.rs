@@ -36,7 +36,7 @@ use crate::io::Storage;
 use crate::page::file::PageFile;
 use crate::page::meta::{LogBinding, random_id};
 use crate::page::node::{ValueLoc, ValueRef};
-use crate::tree::store::{Store, StoreOptions};
+use crate::tree::store::{Store, StoreOptions, pid_path, record_locker};
 use crate::tree::write::Change;
 use crate::tree::{Cursor, TreeRoot};
 use crate::wal::{LogCheck, Wal, fresh_salt};
@@ -84,6 +84,8 @@ pub(crate) struct PersistOptions {
     /// Open at the last checkpoint when the log is missing or not this file's (see
     /// [`LogCheck::set_aside`]).
     pub(crate) recover_without_log: bool,
+    /// Open without writing anything, under a shared lock.
+    pub(crate) read_only: bool,
     /// Holds a background index build at its start (tests only).
     #[cfg(test)]
     pub(crate) hold_index_build: Option<Arc<super::loading::IndexBuildGate>>,
@@ -103,12 +105,21 @@ pub(crate) struct Persist {
     /// The LSN and time of the last checkpoint made by this handle.
     pub(crate) last_checkpoint: Mutex<(u64, Option<SystemTime>)>,
     syncer: Option<Syncer>,
+    /// Opened read-only: nothing is written, every write is [`Error::ReadOnly`].
+    pub(crate) read_only: bool,
 }
 
 impl Persist {
     /// The page file.
     pub(crate) fn file(&self) -> Arc<PageFile> {
         Arc::clone(&self.file.read())
+    }
+
+    /// Whether the handle goes on after a checkpoint failed with `e`: the failure was for want
+    /// of space and the store put itself back as it was (the durable state, the memtables and
+    /// the log are untouched, so the next checkpoint tries again).
+    fn survives(&self, e: &Error) -> bool {
+        e.is_out_of_space() && !self.store.lock().is_poisoned()
     }
 }
 
@@ -173,8 +184,12 @@ impl Keyspace {
     /// [`Error::Locked`], [`Error::NotAnEmdbFile`], [`Error::UnsupportedFormatVersion`],
     /// [`Error::Corruption`], or an I/O error.
     pub(crate) fn open(config: Config, opts: &PersistOptions) -> Result<Keyspace> {
-        let store_opts = StoreOptions { mmap: opts.mmap, ..StoreOptions::default() };
+        let store_opts =
+            StoreOptions { mmap: opts.mmap, read_only: opts.read_only, ..StoreOptions::default() };
         let mut store = Store::open(Arc::clone(&opts.storage), &opts.path, store_opts)?;
+        if !opts.read_only {
+            record_locker(opts.storage.as_ref(), &opts.path);
+        }
         let policy = config.flush_policy;
         let ks = Keyspace::new(config, true);
         let meta = store.meta();
@@ -211,6 +226,7 @@ impl Keyspace {
             binding: meta.log,
             set_aside: opts.recover_without_log,
             meta_intact: store.meta_intact(),
+            read_only: opts.read_only,
         };
         let mut frames = Vec::new();
         let (wal, recovery) =
@@ -242,7 +258,9 @@ impl Keyspace {
         *ks.writer.get_mut() = writer;
         let wal = Arc::new(wal);
         let syncer = match policy {
-            FlushPolicy::Interval(every) => Some(Syncer::start(Arc::clone(&wal), every)),
+            FlushPolicy::Interval(every) if !opts.read_only => {
+                Some(Syncer::start(Arc::clone(&wal), every))
+            }
             _ => None,
         };
         ks.persist = Some(Persist {
@@ -254,6 +272,7 @@ impl Keyspace {
             checkpoint_wal_bytes: opts.checkpoint_wal_bytes,
             last_checkpoint: Mutex::new((checkpoint_lsn, None)),
             syncer,
+            read_only: opts.read_only,
         });
         ks.publish_value_source()?;
         if lazy {
@@ -308,18 +327,11 @@ impl Keyspace {
         }
         let r = self.checkpoint_inner(p, writer, None);
         if let Err(e) = &r
-            && !self.survives(p, e)
+            && !p.survives(e)
         {
             self.poison();
         }
         r
-    }
-
-    /// Whether the handle goes on after a checkpoint failed with `e`: the failure was for want
-    /// of space and the store put itself back as it was (the durable state, the memtables and
-    /// the log are untouched, so the next checkpoint tries again).
-    fn survives(&self, p: &Persist, e: &Error) -> bool {
-        e.is_out_of_space() && !p.store.lock().is_poisoned()
     }
 
     /// Commits `batch` (sorted puts and removes of existing namespaces) without logging it: one checkpoint writes it to the page file together with every
@@ -344,7 +356,7 @@ impl Keyspace {
         writer.last_lsn = lsn;
         let r = self.checkpoint_inner(p, writer, Some(batch));
         if let Err(e) = &r {
-            if self.survives(p, e) {
+            if p.survives(e) {
                 // Nothing of the batch was applied: its LSN goes back, so that the next commit
                 // takes it and the log's frames stay consecutive.
                 p.wal.unreserve_lsn(lsn);
@@ -584,19 +596,24 @@ fn merge<'a>(owned: &'a [(Vec<u8>, Head)], batch: &'a Writes) -> (Vec<Change<'a>
 
 impl Drop for Keyspace {
     fn drop(&mut self) {
-        if let Some(loading) = &self.loading {
+        // A build still running means nothing was committed (commits wait for the indexes):
+        // nothing to write.
+        let built = self.loading.as_ref().is_none_or(|loading| {
             loading.stop();
-            if !loading.is_ready() {
-                // Nothing was committed (commits wait for the indexes): nothing to write.
-                return;
-            }
+            loading.is_ready()
+        });
+        let Some(p) = &self.persist else { return };
+        if p.read_only {
+            return;
         }
-        if self.persist.is_some() && !self.is_poisoned() {
+        if built && !self.is_poisoned() {
             let mut writer = std::mem::take(self.writer.get_mut());
             // Errors cannot be reported from a drop; the log still holds every commit.
             if self.checkpoint_locked(&mut writer).is_ok() {
                 let _ = self.record_log_clean();
             }
         }
+        let storage = Arc::clone(p.store.lock().storage());
+        let _ = storage.remove(&pid_path(&p.path));
     }
 }

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
-use crate::io::{LockGuard, Storage, parent_dir, sidecar};
+use crate::io::{LockGuard, LockMode, Storage, parent_dir, sidecar};
 use crate::page::alloc::Allocator;
 use crate::page::file::PageFile;
 use crate::page::freelist::{self, EXTENTS_PER_PAGE, Extent};
@@ -52,11 +52,13 @@ pub(crate) struct StoreOptions {
     pub(crate) inline_max: usize,
     /// Create the file when it does not exist.
     pub(crate) create: bool,
+    /// Open without write access, under a shared lock (never created, never written).
+    pub(crate) read_only: bool,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        StoreOptions { mmap: false, inline_max: DEFAULT_INLINE_MAX, create: true }
+        StoreOptions { mmap: false, inline_max: DEFAULT_INLINE_MAX, create: true, read_only: false }
     }
 }
 
@@ -102,7 +104,8 @@ impl Store {
         path: &Path,
         opts: StoreOptions,
     ) -> Result<Store> {
-        let lock = lock_file(storage.as_ref(), path, opts.create)?;
+        let mode = if opts.read_only { LockMode::Shared } else { LockMode::Exclusive };
+        let lock = lock_file(storage.as_ref(), path, opts.create && !opts.read_only, mode)?;
         Self::open_locked(storage, path, opts, Some(lock))
     }
 
@@ -144,7 +147,11 @@ impl Store {
         lock: Option<LockGuard>,
     ) -> Result<Store> {
         let io = |e| Error::io(path, e);
-        let handle = match storage.open_file(path, false) {
+        let handle = match if opts.read_only {
+            storage.open_read(path)
+        } else {
+            storage.open_file(path, false)
+        } {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && opts.create => {
                 create_file(storage.as_ref(), path)?;
                 storage.open_file(path, false).map_err(io)?
@@ -469,10 +476,10 @@ impl Store {
 /// names (a compaction replaced it, or another process created it first).
 const LOCK_ATTEMPTS: usize = 8;
 
-/// Takes the exclusive lock of the database whose page file is at `path`: a lock on the file
-/// itself, so that every name of the file (a symbolic or hard link, another spelling of the
-/// path) meets the same lock, in this process or another. With `create`, a missing file is
-/// created first (see [`create_file`]).
+/// Takes the lock of the database whose page file is at `path` (exclusive for the writer,
+/// shared for read-only handles): a lock on the file itself, so that every name of the file (a
+/// symbolic or hard link, another spelling of the path) meets the same lock, in this process
+/// or another. With `create`, a missing file is created first (see [`create_file`]).
 ///
 /// The lock counts only while `path` still names the locked file: compaction renames a new
 /// file over the old one (holding the new file's lock before the rename), so a handle that
@@ -480,15 +487,20 @@ const LOCK_ATTEMPTS: usize = 8;
 /// a file no name leads to. It looks again.
 ///
 /// # Errors
-/// [`Error::Locked`] when another handle holds the lock; an I/O error (`NotFound` when the
-/// file is missing and `create` is false).
-pub(crate) fn lock_file(storage: &dyn Storage, path: &Path, create: bool) -> Result<LockGuard> {
+/// [`Error::Locked`] when another handle holds the lock (naming the writer's process when it
+/// recorded itself); an I/O error (`NotFound` when the file is missing and `create` is false).
+pub(crate) fn lock_file(
+    storage: &dyn Storage,
+    path: &Path,
+    create: bool,
+    mode: LockMode,
+) -> Result<LockGuard> {
     let io = |e| Error::io(path, e);
     for _ in 0..LOCK_ATTEMPTS {
-        let guard = match storage.lock(path) {
+        let guard = match storage.lock(path, mode) {
             Ok(guard) => guard,
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                return Err(Error::Locked { path: path.to_path_buf() });
+                return Err(Error::Locked { path: path.to_path_buf(), pid: locker(storage, path) });
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
                 match create_file(storage, path)? {
@@ -502,7 +514,30 @@ pub(crate) fn lock_file(storage: &dyn Storage, path: &Path, create: bool) -> Res
             return Ok(guard);
         }
     }
-    Err(Error::Locked { path: path.to_path_buf() })
+    Err(Error::Locked { path: path.to_path_buf(), pid: locker(storage, path) })
+}
+
+/// The file in which the writer of the database at `path` records its process id.
+pub(crate) fn pid_path(path: &Path) -> PathBuf {
+    sidecar(path, ".lock")
+}
+
+/// Records this process as the writer of the database at `path` (best effort: the record only
+/// names the holder in [`Error::Locked`]; the lock itself is on the page file).
+pub(crate) fn record_locker(storage: &dyn Storage, path: &Path) {
+    let pid = std::process::id().to_string();
+    if let Ok(f) = storage.open_file(&pid_path(path), true) {
+        let _ = f.set_len(0).and_then(|()| f.write_at(pid.as_bytes(), 0));
+    }
+}
+
+/// The process id the writer of the database at `path` recorded, if any.
+fn locker(storage: &dyn Storage, path: &Path) -> Option<u32> {
+    let f = storage.open_read(&pid_path(path)).ok()?;
+    let len = usize::try_from(f.len().ok()?).ok().filter(|&n| n <= 20)?;
+    let mut buf = vec![0u8; len];
+    f.read_at(&mut buf, 0).ok()?;
+    std::str::from_utf8(&buf).ok()?.trim().parse().ok()
 }
 
 /// Creates a new page file at `path`, locked: both meta pages (with a fresh database id) are
@@ -514,11 +549,11 @@ fn create_file(storage: &dyn Storage, path: &Path) -> Result<Option<LockGuard>> 
     let io = |e| Error::io(&tmp, e);
     let f = storage.open_file(&tmp, true).map_err(io)?;
     // Two creators share the name `.init`; the one holding its lock writes it.
-    let guard = match storage.lock(&tmp) {
+    let guard = match storage.lock(&tmp, LockMode::Exclusive) {
         Ok(guard) if storage.identity(&tmp).map_err(io)? == Some(guard.identity()) => guard,
         Ok(_) => return Ok(None),
         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-            return Err(Error::Locked { path: path.to_path_buf() });
+            return Err(Error::Locked { path: path.to_path_buf(), pid: None });
         }
         Err(e) => return Err(io(e)),
     };

@@ -58,7 +58,7 @@ use parking_lot::{Condvar, Mutex, MutexGuard};
 
 use crate::batch::Batch;
 use crate::error::{Error, Result};
-use crate::io::{Storage, StorageFile, parent_dir, sidecar};
+use crate::io::{NoFile, Storage, StorageFile, parent_dir, sidecar};
 use crate::page::meta::{LogBinding, random_id};
 
 pub(crate) use codec::{decode_batch, encode_batch, encoded_len};
@@ -184,6 +184,80 @@ fn parse_header(h: &[u8]) -> Header {
     }
 }
 
+/// The fields of a valid header.
+#[derive(Debug, Clone, Copy)]
+struct Valid {
+    salt: u64,
+    base: u64,
+    database_id: Option<u64>,
+    len: usize,
+}
+
+/// What to do with a log whose header is valid.
+enum Judgement {
+    /// It is the page file's: replay its frames past the checkpoint.
+    Replay,
+    /// It holds nothing past the checkpoint: start the expected generation in it.
+    Fresh,
+    /// It is not the page file's, and the caller asked to set such a log aside.
+    SetAside,
+}
+
+impl Valid {
+    /// Whether the log with this header is the one `check` expects (see the module
+    /// documentation).
+    ///
+    /// # Errors
+    /// [`Error::Corruption`] when it starts after the checkpoint and a lost meta page explains
+    /// it; [`Error::ForeignLog`] and [`Error::StaleLog`] for another database's or generation's
+    /// log with frames past the checkpoint (unless `check.set_aside`).
+    fn judge(
+        self,
+        check: &LogCheck,
+        reader: &mut FrameReader<'_>,
+        path: &Path,
+        checkpoint_lsn: u64,
+    ) -> Result<Judgement> {
+        let Valid { salt, base, database_id, len } = self;
+        let foreign =
+            check.binding.is_some_and(|b| database_id.is_some_and(|d| d != b.database_id));
+        let other_generation = check.binding.is_some_and(|b| salt != b.salt);
+        if !foreign && base > checkpoint_lsn && !(other_generation && check.meta_intact) {
+            // A log generation starts only after a durable checkpoint at its base: the page
+            // file must hold every commit up to it. It does not when its newest meta page was
+            // lost, and replaying the log over the older root (or dropping it) would skip
+            // commits.
+            return Err(Error::Corruption {
+                path: path.to_path_buf(),
+                offset: H_BASE as u64,
+                detail: format!(
+                    "the log starts after LSN {base} but the page file holds commits only up to \
+                     LSN {checkpoint_lsn} (its newest meta page is damaged)"
+                ),
+            });
+        }
+        if !foreign && !other_generation {
+            return Ok(Judgement::Replay);
+        }
+        // Not the generation the page file expects: never replayed.
+        let newer = reader.frames_after(len as u64, salt, base, checkpoint_lsn)?;
+        if newer == 0 {
+            // An older generation of this file kept by a crash between a checkpoint's meta
+            // page and the log's reset: every frame in it is in the tree.
+            return Ok(Judgement::Fresh);
+        }
+        if !check.set_aside {
+            let path = path.to_path_buf();
+            return Err(if foreign {
+                Error::ForeignLog { path, frames: newer }
+            } else {
+                Error::StaleLog { path, frames: newer }
+            });
+        }
+        Ok(if check.read_only { Judgement::Fresh } else { Judgement::SetAside })
+    }
+}
+
 /// What the page file expects of its log, from its meta page.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct LogCheck {
@@ -199,6 +273,10 @@ pub(crate) struct LogCheck {
     /// Both meta pages of the page file are valid: a log generation that starts after the
     /// checkpoint cannot be explained by a lost newer meta page.
     pub(crate) meta_intact: bool,
+    /// Open for a read-only database: the log is read and never written (a torn tail is not
+    /// cut, a missing log is not created, a log set aside is only left unread), and no frame
+    /// may be appended.
+    pub(crate) read_only: bool,
 }
 
 /// The mutable state of the log, under one mutex.
@@ -268,17 +346,27 @@ impl Wal {
         // The salt of a generation this open starts: the one the meta page expects.
         let new_salt = check.binding.map_or_else(fresh_salt, |b| b.salt);
         let fresh = |file, path| -> Result<(Wal, Recovery)> {
-            let mut w = Wal::new(path, check.database_id, file, 0, 0, checkpoint_lsn);
-            w.reset_log(new_salt, checkpoint_lsn)?;
+            let mut w = Wal::new(path, check.database_id, file, new_salt, 0, checkpoint_lsn);
+            if !check.read_only {
+                w.reset_log(new_salt, checkpoint_lsn)?;
+            }
             Ok((w, Recovery { replayed: 0, truncated: 0, last_lsn: checkpoint_lsn }))
         };
-        let file = match storage.open_file(&path, false) {
+        let opened = if check.read_only {
+            storage.open_read(&path)
+        } else {
+            storage.open_file(&path, false)
+        };
+        let file = match opened {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 if let Some(b) = check.binding
                     && b.in_use
                     && !check.set_aside
                 {
                     return Err(Error::LogMissing { path, checkpoint_lsn });
+                }
+                if check.read_only {
+                    return fresh(Box::new(NoFile), path);
                 }
                 // A new log: its directory entry is made durable before anything relies on it.
                 let file = create(storage, &path)?;
@@ -295,45 +383,20 @@ impl Wal {
         let mut reader = FrameReader { file: file.as_ref(), path: &path, len, buf: Vec::new() };
         let (salt, base, header_len) = match parsed {
             Header::Valid { salt, base, database_id, len } => {
-                let foreign =
-                    check.binding.is_some_and(|b| database_id.is_some_and(|d| d != b.database_id));
-                let other_generation = check.binding.is_some_and(|b| salt != b.salt);
-                if !foreign && base > checkpoint_lsn && !(other_generation && check.meta_intact) {
-                    // A log generation starts only after a durable checkpoint at its base: the
-                    // page file must hold every commit up to it. It does not when its newest
-                    // meta page was lost, and replaying the log over the older root (or
-                    // dropping it) would skip commits.
-                    return Err(Error::Corruption {
-                        path,
-                        offset: H_BASE as u64,
-                        detail: format!(
-                            "the log starts after LSN {base} but the page file holds commits only \
-                             up to LSN {checkpoint_lsn} (its newest meta page is damaged)"
-                        ),
-                    });
-                }
-                if foreign || other_generation {
-                    // Not the generation the page file expects: never replayed.
-                    let newer = reader.frames_after(len as u64, salt, base, checkpoint_lsn)?;
-                    if newer > 0 && !check.set_aside {
-                        return Err(if foreign {
-                            Error::ForeignLog { path, frames: newer }
-                        } else {
-                            Error::StaleLog { path, frames: newer }
-                        });
+                let header = Valid { salt, base, database_id, len };
+                match header.judge(&check, &mut reader, &path, checkpoint_lsn)? {
+                    Judgement::Replay => (salt, base, len),
+                    Judgement::Fresh => {
+                        drop(reader);
+                        return fresh(file, path);
                     }
-                    if newer > 0 {
+                    Judgement::SetAside => {
                         drop(reader);
                         drop(file);
                         let file = set_aside(storage, &path)?;
                         return fresh(file, path);
                     }
-                    // An older generation of this file kept by a crash between a checkpoint's
-                    // meta page and the log's reset: every frame in it is in the tree.
-                    drop(reader);
-                    return fresh(file, path);
                 }
-                (salt, base, len)
             }
             Header::Newer(found) => {
                 return Err(Error::UnsupportedFormatVersion { path, found, supported: VERSION });
@@ -356,32 +419,8 @@ impl Wal {
                 return fresh(file, path);
             }
         };
-        let mut offset = header_len as u64;
-        let mut expected = base + 1;
-        let mut replayed = 0;
-        while let Some(frame) = reader.frame(offset, salt, Some(expected))? {
-            if expected > checkpoint_lsn {
-                let payload = reader.payload();
-                let batch = decode_batch(payload).map_err(|e| Error::Corruption {
-                    path: path.clone(),
-                    offset: offset + (F_PAYLOAD + e.at) as u64,
-                    detail: format!("WAL frame {expected} has a valid checksum but {}", e.what),
-                })?;
-                on_frame(expected, batch)?;
-                replayed += 1;
-            }
-            offset = frame.next;
-            expected += 1;
-        }
-        if offset < len && reader.damage_before_durable_frame(offset, salt, expected)? {
-            return Err(Error::Corruption {
-                path,
-                offset,
-                detail: format!(
-                    "WAL frame {expected} is damaged, but a later valid frame says it was durable"
-                ),
-            });
-        }
+        let (offset, expected, replayed) =
+            reader.replay(header_len as u64, salt, base, checkpoint_lsn, &mut on_frame)?;
         let last = expected - 1;
         // Zeros after the last frame are space written ahead of it, not a torn tail: they
         // stay, to be overwritten.
@@ -391,7 +430,9 @@ impl Wal {
         if zero_tail {
             w.state.get_mut().allocated = len;
         }
-        if last < checkpoint_lsn {
+        if check.read_only {
+            // Nothing is written; nothing is appended either.
+        } else if last < checkpoint_lsn {
             // The tree holds commits whose frames never became durable: start a generation
             // after them, so new frames follow on without a gap.
             w.reset_log(new_salt, checkpoint_lsn)?;
@@ -674,6 +715,49 @@ struct FrameReader<'a> {
 }
 
 impl FrameReader<'_> {
+    /// Reads the frames of generation `salt` from LSN `base + 1` at `offset`, handing those
+    /// past `checkpoint_lsn` to `on_frame`. Returns the offset after the last valid frame, the
+    /// LSN expected next, and how many frames were handed over.
+    ///
+    /// # Errors
+    /// [`Error::Corruption`] for a frame whose checksum holds but whose payload does not
+    /// decode, or for a damaged frame that a later valid frame says was durable; the first
+    /// error of `on_frame`.
+    fn replay(
+        &mut self,
+        mut offset: u64,
+        salt: u64,
+        base: u64,
+        checkpoint_lsn: u64,
+        on_frame: &mut impl FnMut(u64, Batch) -> Result<()>,
+    ) -> Result<(u64, u64, u64)> {
+        let mut expected = base + 1;
+        let mut replayed = 0;
+        while let Some(frame) = self.frame(offset, salt, Some(expected))? {
+            if expected > checkpoint_lsn {
+                let batch = decode_batch(self.payload()).map_err(|e| Error::Corruption {
+                    path: self.path.to_path_buf(),
+                    offset: offset + (F_PAYLOAD + e.at) as u64,
+                    detail: format!("WAL frame {expected} has a valid checksum but {}", e.what),
+                })?;
+                on_frame(expected, batch)?;
+                replayed += 1;
+            }
+            offset = frame.next;
+            expected += 1;
+        }
+        if offset < self.len && self.damage_before_durable_frame(offset, salt, expected)? {
+            return Err(Error::Corruption {
+                path: self.path.to_path_buf(),
+                offset,
+                detail: format!(
+                    "WAL frame {expected} is damaged, but a later valid frame says it was durable"
+                ),
+            });
+        }
+        Ok((offset, expected, replayed))
+    }
+
     /// The valid frame at `offset` with `salt` (and LSN `lsn`, when given), if there is one.
     fn frame(&mut self, offset: u64, salt: u64, lsn: Option<u64>) -> Result<Option<Frame>> {
         let Some(head_end) = offset.checked_add(F_PAYLOAD as u64) else { return Ok(None) };
@@ -806,7 +890,13 @@ mod tests {
         open_checked(
             fs,
             checkpoint_lsn,
-            LogCheck { database_id: 1, binding: None, set_aside: false, meta_intact: true },
+            LogCheck {
+                database_id: 1,
+                binding: None,
+                set_aside: false,
+                meta_intact: true,
+                read_only: false,
+            },
         )
     }
 
@@ -827,6 +917,7 @@ mod tests {
             binding: Some(LogBinding { database_id: id, salt, in_use }),
             set_aside,
             meta_intact: true,
+            read_only: false,
         }
     }
 

@@ -59,10 +59,11 @@ fn require_file(path: &Path) -> Result<(), CliError> {
     }
 }
 
-/// Opens an existing database for reading only.
+/// Opens an existing database read-only: under a shared lock that other read-only handles
+/// share, without write access, never writing a byte.
 pub(crate) fn open_read(path: &Path) -> Result<Opened, CliError> {
     require_file(path)?;
-    open(path)
+    open(path, true)
 }
 
 /// Opens an existing database for writing; with `create`, a missing file becomes a new
@@ -71,13 +72,13 @@ pub(crate) fn open_write(path: &Path, create: bool) -> Result<Opened, CliError> 
     if !create {
         require_file(path)?;
     }
-    open(path)
+    open(path, false)
 }
 
-fn open(path: &Path) -> Result<Opened, CliError> {
+fn open(path: &Path, read_only: bool) -> Result<Opened, CliError> {
     let clock = Arc::new(PinnedClock::default());
     clock.pin_now();
-    let db = Emdb::builder().path(path).clock(clock.clone()).build()?;
+    let db = Emdb::builder().path(path).clock(clock.clone()).read_only(read_only).build()?;
     Ok(Opened { db, clock })
 }
 

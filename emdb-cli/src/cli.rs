@@ -140,6 +140,9 @@ pub(crate) enum Command {
     Load {
         /// The database file.
         file: PathBuf,
+        /// Commit a batch once it holds this many entries (or 32 MiB of keys and values).
+        #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u32).range(1..))]
+        batch_entries: u32,
     },
     /// Rewrite the file without free pages and dead values.
     Compact {

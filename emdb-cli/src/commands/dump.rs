@@ -14,9 +14,8 @@ use crate::jsonl::{self, Bytes, EntryLine, HeaderLine, Line, NamespaceLine, Pars
 use crate::open::{Opened, Space, open_read, open_write};
 use crate::progress::{bar, human_bytes, spinner};
 
-/// `load` commits a batch once it holds this many entries…
-const BATCH_ENTRIES: usize = 100_000;
-/// …or this many bytes of keys and values, whichever comes first.
+/// `load` commits a batch once it holds this many bytes of keys and values (or the number of
+/// entries `--batch-entries` says).
 const BATCH_BYTES: usize = 32 << 20;
 
 /// `emdb dump FILE [--ns NAME]...`: every live entry of the chosen namespaces (all by default),
@@ -118,8 +117,12 @@ struct Loaded {
 }
 
 /// `emdb load FILE < dump.jsonl`: creates the file if needed, then writes the dump's namespaces
-/// and entries in atomic batches of up to [`BATCH_ENTRIES`] entries or [`BATCH_BYTES`] bytes.
-pub(crate) fn load(path: &Path, input: &mut impl BufRead) -> Result<(), CliError> {
+/// and entries in atomic batches of up to `batch_entries` entries or [`BATCH_BYTES`] bytes.
+pub(crate) fn load(
+    path: &Path,
+    batch_entries: usize,
+    input: &mut impl BufRead,
+) -> Result<(), CliError> {
     let opened = open_write(path, true)?;
     let progress = spinner("loading", "records");
     let started = Instant::now();
@@ -171,7 +174,7 @@ pub(crate) fn load(path: &Path, input: &mut impl BufRead) -> Result<(), CliError
                 let space = space_index(&opened.db, &mut spaces, &mut by_name, &namespace)?;
                 batch_bytes += key.len() + value.len();
                 batch.push(Pending { space, key, value, expiry });
-                if batch.len() >= BATCH_ENTRIES || batch_bytes >= BATCH_BYTES {
+                if batch.len() >= batch_entries || batch_bytes >= BATCH_BYTES {
                     commit(&opened, &spaces, &mut batch, &mut done)?;
                     batch_bytes = 0;
                     progress.set_position(done.entries);

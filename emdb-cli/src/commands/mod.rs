@@ -34,7 +34,9 @@ pub(crate) fn run(command: Command, out: &mut impl Write) -> Result<(), CliError
         }
         Command::Rm { file, key, ns, hex } => write::rm(&file, &key, ns.as_deref(), hex),
         Command::Dump { file, namespaces } => dump::dump(&file, &namespaces, out),
-        Command::Load { file } => dump::load(&file, &mut std::io::stdin().lock()),
+        Command::Load { file, batch_entries } => {
+            dump::load(&file, batch_entries as usize, &mut std::io::stdin().lock())
+        }
         Command::Compact { file } => write::compact(&file),
         Command::Backup { file, dest } => write::backup(&file, &dest),
     }

@@ -1,6 +1,8 @@
 //! `emdb stats`, `get`, `scan` and `group` on a database with namespaces, groups, TTLs and
 //! binary keys.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
 mod common;
 
 use common::{emdb, sample_db, stdout_of, temp_db};

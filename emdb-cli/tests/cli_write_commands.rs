@@ -1,5 +1,7 @@
 //! `emdb put`, `rm`, `compact` and `backup`: each writes what it says and nothing else.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
 mod common;
 
 use std::time::Duration;

@@ -1,8 +1,10 @@
 //! Helpers shared by the end-to-end tests: running the built `emdb` binary and making
 //! databases to run it on.
 #![allow(dead_code, unreachable_pub)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use assert_cmd::Command;
@@ -13,11 +15,37 @@ pub fn emdb() -> Command {
     Command::cargo_bin("emdb").expect("the emdb binary is built for the tests")
 }
 
-/// A temporary directory and a database path in it.
-pub fn temp_db() -> (tempfile::TempDir, PathBuf) {
+/// Runs the tests of one test binary one at a time.
+///
+/// A child process started by one test (`emdb ...`) gets a copy of every descriptor of the test
+/// process until it runs the binary, the descriptors that hold other tests' database locks
+/// included (`flock` locks belong to the open file, which the copy keeps open): a database
+/// another test has just closed would still be locked for that moment. One test at a time, no
+/// other test has a database open while a child starts.
+pub fn serial() -> MutexGuard<'static, ()> {
+    static SERIAL: Mutex<()> = Mutex::new(());
+    SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A temporary directory that holds [`serial`] while it lives.
+pub struct Scratch {
+    dir: tempfile::TempDir,
+    _serial: MutexGuard<'static, ()>,
+}
+
+impl Scratch {
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+/// A temporary directory (holding [`serial`]) and a database path in it.
+pub fn temp_db() -> (Scratch, PathBuf) {
+    let serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("app.emdb");
-    (dir, path)
+    (Scratch { dir, _serial: serial }, path)
 }
 
 /// A database with entries in the default namespace, a group, a namespace with an expiring

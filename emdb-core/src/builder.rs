@@ -10,6 +10,7 @@ use crate::db::Emdb;
 use crate::error::{Error, Result};
 use crate::io::{FileStorage, Storage};
 use crate::keyspace::{Config, Keyspace, PersistOptions};
+use crate::progress::Reporter;
 
 /// When committed writes reach stable storage.
 ///
@@ -65,6 +66,7 @@ pub struct EmdbBuilder {
     checkpoint_wal_bytes: u64,
     recover_without_log: bool,
     read_only: bool,
+    progress: Reporter,
     #[cfg(test)]
     hold_index_build: Option<Arc<crate::keyspace::IndexBuildGate>>,
 }
@@ -86,6 +88,7 @@ impl Default for EmdbBuilder {
             checkpoint_wal_bytes: DEFAULT_CHECKPOINT_WAL_BYTES,
             recover_without_log: false,
             read_only: false,
+            progress: Reporter::default(),
             #[cfg(test)]
             hold_index_build: None,
         }
@@ -186,6 +189,39 @@ impl EmdbBuilder {
         self
     }
 
+    /// Calls `f` with the [`Progress`](crate::Progress) of long operations: compaction, backups
+    /// and the integrity check (see [`Operation`](crate::Operation)). It is called on the thread
+    /// that runs the operation, at its start, at its end and at most about a thousand times in
+    /// between; keep it short (draw a progress bar, not the whole screen).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    /// use emdb_core::{Emdb, Operation};
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let copied = Arc::new(AtomicU64::new(0));
+    /// let seen = Arc::clone(&copied);
+    /// let db = Emdb::builder()
+    ///     .path(dir.path().join("app.emdb"))
+    ///     .on_progress(move |p| {
+    ///         if p.operation == Operation::Backup {
+    ///             seen.store(p.done, Ordering::Relaxed);
+    ///         }
+    ///     })
+    ///     .build()?;
+    /// db.insert("k", "v")?;
+    /// db.backup_to(dir.path().join("copy.emdb"))?;
+    /// assert!(copied.load(Ordering::Relaxed) > 0);
+    /// # Ok::<(), emdb_core::Error>(())
+    /// ```
+    pub fn on_progress(mut self, f: impl Fn(&crate::Progress) + Send + Sync + 'static) -> Self {
+        self.progress = Reporter::new(Arc::new(f));
+        self
+    }
+
     /// Opens the database: in memory without a [`path`](Self::path); otherwise the file at the
     /// path, created when missing, recovered from its write-ahead log when it was not closed
     /// cleanly.
@@ -239,6 +275,7 @@ impl EmdbBuilder {
             default_ttl: self.default_ttl,
             clock: self.clock,
             flush_policy: self.flush_policy,
+            progress: self.progress,
         };
         let Some(path) = self.path else {
             return Ok(Emdb::from_keyspace(Arc::new(Keyspace::new(config, false))));

@@ -72,6 +72,7 @@ impl Emdb {
             default_ttl: None,
             clock: Arc::new(crate::clock::SystemClock),
             flush_policy: crate::FlushPolicy::Manual,
+            progress: crate::progress::Reporter::default(),
         };
         Emdb::from_keyspace(Arc::new(Keyspace::new(config, false)))
     }

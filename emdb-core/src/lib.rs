@@ -42,6 +42,7 @@ mod namespace;
 #[allow(dead_code)] // wired into the keyspace by the persistence step
 mod page;
 mod prefetch;
+mod progress;
 mod snapshot;
 mod stats;
 #[allow(dead_code)] // wired into the keyspace by the persistence step
@@ -59,6 +60,7 @@ pub use integrity::IntegrityReport;
 pub use iter::{Iter, Keys};
 pub use limits::{MAX_KEY_LEN, MAX_VALUE_LEN};
 pub use namespace::Namespace;
+pub use progress::{Operation, Progress};
 pub use snapshot::Snapshot;
 pub use stats::Stats;
 pub use ttl::Ttl;

@@ -11,6 +11,7 @@
 //! outside its leaf, the same location), and the index, the live count and the expiry index
 //! must hold no more.
 
+use crate::progress::Operation;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -79,7 +80,10 @@ impl Keyspace {
             if !Arc::ptr_eq(&file, &p.file()) {
                 return Err(mismatch(&self.default_ns, &[], "point reads use another page file"));
             }
-            let r = check::check(&file, &meta)?;
+            let mut progress =
+                self.config.progress.start(Operation::IntegrityCheck, meta.page_count);
+            let r = check::check_reporting(&file, &meta, &mut |n| progress.advance(n))?;
+            progress.finish();
             c.report.tree_pages = r.tree_pages;
             c.report.entries = r.entries;
             c.report.value_pages = r.value_pages;

@@ -19,6 +19,7 @@ use crate::io::{LockGuard, LockMode, Storage, parent_dir, sidecar};
 use crate::page::PAGE_SIZE_U64;
 use crate::page::meta::{LogBinding, Meta, random_id};
 use crate::page::node::{ValueLoc, ValueRef};
+use crate::progress::{Operation, Reporter};
 use crate::stats::Stats;
 use crate::tree::store::{Store, lock_file};
 use crate::tree::{Cursor, scan};
@@ -45,7 +46,7 @@ impl Keyspace {
         let tmp = sidecar(&path, ".compact");
         // Left by a compaction that crashed.
         discard(storage.as_ref(), &tmp);
-        let lock = match build_compacted(p, &storage, &tmp) {
+        let lock = match build_compacted(p, &storage, &tmp, &self.config.progress) {
             Ok(lock) => lock,
             Err(e) => {
                 // The database is as it was; the space the new file took is given back.
@@ -142,7 +143,7 @@ impl Keyspace {
         };
         let mut guard = self.lock_writer()?;
         self.checkpoint_locked(&mut guard.writer)?;
-        let copied = copy_as_new_generation(p, storage.as_ref(), &tmp);
+        let copied = copy_as_new_generation(p, storage.as_ref(), &tmp, &self.config.progress);
         drop(guard);
         if let Err(e) =
             copied.and_then(|()| storage.rename(&tmp, &dest).map_err(|e| Error::io(&dest, e)))
@@ -231,7 +232,12 @@ fn refuse_own_files(storage: &dyn Storage, p: &Persist, targets: &[&Path]) -> Re
 /// Copies the page file of `p` (checkpointed, the caller holding the writer lock) to `tmp`
 /// with its permissions, then writes a meta page of its own over the older slot: the same
 /// tree and database id, a fresh log salt, no log expected. Syncs it.
-fn copy_as_new_generation(p: &Persist, storage: &dyn Storage, tmp: &Path) -> Result<()> {
+fn copy_as_new_generation(
+    p: &Persist,
+    storage: &dyn Storage,
+    tmp: &Path,
+    progress: &Reporter,
+) -> Result<()> {
     /// The bytes copied per read and write.
     const COPY_CHUNK: usize = 1 << 20;
     let io = |e| Error::io(tmp, e);
@@ -241,6 +247,7 @@ fn copy_as_new_generation(p: &Persist, storage: &dyn Storage, tmp: &Path) -> Res
     storage.copy_permissions(&p.path, tmp).map_err(io)?;
     out.set_len(0).map_err(io)?;
     let len = file.len()?;
+    let mut tracker = progress.start(Operation::Backup, len);
     let mut buf = vec![0u8; COPY_CHUNK];
     let mut at = 0u64;
     while at < len {
@@ -249,7 +256,9 @@ fn copy_as_new_generation(p: &Persist, storage: &dyn Storage, tmp: &Path) -> Res
         file.read_at(chunk, at)?;
         out.write_at(chunk, at).map_err(io)?;
         at += n as u64;
+        tracker.advance(n as u64);
     }
+    tracker.finish();
     let meta = store.meta();
     let log = LogBinding {
         database_id: store.log_binding().map_or_else(random_id, |b| b.database_id),
@@ -264,7 +273,12 @@ fn copy_as_new_generation(p: &Persist, storage: &dyn Storage, tmp: &Path) -> Res
 /// Writes the compacted copy of the tree to `tmp`, durably, with the page file's
 /// permissions, database id and log binding; returns the lock of the new file (held since
 /// it was created, and kept across its rename).
-fn build_compacted(p: &Persist, storage: &Arc<dyn Storage>, tmp: &Path) -> Result<LockGuard> {
+fn build_compacted(
+    p: &Persist,
+    storage: &Arc<dyn Storage>,
+    tmp: &Path,
+    progress: &Reporter,
+) -> Result<LockGuard> {
     let mut fresh = Store::open(Arc::clone(storage), tmp, p.store_opts)?;
     storage.copy_permissions(&p.path, tmp).map_err(|e| Error::io(tmp, e))?;
     let store = p.store.lock();
@@ -275,9 +289,11 @@ fn build_compacted(p: &Persist, storage: &Arc<dyn Storage>, tmp: &Path) -> Resul
     }
     let file = Arc::clone(store.file());
     let lsn = store.meta().checkpoint_lsn;
+    let mut tracker = progress.start(Operation::Compact, store.meta().entry_count);
     let mut cursor = Cursor::new(&file, store.root());
     cursor.seek_first()?;
     let entries = std::iter::from_fn(|| {
+        tracker.advance(1);
         let item = match cursor.entry() {
             Ok(None) => return None,
             Err(e) => return Some(Err(e)),
@@ -293,5 +309,6 @@ fn build_compacted(p: &Persist, storage: &Arc<dyn Storage>, tmp: &Path) -> Resul
     });
     fresh.bulk_load(entries, lsn)?;
     drop(store);
+    tracker.finish();
     fresh.into_lock().ok_or(Error::Poisoned)
 }

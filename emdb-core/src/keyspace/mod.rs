@@ -59,6 +59,7 @@ use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::page::file::PageFile;
 use crate::page::node::ValueLoc;
+use crate::progress::Reporter;
 
 /// Batches with more keys than this lock every shard instead of hashing each key twice.
 const LOCK_ALL_ABOVE: usize = 64;
@@ -148,6 +149,8 @@ pub(crate) struct Config {
     pub(crate) default_ttl: Option<Duration>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) flush_policy: FlushPolicy,
+    /// Where long operations report their progress.
+    pub(crate) progress: Reporter,
 }
 
 /// State only the writer touches.

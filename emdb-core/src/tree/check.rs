@@ -46,12 +46,27 @@ enum Use {
     Free,
 }
 
+/// [`check_reporting`] without a report of progress.
+///
+/// # Errors
+/// As [`check_reporting`].
+#[cfg(test)]
+pub(crate) fn check(file: &PageFile, meta: &Meta) -> Result<CheckReport> {
+    check_reporting(file, meta, &mut |_| {})
+}
+
 /// Checks the whole file as of `meta`. Reads every used page once; memory holds one
-/// marker per page plus the path of the descent.
+/// marker per page plus the path of the descent. `on_pages(n)` is told of every `n` pages
+/// accounted for (the pages of the meta pages, the tree, values, runs and the free-list; the
+/// free pages at the end).
 ///
 /// # Errors
 /// [`Error::Corruption`] naming the first problem found, or an I/O error.
-pub(crate) fn check(file: &PageFile, meta: &Meta) -> Result<CheckReport> {
+pub(crate) fn check_reporting(
+    file: &PageFile,
+    meta: &Meta,
+    on_pages: &mut dyn FnMut(u64),
+) -> Result<CheckReport> {
     let len = file.len()?;
     if meta.page_count.saturating_mul(PAGE_SIZE_U64) > len {
         return Err(file.corruption(len, "file shorter than its page count"));
@@ -62,6 +77,7 @@ pub(crate) fn check(file: &PageFile, meta: &Meta) -> Result<CheckReport> {
         bare: HashMap::new(),
         report: CheckReport::default(),
         meta,
+        on_pages,
     };
     for p in [0, 1] {
         c.marks.insert(p, Use::Tree);
@@ -124,6 +140,7 @@ struct Checker<'a> {
     bare: HashMap<PageId, (u16, u64, u64)>,
     report: CheckReport,
     meta: &'a Meta,
+    on_pages: &'a mut dyn FnMut(u64),
 }
 
 impl Checker<'_> {
@@ -140,6 +157,7 @@ impl Checker<'_> {
                 return Err(self.file.bad_page(p, format!("page used as {u:?} and as {prev:?}")));
             }
         }
+        (self.on_pages)(n);
         Ok(())
     }
 

@@ -1,0 +1,50 @@
+//! `EmdbBuilder::on_progress`: compaction, backups and the integrity check report their
+//! progress from 0 to their total, in order, a bounded number of times.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+use std::sync::{Arc, Mutex};
+
+use emdb_core::{Emdb, Operation, Progress};
+
+#[test]
+fn long_operations_report_their_progress_from_start_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let seen: Arc<Mutex<Vec<Progress>>> = Arc::default();
+    let sink = Arc::clone(&seen);
+    let db = Emdb::builder()
+        .path(dir.path().join("db"))
+        .on_progress(move |p| sink.lock().unwrap().push(*p))
+        .build()
+        .unwrap();
+    for i in 0..5_000u32 {
+        db.insert(i.to_be_bytes(), vec![1u8; 200]).unwrap();
+    }
+    db.namespace("other").unwrap().insert("k", "v").unwrap();
+    assert!(seen.lock().unwrap().is_empty(), "writes report nothing");
+
+    db.compact().unwrap();
+    db.backup_to(dir.path().join("copy")).unwrap();
+    db.check_integrity().unwrap();
+    let file_len = std::fs::metadata(dir.path().join("db")).unwrap().len();
+
+    let seen = seen.lock().unwrap();
+    for (op, want_total) in [
+        // Every entry of the tree: the records, the namespace's and its catalog entry.
+        (Operation::Compact, Some(5_002)),
+        (Operation::Backup, Some(file_len)),
+        (Operation::IntegrityCheck, None),
+    ] {
+        let steps: Vec<&Progress> = seen.iter().filter(|p| p.operation == op).collect();
+        assert!(steps.len() >= 2, "{op:?}: {steps:?}");
+        let total = steps[0].total;
+        if let Some(want) = want_total {
+            assert_eq!(total, want, "{op:?}");
+        }
+        assert!(total > 0, "{op:?}");
+        assert_eq!(steps.first().unwrap().done, 0, "{op:?} starts at 0");
+        assert_eq!(steps.last().unwrap().done, total, "{op:?} ends at its total");
+        assert!(steps.windows(2).all(|w| w[0].done < w[1].done), "{op:?} goes backwards");
+        assert!(steps.iter().all(|p| p.total == total && p.done <= total));
+        assert!(steps.len() <= 1_002, "{op:?}: {} reports", steps.len());
+    }
+}

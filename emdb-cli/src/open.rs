@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use emdb_core::{Clock, Emdb, Iter, Namespace, SystemClock, Ttl};
+use indicatif::ProgressBar;
 
 use crate::cli::Select;
 use crate::error::CliError;
@@ -62,23 +63,48 @@ fn require_file(path: &Path) -> Result<(), CliError> {
 /// Opens an existing database read-only: under a shared lock that other read-only handles
 /// share, without write access, never writing a byte.
 pub(crate) fn open_read(path: &Path) -> Result<Opened, CliError> {
+    open_read_with(path, None)
+}
+
+/// [`open_read`], drawing the progress of long operations (the integrity check) on `progress`.
+pub(crate) fn open_read_with(
+    path: &Path,
+    progress: Option<&ProgressBar>,
+) -> Result<Opened, CliError> {
     require_file(path)?;
-    open(path, true)
+    open(path, true, progress)
 }
 
 /// Opens an existing database for writing; with `create`, a missing file becomes a new
 /// database.
 pub(crate) fn open_write(path: &Path, create: bool) -> Result<Opened, CliError> {
+    open_write_with(path, create, None)
+}
+
+/// [`open_write`], drawing the progress of long operations (compaction, backup) on `progress`.
+pub(crate) fn open_write_with(
+    path: &Path,
+    create: bool,
+    progress: Option<&ProgressBar>,
+) -> Result<Opened, CliError> {
     if !create {
         require_file(path)?;
     }
-    open(path, false)
+    open(path, false, progress)
 }
 
-fn open(path: &Path, read_only: bool) -> Result<Opened, CliError> {
+fn open(path: &Path, read_only: bool, progress: Option<&ProgressBar>) -> Result<Opened, CliError> {
     let clock = Arc::new(PinnedClock::default());
     clock.pin_now();
-    let db = Emdb::builder().path(path).clock(clock.clone()).read_only(read_only).build()?;
+    let mut builder = Emdb::builder().path(path).clock(clock.clone()).read_only(read_only);
+    if let Some(bar) = progress {
+        let bar = bar.clone();
+        builder = builder.on_progress(move |p| {
+            bar.set_length(p.total);
+            bar.set_position(p.done);
+        });
+    }
+    let db = builder.build()?;
     Ok(Opened { db, clock })
 }
 

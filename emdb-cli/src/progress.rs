@@ -8,14 +8,25 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 /// A progress bar of `total` steps counted in `unit`, drawn only on a terminal.
 pub(crate) fn bar(message: &'static str, total: u64, unit: &'static str) -> ProgressBar {
+    let template = format!(
+        "{{msg}} [{{bar:30}}] {{human_pos}}/{{human_len}} {unit} ({{per_sec}}, {{eta}} left)"
+    );
+    styled(message, total, &template)
+}
+
+/// A progress bar of `total` bytes, drawn only on a terminal.
+pub(crate) fn bytes_bar(message: &'static str, total: u64) -> ProgressBar {
+    let template =
+        "{msg} [{bar:30}] {binary_bytes}/{binary_total_bytes} ({binary_bytes_per_sec}, {eta} left)";
+    styled(message, total, template)
+}
+
+fn styled(message: &'static str, total: u64, template: &str) -> ProgressBar {
     if !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(total);
-    let template = format!(
-        "{{msg}} [{{bar:30}}] {{human_pos}}/{{human_len}} {unit} ({{per_sec}}, {{eta}} left)"
-    );
-    if let Ok(style) = ProgressStyle::with_template(&template) {
+    if let Ok(style) = ProgressStyle::with_template(template) {
         bar.set_style(style.progress_chars("=> "));
     }
     bar.set_message(message);

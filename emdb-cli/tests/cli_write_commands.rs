@@ -136,3 +136,27 @@ fn backup_writes_a_copy_that_opens_with_the_same_entries() {
         .code(3)
         .stderr(predicate::str::contains("cannot back up the database into"));
 }
+
+#[test]
+fn progress_is_drawn_on_a_terminal_and_left_out_when_piped() {
+    let (_dir, path) = temp_db();
+    sample_db(&path);
+    let piped = emdb().arg("compact").arg(&path).assert().success().get_output().clone();
+    let stderr = String::from_utf8(piped.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr:?}");
+    assert!(stderr.starts_with("compacted ") && !stderr.contains('\u{1b}'), "{stderr:?}");
+
+    // script(1) runs the command on a pseudo-terminal; where it is missing, the piped half
+    // above is all this test can show.
+    let bin = assert_cmd::cargo::cargo_bin("emdb");
+    let line = format!("{} compact {}", bin.display(), path.display());
+    let Ok(tty) = std::process::Command::new("script").args(["-qec", &line, "/dev/null"]).output()
+    else {
+        eprintln!("no script(1) here; skipping the terminal half");
+        return;
+    };
+    let shown = String::from_utf8_lossy(&tty.stdout);
+    assert!(tty.status.success(), "{shown}");
+    assert!(shown.contains("compacting [") && shown.contains("entries"), "{shown:?}");
+    assert!(shown.contains("compacted "), "{shown:?}");
+}

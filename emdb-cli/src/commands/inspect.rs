@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::error::CliError;
-use crate::open::{Opened, Space, open_read};
+use crate::open::{Opened, Space, open_read, open_read_with};
 use crate::progress::{bar, human_bytes};
 
 /// The size of a page of the page file (docs/design.md: "Pages are 4096 bytes"), to name the
@@ -208,7 +208,8 @@ enum CheckReport {
 /// `emdb check FILE [--json]`: exit 0 when clean, 1 with a report when not.
 pub(crate) fn check(path: &Path, json: bool, out: &mut impl Write) -> Result<(), CliError> {
     let progress = bar("checking", 0, "pages");
-    let result = open_read(path).and_then(|opened| Ok(opened.db.check_integrity()?));
+    let result =
+        open_read_with(path, Some(&progress)).and_then(|opened| Ok(opened.db.check_integrity()?));
     progress.finish_and_clear();
     let report = match result {
         Ok(r) => CheckReport::Clean {

@@ -9,8 +9,8 @@ use emdb_core::Ttl;
 use crate::bytes::{display, parse_arg};
 use crate::cli::Show;
 use crate::error::CliError;
-use crate::open::{Space, open_write, space_for_write};
-use crate::progress::{human_bytes, spinner};
+use crate::open::{Space, open_write, open_write_with, space_for_write};
+use crate::progress::{bar, bytes_bar, human_bytes};
 
 /// `emdb put FILE KEY VALUE [--ttl D] [--ns NAME] [--hex]`.
 pub(crate) fn put(
@@ -50,9 +50,9 @@ pub(crate) fn rm(path: &Path, key: &str, ns: Option<&str>, hex: bool) -> Result<
 
 /// `emdb compact FILE`.
 pub(crate) fn compact(path: &Path) -> Result<(), CliError> {
-    let opened = open_write(path, false)?;
+    let progress = bar("compacting", 0, "entries");
+    let opened = open_write_with(path, false, Some(&progress))?;
     let before = opened.db.stats()?;
-    let progress = spinner("compacting", "");
     let started = Instant::now();
     let result = opened.db.compact();
     progress.finish_and_clear();
@@ -70,8 +70,8 @@ pub(crate) fn compact(path: &Path) -> Result<(), CliError> {
 
 /// `emdb backup FILE DEST`.
 pub(crate) fn backup(path: &Path, dest: &Path) -> Result<(), CliError> {
-    let opened = open_write(path, false)?;
-    let progress = spinner("backing up", "");
+    let progress = bytes_bar("backing up", 0);
+    let opened = open_write_with(path, false, Some(&progress))?;
     let started = Instant::now();
     let result = opened.db.backup_to(dest);
     progress.finish_and_clear();

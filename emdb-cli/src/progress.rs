@@ -49,6 +49,11 @@ pub(crate) fn spinner(message: &'static str, unit: &'static str) -> ProgressBar 
     bar
 }
 
+/// `n` and the noun in the number it needs: `1 batch`, `3 batches`.
+pub(crate) fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// A byte size for people: `812 B`, `3.4 KiB`, `1.2 GiB`.
 pub(crate) fn human_bytes(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
@@ -71,6 +76,13 @@ pub(crate) fn human_bytes(bytes: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_take_the_singular_only_for_one() {
+        assert_eq!(count(1, "batch", "batches"), "1 batch");
+        assert_eq!(count(0, "batch", "batches"), "0 batches");
+        assert_eq!(count(2, "entry", "entries"), "2 entries");
+    }
 
     #[test]
     fn sizes_are_shown_in_binary_units() {

@@ -12,7 +12,7 @@ use crate::commands::inspect::all_spaces;
 use crate::error::CliError;
 use crate::jsonl::{self, Bytes, EntryLine, HeaderLine, Line, NamespaceLine, Parsed};
 use crate::open::{Opened, Space, open_read, open_write};
-use crate::progress::{bar, human_bytes, spinner};
+use crate::progress::{bar, count, human_bytes, spinner};
 
 /// `load` commits a batch once it holds this many bytes of keys and values (or the number of
 /// entries `--batch-entries` says).
@@ -54,8 +54,9 @@ pub(crate) fn dump(path: &Path, only: &[String], out: &mut impl Write) -> Result
     out.flush().map_err(CliError::stdout)?;
     progress.finish_and_clear();
     eprintln!(
-        "dumped {entries} entries of {} namespaces in {:.1?}",
-        spaces.len(),
+        "dumped {} of {} in {:.1?}",
+        count(entries, "entry", "entries"),
+        count(spaces.len() as u64, "namespace", "namespaces"),
         started.elapsed()
     );
     Ok(())
@@ -192,14 +193,14 @@ pub(crate) fn load(
     #[expect(clippy::cast_precision_loss, reason = "a rate shown to a few digits")]
     let rate = done.entries as f64 / secs;
     eprintln!(
-        "loaded {} entries into {} namespaces in {} batches from {} in {:.1?} ({rate:.0} entries/s){}",
-        done.entries,
-        spaces.len(),
-        done.batches,
+        "loaded {} into {} in {} from {} in {:.1?} ({rate:.0} entries/s){}",
+        count(done.entries, "entry", "entries"),
+        count(spaces.len() as u64, "namespace", "namespaces"),
+        count(done.batches, "batch", "batches"),
         human_bytes(read_bytes),
         started.elapsed(),
         if done.expired > 0 {
-            format!("; skipped {} entries that have expired", done.expired)
+            format!("; skipped {} that had expired", count(done.expired, "entry", "entries"))
         } else {
             String::new()
         }

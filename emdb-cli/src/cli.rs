@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::typed::KeyType;
+
 /// How the exit status reads, shown under `emdb --help`.
 const EXIT_CODES: &str = "\
 Exit status:
@@ -50,6 +52,7 @@ pub(crate) enum Command {
         /// The database file.
         file: PathBuf,
         /// The key (hex digits with --hex).
+        #[arg(allow_hyphen_values = true)]
         key: String,
         #[command(flatten)]
         select: Select,
@@ -61,13 +64,13 @@ pub(crate) enum Command {
         /// The database file.
         file: PathBuf,
         /// Only keys that start with this prefix.
-        #[arg(long, conflicts_with_all = ["from", "to"])]
+        #[arg(long, conflicts_with_all = ["from", "to"], allow_hyphen_values = true)]
         prefix: Option<String>,
         /// Start at this key (inclusive).
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         from: Option<String>,
         /// Stop before this key (exclusive).
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         to: Option<String>,
         /// Print at most this many entries.
         #[arg(long)]
@@ -99,8 +102,10 @@ pub(crate) enum Command {
         /// The database file.
         file: PathBuf,
         /// The key (hex digits with --hex).
+        #[arg(allow_hyphen_values = true)]
         key: String,
         /// The value (hex digits with --hex).
+        #[arg(allow_hyphen_values = true)]
         value: String,
         /// Let the entry expire after this long: `500ms`, `30s`, `5m`, `2h`, `7d`, `1h30m`.
         #[arg(long, value_parser = parse_duration)]
@@ -117,6 +122,7 @@ pub(crate) enum Command {
         /// The database file.
         file: PathBuf,
         /// The key (hex digits with --hex).
+        #[arg(allow_hyphen_values = true)]
         key: String,
         /// Remove from this namespace instead of the default one.
         #[arg(long)]
@@ -165,9 +171,13 @@ pub(crate) struct Select {
     #[arg(long, conflicts_with = "table")]
     pub(crate) ns: Option<String>,
     /// Read the typed table NAME (its namespace `emdb.table.NAME`); values written with the
-    /// json codec are shown as JSON.
+    /// json codec are shown as JSON, others as hex, each with its codec and schema version.
     #[arg(long)]
     pub(crate) table: Option<String>,
+    /// The table's key type: keys on the command line are parsed as it and stored keys are
+    /// shown as it.
+    #[arg(long, value_enum, requires = "table")]
+    pub(crate) key_type: Option<KeyType>,
 }
 
 /// How keys and values are printed.

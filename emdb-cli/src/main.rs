@@ -10,6 +10,7 @@ mod error;
 mod jsonl;
 mod open;
 mod progress;
+mod typed;
 
 use std::io::{BufWriter, Write};
 use std::process::ExitCode;

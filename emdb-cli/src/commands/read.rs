@@ -10,6 +10,7 @@ use crate::bytes::{display, parse_arg};
 use crate::cli::{Select, Show};
 use crate::error::CliError;
 use crate::open::{existing_space, open_read};
+use crate::typed::{self, KeyType};
 
 /// What `scan` reads.
 #[derive(Debug)]
@@ -31,6 +32,40 @@ fn is_table(select: &Select) -> bool {
     select.table.is_some()
 }
 
+/// The stored bytes of a key given on the command line: encoded as `--key-type` says, or as
+/// [`parse_arg`] reads it.
+fn key_arg(
+    text: &str,
+    select: &Select,
+    show: Show,
+    what: &'static str,
+) -> Result<Vec<u8>, CliError> {
+    match select.key_type {
+        Some(ty) => ty.encode(text),
+        None => parse_arg(text, show.hex, what),
+    }
+}
+
+/// How stored keys are shown.
+#[derive(Debug, Clone, Copy)]
+struct KeyView {
+    show: Show,
+    key_type: Option<KeyType>,
+}
+
+impl KeyView {
+    fn new(select: &Select, show: Show) -> Self {
+        KeyView { show, key_type: if show.hex { None } else { select.key_type } }
+    }
+
+    fn display(self, key: &[u8]) -> std::borrow::Cow<'_, str> {
+        match self.key_type.and_then(|ty| ty.decode(key)) {
+            Some(shown) => shown.into(),
+            None => display(key, self.show),
+        }
+    }
+}
+
 /// `emdb get FILE KEY`.
 pub(crate) fn get(
     path: &Path,
@@ -41,10 +76,10 @@ pub(crate) fn get(
 ) -> Result<(), CliError> {
     let opened = open_read(path)?;
     let space = existing_space(&opened, path, select)?;
-    let key_bytes = parse_arg(key, show.hex, "key")?;
+    let key_bytes = key_arg(key, select, show, "key")?;
     let Some(value) = space.get(&key_bytes)? else {
         return Err(CliError::NoSuchKey {
-            key: display(&key_bytes, show).into_owned(),
+            key: KeyView::new(select, show).display(&key_bytes).into_owned(),
             where_: space.describe(),
         });
     };
@@ -68,15 +103,20 @@ pub(crate) fn scan(
     let opened = open_read(path)?;
     let space = existing_space(&opened, path, select)?;
     let iter = if let Some(prefix) = args.prefix {
-        space.prefix(&parse_arg(prefix, show.hex, "prefix")?)?
+        let prefix = match select.key_type {
+            Some(ty) => ty.encode_prefix(prefix)?,
+            None => parse_arg(prefix, show.hex, "prefix")?,
+        };
+        space.prefix(&prefix)?
     } else {
-        let from = args.from.map(|k| parse_arg(k, show.hex, "--from key")).transpose()?;
-        let to = args.to.map(|k| parse_arg(k, show.hex, "--to key")).transpose()?;
+        let from = args.from.map(|k| key_arg(k, select, show, "--from key")).transpose()?;
+        let to = args.to.map(|k| key_arg(k, select, show, "--to key")).transpose()?;
         let lower = from.as_deref().map_or(Bound::Unbounded, Bound::Included);
         let upper = to.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
         space.range(lower, upper)?
     };
-    print_entries(iter, args.limit, args.keys_only, show, is_table(select), out)
+    let view = KeyView::new(select, show);
+    print_entries(iter, args.limit, args.keys_only, view, is_table(select), out)
 }
 
 /// `emdb group FILE PREFIX`.
@@ -91,7 +131,7 @@ pub(crate) fn group(
     let opened = open_read(path)?;
     let space = existing_space(&opened, path, select)?;
     let iter = space.group(prefix.as_bytes())?;
-    print_entries(iter, None, keys_only, show, is_table(select), out)
+    print_entries(iter, None, keys_only, KeyView::new(select, show), is_table(select), out)
 }
 
 /// Prints `KEY<tab>VALUE` (or `KEY`) lines.
@@ -99,10 +139,11 @@ fn print_entries(
     mut iter: Iter,
     limit: Option<u64>,
     keys_only: bool,
-    show: Show,
+    view: KeyView,
     table: bool,
     out: &mut impl Write,
 ) -> Result<(), CliError> {
+    let show = view.show;
     let mut printed = 0;
     while limit.is_none_or(|limit| printed < limit) {
         let Some(entry) = iter.next_ref() else { break };
@@ -113,9 +154,9 @@ fn print_entries(
                 .and_then(|()| if keys_only { Ok(()) } else { out.write_all(value) })
                 .and_then(|()| out.write_all(b"\n"))
         } else if keys_only {
-            writeln!(out, "{}", display(key, show))
+            writeln!(out, "{}", view.display(key))
         } else {
-            writeln!(out, "{}\t{}", display(key, show), show_value(value, show, table))
+            writeln!(out, "{}\t{}", view.display(key), show_value(value, show, table))
         };
         line.map_err(CliError::stdout)?;
         printed += 1;
@@ -123,19 +164,14 @@ fn print_entries(
     Ok(())
 }
 
-/// A value as text: for a typed table, its header and its payload (as JSON when the json codec
-/// wrote it); otherwise the bytes as [`display`] shows them.
+/// A value as text: for a typed table its payload and header ([`typed::show_value`]), otherwise
+/// the bytes as [`display`] shows them.
 fn show_value(value: &[u8], show: Show, table: bool) -> String {
     if table
         && !show.hex
-        && let Ok((header, payload)) = emdb_typed::read_header(value)
+        && let Some(shown) = typed::show_value(value)
     {
-        let codec = emdb_typed::codec_name(header.codec_id).unwrap_or("unknown codec");
-        let shown = match std::str::from_utf8(payload) {
-            Ok(json) if codec == "json" => json.to_owned(),
-            _ => crate::bytes::hex(payload),
-        };
-        return format!("{shown}  ({codec} v{})", header.schema_version);
+        return shown;
     }
     display(value, show).into_owned()
 }

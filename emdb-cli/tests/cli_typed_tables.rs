@@ -79,7 +79,11 @@ fn typed_keys_are_parsed_for_get_and_ranges() {
         let by_id = Table::<u64, Item, Postcard>::open_with(&db, "by_id").unwrap();
         by_id.get_raw(&2).unwrap().unwrap()
     };
-    let hex: String = raw[2..].iter().map(|b| format!("{b:02x}")).collect();
+    let hex: String = raw[2..]
+        .iter()
+        .flat_map(|b| [b >> 4, b & 0xf])
+        .map(|d| char::from_digit(d.into(), 16).unwrap())
+        .collect();
     let got = stdout_of(
         emdb().args(["get", "--table", "by_id", "--key-type", "u64"]).arg(&path).arg("2"),
     );

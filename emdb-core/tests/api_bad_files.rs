@@ -2,8 +2,6 @@
 //! documented error and changes nothing on disk.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
-use std::os::unix::fs::PermissionsExt;
-
 use emdb_core::{Emdb, Error};
 
 #[test]
@@ -52,7 +50,9 @@ fn a_read_only_database_file_is_a_clear_error_and_its_data_survives() {
         db.insert("k", "v").unwrap();
     }
     let before = std::fs::read(&path).unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let mut perms = std::fs::metadata(&path).unwrap().permissions();
+    perms.set_readonly(true);
+    std::fs::set_permissions(&path, perms.clone()).unwrap();
     // Root ignores file permissions; only check the refusal where they apply.
     let writable = std::fs::OpenOptions::new().write(true).open(&path).is_ok();
     match Emdb::open(&path) {
@@ -67,7 +67,9 @@ fn a_read_only_database_file_is_a_clear_error_and_its_data_survives() {
             assert_eq!(db.get("k").unwrap(), Some(b"v".to_vec()));
         }
     }
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    #[expect(clippy::permissions_set_readonly_false, reason = "the test's own file, restored")]
+    perms.set_readonly(false);
+    std::fs::set_permissions(&path, perms).unwrap();
     let db = Emdb::open(&path).unwrap();
     assert_eq!(db.get("k").unwrap(), Some(b"v".to_vec()));
     drop(db);

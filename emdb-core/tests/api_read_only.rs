@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
 use std::time::Duration;
 
 use emdb_core::{Emdb, Error, FlushPolicy, Ttl};
@@ -152,10 +152,11 @@ fn a_read_only_open_of_a_missing_file_creates_nothing() {
 }
 
 /// Mounts a small tmpfs under `parent`; `None` where this process may not.
+#[cfg(target_os = "linux")]
 fn mount_tmpfs(parent: &Path) -> Option<PathBuf> {
     let at = parent.join("mnt");
     std::fs::create_dir(&at).unwrap();
-    let ok = Command::new("mount")
+    let ok = std::process::Command::new("mount")
         .args(["-t", "tmpfs", "-o", "size=8m", "tmpfs"])
         .arg(&at)
         .status()
@@ -164,6 +165,7 @@ fn mount_tmpfs(parent: &Path) -> Option<PathBuf> {
 }
 
 #[test]
+#[cfg(target_os = "linux")]
 fn a_database_on_a_read_only_mount_opens_read_only() {
     let dir = tempfile::tempdir().unwrap();
     let Some(mnt) = mount_tmpfs(dir.path()) else {
@@ -172,7 +174,8 @@ fn a_database_on_a_read_only_mount_opens_read_only() {
     };
     let path = mnt.join("db");
     crashed(&path);
-    let remounted = Command::new("mount").args(["-o", "remount,ro"]).arg(&mnt).status().unwrap();
+    let remounted =
+        std::process::Command::new("mount").args(["-o", "remount,ro"]).arg(&mnt).status().unwrap();
     assert!(remounted.success());
     let r = std::panic::catch_unwind(|| {
         let db = read_only(&path).unwrap();
@@ -182,6 +185,6 @@ fn a_database_on_a_read_only_mount_opens_read_only() {
         let err = Emdb::open(&path).expect_err("a writable open on a read-only mount");
         assert!(matches!(err, Error::Io { .. }), "{err}");
     });
-    let _ = Command::new("umount").arg(&mnt).status();
+    let _ = std::process::Command::new("umount").arg(&mnt).status();
     r.unwrap();
 }

@@ -2,6 +2,8 @@
 //! database's own files or on a database another handle holds; both keep the file's mode (and
 //! owner); and when the disk fills up, neither leaves its temporary file behind nor stops the
 //! handle from writing.
+// Modes, owners, symbolic links and tmpfs mounts are Unix notions.
+#![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};

@@ -175,6 +175,8 @@ struct State {
     kinds: Vec<IoKind>,
     fail: Option<FailPlan>,
     capacity: Option<u64>,
+    /// Renames over an existing name fail, as on Windows over a file that is open.
+    refuse_replacing: bool,
     sync_delay: Option<std::time::Duration>,
     syncs: u64,
 }
@@ -285,6 +287,12 @@ impl FaultStorage {
         self.state.lock().syncs
     }
 
+    /// Makes every rename over an existing name fail with `PermissionDenied`, as Windows
+    /// refuses to rename over a file that is open (this storage and its crashed copies).
+    pub(crate) fn refuse_replacing_renames(&self) {
+        self.state.lock().refuse_replacing = true;
+    }
+
     /// The total size of all files now (what [`set_capacity`](Self::set_capacity) limits).
     pub(crate) fn used_bytes(&self) -> u64 {
         self.state.lock().volatile_size()
@@ -298,7 +306,11 @@ impl FaultStorage {
     /// The storage a machine would find after losing power now; see the module documentation.
     pub(crate) fn crash(&self, seed: u64, mode: CrashMode) -> FaultStorage {
         let old = self.state.lock();
-        let mut st = State { rng: seed ^ 0x5851_f42d_4c95_7f2d, ..State::default() };
+        let mut st = State {
+            rng: seed ^ 0x5851_f42d_4c95_7f2d,
+            refuse_replacing: old.refuse_replacing,
+            ..State::default()
+        };
         st.durable_names.clone_from(&old.durable_names);
         for op in &old.pending_names {
             let keep = match mode {
@@ -436,6 +448,9 @@ impl Storage for FaultStorage {
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
         let mut st = self.state.lock();
         st.tick(IoKind::Rename)?;
+        if st.refuse_replacing && st.names.contains_key(to) {
+            return Err(io::Error::new(io::ErrorKind::PermissionDenied, "the target is open"));
+        }
         let id = st.names.remove(from).ok_or_else(|| not_found(from))?;
         st.names.insert(to.to_path_buf(), id);
         st.pending_names.push(NameOp::Unlink(from.to_path_buf()));

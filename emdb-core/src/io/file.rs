@@ -1,21 +1,18 @@
-//! [`FileStorage`]: the I/O seam over real files (`std::fs`, positioned I/O, `File::try_lock`
-//! on the page file itself, and the one read-only memory mapping of emdb).
+//! [`FileStorage`]: the I/O seam over real files (`std::fs`, positioned I/O, an advisory lock
+//! on the page file itself, and the one read-only memory mapping of emdb). What differs
+//! between operating systems is in [`platform`](super::platform).
 
 use std::fs::{File, OpenOptions};
 use std::io;
-use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::platform;
 use super::{FileId, LockGuard, LockMode, SharedMap, Storage, StorageFile, lock_held};
 
 /// How many symbolic links [`FileStorage::resolve`] follows before it gives up (as the
 /// kernel's own limit, `ELOOP`).
 const MAX_LINKS: usize = 40;
-
-fn file_id(meta: &std::fs::Metadata) -> FileId {
-    FileId { device: meta.dev(), file: meta.ino() }
-}
 
 /// The storage of real files in the operating system's file systems.
 #[derive(Debug, Clone, Copy, Default)]
@@ -50,7 +47,7 @@ impl Storage for FileStorage {
     }
 
     fn sync_dir(&self, dir: &Path) -> io::Result<()> {
-        File::open(dir)?.sync_all()
+        platform::sync_dir(dir)
     }
 
     fn rename_noreplace(&self, from: &Path, to: &Path) -> io::Result<()> {
@@ -73,12 +70,8 @@ impl Storage for FileStorage {
         // description, so it is released exactly when the guard is dropped, whatever other
         // handles of the file stay open.
         let file = File::open(path)?;
-        let identity = file_id(&file.metadata()?);
-        let locked = match mode {
-            LockMode::Exclusive => file.try_lock(),
-            LockMode::Shared => file.try_lock_shared(),
-        };
-        match locked {
+        let identity = platform::file_id(&file)?;
+        match platform::try_lock(&file, mode) {
             Ok(()) => Ok(LockGuard::new(identity, Box::new(file))),
             Err(std::fs::TryLockError::WouldBlock) => Err(lock_held(path)),
             Err(std::fs::TryLockError::Error(e)) => Err(e),
@@ -86,8 +79,8 @@ impl Storage for FileStorage {
     }
 
     fn identity(&self, path: &Path) -> io::Result<Option<FileId>> {
-        match std::fs::metadata(path) {
-            Ok(meta) => Ok(Some(file_id(&meta))),
+        match platform::path_id(path) {
+            Ok(id) => Ok(Some(id)),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
         }
@@ -122,21 +115,17 @@ impl Storage for FileStorage {
     fn copy_permissions(&self, from: &Path, to: &Path) -> io::Result<()> {
         let meta = std::fs::metadata(from)?;
         std::fs::set_permissions(to, meta.permissions())?;
-        // Only a privileged process may give a file away; anyone may keep their own.
-        match std::os::unix::fs::chown(to, Some(meta.uid()), Some(meta.gid())) {
-            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => Ok(()),
-            other => other,
-        }
+        platform::copy_owner(&meta, to)
     }
 }
 
 impl StorageFile for RealFile {
     fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
-        self.file.read_exact_at(buf, offset)
+        platform::read_exact_at(&self.file, buf, offset)
     }
 
     fn write_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
-        self.file.write_all_at(buf, offset)
+        platform::write_all_at(&self.file, buf, offset)
     }
 
     fn set_len(&self, len: u64) -> io::Result<()> {
@@ -197,6 +186,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(unix)]
     fn a_lock_held_by_another_handle_is_refused_through_every_name_of_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("db");
@@ -221,6 +211,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(unix)]
     fn resolve_follows_links_and_keeps_the_name_of_a_missing_file() {
         let dir = tempfile::tempdir().unwrap();
         let real = std::fs::canonicalize(dir.path()).unwrap();
@@ -238,6 +229,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(unix)]
     fn copy_permissions_carries_the_mode() {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();

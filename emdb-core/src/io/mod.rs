@@ -10,6 +10,7 @@ pub(crate) mod fault;
 mod file;
 #[cfg(any(test, feature = "fuzzing"))]
 mod mem;
+mod platform;
 
 use std::fmt;
 use std::io;
@@ -237,6 +238,38 @@ pub(crate) fn sidecar(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(suffix);
     PathBuf::from(name)
+}
+
+/// The name the file replaced by [`replace`] has until it is removed: `<to>.replaced`.
+pub(crate) fn replaced_path(to: &Path) -> PathBuf {
+    sidecar(to, ".replaced")
+}
+
+/// Makes the file at `from` the file at `to`, replacing the file there: after a crash, `to`
+/// names the old file or the new one, each whole, or (see below) neither, with the old one at
+/// `<to>.replaced`. Durable after a [`sync_dir`](Storage::sync_dir) of the directory.
+///
+/// One atomic rename where the system allows it. Where a file that is open cannot be renamed
+/// over (Windows, whose rename of `from` over `to` is refused while `to` has handles), in two
+/// steps: the old file is renamed to `<to>.replaced` (an open file can be renamed), then the
+/// new one to `to`, then `<to>.replaced` is removed (on Windows it goes when its last handle
+/// closes). A crash between the two renames leaves no file at `to`;
+/// [`Store::open`](crate::tree::store::Store::open) then renames `<to>.replaced` back.
+pub(crate) fn replace(storage: &dyn Storage, from: &Path, to: &Path) -> io::Result<()> {
+    match storage.rename(from, to) {
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+            let old = replaced_path(to);
+            storage.rename(to, &old)?;
+            if let Err(e) = storage.rename(from, to) {
+                // Put the old file back: `to` is what it was.
+                let _ = storage.rename(&old, to);
+                return Err(e);
+            }
+            let _ = storage.remove(&old);
+            Ok(())
+        }
+        other => other,
+    }
 }
 
 /// The directory that holds `path`, for [`Storage::sync_dir`].

@@ -15,7 +15,7 @@ use super::persist::{Persist, TreeSnap};
 use super::{ALL_SHARDS, Held, IndexSlot, Keyspace, NsState, ValueSource, Writer};
 use crate::batch::NsId;
 use crate::error::{Error, Result};
-use crate::io::{LockGuard, LockMode, Storage, parent_dir, sidecar};
+use crate::io::{LockGuard, LockMode, Storage, parent_dir, replace, sidecar};
 use crate::page::PAGE_SIZE_U64;
 use crate::page::meta::{LogBinding, Meta, random_id};
 use crate::page::node::{ValueLoc, ValueRef};
@@ -54,7 +54,7 @@ impl Keyspace {
                 return Err(e);
             }
         };
-        if let Err(e) = storage.rename(&tmp, &path) {
+        if let Err(e) = replace(storage.as_ref(), &tmp, &path) {
             discard(storage.as_ref(), &tmp);
             return Err(Error::io(&path, e));
         }
@@ -145,8 +145,8 @@ impl Keyspace {
         self.checkpoint_locked(&mut guard.writer)?;
         let copied = copy_as_new_generation(p, storage.as_ref(), &tmp, &self.config.progress);
         drop(guard);
-        if let Err(e) =
-            copied.and_then(|()| storage.rename(&tmp, &dest).map_err(|e| Error::io(&dest, e)))
+        if let Err(e) = copied
+            .and_then(|()| replace(storage.as_ref(), &tmp, &dest).map_err(|e| Error::io(&dest, e)))
         {
             discard(storage.as_ref(), &tmp);
             return Err(e);

@@ -32,7 +32,7 @@ use super::{Config, Keyspace, NsState, Writer};
 use crate::batch::{NsId, Writes};
 use crate::builder::FlushPolicy;
 use crate::error::{Error, Result};
-use crate::io::Storage;
+use crate::io::{Storage, replaced_path};
 use crate::page::file::PageFile;
 use crate::page::meta::{LogBinding, random_id};
 use crate::page::node::{ValueLoc, ValueRef};
@@ -188,7 +188,7 @@ impl Keyspace {
             StoreOptions { mmap: opts.mmap, read_only: opts.read_only, ..StoreOptions::default() };
         let mut store = Store::open(Arc::clone(&opts.storage), &opts.path, store_opts)?;
         if !opts.read_only {
-            record_locker(opts.storage.as_ref(), &opts.path);
+            settle_in(opts.storage.as_ref(), &opts.path)?;
         }
         let policy = config.flush_policy;
         let ks = Keyspace::new(config, true);
@@ -522,6 +522,18 @@ impl Keyspace {
         let Some(log) = store.log_binding() else { return Ok(()) };
         store.record_log_binding(LogBinding { salt: p.wal.salt(), in_use: false, ..log })
     }
+}
+
+/// What the writer does once it holds the lock of the database at `path`: records its process
+/// id, and removes the old file of a replacement that was done but not cleaned up (the lock it
+/// holds is that of the file that replaced it, so no replacement is under way).
+fn settle_in(storage: &dyn Storage, path: &std::path::Path) -> Result<()> {
+    record_locker(storage, path);
+    let old = replaced_path(path);
+    if storage.exists(&old).map_err(|e| Error::io(&old, e))? {
+        storage.remove(&old).map_err(|e| Error::io(&old, e))?;
+    }
+    Ok(())
 }
 
 /// From how many writes a batch into empty indexes is applied to them while its pages are

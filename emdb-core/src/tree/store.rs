@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
-use crate::io::{LockGuard, LockMode, Storage, parent_dir, sidecar};
+use crate::io::{LockGuard, LockMode, Storage, parent_dir, replaced_path, sidecar};
 use crate::page::alloc::Allocator;
 use crate::page::file::PageFile;
 use crate::page::freelist::{self, EXTENTS_PER_PAGE, Extent};
@@ -502,6 +502,11 @@ pub(crate) fn lock_file(
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                 return Err(Error::Locked { path: path.to_path_buf(), pid: locker(storage, path) });
             }
+            Err(e)
+                if e.kind() == std::io::ErrorKind::NotFound && recover_replaced(storage, path)? =>
+            {
+                continue;
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
                 match create_file(storage, path)? {
                     Some(guard) => return Ok(guard),
@@ -515,6 +520,33 @@ pub(crate) fn lock_file(
         }
     }
     Err(Error::Locked { path: path.to_path_buf(), pid: locker(storage, path) })
+}
+
+/// With no file at `path`: puts back the file a replacement (see [`crate::io::replace`]) moved
+/// to `<path>.replaced` before a crash stopped it, and says whether there was one. Its lock is
+/// taken first: the writer whose replacement is under way holds it, and gets its file back
+/// from no one.
+///
+/// # Errors
+/// [`Error::Locked`] while that replacement is under way; an I/O error.
+fn recover_replaced(storage: &dyn Storage, path: &Path) -> Result<bool> {
+    let old = replaced_path(path);
+    let io = |e| Error::io(&old, e);
+    let _guard = match storage.lock(&old, LockMode::Exclusive) {
+        Ok(guard) => guard,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+            return Err(Error::Locked { path: path.to_path_buf(), pid: locker(storage, path) });
+        }
+        Err(e) => return Err(io(e)),
+    };
+    match storage.rename_noreplace(&old, path) {
+        // Another opener put it back, or the new file has the name by now.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        r => r.map_err(io)?,
+    }
+    storage.sync_dir(parent_dir(path)).map_err(io)?;
+    Ok(true)
 }
 
 /// The file in which the writer of the database at `path` records its process id.

@@ -5,12 +5,11 @@
 
 mod common;
 
-use std::os::unix::fs::PermissionsExt;
-
 use common::{emdb, sample_db, snapshot_dir, stdout_of, temp_db};
 use emdb_core::{Emdb, Error};
 use predicates::prelude::*;
 
+#[cfg(unix)]
 /// Leaves a log with commits past the last checkpoint beside the page file, so that a reader
 /// has something to replay (and would be tempted to write back).
 fn with_uncheckpointed_log(path: &std::path::Path) {
@@ -43,8 +42,11 @@ fn with_uncheckpointed_log(path: &std::path::Path) {
     std::fs::remove_dir_all(copy).unwrap();
 }
 
+#[cfg(unix)]
 #[test]
 fn stats_check_and_dump_on_a_read_only_copy_work_and_change_nothing() {
+    use std::os::unix::fs::PermissionsExt;
+
     let (dir, path) = temp_db();
     with_uncheckpointed_log(&path);
     for file in std::fs::read_dir(dir.path()).unwrap() {
@@ -117,6 +119,7 @@ fn writes_are_refused_while_a_reader_holds_the_file_and_nothing_changes() {
     assert_eq!(reader.get("user:1").unwrap(), Some(b"alice".to_vec()));
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn read_commands_work_on_a_read_only_mount_where_one_can_be_made() {
     // Needs root and mount(8); elsewhere the chmod test above stands in for it.

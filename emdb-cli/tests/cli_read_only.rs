@@ -21,16 +21,15 @@ fn with_uncheckpointed_log(path: &std::path::Path) {
         .build()
         .unwrap();
     db.insert("late", "in the log").unwrap();
-    // Dropping checkpoints; a clone kept alive and leaked would hold the lock. Instead copy
-    // the files while the commit is only in the log.
+    // A clean close would checkpoint: keep copies of the files as they are now, with the commit
+    // only in the log, and put them back after the close.
     let dir = path.parent().unwrap();
     let copy = dir.join("crashed");
     std::fs::create_dir(&copy).unwrap();
     for entry in std::fs::read_dir(dir).unwrap() {
         let entry = entry.unwrap();
-        if entry.file_type().unwrap().is_file()
-            && !entry.file_name().to_string_lossy().ends_with(".lock")
-        {
+        let is_lock = entry.path().extension().is_some_and(|e| e == "lock");
+        if entry.file_type().unwrap().is_file() && !is_lock {
             std::fs::copy(entry.path(), copy.join(entry.file_name())).unwrap();
         }
     }

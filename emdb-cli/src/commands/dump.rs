@@ -12,7 +12,7 @@ use crate::commands::inspect::all_spaces;
 use crate::error::CliError;
 use crate::jsonl::{self, Bytes, EntryLine, HeaderLine, Line, NamespaceLine, Parsed};
 use crate::open::{Opened, Space, open_read, open_write};
-use crate::progress::{bar, count, human_bytes, spinner};
+use crate::progress::{bar, bytes_bar, count, human_bytes, spinner};
 
 /// `load` commits a batch once it holds this many bytes of keys and values (or the number of
 /// entries `--batch-entries` says).
@@ -125,7 +125,10 @@ pub(crate) fn load(
     input: &mut impl BufRead,
 ) -> Result<(), CliError> {
     let opened = open_write(path, true)?;
-    let progress = spinner("loading", "records");
+    let progress = match stdin_file_len() {
+        Some(len) => bytes_bar("loading", len),
+        None => spinner("loading", "records"),
+    };
     let started = Instant::now();
     let mut spaces: Vec<Space> = vec![Space::Default(opened.db.clone())];
     let mut by_name: HashMap<String, usize> = HashMap::from([(String::new(), 0)]);
@@ -178,7 +181,11 @@ pub(crate) fn load(
                 if batch.len() >= batch_entries || batch_bytes >= BATCH_BYTES {
                     commit(&opened, &spaces, &mut batch, &mut done)?;
                     batch_bytes = 0;
-                    progress.set_position(done.entries);
+                    progress.set_position(if progress.length().is_some() {
+                        read_bytes
+                    } else {
+                        done.entries
+                    });
                 }
             }
         }
@@ -206,6 +213,20 @@ pub(crate) fn load(
         }
     );
     Ok(())
+}
+
+/// The length of standard input when it is a regular file (`emdb load db < dump.jsonl`), so
+/// that progress can be shown as a share of it.
+fn stdin_file_len() -> Option<u64> {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd as _;
+        let fd = std::io::stdin().as_fd().try_clone_to_owned().ok()?;
+        let meta = std::fs::File::from(fd).metadata().ok()?;
+        meta.is_file().then_some(meta.len())
+    }
+    #[cfg(not(unix))]
+    None
 }
 
 /// The index in `spaces` of the namespace `name`, created on first sight.

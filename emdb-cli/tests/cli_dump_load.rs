@@ -138,6 +138,21 @@ fn load_refuses_input_that_is_not_a_dump_and_names_the_line() {
     let bad_b64 = "{\"format\":\"emdb-dump\",\"version\":1}\n\
         {\"namespace\":\"\",\"key\":{\"base64\":\"%%\"},\"value\":\"v\",\"expiry\":null}\n";
     load(&path, bad_b64).code(3).stderr(predicate::str::contains("line 2"));
+    let long_key = format!(
+        "{{\"format\":\"emdb-dump\",\"version\":1}}\n\
+         {{\"namespace\":\"\",\"key\":\"k\",\"value\":\"v\",\"expiry\":null}}\n\
+         {{\"namespace\":\"\",\"key\":\"{}\",\"value\":\"v\",\"expiry\":null}}\n",
+        "k".repeat(emdb_core::MAX_KEY_LEN + 1)
+    );
+    load(&path, &long_key)
+        .code(3)
+        .stderr(predicate::str::contains("line 3: a key of"))
+        .stderr(predicate::str::contains("longer than emdb's maximum"));
+    let bad_ns = format!(
+        "{{\"format\":\"emdb-dump\",\"version\":1}}\n{{\"namespace\":\"{}\"}}\n",
+        "n".repeat(300)
+    );
+    load(&path, &bad_ns).code(3).stderr(predicate::str::contains("line 2: invalid namespace name"));
     drop(dir);
 }
 

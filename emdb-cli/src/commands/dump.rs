@@ -172,10 +172,13 @@ pub(crate) fn load(
             }
             Parsed::Header(_) => return Err(bad("a second header line".to_owned())),
             Parsed::Namespace(name) => {
-                space_index(&opened.db, &mut spaces, &mut by_name, &name)?;
+                space_index(&opened.db, &mut spaces, &mut by_name, &name)
+                    .map_err(|e| bad(e.to_string()))?;
             }
             Parsed::Entry { namespace, key, value, expiry } => {
-                let space = space_index(&opened.db, &mut spaces, &mut by_name, &namespace)?;
+                let space = space_index(&opened.db, &mut spaces, &mut by_name, &namespace)
+                    .map_err(|e| bad(e.to_string()))?;
+                check_sizes(&key, &value).map_err(bad)?;
                 batch_bytes += key.len() + value.len();
                 batch.push(Pending { space, key, value, expiry });
                 if batch.len() >= batch_entries || batch_bytes >= BATCH_BYTES {
@@ -215,6 +218,19 @@ pub(crate) fn load(
     Ok(())
 }
 
+/// Refuses a key or value longer than emdb takes. Checked as each line is read, so that the
+/// error names the line rather than failing the batch it would have gone into.
+fn check_sizes(key: &[u8], value: &[u8]) -> Result<(), String> {
+    let (what, len, max) = if key.len() > emdb_core::MAX_KEY_LEN {
+        ("key", key.len(), emdb_core::MAX_KEY_LEN)
+    } else if value.len() > emdb_core::MAX_VALUE_LEN {
+        ("value", value.len(), emdb_core::MAX_VALUE_LEN)
+    } else {
+        return Ok(());
+    };
+    Err(format!("a {what} of {len} bytes is longer than emdb's maximum of {max} bytes"))
+}
+
 /// The length of standard input when it is a regular file (`emdb load db < dump.jsonl`), so
 /// that progress can be shown as a share of it.
 fn stdin_file_len() -> Option<u64> {
@@ -235,7 +251,7 @@ fn space_index(
     spaces: &mut Vec<Space>,
     by_name: &mut HashMap<String, usize>,
     name: &str,
-) -> Result<usize, CliError> {
+) -> emdb_core::Result<usize> {
     if let Some(&i) = by_name.get(name) {
         return Ok(i);
     }

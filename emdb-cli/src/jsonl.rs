@@ -9,18 +9,23 @@
 //!
 //! A key or value is a JSON string when its bytes are UTF-8 (any UTF-8: control characters are
 //! escaped by JSON) and `{"base64": "..."}` (standard alphabet, padded) otherwise, so every byte
-//! string round-trips exactly. `expiry` is the absolute expiry in milliseconds since the Unix
-//! epoch, or `null` for an entry that never expires. Namespaces come in the order the dump
-//! wrote them, each with its entries in key order.
+//! string round-trips exactly. A value of a typed table (namespace `emdb.table.<name>`) written
+//! with the json codec is `{"codec": "json", "version": <schema version>, "json": <the value>}`,
+//! the value's JSON text exactly as stored (a value whose text would not come back byte for
+//! byte stays base64). `expiry` is the absolute expiry in milliseconds since the Unix epoch, or
+//! `null` for an entry that never expires. Namespaces come in the order the dump wrote them, each
+//! with its entries in key order.
 
 use std::borrow::Cow;
 use std::fmt;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use emdb_typed::{Codec, Json, MAX_HEADER_LEN, write_header};
 use serde::de::{self, MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::value::RawValue;
 
 /// The `format` of the first line.
 pub(crate) const FORMAT: &str = "emdb-dump";
@@ -51,7 +56,7 @@ pub(crate) struct EntryLine<'a> {
     /// The key.
     pub(crate) key: Bytes<'a>,
     /// The value.
-    pub(crate) value: Bytes<'a>,
+    pub(crate) value: Value<'a>,
     /// Milliseconds since the Unix epoch when the entry expires; `None` if it never does.
     pub(crate) expiry: Option<u64>,
 }
@@ -68,6 +73,54 @@ impl Serialize for Bytes<'_> {
             let mut map = serializer.serialize_map(Some(1))?;
             map.serialize_entry("base64", &BASE64.encode(self.0))?;
             map.end()
+        }
+    }
+}
+
+/// A value as a dump line holds it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Value<'a> {
+    /// Any bytes.
+    Bytes(&'a [u8]),
+    /// A typed-table value of the json codec: its schema version and its JSON text.
+    Json {
+        /// The schema version of its header.
+        version: u32,
+        /// The payload after the header, exactly as stored.
+        json: &'a RawValue,
+    },
+}
+
+impl<'a> Value<'a> {
+    /// A value of a typed table: [`Value::Json`] when the json codec wrote it and its text comes
+    /// back byte for byte, [`Value::Bytes`] otherwise.
+    pub(crate) fn of_table(bytes: &'a [u8]) -> Self {
+        let Ok((header, payload)) = emdb_typed::read_header(bytes) else {
+            return Value::Bytes(bytes);
+        };
+        if header.codec_id != <Json as Codec>::ID || payload.contains(&b'\n') {
+            return Value::Bytes(bytes);
+        }
+        match serde_json::from_slice::<&RawValue>(payload) {
+            Ok(json) if json.get().as_bytes() == payload => {
+                Value::Json { version: header.schema_version, json }
+            }
+            _ => Value::Bytes(bytes),
+        }
+    }
+}
+
+impl Serialize for Value<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match *self {
+            Value::Bytes(bytes) => Bytes(bytes).serialize(serializer),
+            Value::Json { version, json } => {
+                let mut map = serializer.serialize_map(Some(3))?;
+                map.serialize_entry("codec", <Json as Codec>::NAME)?;
+                map.serialize_entry("version", &version)?;
+                map.serialize_entry("json", json)?;
+                map.end()
+            }
         }
     }
 }
@@ -164,18 +217,38 @@ impl<'de> Visitor<'de> for BytesVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<OwnedBytes, A::Error> {
-        let Some((tag, encoded)) = map.next_entry::<Cow<'de, str>, Cow<'de, str>>()? else {
-            return Err(de::Error::custom("empty object; expected {\"base64\": \"...\"}"));
-        };
-        if tag != "base64" {
-            return Err(de::Error::custom(format!(
-                "unknown byte encoding {tag:?}; expected base64"
-            )));
+        let mut base64 = None;
+        let mut codec = None;
+        let mut version = None;
+        let mut json: Option<Box<RawValue>> = None;
+        while let Some(field) = map.next_key::<Cow<'de, str>>()? {
+            match &*field {
+                "base64" => base64 = Some(map.next_value::<Cow<'de, str>>()?),
+                "codec" => codec = Some(map.next_value::<Cow<'de, str>>()?),
+                "version" => version = Some(map.next_value::<u32>()?),
+                "json" => json = Some(map.next_value()?),
+                other => {
+                    return Err(de::Error::custom(format!(
+                        "unknown field {other:?}; expected {{\"base64\": ...}} or \
+                         {{\"codec\": \"json\", \"version\": ..., \"json\": ...}}"
+                    )));
+                }
+            }
         }
-        if map.next_key::<de::IgnoredAny>()?.is_some() {
-            return Err(de::Error::custom("expected exactly one field, \"base64\""));
+        match (base64, codec, version, json) {
+            (Some(encoded), None, None, None) => {
+                BASE64.decode(encoded.as_bytes()).map(OwnedBytes).map_err(de::Error::custom)
+            }
+            (None, Some(codec), Some(version), Some(json)) if codec == <Json as Codec>::NAME => {
+                let mut bytes = Vec::with_capacity(MAX_HEADER_LEN + json.get().len());
+                write_header(<Json as Codec>::ID, version, &mut bytes);
+                bytes.extend_from_slice(json.get().as_bytes());
+                Ok(OwnedBytes(bytes))
+            }
+            _ => Err(de::Error::custom(
+                "expected {\"base64\": ...} or {\"codec\": \"json\", \"version\": ..., \"json\": ...}",
+            )),
         }
-        BASE64.decode(encoded.as_bytes()).map(OwnedBytes).map_err(de::Error::custom)
     }
 }
 
@@ -184,7 +257,8 @@ mod tests {
     use super::*;
 
     fn entry_json(key: &[u8], value: &[u8], expiry: Option<u64>) -> String {
-        let line = EntryLine { namespace: "ns", key: Bytes(key), value: Bytes(value), expiry };
+        let line =
+            EntryLine { namespace: "ns", key: Bytes(key), value: Value::Bytes(value), expiry };
         serde_json::to_string(&line).unwrap()
     }
 
@@ -217,6 +291,40 @@ mod tests {
     }
 
     #[test]
+    fn json_table_values_are_json_and_round_trip_to_the_same_bytes() {
+        let mut stored = Vec::new();
+        write_header(<Json as Codec>::ID, 300, &mut stored);
+        stored.extend_from_slice(br#"{"b":[1,2.50,"x"],"a":null}"#);
+        let line = EntryLine {
+            namespace: "emdb.table.t",
+            key: Bytes(b"k"),
+            value: Value::of_table(&stored),
+            expiry: None,
+        };
+        let json = serde_json::to_string(&line).unwrap();
+        assert!(
+            json.contains(
+                r#""value":{"codec":"json","version":300,"json":{"b":[1,2.50,"x"],"a":null}}"#
+            ),
+            "{json}"
+        );
+        let Parsed::Entry { value, .. } = Line::parse(json.as_bytes()).unwrap() else {
+            panic!("not an entry: {json}")
+        };
+        assert_eq!(value, stored);
+    }
+
+    #[test]
+    fn table_values_that_are_not_exact_json_stay_bytes() {
+        let mut spaced = vec![<Json as Codec>::ID, 1];
+        spaced.extend_from_slice(b" {\"a\":\n1} ");
+        let postcard = [1u8, 1, 5];
+        for stored in [&spaced[..], &postcard, &[3, 1, b'{'], &[]] {
+            assert!(matches!(Value::of_table(stored), Value::Bytes(_)), "{stored:?}");
+        }
+    }
+
+    #[test]
     fn headers_and_namespace_lines_are_told_apart_from_entries() {
         let header = serde_json::to_string(&HeaderLine { format: FORMAT, version: 1 }).unwrap();
         assert_eq!(Line::parse(header.as_bytes()).unwrap(), Parsed::Header(1));
@@ -232,6 +340,9 @@ mod tests {
             r#"{"format":"other","version":1}"#,
             r#"{"namespace":"a","key":{"hex":"00"},"value":"v"}"#,
             r#"{"namespace":"a","key":{"base64":"!!"},"value":"v"}"#,
+            r#"{"namespace":"a","key":"k","value":{"codec":"postcard","version":1,"json":1}}"#,
+            r#"{"namespace":"a","key":"k","value":{"codec":"json","json":1}}"#,
+            r#"{"namespace":"a","key":"k","value":{"base64":"AA==","json":1}}"#,
             "not json",
         ] {
             assert!(Line::parse(bad.as_bytes()).is_err(), "{bad} was accepted");

@@ -10,7 +10,7 @@ use emdb_core::{Emdb, Transaction, Ttl};
 
 use crate::commands::inspect::all_spaces;
 use crate::error::CliError;
-use crate::jsonl::{self, Bytes, EntryLine, HeaderLine, Line, NamespaceLine, Parsed};
+use crate::jsonl::{self, Bytes, EntryLine, HeaderLine, Line, NamespaceLine, Parsed, Value};
 use crate::open::{Opened, Space, open_read, open_write};
 use crate::progress::{bar, bytes_bar, count, human_bytes, spinner};
 
@@ -36,6 +36,7 @@ pub(crate) fn dump(path: &Path, only: &[String], out: &mut impl Write) -> Result
         if !namespace.is_empty() {
             write_line(out, &NamespaceLine { namespace })?;
         }
+        let table = namespace.starts_with(emdb_typed::TABLE_NAMESPACE_PREFIX);
         let mut iter = space.range(std::ops::Bound::Unbounded, std::ops::Bound::Unbounded)?;
         while let Some(entry) = iter.next_ref() {
             let (key, value) = entry?;
@@ -43,7 +44,12 @@ pub(crate) fn dump(path: &Path, only: &[String], out: &mut impl Write) -> Result
             let expiry = space.expiry_ms(key)?;
             write_line(
                 out,
-                &EntryLine { namespace, key: Bytes(key), value: Bytes(value), expiry },
+                &EntryLine {
+                    namespace,
+                    key: Bytes(key),
+                    value: if table { Value::of_table(value) } else { Value::Bytes(value) },
+                    expiry,
+                },
             )?;
             entries += 1;
             if entries.is_multiple_of(4096) {

@@ -58,8 +58,7 @@ fn dump_load_dump_is_identical_with_namespaces_ttls_tables_and_groups() {
     // What was dumped is what the database holds, in every part.
     assert!(first.contains(r#"{"namespace":"empty"}"#), "{first}");
     assert!(first.contains(r#""key":"product.phone.price","value":"99""#), "{first}");
-    let json_value =
-        r#""value":{"codec":"json","version":1,"json":{"name":"j","age":2,"tags":["a","\u0000b"]}}"#;
+    let json_value = r#""value":{"codec":"json","version":1,"json":{"name":"j","age":2,"tags":["a","\u0000b"]}}"#;
     assert!(first.contains(json_value), "json-codec values are dumped as JSON: {first}");
     let db = Emdb::open(&copy).unwrap();
     let expiry = db.namespace("sessions").unwrap().expires_at("s1").unwrap().unwrap();

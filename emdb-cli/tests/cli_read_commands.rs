@@ -131,3 +131,28 @@ fn group_lists_every_key_under_the_dotted_prefix_at_any_depth() {
         .code(3)
         .stderr(predicate::str::contains("invalid group prefix"));
 }
+
+#[test]
+fn a_reader_that_stops_early_ends_the_scan_quietly() {
+    use std::io::{BufRead, BufReader};
+    let (_dir, path) = temp_db();
+    {
+        let db = emdb_core::Emdb::open(&path).unwrap();
+        db.transaction(|tx| (0..5000).try_for_each(|i| tx.insert(format!("k{i:05}"), [b'v'; 100])))
+            .unwrap();
+    }
+    // More than a pipe holds: the scan is still writing when the reader goes away.
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("emdb"))
+        .arg("scan")
+        .arg(&path)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    assert!(first.starts_with("k00000\t"), "{first}");
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{:?}", out.status);
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}

@@ -82,9 +82,14 @@ pub(crate) fn path_id(path: &Path) -> io::Result<FileId> {
 }
 
 /// The absolute path of `path` with every link followed, in the plain form (`C:\\…`) unless
-/// only the verbatim one (`\\?\C:\\…`) can name it (a path past 260 characters).
+/// only the verbatim one (`\\?\C:\\…`) can name it (a path past 260 characters). Where the
+/// system cannot tell the final path of an existing file (Wine past 260 characters answers
+/// `ERROR_MORE_DATA`), the absolute path as given: the lock is the file's own either way.
 pub(crate) fn canonicalize(path: &Path) -> io::Result<std::path::PathBuf> {
-    dunce::canonicalize(path)
+    match dunce::canonicalize(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound && path.exists() => std::path::absolute(path),
+        other => other,
+    }
 }
 
 /// Takes a lock on the lock byte of `file` (exclusive or shared), without waiting. The lock

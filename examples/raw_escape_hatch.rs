@@ -48,6 +48,7 @@ fn main() -> Result<(), Error> {
         let user: User = Postcard::decode(payload).map_err(|source| Error::Decode {
             table: "users".to_owned(),
             key: key_bytes.clone(),
+            key_text: None,
             source,
         })?;
         println!("        decoded by hand: {user:?}");

@@ -56,6 +56,11 @@ fn encode_field<T: Serialize + ?Sized, C: Codec>(
     Ok(out)
 }
 
+/// A group entry's key as text for [`Error::Decode`]: quoted, when it is UTF-8.
+fn group_key_text(key: &[u8]) -> Option<String> {
+    std::str::from_utf8(key).ok().map(|key| format!("{key:?}"))
+}
+
 /// Decodes one stored field value written by [`encode_field`].
 fn decode_field<T: DeserializeOwned, C: Codec>(
     path: &str,
@@ -63,8 +68,12 @@ fn decode_field<T: DeserializeOwned, C: Codec>(
     known_version: u32,
     bytes: &[u8],
 ) -> Result<T> {
-    let decode_error =
-        |source: BoxError| Error::Decode { table: path.to_owned(), key: key.to_vec(), source };
+    let decode_error = |source: BoxError| Error::Decode {
+        table: path.to_owned(),
+        key: key.to_vec(),
+        key_text: group_key_text(key),
+        source,
+    };
     let (header, payload) = read_header(bytes).map_err(|err| match err {
         Error::Decode { source, .. } => decode_error(source),
         other => other,
@@ -451,6 +460,7 @@ impl FieldReader<'_> {
             (_, Some(value)) => Ok(value),
             (key, None) => Err(Error::Decode {
                 table: self.path().to_owned(),
+                key_text: group_key_text(&key),
                 key,
                 source: Box::new(GroupError::MissingField {
                     path: self.path().to_owned(),
@@ -1004,6 +1014,7 @@ impl<G: Group> GroupIter<G> {
             _ => {
                 return Err(Error::Decode {
                     table: group.into_owned(),
+                    key_text: group_key_text(&item_prefix),
                     key: item_prefix,
                     source: Box::new(GroupError::BadKey),
                 });

@@ -78,6 +78,7 @@ pub fn read_header(bytes: &[u8]) -> Result<(Header, &[u8])> {
     parse(bytes).map_err(|source| Error::Decode {
         table: String::new(),
         key: Vec::new(),
+        key_text: None,
         source: Box::new(source),
     })
 }

@@ -174,7 +174,12 @@ pub fn decode<K: DeserializeOwned>(bytes: &[u8]) -> Result<K> {
             Error::UnsupportedKey { type_name: std::any::type_name::<K>(), reason }
         }
         other => {
-            Error::Decode { table: String::new(), key: bytes.to_vec(), source: Box::new(other) }
+            Error::Decode {
+                table: String::new(),
+                key: bytes.to_vec(),
+                key_text: None,
+                source: Box::new(other),
+            }
         }
     })
 }

@@ -34,12 +34,14 @@
 
 mod catalog;
 mod codec;
+mod dynamic;
 mod group;
 mod header;
 mod iter;
 pub mod key;
 mod record;
 mod schema;
+mod shape;
 mod table;
 mod tx;
 

@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::codec::Codec;
-use crate::table::Table;
+use crate::table::{Table, TableOptions};
 
 /// A value type stored in a table of its own: it names the table, the codec, its schema version,
 /// and how to take its key from a value.
@@ -57,13 +57,26 @@ pub trait Record: Serialize + DeserializeOwned + Sized + 'static {
     const VERSION: u32 = 1;
     /// The record's key.
     fn key(&self) -> Self::Key;
-    /// Opens (or creates) the record's table, declaring schema version [`VERSION`](Self::VERSION).
+    /// Registers the record's hand-written upgrades on the options [`table`](Self::table) opens
+    /// with; none by default. `#[derive(Record)]` with `#[emdb(version = N, previous =
+    /// "UserV1")]` registers `Self: From<UserV1>` as the step from version `N - 1`.
+    fn upgrades(
+        options: TableOptions<Self::Key, Self, Self::Codec>,
+    ) -> TableOptions<Self::Key, Self, Self::Codec> {
+        options
+    }
+    /// Opens (or creates) the record's table, declaring schema version [`VERSION`](Self::VERSION)
+    /// with the [`upgrades`](Self::upgrades).
     ///
     /// # Errors
-    /// As [`Table::open_with`]: [`TableTypeMismatch`](emdb_core::Error::TableTypeMismatch) if the
-    /// table was created with other key, value or codec types;
-    /// [`InvalidNamespace`](emdb_core::Error::InvalidNamespace) for an invalid table name.
+    /// As [`TableOptions::open`]: [`TableTypeMismatch`](emdb_core::Error::TableTypeMismatch) if
+    /// the table has another key shape or codec;
+    /// [`SchemaChanged`](emdb_core::Error::SchemaChanged) if the record's shape differs from the
+    /// one recorded for its version, or an older version does not map onto it;
+    /// [`UnknownSchemaVersion`](emdb_core::Error::UnknownSchemaVersion) if a newer program has
+    /// declared a newer version; [`InvalidNamespace`](emdb_core::Error::InvalidNamespace) for an
+    /// invalid table name.
     fn table(db: &Emdb) -> Result<Table<Self::Key, Self, Self::Codec>> {
-        Table::options(Self::TABLE).version(Self::VERSION).open(db)
+        Self::upgrades(Table::options(Self::TABLE).version(Self::VERSION)).open(db)
     }
 }

@@ -13,12 +13,17 @@ use emdb_core::{Emdb, Namespace, Result, Transaction, Ttl};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::catalog::{self, CatalogEntry, TABLE_NAMESPACE_PREFIX};
-use crate::codec::{Codec, Postcard};
+use crate::catalog::{self, Declared, Probe, TABLE_NAMESPACE_PREFIX, Target};
+use crate::codec::{Codec, Postcard, human_readable};
+use crate::dynamic::{self, Value, to_value};
 use crate::iter::TableIter;
 use crate::record::Record;
-use crate::schema::{Schema, UpgradeFn};
+use crate::schema::{FromBytes, FromValue, Schema, Step, key_text};
+use crate::shape::{self, EnumHint, enum_hint};
 use crate::tx::TxTable;
+
+/// The most rows [`Table::migrate`] rewrites in one transaction.
+const MIGRATE_BATCH: usize = 1024;
 
 /// A typed table: keys of type `K`, values of type `V` encoded with codec `C` ([`Postcard`]
 /// unless named).
@@ -161,6 +166,8 @@ type Marker<K, V, C> = PhantomData<fn() -> (K, V, C)>;
 pub struct TableOptions<K, V, C = Postcard> {
     name: String,
     version: u32,
+    steps: BTreeMap<u32, Step>,
+    hints: Vec<EnumHint>,
     types: Marker<K, V, C>,
 }
 
@@ -186,21 +193,145 @@ where
         self
     }
 
+    /// Names an enum type that the value type holds inside an `Option`, a sequence or a map, so
+    /// that the table's recorded shape has every variant of it. Call it before
+    /// [`with_upgrade`](Self::with_upgrade) for the upgrades' types too.
+    ///
+    /// The shape of `V` is taken with `serde-reflection`, which explores the content of an
+    /// `Option`, a sequence or a map once; an enum met only there stays incomplete, and without
+    /// this hint the table records no shape for `V`: it opens, but its shape is not checked and
+    /// values of older versions read only through upgrades (or, under [`Json`](crate::Json), by
+    /// name). Enums held directly in fields need no hint.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use emdb::{Emdb, Table};
+    /// use serde::{Deserialize, Serialize};
+    ///
+    /// #[derive(Serialize, Deserialize)]
+    /// enum Role { Reader, Writer }
+    ///
+    /// #[derive(Serialize, Deserialize)]
+    /// struct Member { roles: Vec<Role> }
+    ///
+    /// let db = Emdb::open_in_memory();
+    /// let members = Table::<u32, Member>::options("members").with_enum::<Role>().open(&db)?;
+    /// members.insert(&1, &Member { roles: vec![Role::Writer] })?;
+    /// # Ok::<(), emdb::Error>(())
+    /// ```
+    pub fn with_enum<E: DeserializeOwned + 'static>(mut self) -> Self {
+        self.hints.push(enum_hint::<E>);
+        self
+    }
+
+    /// Registers the hand-written step from schema version `from_version` to the next one:
+    /// values of `from_version` read as `Old`, and `upgrade` turns each into a `New`, the type
+    /// of version `from_version + 1` (the declared `V` when that is the declared version).
+    ///
+    /// Steps chain: a value of version 1 in a table declared at version 3 goes through the step
+    /// from 1 (hand-written, or automatic when none is registered), then the step from 2. An
+    /// automatic step reads the older value by field name as the next step's `Old` type (or as
+    /// `V`), so a hand-written step is needed only where a change does not map by name (see
+    /// [Schema versions](Table#schema-versions)). Reads apply the steps lazily (the stored bytes
+    /// stay old); [`Table::migrate`] rewrites them.
+    ///
+    /// A second registration for the same version replaces the first.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use emdb::{Emdb, Table};
+    /// use serde::{Deserialize, Serialize};
+    ///
+    /// /// What version 1 of the program stored.
+    /// #[derive(Serialize, Deserialize)]
+    /// struct PersonV1 { name: String }
+    ///
+    /// /// Version 2 splits the name: no default maps one field onto two.
+    /// #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    /// struct Person { first: String, last: String }
+    ///
+    /// let db = Emdb::open_in_memory();
+    /// let v1 = Table::<u32, PersonV1>::open(&db, "people")?;
+    /// v1.insert(&1, &PersonV1 { name: "Ada Lovelace".into() })?;
+    ///
+    /// let people = Table::<u32, Person>::options("people")
+    ///     .version(2)
+    ///     .with_upgrade(1, |old: PersonV1| {
+    ///         let (first, last) = old.name.split_once(' ').unwrap_or((&old.name, ""));
+    ///         Person { first: first.to_owned(), last: last.to_owned() }
+    ///     })
+    ///     .open(&db)?;
+    /// let ada = Person { first: "Ada".to_owned(), last: "Lovelace".to_owned() };
+    /// assert_eq!(people.get(&1)?, Some(ada));
+    /// # Ok::<(), emdb::Error>(())
+    /// ```
+    pub fn with_upgrade<Old, New, F>(mut self, from_version: u32, upgrade: F) -> Self
+    where
+        Old: DeserializeOwned + 'static,
+        New: Serialize + 'static,
+        F: Fn(Old) -> New + Send + Sync + 'static,
+    {
+        let human = human_readable::<C>();
+        let upgrade = Arc::new(upgrade);
+        let bytes_step = Arc::clone(&upgrade);
+        let from_bytes: Arc<FromBytes> = Arc::new(move |payload: &[u8]| {
+            let old = C::decode::<Old>(payload)?;
+            Ok(to_value(&bytes_step(old))?)
+        });
+        let from_value: Arc<FromValue> = Arc::new(move |value: Value| {
+            let old = dynamic::from_value::<Old>(value, human)?;
+            Ok(to_value(&upgrade(old))?)
+        });
+        let probe: Arc<Probe> =
+            Arc::new(move |value: Value| dynamic::from_value::<Old>(value, human).map(drop));
+        let step = Step {
+            shape: shape::trace::<Old>(human, &self.hints).ok(),
+            probe,
+            from_bytes,
+            from_value,
+        };
+        self.steps.insert(from_version, step);
+        self
+    }
+
     /// Opens the table, creating it (and its catalog entry) on first use.
     ///
     /// # Errors
     /// As [`Table::open_with`].
     pub fn open(self, db: &Emdb) -> Result<Table<K, V, C>> {
         catalog::check_table_name(&self.name)?;
-        let declared = CatalogEntry {
-            key_type: std::any::type_name::<K>().to_owned(),
-            value_type: std::any::type_name::<V>().to_owned(),
-            codec: C::NAME.to_owned(),
+        let human = human_readable::<C>();
+        let value = shape::trace::<V>(human, &self.hints).ok();
+        let probe = move |value: Value| dynamic::from_value::<V>(value, human).map(drop);
+        let declared = Declared {
+            codec: C::NAME,
+            // The key encoding reports itself not human-readable.
+            key: shape::trace::<K>(false, &self.hints).ok(),
             version: self.version,
+            value: value.clone(),
+            current: Target { shape: value.as_ref(), probe: &probe },
+            steps: self
+                .steps
+                .iter()
+                .map(|(&at, step)| (at, Target { shape: step.shape.as_ref(), probe: &*step.probe }))
+                .collect(),
         };
-        catalog::register(db, &self.name, &declared)?;
+        let entry = catalog::register(db, &self.name, &declared)?;
         let ns = db.namespace(&format!("{TABLE_NAMESPACE_PREFIX}{}", self.name))?;
-        let schema = Schema { name: self.name, version: self.version, upgrades: BTreeMap::new() };
+        let schema = Schema {
+            name: self.name,
+            version: self.version,
+            shapes: entry
+                .versions
+                .into_iter()
+                .filter_map(|(version, shape)| Some((version, shape?)))
+                .collect(),
+            steps: self.steps,
+            key_text: key_text::<K>,
+            types: PhantomData,
+        };
         Ok(Table { db: db.clone(), ns, schema: Arc::new(schema), types: PhantomData })
     }
 }
@@ -287,7 +418,13 @@ where
     /// # Ok::<(), emdb_core::Error>(())
     /// ```
     pub fn options(name: &str) -> TableOptions<K, V, C> {
-        TableOptions { name: name.to_owned(), version: 1, types: PhantomData }
+        TableOptions {
+            name: name.to_owned(),
+            version: 1,
+            steps: BTreeMap::new(),
+            hints: Vec::new(),
+            types: PhantomData,
+        }
     }
 
     /// The table's name.
@@ -309,54 +446,6 @@ where
     /// The database the table belongs to.
     pub fn db(&self) -> &Emdb {
         &self.db
-    }
-
-    /// Registers how to read a value stored with the older schema version `from_version`: decode
-    /// it with the table's codec as `Old`, then turn it into a `V` with `upgrade`. Reads apply it
-    /// lazily (the stored bytes stay old); [`migrate`](Self::migrate) rewrites them.
-    ///
-    /// A second registration for the same version replaces the first. A registration for a
-    /// version that is not older than the declared one is never consulted.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use emdb_core::Emdb;
-    /// use emdb_typed::{Json, Table, key};
-    /// use serde::{Deserialize, Serialize};
-    ///
-    /// /// What version 1 of the program stored.
-    /// #[derive(Deserialize)]
-    /// struct PersonV1 { name: String }
-    ///
-    /// /// Version 2 splits the name.
-    /// #[derive(Debug, PartialEq, Serialize, Deserialize)]
-    /// struct Person { first: String, last: String }
-    ///
-    /// let db = Emdb::open_in_memory();
-    /// let people = Table::<u32, Person, Json>::options("people")
-    ///     .version(2)
-    ///     .open(&db)?
-    ///     .with_upgrade::<PersonV1, _>(1, |old| {
-    ///         let (first, last) = old.name.split_once(' ').unwrap_or((&old.name, ""));
-    ///         Person { first: first.to_owned(), last: last.to_owned() }
-    ///     });
-    /// // A value as version 1 stored it: the header (json, version 1), then its JSON.
-    /// people.namespace().insert(key::encode(&1u32)?, b"\x03\x01{\"name\":\"Ada Lovelace\"}")?;
-    /// let ada = Person { first: "Ada".to_owned(), last: "Lovelace".to_owned() };
-    /// assert_eq!(people.get(&1)?, Some(ada));
-    /// # Ok::<(), emdb_core::Error>(())
-    /// ```
-    #[must_use = "with_upgrade returns the table handle with the upgrade registered"]
-    pub fn with_upgrade<Old, F>(mut self, from_version: u32, upgrade: F) -> Self
-    where
-        Old: DeserializeOwned + 'static,
-        F: Fn(Old) -> V + Send + Sync + 'static,
-    {
-        let upgrade: UpgradeFn<V> =
-            Arc::new(move |payload| C::decode::<Old>(payload).map(&upgrade));
-        Arc::make_mut(&mut self.schema).upgrades.insert(from_version, upgrade);
-        self
     }
 
     /// Inserts `value` under `key`, replacing any previous value. The entry gets the database's
@@ -872,63 +961,84 @@ where
         TxTable::new(tx.namespace(&self.ns), &self.schema)
     }
 
-    /// Rewrites every value whose schema version is older than the declared one, in the declared
-    /// version, and returns how many were rewritten.
+    /// Rewrites every value of an older schema version in the declared version, reading each
+    /// as [`get`](Self::get) does (through the automatic evolution and the registered
+    /// upgrades), and returns how many it rewrote.
     ///
-    /// Each old value is read with the upgrade registered for its version by
-    /// [`with_upgrade`](Self::with_upgrade) if there is one, else decoded as `Old` and passed
-    /// through `f` (so a table with a single old version needs no registration, and one with
-    /// several registers upgrades for all but one). Entries keep their time-to-live.
-    ///
-    /// The migration is **one atomic transaction**: either every old value is rewritten, or —
-    /// when any value fails to decode, or a value of a newer version is found — nothing is, and
-    /// the error names the entry. The rewritten values are buffered in memory until the commit,
-    /// and other writers wait for it; readers do not.
+    /// The rows are rewritten in **atomic batches** of up to 1,024: each batch is one
+    /// transaction that reads its rows again and rewrites those still old, so the table stays in
+    /// use while it runs (other writers wait for one batch at a time, readers never wait) and a
+    /// value written meanwhile is never overwritten with an older one. Entries keep their
+    /// time-to-live. If a value fails to read, its batch writes nothing and the error names the
+    /// entry; earlier batches stay rewritten, and running `migrate` again continues.
     ///
     /// # Errors
-    /// [`Decode`](emdb_core::Error::Decode) for an old value that is not an `Old` (or a value of
-    /// another codec); [`UnknownSchemaVersion`](emdb_core::Error::UnknownSchemaVersion) for a
-    /// newer value; [`Encode`](emdb_core::Error::Encode) if the codec rejects a new value;
+    /// [`Decode`](emdb_core::Error::Decode) for an old value that does not read;
+    /// [`UnknownSchemaVersion`](emdb_core::Error::UnknownSchemaVersion) for a value newer than
+    /// declared; [`Encode`](emdb_core::Error::Encode) if the codec rejects a new value;
     /// [`WriteInTransaction`](emdb_core::Error::WriteInTransaction) inside a transaction closure.
     ///
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::Emdb;
-    /// use emdb_typed::{Json, Table};
+    /// use emdb::{Emdb, Json, Table};
+    /// use serde::{Deserialize, Serialize};
+    ///
+    /// #[derive(Serialize, Deserialize)]
+    /// struct NoteV1 { text: String }
+    ///
+    /// #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    /// struct Note { text: String, #[serde(default)] pinned: bool }
     ///
     /// let db = Emdb::open_in_memory();
-    /// let v1 = Table::<u32, u32, Json>::open_with(&db, "celsius")?;
-    /// v1.insert(&1, &20)?;
-    /// // Version 2 stores tenths of a degree, in the same type.
-    /// let v2 = Table::<u32, u32, Json>::options("celsius").version(2).open(&db)?;
-    /// assert_eq!(v2.migrate::<u32, _>(|c| c * 10)?, 1);
-    /// assert_eq!(v2.get(&1)?, Some(200));
-    /// assert_eq!(v2.migrate::<u32, _>(|c| c * 10)?, 0); // nothing old is left
-    /// # Ok::<(), emdb_core::Error>(())
+    /// let v1 = Table::<u32, NoteV1>::open(&db, "notes")?;
+    /// v1.insert(&1, &NoteV1 { text: "hi".into() })?;
+    /// let v2 = Table::<u32, Note>::options("notes").version(2).open(&db)?;
+    /// assert_eq!(v2.migrate()?, 1);
+    /// assert_eq!(v2.get_raw(&1)?.unwrap()[..2], [1, 2]); // postcard, version 2
+    /// assert_eq!(v2.get(&1)?, Some(Note { text: "hi".into(), pinned: false }));
+    /// assert_eq!(v2.migrate()?, 0); // nothing old is left
+    /// # Ok::<(), emdb::Error>(())
     /// ```
-    pub fn migrate<Old, F>(&self, f: F) -> Result<usize>
-    where
-        Old: DeserializeOwned,
-        F: Fn(Old) -> V,
-    {
-        self.db.transaction(|tx| {
-            // The writer lock is held: this snapshot is the newest state and stays it.
-            let mut rewritten = 0;
-            for item in self.ns.iter()? {
+    pub fn migrate(&self) -> Result<usize> {
+        let mut rewritten = 0;
+        let mut after: Option<Vec<u8>> = None;
+        loop {
+            // Find the next batch of old rows without the writer lock.
+            let start = after.take().map_or(Bound::Unbounded, Bound::Excluded);
+            let mut batch = Vec::with_capacity(MIGRATE_BATCH);
+            let mut last = None;
+            for item in self.ns.range::<Vec<u8>, _>((start, Bound::Unbounded))? {
                 let (key, stored) = item?;
-                let (header, payload) = self.schema.header::<C>(&key, &stored)?;
-                if header.schema_version == self.schema.version {
-                    continue;
+                let (header, _) = self.schema.header::<C>(&key, &stored)?;
+                if header.schema_version != self.schema.version {
+                    batch.push(key.clone());
                 }
-                let value =
-                    self.schema.decode_old::<C, Old>(&key, header.schema_version, payload, &f)?;
-                let mut table = self.tx(tx);
-                if table.rewrite(&key, &value)? {
-                    rewritten += 1;
+                last = Some(key);
+                if batch.len() == MIGRATE_BATCH {
+                    break;
                 }
             }
-            Ok(rewritten)
-        })
+            if batch.is_empty() {
+                return Ok(rewritten);
+            }
+            rewritten += self.db.transaction(|tx| {
+                let mut done = 0;
+                for key in &batch {
+                    let mut table = self.tx(tx);
+                    let Some(stored) = table.get_stored(key)? else { continue };
+                    let (header, _) = self.schema.header::<C>(key, &stored)?;
+                    if header.schema_version == self.schema.version {
+                        continue;
+                    }
+                    let value = self.schema.decode_value::<C>(key, &stored)?;
+                    if table.rewrite(key, &value)? {
+                        done += 1;
+                    }
+                }
+                Ok(done)
+            })?;
+            after = last;
+        }
     }
 }

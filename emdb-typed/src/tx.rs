@@ -333,6 +333,11 @@ where
         Ok(Some(value))
     }
 
+    /// The stored bytes under an encoded key, as the transaction sees them.
+    pub(crate) fn get_stored(&mut self, raw_key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.ns.get(raw_key)
+    }
+
     /// Writes `value` at the stored key `raw_key` in the declared version, keeping the entry's
     /// time-to-live; does nothing and returns `false` if the entry is gone (expired).
     pub(crate) fn rewrite(&mut self, raw_key: &[u8], value: &V) -> Result<bool> {

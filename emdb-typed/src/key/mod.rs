@@ -173,14 +173,12 @@ pub fn decode<K: DeserializeOwned>(bytes: &[u8]) -> Result<K> {
         KeyError::Unsupported(reason) => {
             Error::UnsupportedKey { type_name: std::any::type_name::<K>(), reason }
         }
-        other => {
-            Error::Decode {
-                table: String::new(),
-                key: bytes.to_vec(),
-                key_text: None,
-                source: Box::new(other),
-            }
-        }
+        other => Error::Decode {
+            table: String::new(),
+            key: bytes.to_vec(),
+            key_text: None,
+            source: Box::new(other),
+        },
     })
 }
 

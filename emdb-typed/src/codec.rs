@@ -44,7 +44,7 @@ mod sealed {
 /// # Examples
 ///
 /// ```
-/// use emdb_typed::{Codec, Json, Postcard};
+/// use emdb::{Codec, Json, Postcard};
 ///
 /// let mut bytes = Vec::new();
 /// Postcard::encode_into(&(1u8, "two"), &mut bytes)?;
@@ -52,7 +52,7 @@ mod sealed {
 /// let back: (u8, String) = Postcard::decode(&bytes)?;
 /// assert_eq!(back, (1, "two".to_owned()));
 /// assert_eq!(Json::encode(&(1u8, "two"))?, br#"[1,"two"]"#);
-/// # Ok::<(), emdb_core::BoxError>(())
+/// # Ok::<(), emdb::BoxError>(())
 /// ```
 pub trait Codec: sealed::Sealed + Send + Sync + 'static + Default + Copy + std::fmt::Debug {
     /// The codec's stable id, written into each stored value's header.
@@ -96,7 +96,7 @@ pub trait Codec: sealed::Sealed + Send + Sync + 'static + Default + Copy + std::
 /// # Examples
 ///
 /// ```
-/// use emdb_typed::{Codec, Json, codec_name};
+/// use emdb::{Codec, Json, codec_name};
 ///
 /// assert_eq!(codec_name(Json::ID), Some("json"));
 /// assert_eq!(codec_name(0), None);

@@ -21,8 +21,7 @@ use crate::table::{Table, TableOptions};
 /// # Examples
 ///
 /// ```
-/// use emdb_core::{Emdb, Result};
-/// use emdb_typed::{Postcard, Record};
+/// use emdb::{Emdb, Postcard, Record, Result};
 /// use serde::{Deserialize, Serialize};
 ///
 /// #[derive(Debug, PartialEq, Serialize, Deserialize)]
@@ -44,7 +43,7 @@ use crate::table::{Table, TableOptions};
 /// let users = User::table(&db)?;
 /// users.put(&User { id: 7, name: "ada".into() })?;
 /// assert_eq!(users.get(&7)?.map(|u| u.name), Some("ada".to_owned()));
-/// # Ok::<(), emdb_core::Error>(())
+/// # Ok::<(), emdb::Error>(())
 /// ```
 pub trait Record: Serialize + DeserializeOwned + Sized + 'static {
     /// The key type, taken from the record by `key()`.

@@ -39,8 +39,7 @@ const MIGRATE_BATCH: usize = 1024;
 /// # Examples
 ///
 /// ```
-/// use emdb_core::Emdb;
-/// use emdb_typed::{Bincode, Table};
+/// use emdb::{Bincode, Emdb, Table};
 ///
 /// let db = Emdb::open_in_memory();
 /// let scores = Table::<String, i64>::open(&db, "scores")?;
@@ -53,7 +52,7 @@ const MIGRATE_BATCH: usize = 1024;
 /// let logins = Table::<u64, Vec<u64>, Bincode>::open_with(&db, "logins")?;
 /// logins.insert(&7, &vec![1_700_000_000])?;
 /// assert_eq!(logins.len()?, 1);
-/// # Ok::<(), emdb_core::Error>(())
+/// # Ok::<(), emdb::Error>(())
 /// ```
 ///
 /// # Storage layout (the escape hatch)
@@ -154,13 +153,12 @@ type Marker<K, V, C> = PhantomData<fn() -> (K, V, C)>;
 /// # Examples
 ///
 /// ```
-/// use emdb_core::Emdb;
-/// use emdb_typed::{Json, Table};
+/// use emdb::{Emdb, Json, Table};
 ///
 /// let db = Emdb::open_in_memory();
 /// let notes = Table::<u32, String, Json>::options("notes").version(3).open(&db)?;
 /// assert_eq!(notes.version(), 3);
-/// # Ok::<(), emdb_core::Error>(())
+/// # Ok::<(), emdb::Error>(())
 /// ```
 #[must_use = "options do nothing until open() is called"]
 pub struct TableOptions<K, V, C = Postcard> {
@@ -350,14 +348,13 @@ where
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::Emdb;
-    /// use emdb_typed::Table;
+    /// use emdb::{Emdb, Table};
     ///
     /// let db = Emdb::open_in_memory();
     /// let scores = Table::<i64, String>::open(&db, "scores")?;
     /// scores.insert(&-5, &"minus five".to_owned())?;
     /// assert_eq!(scores.get(&-5)?.as_deref(), Some("minus five"));
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn open(db: &Emdb, name: &str) -> Result<Self> {
         Self::open_with(db, name)
@@ -388,15 +385,14 @@ where
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::{Emdb, Error};
-    /// use emdb_typed::{Bincode, Json, Table};
+    /// use emdb::{Bincode, Emdb, Error, Json, Table};
     ///
     /// let db = Emdb::open_in_memory();
     /// let users = Table::<u64, String, Bincode>::open_with(&db, "users")?;
     /// users.insert(&1, &"ada".to_owned())?;
     /// let err = Table::<u64, String, Json>::open_with(&db, "users").unwrap_err();
     /// assert!(matches!(err, Error::TableTypeMismatch { .. }));
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn open_with(db: &Emdb, name: &str) -> Result<Self> {
         Self::options(name).open(db)
@@ -408,14 +404,13 @@ where
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::Emdb;
-    /// use emdb_typed::Table;
+    /// use emdb::{Emdb, Table};
     ///
     /// let db = Emdb::open_in_memory();
     /// let t = Table::<u8, String>::options("t").version(2).open(&db)?;
     /// t.insert(&1, &"one".to_owned())?;
     /// assert_eq!(t.get_raw(&1)?.unwrap()[..2], [1, 2]); // postcard, version 2
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn options(name: &str) -> TableOptions<K, V, C> {
         TableOptions {
@@ -462,14 +457,13 @@ where
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::Emdb;
-    /// use emdb_typed::Table;
+    /// use emdb::{Emdb, Table};
     ///
     /// let db = Emdb::open_in_memory();
     /// let t = Table::<(String, u16), bool>::open(&db, "flags")?;
     /// t.insert(&("beta".to_owned(), 2), &true)?;
     /// assert_eq!(t.get(&("beta".to_owned(), 2))?, Some(true));
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn insert<Q>(&self, key: &Q, value: &V) -> Result<()>
     where
@@ -489,14 +483,13 @@ where
     ///
     /// ```
     /// use std::time::Duration;
-    /// use emdb_core::{Emdb, Ttl};
-    /// use emdb_typed::Table;
+    /// use emdb::{Emdb, Table, Ttl};
     ///
     /// let db = Emdb::open_in_memory();
     /// let sessions = Table::<u64, String>::open(&db, "sessions")?;
     /// sessions.insert_with_ttl(&1, &"token".to_owned(), Ttl::After(Duration::from_secs(60)))?;
     /// assert!(sessions.ttl(&1)?.unwrap() <= Duration::from_secs(60));
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn insert_with_ttl<Q>(&self, key: &Q, value: &V, ttl: Ttl) -> Result<()>
     where
@@ -516,8 +509,7 @@ where
     /// # Examples
     ///
     /// ```
-    /// # use emdb_core::Emdb;
-    /// # use emdb_typed::{Postcard, Record};
+    /// # use emdb::{Emdb, Postcard, Record};
     /// # use serde::{Deserialize, Serialize};
     /// #[derive(Serialize, Deserialize)]
     /// struct City { name: String, population: u64 }
@@ -533,7 +525,7 @@ where
     /// let cities = City::table(&db)?;
     /// cities.put(&City { name: "Lyon".into(), population: 522_000 })?;
     /// assert_eq!(cities.get("Lyon")?.map(|c| c.population), Some(522_000));
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn put(&self, value: &V) -> Result<()>
     where
@@ -555,15 +547,14 @@ where
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::Emdb;
-    /// use emdb_typed::Table;
+    /// use emdb::{Emdb, Table};
     ///
     /// let db = Emdb::open_in_memory();
     /// let t = Table::<String, u32>::open(&db, "ages")?;
     /// t.insert("ada", &36)?;
     /// assert_eq!(t.get("ada")?, Some(36));
     /// assert_eq!(t.get("bob")?, None);
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn get<Q>(&self, key: &Q) -> Result<Option<V>>
     where
@@ -587,8 +578,7 @@ where
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::Emdb;
-    /// use emdb_typed::{Header, Json, Table, read_header};
+    /// use emdb::{Emdb, Header, Json, Table, read_header};
     ///
     /// let db = Emdb::open_in_memory();
     /// let t = Table::<u8, Vec<u8>, Json>::open_with(&db, "t")?;
@@ -597,7 +587,7 @@ where
     /// let (header, payload) = read_header(&raw)?;
     /// assert_eq!(header, Header { codec_id: 3, schema_version: 1 });
     /// assert_eq!(payload, b"[1,2]");
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn get_raw<Q>(&self, key: &Q) -> Result<Option<Vec<u8>>>
     where
@@ -616,15 +606,14 @@ where
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::Emdb;
-    /// use emdb_typed::Table;
+    /// use emdb::{Emdb, Table};
     ///
     /// let db = Emdb::open_in_memory();
     /// let t = Table::<u64, ()>::open(&db, "seen")?;
     /// t.insert(&7, &())?;
     /// assert!(t.contains_key(&7)?);
     /// assert!(!t.contains_key(&8)?);
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn contains_key<Q>(&self, key: &Q) -> Result<bool>
     where
@@ -646,15 +635,14 @@ where
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::Emdb;
-    /// use emdb_typed::Table;
+    /// use emdb::{Emdb, Table};
     ///
     /// let db = Emdb::open_in_memory();
     /// let t = Table::<u64, String>::open(&db, "t")?;
     /// t.insert(&7, &"x".to_owned())?;
     /// assert_eq!(t.remove(&7)?, Some("x".to_owned()));
     /// assert_eq!(t.remove(&7)?, None);
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn remove<Q>(&self, key: &Q) -> Result<Option<V>>
     where
@@ -676,15 +664,14 @@ where
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::Emdb;
-    /// use emdb_typed::Table;
+    /// use emdb::{Emdb, Table};
     ///
     /// let db = Emdb::open_in_memory();
     /// let t = Table::<u8, u8>::open(&db, "t")?;
     /// assert!(t.is_empty()?);
     /// t.insert(&1, &1)?;
     /// assert_eq!(t.len()?, 1);
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn len(&self) -> Result<usize> {
         self.ns.len()
@@ -698,12 +685,11 @@ where
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::Emdb;
-    /// use emdb_typed::Table;
+    /// use emdb::{Emdb, Table};
     ///
     /// let db = Emdb::open_in_memory();
     /// assert!(Table::<u8, u8>::open(&db, "t")?.is_empty()?);
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn is_empty(&self) -> Result<bool> {
         self.ns.is_empty()
@@ -717,15 +703,14 @@ where
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::Emdb;
-    /// use emdb_typed::Table;
+    /// use emdb::{Emdb, Table};
     ///
     /// let db = Emdb::open_in_memory();
     /// let t = Table::<u8, u8>::open(&db, "t")?;
     /// t.insert(&1, &1)?;
     /// t.clear()?;
     /// assert!(t.is_empty()?);
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn clear(&self) -> Result<()> {
         self.ns.clear()
@@ -741,8 +726,7 @@ where
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::Emdb;
-    /// use emdb_typed::Table;
+    /// use emdb::{Emdb, Table};
     ///
     /// let db = Emdb::open_in_memory();
     /// let t = Table::<i32, char>::open(&db, "t")?;
@@ -751,7 +735,7 @@ where
     /// }
     /// let keys: Vec<i32> = t.iter()?.map(|e| e.map(|(k, _)| k)).collect::<Result<_, _>>()?;
     /// assert_eq!(keys, [-1, 0, 3]);
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn iter(&self) -> Result<TableIter<K, V, C>> {
         Ok(TableIter::new(self.ns.iter()?, Arc::clone(&self.schema)))
@@ -768,8 +752,7 @@ where
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::Emdb;
-    /// use emdb_typed::Table;
+    /// use emdb::{Emdb, Table};
     ///
     /// let db = Emdb::open_in_memory();
     /// let t = Table::<i64, ()>::open(&db, "t")?;
@@ -782,7 +765,7 @@ where
     /// names.insert("ada", &())?;
     /// names.insert("bob", &())?;
     /// assert_eq!(names.range("a".to_owned().."b".to_owned())?.count(), 1);
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn range<Q, R>(&self, range: R) -> Result<TableIter<K, V, C>>
     where
@@ -809,8 +792,7 @@ where
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::Emdb;
-    /// use emdb_typed::Table;
+    /// use emdb::{Emdb, Table};
     ///
     /// let db = Emdb::open_in_memory();
     /// let t = Table::<i64, String>::open(&db, "t")?;
@@ -818,7 +800,7 @@ where
     /// t.insert(&-5, &"minus five".to_owned())?;
     /// assert_eq!(t.first()?, Some((-5, "minus five".to_owned())));
     /// assert_eq!(t.last()?, Some((5, "five".to_owned())));
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn first(&self) -> Result<Option<(K, V)>> {
         self.iter()?.next().transpose()
@@ -832,15 +814,14 @@ where
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::Emdb;
-    /// use emdb_typed::Table;
+    /// use emdb::{Emdb, Table};
     ///
     /// let db = Emdb::open_in_memory();
     /// let t = Table::<String, u8>::open(&db, "t")?;
     /// t.insert("a", &1)?;
     /// t.insert("b", &2)?;
     /// assert_eq!(t.last()?, Some(("b".to_owned(), 2)));
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn last(&self) -> Result<Option<(K, V)>> {
         self.iter()?.next_back().transpose()
@@ -858,15 +839,14 @@ where
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::Emdb;
-    /// use emdb_typed::Table;
+    /// use emdb::{Emdb, Table};
     ///
     /// let db = Emdb::open_in_memory();
     /// let visits = Table::<String, u64>::open(&db, "visits")?;
     /// visits.insert("/", &0)?;
     /// assert_eq!(visits.update("/", |n| *n += 1)?, Some(1));
     /// assert_eq!(visits.update("/missing", |n| *n += 1)?, None);
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn update<Q, F>(&self, key: &Q, f: F) -> Result<Option<V>>
     where
@@ -885,14 +865,13 @@ where
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::Emdb;
-    /// use emdb_typed::Table;
+    /// use emdb::{Emdb, Table};
     ///
     /// let db = Emdb::open_in_memory();
     /// let t = Table::<u8, u8>::open(&db, "t")?;
     /// t.insert(&1, &1)?;
     /// assert_eq!(t.ttl(&1)?, None);
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn ttl<Q>(&self, key: &Q) -> Result<Option<Duration>>
     where
@@ -914,15 +893,14 @@ where
     ///
     /// ```
     /// use std::time::Duration;
-    /// use emdb_core::{Emdb, Ttl};
-    /// use emdb_typed::Table;
+    /// use emdb::{Emdb, Table, Ttl};
     ///
     /// let db = Emdb::open_in_memory();
     /// let t = Table::<u8, u8>::open(&db, "t")?;
     /// t.insert_with_ttl(&1, &1, Ttl::After(Duration::from_secs(5)))?;
     /// assert!(t.persist(&1)?);
     /// assert_eq!(t.ttl(&1)?, None);
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn persist<Q>(&self, key: &Q) -> Result<bool>
     where
@@ -940,8 +918,7 @@ where
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::Emdb;
-    /// use emdb_typed::Table;
+    /// use emdb::{Emdb, Table};
     ///
     /// let db = Emdb::open_in_memory();
     /// let accounts = Table::<String, i64>::open(&db, "accounts")?;
@@ -955,7 +932,7 @@ where
     /// })?;
     /// assert_eq!(accounts.get("ada")?, Some(70));
     /// assert_eq!(audit.len()?, 1);
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn tx<'t, 'db>(&'t self, tx: &'t mut Transaction<'db>) -> TxTable<'t, 'db, K, V, C> {
         TxTable::new(tx.namespace(&self.ns), &self.schema)

@@ -69,10 +69,33 @@ const MIGRATE_BATCH: usize = 1024;
 ///   LEB128 `u32` — followed by the codec's encoding of the value.
 ///   [`get_raw`](Self::get_raw) returns these bytes; [`read_header`](crate::read_header) splits
 ///   them.
-/// * The catalog, in the core namespace `emdb.tables`, maps each table name to the key type,
-///   value type ([`std::any::type_name`]), codec name and newest declared schema version:
-///   one format byte `1`, then those four fields in postcard (two strings, a string, a varint
-///   `u32`). [`open_with`](Self::open_with) creates the entry and checks it on every open.
+/// * The catalog, in the core namespace `emdb.tables`, maps each table name to its codec, the
+///   *shape* of its key type and the shape of its value type for every declared schema version
+///   (format 2, laid out in `emdb-typed/src/catalog.rs`). [`open_with`](Self::open_with)
+///   creates the entry and checks it on every open.
+///
+/// # Identity: name and shape, not Rust path
+///
+/// A shape is the serde data model of a type, taken with `serde-reflection` when the table is
+/// opened: field names in order, field types, nested structs, enums and their variants,
+/// options, sequences, maps. Type names and module paths are not part of it, so the same struct
+/// in another crate, module or binary, or renamed, opens the table. Opening with
+///
+/// * another codec or key shape is [`TableTypeMismatch`](emdb_core::Error::TableTypeMismatch);
+/// * a value shape other than the one recorded for the declared version is
+///   [`SchemaChanged`](emdb_core::Error::SchemaChanged), naming every difference
+///   (`field tier: u8 added`, `field age removed`, `field score: u32 → f64`) and saying to
+///   declare the next version;
+/// * a declared version older than the newest recorded one is
+///   [`UnknownSchemaVersion`](emdb_core::Error::UnknownSchemaVersion): an older program never
+///   writes into a table a newer one has evolved.
+///
+/// Each check runs before anything is written. Types that `serde-reflection` cannot trace
+/// (`#[serde(flatten)]`, untagged enums, recursive types, `Deserialize` impls that reject the
+/// tracer's placeholder values, and enums held only inside an `Option`, a sequence or a map
+/// without a [`with_enum`](TableOptions::with_enum) hint) record no shape: the table opens, its
+/// shape is not checked, and its older versions evolve only through upgrades (or, under
+/// [`Json`](crate::Json), by name).
 ///
 /// # Schema versions
 ///
@@ -80,41 +103,40 @@ const MIGRATE_BATCH: usize = 1024;
 /// [`Record::table`], [`TableOptions::version`] otherwise (1 by default). Reading a value
 ///
 /// * of the declared version decodes it;
-/// * of a newer version is [`Error::UnknownSchemaVersion`](emdb_core::Error::UnknownSchemaVersion)
+/// * of a newer version is [`UnknownSchemaVersion`](emdb_core::Error::UnknownSchemaVersion)
 ///   (this program is older than the data; nothing is guessed);
-/// * of an older version applies the upgrade registered for exactly that version with
-///   [`with_upgrade`](Self::with_upgrade), *lazily*: the stored bytes stay as they are until the
-///   entry is written again or [`migrate`](Self::migrate) rewrites every old value. Without a
-///   registered upgrade it is an [`Error::Decode`](emdb_core::Error::Decode) that says so: an old
-///   value is never decoded as the new type by accident. When the new type really does read the
-///   old bytes (a JSON table that gained an optional field), say so with an identity upgrade,
-///   `with_upgrade::<V, _>(1, |v| v)`.
+/// * of an older version evolves it, *lazily*: the stored bytes stay as they are until the entry
+///   is written again or [`migrate`](Self::migrate) rewrites every old value.
 ///
-/// # Changing a value type, per codec
+/// Evolution goes step by step from the value's version to the declared one. A step from version
+/// `n` is hand-written when [`TableOptions::with_upgrade`] registered one for `n`, and automatic
+/// otherwise. An automatic step reads the old value by field name into the next typed step (the
+/// `Old` type of the next hand-written step, or `V`): postcard and bincode store no names, so
+/// the value is first read through the shape recorded for its version; JSON values are read
+/// directly.
 ///
-/// Postcard and bincode write a struct as its fields in order, with no names and no count; JSON
-/// writes names. What each codec reads back after a change of the Rust type *without* a version
-/// bump (each rule is pinned by `tests/table_schema_evolution.rs`):
+/// # What evolves by itself, and what needs an upgrade
 ///
-/// | change | postcard / bincode | json |
-/// | --- | --- | --- |
-/// | rename a field | reads (names are not stored) | fails: missing field (unless `#[serde(alias)]`) |
-/// | rename the struct or move it to another module | reads, but the catalog's value type name changes: opening fails with `TableTypeMismatch` | same |
-/// | add a field, even last with `#[serde(default)]` | **fails** to decode old values (the input ends early) | reads if the field is `Option` or `#[serde(default)]` |
-/// | remove a field | fails (trailing bytes); removing from the middle can also misread | reads (unknown fields are ignored) |
-/// | reorder fields | **misreads silently** when the types line up | reads |
-/// | widen `u16`→`u32`→`u64`, `i16`→`i32`→`i64` | reads (varint integers) | reads |
-/// | widen `u8`→`u16` | fails for large values (`u8` is a raw byte, not a varint) | reads |
-/// | append an enum variant | reads | reads |
+/// | change from one version to the next | automatic |
+/// | --- | --- |
+/// | add a field with `#[serde(default)]`, or an `Option` field (`None`) | yes |
+/// | remove a field | yes (the old value is dropped) |
+/// | reorder fields | yes |
+/// | rename a field with `#[serde(alias = "old")]` (or `rename` back to the stored name) | yes |
+/// | the same changes inside a nested struct, or a struct variant | yes |
+/// | add an enum variant | yes |
+/// | widen a number (`u8`→`u32`, `i32`→`i64`, unsigned → wider signed, `f32`→`f64`), or `T` → `Option<T>` | yes |
+/// | add a field with no serde default | no: refused at open |
+/// | change a field's type otherwise (`u32` → `f64`, `String` → `u64`) | no: refused at open |
+/// | remove an enum variant, or change a variant's kind | no: refused at open |
+/// | rename a field without an alias | no: the old field is dropped and the new one needs a default |
 ///
-/// Anything outside "reads" needs a version bump and an upgrade: declare version `n + 1`, keep the
-/// old type around, register `with_upgrade::<Old, _>(n, |old| new)`, and run
-/// [`migrate`](Self::migrate) when convenient.
+/// A refusal is [`SchemaChanged`](emdb_core::Error::SchemaChanged) at open, naming the field and
+/// saying to register an upgrade from the version it comes from. Whether a new field has a
+/// default is found by reading a sample value of the old shape into the new type.
 ///
-/// The value type *name* is part of the catalog check, so renaming the type or moving it to
-/// another module, and upgrades of the compiler that change what [`std::any::type_name`]
-/// prints, make [`open_with`](Self::open_with) fail with
-/// [`TableTypeMismatch`](emdb_core::Error::TableTypeMismatch) even though the bytes still read.
+/// Under the *same* version nothing may change: postcard and bincode would misread reordered
+/// fields and fail on added ones, which is why the shape is checked at open.
 pub struct Table<K, V, C = Postcard> {
     db: Emdb,
     ns: Namespace,

@@ -51,6 +51,19 @@ pub(crate) fn from_value<T: DeserializeOwned>(value: Value, human_readable: bool
     T::deserialize(ValueDeserializer { value, human_readable })
 }
 
+/// Reads `value` through `seed`, by field name as [`from_value`] does.
+///
+/// # Errors
+/// Whatever `seed` reports.
+#[cfg(test)]
+pub(crate) fn from_value_seed<'de, S: DeserializeSeed<'de>>(
+    seed: S,
+    value: Value,
+    human_readable: bool,
+) -> Result<S::Value> {
+    seed.deserialize(ValueDeserializer { value, human_readable })
+}
+
 /// The deserializer over one value.
 struct ValueDeserializer {
     value: Value,

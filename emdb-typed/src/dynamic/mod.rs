@@ -4,6 +4,8 @@
 //! `Option` → `None` and aliases apply to fields an old value does not have.
 
 mod de;
+#[cfg(test)]
+mod evolution_tests;
 mod read;
 mod ser;
 

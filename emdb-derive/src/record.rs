@@ -65,13 +65,13 @@ fn validate<'a>(input: Input<'a>, errors: &mut Errors) -> Record<'a> {
             );
         }
     }
-    if let Some(previous) = &input.opts.previous {
-        if input.opts.version.as_ref().is_none_or(|version| version.value < 2) {
-            errors.at(
-                previous.span,
-                "`previous` names the type of the version before this one, so the struct needs `version = N` with N of at least 2: `#[emdb(version = 2, previous = \"UserV1\")]`",
-            );
-        }
+    if let Some(previous) = &input.opts.previous
+        && input.opts.version.as_ref().is_none_or(|version| version.value < 2)
+    {
+        errors.at(
+            previous.span,
+            "`previous` names the type of the version before this one, so the struct needs `version = N` with N of at least 2: `#[emdb(version = 2, previous = \"UserV1\")]`",
+        );
     }
     if !input.fields.iter().any(|field| field.opts.key.is_some()) {
         errors.at(

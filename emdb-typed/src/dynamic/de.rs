@@ -95,7 +95,7 @@ impl<'de, I: Iterator<Item = Value>> SeqAccess<'de> for Items<I> {
 
 /// The entries of a map, or the fields of a struct keyed by name.
 struct Entries<I> {
-    entries: I,
+    items: I,
     value: Option<Value>,
     human_readable: bool,
 }
@@ -104,7 +104,7 @@ impl<'de, I: Iterator<Item = (Value, Value)>> MapAccess<'de> for Entries<I> {
     type Error = ValueError;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>> {
-        match self.entries.next() {
+        match self.items.next() {
             None => Ok(None),
             Some((key, value)) => {
                 self.value = Some(value);
@@ -131,7 +131,7 @@ fn struct_entries(
     human_readable: bool,
 ) -> Entries<impl Iterator<Item = (Value, Value)>> {
     Entries {
-        entries: fields.into_iter().map(|(name, value)| (Value::Str(name), value)),
+        items: fields.into_iter().map(|(name, value)| (Value::Str(name), value)),
         value: None,
         human_readable,
     }
@@ -226,7 +226,7 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer {
                 visitor.visit_seq(Items { items: items.into_iter(), human_readable })
             }
             Value::Map(entries) => visitor.visit_map(Entries {
-                entries: entries.into_iter(),
+                items: entries.into_iter(),
                 value: None,
                 human_readable,
             }),

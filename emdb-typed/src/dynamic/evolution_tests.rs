@@ -65,11 +65,11 @@ fn leaf(kind: u8, seed: u64) -> (Shape, Value) {
         1 => (Shape::U32, Value::U32(u32::try_from(seed % 1_000_000).unwrap_or(0))),
         2 => (Shape::I64, Value::I64(i64::try_from(seed % 1000).unwrap_or(0) - 500)),
         3 => (Shape::Str, Value::Str(format!("s{seed}"))),
-        4 => (Shape::Bool, Value::Bool(seed % 2 == 0)),
+        4 => (Shape::Bool, Value::Bool(seed.is_multiple_of(2))),
         5 => (Shape::F64, Value::F64(f64::from(small) / 4.0)),
         6 => (
             Shape::Option(Box::new(Shape::U16)),
-            if seed % 3 == 0 {
+            if seed.is_multiple_of(3) {
                 Value::Option(None)
             } else {
                 Value::Option(Some(Box::new(Value::U16(7))))
@@ -119,10 +119,10 @@ struct Step {
 
 fn add_field(shape: &mut Shape, step: &Step, name: String) {
     let Shape::Struct(fields) = shape else { return };
-    if step.nested {
-        if let Some(inner) = fields.iter_mut().find(|f| matches!(f.shape, Shape::Struct(_))) {
-            return add_field(&mut inner.shape, &Step { nested: false, ..step.clone() }, name);
-        }
+    if step.nested
+        && let Some(inner) = fields.iter_mut().find(|f| matches!(f.shape, Shape::Struct(_)))
+    {
+        return add_field(&mut inner.shape, &Step { nested: false, ..step.clone() }, name);
     }
     let at = step.at % (fields.len() + 1);
     fields.insert(at, Field { name, shape: leaf(step.kind, 0).0 });

@@ -137,7 +137,7 @@ impl<'de> DeserializeSeed<'de> for VariantIndex<'_> {
     }
 }
 
-impl<'de> Visitor<'de> for VariantIndex<'_> {
+impl Visitor<'_> for VariantIndex<'_> {
     type Value = usize;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

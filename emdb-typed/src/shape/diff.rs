@@ -69,10 +69,9 @@ impl fmt::Display for Change {
         let subject = self.subject();
         match &self.kind {
             ChangeKind::Added(shape) => write!(f, "{subject}: {shape} added"),
-            ChangeKind::Removed => write!(f, "{subject} removed"),
+            ChangeKind::Removed | ChangeKind::VariantRemoved(_) => write!(f, "{subject} removed"),
             ChangeKind::Retyped { old, new } => write!(f, "{subject}: {old} → {new}"),
             ChangeKind::VariantAdded(_) => write!(f, "{subject} added"),
-            ChangeKind::VariantRemoved(_) => write!(f, "{subject} removed"),
             ChangeKind::VariantMoved(_) => write!(f, "{subject} moved to another index"),
             ChangeKind::VariantRetyped(_) => write!(f, "{subject} holds another kind of content"),
             ChangeKind::Reordered if self.path.is_empty() => f.write_str("fields reordered"),
@@ -84,10 +83,10 @@ impl fmt::Display for Change {
 /// Whether a value of shape `old` reads losslessly as `new` through serde's number visitors.
 fn widens(old: &Shape, new: &Shape) -> bool {
     use Shape::{F32, F64, I8, I16, I32, I64, I128, U8, U16, U32, U64, U128};
-    if let Shape::Option(inner) = new {
-        if **inner == *old {
-            return true;
-        }
+    if let Shape::Option(inner) = new
+        && **inner == *old
+    {
+        return true;
     }
     matches!(
         (old, new),
@@ -175,11 +174,12 @@ fn variants(old: &[Variant], new: &[Variant], path: &str, out: &mut Vec<Change>)
     let position = |list: &[Variant], name: &str| list.iter().position(|v| v.name == name);
     for (index, variant) in new.iter().enumerate() {
         let name = variant.name.clone();
-        let Some(before_index) = position(old, &variant.name) else {
+        let Some((before_index, before)) =
+            old.iter().enumerate().find(|(_, v)| v.name == variant.name)
+        else {
             out.push(Change { path: path.to_owned(), kind: ChangeKind::VariantAdded(name) });
             continue;
         };
-        let before = &old[before_index];
         if before_index != index {
             // Binary codecs store the index: a moved variant reads by name, but the same
             // version with moved variants would misread.

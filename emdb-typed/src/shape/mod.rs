@@ -123,10 +123,10 @@ pub(crate) fn trace<T: DeserializeOwned>(
         }
         let mut format = None;
         for pass in 0..passes {
-            let (traced, _) = tracer
+            let (pass_format, _) = tracer
                 .trace_simple_type::<T>()
                 .map_err(|err| TraceError::Tracer(err.to_string()))?;
-            format = Some(traced);
+            format = Some(pass_format);
             if pass + 1 < passes {
                 for name in &incomplete {
                     tracer.check_incomplete_enum(name);

@@ -9,10 +9,7 @@
 //! end. Gets hit existing keys in a cycle. Durability does not apply (in memory).
 //!
 //! Run: `cargo bench -p emdb-benches --bench schema -- --warm-up-time 1 --measurement-time 3`.
-#![expect(
-    clippy::unwrap_used,
-    reason = "a benchmark: a failure must stop it loudly"
-)]
+#![expect(clippy::unwrap_used, reason = "a benchmark: a failure must stop it loudly")]
 
 use std::hint::black_box;
 

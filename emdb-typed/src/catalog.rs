@@ -227,7 +227,15 @@ fn unmappable(old: &Shape, target: &Target<'_>) -> Vec<String> {
         out.push(change.to_string());
     }
     for pick in 0..widest_enum(old).clamp(1, MAX_PROBES) {
-        if let Err(ValueError::MissingField(field)) = (target.probe)(dynamic::sample(old, pick)) {
+        let probed = (target.probe)(dynamic::sample(old, pick));
+        if let Err(ValueError::UnknownField(field)) = &probed {
+            let line =
+                format!("field {field} removed, but the type has #[serde(deny_unknown_fields)]");
+            if !out.contains(&line) {
+                out.push(line);
+            }
+        }
+        if let Err(ValueError::MissingField(field)) = probed {
             let added = changes.iter().find(|c: &&Change| {
                 matches!(c.kind, shape::ChangeKind::Added(_))
                     && c.path.rsplit('.').next() == Some(field)

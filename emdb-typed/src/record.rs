@@ -18,6 +18,18 @@ use crate::table::{Table, TableOptions};
 ///
 /// Usually derived with `#[derive(Record)]`; implementing it by hand is fine too.
 ///
+/// # Changing the type
+///
+/// Raise [`VERSION`](Self::VERSION) with every change of the type's shape; opening with a
+/// changed shape under the recorded version is
+/// [`SchemaChanged`](emdb_core::Error::SchemaChanged). Rows of older versions are read into the
+/// new type by field name: new fields with a serde default or of an `Option` type, removed,
+/// reordered and aliased fields, nested structs and new enum variants need nothing more. A change
+/// that does not map by name (a field's type, a removed variant) needs a hand-written step:
+/// `#[emdb(previous = "TypeV1")]` with `impl From<TypeV1> for Type`, or an implementation of
+/// [`upgrades`](Self::upgrades). The [`Table`] documentation lists exactly what evolves by
+/// itself.
+///
 /// # Examples
 ///
 /// ```

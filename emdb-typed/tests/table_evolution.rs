@@ -406,6 +406,27 @@ fn a_new_field_without_a_default_and_a_removed_variant_are_refused() {
     assert_eq!(schema_changed(&err).1, ["variant color.Green removed"]);
 }
 
+#[test]
+fn a_removed_field_is_refused_when_the_new_type_denies_unknown_fields() {
+    #[derive(Serialize, Deserialize)]
+    struct V1 {
+        a: u8,
+        b: u8,
+    }
+    #[derive(Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Strict {
+        a: u8,
+    }
+    let db = Emdb::open_in_memory();
+    Table::<u64, V1>::open(&db, "t").unwrap().insert(&1, &V1 { a: 1, b: 2 }).unwrap();
+    let err = Table::<u64, Strict>::options("t").version(2).open(&db).unwrap_err();
+    assert_eq!(
+        schema_changed(&err).1,
+        ["field b removed, but the type has #[serde(deny_unknown_fields)]"]
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Chains mixing automatic and hand-written steps.
 

@@ -18,6 +18,9 @@ pub(crate) enum ValueError {
     /// The type needs a field the value does not have and that has no serde default.
     #[error("missing field `{0}`")]
     MissingField(&'static str),
+    /// The value has a field the type does not know, and the type denies unknown fields.
+    #[error("unknown field `{0}`")]
+    UnknownField(String),
     /// Anything else serde reports.
     #[error("{0}")]
     Custom(String),
@@ -30,6 +33,10 @@ impl de::Error for ValueError {
 
     fn missing_field(field: &'static str) -> Self {
         ValueError::MissingField(field)
+    }
+
+    fn unknown_field(field: &str, _expected: &'static [&'static str]) -> Self {
+        ValueError::UnknownField(field.to_owned())
     }
 }
 

@@ -71,6 +71,38 @@ pub trait Record: Serialize + DeserializeOwned + Sized + 'static {
     /// Registers the record's hand-written upgrades on the options [`table`](Self::table) opens
     /// with; none by default. `#[derive(Record)]` with `#[emdb(version = N, previous =
     /// "UserV1")]` registers `Self: From<UserV1>` as the step from version `N - 1`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use emdb::{Emdb, Postcard, Record, Table, TableOptions};
+    /// use serde::{Deserialize, Serialize};
+    ///
+    /// #[derive(Serialize, Deserialize)]
+    /// struct TempV1 { id: u32, fahrenheit: f64 }
+    ///
+    /// #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    /// struct Temp { id: u32, celsius: f64 }
+    ///
+    /// impl Record for Temp {
+    ///     type Key = u32;
+    ///     type Codec = Postcard;
+    ///     const TABLE: &'static str = "temps";
+    ///     const VERSION: u32 = 2;
+    ///     fn key(&self) -> u32 { self.id }
+    ///     fn upgrades(options: TableOptions<u32, Self, Postcard>) -> TableOptions<u32, Self, Postcard> {
+    ///         options.with_upgrade(1, |old: TempV1| Temp {
+    ///             id: old.id,
+    ///             celsius: (old.fahrenheit - 32.0) * 5.0 / 9.0,
+    ///         })
+    ///     }
+    /// }
+    ///
+    /// let db = Emdb::open_in_memory();
+    /// Table::<u32, TempV1>::open(&db, "temps")?.insert(&1, &TempV1 { id: 1, fahrenheit: 212.0 })?;
+    /// assert_eq!(Temp::table(&db)?.get(&1)?, Some(Temp { id: 1, celsius: 100.0 }));
+    /// # Ok::<(), emdb::Error>(())
+    /// ```
     fn upgrades(
         options: TableOptions<Self::Key, Self, Self::Codec>,
     ) -> TableOptions<Self::Key, Self, Self::Codec> {

@@ -90,7 +90,9 @@ pub trait Record: Serialize + DeserializeOwned + Sized + 'static {
     ///     const TABLE: &'static str = "temps";
     ///     const VERSION: u32 = 2;
     ///     fn key(&self) -> u32 { self.id }
-    ///     fn upgrades(options: TableOptions<u32, Self, Postcard>) -> TableOptions<u32, Self, Postcard> {
+    ///     fn upgrades(
+    ///         options: TableOptions<u32, Self, Postcard>,
+    ///     ) -> TableOptions<u32, Self, Postcard> {
     ///         options.with_upgrade(1, |old: TempV1| Temp {
     ///             id: old.id,
     ///             celsius: (old.fahrenheit - 32.0) * 5.0 / 9.0,

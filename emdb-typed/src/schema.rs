@@ -49,7 +49,7 @@ enum ValueError {
     #[error("{source} (reading a value of schema version {found} as version {declared})")]
     Old { found: u32, declared: u32, source: BoxError },
     #[error(
-        "the value has schema version {found}, whose shape the catalog does not hold (written before emdb recorded shapes); register an upgrade from version {found} with TableOptions::with_upgrade"
+        "the value has schema version {found}, whose shape the catalog does not hold (it was written before emdb recorded shapes, or its type could not be traced); register an upgrade from version {found} with TableOptions::with_upgrade"
     )]
     NoShape { found: u32 },
 }

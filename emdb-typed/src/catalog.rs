@@ -152,6 +152,8 @@ pub(crate) struct Target<'a> {
 /// What a program opening a table declares.
 pub(crate) struct Declared<'a> {
     pub(crate) codec: &'static str,
+    /// Whether the codec stores field names (JSON), so values read without a recorded shape.
+    pub(crate) self_describing: bool,
     pub(crate) key: Option<Shape>,
     pub(crate) version: u32,
     pub(crate) value: Option<Shape>,
@@ -300,10 +302,25 @@ fn plan(table: &str, found: Option<&Stored>, declared: &Declared<'_>) -> Result<
     }
     // A new version: every recorded older version must map onto it, step by step.
     for &(from, ref shape) in &found.versions {
-        let Some(old) = shape else { continue };
         let (target_version, target) = match declared.steps.range(from..d).next() {
             Some((&at, step)) => (at, step),
             None => (d, &declared.current),
+        };
+        let Some(old) = shape else {
+            if declared.self_describing || target_version == from {
+                continue;
+            }
+            // A binary codec reads an older value only through its recorded shape.
+            return Err(Error::SchemaChanged {
+                table: table.to_owned(),
+                version: from,
+                changes: vec![format!(
+                    "the shape of version {from} is not recorded (the table was created before emdb recorded shapes, or its type could not be traced: serde-reflection cannot trace #[serde(flatten)], untagged enums, recursive types, or an enum inside an Option, a sequence or a map that TableOptions::with_enum does not name)"
+                )],
+                action: format!(
+                    "register an upgrade from version {from} with TableOptions::with_upgrade"
+                ),
+            });
         };
         let problems = if target_version == from {
             // A hand-written step reads the stored bytes as its type: it must be the shape.

@@ -93,9 +93,10 @@ const MIGRATE_BATCH: usize = 1024;
 /// Each check runs before anything is written. Types that `serde-reflection` cannot trace
 /// (`#[serde(flatten)]`, untagged enums, recursive types, `Deserialize` impls that reject the
 /// tracer's placeholder values, and enums held only inside an `Option`, a sequence or a map
-/// without a [`with_enum`](TableOptions::with_enum) hint) record no shape: the table opens, its
-/// shape is not checked, and its older versions evolve only through upgrades (or, under
-/// [`Json`](crate::Json), by name).
+/// without a [`with_enum`](TableOptions::with_enum) hint) record no shape: the table opens and
+/// its shape is not checked; under postcard and bincode, declaring a newer version is refused
+/// until an upgrade from the untraced version is registered (under [`Json`](crate::Json) its
+/// values evolve by name all the same).
 ///
 /// # Schema versions
 ///
@@ -327,6 +328,7 @@ where
         let probe = move |value: Value| dynamic::from_value::<V>(value, human).map(drop);
         let declared = Declared {
             codec: C::NAME,
+            self_describing: human,
             // The key encoding reports itself not human-readable.
             key: shape::trace::<K>(false, &self.hints).ok(),
             version: self.version,

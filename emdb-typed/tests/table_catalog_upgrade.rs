@@ -84,13 +84,20 @@ fn an_old_format_catalog_of_another_codec_is_a_mismatch_and_stays_as_it_was() {
 }
 
 #[test]
-fn rows_of_a_version_older_than_an_old_format_catalog_records_need_an_upgrade() {
+fn a_new_version_over_an_old_format_catalog_needs_an_upgrade_from_the_unrecorded_version() {
     let db = Emdb::open_in_memory();
     write_legacy_table(&db, 1);
     // The program declares version 2 right away: version 1's shape was never recorded.
-    let v2 = Table::<u64, UserV2>::options("users").version(2).open(&db).unwrap();
-    let err = v2.get(&0).unwrap_err();
-    assert!(err.to_string().contains("register an upgrade from version 1"), "{err}");
+    let before = db.namespace("emdb.tables").unwrap().get("users").unwrap();
+    let err = Table::<u64, UserV2>::options("users").version(2).open(&db).unwrap_err();
+    match &err {
+        Error::SchemaChanged { version: 1, changes, action, .. } => {
+            assert!(changes[0].contains("shape of version 1 is not recorded"), "{err}");
+            assert!(action.contains("register an upgrade from version 1"), "{err}");
+        }
+        other => panic!("expected SchemaChanged, got {other}"),
+    }
+    assert_eq!(db.namespace("emdb.tables").unwrap().get("users").unwrap(), before);
     let v2 = Table::<u64, UserV2>::options("users")
         .version(2)
         .with_upgrade(1, |old: User| UserV2 { id: old.id, name: old.name, tier: 1 })

@@ -564,3 +564,53 @@ fn decode_errors_show_the_typed_key_and_the_likely_cause() {
     assert!(key_of(&"alice".to_owned()).contains("at key \"alice\" of"));
     assert!(key_of(&(1_u8, 2_i32)).contains("at key (1, 2) of"));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Types serde-reflection cannot trace by itself.
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+enum Role {
+    Reader,
+    Writer,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct MemberV1 {
+    id: u64,
+    roles: Vec<Role>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Member {
+    id: u64,
+    roles: Vec<Role>,
+    #[serde(default)]
+    active: bool,
+}
+
+#[test]
+fn an_enum_inside_a_sequence_needs_with_enum_to_evolve_under_a_binary_codec() {
+    // Without the hint the shape of version 1 is not recorded, and version 2 is refused.
+    let db = Emdb::open_in_memory();
+    let v1 = Table::<u64, MemberV1>::open(&db, "members").unwrap();
+    v1.insert(&1, &MemberV1 { id: 1, roles: vec![Role::Writer] }).unwrap();
+    let err = Table::<u64, Member>::options("members")
+        .version(2)
+        .with_enum::<Role>()
+        .open(&db)
+        .unwrap_err();
+    let (version, changes, _) = schema_changed(&err);
+    assert_eq!(version, 1);
+    assert!(changes[0].contains("TableOptions::with_enum"), "{changes:?}");
+
+    // With the hint from the start, version 1 evolves by itself.
+    let db = Emdb::open_in_memory();
+    let v1 = Table::<u64, MemberV1>::options("members").with_enum::<Role>().open(&db).unwrap();
+    v1.insert(&1, &MemberV1 { id: 1, roles: vec![Role::Writer, Role::Reader] }).unwrap();
+    let v2 =
+        Table::<u64, Member>::options("members").version(2).with_enum::<Role>().open(&db).unwrap();
+    assert_eq!(
+        v2.get(&1).unwrap(),
+        Some(Member { id: 1, roles: vec![Role::Writer, Role::Reader], active: false })
+    );
+}

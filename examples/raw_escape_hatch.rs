@@ -48,6 +48,7 @@ fn main() -> Result<(), Error> {
         let user: User = Postcard::decode(payload).map_err(|source| Error::Decode {
             table: "users".to_owned(),
             key: key_bytes.clone(),
+            key_text: None,
             source,
         })?;
         println!("        decoded by hand: {user:?}");
@@ -71,13 +72,13 @@ fn main() -> Result<(), Error> {
         }
     }
 
-    // The catalog: key = table name, value = format byte 1 + postcard(key type, value type,
-    // codec, version).
+    // The catalog: key = table name, value = format byte 2 + postcard(codec, key shape, newest
+    // version, every version with its value shape).
     let catalog = db.namespace("emdb.tables")?;
     if let Some(entry) = catalog.get("users")? {
         println!("\ncatalog entry for \"users\": {}", hex(&entry));
         println!(
-            "  (01 = format; then length-prefixed \"i64\", the value type name, \"postcard\"; then version 1)"
+            "  (02 = format; then length-prefixed \"postcard\", the key shape, version 1, then the value shape of version 1)"
         );
     }
     Ok(())

@@ -22,6 +22,32 @@ pub struct Account {
     pub balance: i64,
 }
 
+/// The previous version of `Ledger`.
+#[derive(Serialize, Deserialize)]
+pub struct LedgerV1 {
+    /// The key.
+    pub id: u64,
+    /// Cents.
+    pub cents: u32,
+}
+
+/// A record with a hand-written step from its previous version.
+#[derive(Serialize, Deserialize, Record)]
+#[emdb(version = 2, previous = "LedgerV1")]
+pub struct Ledger {
+    /// The key.
+    #[emdb(key)]
+    pub id: u64,
+    /// Euros.
+    pub euros: f64,
+}
+
+impl From<LedgerV1> for Ledger {
+    fn from(old: LedgerV1) -> Self {
+        Ledger { id: old.id, euros: f64::from(old.cents) / 100.0 }
+    }
+}
+
 /// A public group whose fields are private: its focus methods are private and never called.
 #[derive(Group)]
 #[emdb(group = "catalog.product", codec = "bincode", version = 3)]
@@ -98,4 +124,8 @@ fn both_derives_compile_warning_free_and_work() {
     assert_eq!(private::Note::focus(&db, "n").text().get().unwrap().as_deref(), Some("t"));
     assert_eq!(private::Note::load(&db, "n").unwrap().map(|n| n.text).as_deref(), Some("t"));
     private::touch(&db).unwrap();
+    let v1 = emdb::Table::<u64, LedgerV1>::open(&db, "ledger").unwrap();
+    v1.insert(&1, &LedgerV1 { id: 1, cents: 250 }).unwrap();
+    let ledger = Ledger::table(&db).unwrap();
+    assert_eq!(ledger.get(&1).unwrap().map(|l| l.euros), Some(2.5));
 }

@@ -256,7 +256,7 @@ fn a_missing_field_marked_default_loads_as_default_and_an_unmarked_one_is_named(
     db.insert("shop.item.old.label", b"\x03\x01\"Old\"").unwrap();
     let err = Item::load(&db, "old").unwrap_err();
     match &err {
-        Error::Decode { table, key, source } => {
+        Error::Decode { table, key, source, .. } => {
             assert_eq!(table, "shop.item.old");
             assert_eq!(key, b"shop.item.old.type");
             assert!(source.to_string().contains("field \"type\""), "{source}");

@@ -125,14 +125,21 @@ pub enum Error {
     },
 
     /// A stored value or key could not be decoded as the table's type.
+    ///
+    /// The message shows the key as `key_text` when there is one, else as its raw bytes; the
+    /// `source` says why the value does not decode and what most likely caused it.
     #[error(
-        "cannot decode the entry at key {key:02x?} of table {table:?}: {source}; was the table written with another type or codec?"
+        "cannot decode the entry at key {} of table {table:?}: {source}",
+        key_label(key, key_text.as_deref())
     )]
     Decode {
         /// The table the entry belongs to.
         table: String,
         /// The raw key of the entry.
         key: Vec<u8>,
+        /// The key decoded as the table's key type and printed (`7`, `"alice"`, `(1, 2)`), when
+        /// it decodes; `None` shows the raw bytes.
+        key_text: Option<String>,
         /// The codec's error.
         #[source]
         source: BoxError,
@@ -149,6 +156,25 @@ pub enum Error {
         expected: String,
         /// The types recorded in the database.
         found: String,
+    },
+
+    /// A typed table was opened with a value type whose shape differs from the one the
+    /// database records for the declared schema version, or from an older version in a way
+    /// that does not map onto the new type by field name.
+    ///
+    /// Checked before anything is written: the database is unchanged.
+    #[error("table {table:?}, schema version {version}: {}; {action}", changes.join(", "))]
+    SchemaChanged {
+        /// The table name.
+        table: String,
+        /// The schema version whose shape differs, or the newest version an unmappable change
+        /// leads to.
+        version: u32,
+        /// Each difference, such as `field tier: u8 added`, `field age removed` or
+        /// `field score: u32 → f64`.
+        changes: Vec<String>,
+        /// What to do about it, such as `declare version 3`.
+        action: String,
     },
 
     /// A stored value carries a schema version this program does not know.
@@ -316,5 +342,13 @@ impl Error {
         use std::io::ErrorKind::{FileTooLarge, QuotaExceeded, StorageFull};
         matches!(self, Error::Io { source, .. }
             if matches!(source.kind(), StorageFull | QuotaExceeded | FileTooLarge))
+    }
+}
+
+/// How [`Error::Decode`] shows its key: the decoded text, else the raw bytes in hex.
+fn key_label(raw: &[u8], text: Option<&str>) -> String {
+    match text {
+        Some(text) => text.to_owned(),
+        None => format!("{raw:02x?}"),
     }
 }

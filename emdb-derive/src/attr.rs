@@ -75,6 +75,8 @@ pub(crate) struct ContainerOpts {
     pub(crate) codec: Option<Spanned<CodecName>>,
     pub(crate) version: Option<Spanned<u32>>,
     pub(crate) krate: Option<Spanned<Path>>,
+    /// `previous = "UserV1"`: the type of the previous schema version, for the upgrade step.
+    pub(crate) previous: Option<Spanned<Type>>,
 }
 
 /// The options of the `#[emdb(...)]` attributes on one field; each flag holds its span.
@@ -240,7 +242,7 @@ fn flag(meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<Option<S
 }
 
 /// The options known in one position, for suggestions.
-const CONTAINER_NAMES: [&str; 5] = ["table", "group", "codec", "version", "crate"];
+const CONTAINER_NAMES: [&str; 6] = ["table", "group", "codec", "version", "previous", "crate"];
 const FIELD_NAMES: [&str; 5] = ["key", "index", "rename", "default", "group"];
 
 /// The number of single-character edits between `a` and `b`.
@@ -276,7 +278,7 @@ fn suggestion(name: &str, known: &[&str]) -> String {
         .unwrap_or_default()
 }
 
-const CONTAINER_OPTIONS: &str = "`table`, `group`, `codec`, `version` or `crate`";
+const CONTAINER_OPTIONS: &str = "`table`, `group`, `codec`, `version`, `previous` or `crate`";
 const FIELD_OPTIONS: &str = "`key`, `index`, `rename`, `default` or `group`";
 
 fn parse_container(attrs: &[Attribute], errors: &mut Errors) -> ContainerOpts {
@@ -324,6 +326,18 @@ fn parse_container(attrs: &[Attribute], errors: &mut Errors) -> ContainerOpts {
                     let lit: LitInt = meta.value().map_err(hint)?.parse().map_err(hint)?;
                     let version = lit.base10_parse::<u32>().map_err(hint)?;
                     set_once(&mut opts.version, Spanned { value: version, span: lit.span() }, &meta, errors);
+                }
+                "previous" => {
+                    let lit = string_value(&meta, "previous = \"UserV1\"")?;
+                    match lit.parse::<Type>() {
+                        Ok(ty) => {
+                            set_once(&mut opts.previous, Spanned { value: ty, span: lit.span() }, &meta, errors);
+                        }
+                        Err(_) => errors.at(
+                            lit.span(),
+                            format!("`previous` takes the type of the previous schema version, such as \"UserV1\"; {:?} is not a type", lit.value()),
+                        ),
+                    }
                 }
                 "crate" => {
                     let lit = string_value(&meta, "crate = \"my_emdb\"")?;

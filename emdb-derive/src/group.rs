@@ -97,6 +97,12 @@ fn validate<'a>(input: &'a Input<'a>, derive: Derive, errors: &mut Errors) -> Gr
             ),
         );
     }
+    if let Some(previous) = &input.opts.previous {
+        errors.at(
+            previous.span,
+            "`previous` names the type a #[derive(Record)]'s previous version upgrades from; a group stores each field on its own, and a field missing on load takes `#[emdb(default)]`",
+        );
+    }
     if let Some(table) = &input.opts.table {
         errors.at(
             table.span,

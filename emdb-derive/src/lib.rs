@@ -50,7 +50,46 @@ const INDEX_NOT_IMPLEMENTED: &str = "#[emdb(index)] is reserved for secondary in
 /// | `table = "name"` | the table name | the type name in `snake_case` (`UserProfile` → `"user_profile"`) |
 /// | `codec = "postcard" \| "bincode" \| "json"` | the value codec (`Record::Codec`) | `"postcard"` |
 /// | `version = N` | the schema version (`Record::VERSION`) | `1` |
+/// | `previous = "TypeV1"` | the type of version `N - 1`: `Record::upgrades` registers `Self: From<TypeV1>` as the hand-written step from it (needs `version = N`, N ≥ 2) | none: versions evolve automatically |
 /// | `crate = "path"` | where the `emdb` crate is, if it is renamed | `"::emdb"` |
+///
+/// Adding a field with `#[serde(default)]` or an `Option` field, removing, reordering or
+/// aliasing fields, and adding enum variants need only a new `version`: older rows evolve by
+/// field name. A change that does not map by name (a field's type, a split field) needs
+/// `previous` and a `From` impl:
+///
+/// ```
+/// use emdb::{Emdb, Record};
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Serialize, Deserialize, Record)]
+/// #[emdb(table = "prices")]
+/// struct PriceV1 {
+///     #[emdb(key)]
+///     sku: String,
+///     cents: u32,
+/// }
+///
+/// #[derive(Debug, PartialEq, Serialize, Deserialize, Record)]
+/// #[emdb(table = "prices", version = 2, previous = "PriceV1")]
+/// struct Price {
+///     #[emdb(key)]
+///     sku: String,
+///     euros: f64,
+/// }
+///
+/// impl From<PriceV1> for Price {
+///     fn from(old: PriceV1) -> Self {
+///         Price { sku: old.sku, euros: f64::from(old.cents) / 100.0 }
+///     }
+/// }
+///
+/// let db = Emdb::open_in_memory();
+/// PriceV1::table(&db)?.put(&PriceV1 { sku: "tea".into(), cents: 250 })?;
+/// let prices = Price::table(&db)?;
+/// assert_eq!(prices.get("tea")?, Some(Price { sku: "tea".into(), euros: 2.5 }));
+/// # Ok::<(), emdb::Error>(())
+/// ```
 ///
 /// On fields: `#[emdb(key)]` marks the key. One key field makes `Record::Key` that field's type;
 /// several make a tuple of their types in field order. `key()` clones the key field(s), so their

@@ -65,6 +65,14 @@ fn validate<'a>(input: Input<'a>, errors: &mut Errors) -> Record<'a> {
             );
         }
     }
+    if let Some(previous) = &input.opts.previous
+        && input.opts.version.as_ref().is_none_or(|version| version.value < 2)
+    {
+        errors.at(
+            previous.span,
+            "`previous` names the type of the version before this one, so the struct needs `version = N` with N of at least 2: `#[emdb(version = 2, previous = \"UserV1\")]`",
+        );
+    }
     if !input.fields.iter().any(|field| field.opts.key.is_some()) {
         errors.at(
             input.ident.span(),
@@ -105,6 +113,17 @@ fn expand(record: &Record<'_>) -> TokenStream {
         let value = version.value;
         quote!(const VERSION: u32 = #value;)
     });
+    let upgrades = input.opts.previous.as_ref().map(|previous| {
+        let ty = &previous.value;
+        let from = input.opts.version.as_ref().map_or(0, |version| version.value.saturating_sub(1));
+        quote_spanned! {previous.span=>
+            fn upgrades(
+                options: #krate::TableOptions<Self::Key, Self, Self::Codec>,
+            ) -> #krate::TableOptions<Self::Key, Self, Self::Codec> {
+                options.with_upgrade(#from, <Self as ::core::convert::From<#ty>>::from)
+            }
+        }
+    });
     let keys: Vec<&Field<'_>> = record.keys().collect();
     let clones = keys.iter().map(|field| {
         let member = &field.member;
@@ -127,6 +146,7 @@ fn expand(record: &Record<'_>) -> TokenStream {
             fn key(&self) -> Self::Key {
                 #key_value
             }
+            #upgrades
         }
     }
 }
@@ -166,6 +186,24 @@ mod tests {
         assert!(out.contains("implmy_emdb::RecordforT"), "{out}");
         assert!(out.contains("typeCodec=my_emdb::Bincode;"), "{out}");
         assert!(out.contains("constVERSION:u32=4u32;"), "{out}");
+    }
+
+    #[test]
+    fn previous_registers_the_from_conversion_as_the_step_from_the_version_before() {
+        let input: DeriveInput = syn::parse_quote! {
+            #[emdb(version = 3, previous = "UserV2")]
+            struct User { #[emdb(key)] id: u64 }
+        };
+        let out = expand_str(&input);
+        assert!(
+            out.contains("options.with_upgrade(2u32,<Selfas::core::convert::From<UserV2>>::from)"),
+            "{out}"
+        );
+        let input: DeriveInput = syn::parse_quote! {
+            #[emdb(previous = "UserV0")]
+            struct User { #[emdb(key)] id: u64 }
+        };
+        assert!(error(&input).contains("at least 2"), "{}", error(&input));
     }
 
     #[test]

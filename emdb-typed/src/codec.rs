@@ -31,6 +31,9 @@ use emdb_core::BoxError;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::dynamic::{Value, read_shaped};
+use crate::shape::Shape;
+
 mod sealed {
     /// Keeps [`Codec`](super::Codec) implementable only inside this crate.
     pub trait Sealed {}
@@ -41,7 +44,7 @@ mod sealed {
 /// # Examples
 ///
 /// ```
-/// use emdb_typed::{Codec, Json, Postcard};
+/// use emdb::{Codec, Json, Postcard};
 ///
 /// let mut bytes = Vec::new();
 /// Postcard::encode_into(&(1u8, "two"), &mut bytes)?;
@@ -49,7 +52,7 @@ mod sealed {
 /// let back: (u8, String) = Postcard::decode(&bytes)?;
 /// assert_eq!(back, (1, "two".to_owned()));
 /// assert_eq!(Json::encode(&(1u8, "two"))?, br#"[1,"two"]"#);
-/// # Ok::<(), emdb_core::BoxError>(())
+/// # Ok::<(), emdb::BoxError>(())
 /// ```
 pub trait Codec: sealed::Sealed + Send + Sync + 'static + Default + Copy + std::fmt::Debug {
     /// The codec's stable id, written into each stored value's header.
@@ -93,7 +96,7 @@ pub trait Codec: sealed::Sealed + Send + Sync + 'static + Default + Copy + std::
 /// # Examples
 ///
 /// ```
-/// use emdb_typed::{Codec, Json, codec_name};
+/// use emdb::{Codec, Json, codec_name};
 ///
 /// assert_eq!(codec_name(Json::ID), Some("json"));
 /// assert_eq!(codec_name(0), None);
@@ -104,6 +107,55 @@ pub fn codec_name(id: u8) -> Option<&'static str> {
         Bincode::ID => Some(Bincode::NAME),
         Json::ID => Some(Json::NAME),
         _ => None,
+    }
+}
+
+/// Whether codec `C` reports itself human-readable to serde (JSON does), which changes how some
+/// types serialize; shapes are traced and dynamic values read with the same setting.
+pub(crate) fn human_readable<C: Codec>() -> bool {
+    C::ID == Json::ID
+}
+
+/// Decodes exactly `bytes`, written by codec `C`, through `shape` into a dynamic value.
+///
+/// # Errors
+/// The codec's error if the bytes are not one complete value of `shape`.
+pub(crate) fn decode_shaped<C: Codec>(bytes: &[u8], shape: &Shape) -> Result<Value, BoxError> {
+    let trailing = |count: usize| -> BoxError { Box::new(TrailingBytes { codec: C::NAME, count }) };
+    match C::ID {
+        Postcard::ID => {
+            let mut de = postcard::Deserializer::from_bytes(bytes);
+            let value = read_shaped(shape, &mut de)?;
+            match de.finalize()? {
+                [] => Ok(value),
+                rest => Err(trailing(rest.len())),
+            }
+        }
+        Bincode::ID => {
+            let config = bincode::config::standard().with_limit::<BINCODE_DECODE_LIMIT>();
+            let (value, read) = bincode::serde::seed_decode_from_slice(Seed(shape), bytes, config)?;
+            match bytes.len().checked_sub(read) {
+                Some(0) => Ok(value),
+                _ => Err(trailing(bytes.len().saturating_sub(read))),
+            }
+        }
+        _ => {
+            let mut de = serde_json::Deserializer::from_slice(bytes);
+            let value = read_shaped(shape, &mut de)?;
+            de.end()?;
+            Ok(value)
+        }
+    }
+}
+
+/// [`read_shaped`] as a seed, for bincode's seeded entry point.
+struct Seed<'s>(&'s Shape);
+
+impl<'de> serde::de::DeserializeSeed<'de> for Seed<'_> {
+    type Value = Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        read_shaped(self.0, d)
     }
 }
 

@@ -56,6 +56,11 @@ fn encode_field<T: Serialize + ?Sized, C: Codec>(
     Ok(out)
 }
 
+/// A group entry's key as text for [`Error::Decode`]: quoted, when it is UTF-8.
+fn group_key_text(key: &[u8]) -> Option<String> {
+    std::str::from_utf8(key).ok().map(|key| format!("{key:?}"))
+}
+
 /// Decodes one stored field value written by [`encode_field`].
 fn decode_field<T: DeserializeOwned, C: Codec>(
     path: &str,
@@ -63,8 +68,12 @@ fn decode_field<T: DeserializeOwned, C: Codec>(
     known_version: u32,
     bytes: &[u8],
 ) -> Result<T> {
-    let decode_error =
-        |source: BoxError| Error::Decode { table: path.to_owned(), key: key.to_vec(), source };
+    let decode_error = |source: BoxError| Error::Decode {
+        table: path.to_owned(),
+        key: key.to_vec(),
+        key_text: group_key_text(key),
+        source,
+    };
     let (header, payload) = read_header(bytes).map_err(|err| match err {
         Error::Decode { source, .. } => decode_error(source),
         other => other,
@@ -93,8 +102,7 @@ fn decode_field<T: DeserializeOwned, C: Codec>(
 /// # Examples
 ///
 /// ```
-/// use emdb_core::{Emdb, Error};
-/// use emdb_typed::{GroupPath, Postcard};
+/// use emdb::{Emdb, Error, GroupPath, Postcard};
 ///
 /// let db = Emdb::open_in_memory();
 /// let phone = GroupPath::new(&db, "product", "phone");
@@ -131,15 +139,14 @@ impl GroupPath {
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::Emdb;
-    /// use emdb_typed::{GroupPath, Json};
+    /// use emdb::{Emdb, GroupPath, Json};
     ///
     /// let db = Emdb::open_in_memory();
     /// let settings = db.namespace("settings")?;
     /// let path = GroupPath::from_focus(settings.focus("server"));
     /// path.field::<u16, Json>("port", 1).set(&8080)?;
     /// assert_eq!(settings.get("server.port")?, Some(b"\x03\x018080".to_vec()));
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn from_focus(focus: Focus) -> Self {
         let path = match focus.prefix() {
@@ -191,8 +198,7 @@ impl GroupPath {
 /// # Examples
 ///
 /// ```
-/// use emdb_core::Emdb;
-/// use emdb_typed::{FieldFocus, GroupPath, Postcard};
+/// use emdb::{Emdb, FieldFocus, GroupPath, Postcard};
 ///
 /// let db = Emdb::open_in_memory();
 /// let price: FieldFocus<u32> = GroupPath::new(&db, "product", "phone").field("price", 1);
@@ -201,7 +207,7 @@ impl GroupPath {
 /// assert_eq!(price.get()?, Some(799));
 /// assert!(price.remove()?);
 /// assert!(!price.exists()?);
-/// # Ok::<(), emdb_core::Error>(())
+/// # Ok::<(), emdb::Error>(())
 /// ```
 pub struct FieldFocus<T, C = Postcard> {
     group: GroupPath,
@@ -262,14 +268,13 @@ impl<T, C: Codec> FieldFocus<T, C> {
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::Emdb;
-    /// use emdb_typed::{FieldFocus, GroupPath};
+    /// use emdb::{Emdb, FieldFocus, GroupPath};
     ///
     /// let db = Emdb::open_in_memory();
     /// let name: FieldFocus<String> = GroupPath::new(&db, "product", "phone").field("name", 1);
     /// name.set(&"Phone X".to_owned())?;
     /// assert_eq!(name.get()?.as_deref(), Some("Phone X"));
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn get(&self) -> Result<Option<T>>
     where
@@ -289,14 +294,13 @@ impl<T, C: Codec> FieldFocus<T, C> {
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::Emdb;
-    /// use emdb_typed::{FieldFocus, GroupPath};
+    /// use emdb::{Emdb, FieldFocus, GroupPath};
     ///
     /// let db = Emdb::open_in_memory();
     /// let tags: FieldFocus<Vec<String>> = GroupPath::new(&db, "product", "phone").field("tags", 1);
     /// tags.set(&vec!["new".to_owned()])?;
     /// assert_eq!(tags.get()?, Some(vec!["new".to_owned()]));
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn set(&self, value: &T) -> Result<()>
     where
@@ -316,15 +320,14 @@ impl<T, C: Codec> FieldFocus<T, C> {
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::Emdb;
-    /// use emdb_typed::{FieldFocus, GroupPath};
+    /// use emdb::{Emdb, FieldFocus, GroupPath};
     ///
     /// let db = Emdb::open_in_memory();
     /// let note: FieldFocus<String> = GroupPath::new(&db, "product", "phone").field("note", 1);
     /// assert!(!note.remove()?);
     /// note.set(&String::new())?;
     /// assert!(note.remove()?);
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn remove(&self) -> Result<bool> {
         Ok(self.focus()?.remove(self.name)?.is_some())
@@ -338,15 +341,14 @@ impl<T, C: Codec> FieldFocus<T, C> {
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::Emdb;
-    /// use emdb_typed::{FieldFocus, GroupPath};
+    /// use emdb::{Emdb, FieldFocus, GroupPath};
     ///
     /// let db = Emdb::open_in_memory();
     /// let stock: FieldFocus<u32> = GroupPath::new(&db, "product", "phone").field("stock", 1);
     /// assert!(!stock.exists()?);
     /// stock.set(&3)?;
     /// assert!(stock.exists()?);
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn exists(&self) -> Result<bool> {
         self.focus()?.contains_key(self.name)
@@ -451,6 +453,7 @@ impl FieldReader<'_> {
             (_, Some(value)) => Ok(value),
             (key, None) => Err(Error::Decode {
                 table: self.path().to_owned(),
+                key_text: group_key_text(&key),
                 key,
                 source: Box::new(GroupError::MissingField {
                     path: self.path().to_owned(),
@@ -591,8 +594,7 @@ fn checked_path<G: Group>(db: &Emdb, key: &str) -> Result<GroupPath> {
 /// written by hand:
 ///
 /// ```
-/// use emdb_core::{Emdb, Result};
-/// use emdb_typed::{FieldFocus, FieldReader, FieldWriter, Group, GroupPath, Postcard};
+/// use emdb::{Emdb, FieldFocus, FieldReader, FieldWriter, Group, GroupPath, Postcard, Result};
 ///
 /// struct Product {
 ///     sku: String,
@@ -633,7 +635,7 @@ fn checked_path<G: Group>(db: &Emdb, key: &str) -> Result<GroupPath> {
 /// assert_eq!(db.get("product.phone.price")?, Some(vec![1, 1, 0x9f, 0x06]));
 /// Product::focus(&db, "phone").price().set(&899)?;
 /// assert_eq!(Product::load(&db, "phone")?.map(|p| p.price), Some(899));
-/// # Ok::<(), emdb_core::Error>(())
+/// # Ok::<(), emdb::Error>(())
 /// ```
 pub trait Group: Sized {
     /// The group name: the first path segment(s) of every entry (`"product"`).
@@ -673,8 +675,9 @@ pub trait Group: Sized {
     /// # Examples
     ///
     /// ```
-    /// # use emdb_core::{Emdb, Result};
-    /// # use emdb_typed::{FieldFocus, FieldReader, FieldWriter, Group, GroupPath, Postcard};
+    /// # use emdb::{
+    /// #     Emdb, FieldFocus, FieldReader, FieldWriter, Group, GroupPath, Postcard, Result,
+    /// # };
     /// # struct Product { sku: String, price: u32 }
     /// # struct ProductFocus(GroupPath);
     /// # impl From<GroupPath> for ProductFocus { fn from(p: GroupPath) -> Self { ProductFocus(p) } }
@@ -691,7 +694,7 @@ pub trait Group: Sized {
     /// Product { sku: "phone".into(), price: 799 }.save(&db)?;
     /// assert_eq!(db.group("product.phone")?.count(), 1);
     /// assert!(Product { sku: "a.b".into(), price: 1 }.save(&db).is_err());
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     fn save(&self, db: &Emdb) -> Result<()> {
         let path = checked_path::<Self>(db, self.key())?;
@@ -709,8 +712,9 @@ pub trait Group: Sized {
     /// # Examples
     ///
     /// ```
-    /// # use emdb_core::{Emdb, Result};
-    /// # use emdb_typed::{FieldFocus, FieldReader, FieldWriter, Group, GroupPath, Postcard};
+    /// # use emdb::{
+    /// #     Emdb, FieldFocus, FieldReader, FieldWriter, Group, GroupPath, Postcard, Result,
+    /// # };
     /// # struct Product { sku: String, price: u32 }
     /// # struct ProductFocus(GroupPath);
     /// # impl From<GroupPath> for ProductFocus { fn from(p: GroupPath) -> Self { ProductFocus(p) } }
@@ -728,7 +732,7 @@ pub trait Group: Sized {
     ///     Product { sku: "tablet".into(), price: 499 }.save_in(tx)
     /// })?;
     /// assert_eq!(Product::all(&db)?.count(), 2);
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     fn save_in(&self, tx: &mut Transaction<'_>) -> Result<()> {
         let key = self.key();
@@ -753,8 +757,9 @@ pub trait Group: Sized {
     /// # Examples
     ///
     /// ```
-    /// # use emdb_core::{Emdb, Result};
-    /// # use emdb_typed::{FieldFocus, FieldReader, FieldWriter, Group, GroupPath, Postcard};
+    /// # use emdb::{
+    /// #     Emdb, FieldFocus, FieldReader, FieldWriter, Group, GroupPath, Postcard, Result,
+    /// # };
     /// # struct Product { sku: String, price: u32 }
     /// # struct ProductFocus(GroupPath);
     /// # impl From<GroupPath> for ProductFocus { fn from(p: GroupPath) -> Self { ProductFocus(p) } }
@@ -770,7 +775,7 @@ pub trait Group: Sized {
     /// assert!(Product::load(&db, "phone")?.is_none());
     /// Product { sku: "phone".into(), price: 799 }.save(&db)?;
     /// assert_eq!(Product::load(&db, "phone")?.map(|p| p.price), Some(799));
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     fn load(db: &Emdb, key: &str) -> Result<Option<Self>> {
         let path = checked_path::<Self>(db, key)?;
@@ -800,8 +805,9 @@ pub trait Group: Sized {
     /// # Examples
     ///
     /// ```
-    /// # use emdb_core::{Emdb, Result};
-    /// # use emdb_typed::{FieldFocus, FieldReader, FieldWriter, Group, GroupPath, Postcard};
+    /// # use emdb::{
+    /// #     Emdb, FieldFocus, FieldReader, FieldWriter, Group, GroupPath, Postcard, Result,
+    /// # };
     /// # struct Product { sku: String, price: u32 }
     /// # struct ProductFocus(GroupPath);
     /// # impl From<GroupPath> for ProductFocus { fn from(p: GroupPath) -> Self { ProductFocus(p) } }
@@ -818,7 +824,7 @@ pub trait Group: Sized {
     /// assert!(Product::delete(&db, "phone")?);
     /// assert!(!Product::delete(&db, "phone")?);
     /// assert!(db.is_empty()?);
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     fn delete(db: &Emdb, key: &str) -> Result<bool> {
         Ok(checked_path::<Self>(db, key)?.focus()?.delete_all()? > 0)
@@ -832,8 +838,9 @@ pub trait Group: Sized {
     /// # Examples
     ///
     /// ```
-    /// # use emdb_core::{Emdb, Result};
-    /// # use emdb_typed::{FieldFocus, FieldReader, FieldWriter, Group, GroupPath, Postcard};
+    /// # use emdb::{
+    /// #     Emdb, FieldFocus, FieldReader, FieldWriter, Group, GroupPath, Postcard, Result,
+    /// # };
     /// # struct Product { sku: String, price: u32 }
     /// # struct ProductFocus(GroupPath);
     /// # impl From<GroupPath> for ProductFocus { fn from(p: GroupPath) -> Self { ProductFocus(p) } }
@@ -853,7 +860,7 @@ pub trait Group: Sized {
     ///     Ok(true)
     /// })?;
     /// assert!(renamed && Product::load(&db, "phone")?.is_none());
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     fn delete_in(tx: &mut Transaction<'_>, key: &str) -> Result<bool> {
         let path = format!("{}{SEP}{key}", Self::GROUP);
@@ -877,8 +884,9 @@ pub trait Group: Sized {
     /// # Examples
     ///
     /// ```
-    /// # use emdb_core::{Emdb, Result};
-    /// # use emdb_typed::{FieldFocus, FieldReader, FieldWriter, Group, GroupPath, Postcard};
+    /// # use emdb::{
+    /// #     Emdb, FieldFocus, FieldReader, FieldWriter, Group, GroupPath, Postcard, Result,
+    /// # };
     /// # struct Product { sku: String, price: u32 }
     /// # struct ProductFocus(GroupPath);
     /// # impl From<GroupPath> for ProductFocus { fn from(p: GroupPath) -> Self { ProductFocus(p) } }
@@ -896,7 +904,7 @@ pub trait Group: Sized {
     /// }
     /// let skus = Product::all(&db)?.map(|p| p.map(|p| p.sku)).collect::<Result<Vec<_>>>()?;
     /// assert_eq!(skus, ["phone", "tablet"]);
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     fn all(db: &Emdb) -> Result<GroupIter<Self>> {
         Ok(GroupIter {
@@ -913,8 +921,9 @@ pub trait Group: Sized {
     /// # Examples
     ///
     /// ```
-    /// # use emdb_core::{Emdb, Result};
-    /// # use emdb_typed::{FieldFocus, FieldReader, FieldWriter, Group, GroupPath, Postcard};
+    /// # use emdb::{
+    /// #     Emdb, FieldFocus, FieldReader, FieldWriter, Group, GroupPath, Postcard, Result,
+    /// # };
     /// # struct Product { sku: String, price: u32 }
     /// # struct ProductFocus(GroupPath);
     /// # impl From<GroupPath> for ProductFocus { fn from(p: GroupPath) -> Self { ProductFocus(p) } }
@@ -931,7 +940,7 @@ pub trait Group: Sized {
     /// let phone = Product::focus(&db, "phone");
     /// phone.price().set(&799)?;
     /// assert_eq!(phone.price().get()?, Some(799));
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     fn focus(db: &Emdb, key: &str) -> Self::Focus {
         Self::Focus::from(GroupPath::new(db, Self::GROUP, key))
@@ -1004,6 +1013,7 @@ impl<G: Group> GroupIter<G> {
             _ => {
                 return Err(Error::Decode {
                     table: group.into_owned(),
+                    key_text: group_key_text(&item_prefix),
                     key: item_prefix,
                     source: Box::new(GroupError::BadKey),
                 });

@@ -35,7 +35,7 @@ pub struct Header {
 /// # Examples
 ///
 /// ```
-/// use emdb_typed::{Codec, Json, write_header};
+/// use emdb::{Codec, Json, write_header};
 ///
 /// let mut value = Vec::new();
 /// write_header(Json::ID, 300, &mut value);
@@ -66,18 +66,19 @@ pub fn write_header(codec_id: u8, version: u32, out: &mut Vec<u8>) {
 /// # Examples
 ///
 /// ```
-/// use emdb_typed::{Header, read_header};
+/// use emdb::{Header, read_header};
 ///
 /// let (header, payload) = read_header(&[1, 0xac, 0x02, 42])?;
 /// assert_eq!(header, Header { codec_id: 1, schema_version: 300 });
 /// assert_eq!(payload, [42]);
 /// assert!(read_header(&[1, 0xac]).is_err());
-/// # Ok::<(), emdb_core::Error>(())
+/// # Ok::<(), emdb::Error>(())
 /// ```
 pub fn read_header(bytes: &[u8]) -> Result<(Header, &[u8])> {
     parse(bytes).map_err(|source| Error::Decode {
         table: String::new(),
         key: Vec::new(),
+        key_text: None,
         source: Box::new(source),
     })
 }

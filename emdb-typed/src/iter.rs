@@ -25,8 +25,7 @@ use crate::schema::Schema;
 /// # Examples
 ///
 /// ```
-/// use emdb_core::Emdb;
-/// use emdb_typed::Table;
+/// use emdb::{Emdb, Table};
 ///
 /// let db = Emdb::open_in_memory();
 /// let t = Table::<u32, String>::open(&db, "t")?;
@@ -36,7 +35,7 @@ use crate::schema::Schema;
 /// assert_eq!(all, [(1, "one".to_owned()), (2, "two".to_owned())]);
 /// let newest_first: Vec<u32> = t.iter()?.rev().map(|e| e.map(|(k, _)| k)).collect::<Result<_, _>>()?;
 /// assert_eq!(newest_first, [2, 1]);
-/// # Ok::<(), emdb_core::Error>(())
+/// # Ok::<(), emdb::Error>(())
 /// ```
 pub struct TableIter<K, V, C = Postcard> {
     raw: emdb_core::Iter,

@@ -20,26 +20,27 @@
 //! # Examples
 //!
 //! ```
-//! use emdb_core::Emdb;
-//! use emdb_typed::Table;
+//! use emdb::{Emdb, Table};
 //!
 //! let db = Emdb::open_in_memory();
 //! let scores = Table::<i64, String>::open(&db, "scores")?;
 //! scores.insert(&-3, &"low".to_owned())?;
 //! scores.insert(&10, &"high".to_owned())?;
 //! assert_eq!(scores.first()?, Some((-3, "low".to_owned())));
-//! # Ok::<(), emdb_core::Error>(())
+//! # Ok::<(), emdb::Error>(())
 //! ```
 #![forbid(unsafe_code)]
 
 mod catalog;
 mod codec;
+mod dynamic;
 mod group;
 mod header;
 mod iter;
 pub mod key;
 mod record;
 mod schema;
+mod shape;
 mod table;
 mod tx;
 

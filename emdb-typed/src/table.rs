@@ -13,12 +13,17 @@ use emdb_core::{Emdb, Namespace, Result, Transaction, Ttl};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::catalog::{self, CatalogEntry, TABLE_NAMESPACE_PREFIX};
-use crate::codec::{Codec, Postcard};
+use crate::catalog::{self, Declared, Probe, TABLE_NAMESPACE_PREFIX, Target};
+use crate::codec::{Codec, Postcard, human_readable};
+use crate::dynamic::{self, Value, to_value};
 use crate::iter::TableIter;
 use crate::record::Record;
-use crate::schema::{Schema, UpgradeFn};
+use crate::schema::{FromBytes, FromValue, Schema, Step, key_text};
+use crate::shape::{self, EnumHint, enum_hint};
 use crate::tx::TxTable;
+
+/// The most rows [`Table::migrate`] rewrites in one transaction.
+const MIGRATE_BATCH: usize = 1024;
 
 /// A typed table: keys of type `K`, values of type `V` encoded with codec `C` ([`Postcard`]
 /// unless named).
@@ -34,8 +39,7 @@ use crate::tx::TxTable;
 /// # Examples
 ///
 /// ```
-/// use emdb_core::Emdb;
-/// use emdb_typed::{Bincode, Table};
+/// use emdb::{Bincode, Emdb, Table};
 ///
 /// let db = Emdb::open_in_memory();
 /// let scores = Table::<String, i64>::open(&db, "scores")?;
@@ -48,7 +52,7 @@ use crate::tx::TxTable;
 /// let logins = Table::<u64, Vec<u64>, Bincode>::open_with(&db, "logins")?;
 /// logins.insert(&7, &vec![1_700_000_000])?;
 /// assert_eq!(logins.len()?, 1);
-/// # Ok::<(), emdb_core::Error>(())
+/// # Ok::<(), emdb::Error>(())
 /// ```
 ///
 /// # Storage layout (the escape hatch)
@@ -65,10 +69,34 @@ use crate::tx::TxTable;
 ///   LEB128 `u32` — followed by the codec's encoding of the value.
 ///   [`get_raw`](Self::get_raw) returns these bytes; [`read_header`](crate::read_header) splits
 ///   them.
-/// * The catalog, in the core namespace `emdb.tables`, maps each table name to the key type,
-///   value type ([`std::any::type_name`]), codec name and newest declared schema version:
-///   one format byte `1`, then those four fields in postcard (two strings, a string, a varint
-///   `u32`). [`open_with`](Self::open_with) creates the entry and checks it on every open.
+/// * The catalog, in the core namespace `emdb.tables`, maps each table name to its codec, the
+///   *shape* of its key type and the shape of its value type for every declared schema version
+///   (format 2, laid out in `emdb-typed/src/catalog.rs`). [`open_with`](Self::open_with)
+///   creates the entry and checks it on every open.
+///
+/// # Identity: name and shape, not Rust path
+///
+/// A shape is the serde data model of a type, taken with `serde-reflection` when the table is
+/// opened: field names in order, field types, nested structs, enums and their variants,
+/// options, sequences, maps. Type names and module paths are not part of it, so the same struct
+/// in another crate, module or binary, or renamed, opens the table. Opening with
+///
+/// * another codec or key shape is [`TableTypeMismatch`](emdb_core::Error::TableTypeMismatch);
+/// * a value shape other than the one recorded for the declared version is
+///   [`SchemaChanged`](emdb_core::Error::SchemaChanged), naming every difference
+///   (`field tier: u8 added`, `field age removed`, `field score: u32 → f64`) and saying to
+///   declare the next version;
+/// * a declared version older than the newest recorded one is
+///   [`UnknownSchemaVersion`](emdb_core::Error::UnknownSchemaVersion): an older program never
+///   writes into a table a newer one has evolved.
+///
+/// Each check runs before anything is written. Types that `serde-reflection` cannot trace
+/// (`#[serde(flatten)]`, untagged enums, recursive types, `Deserialize` impls that reject the
+/// tracer's placeholder values, and enums held only inside an `Option`, a sequence or a map
+/// without a [`with_enum`](TableOptions::with_enum) hint) record no shape: the table opens and
+/// its shape is not checked; under postcard and bincode, declaring a newer version is refused
+/// until an upgrade from the untraced version is registered (under [`Json`](crate::Json) its
+/// values evolve by name all the same).
 ///
 /// # Schema versions
 ///
@@ -76,41 +104,40 @@ use crate::tx::TxTable;
 /// [`Record::table`], [`TableOptions::version`] otherwise (1 by default). Reading a value
 ///
 /// * of the declared version decodes it;
-/// * of a newer version is [`Error::UnknownSchemaVersion`](emdb_core::Error::UnknownSchemaVersion)
+/// * of a newer version is [`UnknownSchemaVersion`](emdb_core::Error::UnknownSchemaVersion)
 ///   (this program is older than the data; nothing is guessed);
-/// * of an older version applies the upgrade registered for exactly that version with
-///   [`with_upgrade`](Self::with_upgrade), *lazily*: the stored bytes stay as they are until the
-///   entry is written again or [`migrate`](Self::migrate) rewrites every old value. Without a
-///   registered upgrade it is an [`Error::Decode`](emdb_core::Error::Decode) that says so: an old
-///   value is never decoded as the new type by accident. When the new type really does read the
-///   old bytes (a JSON table that gained an optional field), say so with an identity upgrade,
-///   `with_upgrade::<V, _>(1, |v| v)`.
+/// * of an older version evolves it, *lazily*: the stored bytes stay as they are until the entry
+///   is written again or [`migrate`](Self::migrate) rewrites every old value.
 ///
-/// # Changing a value type, per codec
+/// Evolution goes step by step from the value's version to the declared one. A step from version
+/// `n` is hand-written when [`TableOptions::with_upgrade`] registered one for `n`, and automatic
+/// otherwise. An automatic step reads the old value by field name into the next typed step (the
+/// `Old` type of the next hand-written step, or `V`): postcard and bincode store no names, so
+/// the value is first read through the shape recorded for its version; JSON values are read
+/// directly.
 ///
-/// Postcard and bincode write a struct as its fields in order, with no names and no count; JSON
-/// writes names. What each codec reads back after a change of the Rust type *without* a version
-/// bump (each rule is pinned by `tests/table_schema_evolution.rs`):
+/// # What evolves by itself, and what needs an upgrade
 ///
-/// | change | postcard / bincode | json |
-/// | --- | --- | --- |
-/// | rename a field | reads (names are not stored) | fails: missing field (unless `#[serde(alias)]`) |
-/// | rename the struct or move it to another module | reads, but the catalog's value type name changes: opening fails with `TableTypeMismatch` | same |
-/// | add a field, even last with `#[serde(default)]` | **fails** to decode old values (the input ends early) | reads if the field is `Option` or `#[serde(default)]` |
-/// | remove a field | fails (trailing bytes); removing from the middle can also misread | reads (unknown fields are ignored) |
-/// | reorder fields | **misreads silently** when the types line up | reads |
-/// | widen `u16`→`u32`→`u64`, `i16`→`i32`→`i64` | reads (varint integers) | reads |
-/// | widen `u8`→`u16` | fails for large values (`u8` is a raw byte, not a varint) | reads |
-/// | append an enum variant | reads | reads |
+/// | change from one version to the next | automatic |
+/// | --- | --- |
+/// | add a field with `#[serde(default)]`, or an `Option` field (`None`) | yes |
+/// | remove a field | yes (the old value is dropped) |
+/// | reorder fields | yes |
+/// | rename a field with `#[serde(alias = "old")]` (or `rename` back to the stored name) | yes |
+/// | the same changes inside a nested struct, or a struct variant | yes |
+/// | add an enum variant | yes |
+/// | widen a number (`u8`→`u32`, `i32`→`i64`, unsigned → wider signed, `f32`→`f64`), or `T` → `Option<T>` | yes |
+/// | add a field with no serde default | no: refused at open |
+/// | change a field's type otherwise (`u32` → `f64`, `String` → `u64`) | no: refused at open |
+/// | remove an enum variant, or change a variant's kind | no: refused at open |
+/// | rename a field without an alias | no: the old field is dropped and the new one needs a default |
 ///
-/// Anything outside "reads" needs a version bump and an upgrade: declare version `n + 1`, keep the
-/// old type around, register `with_upgrade::<Old, _>(n, |old| new)`, and run
-/// [`migrate`](Self::migrate) when convenient.
+/// A refusal is [`SchemaChanged`](emdb_core::Error::SchemaChanged) at open, naming the field and
+/// saying to register an upgrade from the version it comes from. Whether a new field has a
+/// default is found by reading a sample value of the old shape into the new type.
 ///
-/// The value type *name* is part of the catalog check, so renaming the type or moving it to
-/// another module, and upgrades of the compiler that change what [`std::any::type_name`]
-/// prints, make [`open_with`](Self::open_with) fail with
-/// [`TableTypeMismatch`](emdb_core::Error::TableTypeMismatch) even though the bytes still read.
+/// Under the *same* version nothing may change: postcard and bincode would misread reordered
+/// fields and fail on added ones, which is why the shape is checked at open.
 pub struct Table<K, V, C = Postcard> {
     db: Emdb,
     ns: Namespace,
@@ -149,18 +176,19 @@ type Marker<K, V, C> = PhantomData<fn() -> (K, V, C)>;
 /// # Examples
 ///
 /// ```
-/// use emdb_core::Emdb;
-/// use emdb_typed::{Json, Table};
+/// use emdb::{Emdb, Json, Table};
 ///
 /// let db = Emdb::open_in_memory();
 /// let notes = Table::<u32, String, Json>::options("notes").version(3).open(&db)?;
 /// assert_eq!(notes.version(), 3);
-/// # Ok::<(), emdb_core::Error>(())
+/// # Ok::<(), emdb::Error>(())
 /// ```
 #[must_use = "options do nothing until open() is called"]
 pub struct TableOptions<K, V, C = Postcard> {
     name: String,
     version: u32,
+    steps: BTreeMap<u32, Step>,
+    hints: Vec<EnumHint>,
     types: Marker<K, V, C>,
 }
 
@@ -186,21 +214,146 @@ where
         self
     }
 
+    /// Names an enum type that the value type holds inside an `Option`, a sequence or a map, so
+    /// that the table's recorded shape has every variant of it. Call it before
+    /// [`with_upgrade`](Self::with_upgrade) for the upgrades' types too.
+    ///
+    /// The shape of `V` is taken with `serde-reflection`, which explores the content of an
+    /// `Option`, a sequence or a map once; an enum met only there stays incomplete, and without
+    /// this hint the table records no shape for `V`: it opens, but its shape is not checked and
+    /// values of older versions read only through upgrades (or, under [`Json`](crate::Json), by
+    /// name). Enums held directly in fields need no hint.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use emdb::{Emdb, Table};
+    /// use serde::{Deserialize, Serialize};
+    ///
+    /// #[derive(Serialize, Deserialize)]
+    /// enum Role { Reader, Writer }
+    ///
+    /// #[derive(Serialize, Deserialize)]
+    /// struct Member { roles: Vec<Role> }
+    ///
+    /// let db = Emdb::open_in_memory();
+    /// let members = Table::<u32, Member>::options("members").with_enum::<Role>().open(&db)?;
+    /// members.insert(&1, &Member { roles: vec![Role::Writer] })?;
+    /// # Ok::<(), emdb::Error>(())
+    /// ```
+    pub fn with_enum<E: DeserializeOwned + 'static>(mut self) -> Self {
+        self.hints.push(enum_hint::<E>);
+        self
+    }
+
+    /// Registers the hand-written step from schema version `from_version` to the next one:
+    /// values of `from_version` read as `Old`, and `upgrade` turns each into a `New`, the type
+    /// of version `from_version + 1` (the declared `V` when that is the declared version).
+    ///
+    /// Steps chain: a value of version 1 in a table declared at version 3 goes through the step
+    /// from 1 (hand-written, or automatic when none is registered), then the step from 2. An
+    /// automatic step reads the older value by field name as the next step's `Old` type (or as
+    /// `V`), so a hand-written step is needed only where a change does not map by name (see
+    /// [Schema versions](Table#schema-versions)). Reads apply the steps lazily (the stored bytes
+    /// stay old); [`Table::migrate`] rewrites them.
+    ///
+    /// A second registration for the same version replaces the first.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use emdb::{Emdb, Table};
+    /// use serde::{Deserialize, Serialize};
+    ///
+    /// /// What version 1 of the program stored.
+    /// #[derive(Serialize, Deserialize)]
+    /// struct PersonV1 { name: String }
+    ///
+    /// /// Version 2 splits the name: no default maps one field onto two.
+    /// #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    /// struct Person { first: String, last: String }
+    ///
+    /// let db = Emdb::open_in_memory();
+    /// let v1 = Table::<u32, PersonV1>::open(&db, "people")?;
+    /// v1.insert(&1, &PersonV1 { name: "Ada Lovelace".into() })?;
+    ///
+    /// let people = Table::<u32, Person>::options("people")
+    ///     .version(2)
+    ///     .with_upgrade(1, |old: PersonV1| {
+    ///         let (first, last) = old.name.split_once(' ').unwrap_or((&old.name, ""));
+    ///         Person { first: first.to_owned(), last: last.to_owned() }
+    ///     })
+    ///     .open(&db)?;
+    /// let ada = Person { first: "Ada".to_owned(), last: "Lovelace".to_owned() };
+    /// assert_eq!(people.get(&1)?, Some(ada));
+    /// # Ok::<(), emdb::Error>(())
+    /// ```
+    pub fn with_upgrade<Old, New, F>(mut self, from_version: u32, upgrade: F) -> Self
+    where
+        Old: DeserializeOwned + 'static,
+        New: Serialize + 'static,
+        F: Fn(Old) -> New + Send + Sync + 'static,
+    {
+        let human = human_readable::<C>();
+        let upgrade = Arc::new(upgrade);
+        let bytes_step = Arc::clone(&upgrade);
+        let from_bytes: Arc<FromBytes> = Arc::new(move |payload: &[u8]| {
+            let old = C::decode::<Old>(payload)?;
+            Ok(to_value(&bytes_step(old))?)
+        });
+        let from_value: Arc<FromValue> = Arc::new(move |value: Value| {
+            let old = dynamic::from_value::<Old>(value, human)?;
+            Ok(to_value(&upgrade(old))?)
+        });
+        let probe: Arc<Probe> =
+            Arc::new(move |value: Value| dynamic::from_value::<Old>(value, human).map(drop));
+        let step = Step {
+            shape: shape::trace::<Old>(human, &self.hints).ok(),
+            probe,
+            from_bytes,
+            from_value,
+        };
+        self.steps.insert(from_version, step);
+        self
+    }
+
     /// Opens the table, creating it (and its catalog entry) on first use.
     ///
     /// # Errors
     /// As [`Table::open_with`].
     pub fn open(self, db: &Emdb) -> Result<Table<K, V, C>> {
         catalog::check_table_name(&self.name)?;
-        let declared = CatalogEntry {
-            key_type: std::any::type_name::<K>().to_owned(),
-            value_type: std::any::type_name::<V>().to_owned(),
-            codec: C::NAME.to_owned(),
+        let human = human_readable::<C>();
+        let value = shape::trace::<V>(human, &self.hints).ok();
+        let probe = move |value: Value| dynamic::from_value::<V>(value, human).map(drop);
+        let declared = Declared {
+            codec: C::NAME,
+            self_describing: human,
+            // The key encoding reports itself not human-readable.
+            key: shape::trace::<K>(false, &self.hints).ok(),
             version: self.version,
+            value: value.clone(),
+            current: Target { shape: value.as_ref(), probe: &probe },
+            steps: self
+                .steps
+                .iter()
+                .map(|(&at, step)| (at, Target { shape: step.shape.as_ref(), probe: &*step.probe }))
+                .collect(),
         };
-        catalog::register(db, &self.name, &declared)?;
+        let entry = catalog::register(db, &self.name, &declared)?;
         let ns = db.namespace(&format!("{TABLE_NAMESPACE_PREFIX}{}", self.name))?;
-        let schema = Schema { name: self.name, version: self.version, upgrades: BTreeMap::new() };
+        let schema = Schema {
+            name: self.name,
+            version: self.version,
+            shapes: entry
+                .versions
+                .into_iter()
+                .filter_map(|(version, shape)| Some((version, shape?)))
+                .collect(),
+            steps: self.steps,
+            key_text: key_text::<K>,
+            types: PhantomData,
+        };
         Ok(Table { db: db.clone(), ns, schema: Arc::new(schema), types: PhantomData })
     }
 }
@@ -219,14 +372,13 @@ where
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::Emdb;
-    /// use emdb_typed::Table;
+    /// use emdb::{Emdb, Table};
     ///
     /// let db = Emdb::open_in_memory();
     /// let scores = Table::<i64, String>::open(&db, "scores")?;
     /// scores.insert(&-5, &"minus five".to_owned())?;
     /// assert_eq!(scores.get(&-5)?.as_deref(), Some("minus five"));
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn open(db: &Emdb, name: &str) -> Result<Self> {
         Self::open_with(db, name)
@@ -257,15 +409,14 @@ where
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::{Emdb, Error};
-    /// use emdb_typed::{Bincode, Json, Table};
+    /// use emdb::{Bincode, Emdb, Error, Json, Table};
     ///
     /// let db = Emdb::open_in_memory();
     /// let users = Table::<u64, String, Bincode>::open_with(&db, "users")?;
     /// users.insert(&1, &"ada".to_owned())?;
     /// let err = Table::<u64, String, Json>::open_with(&db, "users").unwrap_err();
     /// assert!(matches!(err, Error::TableTypeMismatch { .. }));
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn open_with(db: &Emdb, name: &str) -> Result<Self> {
         Self::options(name).open(db)
@@ -277,17 +428,22 @@ where
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::Emdb;
-    /// use emdb_typed::Table;
+    /// use emdb::{Emdb, Table};
     ///
     /// let db = Emdb::open_in_memory();
     /// let t = Table::<u8, String>::options("t").version(2).open(&db)?;
     /// t.insert(&1, &"one".to_owned())?;
     /// assert_eq!(t.get_raw(&1)?.unwrap()[..2], [1, 2]); // postcard, version 2
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn options(name: &str) -> TableOptions<K, V, C> {
-        TableOptions { name: name.to_owned(), version: 1, types: PhantomData }
+        TableOptions {
+            name: name.to_owned(),
+            version: 1,
+            steps: BTreeMap::new(),
+            hints: Vec::new(),
+            types: PhantomData,
+        }
     }
 
     /// The table's name.
@@ -311,54 +467,6 @@ where
         &self.db
     }
 
-    /// Registers how to read a value stored with the older schema version `from_version`: decode
-    /// it with the table's codec as `Old`, then turn it into a `V` with `upgrade`. Reads apply it
-    /// lazily (the stored bytes stay old); [`migrate`](Self::migrate) rewrites them.
-    ///
-    /// A second registration for the same version replaces the first. A registration for a
-    /// version that is not older than the declared one is never consulted.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use emdb_core::Emdb;
-    /// use emdb_typed::{Json, Table, key};
-    /// use serde::{Deserialize, Serialize};
-    ///
-    /// /// What version 1 of the program stored.
-    /// #[derive(Deserialize)]
-    /// struct PersonV1 { name: String }
-    ///
-    /// /// Version 2 splits the name.
-    /// #[derive(Debug, PartialEq, Serialize, Deserialize)]
-    /// struct Person { first: String, last: String }
-    ///
-    /// let db = Emdb::open_in_memory();
-    /// let people = Table::<u32, Person, Json>::options("people")
-    ///     .version(2)
-    ///     .open(&db)?
-    ///     .with_upgrade::<PersonV1, _>(1, |old| {
-    ///         let (first, last) = old.name.split_once(' ').unwrap_or((&old.name, ""));
-    ///         Person { first: first.to_owned(), last: last.to_owned() }
-    ///     });
-    /// // A value as version 1 stored it: the header (json, version 1), then its JSON.
-    /// people.namespace().insert(key::encode(&1u32)?, b"\x03\x01{\"name\":\"Ada Lovelace\"}")?;
-    /// let ada = Person { first: "Ada".to_owned(), last: "Lovelace".to_owned() };
-    /// assert_eq!(people.get(&1)?, Some(ada));
-    /// # Ok::<(), emdb_core::Error>(())
-    /// ```
-    #[must_use = "with_upgrade returns the table handle with the upgrade registered"]
-    pub fn with_upgrade<Old, F>(mut self, from_version: u32, upgrade: F) -> Self
-    where
-        Old: DeserializeOwned + 'static,
-        F: Fn(Old) -> V + Send + Sync + 'static,
-    {
-        let upgrade: UpgradeFn<V> =
-            Arc::new(move |payload| C::decode::<Old>(payload).map(&upgrade));
-        Arc::make_mut(&mut self.schema).upgrades.insert(from_version, upgrade);
-        self
-    }
-
     /// Inserts `value` under `key`, replacing any previous value. The entry gets the database's
     /// default TTL (none unless one is configured).
     ///
@@ -373,14 +481,13 @@ where
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::Emdb;
-    /// use emdb_typed::Table;
+    /// use emdb::{Emdb, Table};
     ///
     /// let db = Emdb::open_in_memory();
     /// let t = Table::<(String, u16), bool>::open(&db, "flags")?;
     /// t.insert(&("beta".to_owned(), 2), &true)?;
     /// assert_eq!(t.get(&("beta".to_owned(), 2))?, Some(true));
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn insert<Q>(&self, key: &Q, value: &V) -> Result<()>
     where
@@ -400,14 +507,13 @@ where
     ///
     /// ```
     /// use std::time::Duration;
-    /// use emdb_core::{Emdb, Ttl};
-    /// use emdb_typed::Table;
+    /// use emdb::{Emdb, Table, Ttl};
     ///
     /// let db = Emdb::open_in_memory();
     /// let sessions = Table::<u64, String>::open(&db, "sessions")?;
     /// sessions.insert_with_ttl(&1, &"token".to_owned(), Ttl::After(Duration::from_secs(60)))?;
     /// assert!(sessions.ttl(&1)?.unwrap() <= Duration::from_secs(60));
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn insert_with_ttl<Q>(&self, key: &Q, value: &V, ttl: Ttl) -> Result<()>
     where
@@ -427,8 +533,7 @@ where
     /// # Examples
     ///
     /// ```
-    /// # use emdb_core::Emdb;
-    /// # use emdb_typed::{Postcard, Record};
+    /// # use emdb::{Emdb, Postcard, Record};
     /// # use serde::{Deserialize, Serialize};
     /// #[derive(Serialize, Deserialize)]
     /// struct City { name: String, population: u64 }
@@ -444,7 +549,7 @@ where
     /// let cities = City::table(&db)?;
     /// cities.put(&City { name: "Lyon".into(), population: 522_000 })?;
     /// assert_eq!(cities.get("Lyon")?.map(|c| c.population), Some(522_000));
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn put(&self, value: &V) -> Result<()>
     where
@@ -466,15 +571,14 @@ where
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::Emdb;
-    /// use emdb_typed::Table;
+    /// use emdb::{Emdb, Table};
     ///
     /// let db = Emdb::open_in_memory();
     /// let t = Table::<String, u32>::open(&db, "ages")?;
     /// t.insert("ada", &36)?;
     /// assert_eq!(t.get("ada")?, Some(36));
     /// assert_eq!(t.get("bob")?, None);
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn get<Q>(&self, key: &Q) -> Result<Option<V>>
     where
@@ -498,8 +602,7 @@ where
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::Emdb;
-    /// use emdb_typed::{Header, Json, Table, read_header};
+    /// use emdb::{Emdb, Header, Json, Table, read_header};
     ///
     /// let db = Emdb::open_in_memory();
     /// let t = Table::<u8, Vec<u8>, Json>::open_with(&db, "t")?;
@@ -508,7 +611,7 @@ where
     /// let (header, payload) = read_header(&raw)?;
     /// assert_eq!(header, Header { codec_id: 3, schema_version: 1 });
     /// assert_eq!(payload, b"[1,2]");
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn get_raw<Q>(&self, key: &Q) -> Result<Option<Vec<u8>>>
     where
@@ -527,15 +630,14 @@ where
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::Emdb;
-    /// use emdb_typed::Table;
+    /// use emdb::{Emdb, Table};
     ///
     /// let db = Emdb::open_in_memory();
     /// let t = Table::<u64, ()>::open(&db, "seen")?;
     /// t.insert(&7, &())?;
     /// assert!(t.contains_key(&7)?);
     /// assert!(!t.contains_key(&8)?);
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn contains_key<Q>(&self, key: &Q) -> Result<bool>
     where
@@ -557,15 +659,14 @@ where
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::Emdb;
-    /// use emdb_typed::Table;
+    /// use emdb::{Emdb, Table};
     ///
     /// let db = Emdb::open_in_memory();
     /// let t = Table::<u64, String>::open(&db, "t")?;
     /// t.insert(&7, &"x".to_owned())?;
     /// assert_eq!(t.remove(&7)?, Some("x".to_owned()));
     /// assert_eq!(t.remove(&7)?, None);
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn remove<Q>(&self, key: &Q) -> Result<Option<V>>
     where
@@ -587,15 +688,14 @@ where
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::Emdb;
-    /// use emdb_typed::Table;
+    /// use emdb::{Emdb, Table};
     ///
     /// let db = Emdb::open_in_memory();
     /// let t = Table::<u8, u8>::open(&db, "t")?;
     /// assert!(t.is_empty()?);
     /// t.insert(&1, &1)?;
     /// assert_eq!(t.len()?, 1);
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn len(&self) -> Result<usize> {
         self.ns.len()
@@ -609,12 +709,11 @@ where
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::Emdb;
-    /// use emdb_typed::Table;
+    /// use emdb::{Emdb, Table};
     ///
     /// let db = Emdb::open_in_memory();
     /// assert!(Table::<u8, u8>::open(&db, "t")?.is_empty()?);
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn is_empty(&self) -> Result<bool> {
         self.ns.is_empty()
@@ -628,15 +727,14 @@ where
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::Emdb;
-    /// use emdb_typed::Table;
+    /// use emdb::{Emdb, Table};
     ///
     /// let db = Emdb::open_in_memory();
     /// let t = Table::<u8, u8>::open(&db, "t")?;
     /// t.insert(&1, &1)?;
     /// t.clear()?;
     /// assert!(t.is_empty()?);
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn clear(&self) -> Result<()> {
         self.ns.clear()
@@ -652,8 +750,7 @@ where
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::Emdb;
-    /// use emdb_typed::Table;
+    /// use emdb::{Emdb, Table};
     ///
     /// let db = Emdb::open_in_memory();
     /// let t = Table::<i32, char>::open(&db, "t")?;
@@ -662,7 +759,7 @@ where
     /// }
     /// let keys: Vec<i32> = t.iter()?.map(|e| e.map(|(k, _)| k)).collect::<Result<_, _>>()?;
     /// assert_eq!(keys, [-1, 0, 3]);
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn iter(&self) -> Result<TableIter<K, V, C>> {
         Ok(TableIter::new(self.ns.iter()?, Arc::clone(&self.schema)))
@@ -679,8 +776,7 @@ where
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::Emdb;
-    /// use emdb_typed::Table;
+    /// use emdb::{Emdb, Table};
     ///
     /// let db = Emdb::open_in_memory();
     /// let t = Table::<i64, ()>::open(&db, "t")?;
@@ -693,7 +789,7 @@ where
     /// names.insert("ada", &())?;
     /// names.insert("bob", &())?;
     /// assert_eq!(names.range("a".to_owned().."b".to_owned())?.count(), 1);
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn range<Q, R>(&self, range: R) -> Result<TableIter<K, V, C>>
     where
@@ -720,8 +816,7 @@ where
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::Emdb;
-    /// use emdb_typed::Table;
+    /// use emdb::{Emdb, Table};
     ///
     /// let db = Emdb::open_in_memory();
     /// let t = Table::<i64, String>::open(&db, "t")?;
@@ -729,7 +824,7 @@ where
     /// t.insert(&-5, &"minus five".to_owned())?;
     /// assert_eq!(t.first()?, Some((-5, "minus five".to_owned())));
     /// assert_eq!(t.last()?, Some((5, "five".to_owned())));
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn first(&self) -> Result<Option<(K, V)>> {
         self.iter()?.next().transpose()
@@ -743,15 +838,14 @@ where
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::Emdb;
-    /// use emdb_typed::Table;
+    /// use emdb::{Emdb, Table};
     ///
     /// let db = Emdb::open_in_memory();
     /// let t = Table::<String, u8>::open(&db, "t")?;
     /// t.insert("a", &1)?;
     /// t.insert("b", &2)?;
     /// assert_eq!(t.last()?, Some(("b".to_owned(), 2)));
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn last(&self) -> Result<Option<(K, V)>> {
         self.iter()?.next_back().transpose()
@@ -769,15 +863,14 @@ where
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::Emdb;
-    /// use emdb_typed::Table;
+    /// use emdb::{Emdb, Table};
     ///
     /// let db = Emdb::open_in_memory();
     /// let visits = Table::<String, u64>::open(&db, "visits")?;
     /// visits.insert("/", &0)?;
     /// assert_eq!(visits.update("/", |n| *n += 1)?, Some(1));
     /// assert_eq!(visits.update("/missing", |n| *n += 1)?, None);
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn update<Q, F>(&self, key: &Q, f: F) -> Result<Option<V>>
     where
@@ -796,14 +889,13 @@ where
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::Emdb;
-    /// use emdb_typed::Table;
+    /// use emdb::{Emdb, Table};
     ///
     /// let db = Emdb::open_in_memory();
     /// let t = Table::<u8, u8>::open(&db, "t")?;
     /// t.insert(&1, &1)?;
     /// assert_eq!(t.ttl(&1)?, None);
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn ttl<Q>(&self, key: &Q) -> Result<Option<Duration>>
     where
@@ -825,15 +917,14 @@ where
     ///
     /// ```
     /// use std::time::Duration;
-    /// use emdb_core::{Emdb, Ttl};
-    /// use emdb_typed::Table;
+    /// use emdb::{Emdb, Table, Ttl};
     ///
     /// let db = Emdb::open_in_memory();
     /// let t = Table::<u8, u8>::open(&db, "t")?;
     /// t.insert_with_ttl(&1, &1, Ttl::After(Duration::from_secs(5)))?;
     /// assert!(t.persist(&1)?);
     /// assert_eq!(t.ttl(&1)?, None);
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn persist<Q>(&self, key: &Q) -> Result<bool>
     where
@@ -851,8 +942,7 @@ where
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::Emdb;
-    /// use emdb_typed::Table;
+    /// use emdb::{Emdb, Table};
     ///
     /// let db = Emdb::open_in_memory();
     /// let accounts = Table::<String, i64>::open(&db, "accounts")?;
@@ -866,69 +956,90 @@ where
     /// })?;
     /// assert_eq!(accounts.get("ada")?, Some(70));
     /// assert_eq!(audit.len()?, 1);
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn tx<'t, 'db>(&'t self, tx: &'t mut Transaction<'db>) -> TxTable<'t, 'db, K, V, C> {
         TxTable::new(tx.namespace(&self.ns), &self.schema)
     }
 
-    /// Rewrites every value whose schema version is older than the declared one, in the declared
-    /// version, and returns how many were rewritten.
+    /// Rewrites every value of an older schema version in the declared version, reading each
+    /// as [`get`](Self::get) does (through the automatic evolution and the registered
+    /// upgrades), and returns how many it rewrote.
     ///
-    /// Each old value is read with the upgrade registered for its version by
-    /// [`with_upgrade`](Self::with_upgrade) if there is one, else decoded as `Old` and passed
-    /// through `f` (so a table with a single old version needs no registration, and one with
-    /// several registers upgrades for all but one). Entries keep their time-to-live.
-    ///
-    /// The migration is **one atomic transaction**: either every old value is rewritten, or —
-    /// when any value fails to decode, or a value of a newer version is found — nothing is, and
-    /// the error names the entry. The rewritten values are buffered in memory until the commit,
-    /// and other writers wait for it; readers do not.
+    /// The rows are rewritten in **atomic batches** of up to 1,024: each batch is one
+    /// transaction that reads its rows again and rewrites those still old, so the table stays in
+    /// use while it runs (other writers wait for one batch at a time, readers never wait) and a
+    /// value written meanwhile is never overwritten with an older one. Entries keep their
+    /// time-to-live. If a value fails to read, its batch writes nothing and the error names the
+    /// entry; earlier batches stay rewritten, and running `migrate` again continues.
     ///
     /// # Errors
-    /// [`Decode`](emdb_core::Error::Decode) for an old value that is not an `Old` (or a value of
-    /// another codec); [`UnknownSchemaVersion`](emdb_core::Error::UnknownSchemaVersion) for a
-    /// newer value; [`Encode`](emdb_core::Error::Encode) if the codec rejects a new value;
+    /// [`Decode`](emdb_core::Error::Decode) for an old value that does not read;
+    /// [`UnknownSchemaVersion`](emdb_core::Error::UnknownSchemaVersion) for a value newer than
+    /// declared; [`Encode`](emdb_core::Error::Encode) if the codec rejects a new value;
     /// [`WriteInTransaction`](emdb_core::Error::WriteInTransaction) inside a transaction closure.
     ///
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::Emdb;
-    /// use emdb_typed::{Json, Table};
+    /// use emdb::{Emdb, Json, Table};
+    /// use serde::{Deserialize, Serialize};
+    ///
+    /// #[derive(Serialize, Deserialize)]
+    /// struct NoteV1 { text: String }
+    ///
+    /// #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    /// struct Note { text: String, #[serde(default)] pinned: bool }
     ///
     /// let db = Emdb::open_in_memory();
-    /// let v1 = Table::<u32, u32, Json>::open_with(&db, "celsius")?;
-    /// v1.insert(&1, &20)?;
-    /// // Version 2 stores tenths of a degree, in the same type.
-    /// let v2 = Table::<u32, u32, Json>::options("celsius").version(2).open(&db)?;
-    /// assert_eq!(v2.migrate::<u32, _>(|c| c * 10)?, 1);
-    /// assert_eq!(v2.get(&1)?, Some(200));
-    /// assert_eq!(v2.migrate::<u32, _>(|c| c * 10)?, 0); // nothing old is left
-    /// # Ok::<(), emdb_core::Error>(())
+    /// let v1 = Table::<u32, NoteV1>::open(&db, "notes")?;
+    /// v1.insert(&1, &NoteV1 { text: "hi".into() })?;
+    /// let v2 = Table::<u32, Note>::options("notes").version(2).open(&db)?;
+    /// assert_eq!(v2.migrate()?, 1);
+    /// assert_eq!(v2.get_raw(&1)?.unwrap()[..2], [1, 2]); // postcard, version 2
+    /// assert_eq!(v2.get(&1)?, Some(Note { text: "hi".into(), pinned: false }));
+    /// assert_eq!(v2.migrate()?, 0); // nothing old is left
+    /// # Ok::<(), emdb::Error>(())
     /// ```
-    pub fn migrate<Old, F>(&self, f: F) -> Result<usize>
-    where
-        Old: DeserializeOwned,
-        F: Fn(Old) -> V,
-    {
-        self.db.transaction(|tx| {
-            // The writer lock is held: this snapshot is the newest state and stays it.
-            let mut rewritten = 0;
-            for item in self.ns.iter()? {
+    pub fn migrate(&self) -> Result<usize> {
+        let mut rewritten = 0;
+        let mut after: Option<Vec<u8>> = None;
+        loop {
+            // Find the next batch of old rows without the writer lock.
+            let start = after.take().map_or(Bound::Unbounded, Bound::Excluded);
+            let mut batch = Vec::with_capacity(MIGRATE_BATCH);
+            let mut last = None;
+            for item in self.ns.range::<Vec<u8>, _>((start, Bound::Unbounded))? {
                 let (key, stored) = item?;
-                let (header, payload) = self.schema.header::<C>(&key, &stored)?;
-                if header.schema_version == self.schema.version {
-                    continue;
+                let (header, _) = self.schema.header::<C>(&key, &stored)?;
+                if header.schema_version != self.schema.version {
+                    batch.push(key.clone());
                 }
-                let value =
-                    self.schema.decode_old::<C, Old>(&key, header.schema_version, payload, &f)?;
-                let mut table = self.tx(tx);
-                if table.rewrite(&key, &value)? {
-                    rewritten += 1;
+                last = Some(key);
+                if batch.len() == MIGRATE_BATCH {
+                    break;
                 }
             }
-            Ok(rewritten)
-        })
+            if batch.is_empty() {
+                return Ok(rewritten);
+            }
+            rewritten += self.db.transaction(|tx| {
+                let mut done = 0;
+                for key in &batch {
+                    let mut table = self.tx(tx);
+                    let Some(stored) = table.get_stored(key)? else { continue };
+                    let (header, _) = self.schema.header::<C>(key, &stored)?;
+                    if header.schema_version == self.schema.version {
+                        continue;
+                    }
+                    let value = self.schema.decode_value::<C>(key, &stored)?;
+                    if table.rewrite(key, &value)? {
+                        done += 1;
+                    }
+                }
+                Ok(done)
+            })?;
+            after = last;
+        }
     }
 }

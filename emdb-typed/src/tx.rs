@@ -21,8 +21,7 @@ use crate::schema::Schema;
 /// # Examples
 ///
 /// ```
-/// use emdb_core::{Emdb, Error};
-/// use emdb_typed::Table;
+/// use emdb::{Emdb, Error, Table};
 ///
 /// let db = Emdb::open_in_memory();
 /// let stock = Table::<String, u32>::open(&db, "stock")?;
@@ -40,7 +39,7 @@ use crate::schema::Schema;
 /// assert!(sold_out.is_err());
 /// assert_eq!(orders.len()?, 0);
 /// assert_eq!(stock.get("apple")?, Some(1));
-/// # Ok::<(), emdb_core::Error>(())
+/// # Ok::<(), emdb::Error>(())
 /// ```
 pub struct TxTable<'t, 'db, K, V, C = Postcard> {
     ns: TxNamespace<'t, 'db>,
@@ -73,14 +72,13 @@ where
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::Emdb;
-    /// use emdb_typed::Table;
+    /// use emdb::{Emdb, Table};
     ///
     /// let db = Emdb::open_in_memory();
     /// let t = Table::<u8, String>::open(&db, "t")?;
     /// db.transaction(|tx| t.tx(tx).insert(&1, &"one".to_owned()))?;
     /// assert_eq!(t.get(&1)?.as_deref(), Some("one"));
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn insert<Q>(&mut self, key: &Q, value: &V) -> Result<()>
     where
@@ -99,14 +97,13 @@ where
     ///
     /// ```
     /// use std::time::Duration;
-    /// use emdb_core::{Emdb, Ttl};
-    /// use emdb_typed::Table;
+    /// use emdb::{Emdb, Table, Ttl};
     ///
     /// let db = Emdb::open_in_memory();
     /// let t = Table::<u8, u8>::open(&db, "t")?;
     /// db.transaction(|tx| t.tx(tx).insert_with_ttl(&1, &1, Ttl::After(Duration::from_secs(9))))?;
     /// assert!(t.ttl(&1)?.is_some());
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn insert_with_ttl<Q>(&mut self, key: &Q, value: &V, ttl: Ttl) -> Result<()>
     where
@@ -126,8 +123,7 @@ where
     /// # Examples
     ///
     /// ```
-    /// # use emdb_core::Emdb;
-    /// # use emdb_typed::{Postcard, Record};
+    /// # use emdb::{Emdb, Postcard, Record};
     /// # use serde::{Deserialize, Serialize};
     /// #[derive(Serialize, Deserialize)]
     /// struct Tag { name: String }
@@ -143,7 +139,7 @@ where
     /// let tags = Tag::table(&db)?;
     /// db.transaction(|tx| tags.tx(tx).put(&Tag { name: "rust".into() }))?;
     /// assert!(tags.contains_key("rust")?);
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn put(&mut self, value: &V) -> Result<()>
     where
@@ -160,8 +156,7 @@ where
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::Emdb;
-    /// use emdb_typed::Table;
+    /// use emdb::{Emdb, Table};
     ///
     /// let db = Emdb::open_in_memory();
     /// let t = Table::<u8, u8>::open(&db, "t")?;
@@ -170,7 +165,7 @@ where
     ///     t.tx(tx).get(&1)
     /// })?;
     /// assert_eq!(seen, Some(10));
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn get<Q>(&mut self, key: &Q) -> Result<Option<V>>
     where
@@ -192,15 +187,14 @@ where
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::Emdb;
-    /// use emdb_typed::Table;
+    /// use emdb::{Emdb, Table};
     ///
     /// let db = Emdb::open_in_memory();
     /// let t = Table::<u8, u8>::open(&db, "t")?;
     /// t.insert(&1, &7)?;
     /// let raw = db.transaction(|tx| t.tx(tx).get_raw(&1))?;
     /// assert_eq!(raw, Some(vec![1, 1, 7])); // postcard, version 1, the byte 7
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn get_raw<Q>(&mut self, key: &Q) -> Result<Option<Vec<u8>>>
     where
@@ -219,8 +213,7 @@ where
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::Emdb;
-    /// use emdb_typed::Table;
+    /// use emdb::{Emdb, Table};
     ///
     /// let db = Emdb::open_in_memory();
     /// let t = Table::<u8, u8>::open(&db, "t")?;
@@ -229,7 +222,7 @@ where
     ///     t.tx(tx).contains_key(&1)
     /// })?;
     /// assert!(present);
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn contains_key<Q>(&mut self, key: &Q) -> Result<bool>
     where
@@ -248,15 +241,14 @@ where
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::Emdb;
-    /// use emdb_typed::Table;
+    /// use emdb::{Emdb, Table};
     ///
     /// let db = Emdb::open_in_memory();
     /// let t = Table::<u8, u8>::open(&db, "t")?;
     /// t.insert(&1, &1)?;
     /// assert_eq!(db.transaction(|tx| t.tx(tx).remove(&1))?, Some(1));
     /// assert!(t.is_empty()?);
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn remove<Q>(&mut self, key: &Q) -> Result<Option<V>>
     where
@@ -279,14 +271,13 @@ where
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::Emdb;
-    /// use emdb_typed::Table;
+    /// use emdb::{Emdb, Table};
     ///
     /// let db = Emdb::open_in_memory();
     /// let t = Table::<u8, u8>::open(&db, "t")?;
     /// t.insert(&1, &1)?;
     /// assert_eq!(db.transaction(|tx| t.tx(tx).ttl(&1))?, None);
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn ttl<Q>(&mut self, key: &Q) -> Result<Option<Duration>>
     where
@@ -306,15 +297,14 @@ where
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::Emdb;
-    /// use emdb_typed::Table;
+    /// use emdb::{Emdb, Table};
     ///
     /// let db = Emdb::open_in_memory();
     /// let t = Table::<u8, Vec<u8>>::open(&db, "t")?;
     /// t.insert(&1, &vec![1])?;
     /// let new = db.transaction(|tx| t.tx(tx).update(&1, |v| v.push(2)))?;
     /// assert_eq!(new, Some(vec![1, 2]));
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn update<Q, F>(&mut self, key: &Q, f: F) -> Result<Option<V>>
     where
@@ -331,6 +321,11 @@ where
         let bytes = self.schema.encode_value::<C>(&value)?;
         self.ns.insert_with_ttl(&key, bytes, ttl.map_or(Ttl::Never, Ttl::After))?;
         Ok(Some(value))
+    }
+
+    /// The stored bytes under an encoded key, as the transaction sees them.
+    pub(crate) fn get_stored(&mut self, raw_key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.ns.get(raw_key)
     }
 
     /// Writes `value` at the stored key `raw_key` in the declared version, keeping the entry's

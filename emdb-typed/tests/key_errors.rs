@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 /// Asserts that decoding `bytes` as `T` is a `Decode` error that carries the input.
 fn assert_malformed<T: DeserializeOwned + std::fmt::Debug>(bytes: &[u8]) -> String {
     match key::decode::<T>(bytes) {
-        Err(Error::Decode { table, key, source }) => {
+        Err(Error::Decode { table, key, source, .. }) => {
             assert!(table.is_empty());
             assert_eq!(key, bytes);
             source.to_string()

@@ -83,7 +83,8 @@ fn clear_keeps_the_table_and_its_catalog_entry() {
     t.insert(&1, &"x".to_owned()).unwrap();
     t.clear().unwrap();
     assert!(db.namespace("emdb.tables").unwrap().contains_key("t").unwrap());
-    assert!(matches!(Table::<u64, u64>::open(&db, "t"), Err(Error::TableTypeMismatch { .. })));
+    assert!(matches!(Table::<u64, u64>::open(&db, "t"), Err(Error::SchemaChanged { .. })));
+    assert!(matches!(Table::<u8, String>::open(&db, "t"), Err(Error::TableTypeMismatch { .. })));
 }
 
 #[test]

@@ -1,6 +1,7 @@
-//! The catalog records each table's key type, value type, codec and schema version on first open
-//! and checks them on every later open: a mismatch is `TableTypeMismatch`, never garbage, and it
-//! changes nothing.
+//! The catalog records each table's codec, key shape and value shape per schema version on first
+//! open and checks them on every later open: another key shape or codec is `TableTypeMismatch`,
+//! another value shape under the same version is `SchemaChanged`, never garbage, and neither
+//! changes anything. Type names and paths are not part of a table's identity.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 use std::sync::{Arc, Barrier};
@@ -15,8 +16,16 @@ struct User {
     name: String,
 }
 
+/// Another shape than `User`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Admin {
+    id: u64,
+    level: u8,
+}
+
+/// `User`'s shape under another name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Person {
     id: u64,
     name: String,
 }
@@ -53,21 +62,36 @@ fn opening_with_another_key_type_is_a_mismatch_and_loses_nothing() {
     let users = populated(&db);
     let before = snapshot(&db);
     let err = Table::<i64, User>::open(&db, "users").unwrap_err();
-    assert_mismatch(&err, "Table<i64, ", "Table<u64, ");
+    assert_mismatch(&err, "Table<key i64, ", "Table<key u64, ");
     assert!(err.to_string().contains("users"), "{err}");
     assert_eq!(snapshot(&db), before);
     assert_eq!(users.len().unwrap(), 2);
 }
 
 #[test]
-fn opening_with_another_value_type_is_a_mismatch_even_when_the_bytes_would_decode() {
+fn opening_with_a_value_type_of_another_shape_is_schema_changed_and_loses_nothing() {
     let db = Emdb::open_in_memory();
     let users = populated(&db);
     let before = snapshot(&db);
     let err = Table::<u64, Admin>::open(&db, "users").unwrap_err();
-    assert_mismatch(&err, "Admin", "User");
+    match &err {
+        Error::SchemaChanged { table, version, changes, action } => {
+            assert_eq!((table.as_str(), *version), ("users", 1));
+            assert_eq!(changes, &["field level: u8 added", "field name removed"]);
+            assert!(action.contains("declare version 2"), "{action}");
+        }
+        other => panic!("expected SchemaChanged, got {other}"),
+    }
     assert_eq!(snapshot(&db), before);
     assert_eq!(users.get(&1).unwrap().unwrap().name, "ada");
+}
+
+#[test]
+fn a_type_of_the_same_shape_under_another_name_opens_the_table() {
+    let db = Emdb::open_in_memory();
+    populated(&db);
+    let people = Table::<u64, Person>::open(&db, "users").unwrap();
+    assert_eq!(people.get(&2).unwrap(), Some(Person { id: 2, name: "bob".into() }));
 }
 
 #[test]
@@ -76,9 +100,9 @@ fn opening_with_another_codec_is_a_mismatch_and_loses_nothing() {
     let users = populated(&db);
     let before = snapshot(&db);
     let err = Table::<u64, User, Bincode>::open_with(&db, "users").unwrap_err();
-    assert_mismatch(&err, "bincode>", "postcard>");
+    assert_mismatch(&err, ", bincode>", ", postcard>");
     let err = Table::<u64, User, Json>::open_with(&db, "users").unwrap_err();
-    assert_mismatch(&err, "json>", "postcard>");
+    assert_mismatch(&err, ", json>", ", postcard>");
     assert_eq!(snapshot(&db), before);
     assert_eq!(users.len().unwrap(), 2);
     // The original types still open.
@@ -95,40 +119,31 @@ fn a_mismatched_first_open_creates_no_namespace_for_the_table() {
 }
 
 #[test]
-fn the_catalog_entry_is_a_format_byte_then_postcard_of_the_type_names_codec_and_version() {
-    #[derive(Deserialize)]
-    struct Entry {
-        key_type: String,
-        value_type: String,
-        codec: String,
-        version: u32,
-    }
+fn the_catalog_entry_is_format_2_then_postcard_of_codec_key_shape_newest_version_and_shapes() {
     let db = Emdb::open_in_memory();
     Table::<u64, String, Json>::options("notes").version(3).open(&db).unwrap();
     let raw = db.namespace("emdb.tables").unwrap().get("notes").unwrap().unwrap();
-    assert_eq!(raw[0], 1, "catalog format");
-    let entry: Entry = postcard::from_bytes(&raw[1..]).unwrap();
-    assert_eq!(entry.key_type, "u64");
-    assert_eq!(entry.value_type, std::any::type_name::<String>());
-    assert_eq!(entry.codec, "json");
-    assert_eq!(entry.version, 3);
+    let mut expected = vec![2, 4];
+    expected.extend_from_slice(b"json");
+    // Some(u64 shape) (variant 10), newest 3, one version: 3 with Some(String shape) (15).
+    expected.extend_from_slice(&[1, 10, 3, 1, 3, 1, 15]);
+    assert_eq!(raw, expected);
 }
 
 #[test]
-fn the_catalog_keeps_the_newest_declared_version() {
+fn the_catalog_keeps_every_declared_version_and_refuses_an_older_program() {
     let db = Emdb::open_in_memory();
-    let version = || {
-        let raw = db.namespace("emdb.tables").unwrap().get("t").unwrap().unwrap();
-        *raw.last().unwrap()
-    };
+    let catalog = || db.namespace("emdb.tables").unwrap().get("t").unwrap().unwrap();
     Table::<u8, u8>::open(&db, "t").unwrap();
-    assert_eq!(version(), 1);
     Table::<u8, u8>::options("t").version(4).open(&db).unwrap();
-    assert_eq!(version(), 4);
-    // An older program may still open the table (it fails per value, on values it cannot read).
-    let old = Table::<u8, u8>::options("t").version(2).open(&db).unwrap();
-    assert_eq!(old.version(), 2);
-    assert_eq!(version(), 4);
+    // newest 4; two versions, 1 and 4, both Some(u8) (variant 7).
+    let raw = catalog();
+    assert_eq!(raw[raw.len() - 8..], [4, 2, 1, 1, 7, 4, 1, 7]);
+    let before = catalog();
+    let err = Table::<u8, u8>::options("t").version(2).open(&db).unwrap_err();
+    assert!(matches!(err, Error::UnknownSchemaVersion { found: 4, known: 2, .. }), "{err}");
+    assert!(err.to_string().contains("upgrade the program"), "{err}");
+    assert_eq!(catalog(), before);
 }
 
 #[test]

@@ -1,6 +1,7 @@
-//! Schema versions: a table that declares a newer version upgrades old values lazily on read
-//! (with a registered upgrade) and eagerly with `migrate`; a value newer than the declared
-//! version is `UnknownSchemaVersion`; an old value without an upgrade is never misread.
+//! Schema versions with hand-written upgrades: a table that declares a newer version upgrades old
+//! values lazily on read (through registered steps, chained) and eagerly with `migrate`; a value
+//! newer than the declared version is `UnknownSchemaVersion`; an old value whose shape is not
+//! recorded and that has no upgrade is never misread.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 use emdb_core::{Emdb, Error};
@@ -31,6 +32,11 @@ impl Record for User {
     const VERSION: u32 = 2;
     fn key(&self) -> u64 {
         self.id
+    }
+    fn upgrades(
+        options: emdb_typed::TableOptions<u64, Self, Postcard>,
+    ) -> emdb_typed::TableOptions<u64, Self, Postcard> {
+        options.with_upgrade(1, upgrade)
     }
 }
 
@@ -84,7 +90,7 @@ fn a_record_table_writes_values_with_the_records_version() {
 #[test]
 fn an_old_value_is_upgraded_lazily_on_read_and_stays_old_until_rewritten() {
     let db = Emdb::open_in_memory();
-    let users = User::table(&db).unwrap().with_upgrade::<UserV1, _>(1, upgrade);
+    let users = User::table(&db).unwrap();
     store_as(&users, &1_u64, 1, &ada_v1());
     assert_eq!(users.get(&1).unwrap(), Some(ada()));
     assert_eq!(users.iter().unwrap().next().unwrap().unwrap(), (1, ada()));
@@ -97,22 +103,24 @@ fn an_old_value_is_upgraded_lazily_on_read_and_stays_old_until_rewritten() {
 }
 
 #[test]
-fn an_old_value_without_a_registered_upgrade_is_a_decode_error_not_a_misread() {
+fn an_old_value_of_an_unrecorded_shape_without_an_upgrade_is_a_decode_error_not_a_misread() {
     let db = Emdb::open_in_memory();
-    let users = User::table(&db).unwrap();
+    let users = Table::<u64, User>::options("users").version(2).open(&db).unwrap();
     store_as(&users, &1_u64, 1, &ada_v1());
     let err = users.get(&1).unwrap_err();
     assert!(matches!(&err, Error::Decode { table, .. } if table == "users"), "{err}");
-    assert!(err.to_string().contains("no upgrade from version 1"), "{err}");
+    assert!(err.to_string().contains("at key 1 of table"), "{err}");
+    assert!(err.to_string().contains("register an upgrade from version 1"), "{err}");
 }
 
 #[test]
 fn a_value_newer_than_the_declared_version_is_unknown_schema_version() {
     let db = Emdb::open_in_memory();
-    let old_program = Table::<u64, User>::open(&db, "users").unwrap(); // declares version 1
+    let old_program = Table::<u64, UserV1>::open(&db, "users").unwrap(); // declares version 1
     let new_program = User::table(&db).unwrap(); // declares version 2
     new_program.put(&ada()).unwrap();
-    old_program.insert(&2, &User { id: 2, ..ada() }).unwrap();
+    // A handle opened before the newer program still writes its version.
+    old_program.insert(&2, &UserV1 { id: 2, ..ada_v1() }).unwrap();
     let err = old_program.get(&1).unwrap_err();
     assert!(
         matches!(&err, Error::UnknownSchemaVersion { table, found: 2, known: 1 } if table == "users"),
@@ -122,8 +130,11 @@ fn a_value_newer_than_the_declared_version_is_unknown_schema_version() {
     let items: Vec<_> = old_program.iter().unwrap().collect();
     assert!(matches!(items[0], Err(Error::UnknownSchemaVersion { found: 2, .. })));
     assert_eq!(items[1].as_ref().unwrap().0, 2);
-    // The newer program has no upgrade from 1 either: an error, not a guess.
-    assert!(matches!(new_program.get(&2), Err(Error::Decode { .. })));
+    // The newer program reads the version-1 value through its step from version 1.
+    assert_eq!(new_program.get(&2).unwrap().unwrap().id, 2);
+    // Opening the old program again is refused, before anything is written.
+    let err = Table::<u64, UserV1>::open(&db, "users").unwrap_err();
+    assert!(matches!(err, Error::UnknownSchemaVersion { found: 2, known: 1, .. }), "{err}");
 }
 
 #[test]
@@ -134,41 +145,43 @@ fn migrate_rewrites_every_old_value_in_the_declared_version() {
         store_as(&users, &id, 1, &UserV1 { id, name: format!("User {id}") });
     }
     users.put(&User { id: 6, first: "New".into(), last: "User".into(), visits: 9 }).unwrap();
-    assert_eq!(users.migrate::<UserV1, _>(upgrade).unwrap(), 5);
+    assert_eq!(users.migrate().unwrap(), 5);
     for id in 1..=6 {
         assert_eq!(stored_version(&users, id), 2);
     }
     assert_eq!(users.get(&3).unwrap().unwrap().last, "3");
     assert_eq!(users.get(&6).unwrap().unwrap().visits, 9, "current values are left alone");
-    assert_eq!(users.migrate::<UserV1, _>(upgrade).unwrap(), 0);
+    assert_eq!(users.migrate().unwrap(), 0);
 }
 
 #[test]
-fn migrate_uses_registered_upgrades_for_their_versions_and_the_closure_for_the_rest() {
+fn hand_written_steps_chain_from_each_version_to_the_next() {
     let db = Emdb::open_in_memory();
     // Version 1 stored just a name, version 2 a UserV1, version 3 is User.
     let users = Table::<u64, User>::options("users")
         .version(3)
+        .with_upgrade(1, |name: String| UserV1 { id: 0, name })
+        .with_upgrade(2, upgrade)
         .open(&db)
-        .unwrap()
-        .with_upgrade::<String, _>(1, |name| upgrade(UserV1 { id: 0, name }));
+        .unwrap();
     store_as(&users, &1_u64, 1, &"Grace Hopper".to_owned());
     store_as(&users, &2_u64, 2, &UserV1 { id: 2, name: "Alan Turing".into() });
-    assert_eq!(users.migrate::<UserV1, _>(upgrade).unwrap(), 2);
+    assert_eq!(users.get(&1).unwrap().unwrap().first, "Grace", "1 -> 2 -> 3");
+    assert_eq!(users.migrate().unwrap(), 2);
     assert_eq!(users.get(&1).unwrap().unwrap().last, "Hopper");
     assert_eq!(users.get(&2).unwrap().unwrap().first, "Alan");
     assert_eq!(stored_version(&users, 1), 3);
 }
 
 #[test]
-fn migrate_is_atomic_a_value_that_fails_to_decode_leaves_every_value_as_it_was() {
+fn a_migrate_batch_is_atomic_a_value_that_fails_to_decode_leaves_every_value_as_it_was() {
     let db = Emdb::open_in_memory();
     let users = User::table(&db).unwrap();
     store_as(&users, &1_u64, 1, &ada_v1());
     store_as(&users, &2_u64, 1, &ada_v1());
     store_as(&users, &3_u64, 1, &42_u8); // not a UserV1
     let before: Vec<_> = users.namespace().iter().unwrap().map(Result::unwrap).collect();
-    let err = users.migrate::<UserV1, _>(upgrade).unwrap_err();
+    let err = users.migrate().unwrap_err();
     match &err {
         Error::Decode { table, key, .. } => {
             assert_eq!(table, "users");
@@ -186,13 +199,13 @@ fn migrate_refuses_a_table_holding_values_newer_than_it_knows() {
     let users = User::table(&db).unwrap();
     store_as(&users, &1_u64, 1, &ada_v1());
     store_as(&users, &2_u64, 3, &ada());
-    let err = users.migrate::<UserV1, _>(upgrade).unwrap_err();
+    let err = users.migrate().unwrap_err();
     assert!(matches!(err, Error::UnknownSchemaVersion { found: 3, known: 2, .. }), "{err}");
     assert_eq!(stored_version(&users, 1), 1);
 }
 
 #[test]
-fn an_identity_upgrade_reads_old_json_values_that_lack_an_optional_field() {
+fn old_json_values_that_lack_an_optional_field_read_without_an_upgrade_or_a_recorded_shape() {
     #[derive(Debug, PartialEq, Serialize, Deserialize)]
     struct Profile {
         name: String,
@@ -200,11 +213,7 @@ fn an_identity_upgrade_reads_old_json_values_that_lack_an_optional_field() {
         bio: Option<String>,
     }
     let db = Emdb::open_in_memory();
-    let profiles = Table::<u64, Profile, Json>::options("profiles")
-        .version(2)
-        .open(&db)
-        .unwrap()
-        .with_upgrade::<Profile, _>(1, |p| p);
+    let profiles = Table::<u64, Profile, Json>::options("profiles").version(2).open(&db).unwrap();
     let mut old = vec![Json::ID, 1];
     old.extend_from_slice(br#"{"name":"ada"}"#);
     profiles.namespace().insert(key::encode(&1_u64).unwrap(), old).unwrap();
@@ -216,11 +225,11 @@ fn upgrades_decode_the_old_payload_with_the_tables_codec() {
     let db = Emdb::open_in_memory();
     let users = Table::<u64, User, Bincode>::options("users_b")
         .version(2)
+        .with_upgrade(1, upgrade)
         .open(&db)
-        .unwrap()
-        .with_upgrade::<UserV1, _>(1, upgrade);
+        .unwrap();
     store_as(&users, &1_u64, 1, &ada_v1());
     assert_eq!(users.get(&1).unwrap(), Some(ada()));
-    assert_eq!(users.migrate::<UserV1, _>(upgrade).unwrap(), 1);
+    assert_eq!(users.migrate().unwrap(), 1);
     assert_eq!(read_header(&users.get_raw(&1).unwrap().unwrap()).unwrap().0.codec_id, 2);
 }

@@ -1,6 +1,8 @@
-//! What each codec reads back after the Rust value type changes *without* a version bump — the
-//! rules in the table on `Table`'s documentation ("Changing a value type, per codec"), each
-//! pinned here: a value written as `Old` is read through a table of `New`.
+//! What each codec itself reads back when bytes written as one Rust type are decoded as another
+//! under the same schema version, the bytes planted past the catalog: renames, added and removed
+//! fields, reorders. Postcard and bincode misread or fail where JSON reads, which is why a table
+//! refuses a changed shape under the recorded version (`SchemaChanged`) and reads older versions
+//! through their recorded shapes instead (`table_evolution.rs`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 use std::fmt::Debug;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use emdb_core::{Emdb, ManualClock, Ttl};
-use emdb_typed::Table;
+use emdb_typed::{Table, read_header};
 
 fn db_with_clock() -> (Emdb, ManualClock) {
     let clock = ManualClock::new(1_000_000);
@@ -100,9 +100,10 @@ fn migrate_keeps_expiries_and_skips_nothing_live() {
     v1.insert_with_ttl(&3, &3, Ttl::After(Duration::from_secs(1))).unwrap();
     clock.advance(Duration::from_secs(1)); // key 3 is now expired
     let v2 = Table::<u64, u32>::options("t").version(2).open(&db).unwrap();
-    assert_eq!(v2.migrate::<u32, _>(|n| n * 100).unwrap(), 2);
+    assert_eq!(v2.migrate().unwrap(), 2);
     assert_eq!(v2.ttl(&1).unwrap(), Some(Duration::from_secs(59)));
     assert_eq!(v2.ttl(&2).unwrap(), None);
-    assert_eq!(v2.get(&1).unwrap(), Some(100));
+    assert_eq!(v2.get(&1).unwrap(), Some(1));
+    assert_eq!(read_header(&v2.get_raw(&1).unwrap().unwrap()).unwrap().0.schema_version, 2);
     assert_eq!(v2.get(&3).unwrap(), None, "an expired entry is not brought back");
 }

@@ -99,11 +99,11 @@ const MAX_DEPTH: usize = 128;
 /// # Examples
 ///
 /// ```
-/// use emdb_typed::key;
+/// use emdb::key;
 ///
 /// assert_eq!(key::encode(&-1i32)?, [0x7f, 0xff, 0xff, 0xff]);
 /// assert!(key::encode(&("a", 2u8))? < key::encode(&("ab", 1u8))?);
-/// # Ok::<(), emdb_core::Error>(())
+/// # Ok::<(), emdb::Error>(())
 /// ```
 pub fn encode<K: Serialize + ?Sized>(key: &K) -> Result<Vec<u8>> {
     let mut out = Vec::new();
@@ -122,12 +122,12 @@ pub fn encode<K: Serialize + ?Sized>(key: &K) -> Result<Vec<u8>> {
 /// # Examples
 ///
 /// ```
-/// use emdb_typed::key;
+/// use emdb::key;
 ///
 /// let mut buf = b"prefix/".to_vec();
 /// key::encode_into(&Some(7u8), &mut buf)?;
 /// assert_eq!(buf, b"prefix/\x01\x07");
-/// # Ok::<(), emdb_core::Error>(())
+/// # Ok::<(), emdb::Error>(())
 /// ```
 pub fn encode_into<K: Serialize + ?Sized>(key: &K, out: &mut Vec<u8>) -> Result<()> {
     let start = out.len();
@@ -159,23 +159,26 @@ pub fn encode_into<K: Serialize + ?Sized>(key: &K, out: &mut Vec<u8>) -> Result<
 /// # Examples
 ///
 /// ```
-/// use emdb_typed::key;
+/// use emdb::key;
 ///
 /// let bytes = key::encode(&("user", 42u64))?;
 /// let (name, id): (String, u64) = key::decode(&bytes)?;
 /// assert_eq!((name.as_str(), id), ("user", 42));
 ///
 /// assert!(key::decode::<u64>(&bytes).is_err());
-/// # Ok::<(), emdb_core::Error>(())
+/// # Ok::<(), emdb::Error>(())
 /// ```
 pub fn decode<K: DeserializeOwned>(bytes: &[u8]) -> Result<K> {
     de::from_bytes(bytes).map_err(|err| match err {
         KeyError::Unsupported(reason) => {
             Error::UnsupportedKey { type_name: std::any::type_name::<K>(), reason }
         }
-        other => {
-            Error::Decode { table: String::new(), key: bytes.to_vec(), source: Box::new(other) }
-        }
+        other => Error::Decode {
+            table: String::new(),
+            key: bytes.to_vec(),
+            key_text: None,
+            source: Box::new(other),
+        },
     })
 }
 

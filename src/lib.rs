@@ -29,8 +29,8 @@
 
 pub use emdb_core::{
     BoxError, Clock, Emdb, EmdbBuilder, Error, FlushPolicy, Focus, GROUP_SEPARATOR,
-    IntegrityReport, Iter, Keys, MAX_KEY_LEN, MAX_VALUE_LEN, ManualClock, Namespace, Result,
-    Snapshot, Stats, SystemClock, Transaction, Ttl, TxNamespace,
+    IntegrityReport, Iter, Keys, MAX_KEY_LEN, MAX_VALUE_LEN, ManualClock, Namespace, Operation,
+    Progress, Result, Snapshot, Stats, SystemClock, Transaction, Ttl, TxNamespace,
 };
 pub use emdb_derive::{Group, GroupFields, Record};
 pub use emdb_typed::{

@@ -45,7 +45,7 @@ pub enum FlushPolicy {
 ///
 /// ```
 /// use std::time::Duration;
-/// use emdb_core::{Emdb, FlushPolicy};
+/// use emdb::{Emdb, FlushPolicy};
 ///
 /// let cache = Emdb::builder()
 ///     .default_ttl(Duration::from_secs(30))
@@ -53,7 +53,7 @@ pub enum FlushPolicy {
 ///     .build()?;
 /// cache.insert("k", "v")?;
 /// assert!(cache.ttl("k")?.is_some());
-/// # Ok::<(), emdb_core::Error>(())
+/// # Ok::<(), emdb::Error>(())
 /// ```
 #[derive(Debug, Clone)]
 #[must_use = "a builder does nothing until build() is called"]
@@ -172,7 +172,7 @@ impl EmdbBuilder {
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::{Emdb, Error};
+    /// use emdb::{Emdb, Error};
     ///
     /// let dir = tempfile::tempdir().unwrap();
     /// let path = dir.path().join("app.emdb");
@@ -182,7 +182,7 @@ impl EmdbBuilder {
     /// assert_eq!(reader.get("k")?, Some(b"v".to_vec()));
     /// assert!(matches!(another.insert("k", "w"), Err(Error::ReadOnly)));
     /// assert!(matches!(Emdb::open(&path), Err(Error::Locked { .. })));
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn read_only(mut self, yes: bool) -> Self {
         self.read_only = yes;
@@ -199,7 +199,7 @@ impl EmdbBuilder {
     /// ```
     /// use std::sync::Arc;
     /// use std::sync::atomic::{AtomicU64, Ordering};
-    /// use emdb_core::{Emdb, Operation};
+    /// use emdb::{Emdb, Operation};
     ///
     /// let dir = tempfile::tempdir().unwrap();
     /// let copied = Arc::new(AtomicU64::new(0));
@@ -215,7 +215,7 @@ impl EmdbBuilder {
     /// db.insert("k", "v")?;
     /// db.backup_to(dir.path().join("copy.emdb"))?;
     /// assert!(copied.load(Ordering::Relaxed) > 0);
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn on_progress(mut self, f: impl Fn(&crate::Progress) + Send + Sync + 'static) -> Self {
         self.progress = Reporter::new(Arc::new(f));
@@ -245,7 +245,7 @@ impl EmdbBuilder {
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::{Emdb, FlushPolicy};
+    /// use emdb::{Emdb, FlushPolicy};
     ///
     /// let dir = tempfile::tempdir().unwrap();
     /// let path = dir.path().join("app.emdb");
@@ -254,7 +254,7 @@ impl EmdbBuilder {
     /// db.flush()?;
     /// drop(db);
     /// assert_eq!(Emdb::open(&path)?.get("k")?, Some(b"v".to_vec()));
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn build(self) -> Result<Emdb> {
         let storage: Arc<dyn Storage> = Arc::new(FileStorage);

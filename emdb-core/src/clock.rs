@@ -35,7 +35,7 @@ impl Clock for SystemClock {
 /// ```
 /// use std::sync::Arc;
 /// use std::time::Duration;
-/// use emdb_core::{Emdb, ManualClock, Ttl};
+/// use emdb::{Emdb, ManualClock, Ttl};
 ///
 /// let clock = ManualClock::new(1_000);
 /// let db = Emdb::builder().clock(Arc::new(clock.clone())).build()?;
@@ -43,7 +43,7 @@ impl Clock for SystemClock {
 /// assert!(db.contains_key("k")?);
 /// clock.advance(Duration::from_secs(1));
 /// assert!(!db.contains_key("k")?);
-/// # Ok::<(), emdb_core::Error>(())
+/// # Ok::<(), emdb::Error>(())
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct ManualClock {

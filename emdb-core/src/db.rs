@@ -34,14 +34,14 @@ use crate::txn::Transaction;
 /// # Examples
 ///
 /// ```
-/// use emdb_core::Emdb;
+/// use emdb::Emdb;
 ///
 /// let db = Emdb::open_in_memory();
 /// db.insert("name", "emdb")?;
 /// assert_eq!(db.get("name")?, Some(b"emdb".to_vec()));
 /// assert_eq!(db.remove("name")?, Some(b"emdb".to_vec()));
 /// assert!(db.is_empty()?);
-/// # Ok::<(), emdb_core::Error>(())
+/// # Ok::<(), emdb::Error>(())
 /// ```
 #[derive(Clone)]
 pub struct Emdb {
@@ -138,14 +138,14 @@ impl Emdb {
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::Emdb;
+    /// use emdb::Emdb;
     ///
     /// let dir = tempfile::tempdir().unwrap();
     /// let db = Emdb::open(dir.path().join("live"))?;
     /// db.insert("k", "v")?;
     /// db.backup_to(dir.path().join("copy"))?;
     /// assert_eq!(Emdb::open(dir.path().join("copy"))?.get("k")?, Some(b"v".to_vec()));
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn backup_to(&self, dest: impl AsRef<Path>) -> Result<()> {
         self.root.ks.backup_to(dest.as_ref())
@@ -181,7 +181,7 @@ impl Emdb {
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::Emdb;
+    /// use emdb::Emdb;
     ///
     /// let dir = tempfile::tempdir().unwrap();
     /// let db = Emdb::open(dir.path().join("db"))?;
@@ -192,7 +192,7 @@ impl Emdb {
     /// let report = db.check_integrity()?;
     /// assert_eq!((report.records, report.uncheckpointed_records), (3, 1));
     /// assert!(report.tree_pages >= 1 && report.overflow_pages >= 3);
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn check_integrity(&self) -> Result<IntegrityReport> {
         self.root.ks.check_integrity()
@@ -236,7 +236,7 @@ impl Emdb {
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::Emdb;
+    /// use emdb::Emdb;
     ///
     /// let db = Emdb::open_in_memory();
     /// let total = db.transaction(|tx| {
@@ -245,7 +245,7 @@ impl Emdb {
     ///     Ok(2)
     /// })?;
     /// assert_eq!(total, db.len()?);
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn transaction<F, T>(&self, f: F) -> Result<T>
     where
@@ -278,14 +278,14 @@ impl Emdb {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use emdb_core::{Emdb, Ttl};
+    /// use emdb::{Emdb, Ttl};
     ///
     /// let db = Emdb::open_in_memory();
     /// db.insert_with_ttl("session", "token", Ttl::After(Duration::from_secs(30)))?;
     /// assert!(db.ttl("session")?.unwrap() <= Duration::from_secs(30));
     /// assert!(db.persist("session")?);
     /// assert_eq!(db.ttl("session")?, None);
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn insert_with_ttl(
         &self,
@@ -309,8 +309,8 @@ impl Emdb {
     /// without a new allocation per read.
     ///
     /// ```
-    /// # fn main() -> emdb_core::Result<()> {
-    /// let db = emdb_core::Emdb::open_in_memory();
+    /// # fn main() -> emdb::Result<()> {
+    /// let db = emdb::Emdb::open_in_memory();
     /// db.insert("config", "v2")?;
     /// let mut buf = Vec::with_capacity(64);
     /// if db.get_into("config", &mut buf)? {
@@ -375,14 +375,14 @@ impl Emdb {
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::Emdb;
+    /// use emdb::Emdb;
     ///
     /// let db = Emdb::open_in_memory();
     /// db.insert("b", "2")?;
     /// db.insert("a", "1")?;
     /// let keys: Vec<Vec<u8>> = db.iter()?.map(|item| item.map(|(k, _)| k)).collect::<Result<_, _>>()?;
     /// assert_eq!(keys, [b"a".to_vec(), b"b".to_vec()]);
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn iter(&self) -> Result<Iter> {
         self.root.iter()
@@ -394,7 +394,7 @@ impl Emdb {
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::Emdb;
+    /// use emdb::Emdb;
     ///
     /// let db = Emdb::open_in_memory();
     /// db.insert("balance:alice", "70")?;
@@ -407,7 +407,7 @@ impl Emdb {
     /// // The snapshot's reads agree with each other: before the transfer, both of them.
     /// assert_eq!(snapshot.get("balance:alice")?, Some(b"70".to_vec()));
     /// assert_eq!(snapshot.get("balance:bob")?, Some(b"30".to_vec()));
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn snapshot(&self) -> Snapshot {
         self.root.snapshot()
@@ -429,7 +429,7 @@ impl Emdb {
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::Emdb;
+    /// use emdb::Emdb;
     ///
     /// let db = Emdb::open_in_memory();
     /// for k in ["a", "f", "m", "z"] {
@@ -437,7 +437,7 @@ impl Emdb {
     /// }
     /// assert_eq!(db.range(b"a".to_vec()..b"m".to_vec())?.count(), 2);
     /// assert_eq!(db.range("f"..="m")?.count(), 2);
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn range<K, R>(&self, range: R) -> Result<Iter>
     where

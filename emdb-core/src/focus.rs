@@ -97,7 +97,7 @@ fn validate(name: &[u8]) -> std::result::Result<(), &'static str> {
 /// # Examples
 ///
 /// ```
-/// use emdb_core::Emdb;
+/// use emdb::Emdb;
 ///
 /// let db = Emdb::open_in_memory();
 /// let product = db.focus("product");
@@ -107,7 +107,7 @@ fn validate(name: &[u8]) -> std::result::Result<(), &'static str> {
 /// assert_eq!(db.group("product")?.count(), 2);
 /// assert_eq!(product.delete_all()?, 2);
 /// assert!(db.is_empty()?);
-/// # Ok::<(), emdb_core::Error>(())
+/// # Ok::<(), emdb::Error>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct Focus {

@@ -762,7 +762,7 @@ impl Iter {
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::Emdb;
+    /// use emdb::Emdb;
     ///
     /// let db = Emdb::open_in_memory();
     /// db.insert("a", "1")?;
@@ -774,7 +774,7 @@ impl Iter {
     ///     total += key.len() + value.len();
     /// }
     /// assert_eq!(total, 4);
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     #[inline]
     pub fn next_ref(&mut self) -> Option<Result<(&[u8], &[u8])>> {
@@ -792,7 +792,7 @@ impl Iter {
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::Emdb;
+    /// use emdb::Emdb;
     ///
     /// let db = Emdb::open_in_memory();
     /// db.insert("a", "1")?;
@@ -801,7 +801,7 @@ impl Iter {
     /// assert_eq!(iter.next_back_ref().transpose()?, Some((&b"b"[..], &b"2"[..])));
     /// assert_eq!(iter.next_ref().transpose()?, Some((&b"a"[..], &b"1"[..])));
     /// assert!(iter.next_ref().is_none());
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     #[inline]
     pub fn next_back_ref(&mut self) -> Option<Result<(&[u8], &[u8])>> {

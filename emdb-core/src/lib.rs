@@ -12,12 +12,12 @@
 //! # Examples
 //!
 //! ```
-//! use emdb_core::Emdb;
+//! use emdb::Emdb;
 //!
 //! let db = Emdb::open_in_memory();
 //! db.insert("user:1", "alice")?;
 //! assert_eq!(db.get("user:1")?, Some(b"alice".to_vec()));
-//! # Ok::<(), emdb_core::Error>(())
+//! # Ok::<(), emdb::Error>(())
 //! ```
 
 mod batch;

@@ -25,7 +25,7 @@ const PURGE_BATCH: usize = 4096;
 /// # Examples
 ///
 /// ```
-/// use emdb_core::Emdb;
+/// use emdb::Emdb;
 ///
 /// let db = Emdb::open_in_memory();
 /// let sessions = db.namespace("sessions")?;
@@ -33,7 +33,7 @@ const PURGE_BATCH: usize = 4096;
 /// db.insert("a", "default namespace")?;
 /// assert_eq!(sessions.get("a")?, Some(b"session data".to_vec()));
 /// assert_eq!(db.get("a")?, Some(b"default namespace".to_vec()));
-/// # Ok::<(), emdb_core::Error>(())
+/// # Ok::<(), emdb::Error>(())
 /// ```
 #[derive(Clone)]
 pub struct Namespace {
@@ -151,8 +151,8 @@ impl Namespace {
     /// reads many values can reuse one buffer, whose capacity grows to the largest value read.
     ///
     /// ```
-    /// # fn main() -> emdb_core::Result<()> {
-    /// let db = emdb_core::Emdb::open_in_memory();
+    /// # fn main() -> emdb::Result<()> {
+    /// let db = emdb::Emdb::open_in_memory();
     /// db.insert("a", "first")?;
     /// db.insert("b", "second")?;
     /// let mut buf = Vec::new();

@@ -30,7 +30,7 @@ use crate::namespace::owned_bounds;
 /// # Examples
 ///
 /// ```
-/// use emdb_core::Emdb;
+/// use emdb::Emdb;
 ///
 /// let db = Emdb::open_in_memory();
 /// db.insert("a", "1")?;
@@ -41,7 +41,7 @@ use crate::namespace::owned_bounds;
 /// assert_eq!(snapshot.get("b")?, None);
 /// assert_eq!(snapshot.iter()?.count(), 1);
 /// assert_eq!(db.get("a")?, Some(b"2".to_vec()));
-/// # Ok::<(), emdb_core::Error>(())
+/// # Ok::<(), emdb::Error>(())
 /// ```
 #[derive(Clone)]
 pub struct Snapshot {
@@ -153,7 +153,7 @@ impl Snapshot {
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::Emdb;
+    /// use emdb::Emdb;
     ///
     /// let db = Emdb::open_in_memory();
     /// db.insert("a", "1")?;
@@ -161,7 +161,7 @@ impl Snapshot {
     /// db.insert("b", "2")?;
     /// assert_eq!(snapshot.len()?, 1);
     /// assert_eq!(db.len()?, 2);
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn len(&self) -> Result<usize> {
         let lsn = self.pinned.view.lsn;
@@ -215,7 +215,7 @@ impl Snapshot {
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::Emdb;
+    /// use emdb::Emdb;
     ///
     /// let db = Emdb::open_in_memory();
     /// for k in ["a", "f", "m", "z"] {
@@ -226,7 +226,7 @@ impl Snapshot {
     /// // Many short ranges through one snapshot, all of them before the removal.
     /// assert_eq!(snapshot.range("a".."m")?.count(), 2);
     /// assert_eq!(snapshot.range("f"..)?.count(), 3);
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn range<K, R>(&self, range: R) -> Result<Iter>
     where

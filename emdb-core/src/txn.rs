@@ -32,7 +32,7 @@ enum Seen<'a> {
 /// # Examples
 ///
 /// ```
-/// use emdb_core::{Emdb, Error};
+/// use emdb::{Emdb, Error};
 ///
 /// let db = Emdb::open_in_memory();
 /// db.insert("balance:alice", "100")?;
@@ -124,7 +124,7 @@ impl<'db> Transaction<'db> {
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::Emdb;
+    /// use emdb::Emdb;
     ///
     /// let db = Emdb::open_in_memory();
     /// let audit = db.namespace("audit")?;
@@ -134,7 +134,7 @@ impl<'db> Transaction<'db> {
     ///     Ok(())
     /// })?;
     /// assert_eq!(audit.len()?, 1);
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn namespace<'tx>(&'tx mut self, ns: &Namespace) -> TxNamespace<'tx, 'db> {
         let state = Arc::clone(&ns.ns);
@@ -199,7 +199,7 @@ impl<'db> Transaction<'db> {
     /// # Examples
     ///
     /// ```
-    /// use emdb_core::Emdb;
+    /// use emdb::Emdb;
     ///
     /// let db = Emdb::open_in_memory();
     /// db.insert("session:1", "alice")?;
@@ -210,7 +210,7 @@ impl<'db> Transaction<'db> {
     ///     Ok(())
     /// })?;
     /// assert!(db.is_empty()?);
-    /// # Ok::<(), emdb_core::Error>(())
+    /// # Ok::<(), emdb::Error>(())
     /// ```
     ///
     /// # Errors

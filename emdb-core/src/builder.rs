@@ -1,5 +1,5 @@
-//! [`EmdbBuilder`] and [`FlushPolicy`]: how a database is opened and when its commits become
-//! durable.
+//! [`EmdbBuilder`], [`FlushPolicy`] and [`AutoReclaim`]: how a database is opened, when its
+//! commits become durable and how the space of dead values comes back.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -38,6 +38,57 @@ pub enum FlushPolicy {
     Interval(Duration),
 }
 
+/// How the space of dead values comes back without a call to [`Emdb::compact`].
+///
+/// Values of 129 bytes to about 2 KiB are packed many to a 4 KiB value page. Overwriting or
+/// removing them leaves dead bytes in those pages; at each checkpoint (the log passing
+/// [`checkpoint_wal_bytes`](EmdbBuilder::checkpoint_wal_bytes), [`Emdb::checkpoint`], closing)
+/// a page whose last live value died is freed for reuse, and with
+/// [`DeadPercent`](Self::DeadPercent) the live values of mostly dead pages are moved to new
+/// pages so that those pages are freed too. Each checkpoint moves at most a few megabytes, so
+/// a writer waits for it about as long as for writing that much. Small values (in the
+/// B+tree's leaves) and large ones (in runs of their own) come back at checkpoints whatever
+/// the setting. [`Emdb::compact`] still rewrites the whole file and returns free space to the
+/// file system.
+///
+/// # Examples
+///
+/// ```
+/// use emdb_core::{AutoReclaim, Emdb};
+///
+/// let dir = tempfile::tempdir().unwrap();
+/// let db = Emdb::builder()
+///     .path(dir.path().join("app.emdb"))
+///     .auto_reclaim(AutoReclaim::DeadPercent(75))
+///     .build()?;
+/// db.insert("k", vec![1u8; 500])?;
+/// db.insert("k", vec![2u8; 500])?;
+/// db.checkpoint()?;
+/// assert!(db.stats()?.reclaimable_bytes > 0, "the rest of the value page");
+/// # Ok::<(), emdb_core::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AutoReclaim {
+    /// Value pages come back only through [`Emdb::compact`].
+    Off,
+    /// A value page is freed at the checkpoint that drops its last live value; live values
+    /// are never moved.
+    EmptyPages,
+    /// As [`EmptyPages`](Self::EmptyPages), and the live values of pages at least this many
+    /// percent dead (unused tails included) are moved to new pages at checkpoints. Lower
+    /// values keep the file smaller and move more bytes. 0 is treated as 1, and values above
+    /// 100 as 100 (which is [`EmptyPages`](Self::EmptyPages)).
+    DeadPercent(u8),
+}
+
+impl Default for AutoReclaim {
+    /// [`AutoReclaim::DeadPercent`]`(50)`.
+    fn default() -> Self {
+        AutoReclaim::DeadPercent(50)
+    }
+}
+
 /// Configures and opens an [`Emdb`]. Made by [`Emdb::builder`].
 ///
 /// Without a [`path`](Self::path) the database lives in memory only.
@@ -65,6 +116,7 @@ pub struct EmdbBuilder {
     clock: Arc<dyn Clock>,
     use_mmap: bool,
     checkpoint_wal_bytes: u64,
+    auto_reclaim: AutoReclaim,
     #[cfg(test)]
     hold_index_build: Option<Arc<crate::keyspace::IndexBuildGate>>,
 }
@@ -84,6 +136,7 @@ impl Default for EmdbBuilder {
             clock: Arc::new(SystemClock),
             use_mmap: MMAP_BY_DEFAULT,
             checkpoint_wal_bytes: DEFAULT_CHECKPOINT_WAL_BYTES,
+            auto_reclaim: AutoReclaim::default(),
             #[cfg(test)]
             hold_index_build: None,
         }
@@ -134,6 +187,14 @@ impl EmdbBuilder {
     /// bound recovery time and log size; larger ones batch more changes per checkpoint.
     pub fn checkpoint_wal_bytes(mut self, bytes: u64) -> Self {
         self.checkpoint_wal_bytes = bytes;
+        self
+    }
+
+    /// How the space of dead values in value pages comes back without a call to
+    /// [`Emdb::compact`]; see [`AutoReclaim`]. The default is
+    /// [`AutoReclaim::DeadPercent`]`(50)`. Ignored for an in-memory database.
+    pub fn auto_reclaim(mut self, setting: AutoReclaim) -> Self {
+        self.auto_reclaim = setting;
         self
     }
 
@@ -197,6 +258,11 @@ impl EmdbBuilder {
             path,
             mmap: self.use_mmap,
             checkpoint_wal_bytes: self.checkpoint_wal_bytes,
+            free_emptied: self.auto_reclaim != AutoReclaim::Off,
+            move_dead_percent: match self.auto_reclaim {
+                AutoReclaim::DeadPercent(p) if p < 100 => Some(p.max(1)),
+                _ => None,
+            },
             #[cfg(test)]
             hold_index_build: self.hold_index_build.clone(),
         };

@@ -31,6 +31,7 @@ mod ordered;
 mod persist;
 #[cfg(test)]
 mod power_loss_tests;
+mod reclaim;
 mod snapshot;
 
 use std::collections::HashMap;

@@ -36,6 +36,8 @@ use crate::error::{Error, Result};
 use crate::io::Storage;
 use crate::page::file::PageFile;
 use crate::page::node::{ValueLoc, ValueRef};
+#[cfg(test)]
+use crate::tree::reclaim::LiveValues;
 use crate::tree::store::{Store, StoreOptions};
 use crate::tree::write::Change;
 use crate::tree::{Cursor, TreeRoot};
@@ -274,6 +276,15 @@ impl Keyspace {
         Ok(ks)
     }
 
+    /// How many values the mover moved since the database was opened, and how many value pages
+    /// the current count saw emptied (tests of the crash sweeps, which must reclaim).
+    #[cfg(test)]
+    pub(crate) fn reclaimed(&self) -> (u64, u64) {
+        let Some(p) = &self.persist else { return (0, 0) };
+        let emptied = p.store.lock().live_values().map_or(0, LiveValues::emptied);
+        (p.mover.moved.load(Ordering::Relaxed), emptied)
+    }
+
     /// Hands the store the live values per value page counted by a background index build
     /// that has completed, if it has not got them yet.
     pub(crate) fn adopt_live_values(&self, store: &mut Store) {
@@ -442,6 +453,8 @@ impl Keyspace {
                 ns.index.move_to_disk(&key, loc);
             }
         }
+        #[cfg(test)]
+        p.mover.moved.fetch_add(relocated.len() as u64, Ordering::Relaxed);
         for (at, key, from, to) in relocated {
             if let Some(ns) = namespaces.get(at) {
                 ns.index.repoint(&key, from, to);

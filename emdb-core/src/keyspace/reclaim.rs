@@ -58,11 +58,19 @@ pub(crate) struct Mover {
     /// Pages at least this many percent dead are emptied; `None`: values are never moved.
     dead_percent: Option<u8>,
     cycle: Mutex<Cycle>,
+    /// Values moved since the database was opened (tests).
+    #[cfg(test)]
+    pub(crate) moved: std::sync::atomic::AtomicU64,
 }
 
 impl Mover {
     pub(crate) fn new(dead_percent: Option<u8>) -> Self {
-        Mover { dead_percent, cycle: Mutex::new(Cycle::default()) }
+        Mover {
+            dead_percent,
+            cycle: Mutex::new(Cycle::default()),
+            #[cfg(test)]
+            moved: std::sync::atomic::AtomicU64::new(0),
+        }
     }
 
     /// Forgets the cycle (compaction replaced the file its victims were pages of).

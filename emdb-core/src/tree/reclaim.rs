@@ -28,6 +28,8 @@ pub(crate) struct LiveValues {
     pages: HashMap<PageId, Live>,
     /// The sum of every page's live bytes.
     bytes: u64,
+    /// Pages whose last live value died since the count began.
+    emptied: u64,
 }
 
 /// The page of a value that lives in a value page, and the bytes it takes there; `None` for an
@@ -71,6 +73,7 @@ impl LiveValues {
             return Ok(None);
         }
         self.pages.remove(&page);
+        self.emptied += 1;
         Ok(Some(page))
     }
 
@@ -108,6 +111,12 @@ impl LiveValues {
             set.insert(page);
         }
         set
+    }
+
+    /// How many pages lost their last live value since the count began.
+    #[cfg(test)]
+    pub(crate) fn emptied(&self) -> u64 {
+        self.emptied
     }
 
     /// Whether page `page` holds a live value by this count.

@@ -10,8 +10,11 @@
 
 use std::collections::HashMap;
 
+use super::{TreeRoot, scan};
+use crate::error::Result;
 use crate::page::PageId;
-use crate::page::node::ValueLoc;
+use crate::page::file::PageFile;
+use crate::page::node::{ValueLoc, ValueRef};
 use crate::page::value::{R_VALUE, VALUE_SPACE};
 
 /// The live values of one value page.
@@ -117,6 +120,40 @@ impl LiveValues {
     #[cfg(test)]
     pub(crate) fn emptied(&self) -> u64 {
         self.emptied
+    }
+
+    /// Counts the live values of every entry of the tree at `root`.
+    ///
+    /// # Errors
+    /// [`Error::Corruption`](crate::Error::Corruption) for a damaged page, or an I/O error.
+    pub(crate) fn count(file: &PageFile, root: TreeRoot) -> Result<LiveValues> {
+        let mut live = LiveValues::default();
+        scan(file, root, |e| {
+            if let ValueRef::Stored(loc) = e.value {
+                live.add(loc);
+            }
+            Ok(())
+        })?;
+        Ok(live)
+    }
+
+    /// Where this count and `other` disagree: the first page whose live values differ, or
+    /// `None` when they agree page by page.
+    pub(crate) fn differs_from(&self, other: &LiveValues) -> Option<String> {
+        let mut pages: Vec<PageId> = self.pages.keys().chain(other.pages.keys()).copied().collect();
+        pages.sort_unstable();
+        pages.dedup();
+        pages.into_iter().find_map(|page| {
+            let (a, b) = (self.pages.get(&page), other.pages.get(&page));
+            (a != b).then(|| {
+                let show = |l: Option<&Live>| l.map_or((0, 0), |l| (l.values, l.bytes));
+                format!(
+                    "value page {page}: {:?} live values and bytes counted, {:?} in the tree",
+                    show(a),
+                    show(b)
+                )
+            })
+        })
     }
 
     /// Whether page `page` holds a live value by this count.

@@ -36,7 +36,8 @@ pub(crate) struct Slot {
 pub(crate) enum Held {
     /// Resident bytes: values not yet checkpointed, and small values kept inline in leaves.
     Mem(Arc<[u8]>),
-    /// A value page record or overflow run of the page file (valid until compaction).
+    /// A value page record or overflow run of the page file (valid until compaction, or a
+    /// checkpoint that moves the value out of a page it empties, points the entry elsewhere).
     Disk(ValueLoc),
 }
 

@@ -74,8 +74,14 @@ fn measure(dir: &Path) -> AnyResult<()> {
     Ok(())
 }
 
+#[expect(clippy::cast_precision_loss, reason = "sizes far below 2^52 bytes")]
 fn mib(bytes: u64) -> String {
     format!("{:.2}", bytes as f64 / (1024.0 * 1024.0))
+}
+
+#[expect(clippy::cast_precision_loss, reason = "sizes far below 2^52 bytes")]
+fn ratio(a: u64, b: u64) -> f64 {
+    a as f64 / b as f64
 }
 
 fn fresh(dir: &Path, name: &str) -> AnyResult<PathBuf> {
@@ -126,7 +132,7 @@ fn steady(dir: &Path) -> AnyResult<()> {
                 "| {size} B | {} | {name} | {} | {:.2}× |",
                 mib(live),
                 curve.join(" "),
-                last as f64 / live as f64
+                ratio(last, live)
             );
         }
     }
@@ -165,7 +171,7 @@ fn mixed(dir: &Path, ops: u64) -> AnyResult<()> {
             let key = format!("mixed-key-{k:014}");
             let slot = live.get_mut(usize::try_from(k)?).ok_or("key out of range")?;
             live_bytes -= u64::from(*slot);
-            if rng.next_u64() % 10 == 0 {
+            if rng.next_u64().is_multiple_of(10) {
                 db.remove(&key)?;
                 *slot = 0;
             } else {
@@ -179,7 +185,7 @@ fn mixed(dir: &Path, ops: u64) -> AnyResult<()> {
             }
             live_bytes += u64::from(*slot);
             if (op + 1) % (ops / 10).max(1) == 0 {
-                ratios.push(std::fs::metadata(&path)?.len() as f64 / live_bytes as f64);
+                ratios.push(ratio(std::fs::metadata(&path)?.len(), live_bytes));
             }
         }
         let end = std::fs::metadata(&path)?.len();
@@ -206,9 +212,9 @@ fn waits(dir: &Path, n: u64) -> AnyResult<()> {
     );
     println!();
     println!(
-        "| reclamation | longest insert | longest checkpoint | checkpoints | reclaimable MiB before → after | file MiB |"
+        "| reclamation | inserts | insert p99 | longest insert | checkpoint p50 | longest checkpoint | reclaimable MiB before → after | file MiB |"
     );
-    println!("|---|---:|---:|---:|---|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---|---:|");
     for (name, setting) in SETTINGS {
         let path = fresh(dir, "waits")?;
         let db = Emdb::builder()
@@ -228,9 +234,9 @@ fn waits(dir: &Path, n: u64) -> AnyResult<()> {
         db.checkpoint()?;
         let before = db.stats()?.reclaimable_bytes;
         let stop = AtomicBool::new(false);
-        let (longest_insert, longest_checkpoint) = std::thread::scope(|s| -> AnyResult<_> {
-            let writer = s.spawn(|| -> AnyResult<Duration> {
-                let mut longest = Duration::ZERO;
+        let (mut inserts, mut checkpoints) = std::thread::scope(|s| -> AnyResult<_> {
+            let writer = s.spawn(|| -> AnyResult<Vec<Duration>> {
+                let mut took = Vec::new();
                 let mut i = 2 * n;
                 let (mut key, mut value) = (Vec::new(), Vec::new());
                 while !stop.load(Ordering::Relaxed) {
@@ -238,28 +244,37 @@ fn waits(dir: &Path, n: u64) -> AnyResult<()> {
                     records.fill_value(i, &mut value);
                     let started = Instant::now();
                     db.insert(&key, &value)?;
-                    longest = longest.max(started.elapsed());
+                    took.push(started.elapsed());
                     i += 1;
                 }
-                Ok(longest)
+                Ok(took)
             });
-            let mut longest = Duration::ZERO;
+            let mut took = Vec::new();
             for _ in 0..CHECKPOINTS {
                 std::thread::sleep(Duration::from_millis(20));
                 let started = Instant::now();
                 db.checkpoint()?;
-                longest = longest.max(started.elapsed());
+                took.push(started.elapsed());
             }
             stop.store(true, Ordering::Relaxed);
-            let insert = writer.join().map_err(|_| "the writer panicked")??;
-            Ok((insert, longest))
+            let inserts = writer.join().map_err(|_| "the writer panicked")??;
+            Ok((inserts, took))
         })?;
+        inserts.sort_unstable();
+        checkpoints.sort_unstable();
+        let at = |v: &[Duration], q: usize| {
+            let i = (v.len() * q / 100).min(v.len().saturating_sub(1));
+            v.get(i).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+        };
         let after = db.stats()?.reclaimable_bytes;
         drop(db);
         println!(
-            "| {name} | {:.1} ms | {:.1} ms | {CHECKPOINTS} | {} → {} | {} |",
-            longest_insert.as_secs_f64() * 1000.0,
-            longest_checkpoint.as_secs_f64() * 1000.0,
+            "| {name} | {} | {:.2} ms | {:.1} ms | {:.1} ms | {:.1} ms | {} → {} | {} |",
+            inserts.len(),
+            at(&inserts, 99),
+            at(&inserts, 100),
+            at(&checkpoints, 50),
+            at(&checkpoints, 100),
             mib(before),
             mib(after),
             mib(std::fs::metadata(&path)?.len())

@@ -22,7 +22,9 @@ pub struct Stats {
     pub dead_value_bytes: u64,
     /// Bytes of the value pages in use that hold no live value (dead values and unused page
     /// tails): what [`AutoReclaim`](crate::AutoReclaim) frees over the next checkpoints, or
-    /// [`Emdb::compact`](crate::Emdb::compact) at once. Counted in memory from the tree.
+    /// [`Emdb::compact`](crate::Emdb::compact) at once. Counted in memory from the tree when
+    /// the database is opened (a page without any live value by then, left by
+    /// [`AutoReclaim::Off`](crate::AutoReclaim::Off), is not counted again).
     pub reclaimable_bytes: u64,
     /// The LSN the page file holds every commit up to (0 before the first checkpoint).
     pub last_checkpoint_lsn: u64,

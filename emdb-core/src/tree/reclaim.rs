@@ -33,6 +33,8 @@ pub(crate) struct LiveValues {
     bytes: u64,
     /// Pages whose last live value died since the count began.
     emptied: u64,
+    /// Of those, the pages left in use (not freed): dead space until compaction.
+    kept_empty: u64,
 }
 
 /// The page of a value that lives in a value page, and the bytes it takes there; `None` for an
@@ -85,10 +87,15 @@ impl LiveValues {
         self.pages.len() as u64
     }
 
-    /// Bytes of those pages' value areas that hold no live value: dead values and the unused
-    /// tails of the pages.
+    /// Records that a page whose last live value died stays in use (it is not freed).
+    pub(crate) fn keep_empty(&mut self) {
+        self.kept_empty += 1;
+    }
+
+    /// Bytes of the value areas of the pages counted that hold no live value (dead values and
+    /// unused tails), and of the emptied pages left in use since the count began.
     pub(crate) fn reclaimable_bytes(&self) -> u64 {
-        (self.pages() * VALUE_SPACE as u64).saturating_sub(self.bytes)
+        ((self.pages() + self.kept_empty) * VALUE_SPACE as u64).saturating_sub(self.bytes)
     }
 
     /// The pages at least `dead_percent` % of whose value area holds no live value, emptiest
@@ -228,6 +235,8 @@ mod tests {
         assert_eq!(live.remove(ValueLoc::Record { page: 6, offset: 16, len: 10 }), Ok(Some(6)));
         assert_eq!(live.remove(ValueLoc::Overflow { page: 9, len: 9000 }), Ok(None));
         assert_eq!(live.reclaimable_bytes(), 0);
+        live.keep_empty();
+        assert_eq!(live.reclaimable_bytes(), VALUE_SPACE as u64, "an emptied page left in use");
     }
 
     #[test]

@@ -329,8 +329,10 @@ impl<'f> Writer<'f> {
             let free_emptied = *free_emptied;
             let emptied = live.remove(loc).map_err(|d| self.file.bad_page(loc.page(), d))?;
             // A page this writer wrote holds only values placed by it, none of which dies here.
-            if let Some(page) = emptied.filter(|p| free_emptied && !self.fresh.contains(p)) {
-                self.free(page, 1)?;
+            match emptied {
+                Some(page) if free_emptied && !self.fresh.contains(&page) => self.free(page, 1)?,
+                Some(_) => live.keep_empty(),
+                None => {}
             }
         }
         match value {

@@ -45,11 +45,11 @@ pub enum FlushPolicy {
 /// [`checkpoint_wal_bytes`](EmdbBuilder::checkpoint_wal_bytes), [`Emdb::checkpoint`], closing)
 /// a page whose last live value died is freed for reuse, and with
 /// [`DeadPercent`](Self::DeadPercent) the live values of mostly dead pages are moved to new
-/// pages so that those pages are freed too. Each checkpoint moves at most a few megabytes, so
-/// a writer waits for it about as long as for writing that much. Small values (in the
-/// B+tree's leaves) and large ones (in runs of their own) come back at checkpoints whatever
-/// the setting. [`Emdb::compact`] still rewrites the whole file and returns free space to the
-/// file system.
+/// pages so that those pages are freed too. A checkpoint moves values of up to a quarter of the
+/// bytes it writes anyway, within 256 KiB to 1 MiB, so a writer waits for it about as long as
+/// for writing that much. Small values (in the B+tree's leaves) and large ones (in runs of
+/// their own) come back at checkpoints whatever the setting. [`Emdb::compact`] still rewrites
+/// the whole file and returns free space to the file system.
 ///
 /// # Examples
 ///

@@ -198,19 +198,78 @@ fn mixed(dir: &Path, ops: u64) -> AnyResult<()> {
     Ok(())
 }
 
+/// The durations, sorted, of `count` checkpoints with nothing else to write: one insert (of
+/// record `first`, `first + 1`, …) before each.
+fn checkpoints_alone(
+    db: &Emdb,
+    records: &Records,
+    first: u64,
+    count: u64,
+) -> AnyResult<Vec<Duration>> {
+    let mut took = Vec::new();
+    for i in first..first + count {
+        db.insert(records.key(i), records.value(i))?;
+        let started = Instant::now();
+        db.checkpoint()?;
+        took.push(started.elapsed());
+    }
+    took.sort_unstable();
+    Ok(took)
+}
+
+/// One thread inserts records `first`, `first + 1`, … one `Manual` commit at a time while this
+/// one runs `checkpoints` checkpoints 20 ms apart; the durations of every insert and every
+/// checkpoint.
+fn concurrent(
+    db: &Emdb,
+    records: &Records,
+    first: u64,
+    checkpoints: u32,
+) -> AnyResult<(Vec<Duration>, Vec<Duration>)> {
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|s| -> AnyResult<_> {
+        let writer = s.spawn(|| -> AnyResult<Vec<Duration>> {
+            let mut took = Vec::new();
+            let mut i = first;
+            let (mut key, mut value) = (Vec::new(), Vec::new());
+            while !stop.load(Ordering::Relaxed) {
+                records.fill_key(i, &mut key);
+                records.fill_value(i, &mut value);
+                let started = Instant::now();
+                db.insert(&key, &value)?;
+                took.push(started.elapsed());
+                i += 1;
+            }
+            Ok(took)
+        });
+        let mut took = Vec::new();
+        for _ in 0..checkpoints {
+            std::thread::sleep(Duration::from_millis(20));
+            let started = Instant::now();
+            db.checkpoint()?;
+            took.push(started.elapsed());
+        }
+        stop.store(true, Ordering::Relaxed);
+        let inserts = writer.join().map_err(|_| "the writer panicked")??;
+        Ok((inserts, took))
+    })
+}
+
 fn waits(dir: &Path, n: u64) -> AnyResult<()> {
     const KEY_LEN: usize = 24;
     const VALUE_LEN: usize = 150;
     const CHECKPOINTS: u32 = 40;
+    const ALONE: u64 = 20;
     let records = Records::new(KEY_LEN, VALUE_LEN, 0x00E3_DB00_0100);
     println!("## Writer waits behind reclamation, {n} records of {KEY_LEN} + {VALUE_LEN} bytes");
     println!();
     println!(
-        "Load, overwrite a random 60 % (most value pages become more than half dead), then one \
-         thread inserts new records one `Manual` commit at a time while {CHECKPOINTS} \
-         checkpoints run back to back."
+        "Load, overwrite a random 60 % (most value pages become more than half dead), then \
+         {ALONE} checkpoints of one insert each (alone), then one thread inserts new records one \
+         `Manual` commit at a time while {CHECKPOINTS} checkpoints run back to back."
     );
     println!();
+    let mut alone_rows = Vec::new();
     println!(
         "| reclamation | inserts | insert p99 | longest insert | checkpoint p50 | longest checkpoint | reclaimable MiB before → after | file MiB |"
     );
@@ -233,33 +292,9 @@ fn waits(dir: &Path, n: u64) -> AnyResult<()> {
         }
         db.checkpoint()?;
         let before = db.stats()?.reclaimable_bytes;
-        let stop = AtomicBool::new(false);
-        let (mut inserts, mut checkpoints) = std::thread::scope(|s| -> AnyResult<_> {
-            let writer = s.spawn(|| -> AnyResult<Vec<Duration>> {
-                let mut took = Vec::new();
-                let mut i = 2 * n;
-                let (mut key, mut value) = (Vec::new(), Vec::new());
-                while !stop.load(Ordering::Relaxed) {
-                    records.fill_key(i, &mut key);
-                    records.fill_value(i, &mut value);
-                    let started = Instant::now();
-                    db.insert(&key, &value)?;
-                    took.push(started.elapsed());
-                    i += 1;
-                }
-                Ok(took)
-            });
-            let mut took = Vec::new();
-            for _ in 0..CHECKPOINTS {
-                std::thread::sleep(Duration::from_millis(20));
-                let started = Instant::now();
-                db.checkpoint()?;
-                took.push(started.elapsed());
-            }
-            stop.store(true, Ordering::Relaxed);
-            let inserts = writer.join().map_err(|_| "the writer panicked")??;
-            Ok((inserts, took))
-        })?;
+        let alone = checkpoints_alone(&db, &records, 3 * n, ALONE)?;
+        let between = db.stats()?.reclaimable_bytes;
+        let (mut inserts, mut checkpoints) = concurrent(&db, &records, 2 * n, CHECKPOINTS)?;
         inserts.sort_unstable();
         checkpoints.sort_unstable();
         let at = |v: &[Duration], q: usize| {
@@ -268,6 +303,13 @@ fn waits(dir: &Path, n: u64) -> AnyResult<()> {
         };
         let after = db.stats()?.reclaimable_bytes;
         drop(db);
+        alone_rows.push(format!(
+            "| {name} | {:.1} ms | {:.1} ms | {} → {} |",
+            at(&alone, 50),
+            at(&alone, 100),
+            mib(before),
+            mib(between)
+        ));
         println!(
             "| {name} | {} | {:.2} ms | {:.1} ms | {:.1} ms | {:.1} ms | {} → {} | {} |",
             inserts.len(),
@@ -275,10 +317,20 @@ fn waits(dir: &Path, n: u64) -> AnyResult<()> {
             at(&inserts, 100),
             at(&checkpoints, 50),
             at(&checkpoints, 100),
-            mib(before),
+            mib(between),
             mib(after),
             mib(std::fs::metadata(&path)?.len())
         );
+    }
+    println!();
+    println!("Checkpoints alone (one insert each):");
+    println!();
+    println!(
+        "| reclamation | checkpoint p50 | longest checkpoint | reclaimable MiB before → after |"
+    );
+    println!("|---|---:|---:|---|");
+    for row in alone_rows {
+        println!("{row}");
     }
     println!();
     Ok(())

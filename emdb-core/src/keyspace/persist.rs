@@ -28,7 +28,7 @@ use std::time::{Duration, SystemTime};
 use parking_lot::{Condvar, Mutex, RwLock};
 
 use super::loading::{Loading, fill_indexes};
-use super::reclaim::{Mover, add_moves};
+use super::reclaim::{Mover, add_moves, move_budget};
 use super::{Config, Keyspace, NsState, Writer};
 use crate::batch::{NsId, Writes};
 use crate::builder::FlushPolicy;
@@ -380,7 +380,9 @@ impl Keyspace {
         let empty = Writes::default();
         let (changes, from_batch) = merge(&owned, batch.unwrap_or(&empty));
         self.adopt_live_values(&mut store);
-        let to_move = p.mover.moves(&namespaces, store.live_values(), store.file())?;
+        let written: usize = changes.iter().filter_map(|c| c.value).map(|(v, _)| v.len()).sum();
+        let budget = move_budget(written as u64);
+        let to_move = p.mover.moves(&namespaces, store.live_values(), store.file(), budget)?;
         let (changes, from_batch) = add_moves(changes, from_batch, &to_move);
         let oldest = self.snapshots.lock().oldest_pinned(store.meta().sequence);
         // Every namespace but the default one has its catalog entry once this is durable.

@@ -6,7 +6,7 @@
 //! emptiest first, up to a budget of live bytes. Each checkpoint of the cycle (under the
 //! writer lock) then scans the next shards of the point indexes, up to [`SCAN_ENTRIES`] keys,
 //! for keys whose value lies in a victim page, and adds a *move* for each to the checkpoint's
-//! changes (at most [`MOVE_BYTES`] of values): the tree writer rewrites the entry with the
+//! changes (at most [`move_budget`] bytes of values): the tree writer rewrites the entry with the
 //! value placed anew, but only while the entry still refers to the victim page (see
 //! [`Change::from`](crate::tree::write::Change)). Once the checkpoint is durable, the index
 //! entries that still point at the old places are pointed at the new ones, shard lock by
@@ -33,8 +33,16 @@ use crate::tree::write::Change;
 /// How many index keys a checkpoint scans for values to move.
 const SCAN_ENTRIES: usize = 1 << 18;
 
-/// How many bytes of values a checkpoint moves at most.
-const MOVE_BYTES: u64 = 4 << 20;
+/// How many bytes of values a checkpoint moves: a quarter of the bytes of values it writes
+/// anyway, but at least [`MOVE_BYTES_MIN`] and at most [`MOVE_BYTES_MAX`].
+const MOVE_SHARE: u64 = 4;
+const MOVE_BYTES_MIN: u64 = 256 << 10;
+const MOVE_BYTES_MAX: u64 = 1 << 20;
+
+/// The bytes of values a checkpoint that writes `written` bytes of values moves at most.
+pub(crate) fn move_budget(written: u64) -> u64 {
+    (written / MOVE_SHARE).clamp(MOVE_BYTES_MIN, MOVE_BYTES_MAX)
+}
 
 /// A value to move: its tree key, where it is and its bytes.
 #[derive(Debug)]
@@ -78,9 +86,10 @@ impl Mover {
         *self.cycle.lock() = Cycle::default();
     }
 
-    /// The values the next checkpoint moves, in tree-key order. The caller holds the writer
-    /// lock, so the indexes match the durable tree and the memtables: a key whose index entry
-    /// refers to a value on disk has not changed since the last checkpoint.
+    /// The values the next checkpoint moves (at most `budget` bytes of them), in tree-key
+    /// order. The caller holds the writer lock, so the indexes match the durable tree and the
+    /// memtables: a key whose index entry refers to a value on disk has not changed since the
+    /// last checkpoint.
     ///
     /// # Errors
     /// An error reading a value to move.
@@ -89,16 +98,17 @@ impl Mover {
         namespaces: &[Arc<NsState>],
         live: Option<&LiveValues>,
         file: &PageFile,
+        budget: u64,
     ) -> Result<Vec<Move>> {
         let (Some(dead_percent), Some(live)) = (self.dead_percent, live) else {
             return Ok(Vec::new());
         };
         let mut cycle = self.cycle.lock();
         if cycle.victims.is_empty() {
-            // Each checkpoint of the cycle scans SCAN_ENTRIES keys and moves MOVE_BYTES.
+            // Each checkpoint of the cycle scans SCAN_ENTRIES keys and moves up to the budget.
             let keys: usize = namespaces.iter().map(|ns| ns.index.len()).sum();
             let checkpoints = keys.div_ceil(SCAN_ENTRIES).max(1) as u64;
-            cycle.victims = live.victims(dead_percent, MOVE_BYTES.saturating_mul(checkpoints));
+            cycle.victims = live.victims(dead_percent, budget.saturating_mul(checkpoints));
             cycle.next = (0, 0);
             if cycle.victims.is_empty() {
                 return Ok(Vec::new());
@@ -113,7 +123,7 @@ impl Mover {
             }
             let first = if ns.id == cycle.next.0 { cycle.next.1 } else { 0 };
             for shard in first..SHARDS {
-                if scanned >= SCAN_ENTRIES || bytes >= MOVE_BYTES {
+                if scanned >= SCAN_ENTRIES || bytes >= budget {
                     cycle.next = (ns.id, shard);
                     finished = false;
                     break 'scan;
@@ -137,7 +147,7 @@ impl Mover {
                     .iter()
                     .map(|m| u64::from(m.1.len()))
                     .sum();
-                if bytes > 0 && bytes + shard_bytes > MOVE_BYTES {
+                if bytes > 0 && bytes + shard_bytes > budget {
                     // Too much for this checkpoint: the shard is scanned again by the next.
                     found.truncate(before);
                     cycle.next = (ns.id, shard);

@@ -28,7 +28,7 @@
 #![forbid(unsafe_code)]
 
 pub use emdb_core::{
-    BoxError, Clock, Emdb, EmdbBuilder, Error, FlushPolicy, Focus, GROUP_SEPARATOR,
+    AutoReclaim, BoxError, Clock, Emdb, EmdbBuilder, Error, FlushPolicy, Focus, GROUP_SEPARATOR,
     IntegrityReport, Iter, Keys, MAX_KEY_LEN, MAX_VALUE_LEN, ManualClock, Namespace, Operation,
     Progress, Result, Snapshot, Stats, SystemClock, Transaction, Ttl, TxNamespace,
 };

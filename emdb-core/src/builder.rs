@@ -1,5 +1,5 @@
-//! [`EmdbBuilder`] and [`FlushPolicy`]: how a database is opened and when its commits become
-//! durable.
+//! [`EmdbBuilder`], [`FlushPolicy`] and [`AutoReclaim`]: how a database is opened, when its
+//! commits become durable and how the space of dead values comes back.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -9,7 +9,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::db::Emdb;
 use crate::error::{Error, Result};
 use crate::io::{FileStorage, Storage};
-use crate::keyspace::{Config, Keyspace, PersistOptions};
+use crate::keyspace::{Config, Keyspace, PersistOptions, ReclaimOptions};
 use crate::progress::Reporter;
 
 /// When committed writes reach stable storage.
@@ -35,6 +35,57 @@ pub enum FlushPolicy {
     /// A background thread syncs the log at this interval: on power loss at most the commits of
     /// the last interval can be lost.
     Interval(Duration),
+}
+
+/// How the space of dead values comes back without a call to [`Emdb::compact`].
+///
+/// Values of 129 bytes to about 2 KiB are packed many to a 4 KiB value page. Overwriting or
+/// removing them leaves dead bytes in those pages; at each checkpoint (the log passing
+/// [`checkpoint_wal_bytes`](EmdbBuilder::checkpoint_wal_bytes), [`Emdb::checkpoint`], closing)
+/// a page whose last live value died is freed for reuse, and with
+/// [`DeadPercent`](Self::DeadPercent) the live values of mostly dead pages are moved to new
+/// pages so that those pages are freed too. A checkpoint moves values of up to a quarter of the
+/// bytes it writes anyway, within 256 KiB to 1 MiB, so a writer waits for it about as long as
+/// for writing that much. Small values (in the B+tree's leaves) and large ones (in runs of
+/// their own) come back at checkpoints whatever the setting. [`Emdb::compact`] still rewrites
+/// the whole file and returns free space to the file system.
+///
+/// # Examples
+///
+/// ```
+/// use emdb_core::{AutoReclaim, Emdb};
+///
+/// let dir = tempfile::tempdir().unwrap();
+/// let db = Emdb::builder()
+///     .path(dir.path().join("app.emdb"))
+///     .auto_reclaim(AutoReclaim::DeadPercent(75))
+///     .build()?;
+/// db.insert("k", vec![1u8; 500])?;
+/// db.insert("k", vec![2u8; 500])?;
+/// db.checkpoint()?;
+/// assert!(db.stats()?.reclaimable_bytes > 0, "the rest of the value page");
+/// # Ok::<(), emdb_core::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AutoReclaim {
+    /// Value pages come back only through [`Emdb::compact`].
+    Off,
+    /// A value page is freed at the checkpoint that drops its last live value; live values
+    /// are never moved.
+    EmptyPages,
+    /// As [`EmptyPages`](Self::EmptyPages), and the live values of pages at least this many
+    /// percent dead (unused tails included) are moved to new pages at checkpoints. Lower
+    /// values keep the file smaller and move more bytes. 0 is treated as 1, and values above
+    /// 100 as 100 (which is [`EmptyPages`](Self::EmptyPages)).
+    DeadPercent(u8),
+}
+
+impl Default for AutoReclaim {
+    /// [`AutoReclaim::DeadPercent`]`(50)`.
+    fn default() -> Self {
+        AutoReclaim::DeadPercent(50)
+    }
 }
 
 /// Configures and opens an [`Emdb`]. Made by [`Emdb::builder`].
@@ -67,6 +118,7 @@ pub struct EmdbBuilder {
     recover_without_log: bool,
     read_only: bool,
     progress: Reporter,
+    auto_reclaim: AutoReclaim,
     #[cfg(test)]
     hold_index_build: Option<Arc<crate::keyspace::IndexBuildGate>>,
 }
@@ -89,6 +141,7 @@ impl Default for EmdbBuilder {
             recover_without_log: false,
             read_only: false,
             progress: Reporter::default(),
+            auto_reclaim: AutoReclaim::default(),
             #[cfg(test)]
             hold_index_build: None,
         }
@@ -222,6 +275,14 @@ impl EmdbBuilder {
         self
     }
 
+    /// How the space of dead values in value pages comes back without a call to
+    /// [`Emdb::compact`]; see [`AutoReclaim`]. The default is
+    /// [`AutoReclaim::DeadPercent`]`(50)`. Ignored for an in-memory database.
+    pub fn auto_reclaim(mut self, setting: AutoReclaim) -> Self {
+        self.auto_reclaim = setting;
+        self
+    }
+
     /// Opens the database: in memory without a [`path`](Self::path); otherwise the file at the
     /// path, created when missing, recovered from its write-ahead log when it was not closed
     /// cleanly.
@@ -288,6 +349,13 @@ impl EmdbBuilder {
             checkpoint_wal_bytes: self.checkpoint_wal_bytes,
             recover_without_log: self.recover_without_log,
             read_only: self.read_only,
+            reclaim: ReclaimOptions {
+                free_emptied: self.auto_reclaim != AutoReclaim::Off,
+                move_dead_percent: match self.auto_reclaim {
+                    AutoReclaim::DeadPercent(p) if p < 100 => Some(p.max(1)),
+                    _ => None,
+                },
+            },
             #[cfg(test)]
             hold_index_build: self.hold_index_build.clone(),
         };

@@ -51,7 +51,7 @@ mod ttl;
 mod txn;
 mod wal;
 
-pub use builder::{EmdbBuilder, FlushPolicy};
+pub use builder::{AutoReclaim, EmdbBuilder, FlushPolicy};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use db::Emdb;
 pub use error::{BoxError, Error, Result};

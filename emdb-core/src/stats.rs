@@ -17,9 +17,15 @@ pub struct Stats {
     pub wal_bytes: u64,
     /// Pages of the page file that are free for reuse.
     pub free_pages: u64,
-    /// Bytes of values no entry refers to any more (reclaimed by
-    /// [`Emdb::compact`](crate::Emdb::compact)).
+    /// Bytes of values that died in value pages since the file was created or last compacted
+    /// (recorded in the file; pages freed since by automatic reclamation do not lower it).
     pub dead_value_bytes: u64,
+    /// Bytes of the value pages in use that hold no live value (dead values and unused page
+    /// tails): what [`AutoReclaim`](crate::AutoReclaim) frees over the next checkpoints, or
+    /// [`Emdb::compact`](crate::Emdb::compact) at once. Counted in memory from the tree when
+    /// the database is opened (a page without any live value by then, left by
+    /// [`AutoReclaim::Off`](crate::AutoReclaim::Off), is not counted again).
+    pub reclaimable_bytes: u64,
     /// The LSN the page file holds every commit up to (0 before the first checkpoint).
     pub last_checkpoint_lsn: u64,
     /// When this handle last checkpointed (`None` if it has not yet).

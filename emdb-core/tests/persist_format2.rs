@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use emdb_core::{Emdb, FlushPolicy, Ttl};
+use emdb_core::{AutoReclaim, Emdb, FlushPolicy, Ttl};
 
 /// The fixture; `EMDB_WRITE_FORMAT2_FIXTURE=1` rewrites it, which only makes sense with a
 /// program that writes format 2 (the test checks the file's version before anything else).
@@ -18,8 +18,15 @@ fn fixture() -> PathBuf {
 /// Fifty years: far enough that the fixture's expiring entries stay alive.
 const FIXTURE_TTL: Duration = Duration::from_secs(50 * 365 * 24 * 3600);
 
+/// A handle whose checkpoints free emptied value pages but move no value, so that the dead
+/// bytes the meta page records are exactly those of the values the test replaces.
 fn manual(path: &Path) -> Emdb {
-    Emdb::builder().path(path).flush_policy(FlushPolicy::Manual).build().unwrap()
+    Emdb::builder()
+        .path(path)
+        .flush_policy(FlushPolicy::Manual)
+        .auto_reclaim(AutoReclaim::EmptyPages)
+        .build()
+        .unwrap()
 }
 
 /// The bytes of a value of `len` bytes for entry `i`, generation `g` (its bytes never equal a

@@ -14,9 +14,11 @@ use crate::error::Error;
 use crate::io::fault::{CrashMode, FaultKind, FaultStorage};
 
 pub(super) const DB: &str = "/db/data";
-/// Transactions of the workload; a checkpoint runs after [`CHECKPOINT_AFTER`] of them.
+/// Transactions of the workload; a checkpoint runs after each count in [`CHECKPOINT_AFTER`] of
+/// them. The later two reclaim value pages: they free the pages whose values the transactions
+/// since overwrote, move the live values of mostly dead ones, and reuse freed pages.
 pub(super) const TXNS: usize = 30;
-const CHECKPOINT_AFTER: usize = 14;
+const CHECKPOINT_AFTER: [usize; 3] = [14, 22, 27];
 
 pub(super) type State = BTreeMap<Vec<u8>, Vec<u8>>;
 
@@ -29,9 +31,11 @@ pub(super) fn open(fs: &FaultStorage) -> crate::Result<Emdb> {
 }
 
 /// The writes of transaction `t`: three keys, one of them removed every fourth time, values
-/// of three sizes (inline, packed, overflow).
+/// of three sizes (inline, packed, overflow). Transaction 0 also writes twelve packed values
+/// that fill two value pages, and transaction 16 removes eight of them, so that the checkpoint
+/// after it moves the survivors and frees both pages.
 fn txn(t: usize) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
-    (0..3)
+    let mut writes: Vec<(Vec<u8>, Option<Vec<u8>>)> = (0..3)
         .map(|j| {
             let key = format!("k{}", (t * 3 + j * 7) % 11).into_bytes();
             let size = [3usize, 500, 5000][(t + j) % 3];
@@ -39,7 +43,14 @@ fn txn(t: usize) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
             let value = (t % 4 != 3 || j != 0).then(|| vec![byte; size]);
             (key, value)
         })
-        .collect()
+        .collect();
+    let packed = |p: u8| format!("p{p:02}").into_bytes();
+    match t {
+        0 => writes.extend((0..12u8).map(|p| (packed(p), Some(vec![p; 600])))),
+        16 => writes.extend([0, 1, 2, 3, 5, 6, 7, 8].map(|p| (packed(p), None))),
+        _ => {}
+    }
+    writes
 }
 
 /// The state after the first `n` transactions.
@@ -93,7 +104,7 @@ pub(super) fn run_txns(db: &Emdb) -> (usize, usize) {
             return (t + 1, acked);
         }
         acked = t + 1;
-        if t + 1 == CHECKPOINT_AFTER && db.checkpoint().is_err() {
+        if CHECKPOINT_AFTER.contains(&(t + 1)) && db.checkpoint().is_err() {
             return (acked, acked);
         }
     }
@@ -166,8 +177,12 @@ fn a_failed_sync_poisons_the_handle_until_it_is_reopened() {
 #[test]
 fn failing_every_io_once_or_forever_and_losing_power_leaves_a_durable_prefix() {
     let clean = FaultStorage::new(7);
-    let (attempted, acked) = workload(&clean);
+    let (attempted, acked, db) = workload_open(&clean);
     assert_eq!((attempted, acked), (TXNS, TXNS));
+    // The checkpoints of the workload reclaim: they move values and free emptied pages.
+    let (moved, emptied) = db.as_ref().map_or((0, 0), |db| db.keyspace().reclaimed());
+    assert!(moved > 0 && emptied > 0, "moved {moved} values, emptied {emptied} pages");
+    std::mem::forget(db);
     let total = clean.io_count();
     assert!(total > 60, "the workload makes {total} I/O calls");
     let modes = CrashMode::ALL;
@@ -192,7 +207,10 @@ fn failing_every_io_once_or_forever_and_losing_power_leaves_a_durable_prefix() {
             }
         }
     }
-    eprintln!("fault sweep: {total} I/O calls, {reopens} crash states reopened and checked");
+    eprintln!(
+        "fault sweep: {total} I/O calls, {reopens} crash states reopened and checked (the \
+         workload moved {moved} values and emptied {emptied} value pages)"
+    );
     assert!(reopens > 1000, "{reopens} reopen cycles");
 }
 

@@ -36,7 +36,8 @@ pub(crate) struct Slot {
 pub(crate) enum Held {
     /// Resident bytes: values not yet checkpointed, and small values kept inline in leaves.
     Mem(Arc<[u8]>),
-    /// A value page record or overflow run of the page file (valid until compaction).
+    /// A value page record or overflow run of the page file (valid until compaction, or a
+    /// checkpoint that moves the value out of a page it empties, points the entry elsewhere).
     Disk(ValueLoc),
 }
 
@@ -271,6 +272,31 @@ impl ShardedIndex {
             && bytes.len() == loc.len() as usize
         {
             entry.slot.held = Held::Disk(loc);
+        }
+    }
+
+    /// Points `key` at `to` if it still refers to the value at `from` (after a checkpoint
+    /// moved that value out of a value page being emptied).
+    pub(crate) fn repoint(&self, key: &[u8], from: ValueLoc, to: ValueLoc) {
+        let hash = self.hash(key);
+        let mut shard = self.shard(hash).0.write();
+        if let Some(entry) = shard.table.find_mut(hash.0, |e| e.key.bytes() == key)
+            && matches!(entry.slot.held, Held::Disk(loc) if loc == from)
+        {
+            entry.slot.held = Held::Disk(to);
+        }
+    }
+
+    /// Runs `f` on every key of shard `shard` whose value lives on disk, with its location,
+    /// under the shard's read lock.
+    pub(crate) fn for_each_on_disk(&self, shard: usize, mut f: impl FnMut(&[u8], ValueLoc)) {
+        if let Some(shard) = self.shards.get(shard) {
+            let data = shard.0.read();
+            for e in &data.table {
+                if let Held::Disk(loc) = e.slot.held {
+                    f(e.key.bytes(), loc);
+                }
+            }
         }
     }
 

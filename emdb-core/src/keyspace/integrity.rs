@@ -9,7 +9,8 @@
 //! hold, plus every memtable key whose newest version is a value. Each of them must be in the
 //! point index with the same expiry and the same value (the same bytes, or for a value stored
 //! outside its leaf, the same location), and the index, the live count and the expiry index
-//! must hold no more.
+//! must hold no more. The live values counted per value page (which decide what checkpoints
+//! free) must equal a count of the tree's entries.
 
 use crate::progress::Operation;
 use std::collections::HashMap;
@@ -22,6 +23,7 @@ use crate::error::{Error, Result};
 use crate::integrity::IntegrityReport;
 use crate::page::file::PageFile;
 use crate::page::node::{ValueLoc, ValueRef};
+use crate::tree::reclaim::LiveValues;
 use crate::tree::{self, TreeRoot, check};
 
 /// What the stored data says a key holds.
@@ -73,9 +75,10 @@ impl Keyspace {
             },
         };
         if let Some(p) = &self.persist {
-            let (file, meta) = {
-                let store = p.store.lock();
-                (Arc::clone(store.file()), store.meta())
+            let (file, meta, live) = {
+                let mut store = p.store.lock();
+                self.adopt_live_values(&mut store);
+                (Arc::clone(store.file()), store.meta(), store.live_values().cloned())
             };
             if !Arc::ptr_eq(&file, &p.file()) {
                 return Err(mismatch(&self.default_ns, &[], "point reads use another page file"));
@@ -93,6 +96,12 @@ impl Keyspace {
             c.report.free_pages = r.free_pages;
             let root = TreeRoot { root: meta.root, height: meta.height };
             c.tree(&file, root, &mems, &guard.writer.new_namespaces)?;
+            // The live values per value page decide which pages checkpoints free.
+            if let Some(live) = live
+                && let Some(d) = live.differs_from(&LiveValues::count(&file, root)?)
+            {
+                return Err(mismatch(&self.default_ns, &[], &d));
+            }
             c.file = Some(file);
         }
         for (i, mem) in mems.iter().enumerate() {
@@ -281,6 +290,28 @@ mod tests {
         ns_index(&db).insert_one(b"a", slot);
         let err = db.check_integrity().unwrap_err();
         assert!(matches!(&err, Error::IndexMismatch { detail, .. } if detail.contains("expiry")));
+    }
+
+    #[test]
+    fn live_values_counted_apart_from_the_tree_are_a_mismatch() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Emdb::open(dir.path().join("db")).unwrap();
+        for k in ["a", "b", "c"] {
+            db.insert(k, vec![5u8; 500]).unwrap();
+        }
+        db.checkpoint().unwrap();
+        db.check_integrity().unwrap();
+        let persist = db.keyspace().persist.as_ref().unwrap();
+        let mut store = persist.store.lock();
+        let mut wrong = store.live_values().cloned().unwrap();
+        wrong.add(crate::page::node::ValueLoc::Packed { page: 2, offset: 16, len: 9 });
+        store.set_live_values(wrong);
+        drop(store);
+        let err = db.check_integrity().unwrap_err();
+        assert!(
+            matches!(&err, Error::IndexMismatch { detail, .. } if detail.contains("value page 2")),
+            "{err}"
+        );
     }
 
     #[test]

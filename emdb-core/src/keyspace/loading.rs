@@ -30,6 +30,7 @@ use crate::batch::NsId;
 use crate::error::{Error, Result};
 use crate::page::file::PageFile;
 use crate::page::node::ValueRef;
+use crate::tree::reclaim::LiveValues;
 use crate::tree::{TreeRoot, scan};
 
 const BUILDING: u8 = 0;
@@ -45,6 +46,8 @@ pub(crate) struct Loading {
     done: Condvar,
     /// Set when the handle is dropped: the build stops at the next leaf.
     cancel: AtomicBool,
+    /// The live values per value page the build counted, until the store takes them.
+    live: Mutex<Option<LiveValues>>,
     /// A test holds the build at its start until released.
     #[cfg(test)]
     pub(crate) hold: Option<Arc<IndexBuildGate>>,
@@ -129,6 +132,7 @@ impl Loading {
             failure: Mutex::new(None),
             done: Condvar::new(),
             cancel: AtomicBool::new(false),
+            live: Mutex::new(None),
             #[cfg(test)]
             hold,
         });
@@ -143,7 +147,9 @@ impl Loading {
                 gate.wait();
             }
             let r = catch_unwind(AssertUnwindSafe(|| {
-                fill_indexes(&namespaces, &file, root, entries, &this.cancel)
+                let live = fill_indexes(&namespaces, &file, root, entries, &this.cancel)?;
+                *this.live.lock() = Some(live);
+                Ok(())
             }))
             .unwrap_or_else(|_| {
                 Err(Error::Corruption {
@@ -183,6 +189,11 @@ impl Loading {
             }
         }
         self.done.notify_all();
+    }
+
+    /// The live values per value page counted by a build that completed, once.
+    pub(crate) fn take_live_values(&self) -> Option<LiveValues> {
+        self.live.lock().take()
     }
 
     /// Whether the indexes are complete (then they are what point reads use).
@@ -303,7 +314,8 @@ impl Builders {
 
 /// Fills the index, expiry index and live count of every namespace of `namespaces` from one
 /// sequential scan of the tree's leaves (`entries` of them, by the meta page), checking that
-/// keys strictly ascend. Stops early with an error when `cancel` is set.
+/// keys strictly ascend, and returns the live values per value page of every entry (the
+/// catalog's included). Stops early with an error when `cancel` is set.
 ///
 /// # Errors
 /// [`Error::Corruption`] for a damaged page, keys out of order or keys of an unknown
@@ -314,7 +326,8 @@ pub(super) fn fill_indexes(
     root: TreeRoot,
     entries: u64,
     cancel: &AtomicBool,
-) -> Result<()> {
+) -> Result<LiveValues> {
+    let mut live = LiveValues::default();
     // Nothing else touches the indexes yet: each namespace's index and statistics are locked
     // once for all its keys (they are contiguous in the tree) rather than per key.
     let mut current = None;
@@ -344,6 +357,9 @@ pub(super) fn fill_indexes(
         let Some((prefix, key)) = e.key.split_first_chunk::<4>() else {
             return Err(file.corruption(0, "a tree key is shorter than its namespace prefix"));
         };
+        if let ValueRef::Stored(loc) = e.value {
+            live.add(loc);
+        }
         let id = NsId::from_be_bytes(*prefix);
         if id == CATALOG {
             return Ok(());
@@ -363,7 +379,8 @@ pub(super) fn fill_indexes(
         let old = index.put_copy(key, IndexSlot { held, expires_at: e.expires_at });
         stats.change(key, old, Some(e.expires_at));
         Ok(())
-    })
+    })?;
+    Ok(live)
 }
 
 #[cfg(test)]

@@ -6,7 +6,9 @@
 //! lock) → point every index entry at its value's new place and swap the page file under all
 //! index shard locks at once. A crash before the rename leaves the old file (and a stray
 //! `<path>.compact`, removed by the next compaction); after it, the new one; both whole, and the
-//! log, empty after the checkpoint, fits either.
+//! log, empty after the checkpoint, fits either. The new file's live values per value page are
+//! counted by the same scan that re-points the index, and any cycle of the value mover starts
+//! over.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -21,6 +23,7 @@ use crate::page::meta::{LogBinding, Meta, random_id};
 use crate::page::node::{ValueLoc, ValueRef};
 use crate::progress::{Operation, Reporter};
 use crate::stats::Stats;
+use crate::tree::reclaim::LiveValues;
 use crate::tree::store::{Store, lock_file};
 use crate::tree::{Cursor, scan};
 
@@ -84,8 +87,12 @@ impl Keyspace {
         // Where every value that is not inline lives now.
         let namespaces = self.namespaces();
         let mut moved: Vec<(usize, Arc<[u8]>, ValueLoc)> = Vec::new();
+        let mut live = LiveValues::default();
         let mut at = 0;
         scan(&file, root, |e| {
+            if let ValueRef::Stored(loc) = e.value {
+                live.add(loc);
+            }
             if let ValueRef::Stored(loc) = e.value
                 && let Some((prefix, key)) = e.key.split_first_chunk::<4>()
             {
@@ -112,6 +119,8 @@ impl Keyspace {
             }
         }
         drop(guards);
+        p.store.lock().set_live_values(live);
+        p.mover.reset();
         self.snapshots.lock().set_tree(Arc::new(TreeSnap { root, seq, file }));
         writer.garbage.clear();
         Ok(())
@@ -178,12 +187,14 @@ impl Keyspace {
                 wal_bytes: 0,
                 free_pages: 0,
                 dead_value_bytes: 0,
+                reclaimable_bytes: 0,
                 last_checkpoint_lsn: 0,
                 last_checkpoint_time: None,
                 last_lsn,
             });
         };
-        let store = p.store.lock();
+        let mut store = p.store.lock();
+        self.adopt_live_values(&mut store);
         let meta = store.meta();
         let (_, time) = *p.last_checkpoint.lock();
         Ok(Stats {
@@ -192,6 +203,7 @@ impl Keyspace {
             wal_bytes: p.wal.size(),
             free_pages: store.free_pages(),
             dead_value_bytes: meta.dead_value_bytes,
+            reclaimable_bytes: store.live_values().map_or(0, LiveValues::reclaimable_bytes),
             last_checkpoint_lsn: meta.checkpoint_lsn,
             last_checkpoint_time: time,
             last_lsn,

@@ -33,6 +33,7 @@ mod ordered;
 mod persist;
 #[cfg(test)]
 mod power_loss_tests;
+mod reclaim;
 mod snapshot;
 
 use std::collections::HashMap;
@@ -51,7 +52,7 @@ pub(crate) use self::loading::IndexBuildGate;
 use self::loading::Loading;
 use self::ordered::StatsWriteGuard;
 pub(crate) use self::ordered::{Memtable, SharedStats, Visible};
-pub(crate) use self::persist::{Persist, PersistOptions, TreeSnap};
+pub(crate) use self::persist::{Persist, PersistOptions, ReclaimOptions, TreeSnap};
 use self::snapshot::Snapshots;
 use crate::batch::{Batch, DEFAULT_NS, ExpiresAt, NO_EXPIRY, NsId, Op, Writes, WritesBuilder};
 use crate::builder::FlushPolicy;

@@ -28,6 +28,7 @@ use std::time::{Duration, SystemTime};
 use parking_lot::{Condvar, Mutex, RwLock};
 
 use super::loading::{Loading, fill_indexes};
+use super::reclaim::{Mover, add_moves, move_budget};
 use super::{Config, Keyspace, NsState, Writer};
 use crate::batch::{NsId, Writes};
 use crate::builder::FlushPolicy;
@@ -36,10 +37,12 @@ use crate::io::{Storage, replaced_path};
 use crate::page::file::PageFile;
 use crate::page::meta::{LogBinding, random_id};
 use crate::page::node::{ValueLoc, ValueRef};
-use crate::tree::store::{Store, StoreOptions, pid_path, record_locker};
+#[cfg(test)]
+use crate::tree::reclaim::LiveValues;
+use crate::tree::store::{Access, Store, StoreOptions, pid_path, record_locker};
 use crate::tree::write::Change;
 use crate::tree::{Cursor, TreeRoot};
-use crate::wal::{LogCheck, Wal, fresh_salt};
+use crate::wal::{LogCheck, Recovery, Wal, fresh_salt};
 
 /// The newest version of a key as a checkpoint writes it: value and expiry, or a removal.
 type Head = Option<(Arc<[u8]>, u64)>;
@@ -86,9 +89,21 @@ pub(crate) struct PersistOptions {
     pub(crate) recover_without_log: bool,
     /// Open without writing anything, under a shared lock.
     pub(crate) read_only: bool,
+    /// What checkpoints do about dead values in value pages.
+    pub(crate) reclaim: ReclaimOptions,
     /// Holds a background index build at its start (tests only).
     #[cfg(test)]
     pub(crate) hold_index_build: Option<Arc<super::loading::IndexBuildGate>>,
+}
+
+/// What checkpoints do about dead values in value pages (see docs/design.md, *Reclaiming value
+/// pages*).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ReclaimOptions {
+    /// Free a value page at the checkpoint that drops its last live value.
+    pub(crate) free_emptied: bool,
+    /// Move the live values of value pages at least this many percent dead at checkpoints.
+    pub(crate) move_dead_percent: Option<u8>,
 }
 
 /// The files of a persistent database.
@@ -104,6 +119,8 @@ pub(crate) struct Persist {
     pub(crate) checkpoint_wal_bytes: u64,
     /// The LSN and time of the last checkpoint made by this handle.
     pub(crate) last_checkpoint: Mutex<(u64, Option<SystemTime>)>,
+    /// Moves live values out of mostly dead value pages at checkpoints.
+    pub(crate) mover: Mover,
     syncer: Option<Syncer>,
     /// Opened read-only: nothing is written, every write is [`Error::ReadOnly`].
     pub(crate) read_only: bool,
@@ -184,8 +201,12 @@ impl Keyspace {
     /// [`Error::Locked`], [`Error::NotAnEmdbFile`], [`Error::UnsupportedFormatVersion`],
     /// [`Error::Corruption`], or an I/O error.
     pub(crate) fn open(config: Config, opts: &PersistOptions) -> Result<Keyspace> {
-        let store_opts =
-            StoreOptions { mmap: opts.mmap, read_only: opts.read_only, ..StoreOptions::default() };
+        let store_opts = StoreOptions {
+            mmap: opts.mmap,
+            access: if opts.read_only { Access::ReadOnly } else { Access::Create },
+            free_emptied: opts.reclaim.free_emptied,
+            ..StoreOptions::default()
+        };
         let mut store = Store::open(Arc::clone(&opts.storage), &opts.path, store_opts)?;
         if !opts.read_only {
             settle_in(opts.storage.as_ref(), &opts.path)?;
@@ -218,24 +239,8 @@ impl Keyspace {
             file: Arc::clone(&file),
         }));
         let checkpoint_lsn = meta.checkpoint_lsn;
-        // A file of a format before 5 gets its database id now; its meta pages record it from
-        // the first commit or checkpoint on.
-        let database_id = meta.log.map_or_else(random_id, |b| b.database_id);
-        let check = LogCheck {
-            database_id,
-            binding: meta.log,
-            set_aside: opts.recover_without_log,
-            meta_intact: store.meta_intact(),
-            read_only: opts.read_only,
-        };
-        let mut frames = Vec::new();
-        let (wal, recovery) =
-            Wal::open(&opts.storage, &opts.path, checkpoint_lsn, check, |lsn, batch| {
-                frames.push((lsn, batch));
-                Ok(())
-            })?;
+        let (wal, recovery, frames) = open_log(&mut store, opts)?;
         let in_use = meta.log.is_some_and(|b| b.in_use);
-        store.set_log_binding(LogBinding { database_id, salt: wal.salt(), in_use });
         let mut writer =
             Writer { last_lsn: checkpoint_lsn, log_in_use: in_use, ..Writer::default() };
         let mut ks = ks;
@@ -247,7 +252,7 @@ impl Keyspace {
             fill_indexes(&ks.namespaces(), &file, root, meta.entry_count, &AtomicBool::new(false))
         };
         if !lazy {
-            build_now(&ks)?;
+            store.set_live_values(build_now(&ks)?);
             for (lsn, batch) in frames {
                 ks.apply(&batch, lsn, &mut writer);
                 writer.last_lsn = lsn;
@@ -271,6 +276,7 @@ impl Keyspace {
             wal,
             checkpoint_wal_bytes: opts.checkpoint_wal_bytes,
             last_checkpoint: Mutex::new((checkpoint_lsn, None)),
+            mover: Mover::new(opts.reclaim.move_dead_percent),
             syncer,
             read_only: opts.read_only,
         });
@@ -284,13 +290,36 @@ impl Keyspace {
                 #[cfg(test)]
                 opts.hold_index_build.clone(),
             );
-            match start {
-                Ok(loading) => ks.loading = Some(loading),
+            if let Ok(loading) = start {
+                ks.loading = Some(loading);
+            } else {
                 // No thread to spare: build them here.
-                Err(_) => build_now(&ks)?,
+                let live = build_now(&ks)?;
+                if let Some(p) = &ks.persist {
+                    p.store.lock().set_live_values(live);
+                }
             }
         }
         Ok(ks)
+    }
+
+    /// How many values the mover moved since the database was opened, and how many value pages
+    /// the current count saw emptied (tests of the crash sweeps, which must reclaim).
+    #[cfg(test)]
+    pub(crate) fn reclaimed(&self) -> (u64, u64) {
+        let Some(p) = &self.persist else { return (0, 0) };
+        let emptied = p.store.lock().live_values().map_or(0, LiveValues::emptied);
+        (p.mover.moved.load(Ordering::Relaxed), emptied)
+    }
+
+    /// Hands the store the live values per value page counted by a background index build
+    /// that has completed, if it has not got them yet.
+    pub(crate) fn adopt_live_values(&self, store: &mut Store) {
+        if store.live_values().is_none()
+            && let Some(live) = self.loading.as_ref().and_then(|l| l.take_live_values())
+        {
+            store.set_live_values(live);
+        }
     }
 
     /// Reads the namespace catalog and registers every namespace it names; returns the number
@@ -386,6 +415,11 @@ impl Keyspace {
         let owned = heads(&namespaces, &mems, &writer.new_namespaces);
         let empty = Writes::default();
         let (changes, from_batch) = merge(&owned, batch.unwrap_or(&empty));
+        self.adopt_live_values(&mut store);
+        let written: usize = changes.iter().filter_map(|c| c.value).map(|(v, _)| v.len()).sum();
+        let budget = move_budget(written as u64);
+        let to_move = p.mover.moves(&namespaces, store.live_values(), store.file(), budget)?;
+        let (changes, from_batch) = add_moves(changes, from_batch, &to_move);
         let oldest = self.snapshots.lock().oldest_pinned(store.meta().sequence);
         // Every namespace but the default one has its catalog entry once this is durable.
         store.set_catalog_entries(namespaces.len().saturating_sub(1) as u64);
@@ -405,27 +439,8 @@ impl Keyspace {
         let file = Arc::clone(store.file());
         let root = staged.root;
         let placed = store.take_placed();
-        // Where the values that left the leaves now live: the tree writer placed one value per
-        // change that puts one, in the order of the changes.
-        let mut moved: Vec<(usize, Vec<u8>, ValueLoc)> = Vec::new();
-        let mut batch_locs: Vec<Option<ValueLoc>> =
-            Vec::with_capacity(batch.map_or(0, Writes::len));
-        let puts = changes.iter().zip(&from_batch).filter(|(c, _)| c.value.is_some());
-        debug_assert_eq!(puts.clone().count(), placed.len(), "one placement per value written");
-        let mut placed = placed.into_iter();
-        for (c, &new) in changes.iter().zip(&from_batch) {
-            let loc = if c.value.is_some() { placed.next().flatten() } else { None };
-            if new {
-                batch_locs.push(loc);
-            } else if let Some(loc) = loc
-                && c.key.get(..4) != Some(&CATALOG.to_be_bytes()[..])
-            {
-                let id =
-                    c.key.get(..4).and_then(|b| b.try_into().ok()).map_or(0, NsId::from_be_bytes);
-                let at = namespaces.iter().position(|ns| ns.id == id).unwrap_or(usize::MAX);
-                moved.push((at, c.key.get(4..).unwrap_or_default().to_vec(), loc));
-            }
-        }
+        let Placements { moved, relocated, batch_locs } =
+            placements(&namespaces, &changes, &from_batch, placed, batch.map_or(0, Writes::len));
         drop(changes);
         // The file grew: readers get a mapping that covers the values about to move to it
         // (before any shard is locked below: publishing takes each shard's lock). A failure is
@@ -483,6 +498,13 @@ impl Keyspace {
             }
         }
         writer.log_in_use = true;
+        #[cfg(test)]
+        p.mover.moved.fetch_add(relocated.len() as u64, Ordering::Relaxed);
+        for (at, key, from, to) in relocated {
+            if let Some(ns) = namespaces.get(at) {
+                ns.index.repoint(&key, from, to);
+            }
+        }
         published?;
         p.wal.reset(lsn, salt)?;
         *p.last_checkpoint.lock() = (lsn, Some(SystemTime::now()));
@@ -524,6 +546,37 @@ impl Keyspace {
     }
 }
 
+/// A log frame to replay: its LSN and its batch.
+type Frame = (u64, crate::batch::Batch);
+
+/// Opens the log of the page file `store` opened (see [`Wal::open`]) and collects its frames
+/// past the checkpoint; records in the store what its next meta page says of the log.
+///
+/// # Errors
+/// As [`Wal::open`].
+fn open_log(store: &mut Store, opts: &PersistOptions) -> Result<(Wal, Recovery, Vec<Frame>)> {
+    let meta = store.meta();
+    // A file of a format before 5 gets its database id now; its meta pages record it from the
+    // first commit or checkpoint on.
+    let database_id = meta.log.map_or_else(random_id, |b| b.database_id);
+    let check = LogCheck {
+        database_id,
+        binding: meta.log,
+        set_aside: opts.recover_without_log,
+        meta_intact: store.meta_intact(),
+        read_only: opts.read_only,
+    };
+    let mut frames = Vec::new();
+    let (wal, recovery) =
+        Wal::open(&opts.storage, &opts.path, meta.checkpoint_lsn, check, |lsn, batch| {
+            frames.push((lsn, batch));
+            Ok(())
+        })?;
+    let in_use = meta.log.is_some_and(|b| b.in_use);
+    store.set_log_binding(LogBinding { database_id, salt: wal.salt(), in_use });
+    Ok((wal, recovery, frames))
+}
+
 /// What the writer does once it holds the lock of the database at `path`: records its process
 /// id, and removes the old file of a replacement that was done but not cleaned up (the lock it
 /// holds is that of the file that replaced it, so no replacement is under way).
@@ -534,6 +587,55 @@ fn settle_in(storage: &dyn Storage, path: &std::path::Path) -> Result<()> {
         storage.remove(&old).map_err(|e| Error::io(&old, e))?;
     }
     Ok(())
+}
+
+/// Where a checkpoint placed the values of its changes, sorted by what the index does with them.
+struct Placements {
+    /// Values of memtable changes that left the leaves: (namespace, key, location).
+    moved: Vec<(usize, Vec<u8>, ValueLoc)>,
+    /// Values moved out of value pages being emptied: (namespace, key, from, to).
+    relocated: Vec<(usize, Vec<u8>, ValueLoc, ValueLoc)>,
+    /// Per write of the batch, where its value went (`None`: in its leaf, or a removal).
+    batch_locs: Vec<Option<ValueLoc>>,
+}
+
+/// Pairs the tree writer's placements (one per change that puts a value, in the order of the
+/// changes) with the checkpoint's `changes`.
+fn placements(
+    namespaces: &[Arc<NsState>],
+    changes: &[Change<'_>],
+    from_batch: &[bool],
+    placed: Vec<Option<ValueLoc>>,
+    batch_len: usize,
+) -> Placements {
+    let mut out = Placements {
+        moved: Vec::new(),
+        relocated: Vec::new(),
+        batch_locs: Vec::with_capacity(batch_len),
+    };
+    let puts = changes.iter().zip(from_batch).filter(|(c, _)| c.value.is_some());
+    debug_assert_eq!(puts.clone().count(), placed.len(), "one placement per value written");
+    let mut placed = placed.into_iter();
+    for (c, &new) in changes.iter().zip(from_batch) {
+        let loc = if c.value.is_some() { placed.next().flatten() } else { None };
+        let ns_at = || {
+            let id = c.key.get(..4).and_then(|b| b.try_into().ok()).map_or(0, NsId::from_be_bytes);
+            namespaces.iter().position(|ns| ns.id == id).unwrap_or(usize::MAX)
+        };
+        let key = || c.key.get(4..).unwrap_or_default().to_vec();
+        if let Some(from) = c.from {
+            if let Some(to) = loc {
+                out.relocated.push((ns_at(), key(), from, to));
+            }
+        } else if new {
+            out.batch_locs.push(loc);
+        } else if let Some(loc) = loc
+            && c.key.get(..4) != Some(&CATALOG.to_be_bytes()[..])
+        {
+            out.moved.push((ns_at(), key(), loc));
+        }
+    }
+    out
 }
 
 /// From how many writes a batch into empty indexes is applied to them while its pages are
@@ -575,11 +677,10 @@ fn merge<'a>(owned: &'a [(Vec<u8>, Head)], batch: &'a Writes) -> (Vec<Change<'a>
     let mut from_batch: Vec<bool> = Vec::with_capacity(owned.len() + batch.len());
     let (mut mem_at, mut op_at) = (0, 0);
     loop {
-        let head = owned
-            .get(mem_at)
-            .map(|(k, v)| Change { key: k, value: v.as_ref().map(|(v, e)| (&v[..], *e)) });
-        let new = (op_at < batch.len())
-            .then(|| Change { key: batch.tree_key(op_at), value: batch.value(op_at) });
+        let head =
+            owned.get(mem_at).map(|(k, v)| Change::new(k, v.as_ref().map(|(v, e)| (&v[..], *e))));
+        let new =
+            (op_at < batch.len()).then(|| Change::new(batch.tree_key(op_at), batch.value(op_at)));
         let take_new = match (&head, &new) {
             (Some(old), Some(new)) => {
                 if old.key == new.key {

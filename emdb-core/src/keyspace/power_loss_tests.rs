@@ -22,8 +22,11 @@ use crate::{ManualClock, Namespace, Ttl};
 const DB: &str = "/db/data";
 /// The steps of the workload; each is one commit (or none, when it finds nothing to do).
 const STEPS: usize = 50;
-/// A `checkpoint()` runs after this many steps, and a `compact()` after [`COMPACT_AFTER`].
+/// A `checkpoint()` runs after this many steps and after each of [`RECLAIM_AFTER`] (the first
+/// frees the value pages that step 23 emptied, the second moves the live values of the mostly
+/// dead ones), and a `compact()` after [`COMPACT_AFTER`].
 const CHECKPOINT_AFTER: usize = 18;
+const RECLAIM_AFTER: [usize; 2] = [26, 31];
 const COMPACT_AFTER: usize = 36;
 /// The clock reads `T0 + t * STEP_MS` during step `t`.
 const T0: u64 = 1_700_000_000_000;
@@ -99,8 +102,28 @@ fn short_ttl(t: usize) -> u64 {
     15 + (t % 4) as u64 * 10
 }
 
-/// The step `t` of the workload.
+/// The step `t` of the workload: the base steps, with twelve packed values (two value pages)
+/// written by step 0, ten of which step 23 removes.
 fn step(t: usize) -> Step {
+    let packed = |p: usize| format!("p{p:02}");
+    let extra: Vec<W> = match t {
+        0 => (0..12)
+            .map(|p| W::Put { ns: Ns::Default, key: packed(p), value: vec![7; 600], ttl_ms: None })
+            .collect(),
+        23 => (0..10).map(|p| W::Remove { ns: Ns::Default, key: packed(p) }).collect(),
+        _ => Vec::new(),
+    };
+    match base_step(t) {
+        Step::Txn(mut writes) => {
+            writes.extend(extra);
+            Step::Txn(writes)
+        }
+        other => other,
+    }
+}
+
+/// The base steps of the workload.
+fn base_step(t: usize) -> Step {
     let k = |i: usize| format!("k{:02}", i % 11);
     // The nested groups written at step `i` (in both namespaces): group deletes a few steps
     // later name a group written before, so they remove something.
@@ -398,6 +421,7 @@ fn workload(fs: &FaultStorage, mut after_step: impl FnMut(&Emdb, usize)) -> Run 
         after_step(&db, acked);
         let maintenance = match acked {
             CHECKPOINT_AFTER => db.checkpoint(),
+            n if RECLAIM_AFTER.contains(&n) => db.checkpoint(),
             COMPACT_AFTER => db.compact(),
             _ => Ok(()),
         };
@@ -478,7 +502,12 @@ fn soak() -> bool {
 fn the_oracle_agrees_with_a_clean_run_after_every_step() {
     let fs = FaultStorage::new(1);
     let mut checked = 0;
+    let mut reclaimed = (0, 0);
     let run = workload(&fs, |db, n| {
+        if n == COMPACT_AFTER {
+            // Before the compaction, which counts the live values anew.
+            reclaimed = db.keyspace().reclaimed();
+        }
         let want = oracle().get(n).map(|(m, _)| m.visible(now(n - 1)));
         let got = read_model(db).unwrap_or_else(|e| panic!("step {n}: {e}"));
         assert_eq!(Some(got), want, "after step {n}");
@@ -486,6 +515,8 @@ fn the_oracle_agrees_with_a_clean_run_after_every_step() {
     });
     assert_eq!(run, Run { attempted: STEPS, acked: STEPS });
     assert_eq!(checked, STEPS);
+    // The checkpoints reclaim value pages: they move values and free emptied pages.
+    assert!(reclaimed.0 > 0 && reclaimed.1 > 0, "moved, emptied: {reclaimed:?}");
     // The workload exercises what it claims: expiry hides entries by the check time, a
     // purge and group deletes remove some, both namespaces hold data.
     let (end, seen) = oracle().last().cloned().unwrap_or_else(|| unreachable!());

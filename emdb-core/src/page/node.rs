@@ -37,7 +37,8 @@
 //! 45 and 2: the tag holds the key length and the kind, the page number takes 3 bytes, and the
 //! span 3 (two for the offset and two for the length would be 4). Kind 3 exists for the values
 //! of a format-1 or format-2 file: a checkpoint that rewrites an old leaf writes it in this
-//! layout, but its values stay where they are (in type-5 pages) until compaction moves them.
+//! layout, but its values stay where they are (in type-5 pages) until compaction, or a checkpoint
+//! emptying their page, moves them.
 //!
 //! Leaf page of formats 1 and 2 (type 2; read, never written):
 //!

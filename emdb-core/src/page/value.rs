@@ -2,7 +2,7 @@
 //! consecutive pages).
 //!
 //! Bare value page (type 7, format 3), filled front to back once and never rewritten (a
-//! location stays valid until compaction moves the value):
+//! location stays valid until compaction, or a checkpoint emptying the page, moves the value):
 //!
 //! ```text
 //! 0          16

@@ -9,6 +9,7 @@
 
 pub(crate) mod check;
 mod cursor;
+pub(crate) mod reclaim;
 pub(crate) mod store;
 pub(crate) mod write;
 
@@ -250,7 +251,7 @@ pub(crate) mod tests {
         }
         let list: Vec<Change<'_>> = changes
             .iter()
-            .map(|(k, v)| Change { key: k, value: v.as_ref().map(|(v, e)| (&v[..], *e)) })
+            .map(|(k, v)| Change::new(k, v.as_ref().map(|(v, e)| (&v[..], *e))))
             .collect();
         let seq = store.meta().sequence;
         store.checkpoint(&list, u64::from(version), seq).unwrap();

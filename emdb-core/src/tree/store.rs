@@ -27,6 +27,7 @@ use crate::page::node::{MAX_LEAF_ENTRY, ValueLoc};
 use crate::page::{PAGE_SIZE, PAGE_SIZE_U64, PageId, PageType};
 
 use super::TreeRoot;
+use super::reclaim::LiveValues;
 use super::write::{Change, TreeBuilder, Writer};
 
 /// A checkpoint between [`Store::stage`] and [`Store::publish`]: its pages are written, not yet
@@ -42,6 +43,17 @@ pub(crate) struct Staged {
     chain: Vec<PageId>,
 }
 
+/// How a [`Store`] opens its file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    /// For writing, created when it does not exist.
+    Create,
+    /// For writing; a missing file is an error.
+    Existing,
+    /// Without write access, under a shared lock: never created, never written.
+    ReadOnly,
+}
+
 /// How a [`Store`] is opened.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct StoreOptions {
@@ -50,15 +62,21 @@ pub(crate) struct StoreOptions {
     /// Values up to this many bytes stay inline in their leaf (capped so that an entry fits
     /// half a leaf); larger ones go to value pages or overflow runs.
     pub(crate) inline_max: usize,
-    /// Create the file when it does not exist.
-    pub(crate) create: bool,
-    /// Open without write access, under a shared lock (never created, never written).
-    pub(crate) read_only: bool,
+    /// Whether the file may be created, and whether it is written.
+    pub(crate) access: Access,
+    /// Free a value page at the checkpoint that drops its last live value (once the live
+    /// values are counted, see [`Store::set_live_values`]); otherwise only compaction does.
+    pub(crate) free_emptied: bool,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        StoreOptions { mmap: false, inline_max: DEFAULT_INLINE_MAX, create: true, read_only: false }
+        StoreOptions {
+            mmap: false,
+            inline_max: DEFAULT_INLINE_MAX,
+            access: Access::Create,
+            free_emptied: true,
+        }
     }
 }
 
@@ -90,6 +108,9 @@ pub(crate) struct Store {
     log: Option<LogBinding>,
     /// Neither meta page was damaged at open.
     meta_intact: bool,
+    /// The live values per value page of the durable tree, once counted.
+    live: Option<LiveValues>,
+    free_emptied: bool,
 }
 
 impl Store {
@@ -104,8 +125,9 @@ impl Store {
         path: &Path,
         opts: StoreOptions,
     ) -> Result<Store> {
-        let mode = if opts.read_only { LockMode::Shared } else { LockMode::Exclusive };
-        let lock = lock_file(storage.as_ref(), path, opts.create && !opts.read_only, mode)?;
+        let mode =
+            if opts.access == Access::ReadOnly { LockMode::Shared } else { LockMode::Exclusive };
+        let lock = lock_file(storage.as_ref(), path, opts.access == Access::Create, mode)?;
         Self::open_locked(storage, path, opts, Some(lock))
     }
 
@@ -116,7 +138,7 @@ impl Store {
     /// # Errors
     /// As [`open`](Self::open); the store is then poisoned.
     pub(crate) fn reopen(&mut self, opts: StoreOptions, lock: LockGuard) -> Result<()> {
-        let opts = StoreOptions { create: false, ..opts };
+        let opts = StoreOptions { access: Access::Existing, ..opts };
         match Self::open_locked(Arc::clone(&self.storage), &self.path.clone(), opts, Some(lock)) {
             Ok(fresh) => {
                 *self = fresh;
@@ -147,12 +169,12 @@ impl Store {
         lock: Option<LockGuard>,
     ) -> Result<Store> {
         let io = |e| Error::io(path, e);
-        let handle = match if opts.read_only {
+        let handle = match if opts.access == Access::ReadOnly {
             storage.open_read(path)
         } else {
             storage.open_file(path, false)
         } {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && opts.create => {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && opts.access == Access::Create => {
                 create_file(storage.as_ref(), path)?;
                 storage.open_file(path, false).map_err(io)?
             }
@@ -187,6 +209,8 @@ impl Store {
             catalog_entries: meta.catalog_entries.unwrap_or(0),
             log: meta.log,
             meta_intact,
+            live: None,
+            free_emptied: opts.free_emptied,
         })
     }
 
@@ -234,6 +258,18 @@ impl Store {
     /// What the next meta page records as the number of namespace catalog entries.
     pub(crate) fn catalog_entries(&self) -> u64 {
         self.catalog_entries
+    }
+
+    /// Hands the store the count of live values per value page of its durable tree (every
+    /// stored value of every leaf, see [`LiveValues`]); from then on each checkpoint keeps it
+    /// up to date and frees the value pages it empties (when the options say so).
+    pub(crate) fn set_live_values(&mut self, live: LiveValues) {
+        self.live = Some(live);
+    }
+
+    /// The count of live values per value page, once it is known.
+    pub(crate) fn live_values(&self) -> Option<&LiveValues> {
+        self.live.as_ref()
     }
 
     /// The page file, shared with readers.
@@ -358,6 +394,9 @@ impl Store {
             .map_err(|d| file.corruption(0, d))?;
         let old_root = self.root();
         let mut w = Writer::new(&file, &mut self.alloc, self.inline_max);
+        if let Some(live) = &mut self.live {
+            w = w.count_live(live, self.free_emptied);
+        }
         let root = w.apply(old_root, changes)?;
         w.finish()?;
         self.placed = std::mem::take(&mut w.placed);
@@ -729,7 +768,7 @@ mod tests {
         }
         let change_list: Vec<Change<'_>> = changes
             .iter()
-            .map(|(k, v)| Change { key: k, value: v.as_ref().map(|(v, e)| (&v[..], *e)) })
+            .map(|(k, v)| Change::new(k, v.as_ref().map(|(v, e)| (&v[..], *e))))
             .collect();
         let seq = store.meta().sequence;
         store.checkpoint(&change_list, 99, seq)
@@ -944,10 +983,8 @@ mod tests {
             for (k, val) in &changes {
                 m2.insert(k.clone(), (val.clone(), 3000));
             }
-            let list: Vec<Change<'_>> = changes
-                .iter()
-                .map(|(k, v)| Change { key: k, value: Some((&v[..], 3000)) })
-                .collect();
+            let list: Vec<Change<'_>> =
+                changes.iter().map(|(k, v)| Change::new(k, Some((&v[..], 3000)))).collect();
             store.checkpoint(&list, u64::from(v), pinned_seq).unwrap();
             model = m2;
         }
@@ -1022,8 +1059,8 @@ mod tests {
         let old_len = model[&replaced].0.len();
         assert_eq!(old_len, 150, "a value in a type-5 page");
         let changes = [
-            Change { key: &new, value: Some((&[1u8; 150][..], 0)) },
-            Change { key: &replaced, value: Some((&[2u8; 300][..], 77)) },
+            Change::new(&new, Some((&[1u8; 150][..], 0))),
+            Change::new(&replaced, Some((&[2u8; 300][..], 77))),
         ];
         let lsn = store.meta().checkpoint_lsn;
         store.checkpoint(&changes, lsn, store.meta().sequence).unwrap();
@@ -1044,7 +1081,7 @@ mod tests {
         // Emptied but for one entry, the compact leaf is merged with its neighbour, an old leaf,
         // whose entries are encoded again as compact ones.
         let removals: Vec<Change<'_>> =
-            compact_keys[1..].iter().map(|k| Change { key: k, value: None }).collect();
+            compact_keys[1..].iter().map(|k| Change::new(k, None)).collect();
         for k in &compact_keys[1..] {
             model.remove(k);
         }
@@ -1105,7 +1142,7 @@ mod tests {
         // One key in five gets a new neighbour: every leaf overflows.
         let added: Vec<Vec<u8>> = (0..4000).step_by(5).map(|i| key(i * 10 + 5)).collect();
         let changes: Vec<Change<'_>> =
-            added.iter().map(|k| Change { key: k, value: Some((&value[..], 0)) }).collect();
+            added.iter().map(|k| Change::new(k, Some((&value[..], 0)))).collect();
         store.checkpoint(&changes, 2, u64::MAX).unwrap();
         let after = check(store.file(), &store.meta()).unwrap();
         assert_eq!(after.entries, 4800);
@@ -1124,7 +1161,7 @@ mod tests {
         );
         // Removing every other key packs the leaves again instead of leaving them half full.
         let removed: Vec<Change<'_>> =
-            all.iter().step_by(2).map(|k| Change { key: k, value: None }).collect();
+            all.iter().step_by(2).map(|k| Change::new(k, None)).collect();
         store.checkpoint(&removed, 3, u64::MAX).unwrap();
         let halved = check(store.file(), &store.meta()).unwrap();
         assert_eq!(halved.entries, 2400);

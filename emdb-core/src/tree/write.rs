@@ -5,6 +5,8 @@
 
 use std::collections::HashSet;
 
+use super::reclaim::LiveValues;
+
 use crate::error::{Error, Result};
 use crate::page::alloc::Allocator;
 use crate::page::file::PageFile;
@@ -40,13 +42,25 @@ const PENDING_VALUE_BYTES: usize = 1 << 20;
 
 use super::{TreeRoot, branch, leaf, read_node};
 
-/// One change for [`Writer::apply`]: put `key` with `(value, expires_at)`, or remove it.
+/// One change for [`Writer::apply`]: put `key` with `(value, expires_at)`, or remove it, or
+/// move its value out of a value page being emptied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Change<'a> {
     /// The key (namespace prefix included), at most [`MAX_KEY_LEN`] bytes.
     pub(crate) key: &'a [u8],
     /// The new value and expiry, or `None` to remove the key.
     pub(crate) value: Option<(&'a [u8], u64)>,
+    /// `Some(loc)` for a move: `value` holds the bytes stored at `loc`, and the entry is
+    /// written again (with its own expiry, its value placed anew) only while it still refers
+    /// to `loc`; otherwise the change is skipped and the entry stays as it is.
+    pub(crate) from: Option<ValueLoc>,
+}
+
+impl<'a> Change<'a> {
+    /// Puts `key` with `value` and expiry `expires_at`, or removes it (`None`).
+    pub(crate) fn new(key: &'a [u8], value: Option<(&'a [u8], u64)>) -> Self {
+        Change { key, value, from: None }
+    }
 }
 
 /// How many bytes of merged neighbouring leaves a writer holds before writing them out (about
@@ -164,8 +178,12 @@ pub(crate) struct Writer<'f> {
     /// in pages of formats 1 and 2).
     pub(crate) dead_value_bytes: u64,
     /// Where each value written went, in the order of the changes that put one: `None` for a
-    /// value kept in its leaf. Callers pair it with their changes instead of looking each up.
+    /// value kept in its leaf (or a move that was skipped). Callers pair it with their changes
+    /// instead of looking each up.
     pub(crate) placed: Vec<Option<ValueLoc>>,
+    /// The live values per value page of the tree being changed, kept up to date (`None`: not
+    /// counted), and whether a value page whose last live value dies is freed.
+    live: Option<(&'f mut LiveValues, bool)>,
 }
 
 impl<'f> Writer<'f> {
@@ -182,7 +200,15 @@ impl<'f> Writer<'f> {
             entry_delta: 0,
             dead_value_bytes: 0,
             placed: Vec::new(),
+            live: None,
         }
+    }
+
+    /// Keeps `live` (the count of the tree this writer changes) up to date, and frees each
+    /// value page whose last live value dies when `free_emptied`.
+    pub(crate) fn count_live(mut self, live: &'f mut LiveValues, free_emptied: bool) -> Self {
+        self.live = Some((live, free_emptied));
+        self
     }
 
     fn bad(&self, id: PageId) -> impl Fn(String) -> Error + '_ {
@@ -242,7 +268,12 @@ impl<'f> Writer<'f> {
         };
         self.placed.push(match v {
             ValueRef::Inline(_) => None,
-            ValueRef::Stored(loc) => Some(loc),
+            ValueRef::Stored(loc) => {
+                if let Some((live, _)) = &mut self.live {
+                    live.add(loc);
+                }
+                Some(loc)
+            }
         });
         encode_leaf_entry(out, key, exp, v).map_err(|d| self.file.corruption(0, d))
     }
@@ -294,6 +325,16 @@ impl<'f> Writer<'f> {
 
     /// Accounts for the value of an old entry that is replaced or removed.
     fn drop_value(&mut self, value: ValueRef<'_>) -> Result<()> {
+        if let (ValueRef::Stored(loc), Some((live, free_emptied))) = (value, &mut self.live) {
+            let free_emptied = *free_emptied;
+            let emptied = live.remove(loc).map_err(|d| self.file.bad_page(loc.page(), d))?;
+            // A page this writer wrote holds only values placed by it, none of which dies here.
+            match emptied {
+                Some(page) if free_emptied && !self.fresh.contains(&page) => self.free(page, 1)?,
+                Some(_) => live.keep_empty(),
+                None => {}
+            }
+        }
         match value {
             ValueRef::Inline(_) => {}
             ValueRef::Stored(ValueLoc::Packed { len, .. }) => {
@@ -326,6 +367,11 @@ impl<'f> Writer<'f> {
             let mut run = Run::default();
             for (i, c) in changes.iter().enumerate() {
                 prefetch_value(changes.get(i + PREFETCH_AHEAD));
+                if c.from.is_some() {
+                    // A move of a value the (empty) tree does not hold.
+                    self.placed.push(None);
+                    continue;
+                }
                 if let Some((v, exp)) = c.value {
                     let start = run.buf.len();
                     self.encode_entry(&mut run.buf, c.key, v, exp)?;
@@ -415,16 +461,35 @@ impl<'f> Writer<'f> {
                 i += 1;
             }
             let exists = i < n && l.key(i).map_err(self.bad(id))? == c.key;
+            let mut value = c.value;
+            if let Some(from) = c.from {
+                let old = if exists { Some(l.entry(i).map_err(self.bad(id))?) } else { None };
+                match (old, value) {
+                    // Still where the mover found it: written again with its own expiry.
+                    (Some(old_entry), Some((bytes, _)))
+                        if old_entry.value == ValueRef::Stored(from) =>
+                    {
+                        value = Some((bytes, old_entry.expires_at));
+                    }
+                    // Changed or gone since: the entry (if any) stays as it is.
+                    _ => {
+                        if value.is_some() {
+                            self.placed.push(None);
+                        }
+                        continue;
+                    }
+                }
+            }
             if exists {
                 self.drop_value(l.entry(i).map_err(self.bad(id))?.value)?;
                 i += 1;
             }
-            match (c.value, exists) {
+            match (value, exists) {
                 (None, true) => self.entry_delta -= 1,
                 (Some(_), false) => self.entry_delta += 1,
                 _ => {}
             }
-            if let Some((v, exp)) = c.value {
+            if let Some((v, exp)) = value {
                 let start = run.buf.len();
                 self.encode_entry(&mut run.buf, c.key, v, exp)?;
                 run.close(start);

@@ -1,0 +1,237 @@
+//! Space that comes back without `compact()`: at each checkpoint, the live values of mostly
+//! dead value pages are moved to new pages, so that the checkpoint that moves a page's last
+//! live value frees the page ([`LiveValues`] counts them; the tree writer frees).
+//!
+//! A *cycle* starts by choosing victims: the value pages at least `dead_percent` % dead,
+//! emptiest first, up to a budget of live bytes. Each checkpoint of the cycle (under the
+//! writer lock) then scans the next shards of the point indexes, up to [`SCAN_ENTRIES`] keys,
+//! for keys whose value lies in a victim page, and adds a *move* for each to the checkpoint's
+//! changes (at most [`move_budget`] bytes of values): the tree writer rewrites the entry with the
+//! value placed anew, but only while the entry still refers to the victim page (see
+//! [`Change::from`](crate::tree::write::Change)). Once the checkpoint is durable, the index
+//! entries that still point at the old places are pointed at the new ones, shard lock by
+//! shard lock; the old places stay readable until the next checkpoint, which cannot start
+//! before. The cycle ends when the scan has passed every shard of every namespace: victims no
+//! key refers to any more (nor any catalog entry) were freed on the way.
+//!
+//! Values are never new in a victim page (a checkpoint writes only fresh pages), so a key
+//! scanned early in a cycle cannot come to refer to a victim later in it.
+
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use super::NsState;
+use super::index::SHARDS;
+use crate::batch::NsId;
+use crate::error::Result;
+use crate::page::file::PageFile;
+use crate::page::node::ValueLoc;
+use crate::tree::reclaim::{LiveValues, PageSet};
+use crate::tree::write::Change;
+
+/// How many index keys a checkpoint scans for values to move.
+const SCAN_ENTRIES: usize = 1 << 18;
+
+/// How many bytes of values a checkpoint moves: a quarter of the bytes of values it writes
+/// anyway, but at least [`MOVE_BYTES_MIN`] and at most [`MOVE_BYTES_MAX`].
+const MOVE_SHARE: u64 = 4;
+const MOVE_BYTES_MIN: u64 = 256 << 10;
+const MOVE_BYTES_MAX: u64 = 1 << 20;
+
+/// The bytes of values a checkpoint that writes `written` bytes of values moves at most.
+pub(crate) fn move_budget(written: u64) -> u64 {
+    (written / MOVE_SHARE).clamp(MOVE_BYTES_MIN, MOVE_BYTES_MAX)
+}
+
+/// A value to move: its tree key, where it is and its bytes.
+#[derive(Debug)]
+pub(crate) struct Move {
+    pub(crate) tree_key: Vec<u8>,
+    pub(crate) from: ValueLoc,
+    pub(crate) value: Vec<u8>,
+}
+
+/// Where a cycle is.
+#[derive(Debug, Default)]
+struct Cycle {
+    victims: PageSet,
+    /// The namespace id and shard the scan goes on with.
+    next: (NsId, usize),
+}
+
+/// The mover of one database: its setting and its cycle.
+#[derive(Debug)]
+pub(crate) struct Mover {
+    /// Pages at least this many percent dead are emptied; `None`: values are never moved.
+    dead_percent: Option<u8>,
+    cycle: Mutex<Cycle>,
+    /// Values moved since the database was opened (tests).
+    #[cfg(test)]
+    pub(crate) moved: std::sync::atomic::AtomicU64,
+}
+
+impl Mover {
+    pub(crate) fn new(dead_percent: Option<u8>) -> Self {
+        Mover {
+            dead_percent,
+            cycle: Mutex::new(Cycle::default()),
+            #[cfg(test)]
+            moved: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// Forgets the cycle (compaction replaced the file its victims were pages of).
+    pub(crate) fn reset(&self) {
+        *self.cycle.lock() = Cycle::default();
+    }
+
+    /// The values the next checkpoint moves (at most `budget` bytes of them), in tree-key
+    /// order. The caller holds the writer lock, so the indexes match the durable tree and the
+    /// memtables: a key whose index entry refers to a value on disk has not changed since the
+    /// last checkpoint.
+    ///
+    /// # Errors
+    /// An error reading a value to move.
+    pub(crate) fn moves(
+        &self,
+        namespaces: &[Arc<NsState>],
+        live: Option<&LiveValues>,
+        file: &PageFile,
+        budget: u64,
+    ) -> Result<Vec<Move>> {
+        let (Some(dead_percent), Some(live)) = (self.dead_percent, live) else {
+            return Ok(Vec::new());
+        };
+        let mut cycle = self.cycle.lock();
+        if cycle.victims.is_empty() {
+            // Each checkpoint of the cycle scans SCAN_ENTRIES keys and moves up to the budget.
+            let keys: usize = namespaces.iter().map(|ns| ns.index.len()).sum();
+            let checkpoints = keys.div_ceil(SCAN_ENTRIES).max(1) as u64;
+            cycle.victims = live.victims(dead_percent, budget.saturating_mul(checkpoints));
+            cycle.next = (0, 0);
+            if cycle.victims.is_empty() {
+                return Ok(Vec::new());
+            }
+        }
+        let mut found: Vec<(Vec<u8>, ValueLoc)> = Vec::new();
+        let (mut scanned, mut bytes) = (0usize, 0u64);
+        let mut finished = true;
+        'scan: for ns in namespaces {
+            if ns.id < cycle.next.0 {
+                continue;
+            }
+            let first = if ns.id == cycle.next.0 { cycle.next.1 } else { 0 };
+            for shard in first..SHARDS {
+                if scanned >= SCAN_ENTRIES || bytes >= budget {
+                    cycle.next = (ns.id, shard);
+                    finished = false;
+                    break 'scan;
+                }
+                let prefix = ns.tree_prefix();
+                let before = found.len();
+                ns.index.for_each_on_disk(shard, |key, loc| {
+                    scanned += 1;
+                    if matches!(loc, ValueLoc::Packed { .. } | ValueLoc::Record { .. })
+                        && cycle.victims.contains(loc.page())
+                    {
+                        let mut tree_key = Vec::with_capacity(4 + key.len());
+                        tree_key.extend_from_slice(&prefix);
+                        tree_key.extend_from_slice(key);
+                        found.push((tree_key, loc));
+                    }
+                });
+                let shard_bytes: u64 = found
+                    .get(before..)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|m| u64::from(m.1.len()))
+                    .sum();
+                if bytes > 0 && bytes + shard_bytes > budget {
+                    // Too much for this checkpoint: the shard is scanned again by the next.
+                    found.truncate(before);
+                    cycle.next = (ns.id, shard);
+                    finished = false;
+                    break 'scan;
+                }
+                bytes += shard_bytes;
+            }
+        }
+        if finished {
+            *cycle = Cycle::default();
+        }
+        drop(cycle);
+        found.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        found
+            .into_iter()
+            .map(|(tree_key, from)| {
+                let value = file.read_value(from)?;
+                Ok(Move { tree_key, from, value })
+            })
+            .collect()
+    }
+}
+
+/// Adds `moves` (in tree-key order) to a checkpoint's sorted `changes`, leaving out the moves
+/// of keys the checkpoint changes anyway. Returns the merged changes and, per change, whether
+/// it came from the batch being committed (`from_batch`'s flags carried over; `false` for a
+/// move).
+pub(crate) fn add_moves<'a>(
+    changes: Vec<Change<'a>>,
+    from_batch: Vec<bool>,
+    moves: &'a [Move],
+) -> (Vec<Change<'a>>, Vec<bool>) {
+    if moves.is_empty() {
+        return (changes, from_batch);
+    }
+    let mut out = Vec::with_capacity(changes.len() + moves.len());
+    let mut flags = Vec::with_capacity(changes.len() + moves.len());
+    let mut pending = moves.iter().peekable();
+    for (c, flag) in changes.into_iter().zip(from_batch) {
+        while let Some(m) = pending.next_if(|m| m.tree_key.as_slice() <= c.key) {
+            if m.tree_key.as_slice() < c.key {
+                out.push(move_change(m));
+                flags.push(false);
+            }
+        }
+        out.push(c);
+        flags.push(flag);
+    }
+    for m in pending {
+        out.push(move_change(m));
+        flags.push(false);
+    }
+    (out, flags)
+}
+
+fn move_change(m: &Move) -> Change<'_> {
+    Change { key: &m.tree_key, value: Some((&m.value, 0)), from: Some(m.from) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Move, add_moves};
+    use crate::page::node::ValueLoc;
+    use crate::tree::write::Change;
+
+    fn mv(key: &[u8]) -> Move {
+        Move {
+            tree_key: key.to_vec(),
+            from: ValueLoc::Packed { page: 9, offset: 16, len: 1 },
+            value: vec![1],
+        }
+    }
+
+    #[test]
+    fn moves_merge_into_the_changes_in_key_order_and_yield_to_a_change_of_the_same_key() {
+        let moves = [mv(b"a"), mv(b"c"), mv(b"d"), mv(b"f")];
+        let changes = vec![Change::new(b"b", None), Change::new(b"c", Some((b"x", 0)))];
+        let (merged, flags) = add_moves(changes, vec![false, true], &moves);
+        let keys: Vec<&[u8]> = merged.iter().map(|c| c.key).collect();
+        assert_eq!(keys, [&b"a"[..], b"b", b"c", b"d", b"f"]);
+        assert_eq!(flags, [false, false, true, false, false]);
+        let c = merged.iter().find(|c| c.key == b"c").unwrap();
+        assert_eq!((c.value, c.from), (Some((&b"x"[..], 0)), None), "the change wins");
+        assert!(merged.iter().filter(|c| c.key != b"b" && c.key != b"c").all(|c| c.from.is_some()));
+    }
+}

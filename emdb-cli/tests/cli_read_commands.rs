@@ -14,6 +14,8 @@ fn stats_counts_records_and_each_namespace() {
     sample_db(&path);
     let text = stdout_of(emdb().arg("stats").arg(&path));
     assert!(text.contains("live records         8"), "{text}");
+    assert!(text.contains("format version       5"), "{text}");
+    assert!(text.contains("tree height          1"), "{text}");
     assert!(text.lines().any(|l| l.starts_with("(default)") && l.contains(" 6 ")), "{text}");
     assert!(text.lines().any(|l| l.starts_with("sessions") && l.contains(" 2 ")), "{text}");
     assert!(text.lines().any(|l| l.starts_with("empty") && l.contains(" 0 ")), "{text}");
@@ -32,6 +34,8 @@ fn stats_json_is_one_object_with_per_namespace_figures() {
     assert_eq!(sessions["entries"], 2);
     assert_eq!(sessions["key_bytes"], 2 + 3);
     assert_eq!(sessions["value_bytes"], 5 + 4);
+    assert_eq!(v["format_version"], 5);
+    assert!(v["tree_height"].as_u64().unwrap() >= 1);
 }
 
 #[test]

@@ -26,6 +26,12 @@ pub struct Stats {
     /// the database is opened (a page without any live value by then, left by
     /// [`AutoReclaim::Off`](crate::AutoReclaim::Off), is not counted again).
     pub reclaimable_bytes: u64,
+    /// Levels of the durable B+tree: 0 when empty, 1 when its root is a leaf.
+    pub tree_height: u32,
+    /// The file format version of the durable meta page (see docs/design.md, *Version
+    /// history*): the newest this program writes once the file has taken a commit or a
+    /// checkpoint, an older one for a file opened and not written since.
+    pub format_version: u32,
     /// The LSN the page file holds every commit up to (0 before the first checkpoint).
     pub last_checkpoint_lsn: u64,
     /// When this handle last checkpointed (`None` if it has not yet).

@@ -66,6 +66,8 @@ fn stats_report_records_sizes_and_the_last_checkpoint() {
     assert!(s.file_bytes > 30_000);
     assert_eq!(s.last_checkpoint_lsn, 100);
     assert!(s.last_checkpoint_time.is_some());
+    assert_eq!(s.format_version, 5);
+    assert!(s.tree_height >= 1, "100 records need a tree: {s:?}");
     let mem = Emdb::open_in_memory();
     mem.insert("a", "b").unwrap();
     assert_eq!(mem.stats().unwrap().live_records, 1);
@@ -128,6 +130,7 @@ fn the_format_1_fixture_file_opens_with_its_contents() {
     std::fs::copy(fixture(), &path).unwrap();
     let db = Emdb::open(&path).unwrap();
     assert_eq!(db.len().unwrap(), 49);
+    assert_eq!(db.stats().unwrap().format_version, 1, "opened, not yet written");
     assert_eq!(db.get("k07").unwrap(), None);
     assert_eq!(db.get("k49").unwrap(), Some(vec![49u8; 904]));
     assert_eq!(db.get("k05").unwrap(), Some(vec![5u8; 1804]));

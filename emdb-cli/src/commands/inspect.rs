@@ -23,6 +23,9 @@ struct StatsReport {
     wal_bytes: u64,
     free_pages: u64,
     dead_value_bytes: u64,
+    reclaimable_bytes: u64,
+    tree_height: u32,
+    format_version: u32,
     last_checkpoint_lsn: u64,
     last_lsn: u64,
     namespaces: Vec<NamespaceStats>,
@@ -112,6 +115,9 @@ pub(crate) fn stats(path: &Path, json: bool, out: &mut impl Write) -> Result<(),
         wal_bytes: stats.wal_bytes,
         free_pages: stats.free_pages,
         dead_value_bytes: stats.dead_value_bytes,
+        reclaimable_bytes: stats.reclaimable_bytes,
+        tree_height: stats.tree_height,
+        format_version: stats.format_version,
         last_checkpoint_lsn: stats.last_checkpoint_lsn,
         last_lsn: stats.last_lsn,
         namespaces,
@@ -142,6 +148,9 @@ fn print_stats(r: &StatsReport, out: &mut impl Write) -> std::io::Result<()> {
     writeln!(out, "log                  {} ({} bytes)", human_bytes(r.wal_bytes), r.wal_bytes)?;
     writeln!(out, "free pages           {}", r.free_pages)?;
     writeln!(out, "dead value bytes     {}", r.dead_value_bytes)?;
+    writeln!(out, "reclaimable bytes    {}", r.reclaimable_bytes)?;
+    writeln!(out, "tree height          {}", r.tree_height)?;
+    writeln!(out, "format version       {}", r.format_version)?;
     writeln!(out, "last checkpoint LSN  {}", r.last_checkpoint_lsn)?;
     writeln!(out, "last LSN             {}", r.last_lsn)?;
     writeln!(out)?;

@@ -208,6 +208,11 @@ pub(crate) fn as_current_version(page: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The format version a meta page says it is of (0 when the page is too short to say).
+pub(crate) fn version_of(page: &[u8]) -> u32 {
+    get_u32(page, VERSION_OFFSET).unwrap_or(0)
+}
+
 /// What one meta slot holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Slot {

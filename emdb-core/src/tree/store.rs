@@ -108,6 +108,8 @@ pub(crate) struct Store {
     log: Option<LogBinding>,
     /// Neither meta page was damaged at open.
     meta_intact: bool,
+    /// The format version of the durable meta page.
+    format_version: u32,
     /// The live values per value page of the durable tree, once counted.
     live: Option<LiveValues>,
     free_emptied: bool,
@@ -181,7 +183,7 @@ impl Store {
             opened => opened.map_err(io)?,
         };
         let file = PageFile::new(path.to_path_buf(), handle, opts.mmap);
-        let (meta, meta_intact) = read_meta(&file)?;
+        let (meta, meta_intact, format_version) = read_meta(&file)?;
         let len = file.len()?;
         if meta.page_count.saturating_mul(PAGE_SIZE_U64) > len {
             return Err(file.corruption(
@@ -209,9 +211,15 @@ impl Store {
             catalog_entries: meta.catalog_entries.unwrap_or(0),
             log: meta.log,
             meta_intact,
+            format_version,
             live: None,
             free_emptied: opts.free_emptied,
         })
+    }
+
+    /// The format version of the durable meta page.
+    pub(crate) fn format_version(&self) -> u32 {
+        self.format_version
     }
 
     /// Whether both meta pages were valid at open: no newer meta page can have been lost.
@@ -245,6 +253,7 @@ impl Store {
             store.file.write_at(&meta.encode()[..], meta.slot() * PAGE_SIZE_U64)?;
             store.file.sync()?;
             store.meta = meta;
+            store.format_version = meta::FORMAT_VERSION;
             Ok(())
         })
     }
@@ -451,6 +460,7 @@ impl Store {
         self.file.write_at(&meta.encode()[..], meta.slot() * PAGE_SIZE_U64)?;
         self.file.sync()?;
         self.meta = meta;
+        self.format_version = meta::FORMAT_VERSION;
         self.alloc.checkpoint_done(meta.sequence);
         self.free_chain = chain;
         Ok(meta)
@@ -649,8 +659,9 @@ fn create_file(storage: &dyn Storage, path: &Path) -> Result<Option<LockGuard>> 
     Ok(Some(guard))
 }
 
-/// Reads both meta slots and picks the newest valid one; also says whether both are valid.
-fn read_meta(file: &PageFile) -> Result<(Meta, bool)> {
+/// Reads both meta slots and picks the newest valid one; also says whether both are valid, and
+/// the chosen one's format version.
+fn read_meta(file: &PageFile) -> Result<(Meta, bool, u32)> {
     let len = file.len()?;
     if len < 2 * PAGE_SIZE_U64 {
         let mut head = [0u8; 8];
@@ -667,7 +678,9 @@ fn read_meta(file: &PageFile) -> Result<(Meta, bool)> {
     let (first, second) = both.split_at(PAGE_SIZE);
     let slots = [meta::decode(first), meta::decode(second)];
     let intact = slots.iter().all(|s| matches!(s, meta::Slot::Valid(_)));
-    Ok((meta::choose(file.path(), slots)?, intact))
+    let chosen = meta::choose(file.path(), slots)?;
+    let page = if chosen.slot() == 0 { first } else { second };
+    Ok((chosen, intact, meta::version_of(page)))
 }
 
 /// Follows the free-list chain: its pages and the extents they list. The chain is bounded

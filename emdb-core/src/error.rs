@@ -251,7 +251,8 @@ pub enum Error {
     },
 
     /// [`Emdb::backup_to`](crate::Emdb::backup_to) was given one of the database's own files
-    /// (its page file, its log, under any name) as the destination.
+    /// (its page file, its log or the record of its writer, under any name) as the
+    /// destination.
     #[error(
         "cannot back up the database into {dest}: it is this database's own {what}; choose a path outside the database's files"
     )]

@@ -46,12 +46,14 @@ fn a_backup_onto_any_of_the_databases_own_files_is_refused_and_changes_nothing()
     let hard = dir.path().join("hard-log");
     std::fs::hard_link(with_suffix(&path, ".wal"), &hard).unwrap();
     let page = std::fs::read(&path).unwrap();
-    let cases: [(PathBuf, &str); 5] = [
+    let cases: [(PathBuf, &str); 6] = [
         (path.clone(), "its own path"),
         (link, "a link to its page file"),
         (dir.path().join("sub/../db"), "another spelling of its path"),
         (with_suffix(&path, ".wal"), "its log"),
         (hard, "a hard link to its log"),
+        // Removed when the database closes: a backup there would go with it.
+        (with_suffix(&path, ".lock"), "the record of its writer"),
     ];
     std::fs::create_dir(dir.path().join("sub")).unwrap();
     for (dest, what) in &cases {

@@ -24,7 +24,7 @@ use crate::page::node::{ValueLoc, ValueRef};
 use crate::progress::{Operation, Reporter};
 use crate::stats::Stats;
 use crate::tree::reclaim::LiveValues;
-use crate::tree::store::{Store, lock_file};
+use crate::tree::store::{Store, lock_file, pid_path};
 use crate::tree::{Cursor, scan};
 
 impl Keyspace {
@@ -230,7 +230,8 @@ fn discard(storage: &dyn Storage, path: &Path) {
 /// identity (any name of them) and by resolved name.
 fn refuse_own_files(storage: &dyn Storage, p: &Persist, targets: &[&Path]) -> Result<()> {
     let own_log = sidecar(&p.path, ".wal");
-    let own = [(&p.path, "page file"), (&own_log, "log")];
+    let own_record = pid_path(&p.path);
+    let own = [(&p.path, "page file"), (&own_log, "log"), (&own_record, "lock record")];
     for (file, what) in own {
         let id = storage.identity(file).map_err(|e| Error::io(file, e))?;
         for &target in targets {

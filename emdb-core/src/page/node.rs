@@ -1201,10 +1201,10 @@ mod tests {
 
     #[test]
     fn packing_fills_pages_evenly_and_never_overfills() {
-        let mut seed = 7usize;
+        let mut seed = 7u64;
         let mut next = move || {
             seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-            seed >> 33
+            usize::try_from(seed >> 33).unwrap()
         };
         for _ in 0..2000 {
             let n = next() % 60 + 1;

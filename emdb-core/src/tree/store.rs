@@ -522,8 +522,12 @@ impl Store {
 }
 
 /// How many times [`lock_file`] tries when the file it locked is no longer the one `path`
-/// names (a compaction replaced it, or another process created it first).
-const LOCK_ATTEMPTS: usize = 8;
+/// names (a compaction replaced it, or another process created it first), or the lock is held.
+const LOCK_ATTEMPTS: usize = 32;
+
+/// How long [`lock_file`] waits for a held lock to be let go before it reports
+/// [`Error::Locked`].
+const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// Takes the lock of the database whose page file is at `path` (exclusive for the writer,
 /// shared for read-only handles): a lock on the file itself, so that every name of the file (a
@@ -545,10 +549,19 @@ pub(crate) fn lock_file(
     mode: LockMode,
 ) -> Result<LockGuard> {
     let io = |e| Error::io(path, e);
+    let mut held_since = None;
     for _ in 0..LOCK_ATTEMPTS {
         let guard = match storage.lock(path, mode) {
             Ok(guard) => guard,
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                // A lock its holder let go of can stay held for a moment: a child process
+                // forked (by any thread) just before keeps a copy of the holder's descriptor
+                // until it starts its program. Only a lock still held after a while is refused.
+                let since = *held_since.get_or_insert_with(std::time::Instant::now);
+                if since.elapsed() < LOCK_PATIENCE {
+                    std::thread::sleep(LOCK_PATIENCE / 10);
+                    continue;
+                }
                 return Err(Error::Locked { path: path.to_path_buf(), pid: locker(storage, path) });
             }
             Err(e)

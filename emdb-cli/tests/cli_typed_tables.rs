@@ -186,3 +186,28 @@ fn dump_adds_the_decoded_json_of_binary_table_values_and_load_restores_the_bytes
     let by_delta = Table::<i32, Item, Bincode>::options("by_delta").version(3).open(&db).unwrap();
     assert_eq!(by_delta.get(&-2).unwrap(), Some(item(2)));
 }
+
+#[test]
+fn a_damaged_catalog_entry_leaves_values_in_hex_and_the_dump_whole() {
+    let (_dir, path) = temp_db();
+    tables_db(&path);
+    {
+        let db = Emdb::open(&path).unwrap();
+        db.namespace("emdb.tables").unwrap().insert("by_id", [9u8, 9]).unwrap();
+    }
+    let got = stdout_of(
+        emdb().args(["get", "--table", "by_id", "--key-type", "u64"]).arg(&path).arg("2"),
+    );
+    assert!(got.starts_with("0x") && got.ends_with("  (postcard v1)\n"), "{got}");
+    let dump = stdout_of(emdb().arg("dump").arg(&path));
+    let lines: Vec<serde_json::Value> =
+        dump.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let entries = |ns: &str| -> Vec<&serde_json::Value> {
+        lines.iter().filter(|l| l["namespace"] == ns && l.get("key").is_some()).collect()
+    };
+    assert_eq!(entries("emdb.table.by_id").len(), 4);
+    assert!(entries("emdb.table.by_id").iter().all(|l| l.get("decoded").is_none()));
+    assert!(entries("emdb.table.by_delta").iter().all(|l| l.get("decoded").is_some()));
+    let text = stdout_of(emdb().arg("stats").arg(&path));
+    assert!(text.contains("key type           (not recorded)"), "{text}");
+}

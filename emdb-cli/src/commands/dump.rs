@@ -32,21 +32,21 @@ pub(crate) fn dump(path: &Path, only: &[String], out: &mut impl Write) -> Result
     let started = Instant::now();
     write_line(out, &HeaderLine { format: jsonl::FORMAT, version: jsonl::VERSION })?;
     let mut entries = 0u64;
-    let catalog = TableInfo::list(&opened.db)?;
     for space in &spaces {
         let namespace = space.name();
         if !namespace.is_empty() {
             write_line(out, &NamespaceLine { namespace })?;
         }
         let table = namespace.strip_prefix(emdb_typed::TABLE_NAMESPACE_PREFIX);
-        let info = table.and_then(|table| catalog.iter().find(|t| t.name() == table));
+        // Only for `decoded`, which `load` ignores: a damaged catalog entry must not stop a dump.
+        let info = table.and_then(|table| TableInfo::read(&opened.db, table).ok().flatten());
         let mut iter = space.range(std::ops::Bound::Unbounded, std::ops::Bound::Unbounded)?;
         while let Some(entry) = iter.next_ref() {
             let (key, value) = entry?;
             // The clock is pinned: an entry the iterator saw live has this expiry still.
             let expiry = space.expiry_ms(key)?;
             let shown = if table.is_some() { Value::of_table(value) } else { Value::Bytes(value) };
-            let decoded = match (shown, info) {
+            let decoded = match (shown, &info) {
                 (Value::Bytes(_), Some(info)) => info.decode_value(value).ok(),
                 _ => None,
             };

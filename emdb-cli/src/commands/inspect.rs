@@ -74,7 +74,6 @@ pub(crate) fn stats(path: &Path, json: bool, out: &mut impl Write) -> Result<(),
     let progress = bar("reading", stats.live_records, "records");
     let mut namespaces = Vec::new();
     let mut tables = Vec::new();
-    let mut catalog = TableInfo::list(&opened.db)?;
     for space in all_spaces(&opened)? {
         let mut ns = NamespaceStats {
             name: space.name().to_owned(),
@@ -111,7 +110,8 @@ pub(crate) fn stats(path: &Path, json: bool, out: &mut impl Write) -> Result<(),
             }
         }
         if let Some(table) = table {
-            let info = catalog.iter().position(|t| t.name() == table).map(|at| catalog.remove(at));
+            // A damaged catalog entry shows as types not recorded; `check` is for damage.
+            let info = TableInfo::read(&opened.db, table).ok().flatten();
             tables.push(TableStats {
                 name: table.to_owned(),
                 entries: ns.entries,

@@ -55,17 +55,18 @@ struct View {
 }
 
 impl View {
-    fn new(opened: &Opened, select: &Select, show: Show) -> Result<Self, CliError> {
+    /// A damaged catalog entry leaves keys and values to `--key-type` and hex.
+    fn new(opened: &Opened, select: &Select, show: Show) -> Self {
         let info = match (&select.table, show.hex) {
-            (Some(table), false) => TableInfo::read(&opened.db, table)?,
+            (Some(table), false) => TableInfo::read(&opened.db, table).ok().flatten(),
             _ => None,
         };
-        Ok(View {
+        View {
             show,
             key_type: if show.hex { None } else { select.key_type },
             table: select.table.is_some(),
             info,
-        })
+        }
     }
 
     fn key(&self, key: &[u8]) -> String {
@@ -100,7 +101,7 @@ pub(crate) fn get(
     let opened = open_read(path)?;
     let space = existing_space(&opened, path, select)?;
     let key_bytes = key_arg(key, select, show, "key")?;
-    let view = View::new(&opened, select, show)?;
+    let view = View::new(&opened, select, show);
     let Some(value) = space.get(&key_bytes)? else {
         return Err(CliError::NoSuchKey { key: view.key(&key_bytes), where_: space.describe() });
     };
@@ -135,7 +136,7 @@ pub(crate) fn scan(
         let upper = to.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
         space.range(lower, upper)?
     };
-    let view = View::new(&opened, select, show)?;
+    let view = View::new(&opened, select, show);
     print_entries(iter, args.limit, args.keys_only, &view, out)
 }
 
@@ -151,7 +152,7 @@ pub(crate) fn group(
     let opened = open_read(path)?;
     let space = existing_space(&opened, path, select)?;
     let iter = space.group(prefix.as_bytes())?;
-    let view = View::new(&opened, select, show)?;
+    let view = View::new(&opened, select, show);
     print_entries(iter, None, keys_only, &view, out)
 }
 

@@ -170,8 +170,10 @@ pub(crate) struct Select {
     /// Read this namespace instead of the default one.
     #[arg(long, conflicts_with = "table")]
     pub(crate) ns: Option<String>,
-    /// Read the typed table NAME (its namespace `emdb.table.NAME`); values written with the
-    /// json codec are shown as JSON, others as hex, each with its codec and schema version.
+    /// Read the typed table NAME (its namespace `emdb.table.NAME`); values are shown as JSON
+    /// (json values as stored, postcard and bincode values through the table's recorded shape;
+    /// hex when that does not read them), each with its codec and schema version, and keys as
+    /// the table's recorded key type.
     #[arg(long)]
     pub(crate) table: Option<String>,
     /// The table's key type: keys on the command line are parsed as it and stored keys are

@@ -12,7 +12,10 @@
 //! string round-trips exactly. A value of a typed table (namespace `emdb.table.<name>`) written
 //! with the json codec is `{"codec": "json", "version": <schema version>, "json": <the value>}`,
 //! the value's JSON text exactly as stored (a value whose text would not come back byte for
-//! byte stays base64). `expiry` is the absolute expiry in milliseconds since the Unix epoch, or
+//! byte stays base64). A value of a typed table written with another codec (postcard, bincode)
+//! stays bytes, and the entry has one more field, `"decoded"`: the value read through the
+//! table's recorded shape, as JSON (see `emdb_typed::TableInfo::decode_value`), when it reads.
+//! `load` ignores `decoded`: the bytes are the value. `expiry` is the absolute expiry in milliseconds since the Unix epoch, or
 //! `null` for an entry that never expires. Namespaces come in the order the dump wrote them, each
 //! with its entries in key order.
 
@@ -29,8 +32,9 @@ use serde_json::value::RawValue;
 
 /// The `format` of the first line.
 pub(crate) const FORMAT: &str = "emdb-dump";
-/// The version of the format this program writes and reads.
-pub(crate) const VERSION: u32 = 1;
+/// The version of the format this program writes; it reads every version up to it. Version 2
+/// added `decoded`.
+pub(crate) const VERSION: u32 = 2;
 
 /// The first line of a dump.
 #[derive(Debug, Serialize)]
@@ -59,6 +63,10 @@ pub(crate) struct EntryLine<'a> {
     pub(crate) value: Value<'a>,
     /// Milliseconds since the Unix epoch when the entry expires; `None` if it never does.
     pub(crate) expiry: Option<u64>,
+    /// A typed-table value kept as bytes, read through the table's recorded shape; for people
+    /// and tools reading the dump, never read by `load`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) decoded: Option<serde_json::Value>,
 }
 
 /// Bytes as a JSON string when they are UTF-8, `{"base64": ...}` otherwise.
@@ -141,6 +149,9 @@ pub(crate) struct Line<'a> {
     value: Option<OwnedBytes>,
     #[serde(default)]
     expiry: Option<u64>,
+    /// Shown for people; the value is `value`.
+    #[serde(default, rename = "decoded")]
+    _decoded: Option<de::IgnoredAny>,
 }
 
 /// What a dump line says.
@@ -175,17 +186,17 @@ impl<'a> Line<'a> {
 
     fn classify(self) -> Result<Parsed<'a>, String> {
         match self {
-            Line { format: Some(format), version: Some(version), namespace: None, key: None, value: None, expiry: None } => {
+            Line { format: Some(format), version: Some(version), namespace: None, key: None, value: None, expiry: None, _decoded: None } => {
                 if format == FORMAT {
                     Ok(Parsed::Header(version))
                 } else {
                     Err(format!("the format is {format:?}, not {FORMAT:?}"))
                 }
             }
-            Line { format: None, version: None, namespace: Some(ns), key: None, value: None, expiry: None } => {
+            Line { format: None, version: None, namespace: Some(ns), key: None, value: None, expiry: None, _decoded: None } => {
                 Ok(Parsed::Namespace(ns))
             }
-            Line { format: None, version: None, namespace: Some(namespace), key: Some(key), value: Some(value), expiry } => {
+            Line { format: None, version: None, namespace: Some(namespace), key: Some(key), value: Some(value), expiry, .. } => {
                 Ok(Parsed::Entry { namespace, key: key.0, value: value.0, expiry })
             }
             _ => Err("expected a header line, a namespace line, or an entry with \"namespace\", \"key\", \"value\" and \"expiry\"".to_owned()),
@@ -257,8 +268,13 @@ mod tests {
     use super::*;
 
     fn entry_json(key: &[u8], value: &[u8], expiry: Option<u64>) -> String {
-        let line =
-            EntryLine { namespace: "ns", key: Bytes(key), value: Value::Bytes(value), expiry };
+        let line = EntryLine {
+            namespace: "ns",
+            key: Bytes(key),
+            value: Value::Bytes(value),
+            expiry,
+            decoded: None,
+        };
         serde_json::to_string(&line).unwrap()
     }
 
@@ -300,6 +316,7 @@ mod tests {
             key: Bytes(b"k"),
             value: Value::of_table(&stored),
             expiry: None,
+            decoded: None,
         };
         let json = serde_json::to_string(&line).unwrap();
         assert!(
@@ -312,6 +329,24 @@ mod tests {
             panic!("not an entry: {json}")
         };
         assert_eq!(value, stored);
+    }
+
+    #[test]
+    fn a_decoded_field_is_written_when_given_and_ignored_by_load() {
+        let line = EntryLine {
+            namespace: "emdb.table.t",
+            key: Bytes(b"k"),
+            value: Value::Bytes(&[1, 1, 7]),
+            expiry: None,
+            decoded: Some(serde_json::json!({"n": 7})),
+        };
+        let json = serde_json::to_string(&line).unwrap();
+        assert!(json.ends_with(r#""expiry":null,"decoded":{"n":7}}"#), "{json}");
+        let Parsed::Entry { value, .. } = Line::parse(json.as_bytes()).unwrap() else {
+            panic!("not an entry: {json}")
+        };
+        assert_eq!(value, [1, 1, 7]);
+        assert!(Line::parse(br#"{"namespace":"a","decoded":1}"#).is_err());
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Typed tables on the command line: keys given as text and encoded with the table's
 //! order-preserving key encoding (`--key-type`), and stored keys and values shown as values.
 
-use emdb_typed::key;
+use emdb_typed::{TableInfo, key};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -104,16 +104,30 @@ impl KeyType {
     }
 }
 
-/// A typed-table value as text: its payload as JSON when the json codec wrote it, in hex
-/// otherwise, followed by the codec and schema version of its header.
-pub(crate) fn show_value(value: &[u8]) -> Option<String> {
+/// A typed-table value as text, followed by the codec and schema version of its header: a json
+/// payload as stored, another payload as JSON through the table's recorded shape (`info`), and
+/// in hex when neither reads it.
+pub(crate) fn show_value(value: &[u8], info: Option<&TableInfo>) -> Option<String> {
     let (header, payload) = emdb_typed::read_header(value).ok()?;
     let codec = emdb_typed::codec_name(header.codec_id).unwrap_or("unknown codec");
     let shown = match std::str::from_utf8(payload) {
         Ok(json) if codec == "json" => json.to_owned(),
-        _ => crate::bytes::hex(payload),
+        _ => match info.map(|info| info.decode_value(value)) {
+            Some(Ok(json)) => json.to_string(),
+            _ => crate::bytes::hex(payload),
+        },
     };
     Some(format!("{shown}  ({codec} v{})", header.schema_version))
+}
+
+/// A stored key of the table `info` describes, read through its recorded key shape: a string
+/// key as its text (as `--key-type str` shows it), another key as JSON; `None` when it does not
+/// read.
+pub(crate) fn show_key(info: &TableInfo, key: &[u8]) -> Option<String> {
+    match info.decode_key(key).ok()? {
+        serde_json::Value::String(text) => Some(text),
+        other => Some(other.to_string()),
+    }
 }
 
 #[cfg(test)]
@@ -140,8 +154,8 @@ mod tests {
 
     #[test]
     fn json_values_show_as_json_and_others_as_hex_with_their_header() {
-        assert_eq!(show_value(b"\x03\x01{\"a\":1}").unwrap(), "{\"a\":1}  (json v1)");
-        assert_eq!(show_value(&[1, 2, 0xff]).unwrap(), "0xff  (postcard v2)");
-        assert_eq!(show_value(&[]), None);
+        assert_eq!(show_value(b"\x03\x01{\"a\":1}", None).unwrap(), "{\"a\":1}  (json v1)");
+        assert_eq!(show_value(&[1, 2, 0xff], None).unwrap(), "0xff  (postcard v2)");
+        assert_eq!(show_value(&[], None), None);
     }
 }

@@ -81,7 +81,7 @@ fn dump_lines_carry_namespace_key_value_and_expiry_with_binary_as_base64() {
     let dump = stdout_of(emdb().args(["dump", "--ns", "sessions"]).arg(&path));
     let lines: Vec<serde_json::Value> =
         dump.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert_eq!(lines[0], serde_json::json!({"format": "emdb-dump", "version": 1}));
+    assert_eq!(lines[0], serde_json::json!({"format": "emdb-dump", "version": 2}));
     assert_eq!(lines[1], serde_json::json!({"namespace": "sessions"}));
     assert_eq!(
         lines[2],
@@ -132,9 +132,9 @@ fn load_refuses_input_that_is_not_a_dump_and_names_the_line() {
     load(&path, "{\"namespace\":\"a\"}\n")
         .code(3)
         .stderr(predicate::str::contains("not an emdb dump"));
-    load(&path, "{\"format\":\"emdb-dump\",\"version\":2}\n")
+    load(&path, "{\"format\":\"emdb-dump\",\"version\":3}\n")
         .code(3)
-        .stderr(predicate::str::contains("format version 2"));
+        .stderr(predicate::str::contains("format version 3"));
     let bad = "{\"format\":\"emdb-dump\",\"version\":1}\n{\"namespace\":\"\",\"key\":\"k\"}\n";
     load(&path, bad).code(3).stderr(predicate::str::contains("line 2"));
     let bad_b64 = "{\"format\":\"emdb-dump\",\"version\":1}\n\

@@ -1,5 +1,6 @@
-//! Typed tables through the binary: `stats` lists them with their codecs and schema versions,
-//! `--table` with `--key-type` reads them by typed key, json values show as JSON.
+//! Typed tables through the binary: `stats` lists them with their codecs, schema versions and
+//! recorded key and value types, `--table` with `--key-type` reads them by typed key, values of
+//! every codec show as JSON and keys as their recorded key type.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
@@ -79,15 +80,11 @@ fn typed_keys_are_parsed_for_get_and_ranges() {
         let by_id = Table::<u64, Item, Postcard>::open_with(&db, "by_id").unwrap();
         by_id.get_raw(&2).unwrap().unwrap()
     };
-    let hex: String = raw[2..]
-        .iter()
-        .flat_map(|b| [b >> 4, b & 0xf])
-        .map(|d| char::from_digit(d.into(), 16).unwrap())
-        .collect();
+    assert_eq!(raw[..2], [1, 1], "postcard, version 1");
     let got = stdout_of(
         emdb().args(["get", "--table", "by_id", "--key-type", "u64"]).arg(&path).arg("2"),
     );
-    assert_eq!(got, format!("0x{hex}  (postcard v1)\n"));
+    assert_eq!(got, "{\"name\":\"item 2\",\"n\":2}  (postcard v1)\n");
     let keys = stdout_of(
         emdb()
             .args(["scan", "--table", "by_delta", "--key-type", "i32", "--keys-only"])
@@ -122,4 +119,95 @@ fn an_unknown_table_or_a_key_type_without_a_table_is_refused() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("is not a u8"));
+}
+
+#[test]
+fn stats_shows_each_tables_key_type_and_value_type_per_version() {
+    let (_dir, path) = temp_db();
+    tables_db(&path);
+    let json = stdout_of(emdb().args(["stats", "--json"]).arg(&path));
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let tables = v["tables"].as_array().unwrap();
+    let find = |name: &str| tables.iter().find(|t| t["name"] == name).unwrap().clone();
+    assert_eq!(find("by_id")["key_type"], "u64");
+    assert_eq!(find("by_name")["key_type"], "String");
+    assert_eq!(
+        find("by_delta")["value_types"],
+        serde_json::json!([{"version": 3, "value_type": "struct { name: String, n: i32 }"}])
+    );
+    let text = stdout_of(emdb().arg("stats").arg(&path));
+    let after = |table: &str| -> Vec<&str> {
+        text.lines().skip_while(|l| !l.starts_with(table)).skip(1).take(2).collect()
+    };
+    assert_eq!(
+        after("by_delta"),
+        ["  key type           i32", "  v3 value type      struct { name: String, n: i32 }"],
+        "{text}"
+    );
+}
+
+#[test]
+fn postcard_and_bincode_values_show_as_json_and_keys_as_their_type_without_key_type() {
+    let (_dir, path) = temp_db();
+    tables_db(&path);
+    let got = stdout_of(
+        emdb().args(["get", "--table", "by_delta", "--key-type", "i32"]).arg(&path).arg("-1"),
+    );
+    assert_eq!(got, "{\"name\":\"item 1\",\"n\":1}  (bincode v3)\n");
+    let out = stdout_of(emdb().args(["scan", "--table", "by_id", "--limit", "2"]).arg(&path));
+    assert_eq!(
+        out,
+        "0\t{\"name\":\"item 0\",\"n\":0}  (postcard v1)\n\
+         1\t{\"name\":\"item 1\",\"n\":1}  (postcard v1)\n"
+    );
+    let keys = stdout_of(emdb().args(["scan", "--table", "by_delta", "--keys-only"]).arg(&path));
+    assert_eq!(keys, "-3\n-2\n-1\n0\n");
+}
+
+#[test]
+fn dump_adds_the_decoded_json_of_binary_table_values_and_load_restores_the_bytes() {
+    let (dir, path) = temp_db();
+    tables_db(&path);
+    let dump = stdout_of(emdb().arg("dump").arg(&path));
+    let lines: Vec<serde_json::Value> =
+        dump.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let entry = |ns: &str| lines.iter().find(|l| l["namespace"] == ns && l.get("key").is_some());
+    assert_eq!(
+        entry("emdb.table.by_id").unwrap()["decoded"],
+        serde_json::json!({"name": "item 0", "n": 0})
+    );
+    assert!(entry("emdb.table.by_name").unwrap().get("decoded").is_none(), "json stays json");
+    assert!(entry("emdb.tables").unwrap().get("decoded").is_none());
+
+    let copy = dir.path().join("copy.emdb");
+    emdb().arg("load").arg(&copy).write_stdin(dump.clone()).assert().success();
+    assert_eq!(stdout_of(emdb().arg("dump").arg(&copy)), dump);
+    let db = Emdb::open(&copy).unwrap();
+    let by_delta = Table::<i32, Item, Bincode>::options("by_delta").version(3).open(&db).unwrap();
+    assert_eq!(by_delta.get(&-2).unwrap(), Some(item(2)));
+}
+
+#[test]
+fn a_damaged_catalog_entry_leaves_values_in_hex_and_the_dump_whole() {
+    let (_dir, path) = temp_db();
+    tables_db(&path);
+    {
+        let db = Emdb::open(&path).unwrap();
+        db.namespace("emdb.tables").unwrap().insert("by_id", [9u8, 9]).unwrap();
+    }
+    let got = stdout_of(
+        emdb().args(["get", "--table", "by_id", "--key-type", "u64"]).arg(&path).arg("2"),
+    );
+    assert!(got.starts_with("0x") && got.ends_with("  (postcard v1)\n"), "{got}");
+    let dump = stdout_of(emdb().arg("dump").arg(&path));
+    let lines: Vec<serde_json::Value> =
+        dump.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let entries = |ns: &str| -> Vec<&serde_json::Value> {
+        lines.iter().filter(|l| l["namespace"] == ns && l.get("key").is_some()).collect()
+    };
+    assert_eq!(entries("emdb.table.by_id").len(), 4);
+    assert!(entries("emdb.table.by_id").iter().all(|l| l.get("decoded").is_none()));
+    assert!(entries("emdb.table.by_delta").iter().all(|l| l.get("decoded").is_some()));
+    let text = stdout_of(emdb().arg("stats").arg(&path));
+    assert!(text.contains("key type           (not recorded)"), "{text}");
 }

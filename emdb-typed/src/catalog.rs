@@ -139,6 +139,14 @@ impl Stored {
     }
 }
 
+/// Reads the catalog value `bytes` of `table`.
+///
+/// # Errors
+/// [`Error::Decode`] if the value is empty, of an unknown format, or not a catalog entry.
+pub(crate) fn read_entry(table: &str, bytes: &[u8]) -> Result<Entry> {
+    Stored::decode(table, bytes).map(|stored| stored.entry)
+}
+
 /// Whether a traced type reads a dynamic value of an older shape by name.
 pub(crate) type Probe = dyn Fn(Value) -> Result<(), ValueError> + Send + Sync;
 

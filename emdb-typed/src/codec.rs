@@ -31,7 +31,7 @@ use emdb_core::BoxError;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::dynamic::{Value, read_shaped};
+use crate::dynamic::{Shaped, Value, read_shaped};
 use crate::shape::Shape;
 
 mod sealed {
@@ -133,7 +133,8 @@ pub(crate) fn decode_shaped<C: Codec>(bytes: &[u8], shape: &Shape) -> Result<Val
         }
         Bincode::ID => {
             let config = bincode::config::standard().with_limit::<BINCODE_DECODE_LIMIT>();
-            let (value, read) = bincode::serde::seed_decode_from_slice(Seed(shape), bytes, config)?;
+            let (value, read) =
+                bincode::serde::seed_decode_from_slice(Shaped(shape), bytes, config)?;
             match bytes.len().checked_sub(read) {
                 Some(0) => Ok(value),
                 _ => Err(trailing(bytes.len().saturating_sub(read))),
@@ -145,17 +146,6 @@ pub(crate) fn decode_shaped<C: Codec>(bytes: &[u8], shape: &Shape) -> Result<Val
             de.end()?;
             Ok(value)
         }
-    }
-}
-
-/// [`read_shaped`] as a seed, for bincode's seeded entry point.
-struct Seed<'s>(&'s Shape);
-
-impl<'de> serde::de::DeserializeSeed<'de> for Seed<'_> {
-    type Value = Value;
-
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        read_shaped(self.0, d)
     }
 }
 

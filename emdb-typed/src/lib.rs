@@ -9,6 +9,8 @@
 //! * [`Codec`] and its markers [`Postcard`] (the default), [`Bincode`] and [`Json`] encode values.
 //! * [`write_header`] and [`read_header`] frame every stored value with its codec id and schema
 //!   version.
+//! * [`TableInfo`] reads what the catalog records about a table (codec, key and value types of
+//!   every schema version) without its Rust types, and shows its stored keys and values as JSON.
 //! * [`Record`] describes a struct stored whole in a typed table (`#[derive(Record)]`).
 //! * [`Group`] and [`GroupFields`] store a struct as one raw entry per field under a dotted
 //!   prefix (`#[derive(Group)]`, `#[derive(GroupFields)]`), with a typed [`FieldFocus`] per field.
@@ -36,6 +38,7 @@ mod codec;
 mod dynamic;
 mod group;
 mod header;
+mod info;
 mod iter;
 pub mod key;
 mod record;
@@ -48,6 +51,7 @@ pub use catalog::{CATALOG_NAMESPACE, MAX_TABLE_NAME_LEN, TABLE_NAMESPACE_PREFIX}
 pub use codec::{Bincode, Codec, Json, Postcard, codec_name};
 pub use group::{FieldFocus, FieldReader, FieldWriter, Group, GroupFields, GroupIter, GroupPath};
 pub use header::{Header, MAX_HEADER_LEN, read_header, write_header};
+pub use info::TableInfo;
 pub use iter::TableIter;
 pub use record::Record;
 pub use table::{Table, TableOptions};

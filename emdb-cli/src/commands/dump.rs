@@ -7,6 +7,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use emdb_core::{Emdb, Transaction, Ttl};
+use emdb_typed::TableInfo;
 
 use crate::commands::inspect::all_spaces;
 use crate::error::CliError;
@@ -36,20 +37,22 @@ pub(crate) fn dump(path: &Path, only: &[String], out: &mut impl Write) -> Result
         if !namespace.is_empty() {
             write_line(out, &NamespaceLine { namespace })?;
         }
-        let table = namespace.starts_with(emdb_typed::TABLE_NAMESPACE_PREFIX);
+        let table = namespace.strip_prefix(emdb_typed::TABLE_NAMESPACE_PREFIX);
+        // Only for `decoded`, which `load` ignores: a damaged catalog entry must not stop a dump.
+        let info = table.and_then(|table| TableInfo::read(&opened.db, table).ok().flatten());
         let mut iter = space.range(std::ops::Bound::Unbounded, std::ops::Bound::Unbounded)?;
         while let Some(entry) = iter.next_ref() {
             let (key, value) = entry?;
             // The clock is pinned: an entry the iterator saw live has this expiry still.
             let expiry = space.expiry_ms(key)?;
+            let shown = if table.is_some() { Value::of_table(value) } else { Value::Bytes(value) };
+            let decoded = match (shown, &info) {
+                (Value::Bytes(_), Some(info)) => info.decode_value(value).ok(),
+                _ => None,
+            };
             write_line(
                 out,
-                &EntryLine {
-                    namespace,
-                    key: Bytes(key),
-                    value: if table { Value::of_table(value) } else { Value::Bytes(value) },
-                    expiry,
-                },
+                &EntryLine { namespace, key: Bytes(key), value: shown, expiry, decoded },
             )?;
             entries += 1;
             if entries.is_multiple_of(4096) {

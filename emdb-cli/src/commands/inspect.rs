@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use emdb_typed::TableInfo;
 use serde::Serialize;
 
 use crate::error::CliError;
@@ -52,6 +53,18 @@ struct TableStats {
     codecs: Vec<String>,
     /// The schema versions its values were written at.
     schema_versions: Vec<u32>,
+    /// The key type's shape as the catalog records it (`None`: not recorded).
+    key_type: Option<String>,
+    /// The value type's shape at every schema version the catalog records.
+    value_types: Vec<ValueType>,
+}
+
+/// The value type of one schema version of a table.
+#[derive(Debug, Serialize)]
+struct ValueType {
+    version: u32,
+    /// Its shape (`None`: not recorded).
+    value_type: Option<String>,
 }
 
 /// `emdb stats FILE [--json]`.
@@ -97,12 +110,21 @@ pub(crate) fn stats(path: &Path, json: bool, out: &mut impl Write) -> Result<(),
             }
         }
         if let Some(table) = table {
+            // A damaged catalog entry shows as types not recorded; `check` is for damage.
+            let info = TableInfo::read(&opened.db, table).ok().flatten();
             tables.push(TableStats {
                 name: table.to_owned(),
                 entries: ns.entries,
                 bytes: ns.key_bytes + ns.value_bytes,
                 codecs: codecs.into_iter().collect(),
                 schema_versions: versions.into_iter().collect(),
+                key_type: info.as_ref().and_then(TableInfo::key_type),
+                value_types: info.map_or_else(Vec::new, |info| {
+                    info.value_types()
+                        .into_iter()
+                        .map(|(version, value_type)| ValueType { version, value_type })
+                        .collect()
+                }),
             });
         }
         namespaces.push(ns);
@@ -181,6 +203,12 @@ fn print_stats(r: &StatsReport, out: &mut impl Write) -> std::io::Result<()> {
                 t.codecs.join(","),
                 versions.join(",")
             )?;
+            let unknown = "(not recorded)";
+            writeln!(out, "  key type           {}", t.key_type.as_deref().unwrap_or(unknown))?;
+            for v in &t.value_types {
+                let label = format!("v{} value type", v.version);
+                writeln!(out, "  {label:<18} {}", v.value_type.as_deref().unwrap_or(unknown))?;
+            }
         }
     }
     Ok(())

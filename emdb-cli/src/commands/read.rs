@@ -5,11 +5,12 @@ use std::ops::Bound;
 use std::path::Path;
 
 use emdb_core::Iter;
+use emdb_typed::TableInfo;
 
 use crate::bytes::{display, parse_arg};
 use crate::cli::{Select, Show};
 use crate::error::CliError;
-use crate::open::{existing_space, open_read};
+use crate::open::{Opened, existing_space, open_read};
 use crate::typed::{self, KeyType};
 
 /// What `scan` reads.
@@ -27,11 +28,6 @@ pub(crate) struct ScanArgs<'a> {
     pub(crate) keys_only: bool,
 }
 
-/// Whether values of this selection are typed-table values (a header before the payload).
-fn is_table(select: &Select) -> bool {
-    select.table.is_some()
-}
-
 /// The stored bytes of a key given on the command line: encoded as `--key-type` says, or as
 /// [`parse_arg`] reads it.
 fn key_arg(
@@ -46,23 +42,51 @@ fn key_arg(
     }
 }
 
-/// How stored keys are shown.
-#[derive(Debug, Clone, Copy)]
-struct KeyView {
+/// How stored keys and values are shown: as `--key-type` and the table's recorded shapes say,
+/// or as [`display`] shows bytes.
+#[derive(Debug)]
+struct View {
     show: Show,
     key_type: Option<KeyType>,
+    /// Whether values are typed-table values (a header before the payload).
+    table: bool,
+    /// The table's catalog entry, to decode its keys and values through the recorded shapes.
+    info: Option<TableInfo>,
 }
 
-impl KeyView {
-    fn new(select: &Select, show: Show) -> Self {
-        KeyView { show, key_type: if show.hex { None } else { select.key_type } }
+impl View {
+    /// A damaged catalog entry leaves keys and values to `--key-type` and hex.
+    fn new(opened: &Opened, select: &Select, show: Show) -> Self {
+        let info = match (&select.table, show.hex) {
+            (Some(table), false) => TableInfo::read(&opened.db, table).ok().flatten(),
+            _ => None,
+        };
+        View {
+            show,
+            key_type: if show.hex { None } else { select.key_type },
+            table: select.table.is_some(),
+            info,
+        }
     }
 
-    fn display(self, key: &[u8]) -> std::borrow::Cow<'_, str> {
-        match self.key_type.and_then(|ty| ty.decode(key)) {
-            Some(shown) => shown.into(),
-            None => display(key, self.show),
+    fn key(&self, key: &[u8]) -> String {
+        let typed = match self.key_type {
+            Some(ty) => ty.decode(key),
+            None => self.info.as_ref().and_then(|info| typed::show_key(info, key)),
+        };
+        typed.unwrap_or_else(|| display(key, self.show).into_owned())
+    }
+
+    /// A value as text: for a typed table its payload and header ([`typed::show_value`]),
+    /// otherwise the bytes as [`display`] shows them.
+    fn value(&self, value: &[u8]) -> String {
+        if self.table
+            && !self.show.hex
+            && let Some(shown) = typed::show_value(value, self.info.as_ref())
+        {
+            return shown;
         }
+        display(value, self.show).into_owned()
     }
 }
 
@@ -77,17 +101,14 @@ pub(crate) fn get(
     let opened = open_read(path)?;
     let space = existing_space(&opened, path, select)?;
     let key_bytes = key_arg(key, select, show, "key")?;
+    let view = View::new(&opened, select, show);
     let Some(value) = space.get(&key_bytes)? else {
-        return Err(CliError::NoSuchKey {
-            key: KeyView::new(select, show).display(&key_bytes).into_owned(),
-            where_: space.describe(),
-        });
+        return Err(CliError::NoSuchKey { key: view.key(&key_bytes), where_: space.describe() });
     };
     if show.raw {
         out.write_all(&value).map_err(CliError::stdout)?;
     } else {
-        writeln!(out, "{}", show_value(&value, show, is_table(select)))
-            .map_err(CliError::stdout)?;
+        writeln!(out, "{}", view.value(&value)).map_err(CliError::stdout)?;
     }
     Ok(())
 }
@@ -115,8 +136,8 @@ pub(crate) fn scan(
         let upper = to.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
         space.range(lower, upper)?
     };
-    let view = KeyView::new(select, show);
-    print_entries(iter, args.limit, args.keys_only, view, is_table(select), out)
+    let view = View::new(&opened, select, show);
+    print_entries(iter, args.limit, args.keys_only, &view, out)
 }
 
 /// `emdb group FILE PREFIX`.
@@ -131,7 +152,8 @@ pub(crate) fn group(
     let opened = open_read(path)?;
     let space = existing_space(&opened, path, select)?;
     let iter = space.group(prefix.as_bytes())?;
-    print_entries(iter, None, keys_only, KeyView::new(select, show), is_table(select), out)
+    let view = View::new(&opened, select, show);
+    print_entries(iter, None, keys_only, &view, out)
 }
 
 /// Prints `KEY<tab>VALUE` (or `KEY`) lines.
@@ -139,8 +161,7 @@ fn print_entries(
     mut iter: Iter,
     limit: Option<u64>,
     keys_only: bool,
-    view: KeyView,
-    table: bool,
+    view: &View,
     out: &mut impl Write,
 ) -> Result<(), CliError> {
     let show = view.show;
@@ -154,24 +175,12 @@ fn print_entries(
                 .and_then(|()| if keys_only { Ok(()) } else { out.write_all(value) })
                 .and_then(|()| out.write_all(b"\n"))
         } else if keys_only {
-            writeln!(out, "{}", view.display(key))
+            writeln!(out, "{}", view.key(key))
         } else {
-            writeln!(out, "{}\t{}", view.display(key), show_value(value, show, table))
+            writeln!(out, "{}\t{}", view.key(key), view.value(value))
         };
         line.map_err(CliError::stdout)?;
         printed += 1;
     }
     Ok(())
-}
-
-/// A value as text: for a typed table its payload and header ([`typed::show_value`]), otherwise
-/// the bytes as [`display`] shows them.
-fn show_value(value: &[u8], show: Show, table: bool) -> String {
-    if table
-        && !show.hex
-        && let Some(shown) = typed::show_value(value)
-    {
-        return shown;
-    }
-    display(value, show).into_owned()
 }

@@ -6,13 +6,15 @@
 mod de;
 #[cfg(test)]
 mod evolution_tests;
+mod json;
 mod read;
 mod ser;
 
 use std::fmt;
 
 pub(crate) use de::{ValueError, from_value};
-pub(crate) use read::read_shaped;
+pub(crate) use json::to_json;
+pub(crate) use read::{Shaped, read_shaped};
 pub(crate) use ser::to_value;
 
 use crate::shape::{Content, Shape};

@@ -10,8 +10,16 @@ type Result<T, E = KeyError> = std::result::Result<T, E>;
 
 /// Decodes one complete key from `input`; trailing bytes are an error.
 pub(super) fn from_bytes<T: de::DeserializeOwned>(input: &[u8]) -> Result<T> {
+    from_bytes_seed(input, std::marker::PhantomData::<T>)
+}
+
+/// Decodes one complete key from `input` with `seed`; trailing bytes are an error.
+pub(super) fn from_bytes_seed<'de, S: DeserializeSeed<'de>>(
+    input: &'de [u8],
+    seed: S,
+) -> Result<S::Value> {
     let mut deserializer = KeyDeserializer { input, pos: 0, depth: 0 };
-    let value = T::deserialize(&mut deserializer)?;
+    let value = seed.deserialize(&mut deserializer)?;
     let count = input.len().saturating_sub(deserializer.pos);
     if count == 0 {
         Ok(value)

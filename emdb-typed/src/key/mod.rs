@@ -84,6 +84,9 @@ use emdb_core::{Error, Result};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::dynamic::{Shaped, Value};
+use crate::shape::Shape;
+
 /// How deeply options, structs, tuples, sequences and enum variants may nest inside a key.
 const MAX_DEPTH: usize = 128;
 
@@ -179,6 +182,21 @@ pub fn decode<K: DeserializeOwned>(bytes: &[u8]) -> Result<K> {
             key_text: None,
             source: Box::new(other),
         },
+    })
+}
+
+/// Decodes a key through its recorded `shape` into a dynamic value, as [`decode`] decodes a
+/// typed one.
+///
+/// # Errors
+/// [`Error::Decode`] (with an empty table name and the input as `key`) if the bytes are not one
+/// complete key of `shape`, or `shape` holds something the key format cannot hold (a map).
+pub(crate) fn decode_shaped(bytes: &[u8], shape: &Shape) -> Result<Value> {
+    de::from_bytes_seed(bytes, Shaped(shape)).map_err(|err| Error::Decode {
+        table: String::new(),
+        key: bytes.to_vec(),
+        key_text: None,
+        source: Box::new(err),
     })
 }
 

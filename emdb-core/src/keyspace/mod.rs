@@ -169,6 +169,8 @@ pub(crate) struct Writer {
     /// The durable meta page says the log may hold frames past its checkpoint (until it does,
     /// the first frame waits for [`Keyspace::record_log_in_use`]).
     log_in_use: bool,
+    /// The handle is closing: its last checkpoint may record the log clean.
+    closing: bool,
 }
 
 /// The shared core of a database handle.

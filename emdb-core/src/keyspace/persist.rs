@@ -432,9 +432,13 @@ impl Keyspace {
         let staged = store.stage(&changes, lsn, oldest)?;
         // The meta page names the log generation that follows it: a new one when the log is
         // reset below (it holds nothing past this checkpoint), else the current one.
-        let salt = if p.wal.last_lsn() == lsn { fresh_salt() } else { p.wal.salt() };
+        let reset = p.wal.last_lsn() == lsn;
+        let salt = if reset { fresh_salt() } else { p.wal.salt() };
+        // The closing checkpoint of a log it empties records the log clean in its own meta
+        // page (a crash before the reset leaves only frames the tree holds).
+        let in_use = !(writer.closing && reset);
         if let Some(log) = store.log_binding() {
-            store.set_log_binding(LogBinding { salt, in_use: true, ..log });
+            store.set_log_binding(LogBinding { salt, in_use, ..log });
         }
         let file = Arc::clone(store.file());
         let root = staged.root;
@@ -497,7 +501,7 @@ impl Keyspace {
                 ns.index.move_to_disk(&key, loc);
             }
         }
-        writer.log_in_use = true;
+        writer.log_in_use = in_use;
         #[cfg(test)]
         p.mover.moved.fetch_add(relocated.len() as u64, Ordering::Relaxed);
         for (at, key, from, to) in relocated {
@@ -721,6 +725,7 @@ impl Drop for Keyspace {
         }
         if built && !self.is_poisoned() {
             let mut writer = std::mem::take(self.writer.get_mut());
+            writer.closing = true;
             // Errors cannot be reported from a drop; the log still holds every commit.
             if self.checkpoint_locked(&mut writer).is_ok() {
                 let _ = self.record_log_clean();

@@ -5,7 +5,6 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use crate::builder::EmdbBuilder;
 #[cfg(doc)]
 use crate::error::Error;
 use crate::error::Result;
@@ -77,19 +76,6 @@ impl Emdb {
         Emdb::from_keyspace(Arc::new(Keyspace::new(config, false)))
     }
 
-    /// Opens (or creates) the database file at `path` with default settings.
-    ///
-    /// # Errors
-    /// See [`EmdbBuilder::build`].
-    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
-        Self::builder().path(path).build()
-    }
-
-    /// A builder for a database with non-default settings.
-    pub fn builder() -> EmdbBuilder {
-        EmdbBuilder::default()
-    }
-
     /// Makes every committed write durable: one `fdatasync` of the write-ahead log (shared with
     /// concurrent committers). An in-memory database has nothing to flush.
     ///
@@ -103,8 +89,8 @@ impl Emdb {
     /// Writes everything changed since the last checkpoint into the page file (as new pages:
     /// the cost follows the size of the change, not of the database), makes it durable, and
     /// starts a fresh write-ahead log. Checkpoints also run when the log passes
-    /// [`EmdbBuilder::checkpoint_wal_bytes`] and when the last handle is dropped. An in-memory
-    /// database has nothing to checkpoint.
+    /// [`EmdbBuilder::checkpoint_wal_bytes`](crate::EmdbBuilder::checkpoint_wal_bytes) and when
+    /// the last handle is dropped. An in-memory database has nothing to checkpoint.
     ///
     /// # Errors
     /// [`Error::Poisoned`] after an earlier failure; [`Error::WriteInTransaction`] inside a
@@ -260,7 +246,7 @@ impl Emdb {
     }
 
     /// Inserts `value` under `key`, replacing any previous value. The entry gets the default TTL
-    /// (none unless [`EmdbBuilder::default_ttl`] set one).
+    /// (none unless [`EmdbBuilder::default_ttl`](crate::EmdbBuilder::default_ttl) set one).
     ///
     /// # Errors
     /// [`Error::KeyTooLarge`], [`Error::ValueTooLarge`], [`Error::TtlOverflow`],

@@ -5,7 +5,7 @@
 //! database while iterating it is fine) and never sees part of a commit made after it started.
 
 use std::cmp::Ordering;
-use std::ops::{Bound, Range};
+use std::ops::{Bound, Range, RangeBounds};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering as AtomicOrdering};
 
@@ -878,6 +878,16 @@ pub(crate) fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
 pub(crate) fn prefix_bounds(prefix: &[u8]) -> KeyBounds {
     let upper = prefix_end(prefix).map_or(Bound::Unbounded, |end| Bound::Excluded(Arc::from(end)));
     (Bound::Included(Arc::from(prefix)), upper)
+}
+
+/// Converts user range bounds over any byte-like key into owned bounds.
+pub(crate) fn owned_bounds<K: AsRef<[u8]> + ?Sized>(range: &impl RangeBounds<K>) -> KeyBounds {
+    let own = |b: Bound<&K>| match b {
+        Bound::Included(k) => Bound::Included(Arc::from(k.as_ref())),
+        Bound::Excluded(k) => Bound::Excluded(Arc::from(k.as_ref())),
+        Bound::Unbounded => Bound::Unbounded,
+    };
+    (own(range.start_bound()), own(range.end_bound()))
 }
 
 #[cfg(test)]

@@ -26,6 +26,7 @@ mod clock;
 mod db;
 mod error;
 mod focus;
+mod group;
 // Entry points for the fuzz targets in `fuzz/`, not an API: see the module documentation.
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
@@ -51,13 +52,18 @@ mod ttl;
 mod txn;
 mod wal;
 
-pub use builder::{AutoReclaim, EmdbBuilder, FlushPolicy};
+#[cfg(test)]
+mod tests;
+
+pub use builder::{AutoReclaim, EmdbBuilder};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use db::Emdb;
 pub use error::{BoxError, Error, Result};
-pub use focus::{Focus, GROUP_SEPARATOR};
+pub use focus::Focus;
+pub use group::GROUP_SEPARATOR;
 pub use integrity::IntegrityReport;
 pub use iter::{Iter, Keys};
+pub use keyspace::FlushPolicy;
 pub use limits::{MAX_KEY_LEN, MAX_VALUE_LEN};
 pub use namespace::Namespace;
 pub use progress::{Operation, Progress};

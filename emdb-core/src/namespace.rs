@@ -7,11 +7,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::batch::{Batch, NO_EXPIRY, Op};
 use crate::error::Result;
-use crate::focus::{Focus, Prefix};
-use crate::iter::{Iter, KeyBounds, Keys, RawIter, prefix_bounds};
+use crate::group::Prefix;
+use crate::iter::{Iter, Keys, RawIter, owned_bounds, prefix_bounds};
 use crate::keyspace::{Held, IndexSlot, Keyspace, NsState};
 use crate::limits::{check_key, check_value};
-use crate::snapshot::Snapshot;
 use crate::ttl::{Ttl, remaining};
 
 /// How many expired keys one purge commit removes.
@@ -45,16 +44,6 @@ impl std::fmt::Debug for Namespace {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Namespace").field("name", &self.ns.name).finish_non_exhaustive()
     }
-}
-
-/// Converts user range bounds over any byte-like key into owned bounds.
-pub(crate) fn owned_bounds<K: AsRef<[u8]> + ?Sized>(range: &impl RangeBounds<K>) -> KeyBounds {
-    let own = |b: Bound<&K>| match b {
-        Bound::Included(k) => Bound::Included(Arc::from(k.as_ref())),
-        Bound::Excluded(k) => Bound::Excluded(Arc::from(k.as_ref())),
-        Bound::Unbounded => Bound::Unbounded,
-    };
-    (own(range.start_bound()), own(range.end_bound()))
 }
 
 /// A point in time `ms` milliseconds after the Unix epoch.
@@ -275,12 +264,6 @@ impl Namespace {
         RawIter::new(&self.ks, &self.ns, lower, upper)
     }
 
-    /// A consistent, read-only view of this namespace as it is now, for many reads that must
-    /// agree with each other (see [`Snapshot`]).
-    pub fn snapshot(&self) -> Snapshot {
-        Snapshot::new(&self.ks, &self.ns)
-    }
-
     /// Every live entry in ascending key order, read from a snapshot taken now.
     ///
     /// # Errors
@@ -378,15 +361,6 @@ impl Namespace {
             let ops = keys.into_iter().map(|key| Op::Remove { ns: self.ns.id, key }).collect();
             writer.commit(Batch { ops })?;
         }
-    }
-
-    /// A handle on the keys under `prefix.` in this namespace. See [`Focus`].
-    ///
-    /// The prefix is checked when the handle is used: an empty prefix, or one with an empty
-    /// segment (`"a..b"`, `".a"`, `"a."`), makes every operation fail with
-    /// [`InvalidPrefix`](crate::Error::InvalidPrefix).
-    pub fn focus(&self, prefix: &str) -> Focus {
-        Focus::new(self.clone(), Prefix::root(prefix))
     }
 
     /// Every live entry under `prefix.` at any depth, in key order, with full keys.

@@ -4,9 +4,9 @@ use std::ops::{Bound, RangeBounds};
 use std::sync::Arc;
 
 use crate::error::Result;
-use crate::iter::{Iter, Keys, Pinned, RawIter, prefix_bounds};
+use crate::iter::{Iter, Keys, Pinned, RawIter, owned_bounds, prefix_bounds};
 use crate::keyspace::{IndexSlot, Keyspace, NsState, ValueSource};
-use crate::namespace::owned_bounds;
+use crate::namespace::Namespace;
 
 /// A read-only view of one namespace as it was when the snapshot was taken: every read through
 /// it sees the same commits, whatever is written meanwhile, like a read transaction of LMDB or
@@ -248,5 +248,13 @@ impl Snapshot {
 
     fn raw_iter(&self, lower: Bound<Arc<[u8]>>, upper: Bound<Arc<[u8]>>) -> RawIter {
         RawIter::in_snapshot(&self.pinned, &self.ks, &self.ns, lower, upper)
+    }
+}
+
+impl Namespace {
+    /// A consistent, read-only view of this namespace as it is now, for many reads that must
+    /// agree with each other (see [`Snapshot`]).
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot::new(&self.ks, &self.ns)
     }
 }

@@ -9,7 +9,7 @@ use hashbrown::HashTable;
 
 use crate::batch::{ExpiresAt, NO_EXPIRY, NsId, WritesBuilder};
 use crate::error::Result;
-use crate::focus::Prefix;
+use crate::group::Prefix;
 use crate::iter::{RawIter, prefix_bounds};
 use crate::keyspace::{Keyspace, NsState, is_expired};
 use crate::limits::{check_key, check_value};

@@ -17,32 +17,24 @@
 //! touched index shard's lock ([`Keyspace::commit_directly`]).
 
 mod alloc;
-#[cfg(test)]
-mod corruption_tests;
-#[cfg(test)]
-mod crash_tests;
-#[cfg(test)]
-mod file_safety_tests;
+mod config;
 mod index;
 mod integrity;
 mod loading;
 mod maintain;
-#[cfg(test)]
-mod model_crash_tests;
 mod ordered;
 mod persist;
-#[cfg(test)]
-mod power_loss_tests;
 mod reclaim;
 mod snapshot;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::time::Duration;
 
 use parking_lot::{Mutex, MutexGuard, RwLock};
 
+pub(crate) use self::config::Config;
+pub use self::config::FlushPolicy;
 use self::index::IndexWriteGuard;
 pub(crate) use self::index::{
     ALL_SHARDS, Held, IndexSlot, KeyHash, ShardedIndex, Slot, ValueSource, is_expired,
@@ -55,12 +47,9 @@ pub(crate) use self::ordered::{Memtable, SharedStats, Visible};
 pub(crate) use self::persist::{Persist, PersistOptions, ReclaimOptions, TreeSnap};
 use self::snapshot::Snapshots;
 use crate::batch::{Batch, DEFAULT_NS, ExpiresAt, NO_EXPIRY, NsId, Op, Writes, WritesBuilder};
-use crate::builder::FlushPolicy;
-use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::page::file::PageFile;
 use crate::page::node::ValueLoc;
-use crate::progress::Reporter;
 
 /// Batches with more keys than this lock every shard instead of hashing each key twice.
 const LOCK_ALL_ABOVE: usize = 64;
@@ -142,16 +131,6 @@ struct Registry {
     by_name: HashMap<String, Arc<NsState>>,
     by_id: HashMap<NsId, Arc<NsState>>,
     next_id: NsId,
-}
-
-/// Settings fixed when the database is opened.
-#[derive(Debug)]
-pub(crate) struct Config {
-    pub(crate) default_ttl: Option<Duration>,
-    pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) flush_policy: FlushPolicy,
-    /// Where long operations report their progress.
-    pub(crate) progress: Reporter,
 }
 
 /// State only the writer touches.
@@ -271,6 +250,13 @@ impl Keyspace {
             expires_at: found.expires_at,
         });
         f(slot.as_ref(), &tree.file).map(Some)
+    }
+
+    /// The page file and the log (`None` in memory), for whole-engine tests that tamper with
+    /// them.
+    #[cfg(test)]
+    pub(crate) fn persist(&self) -> Option<&Persist> {
+        self.persist.as_ref()
     }
 
     /// Whether a failed sync or checkpoint has poisoned the handle.

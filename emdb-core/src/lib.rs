@@ -5,9 +5,25 @@
 //!
 //! # Layers
 //!
-//! [`Emdb`] (the API) → `keyspace` (the committed state: per namespace a 32-shard point index and
-//! an ordered versioned map, one writer, a snapshot registry) → the batch of operations that one
-//! commit applies atomically.
+//! From the bottom. A module uses modules of its own layer and of the layers below, never of a
+//! layer above; `.ci/layers` checks this and that no two files import each other, directly or
+//! round a loop. The files of a directory module implement the type its `mod.rs` defines
+//! (`impl Keyspace` is spread over `keyspace/`), so a file's use of its own `mod.rs` is not
+//! counted; every other loop fails the check.
+//!
+//! 1. `error`, `limits`, `clock`, `progress`, `stats`, `integrity`, `prefetch` — the error type,
+//!    size limits, time, progress reports, report types, and the platform's prefetch hint.
+//! 2. `batch`, `ttl`, `group` — what a commit applies, expiry times, group prefixes.
+//! 3. `io` — the storage seam: files, the memory storage and the fault-injecting storage that
+//!    crash tests run on.
+//! 4. `page` — the page formats: meta pages, leaves, branches, value pages, the free list.
+//! 5. `wal`, `tree` — the write-ahead log; the copy-on-write B+tree and its page store.
+//! 6. `keyspace` — the engine: namespaces, the point index, memtables, the one writer, commits,
+//!    checkpoints, recovery, snapshots, the merge iterator (its files are listed in
+//!    `keyspace/mod.rs`).
+//! 7. `iter` — the public iterators over the engine's merge iterator.
+//! 8. `namespace`, `snapshot`, `focus`, `txn`, `db`, `builder` — the public handles.
+//! 9. `fuzz_api`, `tests` — the fuzzing entry points and the whole-engine tests.
 //!
 //! # Examples
 //!

@@ -4,8 +4,9 @@ use std::ops::{Bound, RangeBounds};
 use std::sync::Arc;
 
 use crate::error::Result;
-use crate::iter::{Iter, Keys, Pinned, RawIter, owned_bounds, prefix_bounds};
+use crate::iter::{Iter, Keys, owned_bounds, prefix_bounds};
 use crate::keyspace::{IndexSlot, Keyspace, NsState, ValueSource};
+use crate::keyspace::{Pinned, RawIter};
 use crate::namespace::Namespace;
 
 /// A read-only view of one namespace as it was when the snapshot was taken: every read through

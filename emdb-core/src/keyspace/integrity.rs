@@ -16,7 +16,7 @@ use crate::progress::Operation;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::persist::CATALOG;
+use super::tree_key::{self, CATALOG};
 use super::{Held, Keyspace, Memtable, NsState};
 use crate::batch::{DEFAULT_NS, NO_EXPIRY, NsId};
 use crate::error::{Error, Result};
@@ -125,16 +125,15 @@ impl Checker<'_> {
     ) -> Result<()> {
         let mut catalogued = vec![false; self.namespaces.len()];
         tree::scan(file, root, |e| {
-            let Some((prefix, key)) = e.key.split_first_chunk::<4>() else {
+            let Some((id, key)) = tree_key::split(e.key) else {
                 return Err(file.corruption(0, "a tree key is shorter than its namespace prefix"));
             };
-            let id = NsId::from_be_bytes(*prefix);
             if id == CATALOG {
                 let name = match e.value {
                     ValueRef::Inline(b) => b.to_vec(),
                     ValueRef::Stored(loc) => file.read_value(loc)?,
                 };
-                let named = key.try_into().ok().map(NsId::from_be_bytes);
+                let named = tree_key::catalog_entry(e.key);
                 let i = named.and_then(|n| self.at.get(&n).copied());
                 let found = i.and_then(|i| self.namespaces.get(i));
                 if found.is_none_or(|ns| ns.name.as_bytes() != name) {

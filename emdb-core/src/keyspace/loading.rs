@@ -24,9 +24,8 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex};
 
 use super::index::ALL_SHARDS;
-use super::persist::CATALOG;
+use super::tree_key::{self, CATALOG};
 use super::{Held, IndexSlot, NsState};
-use crate::batch::NsId;
 use crate::error::{Error, Result};
 use crate::page::file::PageFile;
 use crate::page::node::ValueRef;
@@ -354,13 +353,12 @@ pub(super) fn fill_indexes(
         }
         previous.clear();
         previous.extend_from_slice(e.key);
-        let Some((prefix, key)) = e.key.split_first_chunk::<4>() else {
+        let Some((id, key)) = tree_key::split(e.key) else {
             return Err(file.corruption(0, "a tree key is shorter than its namespace prefix"));
         };
         if let ValueRef::Stored(loc) = e.value {
             live.add(loc);
         }
-        let id = NsId::from_be_bytes(*prefix);
         if id == CATALOG {
             return Ok(());
         }

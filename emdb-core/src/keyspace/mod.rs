@@ -22,10 +22,12 @@ mod index;
 mod integrity;
 mod loading;
 mod maintain;
+mod merge_iter;
 mod ordered;
 mod persist;
 mod reclaim;
 mod snapshot;
+mod tree_key;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -42,6 +44,7 @@ pub(crate) use self::index::{
 #[cfg(test)]
 pub(crate) use self::loading::IndexBuildGate;
 use self::loading::Loading;
+pub(crate) use self::merge_iter::{KeyBounds, Pinned, RawIter, prefix_end};
 use self::ordered::StatsWriteGuard;
 pub(crate) use self::ordered::{Memtable, SharedStats, Visible};
 pub(crate) use self::persist::{Persist, PersistOptions, ReclaimOptions, TreeSnap};
@@ -120,9 +123,9 @@ impl NsState {
         *self.mem.lock() = Arc::new(RwLock::new(Memtable::new(self.persistent)));
     }
 
-    /// The 4-byte big-endian prefix of this namespace's keys in the tree.
+    /// The bytes this namespace's keys start with in the tree.
     pub(crate) fn tree_prefix(&self) -> [u8; 4] {
-        self.id.to_be_bytes()
+        tree_key::prefix(self.id)
     }
 }
 
@@ -238,9 +241,7 @@ impl Keyspace {
             return Ok(None);
         }
         let Some(tree) = view.tree else { return Ok(None) };
-        let mut full = Vec::with_capacity(4 + key.len());
-        full.extend_from_slice(&ns.tree_prefix());
-        full.extend_from_slice(key);
+        let full = tree_key::encode(ns.id, key);
         let found = crate::tree::get(&tree.file, tree.root, &full)?;
         let slot = found.map(|found| IndexSlot {
             held: match found.value {
@@ -616,7 +617,7 @@ impl Keyspace {
         writes
             .namespaces()
             .iter()
-            .all(|ns| *ns != persist::CATALOG && registry.by_id.contains_key(ns))
+            .all(|ns| *ns != tree_key::CATALOG && registry.by_id.contains_key(ns))
     }
 
     /// The namespaces `batch` (a batch a checkpoint writes, see

@@ -15,9 +15,7 @@
 //! values that went to value pages or overflow runs drop their resident bytes → the log starts
 //! a new generation.
 //!
-//! Tree keys are the namespace id (4 bytes, big-endian) followed by the user key. The catalog
-//! lives under the reserved id `u32::MAX`: key `FF FF FF FF` + namespace id (big-endian), value
-//! the namespace name.
+//! Tree keys are laid out as [`tree_key`](super::tree_key) says.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -29,6 +27,7 @@ use parking_lot::{Condvar, Mutex, RwLock};
 
 use super::loading::{Loading, fill_indexes};
 use super::reclaim::{Mover, add_moves, move_budget};
+use super::tree_key::{self, CATALOG};
 use super::{Config, Keyspace, NsState, Writer};
 use crate::batch::{NsId, Writes};
 use crate::error::{Error, Result};
@@ -46,9 +45,6 @@ use crate::wal::{LogCheck, Recovery, Wal, fresh_salt};
 
 /// The newest version of a key as a checkpoint writes it: value and expiry, or a removal.
 type Head = Option<(Arc<[u8]>, u64)>;
-
-/// The namespace id under which the catalog of namespace names lives in the tree.
-pub(super) const CATALOG: NsId = NsId::MAX;
 
 /// A durable tree root as readers see it: the root, the meta sequence that wrote it (what a
 /// reader pins) and the file it lives in.
@@ -325,18 +321,18 @@ impl Keyspace {
     /// Reads the namespace catalog and registers every namespace it names; returns the number
     /// of its entries.
     fn load_catalog(&self, file: &PageFile, root: TreeRoot) -> Result<u64> {
-        let catalog = CATALOG.to_be_bytes();
+        let catalog = tree_key::prefix(CATALOG);
         let mut cursor = Cursor::new(file, root);
         cursor.seek_at_or_after(&catalog)?;
         let mut entries = 0;
         while let Some(e) = cursor.entry()? {
             entries += 1;
-            let id = e.key.get(4..8).and_then(|b| b.try_into().ok()).map(NsId::from_be_bytes);
+            let id = tree_key::catalog_entry(e.key);
             let value = match e.value {
                 ValueRef::Inline(b) => b.to_vec(),
                 ValueRef::Stored(loc) => file.read_value(loc)?,
             };
-            let (Some(id), Ok(name), 8) = (id, String::from_utf8(value), e.key.len()) else {
+            let (Some(id), Ok(name)) = (id, String::from_utf8(value)) else {
                 return Err(file.corruption(0, "a namespace catalog entry is malformed"));
             };
             if id != super::DEFAULT_NS && id != CATALOG {
@@ -622,11 +618,9 @@ fn placements(
     let mut placed = placed.into_iter();
     for (c, &new) in changes.iter().zip(from_batch) {
         let loc = if c.value.is_some() { placed.next().flatten() } else { None };
-        let ns_at = || {
-            let id = c.key.get(..4).and_then(|b| b.try_into().ok()).map_or(0, NsId::from_be_bytes);
-            namespaces.iter().position(|ns| ns.id == id).unwrap_or(usize::MAX)
-        };
-        let key = || c.key.get(4..).unwrap_or_default().to_vec();
+        let (id, key) = tree_key::split(&c.key).unwrap_or_default();
+        let ns_at = || namespaces.iter().position(|ns| ns.id == id).unwrap_or(usize::MAX);
+        let key = || key.to_vec();
         if let Some(from) = c.from {
             if let Some(to) = loc {
                 out.relocated.push((ns_at(), key(), from, to));
@@ -634,7 +628,7 @@ fn placements(
         } else if new {
             out.batch_locs.push(loc);
         } else if let Some(loc) = loc
-            && c.key.get(..4) != Some(&CATALOG.to_be_bytes()[..])
+            && id != CATALOG
         {
             out.moved.push((ns_at(), key(), loc));
         }
@@ -655,20 +649,15 @@ fn heads(
 ) -> Vec<(Vec<u8>, Head)> {
     let mut owned: Vec<(Vec<u8>, Head)> = Vec::new();
     for (ns, mem) in namespaces.iter().zip(mems) {
-        let prefix = ns.tree_prefix();
         for (key, head) in super::Memtable::read_folded(mem).heads() {
-            let mut k = Vec::with_capacity(4 + key.len());
-            k.extend_from_slice(&prefix);
-            k.extend_from_slice(key);
+            let k = tree_key::encode(ns.id, key);
             owned.push((k, head.map(|s| (Arc::clone(&s.value), s.expires_at))));
         }
     }
     let mut new_ns = new_namespaces.to_vec();
     new_ns.sort_unstable_by_key(|(id, _)| *id);
     for (id, name) in &new_ns {
-        let mut k = CATALOG.to_be_bytes().to_vec();
-        k.extend_from_slice(&id.to_be_bytes());
-        owned.push((k, Some((Arc::from(name.as_bytes()), 0))));
+        owned.push((tree_key::catalog_key(*id), Some((Arc::from(name.as_bytes()), 0))));
     }
     owned
 }

@@ -618,7 +618,7 @@ fn placements(
     let mut placed = placed.into_iter();
     for (c, &new) in changes.iter().zip(from_batch) {
         let loc = if c.value.is_some() { placed.next().flatten() } else { None };
-        let (id, key) = tree_key::split(&c.key).unwrap_or_default();
+        let (id, key) = tree_key::split(c.key).unwrap_or_default();
         let ns_at = || namespaces.iter().position(|ns| ns.id == id).unwrap_or(usize::MAX);
         let key = || key.to_vec();
         if let Some(from) = c.from {

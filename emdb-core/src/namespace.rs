@@ -5,7 +5,7 @@ use std::ops::{Bound, RangeBounds};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::batch::{Batch, NO_EXPIRY, Op};
+use crate::batch::{Batch, NO_EXPIRY, Op, is_expired};
 use crate::error::Result;
 use crate::group::Prefix;
 use crate::iter::{Iter, Keys, owned_bounds, prefix_bounds};
@@ -74,7 +74,7 @@ impl Namespace {
             // The index is still being built after the open: the tree is the database.
             let now = self.ks.now();
             let found = self.ks.with_tree_slot(&self.ns, key, |slot, _| match slot {
-                Some(s) if !s.is_expired(now) => f.take().map(|f| f(s)).transpose(),
+                Some(s) if !is_expired(s.expires_at, now) => f.take().map(|f| f(s)).transpose(),
                 _ => Ok(None),
             })?;
             if let Some(found) = found {
@@ -165,7 +165,7 @@ impl Namespace {
             let now = self.ks.now();
             let found =
                 self.ks.with_tree_slot(&self.ns, key.as_ref(), |slot, file| match slot {
-                    Some(s) if !s.is_expired(now) => {
+                    Some(s) if !is_expired(s.expires_at, now) => {
                         match &s.held {
                             Held::Mem(bytes) => buf.extend_from_slice(bytes),
                             Held::Disk(loc) => file.read_value_into(*loc, buf)?,
@@ -201,11 +201,8 @@ impl Namespace {
         let writer = self.ks.lock_writer()?;
         let present = self.ns.index.slot(key);
         let Some(slot) = present else { return Ok(None) };
-        let old = if slot.is_expired(self.ks.now()) {
-            None
-        } else {
-            Some(self.ks.read_held(&slot.held)?)
-        };
+        let mut value = Vec::new();
+        let old = self.ks.read_live_into(Some(&slot), None, &mut value)?.then_some(value);
         writer.commit(Batch { ops: vec![Op::Remove { ns: self.ns.id, key: Arc::from(key) }] })?;
         Ok(old)
     }
@@ -335,10 +332,12 @@ impl Namespace {
         let writer = self.ks.lock_writer()?;
         let now = self.ks.now();
         let Some(slot) = self.ns.index.slot(key) else { return Ok(false) };
-        if slot.expires_at == NO_EXPIRY || slot.is_expired(now) {
+        if slot.expires_at == NO_EXPIRY || is_expired(slot.expires_at, now) {
             return Ok(false);
         }
-        let value = Arc::from(self.ks.read_held(&slot.held)?);
+        let mut value = Vec::new();
+        self.ks.read_value_into(&slot.held, None, &mut value)?;
+        let value = Arc::from(value);
         let op = Op::Put { ns: self.ns.id, key: Arc::from(key), value, expires_at: NO_EXPIRY };
         writer.commit(Batch { ops: vec![op] })?;
         Ok(true)

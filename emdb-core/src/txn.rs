@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use hashbrown::HashTable;
 
-use crate::batch::{ExpiresAt, NO_EXPIRY, NsId, WritesBuilder};
+use crate::batch::{ExpiresAt, NsId, WritesBuilder, is_expired};
 use crate::error::Result;
 use crate::group::Prefix;
 use crate::iter::prefix_bounds;
 use crate::keyspace::RawIter;
-use crate::keyspace::{Keyspace, NsState, is_expired};
+use crate::keyspace::{Keyspace, NsState};
 use crate::limits::{check_key, check_value};
 use crate::namespace::Namespace;
 use crate::ttl::{Ttl, remaining};
@@ -296,9 +296,8 @@ impl TxNamespace<'_, '_> {
             }
             Some(Seen::Remove) => None,
             None => self.ns.index.with_source(key, |slot, source| {
-                slot.filter(|s| s.expires_at == NO_EXPIRY || !s.is_expired(now))
-                    .map(|s| self.tx.ks.read_held_in(&s.held, source))
-                    .transpose()
+                let mut value = Vec::new();
+                Ok(self.tx.ks.read_live_into(slot, source, &mut value)?.then_some(value))
             })?,
         })
     }
@@ -384,7 +383,9 @@ impl TxNamespace<'_, '_> {
             let live = match self.pending(&key) {
                 Some(Seen::Put { expires_at, .. }) => !is_expired(expires_at, now),
                 Some(Seen::Remove) => false,
-                None => self.ns.index.with(&key, |s| s.is_some_and(|s| !s.is_expired(now))),
+                None => {
+                    self.ns.index.with(&key, |s| s.is_some_and(|s| !is_expired(s.expires_at, now)))
+                }
             };
             removed += usize::from(live);
             self.tx.write(self.ns.id, &key, None);

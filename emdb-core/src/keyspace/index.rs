@@ -50,18 +50,6 @@ pub(crate) struct IndexSlot {
     pub(crate) expires_at: ExpiresAt,
 }
 
-impl IndexSlot {
-    /// Whether the entry is expired at `now` (Unix milliseconds).
-    pub(crate) fn is_expired(&self, now: u64) -> bool {
-        is_expired(self.expires_at, now)
-    }
-}
-
-/// Whether an entry with this expiry is expired at `now`.
-pub(crate) fn is_expired(expires_at: ExpiresAt, now: u64) -> bool {
-    expires_at != crate::batch::NO_EXPIRY && expires_at <= now
-}
-
 /// How many key bytes an index entry holds in place; longer keys are shared with the memtable.
 const INLINE_KEY: usize = 30;
 

@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering as AtomicOrdering};
 
 use super::tree_key;
-use super::{Keyspace, NsState, SnapshotGuard, TreeSnap, View, Visible, is_expired};
-use crate::batch::ExpiresAt;
+use super::{Keyspace, NsState, SnapshotGuard, TreeSnap, View, Visible};
+use crate::batch::{ExpiresAt, is_expired};
 use crate::error::Result;
 use crate::io::SharedMap;
 use crate::page::file::{Page, PageFile};

@@ -1,0 +1,494 @@
+//! The one writer and the commit path.
+//!
+//! See the module documentation of [`keyspace`](super) for the protocol.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use parking_lot::{MutexGuard, RwLock};
+
+use super::index::IndexWriteGuard;
+use super::ordered::StatsWriteGuard;
+use super::{ALL_SHARDS, FlushPolicy, Held, IndexSlot, KeyHash, Keyspace, Memtable, NsState, Slot};
+use crate::batch::{Batch, NsId, Op, Writes, WritesBuilder};
+use crate::error::{Error, Result};
+use crate::page::node::ValueLoc;
+
+/// Batches with more keys than this lock every shard instead of hashing each key twice.
+const LOCK_ALL_ABOVE: usize = 64;
+
+/// After a commit of more operations than this, [`release_freed_heap`] runs.
+const RELEASE_HEAP_ABOVE: usize = 100_000;
+
+/// Hands the heap memory that a large batch freed back to the system.
+///
+/// A bulk load frees millions of small allocations at once (its buffered keys and values, and
+/// the resident copies the checkpoint moved to disk). glibc keeps them in its free lists and
+/// merges them the next time a larger request misses, which stalled the first durable commits
+/// after a 1M-record load by about 190 ms; `malloc_trim` does that merge here, at the end of the
+/// large commit that caused it, and returns the free memory to the system.
+fn release_freed_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: `malloc_trim` only reorganizes glibc's own free lists and releases unused pages;
+    // it touches no memory in use and is safe to call from any thread at any time.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+/// Sorted batches of at least this many writes are not logged but checkpointed at once, however
+/// few bytes they hold (600,000 removals log only ~20 MB): writing the changed leaves now costs
+/// less than a log frame, a memtable apply and the same leaves at the next checkpoint.
+const DIRECT_WRITES: usize = 1 << 16;
+
+/// Batches with more keys than this make room in the index tables before applying.
+const RESERVE_ABOVE: usize = 4096;
+
+/// State only the writer touches.
+#[derive(Debug, Default)]
+pub(crate) struct Writer {
+    pub(super) last_lsn: u64,
+    /// Keys whose version chains still hold versions that some snapshot may need.
+    pub(super) garbage: Vec<(NsId, Arc<[u8]>)>,
+    /// The snapshot-registry generation `garbage` was last collected at.
+    pub(super) collected_at: Option<u64>,
+    /// Commits since the log was last synced by the `EveryN` policy.
+    pub(super) unsynced: u32,
+    /// Namespaces created since the last checkpoint (their catalog entries are not in the tree).
+    pub(super) new_namespaces: Vec<(NsId, String)>,
+    /// The durable meta page says the log may hold frames past its checkpoint (until it does,
+    /// the first frame waits for [`Keyspace::record_log_in_use`]).
+    pub(super) log_in_use: bool,
+    /// The handle is closing: its last checkpoint may record the log clean.
+    pub(super) closing: bool,
+}
+
+thread_local! {
+    static THREAD_TOKEN: u8 = const { 0 };
+}
+
+/// A number unique to the calling thread while it lives (the address of a thread-local).
+fn thread_token() -> usize {
+    THREAD_TOKEN.with(|t| std::ptr::from_ref(t) as usize)
+}
+
+impl Keyspace {
+    /// Takes the single writer lock, to write.
+    ///
+    /// # Errors
+    /// [`Error::ReadOnly`] for a database opened read-only; as
+    /// [`hold_writer`](Self::hold_writer).
+    pub(crate) fn lock_writer(&self) -> Result<WriterGuard<'_>> {
+        if self.persist.as_ref().is_some_and(|p| p.read_only) {
+            return Err(Error::ReadOnly);
+        }
+        self.hold_writer()
+    }
+
+    /// Takes the single writer lock, to keep every writer out (the integrity check), also on a
+    /// read-only database.
+    ///
+    /// # Errors
+    /// [`Error::WriteInTransaction`] if the calling thread already holds it (a write through the
+    /// database handle inside a transaction closure would otherwise wait for itself forever).
+    pub(crate) fn hold_writer(&self) -> Result<WriterGuard<'_>> {
+        let token = thread_token();
+        if self.writer_thread.load(Ordering::Relaxed) == token {
+            return Err(Error::WriteInTransaction);
+        }
+        self.wait_loaded()?;
+        let writer = self.writer.lock();
+        self.writer_thread.store(token, Ordering::Relaxed);
+        Ok(WriterGuard { ks: self, writer })
+    }
+
+    pub(super) fn apply(&self, batch: &Batch, lsn: u64, writer: &mut Writer) {
+        let snapshots = self.snapshots.lock();
+        let open = snapshots.open_lsns();
+        self.collect_garbage(writer, &open, snapshots.generation());
+
+        // Namespace creation first: the data operations of the same batch may use them.
+        let mut touched: Vec<(NsId, u32, usize)> = Vec::new();
+        for op in &batch.ops {
+            let (ns, bit) = match op {
+                Op::CreateNamespace { ns, name } => {
+                    self.add_namespace(*ns, name.clone());
+                    writer.new_namespaces.push((*ns, name.clone()));
+                    continue;
+                }
+                Op::Put { ns, .. } | Op::Remove { ns, .. } => (*ns, 0),
+                Op::Clear { ns } => (*ns, ALL_SHARDS),
+            };
+            match touched.iter_mut().find(|(id, _, _)| *id == ns) {
+                Some(entry) => {
+                    entry.1 |= bit;
+                    entry.2 += 1;
+                }
+                None => touched.push((ns, bit, 1)),
+            }
+        }
+        touched.sort_unstable_by_key(|(id, _, _)| *id);
+
+        let states: Vec<Arc<NsState>> = {
+            let registry = self.registry.read();
+            touched.iter().filter_map(|(id, _, _)| registry.by_id.get(id).cloned()).collect()
+        };
+        let mems: Vec<Arc<RwLock<Memtable>>> = states.iter().map(|s| s.memtable()).collect();
+        let mut locked: Vec<_> = states
+            .iter()
+            .zip(&mems)
+            .map(|(state, mem)| {
+                let (_, mut mask, count) =
+                    touched.iter().find(|(id, _, _)| *id == state.id).copied().unwrap_or_default();
+                if count > LOCK_ALL_ABOVE {
+                    mask = ALL_SHARDS;
+                } else if mask != ALL_SHARDS {
+                    for op in &batch.ops {
+                        if let Op::Put { ns, key, .. } | Op::Remove { ns, key } = op
+                            && *ns == state.id
+                        {
+                            mask |= state.index.shard_bit(key);
+                        }
+                    }
+                }
+                let mut index = state.index.lock(mask);
+                if count > RESERVE_ABOVE {
+                    index.reserve(count);
+                }
+                (state.id, mem.write(), state.stats.write(), index)
+            })
+            .collect();
+
+        for op in &batch.ops {
+            let ns = match op {
+                Op::Put { ns, .. } | Op::Remove { ns, .. } | Op::Clear { ns } => *ns,
+                Op::CreateNamespace { .. } => continue,
+            };
+            let Some((_, mem, counts, index)) = locked.iter_mut().find(|(id, ..)| *id == ns) else {
+                continue;
+            };
+            match op {
+                Op::Put { key, value, expires_at, .. } => {
+                    let held =
+                        IndexSlot { held: Held::Mem(Arc::clone(value)), expires_at: *expires_at };
+                    let old = index.put(key, held);
+                    counts.change(key, old, Some(*expires_at));
+                    let slot = Slot { value: Arc::clone(value), expires_at: *expires_at };
+                    if mem.write(key, Some(slot), lsn, &open) {
+                        writer.garbage.push((ns, Arc::clone(key)));
+                    }
+                }
+                Op::Remove { key, .. } => {
+                    let old = index.remove(key);
+                    counts.change(key, old.map(|s| s.expires_at), None);
+                    if mem.write(key, None, lsn, &open) {
+                        writer.garbage.push((ns, Arc::clone(key)));
+                    }
+                }
+                Op::Clear { .. } => {
+                    let keys = index.keys();
+                    index.clear();
+                    counts.reset();
+                    if open.is_empty() && !self.persistent {
+                        mem.reset();
+                    } else {
+                        for key in keys {
+                            if mem.write(&key, None, lsn, &open) {
+                                writer.garbage.push((ns, key));
+                            }
+                        }
+                    }
+                }
+                Op::CreateNamespace { .. } => {}
+            }
+        }
+        self.committed.store(lsn, Ordering::Release);
+        drop(locked);
+        drop(snapshots);
+    }
+
+    /// The namespaces `batch` (a batch a checkpoint writes, see
+    /// [`commit_directly`](Self::commit_directly)) writes, with how many puts and writes each
+    /// has.
+    pub(super) fn written(&self, batch: &Writes) -> Written {
+        // The writes are grouped by namespace (sorted): (namespace, puts, writes).
+        let mut groups: Vec<(NsId, usize, usize)> = Vec::new();
+        for at in 0..batch.len() {
+            let Some(ns) = batch.ns(at) else { continue };
+            let put = usize::from(batch.value(at).is_some());
+            match groups.last_mut() {
+                Some(g) if g.0 == ns => {
+                    g.1 += put;
+                    g.2 += 1;
+                }
+                _ => groups.push((ns, put, 1)),
+            }
+        }
+        let states: Vec<Arc<NsState>> = {
+            let registry = self.registry.read();
+            groups.iter().filter_map(|(id, ..)| registry.by_id.get(id).cloned()).collect()
+        };
+        Written { states, groups }
+    }
+
+    /// Publishes the LSN of a batch applied by [`Written::lock_and_apply`],
+    /// then releases its shards: a reader sees all of the batch or none of it.
+    pub(super) fn publish_applied(&self, locked: Applied<'_>, lsn: u64) {
+        self.committed.store(lsn, Ordering::Release);
+        drop(locked);
+    }
+
+    /// Drops versions that no open snapshot can see any more, once the set of open snapshots
+    /// has changed since the last collection.
+    pub(super) fn collect_garbage(&self, writer: &mut Writer, open: &[u64], generation: u64) {
+        if writer.garbage.is_empty() || writer.collected_at == Some(generation) {
+            return;
+        }
+        writer.collected_at = Some(generation);
+        let registry = self.registry.read();
+        writer.garbage.retain(|(ns, key)| {
+            registry.by_id.get(ns).is_some_and(|state| state.memtable().write().collect(key, open))
+        });
+    }
+}
+
+/// Transactions of at most this many writes are logged as a batch in the order they were made;
+/// larger ones are sorted first (see [`WriterGuard::commit_transaction`]).
+const SMALL_TRANSACTION: usize = 8;
+
+/// Exclusive write access to a keyspace. Dropping it releases the writer lock.
+pub(crate) struct WriterGuard<'a> {
+    pub(super) ks: &'a Keyspace,
+    pub(super) writer: MutexGuard<'a, Writer>,
+}
+
+impl WriterGuard<'_> {
+    /// Commits `batch` as one atomic unit and returns its LSN. An empty batch commits nothing.
+    ///
+    /// On a persistent database the batch is appended to the log as one frame before it is
+    /// applied, or, when that frame would take the log past the checkpoint threshold, written by
+    /// the checkpoint that follows the apply instead. The writer lock is released before waiting
+    /// for durability (as the flush policy says), so committers that wait share one sync. The
+    /// batch is dropped before this returns; after a large one the freed heap is handed back
+    /// ([`release_freed_heap`]).
+    ///
+    /// # Errors
+    /// [`Error::Poisoned`] after a failed sync; an I/O error appending the frame (nothing is
+    /// applied then); an I/O error of the sync or the checkpoint (the commit is applied but may
+    /// not be durable, and the handle is poisoned).
+    pub(crate) fn commit(self, batch: Batch) -> Result<u64> {
+        let large = batch.ops.len() > RELEASE_HEAP_ABOVE;
+        let committed = self.commit_ref(&batch);
+        drop(batch);
+        if large {
+            release_freed_heap();
+        }
+        committed
+    }
+
+    /// Commits a transaction's buffered writes as one atomic unit and returns its LSN: a few
+    /// writes as a batch in the order they were made (no sort, no second buffer), more through
+    /// [`commit_writes`](Self::commit_writes).
+    ///
+    /// # Errors
+    /// As [`commit`](Self::commit).
+    pub(crate) fn commit_transaction(self, buffered: WritesBuilder) -> Result<u64> {
+        if buffered.len() <= SMALL_TRANSACTION {
+            self.commit(buffered.to_batch())
+        } else {
+            self.commit_writes(buffered.finish())
+        }
+    }
+
+    /// Commits a transaction's `writes` as one atomic unit and returns its LSN, as
+    /// [`commit`](Self::commit) does. Writes whose log frame would take the log past the
+    /// checkpoint threshold, or that number at least [`DIRECT_WRITES`], are written by a
+    /// checkpoint straight from their buffer (no allocation per key or value); others become a
+    /// batch and are logged.
+    ///
+    /// # Errors
+    /// As [`commit`](Self::commit).
+    pub(crate) fn commit_writes(mut self, writes: Writes) -> Result<u64> {
+        let ks = self.ks;
+        if writes.is_empty() {
+            return Ok(self.writer.last_lsn);
+        }
+        if let Some(p) = &ks.persist
+            && (writes.len() >= DIRECT_WRITES
+                || p.wal.size().saturating_add(writes.encoded_len()) > p.checkpoint_wal_bytes)
+            && ks.namespaces_exist(&writes)
+        {
+            if ks.is_poisoned() {
+                return Err(Error::Poisoned);
+            }
+            let lsn = p.wal.reserve_lsn()?;
+            debug_assert_eq!(lsn, self.writer.last_lsn + 1, "the log and the keyspace agree");
+            let committed = ks.commit_directly(&mut self.writer, &writes, lsn);
+            drop(self);
+            drop(writes);
+            return committed.map(|()| lsn);
+        }
+        self.commit(writes.to_batch())
+    }
+
+    fn commit_ref(mut self, batch: &Batch) -> Result<u64> {
+        if batch.ops.is_empty() {
+            return Ok(self.writer.last_lsn);
+        }
+        let ks = self.ks;
+        let mut wait = None;
+        let mut direct = false;
+        if let Some(p) = &ks.persist {
+            if ks.is_poisoned() {
+                return Err(Error::Poisoned);
+            }
+            // A batch that would push the log past the checkpoint threshold is not logged: the
+            // checkpoint that follows it writes it to the page file and flips the meta page,
+            // which is as atomic as a log frame, and the batch is not written twice.
+            direct = p.wal.size().saturating_add(crate::wal::encoded_len(batch))
+                > p.checkpoint_wal_bytes;
+            if (direct || batch.ops.len() >= DIRECT_WRITES)
+                && let Some(writes) = Writes::from_batch(batch)
+                && ks.namespaces_exist(&writes)
+            {
+                // Written by a checkpoint straight from the batch, never through the memtable.
+                let lsn = p.wal.reserve_lsn()?;
+                debug_assert_eq!(lsn, self.writer.last_lsn + 1, "the log and the keyspace agree");
+                ks.commit_directly(&mut self.writer, &writes, lsn)?;
+                return Ok(lsn);
+            }
+            if !direct && !self.writer.log_in_use {
+                ks.record_log_in_use(&mut self.writer)?;
+            }
+            let lsn = if direct { p.wal.reserve_lsn()? } else { p.wal.append(batch)? };
+            debug_assert_eq!(lsn, self.writer.last_lsn + 1, "the log and the keyspace agree");
+            wait = match ks.config.flush_policy {
+                FlushPolicy::OnEachWrite | FlushPolicy::EveryN(0 | 1) => Some(lsn),
+                FlushPolicy::EveryN(n) => {
+                    self.writer.unsynced += 1;
+                    (self.writer.unsynced >= n).then(|| {
+                        self.writer.unsynced = 0;
+                        lsn
+                    })
+                }
+                _ => None,
+            };
+        }
+        let lsn = self.writer.last_lsn + 1;
+        ks.apply(batch, lsn, &mut self.writer);
+        self.writer.last_lsn = lsn;
+        if let Some(p) = &ks.persist
+            && (direct || p.wal.size() > p.checkpoint_wal_bytes)
+        {
+            // The checkpoint makes this commit durable with everything before it.
+            match ks.checkpoint_locked(&mut self.writer) {
+                Ok(()) => wait = None,
+                // A logged commit stays in the log: a checkpoint that found no space (and left
+                // the handle usable) is only put off to a later commit.
+                Err(_) if !direct && !ks.is_poisoned() => {}
+                Err(e) => {
+                    // Not logged, applied in memory and not durable: the handle cannot go on.
+                    ks.poison();
+                    return Err(e);
+                }
+            }
+        }
+        drop(self);
+        if let (Some(p), Some(lsn)) = (&ks.persist, wait) {
+            p.wal.wait_durable(lsn)?;
+        }
+        Ok(lsn)
+    }
+}
+
+impl Drop for WriterGuard<'_> {
+    fn drop(&mut self) {
+        self.ks.writer_thread.store(0, Ordering::Relaxed);
+    }
+}
+
+/// The locked index shards and counts of the namespaces of a [`Written`] batch.
+type Applied<'w> = Vec<(StatsWriteGuard<'w>, IndexWriteGuard<'w>)>;
+
+/// The namespaces a written batch touches (see [`Written::lock_and_apply`]).
+pub(crate) struct Written {
+    states: Vec<Arc<NsState>>,
+    /// `(namespace, puts, writes)`, by namespace.
+    groups: Vec<(NsId, usize, usize)>,
+}
+
+impl Written {
+    /// Whether every namespace's index is empty (a first load into each).
+    pub(super) fn indexes_empty(&self) -> bool {
+        self.states.iter().all(|s| s.index.is_empty())
+    }
+
+    /// Locks the index shards and counts of every namespace and applies `batch` to them (the
+    /// values the checkpoint moved to `locs` get their disk locations, the others their bytes),
+    /// publishing nothing: until [`Keyspace::publish_applied`] (or [`undo`](Self::undo))
+    /// releases them, point readers of those shards wait.
+    pub(super) fn lock_and_apply(&self, batch: &Writes, locs: &[Option<ValueLoc>]) -> Applied<'_> {
+        let Written { states, groups } = self;
+        let mut locked: Vec<_> = states
+            .iter()
+            .map(|state| {
+                let (_, puts, count) =
+                    groups.iter().find(|g| g.0 == state.id).copied().unwrap_or_default();
+                let mask = if count > LOCK_ALL_ABOVE {
+                    ALL_SHARDS
+                } else {
+                    (0..batch.len())
+                        .filter(|&at| batch.ns(at) == Some(state.id))
+                        .fold(0, |mask, at| mask | state.index.shard_bit(batch.key(at)))
+                };
+                let mut index = state.index.lock(mask);
+                if puts > RESERVE_ABOVE {
+                    index.reserve(puts);
+                }
+                (state.stats.write(), index)
+            })
+            .collect();
+        // Shard by shard: each shard's table is a few megabytes that stay in the cache while
+        // its keys go in, instead of every key touching a random place in all of them.
+        for (state, (counts, index)) in states.iter().zip(&mut locked) {
+            let mut order: Vec<(KeyHash, usize)> = (0..batch.len())
+                .filter(|&at| batch.ns(at) == Some(state.id))
+                .map(|at| (state.index.hash(batch.key(at)), at))
+                .collect();
+            order.sort_unstable_by_key(|(hash, _)| hash.shard());
+            // Into an empty namespace (a first load) every key is new: no search before each
+            // insert. The batch's keys are distinct.
+            let fresh = index.is_empty();
+            for (hash, at) in order {
+                let key = batch.key(at);
+                if let Some((value, expires_at)) = batch.value(at) {
+                    let held = match locs.get(at).copied().flatten() {
+                        Some(loc) => Held::Disk(loc),
+                        None => Held::Mem(Arc::from(value)),
+                    };
+                    let slot = IndexSlot { held, expires_at };
+                    let old = if fresh {
+                        index.insert_absent_hashed(hash, key, slot);
+                        None
+                    } else {
+                        index.put_hashed(hash, key, None, slot)
+                    };
+                    counts.change(key, old, Some(expires_at));
+                } else {
+                    let old = index.remove_hashed(hash, key);
+                    counts.change(key, old.map(|s| s.expires_at), None);
+                }
+            }
+        }
+        locked
+    }
+
+    /// Takes back a batch that [`lock_and_apply`](Self::lock_and_apply) applied to empty
+    /// indexes (its commit failed): the shards and counts are emptied again, as they were.
+    pub(super) fn undo(locked: Applied<'_>) {
+        for (mut counts, mut index) in locked {
+            index.clear();
+            counts.reset();
+        }
+    }
+}

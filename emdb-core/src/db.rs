@@ -241,7 +241,7 @@ impl Emdb {
         let writer = ks.lock_writer()?;
         let mut tx = Transaction::new(ks, Arc::clone(&self.root.ns));
         let out = f(&mut tx)?;
-        writer.commit_transaction(tx.into_writes())?;
+        writer.commit(tx.into_writes())?;
         Ok(out)
     }
 

@@ -2,6 +2,7 @@
 //!
 //! See the module documentation of [`keyspace`](super) for the protocol.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -253,7 +254,7 @@ impl Keyspace {
 }
 
 /// Transactions of at most this many writes are logged as a batch in the order they were made;
-/// larger ones are sorted first (see [`WriterGuard::commit_transaction`]).
+/// larger ones are sorted first (see [`Pending`]).
 const SMALL_TRANSACTION: usize = 8;
 
 /// Exclusive write access to a keyspace. Dropping it releases the writer lock.
@@ -262,105 +263,142 @@ pub(crate) struct WriterGuard<'a> {
     pub(super) writer: MutexGuard<'a, Writer>,
 }
 
+/// What a commit applies: operations in the order they were made (a write, a small
+/// transaction, a namespace's creation or clearing), or writes sorted by key with one write per
+/// key (a large transaction).
+pub(crate) enum Pending {
+    Ops(Batch),
+    Sorted(Writes),
+}
+
+impl Pending {
+    fn is_empty(&self) -> bool {
+        match self {
+            Pending::Ops(batch) => batch.ops.is_empty(),
+            Pending::Sorted(writes) => writes.is_empty(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Pending::Ops(batch) => batch.ops.len(),
+            Pending::Sorted(writes) => writes.len(),
+        }
+    }
+
+    /// The size of its log frame.
+    fn encoded_len(&self) -> u64 {
+        match self {
+            Pending::Ops(batch) => crate::wal::encoded_len(batch),
+            Pending::Sorted(writes) => writes.encoded_len(),
+        }
+    }
+}
+
+impl From<Batch> for Pending {
+    fn from(batch: Batch) -> Self {
+        Pending::Ops(batch)
+    }
+}
+
+impl From<Writes> for Pending {
+    fn from(writes: Writes) -> Self {
+        Pending::Sorted(writes)
+    }
+}
+
+impl From<WritesBuilder> for Pending {
+    /// A transaction's buffered writes: a few as a batch in the order they were made (no sort,
+    /// no second buffer), more sorted.
+    fn from(buffered: WritesBuilder) -> Self {
+        if buffered.len() <= SMALL_TRANSACTION {
+            Pending::Ops(buffered.to_batch())
+        } else {
+            Pending::Sorted(buffered.finish())
+        }
+    }
+}
+
 impl WriterGuard<'_> {
-    /// Commits `batch` as one atomic unit and returns its LSN. An empty batch commits nothing.
+    /// Commits `pending` as one atomic unit and returns its LSN: the one commit path. An empty
+    /// commit commits nothing.
     ///
-    /// On a persistent database the batch is appended to the log as one frame before it is
-    /// applied, or, when that frame would take the log past the checkpoint threshold, written by
-    /// the checkpoint that follows the apply instead. The writer lock is released before waiting
-    /// for durability (as the flush policy says), so committers that wait share one sync. The
-    /// batch is dropped before this returns; after a large one the freed heap is handed back
+    /// On a persistent database the writes take one of two routes:
+    /// - **checkpointed**: sorted writes of existing namespaces whose log frame would take the
+    ///   log past the checkpoint threshold, or that number at least [`DIRECT_WRITES`], are
+    ///   written by a checkpoint straight from their buffer and published after its meta flip
+    ///   ([`Keyspace::commit_directly`]);
+    /// - **logged**: anything else is appended to the log as one frame, applied, and waited for
+    ///   as the flush policy says (outside the writer lock, so committers that wait share one
+    ///   sync). A batch whose frame would pass the threshold is not logged but made durable by
+    ///   the checkpoint that follows its apply.
+    ///
+    /// After a large batch of operations the freed heap is handed back
     /// ([`release_freed_heap`]).
     ///
     /// # Errors
     /// [`Error::Poisoned`] after a failed sync; an I/O error appending the frame (nothing is
     /// applied then); an I/O error of the sync or the checkpoint (the commit is applied but may
     /// not be durable, and the handle is poisoned).
-    pub(crate) fn commit(self, batch: Batch) -> Result<u64> {
-        let large = batch.ops.len() > RELEASE_HEAP_ABOVE;
-        let committed = self.commit_ref(&batch);
-        drop(batch);
-        if large {
-            release_freed_heap();
-        }
-        committed
-    }
-
-    /// Commits a transaction's buffered writes as one atomic unit and returns its LSN: a few
-    /// writes as a batch in the order they were made (no sort, no second buffer), more through
-    /// [`commit_writes`](Self::commit_writes).
-    ///
-    /// # Errors
-    /// As [`commit`](Self::commit).
-    pub(crate) fn commit_transaction(self, buffered: WritesBuilder) -> Result<u64> {
-        if buffered.len() <= SMALL_TRANSACTION {
-            self.commit(buffered.to_batch())
-        } else {
-            self.commit_writes(buffered.finish())
-        }
-    }
-
-    /// Commits a transaction's `writes` as one atomic unit and returns its LSN, as
-    /// [`commit`](Self::commit) does. Writes whose log frame would take the log past the
-    /// checkpoint threshold, or that number at least [`DIRECT_WRITES`], are written by a
-    /// checkpoint straight from their buffer (no allocation per key or value); others become a
-    /// batch and are logged.
-    ///
-    /// # Errors
-    /// As [`commit`](Self::commit).
-    pub(crate) fn commit_writes(mut self, writes: Writes) -> Result<u64> {
-        let ks = self.ks;
-        if writes.is_empty() {
-            return Ok(self.writer.last_lsn);
-        }
-        if let Some(p) = &ks.persist
-            && (writes.len() >= DIRECT_WRITES
-                || p.wal.size().saturating_add(writes.encoded_len()) > p.checkpoint_wal_bytes)
-            && ks.namespaces_exist(&writes)
-        {
-            if ks.is_poisoned() {
-                return Err(Error::Poisoned);
-            }
-            let lsn = p.wal.reserve_lsn()?;
-            debug_assert_eq!(lsn, self.writer.last_lsn + 1, "the log and the keyspace agree");
-            let committed = ks.commit_directly(&mut self.writer, &writes, lsn);
-            drop(self);
-            drop(writes);
-            return committed.map(|()| lsn);
-        }
-        self.commit(writes.to_batch())
-    }
-
-    fn commit_ref(mut self, batch: &Batch) -> Result<u64> {
-        if batch.ops.is_empty() {
+    pub(crate) fn commit(mut self, pending: impl Into<Pending>) -> Result<u64> {
+        let pending = pending.into();
+        if pending.is_empty() {
             return Ok(self.writer.last_lsn);
         }
         let ks = self.ks;
-        let mut wait = None;
-        let mut direct = false;
         if let Some(p) = &ks.persist {
             if ks.is_poisoned() {
                 return Err(Error::Poisoned);
             }
+            let past_threshold =
+                p.wal.size().saturating_add(pending.encoded_len()) > p.checkpoint_wal_bytes;
+            if past_threshold || pending.len() >= DIRECT_WRITES {
+                let sorted = match &pending {
+                    Pending::Sorted(writes) => Some(Cow::Borrowed(writes)),
+                    Pending::Ops(batch) => Writes::from_batch(batch).map(Cow::Owned),
+                };
+                if let Some(writes) = sorted
+                    && ks.namespaces_exist(&writes)
+                {
+                    let lsn = p.wal.reserve_lsn()?;
+                    debug_assert_eq!(
+                        lsn,
+                        self.writer.last_lsn + 1,
+                        "the log and the keyspace agree"
+                    );
+                    let committed = ks.commit_directly(&mut self.writer, &writes, lsn);
+                    drop(self);
+                    drop(writes);
+                    release_if_large(pending);
+                    return committed.map(|()| lsn);
+                }
+            }
+        }
+        let batch = match pending {
+            Pending::Ops(batch) => batch,
+            Pending::Sorted(writes) => writes.to_batch(),
+        };
+        let committed = self.commit_logged(&batch);
+        release_if_large(Pending::Ops(batch));
+        committed
+    }
+
+    /// The logged route of [`commit`](Self::commit), for a batch that is not empty (and, on a
+    /// persistent database, a handle that is not poisoned).
+    fn commit_logged(mut self, batch: &Batch) -> Result<u64> {
+        let ks = self.ks;
+        let mut wait = None;
+        let mut unlogged = false;
+        if let Some(p) = &ks.persist {
             // A batch that would push the log past the checkpoint threshold is not logged: the
             // checkpoint that follows it writes it to the page file and flips the meta page,
             // which is as atomic as a log frame, and the batch is not written twice.
-            direct = p.wal.size().saturating_add(crate::wal::encoded_len(batch))
+            unlogged = p.wal.size().saturating_add(crate::wal::encoded_len(batch))
                 > p.checkpoint_wal_bytes;
-            if (direct || batch.ops.len() >= DIRECT_WRITES)
-                && let Some(writes) = Writes::from_batch(batch)
-                && ks.namespaces_exist(&writes)
-            {
-                // Written by a checkpoint straight from the batch, never through the memtable.
-                let lsn = p.wal.reserve_lsn()?;
-                debug_assert_eq!(lsn, self.writer.last_lsn + 1, "the log and the keyspace agree");
-                ks.commit_directly(&mut self.writer, &writes, lsn)?;
-                return Ok(lsn);
-            }
-            if !direct && !self.writer.log_in_use {
+            if !unlogged && !self.writer.log_in_use {
                 ks.record_log_in_use(&mut self.writer)?;
             }
-            let lsn = if direct { p.wal.reserve_lsn()? } else { p.wal.append(batch)? };
+            let lsn = if unlogged { p.wal.reserve_lsn()? } else { p.wal.append(batch)? };
             debug_assert_eq!(lsn, self.writer.last_lsn + 1, "the log and the keyspace agree");
             wait = match ks.config.flush_policy {
                 FlushPolicy::OnEachWrite | FlushPolicy::EveryN(0 | 1) => Some(lsn),
@@ -378,14 +416,14 @@ impl WriterGuard<'_> {
         ks.apply(batch, lsn, &mut self.writer);
         self.writer.last_lsn = lsn;
         if let Some(p) = &ks.persist
-            && (direct || p.wal.size() > p.checkpoint_wal_bytes)
+            && (unlogged || p.wal.size() > p.checkpoint_wal_bytes)
         {
             // The checkpoint makes this commit durable with everything before it.
             match ks.checkpoint_locked(&mut self.writer) {
                 Ok(()) => wait = None,
                 // A logged commit stays in the log: a checkpoint that found no space (and left
                 // the handle usable) is only put off to a later commit.
-                Err(_) if !direct && !ks.is_poisoned() => {}
+                Err(_) if !unlogged && !ks.is_poisoned() => {}
                 Err(e) => {
                     // Not logged, applied in memory and not durable: the handle cannot go on.
                     ks.poison();
@@ -398,6 +436,16 @@ impl WriterGuard<'_> {
             p.wal.wait_durable(lsn)?;
         }
         Ok(lsn)
+    }
+}
+
+/// Drops what a commit applied and, after a large batch of operations, hands the heap it freed
+/// back ([`release_freed_heap`]).
+fn release_if_large(pending: Pending) {
+    let large = matches!(&pending, Pending::Ops(batch) if batch.ops.len() > RELEASE_HEAP_ABOVE);
+    drop(pending);
+    if large {
+        release_freed_heap();
     }
 }
 

@@ -17,6 +17,7 @@
 //! touched index shard's lock ([`Keyspace::commit_directly`]).
 
 mod alloc;
+mod checkpoint;
 mod commit;
 mod config;
 mod index;
@@ -28,6 +29,7 @@ mod ordered;
 mod persist;
 mod read;
 mod reclaim;
+mod recovery;
 mod registry;
 mod snapshot;
 mod tree_key;

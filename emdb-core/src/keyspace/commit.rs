@@ -139,23 +139,15 @@ impl Keyspace {
             .iter()
             .zip(&mems)
             .map(|(state, mem)| {
-                let (_, mut mask, count) =
+                let (_, mask, count) =
                     touched.iter().find(|(id, _, _)| *id == state.id).copied().unwrap_or_default();
-                if count > LOCK_ALL_ABOVE {
-                    mask = ALL_SHARDS;
-                } else if mask != ALL_SHARDS {
-                    for op in &batch.ops {
-                        if let Op::Put { ns, key, .. } | Op::Remove { ns, key } = op
-                            && *ns == state.id
-                        {
-                            mask |= state.index.shard_bit(key);
-                        }
+                let keys = batch.ops.iter().filter_map(|op| match op {
+                    Op::Put { ns, key, .. } | Op::Remove { ns, key } if *ns == state.id => {
+                        Some(&key[..])
                     }
-                }
-                let mut index = state.index.lock(mask);
-                if count > RESERVE_ABOVE {
-                    index.reserve(count);
-                }
+                    _ => None,
+                });
+                let index = lock_index(state, mask, count, count, keys);
                 (state.id, mem.write(), state.stats.write(), index)
             })
             .collect();
@@ -172,16 +164,16 @@ impl Keyspace {
                 Op::Put { key, value, expires_at, .. } => {
                     let held =
                         IndexSlot { held: Held::Mem(Arc::clone(value)), expires_at: *expires_at };
-                    let old = index.put(key, held);
-                    counts.change(key, old, Some(*expires_at));
+                    let hash = index.hash(key);
+                    write_index(index, counts, hash, key, Some(key), Some(held), false);
                     let slot = Slot { value: Arc::clone(value), expires_at: *expires_at };
                     if mem.write(key, Some(slot), lsn, &open) {
                         writer.garbage.push((ns, Arc::clone(key)));
                     }
                 }
                 Op::Remove { key, .. } => {
-                    let old = index.remove(key);
-                    counts.change(key, old.map(|s| s.expires_at), None);
+                    let hash = index.hash(key);
+                    write_index(index, counts, hash, key, None, None, false);
                     if mem.write(key, None, lsn, &open) {
                         writer.garbage.push((ns, Arc::clone(key)));
                     }
@@ -482,17 +474,10 @@ impl Written {
             .map(|state| {
                 let (_, puts, count) =
                     groups.iter().find(|g| g.0 == state.id).copied().unwrap_or_default();
-                let mask = if count > LOCK_ALL_ABOVE {
-                    ALL_SHARDS
-                } else {
-                    (0..batch.len())
-                        .filter(|&at| batch.ns(at) == Some(state.id))
-                        .fold(0, |mask, at| mask | state.index.shard_bit(batch.key(at)))
-                };
-                let mut index = state.index.lock(mask);
-                if puts > RESERVE_ABOVE {
-                    index.reserve(puts);
-                }
+                let keys = (0..batch.len())
+                    .filter(|&at| batch.ns(at) == Some(state.id))
+                    .map(|at| batch.key(at));
+                let index = lock_index(state, 0, count, puts, keys);
                 (state.stats.write(), index)
             })
             .collect();
@@ -509,23 +494,14 @@ impl Written {
             let fresh = index.is_empty();
             for (hash, at) in order {
                 let key = batch.key(at);
-                if let Some((value, expires_at)) = batch.value(at) {
+                let slot = batch.value(at).map(|(value, expires_at)| {
                     let held = match locs.get(at).copied().flatten() {
                         Some(loc) => Held::Disk(loc),
                         None => Held::Mem(Arc::from(value)),
                     };
-                    let slot = IndexSlot { held, expires_at };
-                    let old = if fresh {
-                        index.insert_absent_hashed(hash, key, slot);
-                        None
-                    } else {
-                        index.put_hashed(hash, key, None, slot)
-                    };
-                    counts.change(key, old, Some(expires_at));
-                } else {
-                    let old = index.remove_hashed(hash, key);
-                    counts.change(key, old.map(|s| s.expires_at), None);
-                }
+                    IndexSlot { held, expires_at }
+                });
+                write_index(index, counts, hash, key, None, slot, fresh);
             }
         }
         locked
@@ -538,5 +514,55 @@ impl Written {
             index.clear();
             counts.reset();
         }
+    }
+}
+
+/// Locks the index shards of `state` that a commit of `writes` writes to it touches: the shards
+/// of `keys` (and of `mask`), or every shard past [`LOCK_ALL_ABOVE`] writes; the tables make room
+/// first for more than [`RESERVE_ABOVE`] (`room`) new keys.
+fn lock_index<'a, 'k>(
+    state: &'a NsState,
+    mask: u32,
+    writes: usize,
+    room: usize,
+    keys: impl Iterator<Item = &'k [u8]>,
+) -> IndexWriteGuard<'a> {
+    let mask = if writes > LOCK_ALL_ABOVE || mask == ALL_SHARDS {
+        ALL_SHARDS
+    } else {
+        keys.fold(mask, |mask, key| mask | state.index.shard_bit(key))
+    };
+    let mut index = state.index.lock(mask);
+    if room > RESERVE_ABOVE {
+        index.reserve(room);
+    }
+    index
+}
+
+/// Puts `slot` under `key` (hashed to `hash`) in a locked index, or removes the key when there is
+/// none, and keeps the namespace's live counts in step: the index half of every apply. A key
+/// longer than the index holds in place shares `shared` when given; `fresh` says the key is
+/// known to be absent (a first load), so no search precedes the insert.
+fn write_index(
+    index: &mut IndexWriteGuard<'_>,
+    counts: &mut StatsWriteGuard<'_>,
+    hash: KeyHash,
+    key: &[u8],
+    shared: Option<&Arc<[u8]>>,
+    slot: Option<IndexSlot>,
+    fresh: bool,
+) {
+    if let Some(slot) = slot {
+        let expires_at = slot.expires_at;
+        let old = if fresh {
+            index.insert_absent_hashed(hash, key, slot);
+            None
+        } else {
+            index.put_hashed(hash, key, shared, slot)
+        };
+        counts.change(key, old, Some(expires_at));
+    } else {
+        let old = index.remove_hashed(hash, key);
+        counts.change(key, old.map(|s| s.expires_at), None);
     }
 }

@@ -320,6 +320,11 @@ impl IndexWriteGuard<'_> {
         }
     }
 
+    /// The hash of `key` in this index (see [`ShardedIndex::hash`]).
+    pub(crate) fn hash(&self, key: &[u8]) -> KeyHash {
+        self.index.hash(key)
+    }
+
     /// Inserts or replaces `key`; returns the expiry of the entry it replaced, `None` when the
     /// key was absent.
     ///
@@ -403,13 +408,8 @@ impl IndexWriteGuard<'_> {
         self.guards.iter().flatten().flat_map(|s| s.table.iter().map(|e| e.key.shared())).collect()
     }
 
-    /// Removes `key`; returns its slot if it was present.
-    pub(crate) fn remove(&mut self, key: &[u8]) -> Option<IndexSlot> {
-        let hash = self.index.hash(key);
-        self.remove_hashed(hash, key)
-    }
-
-    /// As [`remove`](Self::remove), with the key's hash computed by [`ShardedIndex::hash`].
+    /// Removes `key` (hashed to `hash` by [`ShardedIndex::hash`]); returns its slot if it was
+    /// present.
     pub(crate) fn remove_hashed(&mut self, hash: KeyHash, key: &[u8]) -> Option<IndexSlot> {
         let table = self.table(hash)?;
         match table.find_entry(hash.0, |e| e.key.bytes() == key) {
@@ -482,8 +482,9 @@ mod tests {
             assert_eq!(index.with(k, bytes), Some(k.to_vec()));
         }
         let mut guard = index.lock(ALL_SHARDS);
-        assert!(guard.remove(&keys[5]).is_some());
-        assert!(guard.remove(&keys[5]).is_none());
+        let hash = guard.hash(&keys[5]);
+        assert!(guard.remove_hashed(hash, &keys[5]).is_some());
+        assert!(guard.remove_hashed(hash, &keys[5]).is_none());
         drop(guard);
         assert!(index.with(&keys[5], |s| s.is_none()));
     }

@@ -52,7 +52,7 @@ impl Keyspace {
     /// # Errors
     /// As [`checkpoint_locked`](Self::checkpoint_locked); a failure poisons the handle (a
     /// failure after the meta flip still publishes the batch, which is durable).
-    pub(crate) fn commit_directly(
+    pub(crate) fn checkpoint_with_writes(
         &self,
         writer: &mut Writer,
         batch: &Writes,

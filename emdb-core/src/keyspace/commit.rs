@@ -1,6 +1,7 @@
-//! The one writer and the commit path.
-//!
-//! See the module documentation of [`keyspace`](super) for the protocol.
+//! The one writer and the one commit path, [`WriterGuard::commit`], with the two applies it
+//! routes to: a logged batch into memtables and indexes ([`Keyspace::apply`]), and a batch a
+//! checkpoint wrote into the indexes ([`Written::lock_and_apply`]). The protocol: docs/design.md,
+//! *Commit*.
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -201,8 +202,8 @@ impl Keyspace {
     }
 
     /// The namespaces `batch` (a batch a checkpoint writes, see
-    /// [`commit_directly`](Self::commit_directly)) writes, with how many puts and writes each
-    /// has.
+    /// [`checkpoint_with_writes`](Self::checkpoint_with_writes)) writes, with how many puts and
+    /// writes each has.
     pub(super) fn written(&self, batch: &Writes) -> Written {
         // The writes are grouped by namespace (sorted): (namespace, puts, writes).
         let mut groups: Vec<(NsId, usize, usize)> = Vec::new();
@@ -319,7 +320,7 @@ impl WriterGuard<'_> {
     /// - **checkpointed**: sorted writes of existing namespaces whose log frame would take the
     ///   log past the checkpoint threshold, or that number at least [`DIRECT_WRITES`], are
     ///   written by a checkpoint straight from their buffer and published after its meta flip
-    ///   ([`Keyspace::commit_directly`]);
+    ///   ([`Keyspace::checkpoint_with_writes`]);
     /// - **logged**: anything else is appended to the log as one frame, applied, and waited for
     ///   as the flush policy says (outside the writer lock, so committers that wait share one
     ///   sync). A batch whose frame would pass the threshold is not logged but made durable by
@@ -358,7 +359,7 @@ impl WriterGuard<'_> {
                         self.writer.last_lsn + 1,
                         "the log and the keyspace agree"
                     );
-                    let committed = ks.commit_directly(&mut self.writer, &writes, lsn);
+                    let committed = ks.checkpoint_with_writes(&mut self.writer, &writes, lsn);
                     drop(self);
                     drop(writes);
                     release_if_large(pending);

@@ -1,20 +1,29 @@
-//! The committed state of a database: its namespaces, each with a sharded point index, a
-//! memtable and an expiry index; the single writer; the snapshot registry; and (persistent) the
-//! durable tree beneath the memtables.
+//! The engine: the committed state of a database — its namespaces, each with a sharded point
+//! index, a memtable and an expiry index; the single writer; the snapshot registry; and
+//! (persistent) the durable tree beneath the memtables.
 //!
-//! Commit protocol: take the writer lock → assign the next LSN → append ONE log frame for the
-//! batch (persistent) → take the snapshot registry lock and read the open snapshot LSNs → lock
-//! the touched namespaces' memtables, expiry indexes and index shards in ascending order → apply
-//! every operation → publish the LSN → release → wait for durability as the flush policy says
-//! (outside the writer lock, so waiting committers share one sync). A point reader takes one
-//! shard lock and so sees a batch whole or not at all; a range reader reads at a registered
-//! snapshot LSN (and the tree root and memtable current when it registered) and so never sees a
-//! version newer than its snapshot.
+//! One file per protocol, each implementing part of [`Keyspace`]:
 //!
-//! A large sorted batch (past the log threshold, or at least [`DIRECT_WRITES`] writes) takes
-//! another path: no frame and no memtable; a checkpoint writes it with the memtables' heads,
-//! and only after the meta flip is it published, under the snapshot registry lock and every
-//! touched index shard's lock ([`Keyspace::commit_directly`]).
+//! | file | what |
+//! |---|---|
+//! | `config.rs` | the settings a keyspace opens with, [`FlushPolicy`] |
+//! | `registry.rs` | namespaces: find, create, the catalog |
+//! | `tree_key.rs` | the `[namespace][key]` layout of tree keys |
+//! | `commit.rs` | the writer lock and the one commit path, both applies |
+//! | `read.rs` | point reads: the value reader, expiry, the tree fallback |
+//! | `merge_iter.rs` | ordered reads: tree cursor ⊕ memtable at a snapshot |
+//! | `snapshot.rs` | the snapshot registry, snapshot guards and views |
+//! | `checkpoint.rs` | checkpoints, and the commits they carry |
+//! | `recovery.rs` | open and log replay |
+//! | `loading.rs` | the background index build after a lazy open |
+//! | `persist.rs` | the page file, the log, the syncer, the close |
+//! | `maintain.rs` | compaction, backup, stats |
+//! | `integrity.rs` | the integrity check of index, counts and tree |
+//! | `reclaim.rs` | the mover of live values out of mostly dead pages |
+//! | `ordered.rs`, `index.rs`, `alloc.rs` | the memtable, the point index and its allocator |
+//!
+//! The commit, read, checkpoint and recovery protocols are written out in docs/design.md
+//! (*The keyspace over the files*).
 
 mod alloc;
 mod checkpoint;

@@ -20,6 +20,8 @@
 //! # Ok::<(), emdb::Error>(())
 //! ```
 
+#![deny(unsafe_code)]
+
 mod batch;
 mod builder;
 mod clock;
@@ -39,9 +41,9 @@ mod iter;
 mod keyspace;
 mod limits;
 mod namespace;
+mod os;
 #[allow(dead_code)] // wired into the keyspace by the persistence step
 mod page;
-mod prefetch;
 mod progress;
 mod snapshot;
 mod stats;

@@ -42,12 +42,10 @@ mod keyspace;
 mod limits;
 mod namespace;
 mod os;
-#[allow(dead_code)] // wired into the keyspace by the persistence step
 mod page;
 mod progress;
 mod snapshot;
 mod stats;
-#[allow(dead_code)] // wired into the keyspace by the persistence step
 mod tree;
 mod ttl;
 mod txn;

@@ -293,12 +293,12 @@ impl WritesBuilder {
             if let Some(&(.., far)) = order.get(i + 2 * AHEAD)
                 && let Some(l) = logged(far)
             {
-                crate::prefetch::prefetch(l);
+                crate::os::prefetch(l);
             }
             if let Some(&(.., near)) = order.get(i + AHEAD)
                 && let Some(byte) = logged(near).and_then(|l| buf.get(l.key.0))
             {
-                crate::prefetch::prefetch(byte);
+                crate::os::prefetch(byte);
             }
             let Some(l) = logged(pos) else { continue };
             let key = key_of(l);

@@ -11,8 +11,9 @@
 //! (`impl Keyspace` is spread over `keyspace/`), so a file's use of its own `mod.rs` is not
 //! counted; every other loop fails the check.
 //!
-//! 1. `error`, `limits`, `clock`, `progress`, `stats`, `integrity`, `prefetch` — the error type,
-//!    size limits, time, progress reports, report types, and the platform's prefetch hint.
+//! 1. `error`, `limits`, `clock`, `progress`, `stats`, `integrity`, `os` — the error type, size
+//!    limits, time, progress reports, report types, and the platform calls (`malloc_trim`,
+//!    `madvise`, prefetch).
 //! 2. `batch`, `ttl`, `group` — what a commit applies, expiry times, group prefixes.
 //! 3. `io` — the storage seam: files, the memory storage and the fault-injecting storage that
 //!    crash tests run on.
@@ -36,6 +37,8 @@
 //! # Ok::<(), emdb::Error>(())
 //! ```
 
+#![deny(unsafe_code)]
+
 mod batch;
 mod builder;
 mod clock;
@@ -56,13 +59,11 @@ mod iter;
 mod keyspace;
 mod limits;
 mod namespace;
-#[allow(dead_code)] // wired into the keyspace by the persistence step
+mod os;
 mod page;
-mod prefetch;
 mod progress;
 mod snapshot;
 mod stats;
-#[allow(dead_code)] // wired into the keyspace by the persistence step
 mod tree;
 mod ttl;
 mod txn;

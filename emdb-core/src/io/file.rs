@@ -166,6 +166,7 @@ impl StorageFile for RealFile {
         // - `len` is the file's length as the database last learned or made it, and the file
         //   never shrinks below it while the database is open.
         // Bytes read through the map are checksummed like any other page before they are used.
+        #[expect(unsafe_code, reason = "the only writer, never shrinks, copy-on-write pages")]
         let map = unsafe { memmap2::MmapOptions::new().len(len).map(&self.file)? };
         Ok(Some(Arc::new(map)))
     }

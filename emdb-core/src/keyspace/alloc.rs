@@ -40,6 +40,7 @@ impl TableAlloc {
 // `layout.size()` bytes aligned to at least `layout.align()`. Zero-sized requests get a dangling,
 // well-aligned pointer and are never passed to the global allocator. The value is a unit struct,
 // so clones are interchangeable, as the trait requires.
+#[expect(unsafe_code, reason = "the global allocator's blocks, returned with their own layout")]
 unsafe impl Allocator for TableAlloc {
     fn allocate(&self, layout: Layout) -> Result<NonNull<[u8]>, AllocError> {
         if layout.size() == 0 {
@@ -50,6 +51,7 @@ unsafe impl Allocator for TableAlloc {
         }
         let actual = Self::actual(layout);
         // SAFETY: `actual` has a non-zero size (checked above; aligning keeps the size).
+        #[expect(unsafe_code, reason = "a non-zero size, as `alloc` requires")]
         let ptr = NonNull::new(unsafe { std::alloc::alloc(actual) }).ok_or(AllocError)?;
         advise_huge(ptr, actual);
         Ok(NonNull::slice_from_raw_parts(ptr, actual.size()))
@@ -59,7 +61,10 @@ unsafe impl Allocator for TableAlloc {
         if layout.size() != 0 {
             // SAFETY: `ptr` was allocated by `allocate` with `actual(layout)` (the caller's
             // contract), which is what is passed back.
-            unsafe { std::alloc::dealloc(ptr.as_ptr(), Self::actual(layout)) }
+            #[expect(unsafe_code, reason = "the block's own layout goes back")]
+            unsafe {
+                std::alloc::dealloc(ptr.as_ptr(), Self::actual(layout));
+            }
         }
     }
 }
@@ -71,12 +76,7 @@ fn advise_huge(ptr: NonNull<u8>, layout: Layout) {
         return;
     }
     let len = layout.size() - layout.size() % HUGE_PAGE;
-    // SAFETY: the range is inside a block this process just allocated and owns; MADV_HUGEPAGE
-    // only changes how the kernel backs the pages, never their contents, and a failure (a kernel
-    // without THP) leaves the memory as it was, so the result is deliberately ignored.
-    unsafe {
-        libc::madvise(ptr.as_ptr().cast(), len, libc::MADV_HUGEPAGE);
-    }
+    crate::os::advise_huge_pages(ptr, len);
 }
 
 /// Huge pages are only requested on Linux.
@@ -88,6 +88,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[expect(unsafe_code, reason = "writes inside a block it allocated, frees it once")]
     fn blocks_of_every_size_are_aligned_writable_and_freed() {
         for size in [0usize, 1, 64, 4096, HUGE_PAGE - 1, HUGE_PAGE, 3 * HUGE_PAGE + 17] {
             let layout = Layout::from_size_align(size, 16).unwrap();

@@ -30,12 +30,7 @@ const RELEASE_HEAP_ABOVE: usize = 100_000;
 /// after a 1M-record load by about 190 ms; `malloc_trim` does that merge here, at the end of the
 /// large commit that caused it, and returns the free memory to the system.
 fn release_freed_heap() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: `malloc_trim` only reorganizes glibc's own free lists and releases unused pages;
-    // it touches no memory in use and is safe to call from any thread at any time.
-    unsafe {
-        libc::malloc_trim(0);
-    }
+    crate::os::release_free_heap();
 }
 
 /// Sorted batches of at least this many writes are not logged but checkpointed at once, however

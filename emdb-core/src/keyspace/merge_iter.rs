@@ -197,7 +197,7 @@ fn touch_ahead(touched: &mut Option<(PageId, usize)>, pos: &Position, forward: b
                 .and_then(|at| usize::try_from(at + u64::from(offset)).ok())
                 .and_then(|at| map.get(at))
         {
-            crate::prefetch::prefetch(byte);
+            crate::os::prefetch(byte);
         }
     }
     *touched = Some((id, until));

@@ -87,6 +87,7 @@ impl Allocator {
     }
 
     /// Allocates `n` pages at the end of the file, never reusing free ones.
+    #[cfg(test)]
     pub(crate) fn alloc_at_end(&mut self, n: u64) -> PageId {
         let s = self.end;
         self.end += n;

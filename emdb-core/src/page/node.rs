@@ -291,7 +291,7 @@ pub(crate) fn encode_leaf_entry(
 /// Appends the encoding of a leaf entry in the fixed layout of formats 1 and 2 (type-2
 /// leaves), which this program only reads: tests build old leaves with it. A location in a
 /// bare value page has no such encoding: `false`, nothing appended.
-#[cfg(any(test, feature = "fuzzing"))]
+#[cfg(test)]
 pub(crate) fn encode_fixed_leaf_entry(
     out: &mut Vec<u8>,
     key: &[u8],
@@ -669,7 +669,8 @@ impl<'a> Leaf<'a> {
         Ok(Err(lo))
     }
 
-    /// The bytes used by slots and entries (for the underflow test).
+    /// The bytes used by slots and entries.
+    #[cfg(any(test, feature = "fuzzing"))]
     pub(crate) fn used(&self) -> Result<usize, String> {
         let mut total = 0;
         for i in 0..self.n {
@@ -771,7 +772,8 @@ impl<'a> Branch<'a> {
         Ok(self.item(i)?.0)
     }
 
-    /// The bytes used by slots and items (for the underflow test).
+    /// The bytes used by slots and items.
+    #[cfg(any(test, feature = "fuzzing"))]
     pub(crate) fn used(&self) -> Result<usize, String> {
         let mut total = 0;
         for i in 0..self.n {
@@ -803,7 +805,7 @@ fn build_leaf_of<'e>(ty: PageType, entries: impl ExactSizeIterator<Item = &'e [u
 
 /// Builds a leaf page of formats 1 and 2 (type 2) from raw fixed-layout entries, as the
 /// tests' old files hold.
-#[cfg(any(test, feature = "fuzzing"))]
+#[cfg(test)]
 pub(crate) fn build_fixed_leaf<'e>(entries: impl ExactSizeIterator<Item = &'e [u8]>) -> PageBuf {
     build_leaf_of(PageType::Leaf, entries)
 }

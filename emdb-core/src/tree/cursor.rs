@@ -21,8 +21,9 @@ enum Target<'k> {
 
 /// A position in a tree, holding the path of pages from the root to the current leaf.
 ///
-/// Positions are moved by the `seek_*` methods and [`next`](Cursor::next) /
-/// [`prev`](Cursor::prev); [`entry`](Cursor::entry) is `None` past either end.
+/// Cursors are moved by the `seek_*` methods and [`next`](Cursor::next) (and, in tests,
+/// `prev`); [`entry`](Cursor::entry) is `None` past either end. The engine's backward walks hold
+/// a [`Position`].
 #[derive(Debug)]
 pub(crate) struct Cursor<'f> {
     file: &'f PageFile,
@@ -40,17 +41,13 @@ impl<'f> Cursor<'f> {
         self.pos.seek_first(self.file)
     }
 
-    /// Moves to the largest key.
-    pub(crate) fn seek_last(&mut self) -> Result<()> {
-        self.pos.seek_last(self.file)
-    }
-
     /// Moves to the first entry whose key is `>= key`.
     pub(crate) fn seek_at_or_after(&mut self, key: &[u8]) -> Result<()> {
         self.pos.seek_at_or_after(self.file, key)
     }
 
     /// Moves to the last entry whose key is `<= key`.
+    #[cfg(test)]
     pub(crate) fn seek_at_or_before(&mut self, key: &[u8]) -> Result<()> {
         self.pos.seek_at_or_before(self.file, key)
     }
@@ -68,7 +65,7 @@ impl<'f> Cursor<'f> {
     }
 
     /// Moves to the previous entry (before the start: `entry()` becomes `None`).
-    #[inline]
+    #[cfg(test)]
     pub(crate) fn prev(&mut self) -> Result<()> {
         self.pos.prev(self.file)
     }

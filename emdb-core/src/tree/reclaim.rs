@@ -200,6 +200,7 @@ impl PageSet {
     }
 
     /// The number of pages in the set.
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.len
     }

@@ -242,7 +242,7 @@ impl Store {
     /// record.
     ///
     /// # Errors
-    /// As [`checkpoint`](Self::checkpoint).
+    /// As [`publish`](Self::publish).
     pub(crate) fn record_log_binding(&mut self, log: LogBinding) -> Result<()> {
         self.log = Some(log);
         if self.meta.log == Some(log) {
@@ -296,24 +296,17 @@ impl Store {
         TreeRoot { root: self.meta.root, height: self.meta.height }
     }
 
-    /// The path of the page file.
-    pub(crate) fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// The storage the file lives in.
     pub(crate) fn storage(&self) -> &Arc<dyn Storage> {
         &self.storage
     }
 
-    /// Makes `changes` (strictly increasing keys) durable as a new root that includes the WAL
-    /// up to `checkpoint_lsn`. `oldest_pinned` is the oldest meta sequence any reader or
-    /// iterator still reads (pass `self.meta().sequence` when none): pages freed by later
-    /// checkpoints are not reused before those readers are gone.
+    /// A whole checkpoint in one call, [`stage`](Self::stage) then [`publish`](Self::publish)
+    /// (the keyspace calls the two halves itself).
     ///
     /// # Errors
-    /// [`Error::Poisoned`] after an earlier failed checkpoint; otherwise the error that
-    /// stopped this one, which poisons the store (the durable state is still the old root).
+    /// As [`stage`](Self::stage) and [`publish`](Self::publish).
+    #[cfg(test)]
     pub(crate) fn checkpoint(
         &mut self,
         changes: &[Change<'_>],
@@ -324,13 +317,17 @@ impl Store {
         self.publish(staged)
     }
 
-    /// The first half of a [`checkpoint`](Self::checkpoint): writes the new tree, its values
-    /// and the free-list, none of it durable or reachable from a meta page yet. Until
+    /// The first half of a checkpoint, which makes `changes` (strictly increasing keys)
+    /// durable as a new root that includes the WAL up to `checkpoint_lsn`: writes the new tree,
+    /// its values and the free-list, none of it durable or reachable from a meta page yet. Until
     /// [`publish`](Self::publish) runs, the durable state is the old root (a crash loses the
-    /// staged pages, which no meta page names).
+    /// staged pages, which no meta page names). `oldest_pinned` is the oldest meta sequence any
+    /// reader or iterator still reads (pass `self.meta().sequence` when none): pages freed by
+    /// later checkpoints are not reused before those readers are gone.
     ///
     /// # Errors
-    /// As [`checkpoint`](Self::checkpoint).
+    /// [`Error::Poisoned`] after an earlier failed checkpoint; otherwise the error that
+    /// stopped this one, which poisons the store (the durable state is still the old root).
     ///
     /// A failure for want of space ([`Error::is_out_of_space`]) does not poison the store: the
     /// allocator is put back as it was and the file cut back to its length before (the pages
@@ -368,12 +365,11 @@ impl Store {
         self.poisoned
     }
 
-    /// The second half of a [`checkpoint`](Self::checkpoint): makes the staged pages durable,
-    /// then the meta page that names them. The store must not have changed since
-    /// [`stage`](Self::stage).
+    /// The second half of a checkpoint: makes the staged pages durable, then the meta page
+    /// that names them. The store must not have changed since [`stage`](Self::stage).
     ///
     /// # Errors
-    /// As [`checkpoint`](Self::checkpoint).
+    /// As [`stage`](Self::stage).
     pub(crate) fn publish(&mut self, staged: Staged) -> Result<Meta> {
         self.poisoning(|store| store.publish_inner(staged))
     }
@@ -434,7 +430,7 @@ impl Store {
         Ok(Staged { root, entry_count, dead, checkpoint_lsn, chain })
     }
 
-    /// Where the last [`checkpoint`](Self::checkpoint) put the values of its changes, one item
+    /// Where the last [`stage`](Self::stage) put the values of its changes, one item
     /// per change that puts a value, in the order of the changes: the value's location, or
     /// `None` for a value kept in its leaf.
     pub(crate) fn take_placed(&mut self) -> Vec<Option<ValueLoc>> {
@@ -495,7 +491,7 @@ impl Store {
     /// and renames it over the old one.
     ///
     /// # Errors
-    /// As [`checkpoint`](Self::checkpoint); also when the store is not empty.
+    /// As [`stage`](Self::stage); also when the store is not empty.
     pub(crate) fn bulk_load<K: AsRef<[u8]>, V: AsRef<[u8]>>(
         &mut self,
         entries: impl IntoIterator<Item = Result<(K, V, u64)>>,

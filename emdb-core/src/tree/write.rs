@@ -33,7 +33,7 @@ fn prefetch_value(change: Option<&Change<'_>>) {
     if let Some((value, _)) = change.and_then(|c| c.value)
         && let Some(first) = value.first()
     {
-        crate::prefetch::prefetch(first);
+        crate::os::prefetch(first);
     }
 }
 

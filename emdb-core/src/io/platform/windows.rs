@@ -63,9 +63,11 @@ pub(crate) fn write_all_at(file: &File, mut buf: &[u8], mut offset: u64) -> io::
 pub(crate) fn file_id(file: &File) -> io::Result<FileId> {
     // SAFETY: the structure is plain data that the call fills; all-zero bytes are a valid
     // value of it.
+    #[expect(unsafe_code, reason = "all-zero bytes are a valid value of this plain structure")]
     let mut info: BY_HANDLE_FILE_INFORMATION = unsafe { std::mem::zeroed() };
     // SAFETY: the handle is open for as long as `file` is borrowed, and `info` is a valid,
     // writable structure of the type the call expects.
+    #[expect(unsafe_code, reason = "an open handle and a writable structure of the right type")]
     let ok = unsafe { GetFileInformationByHandle(file.as_raw_handle(), &raw mut info) };
     if ok == 0 {
         return Err(io::Error::last_os_error());
@@ -100,6 +102,7 @@ pub(crate) fn try_lock(file: &File, mode: LockMode) -> Result<(), std::fs::TryLo
         flags |= LOCKFILE_EXCLUSIVE_LOCK;
     }
     // SAFETY: all-zero bytes are a valid OVERLAPPED; the offset fields are then set.
+    #[expect(unsafe_code, reason = "all-zero bytes are a valid OVERLAPPED")]
     let mut at: OVERLAPPED = unsafe { std::mem::zeroed() };
     #[expect(clippy::cast_possible_truncation, reason = "the two halves of the offset")]
     {
@@ -108,6 +111,7 @@ pub(crate) fn try_lock(file: &File, mode: LockMode) -> Result<(), std::fs::TryLo
     }
     // SAFETY: the handle is open for as long as `file` is borrowed; `at` outlives the call,
     // which completes before returning (the handle is synchronous).
+    #[expect(unsafe_code, reason = "an open handle; `at` outlives the synchronous call")]
     let ok = unsafe { LockFileEx(file.as_raw_handle(), flags, 0, 1, 0, &raw mut at) };
     if ok != 0 {
         return Ok(());

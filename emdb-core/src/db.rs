@@ -12,12 +12,14 @@ use crate::focus::Focus;
 use crate::integrity::IntegrityReport;
 use crate::iter::{Iter, Keys};
 use crate::keyspace::Keyspace;
+use crate::keyspace::RawEvent;
 use crate::limits::check_namespace;
 use crate::namespace::Namespace;
 use crate::snapshot::Snapshot;
 use crate::stats::Stats;
 use crate::ttl::Ttl;
 use crate::txn::Transaction;
+use crate::watch::Watcher;
 
 /// An embedded database.
 ///
@@ -498,5 +500,27 @@ impl Emdb {
     /// As [`group`](Self::group); [`Error::WriteInTransaction`].
     pub fn delete_group(&self, prefix: impl AsRef<[u8]>) -> Result<usize> {
         self.root.delete_group(prefix)
+    }
+
+    /// A [`Watcher`] of the changes to the keys of the default namespace that start with
+    /// `prefix`; see [`Namespace::watch_prefix`].
+    ///
+    /// # Errors
+    /// As [`Namespace::watch_prefix`].
+    pub fn watch_prefix(&self, prefix: impl AsRef<[u8]>) -> Result<Watcher<RawEvent>> {
+        self.root.watch_prefix(prefix)
+    }
+
+    /// As [`watch_prefix`](Self::watch_prefix), with room for `capacity` commits not yet
+    /// received.
+    ///
+    /// # Errors
+    /// As [`Namespace::watch_prefix`].
+    pub fn watch_prefix_with_capacity(
+        &self,
+        prefix: impl AsRef<[u8]>,
+        capacity: usize,
+    ) -> Result<Watcher<RawEvent>> {
+        self.root.watch_prefix_with_capacity(prefix, capacity)
     }
 }

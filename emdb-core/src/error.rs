@@ -86,6 +86,21 @@ pub enum Error {
     )]
     WriteInTransaction,
 
+    /// A watcher's queue had no room for `missed` commits (it was not received from fast
+    /// enough); they are gone for this watcher, which goes on with the next commit.
+    #[error(
+        "the watcher fell behind and missed {missed} commits; receive faster, give it a larger capacity (watch_with_capacity), or resynchronize by reading the current state"
+    )]
+    Lagged {
+        /// How many commits were dropped.
+        missed: u64,
+    },
+
+    /// The database a watcher follows was closed (its last handle dropped), and the watcher has
+    /// received every commit it was sent.
+    #[error("the database this watcher follows was closed; open it again and watch anew")]
+    WatchClosed,
+
     /// An operation needs a database file, but this database lives in memory only.
     #[error(
         "{operation} needs a database file, but this database is in memory; open it with Emdb::open(path)"

@@ -23,7 +23,7 @@
 //!    checkpoints, recovery, snapshots, the merge iterator (its files are listed in
 //!    `keyspace/mod.rs`).
 //! 7. `iter` — the public iterators over the engine's merge iterator.
-//! 8. `namespace`, `snapshot`, `focus`, `txn`, `db`, `builder` — the public handles.
+//! 8. `namespace`, `snapshot`, `focus`, `txn`, `watch`, `db`, `builder` — the public handles.
 //! 9. `fuzz_api`, `tests` — the fuzzing entry points and the whole-engine tests.
 //!
 //! # Examples
@@ -68,6 +68,7 @@ mod tree;
 mod ttl;
 mod txn;
 mod wal;
+mod watch;
 
 #[cfg(test)]
 mod tests;
@@ -81,6 +82,7 @@ pub use group::GROUP_SEPARATOR;
 pub use integrity::IntegrityReport;
 pub use iter::{Iter, Keys};
 pub use keyspace::FlushPolicy;
+pub use keyspace::{Commit, RawEvent};
 pub use limits::{MAX_KEY_LEN, MAX_VALUE_LEN};
 pub use namespace::Namespace;
 pub use progress::{Operation, Progress};
@@ -88,3 +90,4 @@ pub use snapshot::Snapshot;
 pub use stats::Stats;
 pub use ttl::Ttl;
 pub use txn::{Transaction, TxNamespace};
+pub use watch::{DEFAULT_WATCH_CAPACITY, Watcher};

@@ -348,6 +348,7 @@ impl WriterGuard<'_> {
                 if let Some(writes) = sorted
                     && ks.namespaces_exist(&writes)
                 {
+                    let changes = ks.changes_of_writes(&writes)?;
                     let lsn = p.wal.reserve_lsn()?;
                     debug_assert_eq!(
                         lsn,
@@ -355,9 +356,14 @@ impl WriterGuard<'_> {
                         "the log and the keyspace agree"
                     );
                     let committed = ks.checkpoint_with_writes(&mut self.writer, &writes, lsn);
+                    if committed.is_ok() {
+                        // Published after the meta flip: visible and durable.
+                        ks.feed.stage(lsn, changes);
+                    }
                     drop(self);
                     drop(writes);
                     release_if_large(pending);
+                    ks.feed.release(lsn);
                     return committed.map(|()| lsn);
                 }
             }
@@ -375,6 +381,8 @@ impl WriterGuard<'_> {
     /// persistent database, a handle that is not poisoned).
     fn commit_logged(mut self, batch: &Batch) -> Result<u64> {
         let ks = self.ks;
+        // Read before anything is logged: a failure here commits nothing.
+        let changes = ks.changes_of_batch(batch)?;
         let mut wait = None;
         let mut unlogged = false;
         if let Some(p) = &ks.persist {
@@ -403,6 +411,7 @@ impl WriterGuard<'_> {
         let lsn = self.writer.last_lsn + 1;
         ks.apply(batch, lsn, &mut self.writer);
         self.writer.last_lsn = lsn;
+        ks.feed.stage(lsn, changes);
         if let Some(p) = &ks.persist
             && (unlogged || p.wal.size() > p.checkpoint_wal_bytes)
         {
@@ -423,6 +432,7 @@ impl WriterGuard<'_> {
         if let (Some(p), Some(lsn)) = (&ks.persist, wait) {
             p.wal.wait_durable(lsn)?;
         }
+        ks.feed.release(lsn);
         Ok(lsn)
     }
 }

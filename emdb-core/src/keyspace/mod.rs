@@ -29,6 +29,7 @@ mod alloc;
 mod checkpoint;
 mod commit;
 mod config;
+mod feed;
 mod index;
 mod integrity;
 mod loading;
@@ -51,6 +52,9 @@ use parking_lot::{Mutex, RwLock};
 use self::commit::{Writer, Written};
 pub(crate) use self::config::Config;
 pub use self::config::FlushPolicy;
+use self::feed::Feed;
+pub(crate) use self::feed::Subscriber;
+pub use self::feed::{Commit, RawEvent};
 pub(crate) use self::index::{
     ALL_SHARDS, Held, IndexSlot, KeyHash, ShardedIndex, Slot, ValueSource,
 };
@@ -85,6 +89,8 @@ pub(crate) struct Keyspace {
     persistent: bool,
     /// The background build of the indexes after a lazy open (`None`: they are complete).
     loading: Option<Arc<Loading>>,
+    /// The watchers and the commits staged for them.
+    feed: Feed,
 }
 
 impl Keyspace {
@@ -104,6 +110,7 @@ impl Keyspace {
             poisoned: AtomicBool::new(false),
             persistent,
             loading: None,
+            feed: Feed::default(),
         }
     }
 

@@ -224,6 +224,7 @@ impl Keyspace {
 
 impl Drop for Keyspace {
     fn drop(&mut self) {
+        self.feed.close();
         // A build still running means nothing was committed (commits wait for the indexes):
         // nothing to write.
         let built = self.loading.as_ref().is_none_or(|loading| {

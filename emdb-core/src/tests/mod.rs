@@ -9,3 +9,4 @@ mod integrity;
 mod lazy_open;
 mod model_crash;
 mod power_loss;
+mod watch;

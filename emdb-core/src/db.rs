@@ -5,6 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use crate::conditional::CompareAndSwapError;
 #[cfg(doc)]
 use crate::error::Error;
 use crate::error::Result;
@@ -15,6 +16,7 @@ use crate::keyspace::Keyspace;
 use crate::keyspace::RawEvent;
 use crate::limits::check_namespace;
 use crate::namespace::Namespace;
+use crate::sequence::{SEQUENCE_NAMESPACE, Sequence};
 use crate::snapshot::Snapshot;
 use crate::stats::Stats;
 use crate::ttl::Ttl;
@@ -522,5 +524,58 @@ impl Emdb {
         capacity: usize,
     ) -> Result<Watcher<RawEvent>> {
         self.root.watch_prefix_with_capacity(prefix, capacity)
+    }
+
+    /// Inserts `value` under `key` only if the key is absent or expired; see
+    /// [`Namespace::insert_if_absent`].
+    ///
+    /// # Errors
+    /// As [`insert`](Self::insert).
+    pub fn insert_if_absent(&self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Result<bool> {
+        self.root.insert_if_absent(key, value)
+    }
+
+    /// Replaces (or removes) the value of `key` only if it is `expected`; see
+    /// [`Namespace::compare_and_swap`].
+    ///
+    /// # Errors
+    /// As [`Namespace::compare_and_swap`].
+    pub fn compare_and_swap(
+        &self,
+        key: impl AsRef<[u8]>,
+        expected: Option<impl AsRef<[u8]>>,
+        new: Option<impl AsRef<[u8]>>,
+    ) -> Result<std::result::Result<(), CompareAndSwapError>> {
+        self.root.compare_and_swap(key, expected, new)
+    }
+
+    /// The live value of `key`, or the value `f` makes, inserted; see
+    /// [`Namespace::get_or_insert_with`].
+    ///
+    /// # Errors
+    /// As [`insert`](Self::insert).
+    pub fn get_or_insert_with<V: AsRef<[u8]>>(
+        &self,
+        key: impl AsRef<[u8]>,
+        f: impl FnOnce() -> V,
+    ) -> Result<Vec<u8>> {
+        self.root.get_or_insert_with(key, f)
+    }
+
+    /// Gives the live entry `key` a new time-to-live; see [`Namespace::expire`].
+    ///
+    /// # Errors
+    /// As [`Namespace::expire`].
+    pub fn expire(&self, key: impl AsRef<[u8]>, ttl: Ttl) -> Result<bool> {
+        self.root.expire(key, ttl)
+    }
+
+    /// The durable sequence called `name` (created on first use); see [`Sequence`].
+    ///
+    /// # Errors
+    /// [`Error::KeyTooLarge`] for a name past the key limit; as [`namespace`](Self::namespace)
+    /// for the namespace where sequences are kept.
+    pub fn sequence(&self, name: &str) -> Result<Sequence> {
+        Sequence::new(self.namespace(SEQUENCE_NAMESPACE)?, name)
     }
 }

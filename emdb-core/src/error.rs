@@ -101,6 +101,25 @@ pub enum Error {
     #[error("the database this watcher follows was closed; open it again and watch anew")]
     WatchClosed,
 
+    /// A [`Sequence`](crate::Sequence) reached `u64::MAX`.
+    #[error("sequence {name:?} has handed out every id up to u64::MAX; start another sequence")]
+    SequenceExhausted {
+        /// The sequence's name.
+        name: String,
+    },
+
+    /// The stored state of a [`Sequence`](crate::Sequence) is not the 8-byte number emdb writes:
+    /// something else wrote to the `emdb.sequences` namespace.
+    #[error(
+        "sequence {name:?} has a stored state of {len} bytes, not 8: the emdb.sequences namespace is emdb's own; remove the entry {name:?} there only if no id of it may be handed out again"
+    )]
+    SequenceDamaged {
+        /// The sequence's name.
+        name: String,
+        /// The length of the stored value.
+        len: usize,
+    },
+
     /// An operation needs a database file, but this database lives in memory only.
     #[error(
         "{operation} needs a database file, but this database is in memory; open it with Emdb::open(path)"

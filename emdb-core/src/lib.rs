@@ -23,7 +23,8 @@
 //!    checkpoints, recovery, snapshots, the merge iterator (its files are listed in
 //!    `keyspace/mod.rs`).
 //! 7. `iter` — the public iterators over the engine's merge iterator.
-//! 8. `namespace`, `snapshot`, `focus`, `txn`, `watch`, `db`, `builder` — the public handles.
+//! 8. `namespace`, `conditional`, `snapshot`, `focus`, `txn`, `watch`, `sequence`, `db`,
+//!    `builder` — the public handles.
 //! 9. `fuzz_api`, `tests` — the fuzzing entry points and the whole-engine tests.
 //!
 //! # Examples
@@ -42,6 +43,7 @@
 mod batch;
 mod builder;
 mod clock;
+mod conditional;
 mod db;
 mod error;
 mod focus;
@@ -62,6 +64,7 @@ mod namespace;
 mod os;
 mod page;
 mod progress;
+mod sequence;
 mod snapshot;
 mod stats;
 mod tree;
@@ -75,6 +78,7 @@ mod tests;
 
 pub use builder::{AutoReclaim, EmdbBuilder};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use conditional::CompareAndSwapError;
 pub use db::Emdb;
 pub use error::{BoxError, Error, Result};
 pub use focus::Focus;
@@ -86,6 +90,7 @@ pub use keyspace::{Commit, RawEvent};
 pub use limits::{MAX_KEY_LEN, MAX_VALUE_LEN};
 pub use namespace::Namespace;
 pub use progress::{Operation, Progress};
+pub use sequence::{SEQUENCE_NAMESPACE, Sequence};
 pub use snapshot::Snapshot;
 pub use stats::Stats;
 pub use ttl::Ttl;

@@ -41,9 +41,11 @@ mod read;
 mod reclaim;
 mod recovery;
 mod registry;
+mod sequences;
 mod snapshot;
 mod tree_key;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
@@ -66,6 +68,7 @@ pub(crate) use self::ordered::{Memtable, SharedStats, Visible};
 pub(crate) use self::persist::{Persist, PersistOptions, ReclaimOptions, TreeSnap};
 pub(crate) use self::registry::NsState;
 use self::registry::Registry;
+pub(crate) use self::sequences::Block as SequenceBlock;
 use self::snapshot::Snapshots;
 pub(crate) use self::snapshot::{SnapshotGuard, View};
 use crate::batch::DEFAULT_NS;
@@ -91,6 +94,8 @@ pub(crate) struct Keyspace {
     loading: Option<Arc<Loading>>,
     /// The watchers and the commits staged for them.
     feed: Feed,
+    /// The blocks of ids each sequence reserved, by name.
+    sequences: Mutex<HashMap<String, Arc<Mutex<SequenceBlock>>>>,
 }
 
 impl Keyspace {
@@ -111,6 +116,7 @@ impl Keyspace {
             persistent,
             loading: None,
             feed: Feed::default(),
+            sequences: Mutex::default(),
         }
     }
 

@@ -6,9 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use crate::conditional::CompareAndSwapError;
-#[cfg(doc)]
-use crate::error::Error;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::focus::Focus;
 use crate::integrity::IntegrityReport;
 use crate::iter::{Iter, Keys};
@@ -240,6 +238,56 @@ impl Emdb {
     pub fn transaction<F, T>(&self, f: F) -> Result<T>
     where
         F: FnOnce(&mut Transaction<'_>) -> Result<T>,
+    {
+        self.try_transaction(f)
+    }
+
+    /// As [`transaction`](Self::transaction), for a closure that returns the application's own
+    /// error type `E`: `?` on emdb calls inside converts their [`Error`] into `E` (through
+    /// `E: From<Error>`), and an `Err(E)` the closure returns rolls the transaction back and
+    /// comes out unchanged, so the caller matches on its own variants.
+    ///
+    /// Two methods rather than one generic in the error: a closure that ends in `Ok(())` says
+    /// nothing about its error type, so with one generic method every existing
+    /// `db.transaction(|tx| { …; Ok(()) })` would need a type annotation.
+    ///
+    /// # Errors
+    /// The closure's error, unchanged; an error taking the writer lock or committing the batch,
+    /// converted into `E`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use emdb::Emdb;
+    ///
+    /// #[derive(Debug)]
+    /// enum ShopError {
+    ///     Insufficient { have: u64, need: u64 },
+    ///     Db(emdb::Error),
+    /// }
+    /// impl From<emdb::Error> for ShopError {
+    ///     fn from(e: emdb::Error) -> Self {
+    ///         ShopError::Db(e)
+    ///     }
+    /// }
+    ///
+    /// let db = Emdb::open_in_memory();
+    /// db.insert("balance", 1003u64.to_be_bytes())?;
+    /// let paid = db.try_transaction(|tx| {
+    ///     let have = u64::from_be_bytes(tx.get("balance")?.unwrap().try_into().unwrap());
+    ///     if have < 2000 {
+    ///         return Err(ShopError::Insufficient { have, need: 2000 });
+    ///     }
+    ///     tx.insert("balance", (have - 2000).to_be_bytes())?;
+    ///     Ok(())
+    /// });
+    /// assert!(matches!(paid, Err(ShopError::Insufficient { have: 1003, need: 2000 })));
+    /// # Ok::<(), emdb::Error>(())
+    /// ```
+    pub fn try_transaction<F, T, E>(&self, f: F) -> std::result::Result<T, E>
+    where
+        F: FnOnce(&mut Transaction<'_>) -> std::result::Result<T, E>,
+        E: From<Error>,
     {
         let ks = &self.root.ks;
         let writer = ks.lock_writer()?;

@@ -23,7 +23,7 @@
 //!    checkpoints, recovery, snapshots, the merge iterator (its files are listed in
 //!    `keyspace/mod.rs`).
 //! 7. `iter` — the public iterators over the engine's merge iterator.
-//! 8. `namespace`, `conditional`, `snapshot`, `focus`, `txn`, `watch`, `sequence`, `db`,
+//! 8. `namespace`, `conditional`, `snapshot`, `focus`, `txn`, `txn_range`, `watch`, `sequence`, `db`,
 //!    `builder` — the public handles.
 //! 9. `fuzz_api`, `tests` — the fuzzing entry points and the whole-engine tests.
 //!
@@ -70,6 +70,7 @@ mod stats;
 mod tree;
 mod ttl;
 mod txn;
+mod txn_range;
 mod wal;
 mod watch;
 
@@ -95,4 +96,5 @@ pub use snapshot::Snapshot;
 pub use stats::Stats;
 pub use ttl::Ttl;
 pub use txn::{Transaction, TxNamespace};
+pub use txn_range::TxIter;
 pub use watch::{DEFAULT_WATCH_CAPACITY, Watcher};

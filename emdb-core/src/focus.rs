@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::error::{Error, Result};
 use crate::group::Prefix;
-use crate::iter::{Iter, Keys, prefix_bounds};
+use crate::iter::{Iter, Keys, OrderedReads, prefix_bounds};
 use crate::namespace::Namespace;
 use crate::ttl::Ttl;
 
@@ -152,8 +152,7 @@ impl Focus {
     /// [`Error::InvalidPrefix`].
     pub fn iter(&self) -> Result<Iter> {
         let prefix = self.prefix.bytes()?;
-        let (lower, upper) = prefix_bounds(prefix);
-        Ok(Iter::new(self.ns.raw_iter(lower, upper), prefix.len()))
+        Ok(self.ns.entries_in(prefix_bounds(prefix), prefix.len()))
     }
 
     /// Every live key under this focus at any depth, relative to the focus.
@@ -162,8 +161,7 @@ impl Focus {
     /// [`Error::InvalidPrefix`].
     pub fn keys(&self) -> Result<Keys> {
         let prefix = self.prefix.bytes()?;
-        let (lower, upper) = prefix_bounds(prefix);
-        Ok(Keys::new(self.ns.raw_iter(lower, upper), prefix.len()))
+        Ok(self.ns.keys_in(prefix_bounds(prefix), prefix.len()))
     }
 
     /// How many live entries are under this focus at any depth.

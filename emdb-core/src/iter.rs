@@ -138,6 +138,28 @@ impl DoubleEndedIterator for Keys {
 
 impl std::iter::FusedIterator for Keys {}
 
+/// The ordered reads of a raw handle, written once: a handle says how it reads a range of keys
+/// (at a snapshot taken now, or at its own), and [`Namespace`](crate::Namespace),
+/// [`Snapshot`](crate::Snapshot) and [`Focus`](crate::Focus) build their `iter`, `keys`,
+/// `range`, `prefix` and `group` on these.
+pub(crate) trait OrderedReads {
+    /// The engine's iterator over the live entries within `lower..upper`.
+    fn raw_iter(&self, lower: Bound<Arc<[u8]>>, upper: Bound<Arc<[u8]>>) -> RawIter;
+
+    /// The entries within `bounds`, their keys without the first `strip` bytes.
+    fn entries_in(&self, (lower, upper): KeyBounds, strip: usize) -> Iter {
+        Iter::new(self.raw_iter(lower, upper), strip)
+    }
+
+    /// The keys within `bounds`, without their first `strip` bytes.
+    fn keys_in(&self, (lower, upper): KeyBounds, strip: usize) -> Keys {
+        Keys::new(self.raw_iter(lower, upper), strip)
+    }
+}
+
+/// No bounds: every key.
+pub(crate) const ALL_KEYS: KeyBounds = (Bound::Unbounded, Bound::Unbounded);
+
 /// The bounds of every key that starts with `prefix`.
 pub(crate) fn prefix_bounds(prefix: &[u8]) -> KeyBounds {
     let upper = prefix_end(prefix).map_or(Bound::Unbounded, |end| Bound::Excluded(Arc::from(end)));

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crate::batch::{Batch, NO_EXPIRY, Op, is_expired};
 use crate::error::Result;
 use crate::group::Prefix;
-use crate::iter::{Iter, Keys, owned_bounds, prefix_bounds};
+use crate::iter::{ALL_KEYS, Iter, Keys, OrderedReads, owned_bounds, prefix_bounds};
 use crate::keyspace::RawIter;
 use crate::keyspace::{Held, IndexSlot, Keyspace, NsState};
 use crate::limits::{check_key, check_value};
@@ -258,16 +258,12 @@ impl Namespace {
         Ok(())
     }
 
-    pub(crate) fn raw_iter(&self, lower: Bound<Arc<[u8]>>, upper: Bound<Arc<[u8]>>) -> RawIter {
-        RawIter::new(&self.ks, &self.ns, lower, upper)
-    }
-
     /// Every live entry in ascending key order, read from a snapshot taken now.
     ///
     /// # Errors
     /// As [`get`](Self::get).
     pub fn iter(&self) -> Result<Iter> {
-        Ok(Iter::new(self.raw_iter(Bound::Unbounded, Bound::Unbounded), 0))
+        Ok(self.entries_in(ALL_KEYS, 0))
     }
 
     /// Every live key in ascending order, read from a snapshot taken now.
@@ -275,7 +271,7 @@ impl Namespace {
     /// # Errors
     /// As [`get`](Self::get).
     pub fn keys(&self) -> Result<Keys> {
-        Ok(Keys::new(self.raw_iter(Bound::Unbounded, Bound::Unbounded), 0))
+        Ok(self.keys_in(ALL_KEYS, 0))
     }
 
     /// The live entries whose keys fall in `range`, in ascending key order.
@@ -287,8 +283,7 @@ impl Namespace {
         K: AsRef<[u8]> + ?Sized,
         R: RangeBounds<K>,
     {
-        let (lower, upper) = owned_bounds(&range);
-        Ok(Iter::new(self.raw_iter(lower, upper), 0))
+        Ok(self.entries_in(owned_bounds(&range), 0))
     }
 
     /// The live entries whose keys start with `prefix`, in ascending key order.
@@ -296,8 +291,7 @@ impl Namespace {
     /// # Errors
     /// As [`get`](Self::get).
     pub fn prefix(&self, prefix: impl AsRef<[u8]>) -> Result<Iter> {
-        let (lower, upper) = prefix_bounds(prefix.as_ref());
-        Ok(Iter::new(self.raw_iter(lower, upper), 0))
+        Ok(self.entries_in(prefix_bounds(prefix.as_ref()), 0))
     }
 
     /// The time `key` has left to live; `None` if it is absent, expired, or never expires.
@@ -372,8 +366,7 @@ impl Namespace {
     /// empty segment.
     pub fn group(&self, prefix: impl AsRef<[u8]>) -> Result<Iter> {
         let prefix = Prefix::root_bytes(prefix.as_ref()).into_bytes()?;
-        let (lower, upper) = prefix_bounds(&prefix);
-        Ok(Iter::new(self.raw_iter(lower, upper), 0))
+        Ok(self.entries_in(prefix_bounds(&prefix), 0))
     }
 
     /// Removes every key under `prefix.` at any depth, as one atomic commit. Returns how many
@@ -404,5 +397,12 @@ impl Namespace {
         let removed = ops.len();
         writer.commit(Batch { ops })?;
         Ok(removed)
+    }
+}
+
+impl OrderedReads for Namespace {
+    /// Reads at a snapshot taken now.
+    fn raw_iter(&self, lower: Bound<Arc<[u8]>>, upper: Bound<Arc<[u8]>>) -> RawIter {
+        RawIter::new(&self.ks, &self.ns, lower, upper)
     }
 }

@@ -4,7 +4,7 @@ use std::ops::{Bound, RangeBounds};
 use std::sync::Arc;
 
 use crate::error::Result;
-use crate::iter::{Iter, Keys, owned_bounds, prefix_bounds};
+use crate::iter::{ALL_KEYS, Iter, Keys, OrderedReads, owned_bounds, prefix_bounds};
 use crate::keyspace::{IndexSlot, Keyspace, NsState, ValueSource};
 use crate::keyspace::{Pinned, RawIter};
 use crate::namespace::Namespace;
@@ -197,7 +197,7 @@ impl Snapshot {
     /// # Errors
     /// As [`get`](Self::get).
     pub fn iter(&self) -> Result<Iter> {
-        Ok(Iter::new(self.raw_iter(Bound::Unbounded, Bound::Unbounded), 0))
+        Ok(self.entries_in(ALL_KEYS, 0))
     }
 
     /// Every live key of the snapshot in ascending order.
@@ -205,7 +205,7 @@ impl Snapshot {
     /// # Errors
     /// As [`get`](Self::get).
     pub fn keys(&self) -> Result<Keys> {
-        Ok(Keys::new(self.raw_iter(Bound::Unbounded, Bound::Unbounded), 0))
+        Ok(self.keys_in(ALL_KEYS, 0))
     }
 
     /// The live entries of the snapshot whose keys fall in `range`, in ascending key order.
@@ -234,8 +234,7 @@ impl Snapshot {
         K: AsRef<[u8]> + ?Sized,
         R: RangeBounds<K>,
     {
-        let (lower, upper) = owned_bounds(&range);
-        Ok(Iter::new(self.raw_iter(lower, upper), 0))
+        Ok(self.entries_in(owned_bounds(&range), 0))
     }
 
     /// The live entries of the snapshot whose keys start with `prefix`, in ascending key order.
@@ -243,10 +242,12 @@ impl Snapshot {
     /// # Errors
     /// As [`get`](Self::get).
     pub fn prefix(&self, prefix: impl AsRef<[u8]>) -> Result<Iter> {
-        let (lower, upper) = prefix_bounds(prefix.as_ref());
-        Ok(Iter::new(self.raw_iter(lower, upper), 0))
+        Ok(self.entries_in(prefix_bounds(prefix.as_ref()), 0))
     }
+}
 
+impl OrderedReads for Snapshot {
+    /// Reads at the snapshot's own commit.
     fn raw_iter(&self, lower: Bound<Arc<[u8]>>, upper: Bound<Arc<[u8]>>) -> RawIter {
         RawIter::in_snapshot(&self.pinned, &self.ks, &self.ns, lower, upper)
     }

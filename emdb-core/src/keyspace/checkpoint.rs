@@ -30,7 +30,11 @@ impl Keyspace {
     /// Writes the memtables into the tree, makes it durable, and starts a new log generation.
     /// The caller holds the writer lock (`writer`).
     pub(crate) fn checkpoint_locked(&self, writer: &mut Writer) -> Result<()> {
-        let Some(p) = &self.persist else { return Ok(()) };
+        self.durability.checkpoint(self, writer)
+    }
+
+    /// [`checkpoint_locked`](Self::checkpoint_locked) on a database with files `p`.
+    pub(super) fn checkpoint_files(&self, p: &Persist, writer: &mut Writer) -> Result<()> {
         if self.is_poisoned() {
             return Err(Error::Poisoned);
         }
@@ -52,13 +56,13 @@ impl Keyspace {
     /// # Errors
     /// As [`checkpoint_locked`](Self::checkpoint_locked); a failure poisons the handle (a
     /// failure after the meta flip still publishes the batch, which is durable).
-    pub(crate) fn checkpoint_with_writes(
+    pub(super) fn checkpoint_with_writes(
         &self,
+        p: &Persist,
         writer: &mut Writer,
         batch: &Writes,
         lsn: u64,
     ) -> Result<()> {
-        let Some(p) = &self.persist else { return Ok(()) };
         if self.is_poisoned() {
             return Err(Error::Poisoned);
         }

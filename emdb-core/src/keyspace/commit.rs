@@ -11,7 +11,7 @@ use parking_lot::{MutexGuard, RwLock};
 
 use super::index::IndexWriteGuard;
 use super::ordered::StatsWriteGuard;
-use super::{ALL_SHARDS, FlushPolicy, Held, IndexSlot, KeyHash, Keyspace, Memtable, NsState, Slot};
+use super::{ALL_SHARDS, Held, IndexSlot, KeyHash, Keyspace, Memtable, NsState, Slot};
 use crate::batch::{Batch, NsId, Op, Writes, WritesBuilder};
 use crate::error::{Error, Result};
 use crate::page::node::ValueLoc;
@@ -76,7 +76,7 @@ impl Keyspace {
     /// [`Error::ReadOnly`] for a database opened read-only; as
     /// [`hold_writer`](Self::hold_writer).
     pub(crate) fn lock_writer(&self) -> Result<WriterGuard<'_>> {
-        if self.persist.as_ref().is_some_and(|p| p.read_only) {
+        if self.durability.read_only() {
             return Err(Error::ReadOnly);
         }
         self.hold_writer()
@@ -260,7 +260,7 @@ pub(crate) enum Pending {
 }
 
 impl Pending {
-    fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         match self {
             Pending::Ops(batch) => batch.ops.is_empty(),
             Pending::Sorted(writes) => writes.is_empty(),
@@ -274,8 +274,14 @@ impl Pending {
         }
     }
 
+    /// Whether it holds so many writes that writing its leaves now costs less than logging it
+    /// ([`DIRECT_WRITES`]).
+    pub(super) fn is_large(&self) -> bool {
+        self.len() >= DIRECT_WRITES
+    }
+
     /// The size of its log frame.
-    fn encoded_len(&self) -> u64 {
+    pub(super) fn encoded_len(&self) -> u64 {
         match self {
             Pending::Ops(batch) => crate::wal::encoded_len(batch),
             Pending::Sorted(writes) => writes.encoded_len(),
@@ -334,38 +340,30 @@ impl WriterGuard<'_> {
             return Ok(self.writer.last_lsn);
         }
         let ks = self.ks;
-        if let Some(p) = &ks.persist {
-            if ks.is_poisoned() {
-                return Err(Error::Poisoned);
-            }
-            let past_threshold =
-                p.wal.size().saturating_add(pending.encoded_len()) > p.checkpoint_wal_bytes;
-            if past_threshold || pending.len() >= DIRECT_WRITES {
-                let sorted = match &pending {
-                    Pending::Sorted(writes) => Some(Cow::Borrowed(writes)),
-                    Pending::Ops(batch) => Writes::from_batch(batch).map(Cow::Owned),
-                };
-                if let Some(writes) = sorted
-                    && ks.namespaces_exist(&writes)
-                {
-                    let changes = ks.changes_of_writes(&writes)?;
-                    let lsn = p.wal.reserve_lsn()?;
-                    debug_assert_eq!(
-                        lsn,
-                        self.writer.last_lsn + 1,
-                        "the log and the keyspace agree"
-                    );
-                    let committed = ks.checkpoint_with_writes(&mut self.writer, &writes, lsn);
-                    if committed.is_ok() {
-                        // Published after the meta flip: visible and durable.
-                        ks.feed.stage(lsn, changes);
-                    }
-                    drop(self);
-                    drop(writes);
-                    release_if_large(pending);
-                    ks.feed.release(lsn);
-                    return committed.map(|()| lsn);
+        if ks.is_poisoned() {
+            return Err(Error::Poisoned);
+        }
+        if ks.durability.checkpoints(&pending) {
+            let sorted = match &pending {
+                Pending::Sorted(writes) => Some(Cow::Borrowed(writes)),
+                Pending::Ops(batch) => Writes::from_batch(batch).map(Cow::Owned),
+            };
+            if let Some(writes) = sorted
+                && ks.namespaces_exist(&writes)
+            {
+                let changes = ks.changes_of_writes(&writes)?;
+                let committed = ks.durability.commit_sorted(ks, &mut self.writer, &writes);
+                if let Ok(lsn) = committed {
+                    // Published after the meta flip: visible and durable.
+                    ks.feed.stage(lsn, changes);
                 }
+                drop(self);
+                drop(writes);
+                release_if_large(pending);
+                if let Ok(lsn) = committed {
+                    ks.feed.release(lsn);
+                }
+                return committed;
             }
         }
         let batch = match pending {
@@ -383,54 +381,16 @@ impl WriterGuard<'_> {
         let ks = self.ks;
         // Read before anything is logged: a failure here commits nothing.
         let changes = ks.changes_of_batch(batch)?;
-        let mut wait = None;
-        let mut unlogged = false;
-        if let Some(p) = &ks.persist {
-            // A batch that would push the log past the checkpoint threshold is not logged: the
-            // checkpoint that follows it writes it to the page file and flips the meta page,
-            // which is as atomic as a log frame, and the batch is not written twice.
-            unlogged = p.wal.size().saturating_add(crate::wal::encoded_len(batch))
-                > p.checkpoint_wal_bytes;
-            if !unlogged && !self.writer.log_in_use {
-                ks.record_log_in_use(&mut self.writer)?;
-            }
-            let lsn = if unlogged { p.wal.reserve_lsn()? } else { p.wal.append(batch)? };
-            debug_assert_eq!(lsn, self.writer.last_lsn + 1, "the log and the keyspace agree");
-            wait = match ks.config.flush_policy {
-                FlushPolicy::OnEachWrite | FlushPolicy::EveryN(0 | 1) => Some(lsn),
-                FlushPolicy::EveryN(n) => {
-                    self.writer.unsynced += 1;
-                    (self.writer.unsynced >= n).then(|| {
-                        self.writer.unsynced = 0;
-                        lsn
-                    })
-                }
-                _ => None,
-            };
-        }
+        let logged = ks.durability.log(ks, &mut self.writer, batch)?;
         let lsn = self.writer.last_lsn + 1;
+        debug_assert_eq!(lsn, logged.lsn, "the log and the keyspace agree");
         ks.apply(batch, lsn, &mut self.writer);
         self.writer.last_lsn = lsn;
         ks.feed.stage(lsn, changes);
-        if let Some(p) = &ks.persist
-            && (unlogged || p.wal.size() > p.checkpoint_wal_bytes)
-        {
-            // The checkpoint makes this commit durable with everything before it.
-            match ks.checkpoint_locked(&mut self.writer) {
-                Ok(()) => wait = None,
-                // A logged commit stays in the log: a checkpoint that found no space (and left
-                // the handle usable) is only put off to a later commit.
-                Err(_) if !unlogged && !ks.is_poisoned() => {}
-                Err(e) => {
-                    // Not logged, applied in memory and not durable: the handle cannot go on.
-                    ks.poison();
-                    return Err(e);
-                }
-            }
-        }
+        let wait = ks.durability.settle(ks, &mut self.writer, logged)?;
         drop(self);
-        if let (Some(p), Some(lsn)) = (&ks.persist, wait) {
-            p.wal.wait_durable(lsn)?;
+        if let Some(lsn) = wait {
+            ks.durability.wait_durable(lsn)?;
         }
         ks.feed.release(lsn);
         Ok(lsn)

@@ -74,7 +74,7 @@ impl Keyspace {
                 ..IntegrityReport::default()
             },
         };
-        if let Some(p) = &self.persist {
+        if let Some(p) = self.durability.files() {
             let (file, meta, live) = {
                 let mut store = p.store.lock();
                 self.adopt_live_values(&mut store);

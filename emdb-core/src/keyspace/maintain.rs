@@ -34,16 +34,15 @@ impl Keyspace {
     /// [`Error::InMemory`], [`Error::Poisoned`], [`Error::WriteInTransaction`], or the error that
     /// stopped it (after the rename, it poisons the handle).
     pub(crate) fn compact(&self) -> Result<()> {
-        if self.persist.is_none() {
+        let Some(p) = self.durability.files() else {
             return Err(Error::InMemory { operation: "compact" });
-        }
+        };
         let mut guard = self.lock_writer()?;
         self.checkpoint_locked(&mut guard.writer)?;
-        self.compact_locked(&mut guard.writer)
+        self.compact_locked(p, &mut guard.writer)
     }
 
-    fn compact_locked(&self, writer: &mut Writer) -> Result<()> {
-        let Some(p) = &self.persist else { return Ok(()) };
+    fn compact_locked(&self, p: &Persist, writer: &mut Writer) -> Result<()> {
         let storage = Arc::clone(p.store.lock().storage());
         let path = p.path.clone();
         let tmp = sidecar(&path, ".compact");
@@ -61,7 +60,7 @@ impl Keyspace {
             discard(storage.as_ref(), &tmp);
             return Err(Error::io(&path, e));
         }
-        let r = self.install_compacted(&storage, &path, writer, lock);
+        let r = self.install_compacted(p, &storage, &path, writer, lock);
         if r.is_err() {
             self.poison();
         }
@@ -72,12 +71,12 @@ impl Keyspace {
     /// store on it (with its `lock`) and moves every reader and index entry over.
     fn install_compacted(
         &self,
+        p: &Persist,
         storage: &Arc<dyn Storage>,
         path: &Path,
         writer: &mut Writer,
         lock: LockGuard,
     ) -> Result<()> {
-        let Some(p) = &self.persist else { return Ok(()) };
         storage.sync_dir(parent_dir(path)).map_err(|e| Error::io(path, e))?;
         let mut store = p.store.lock();
         store.reopen(p.store_opts, lock)?;
@@ -137,7 +136,9 @@ impl Keyspace {
     /// a database open at `dest`, [`Error::Poisoned`], [`Error::WriteInTransaction`], or an I/O
     /// error (`<dest>.tmp` is removed, `dest` untouched).
     pub(crate) fn backup_to(&self, dest: &Path) -> Result<()> {
-        let Some(p) = &self.persist else { return Err(Error::InMemory { operation: "backup" }) };
+        let Some(p) = self.durability.files() else {
+            return Err(Error::InMemory { operation: "backup" });
+        };
         let storage = Arc::clone(p.store.lock().storage());
         let dest = storage.resolve(dest).map_err(|e| Error::io(dest, e))?;
         let tmp = sidecar(&dest, ".tmp");
@@ -179,7 +180,7 @@ impl Keyspace {
         let now = self.now();
         let live_records = self.namespaces().iter().map(|ns| ns.stats.read().len(now) as u64).sum();
         let last_lsn = self.committed.load(std::sync::atomic::Ordering::Acquire);
-        let Some(p) = &self.persist else {
+        let Some(p) = self.durability.files() else {
             return Ok(Stats {
                 live_records,
                 file_bytes: 0,

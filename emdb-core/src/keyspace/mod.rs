@@ -29,6 +29,7 @@ mod alloc;
 mod checkpoint;
 mod commit;
 mod config;
+mod durability;
 mod feed;
 mod index;
 mod integrity;
@@ -51,9 +52,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use parking_lot::{Mutex, RwLock};
 
-use self::commit::{Writer, Written};
+use self::commit::{Pending, Writer, Written};
 pub(crate) use self::config::Config;
 pub use self::config::FlushPolicy;
+use self::durability::{Durability, InMemory, Logged};
 use self::feed::Feed;
 pub(crate) use self::feed::Subscriber;
 pub use self::feed::{Commit, RawEvent};
@@ -85,8 +87,8 @@ pub(crate) struct Keyspace {
     snapshots: Mutex<Snapshots>,
     registry: RwLock<Registry>,
     default_ns: Arc<NsState>,
-    /// The page file and the log; `None` for an in-memory database.
-    persist: Option<Persist>,
+    /// What commits become beyond memory: nothing, or the log and the page file.
+    durability: Box<dyn Durability>,
     /// A failed sync or checkpoint: every later write is refused until the database is reopened.
     poisoned: AtomicBool,
     persistent: bool,
@@ -111,7 +113,7 @@ impl Keyspace {
             snapshots: Mutex::new(Snapshots::default()),
             registry: RwLock::new(registry),
             default_ns,
-            persist: None,
+            durability: Box::new(InMemory),
             poisoned: AtomicBool::new(false),
             persistent,
             loading: None,
@@ -142,13 +144,12 @@ impl Keyspace {
     /// them.
     #[cfg(test)]
     pub(crate) fn persist(&self) -> Option<&Persist> {
-        self.persist.as_ref()
+        self.durability.files()
     }
 
     /// Whether a failed sync or checkpoint has poisoned the handle.
     pub(crate) fn is_poisoned(&self) -> bool {
-        self.poisoned.load(Ordering::Acquire)
-            || self.persist.as_ref().is_some_and(|p| p.wal.is_poisoned())
+        self.poisoned.load(Ordering::Acquire) || self.durability.is_poisoned()
     }
 
     pub(crate) fn poison(&self) {
@@ -160,15 +161,14 @@ impl Keyspace {
     /// # Errors
     /// [`Error::Poisoned`], or the I/O error of the sync (which poisons the handle).
     pub(crate) fn flush(&self) -> Result<()> {
-        let Some(p) = &self.persist else { return Ok(()) };
-        if p.read_only {
+        if self.durability.read_only() {
             // Nothing was written.
             return Ok(());
         }
         if self.is_poisoned() {
             return Err(Error::Poisoned);
         }
-        p.wal.sync()
+        self.durability.flush()
     }
 
     /// The LSN of the newest published commit.
@@ -185,7 +185,9 @@ impl Keyspace {
     /// checkpoint (which poisons the handle; the file still holds the previous checkpoint and the
     /// log every commit since).
     pub(crate) fn checkpoint(&self) -> Result<()> {
-        if self.persist.is_none() {
+        if self.durability.files().is_none() {
+            // In memory: nothing to write, and no writer lock to take (not even inside a
+            // transaction).
             return Ok(());
         }
         let mut guard = self.lock_writer()?;

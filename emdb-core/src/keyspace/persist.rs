@@ -13,11 +13,13 @@ use std::time::{Duration, SystemTime};
 use parking_lot::{Condvar, Mutex, RwLock};
 
 use super::reclaim::Mover;
-use super::{Keyspace, Writer};
+use super::{Durability, FlushPolicy, Keyspace, Logged, Pending, ValueSource, Writer};
+use crate::batch::{Batch, Writes};
 use crate::error::{Error, Result};
 use crate::io::Storage;
 use crate::page::file::PageFile;
 use crate::page::meta::LogBinding;
+use crate::page::node::ValueLoc;
 use crate::tree::TreeRoot;
 #[cfg(test)]
 use crate::tree::reclaim::LiveValues;
@@ -101,6 +103,17 @@ pub(crate) struct Persist {
 }
 
 impl Persist {
+    /// After the last checkpoint of a close: records in the meta page that the log holds no
+    /// frame past it, so that a log missing at the next open loses nothing.
+    fn record_log_clean(&self) -> Result<()> {
+        let mut store = self.store.lock();
+        if self.wal.last_lsn() != store.meta().checkpoint_lsn {
+            return Ok(());
+        }
+        let Some(log) = store.log_binding() else { return Ok(()) };
+        store.record_log_binding(LogBinding { salt: self.wal.salt(), in_use: false, ..log })
+    }
+
     /// The page file.
     pub(crate) fn file(&self) -> Arc<PageFile> {
         Arc::clone(&self.file.read())
@@ -172,7 +185,7 @@ impl Keyspace {
     /// the current count saw emptied (tests of the crash sweeps, which must reclaim).
     #[cfg(test)]
     pub(crate) fn reclaimed(&self) -> (u64, u64) {
-        let Some(p) = &self.persist else { return (0, 0) };
+        let Some(p) = self.durability.files() else { return (0, 0) };
         let emptied = p.store.lock().live_values().map_or(0, LiveValues::emptied);
         (p.mover.moved.load(Ordering::Relaxed), emptied)
     }
@@ -195,8 +208,7 @@ impl Keyspace {
     ///
     /// # Errors
     /// The error of the meta page's write or sync, which poisons the handle.
-    pub(crate) fn record_log_in_use(&self, writer: &mut Writer) -> Result<()> {
-        let Some(p) = &self.persist else { return Ok(()) };
+    pub(crate) fn record_log_in_use(&self, p: &Persist, writer: &mut Writer) -> Result<()> {
         let mut store = p.store.lock();
         let Some(log) = store.log_binding() else { return Ok(()) };
         let r = store.record_log_binding(LogBinding { salt: p.wal.salt(), in_use: true, ..log });
@@ -207,18 +219,6 @@ impl Keyspace {
             writer.log_in_use = true;
         }
         r
-    }
-
-    /// After the last checkpoint of a close: records in the meta page that the log holds no
-    /// frame past it, so that a log missing at the next open loses nothing.
-    fn record_log_clean(&self) -> Result<()> {
-        let Some(p) = &self.persist else { return Ok(()) };
-        let mut store = p.store.lock();
-        if p.wal.last_lsn() != store.meta().checkpoint_lsn {
-            return Ok(());
-        }
-        let Some(log) = store.log_binding() else { return Ok(()) };
-        store.record_log_binding(LogBinding { salt: p.wal.salt(), in_use: false, ..log })
     }
 }
 
@@ -231,19 +231,112 @@ impl Drop for Keyspace {
             loading.stop();
             loading.is_ready()
         });
-        let Some(p) = &self.persist else { return };
-        if p.read_only {
+        let writer = (built && !self.is_poisoned()).then(|| std::mem::take(self.writer.get_mut()));
+        self.durability.close(self, writer);
+    }
+}
+
+impl Durability for Persist {
+    fn files(&self) -> Option<&Persist> {
+        Some(self)
+    }
+
+    fn read_only(&self) -> bool {
+        self.read_only
+    }
+
+    fn is_poisoned(&self) -> bool {
+        self.wal.is_poisoned()
+    }
+
+    fn flush(&self) -> Result<()> {
+        self.wal.sync()
+    }
+
+    fn checkpoints(&self, pending: &Pending) -> bool {
+        pending.is_large()
+            || self.wal.size().saturating_add(pending.encoded_len()) > self.checkpoint_wal_bytes
+    }
+
+    fn commit_sorted(&self, ks: &Keyspace, writer: &mut Writer, sorted: &Writes) -> Result<u64> {
+        let lsn = self.wal.reserve_lsn()?;
+        debug_assert_eq!(lsn, writer.last_lsn + 1, "the log and the keyspace agree");
+        ks.checkpoint_with_writes(self, writer, sorted, lsn)?;
+        Ok(lsn)
+    }
+
+    fn log(&self, ks: &Keyspace, writer: &mut Writer, batch: &Batch) -> Result<Logged> {
+        // A batch that would push the log past the checkpoint threshold is not logged: the
+        // checkpoint that follows it writes it to the page file and flips the meta page,
+        // which is as atomic as a log frame, and the batch is not written twice.
+        let unlogged = self.wal.size().saturating_add(crate::wal::encoded_len(batch))
+            > self.checkpoint_wal_bytes;
+        if !unlogged && !writer.log_in_use {
+            ks.record_log_in_use(self, writer)?;
+        }
+        let lsn = if unlogged { self.wal.reserve_lsn()? } else { self.wal.append(batch)? };
+        debug_assert_eq!(lsn, writer.last_lsn + 1, "the log and the keyspace agree");
+        let wait = match ks.config.flush_policy {
+            FlushPolicy::OnEachWrite | FlushPolicy::EveryN(0 | 1) => Some(lsn),
+            FlushPolicy::EveryN(n) => {
+                writer.unsynced += 1;
+                (writer.unsynced >= n).then(|| {
+                    writer.unsynced = 0;
+                    lsn
+                })
+            }
+            _ => None,
+        };
+        Ok(Logged { lsn, unlogged, wait })
+    }
+
+    fn settle(&self, ks: &Keyspace, writer: &mut Writer, logged: Logged) -> Result<Option<u64>> {
+        if !logged.unlogged && self.wal.size() <= self.checkpoint_wal_bytes {
+            return Ok(logged.wait);
+        }
+        // The checkpoint makes this commit durable with everything before it.
+        match ks.checkpoint_files(self, writer) {
+            Ok(()) => Ok(None),
+            // A logged commit stays in the log: a checkpoint that found no space (and left the
+            // handle usable) is only put off to a later commit.
+            Err(_) if !logged.unlogged && !ks.is_poisoned() => Ok(logged.wait),
+            Err(e) => {
+                // Not logged, applied in memory and not durable: the handle cannot go on.
+                ks.poison();
+                Err(e)
+            }
+        }
+    }
+
+    fn wait_durable(&self, lsn: u64) -> Result<()> {
+        self.wal.wait_durable(lsn)
+    }
+
+    fn checkpoint(&self, ks: &Keyspace, writer: &mut Writer) -> Result<()> {
+        ks.checkpoint_files(self, writer)
+    }
+
+    fn close(&self, ks: &Keyspace, writer: Option<Writer>) {
+        if self.read_only {
             return;
         }
-        if built && !self.is_poisoned() {
-            let mut writer = std::mem::take(self.writer.get_mut());
+        if let Some(mut writer) = writer {
             writer.closing = true;
             // Errors cannot be reported from a drop; the log still holds every commit.
-            if self.checkpoint_locked(&mut writer).is_ok() {
+            if ks.checkpoint_files(self, &mut writer).is_ok() {
                 let _ = self.record_log_clean();
             }
         }
-        let storage = Arc::clone(p.store.lock().storage());
-        let _ = storage.remove(&pid_path(&p.path));
+        let storage = Arc::clone(self.store.lock().storage());
+        let _ = storage.remove(&pid_path(&self.path));
+    }
+
+    fn read_value_into(&self, loc: ValueLoc, out: &mut Vec<u8>) -> Result<()> {
+        self.file().read_value_into(loc, out)
+    }
+
+    fn value_source(&self) -> Result<Option<ValueSource>> {
+        let file = self.file();
+        Ok(Some(ValueSource { map: file.current_map()?, file }))
     }
 }

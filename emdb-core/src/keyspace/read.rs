@@ -100,18 +100,13 @@ impl Keyspace {
                 Ok(())
             }
             (Held::Disk(loc), Some(source)) => source.read_into(*loc, out),
-            (Held::Disk(loc), None) => match &self.persist {
-                Some(p) => p.file().read_value_into(*loc, out),
-                None => Ok(()),
-            },
+            (Held::Disk(loc), None) => self.durability.read_value_into(*loc, out),
         }
     }
 
     /// Hands every namespace's index the current page file and its mapping, for point reads.
     pub(crate) fn publish_value_source(&self) -> Result<()> {
-        let Some(p) = &self.persist else { return Ok(()) };
-        let file = p.file();
-        let source = ValueSource { map: file.current_map()?, file };
+        let Some(source) = self.durability.value_source()? else { return Ok(()) };
         for ns in self.namespaces() {
             ns.index.publish(Some(&source));
         }

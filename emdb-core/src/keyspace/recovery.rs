@@ -101,7 +101,7 @@ impl Keyspace {
             }
             _ => None,
         };
-        ks.persist = Some(Persist {
+        ks.durability = Box::new(Persist {
             path: opts.path.clone(),
             store: Mutex::new(store),
             file: RwLock::new(Arc::clone(&file)),
@@ -128,7 +128,7 @@ impl Keyspace {
             } else {
                 // No thread to spare: build them here.
                 let live = build_now(&ks)?;
-                if let Some(p) = &ks.persist {
+                if let Some(p) = ks.durability.files() {
                     p.store.lock().set_live_values(live);
                 }
             }

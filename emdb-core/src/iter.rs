@@ -14,7 +14,8 @@ use crate::error::Result;
 use crate::io::SharedMap;
 use crate::keyspace::{Keyspace, NsState, SnapshotGuard, TreeSnap, View, Visible, is_expired};
 use crate::page::file::{Page, PageFile};
-use crate::page::node::{Leaf, LeafEntry, ValueLoc, ValueRef};
+use crate::page::leaf::{Leaf, LeafEntry};
+use crate::page::value::{ValueLoc, ValueRef};
 use crate::page::{PAGE_SIZE_U64, PageId};
 use crate::tree::Position;
 

@@ -22,7 +22,7 @@ use crate::batch::{DEFAULT_NS, NO_EXPIRY, NsId};
 use crate::error::{Error, Result};
 use crate::integrity::IntegrityReport;
 use crate::page::file::PageFile;
-use crate::page::node::{ValueLoc, ValueRef};
+use crate::page::value::{ValueLoc, ValueRef};
 use crate::tree::reclaim::LiveValues;
 use crate::tree::{self, TreeRoot, check};
 
@@ -304,7 +304,7 @@ mod tests {
         let persist = db.keyspace().persist.as_ref().unwrap();
         let mut store = persist.store.lock();
         let mut wrong = store.live_values().cloned().unwrap();
-        wrong.add(crate::page::node::ValueLoc::Packed { page: 2, offset: 16, len: 9 });
+        wrong.add(crate::page::value::ValueLoc::Packed { page: 2, offset: 16, len: 9 });
         store.set_live_values(wrong);
         drop(store);
         let err = db.check_integrity().unwrap_err();

@@ -29,7 +29,7 @@ use super::{Held, IndexSlot, NsState};
 use crate::batch::NsId;
 use crate::error::{Error, Result};
 use crate::page::file::PageFile;
-use crate::page::node::ValueRef;
+use crate::page::value::ValueRef;
 use crate::tree::reclaim::LiveValues;
 use crate::tree::{TreeRoot, scan};
 

@@ -59,7 +59,7 @@ use crate::builder::FlushPolicy;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::page::file::PageFile;
-use crate::page::node::ValueLoc;
+use crate::page::value::ValueLoc;
 use crate::progress::Reporter;
 
 /// Batches with more keys than this lock every shard instead of hashing each key twice.

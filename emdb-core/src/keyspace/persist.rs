@@ -36,7 +36,7 @@ use crate::error::{Error, Result};
 use crate::io::{Storage, replaced_path};
 use crate::page::file::PageFile;
 use crate::page::meta::{LogBinding, random_id};
-use crate::page::node::{ValueLoc, ValueRef};
+use crate::page::value::{ValueLoc, ValueRef};
 #[cfg(test)]
 use crate::tree::reclaim::LiveValues;
 use crate::tree::store::{Access, Store, StoreOptions, pid_path, record_locker};

@@ -7,9 +7,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::RwLock;
 
-use super::node::ValueLoc;
 use super::value::{
-    MAX_VALUE_LEN, O_VALUE, R_VALUE, bare_value, check_overflow, check_overflow_header,
+    MAX_VALUE_LEN, O_VALUE, R_VALUE, ValueLoc, bare_value, check_overflow, check_overflow_header,
     check_record, record_in_checked_page,
 };
 use super::verified::VerifiedPages;

@@ -49,8 +49,8 @@ pub(crate) const MAGIC: [u8; 8] = *b"emdb\x0d\x0a\x1a\x0a";
 /// The file format version this program writes. It reads every version from
 /// [`OLDEST_FORMAT_VERSION`] up to this one.
 ///
-/// Version 2 leaves out the expiry of leaf entries that never expire (see `node.rs`); version 1
-/// entries always carry it and decode unchanged. Version 3 writes compact leaves (type 8:
+/// Version 2 leaves out the expiry of leaf entries that never expire (see `legacy_leaf.rs`);
+/// version 1 entries always carry it and decode unchanged. Version 3 writes compact leaves (type 8:
 /// varint lengths and locations) and bare value pages (type 7: values without record headers);
 /// the fixed leaves (type 2) and record value pages (type 5) of versions 1 and 2 still read.
 /// So an older file opens as it is, every page a checkpoint writes is of the newest version,

@@ -1,5 +1,6 @@
 //! Page formats of the page file: 4 KiB pages, little-endian integers, a CRC32C on every page;
-//! the common page header, the page file itself, and the allocator.
+//! the common page header and the slot table of node pages, the page file itself, and the
+//! allocator.
 //!
 //! Every data page (all but the two meta pages, see [`meta`]) opens with the same header:
 //!
@@ -19,11 +20,16 @@
 //! (format 3). Format 3 writes only 3, 4, 6, 7 and 8, and reads all of them: the pages of an
 //! older file keep their layout until a checkpoint rewrites them or compaction rewrites the file.
 
+use std::cmp::Ordering;
+
 pub(crate) mod alloc;
+pub(crate) mod branch;
 pub(crate) mod file;
 pub(crate) mod freelist;
+pub(crate) mod leaf;
+mod legacy_leaf;
 pub(crate) mod meta;
-pub(crate) mod node;
+pub(crate) mod pack;
 pub(crate) mod value;
 mod verified;
 
@@ -43,6 +49,37 @@ pub(crate) const PAGE_SIZE_U32: u32 = 4096;
 /// A length or offset known to fit a page, as the `u16` the formats store.
 pub(crate) fn u16_of(n: usize) -> u16 {
     u16::try_from(n).unwrap_or(u16::MAX)
+}
+
+/// The longest key the tree stores: a 4-byte namespace prefix and a 1024-byte user key.
+pub(crate) const MAX_KEY_LEN: usize = 1024 + 4;
+
+/// Byte order of two keys, as `a.cmp(b)`; keys that differ in their first eight bytes (nearly
+/// every pair a search meets: the namespace prefix and four key bytes) are told apart with one
+/// integer comparison instead of a call to `memcmp`.
+#[inline]
+fn compare_keys(a: &[u8], b: &[u8]) -> Ordering {
+    if let (Some(x), Some(y)) = (a.first_chunk::<8>(), b.first_chunk::<8>()) {
+        let (x, y) = (u64::from_be_bytes(*x), u64::from_be_bytes(*y));
+        if x != y {
+            return x.cmp(&y);
+        }
+    }
+    a.cmp(b)
+}
+
+/// Reads the slot table of a node page: `n` offsets at `slots`, each pointing into the page
+/// past the table.
+#[inline]
+fn slot(page: &[u8], slots: usize, n: usize, i: usize) -> Result<usize, String> {
+    if i >= n {
+        return Err(format!("slot {i} out of {n}"));
+    }
+    let off = usize::from(get_u16(page, slots + 2 * i).ok_or("slot table out of the page")?);
+    if off < slots + 2 * n || off >= PAGE_SIZE {
+        return Err(format!("slot {i} points at {off}, outside the entry area"));
+    }
+    Ok(off)
 }
 
 /// A page in memory.
@@ -287,6 +324,26 @@ pub(crate) fn count(page: &[u8]) -> u16 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn compare_keys_agrees_with_byte_order() {
+        let keys: [&[u8]; 9] = [
+            b"",
+            b"a",
+            b"abcdefgh",
+            b"abcdefgh\0",
+            b"abcdefgi",
+            b"abcdefg",
+            b"b",
+            b"\xff",
+            b"abcdefghz",
+        ];
+        for a in keys {
+            for b in keys {
+                assert_eq!(compare_keys(a, b), a.cmp(b), "{a:?} vs {b:?}");
+            }
+        }
+    }
 
     #[test]
     fn a_sealed_page_verifies_and_any_flipped_bit_does_not() {

@@ -1,5 +1,5 @@
 //! Value pages (many medium values packed per page) and overflow runs (one large value over
-//! consecutive pages).
+//! consecutive pages), and the locations of values in them that leaves hold ([`ValueLoc`]).
 //!
 //! Bare value page (type 7, format 3), filled front to back once and never rewritten (a
 //! location stays valid until compaction, or a checkpoint emptying the page, moves the value):
@@ -44,6 +44,67 @@
 //! The header's CRC32C covers bytes 4..24+len of the run.
 
 use super::{HEADER_LEN, PAGE_SIZE, PAGE_SIZE_U64, PageId, PageType, get_u32, get_u64};
+
+/// Where a value that does not sit in its leaf lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum ValueLoc {
+    /// The bytes `offset..offset + len` of bare value page `page` (type 7, format 3).
+    Packed {
+        /// The value page.
+        page: PageId,
+        /// The value's first byte inside the page.
+        offset: u16,
+        /// The value's length.
+        len: u32,
+    },
+    /// A record (length, checksum, value) at byte `offset` of value page `page` (type 5,
+    /// formats 1 and 2).
+    Record {
+        /// The value page.
+        page: PageId,
+        /// The record's byte offset inside the page.
+        offset: u16,
+        /// The value's length.
+        len: u32,
+    },
+    /// An overflow run starting at `page`.
+    Overflow {
+        /// The first page of the run.
+        page: PageId,
+        /// The value's length.
+        len: u32,
+    },
+}
+
+impl ValueLoc {
+    /// The length of the value.
+    #[inline]
+    pub(crate) fn len(&self) -> u32 {
+        match *self {
+            ValueLoc::Packed { len, .. }
+            | ValueLoc::Record { len, .. }
+            | ValueLoc::Overflow { len, .. } => len,
+        }
+    }
+
+    /// The page the value starts on.
+    pub(crate) fn page(&self) -> PageId {
+        match *self {
+            ValueLoc::Packed { page, .. }
+            | ValueLoc::Record { page, .. }
+            | ValueLoc::Overflow { page, .. } => page,
+        }
+    }
+}
+
+/// A leaf entry's value: the bytes themselves or where they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ValueRef<'a> {
+    /// The value, stored in the leaf.
+    Inline(&'a [u8]),
+    /// The value lives in a value page or an overflow run.
+    Stored(ValueLoc),
+}
 
 /// Offset of the record length inside a value record (type-5 pages).
 const R_LEN: usize = 0;

@@ -11,8 +11,7 @@ use crate::error::Result;
 use crate::page::file::{Page, PageFile};
 use crate::page::freelist;
 use crate::page::meta::Meta;
-use crate::page::node::{ValueLoc, ValueRef};
-use crate::page::value::{self, run_pages};
+use crate::page::value::{self, ValueLoc, ValueRef, run_pages};
 use crate::page::{PAGE_SIZE_U64, PageId, PageType, count};
 
 use super::{branch, leaf, read_node};

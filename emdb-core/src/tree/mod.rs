@@ -16,8 +16,10 @@ pub(crate) mod write;
 pub(crate) use cursor::{Cursor, Position};
 
 use crate::error::Result;
+use crate::page::branch::Branch;
 use crate::page::file::{Page, PageFile};
-use crate::page::node::{Branch, Leaf, LeafEntry, ValueLoc, ValueRef};
+use crate::page::leaf::{Leaf, LeafEntry};
+use crate::page::value::{ValueLoc, ValueRef};
 use crate::page::{PageId, PageType, level};
 
 /// Where a tree starts: its root page and its height (0 and 0 for the empty tree).

@@ -14,8 +14,7 @@ use super::{TreeRoot, scan};
 use crate::error::Result;
 use crate::page::PageId;
 use crate::page::file::PageFile;
-use crate::page::node::{ValueLoc, ValueRef};
-use crate::page::value::{R_VALUE, VALUE_SPACE};
+use crate::page::value::{R_VALUE, VALUE_SPACE, ValueLoc, ValueRef};
 
 /// The live values of one value page.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -214,8 +213,7 @@ impl PageSet {
 #[cfg(test)]
 mod tests {
     use super::{LiveValues, PageSet};
-    use crate::page::node::ValueLoc;
-    use crate::page::value::VALUE_SPACE;
+    use crate::page::value::{VALUE_SPACE, ValueLoc};
 
     fn packed(page: u64, len: u32) -> ValueLoc {
         ValueLoc::Packed { page, offset: 16, len }

@@ -22,8 +22,9 @@ use crate::io::{LockGuard, LockMode, Storage, parent_dir, replaced_path, sidecar
 use crate::page::alloc::Allocator;
 use crate::page::file::PageFile;
 use crate::page::freelist::{self, EXTENTS_PER_PAGE, Extent};
+use crate::page::leaf::MAX_LEAF_ENTRY;
 use crate::page::meta::{self, LogBinding, MAGIC, Meta};
-use crate::page::node::{MAX_LEAF_ENTRY, ValueLoc};
+use crate::page::value::ValueLoc;
 use crate::page::{PAGE_SIZE, PAGE_SIZE_U64, PageId, PageType};
 
 use super::TreeRoot;
@@ -718,7 +719,7 @@ mod tests {
     use super::*;
     use crate::io::Storage;
     use crate::io::fault::{CrashMode, FaultKind, FaultStorage};
-    use crate::page::node::{ValueLoc, ValueRef};
+    use crate::page::value::{ValueLoc, ValueRef};
     use crate::page::{PageId, new_page};
     use crate::tree::check::check;
     use crate::tree::tests::{Model, apply_batch, assert_matches, open, read_entry};
@@ -749,8 +750,8 @@ mod tests {
         let mut m = Model::new();
         scan(file, store.root(), |e| {
             let v = match e.value {
-                crate::page::node::ValueRef::Inline(b) => b.to_vec(),
-                crate::page::node::ValueRef::Stored(loc) => file.read_value(loc)?,
+                crate::page::value::ValueRef::Inline(b) => b.to_vec(),
+                crate::page::value::ValueRef::Stored(loc) => file.read_value(loc)?,
             };
             m.insert(e.key.to_vec(), (v, e.expires_at));
             Ok(())
@@ -1143,10 +1144,10 @@ mod tests {
             let e = leaf.entry(i).unwrap();
             let v = if i + 1 == n { first } else { e.value };
             let mut raw = Vec::new();
-            crate::page::node::encode_leaf_entry(&mut raw, e.key, 0, v).unwrap();
+            crate::page::leaf::encode_leaf_entry(&mut raw, e.key, 0, v).unwrap();
             raws.push(raw);
         }
-        let mut forged = crate::page::node::build_leaf(raws.iter().map(Vec::as_slice));
+        let mut forged = crate::page::leaf::build_leaf(raws.iter().map(Vec::as_slice));
         drop(page);
         store.file().write_page(root.root, &mut forged).unwrap();
         let err = check(store.file(), &store.meta()).unwrap_err();

@@ -8,16 +8,21 @@ use std::collections::HashSet;
 use super::reclaim::LiveValues;
 
 use crate::error::{Error, Result};
+use crate::page::MAX_KEY_LEN;
 use crate::page::alloc::Allocator;
-use crate::page::file::PageFile;
-use crate::page::meta::MAX_HEIGHT;
-use crate::page::node::{
-    BRANCH_SPACE, LEAF_SPACE, Leaf, LeafLayout, MAX_KEY_LEN, MAX_LEAF_ENTRY, ValueLoc, ValueRef,
-    branch_item_child, branch_item_key, build_branch, build_leaf, encode_branch_item,
-    encode_leaf_entry, inline_entry_len, pack, parse_leaf_entry,
+use crate::page::branch::{
+    BRANCH_SPACE, branch_item_child, branch_item_key, build_branch, encode_branch_item,
 };
+use crate::page::file::PageFile;
+use crate::page::leaf::{
+    LEAF_SPACE, Leaf, LeafLayout, MAX_LEAF_ENTRY, build_leaf, encode_leaf_entry, inline_entry_len,
+    parse_leaf_entry,
+};
+use crate::page::meta::MAX_HEIGHT;
+use crate::page::pack::pack;
 use crate::page::value::{
-    FIRST_RECORD, MAX_VALUE_LEN, O_VALUE, PACKED_MAX, R_VALUE, overflow_header, put_bare, run_pages,
+    FIRST_RECORD, MAX_VALUE_LEN, O_VALUE, PACKED_MAX, R_VALUE, ValueLoc, ValueRef, overflow_header,
+    put_bare, run_pages,
 };
 use crate::page::{
     PAGE_SIZE, PAGE_SIZE_U64, PageBuf, PageId, PageType, new_page, seal, u16_of, write_header,

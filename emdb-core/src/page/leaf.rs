@@ -1,5 +1,6 @@
-//! B+tree node pages: the leaf and branch layouts, their bounded readers, and the packing of a
-//! sorted run of entries into as few, evenly filled pages as fit.
+//! Leaf pages: the compact layout this program writes (type 8, format 3), the bounded reader of
+//! both leaf layouts and the leaf builder. The fixed layout of formats 1 and 2 (type 2) is in
+//! `legacy_leaf.rs`.
 //!
 //! Compact leaf page (type 8, format 3; the only leaf layout this program writes):
 //!
@@ -33,88 +34,39 @@
 //! Varints are unsigned LEB128 in their shortest form (`page::get_varint` refuses any other),
 //! and every field has one encoding (a short key in the tag, a stored expiry never 0), so an
 //! entry is exactly `encode(decode(entry))`. A 28-byte key with a 150-byte value in a value
-//! page of a file below 8 GiB takes 35 bytes and its slot 2, where the fixed layout below takes
-//! 45 and 2: the tag holds the key length and the kind, the page number takes 3 bytes, and the
-//! span 3 (two for the offset and two for the length would be 4). Kind 3 exists for the values
+//! page of a file below 8 GiB takes 35 bytes and its slot 2, where the fixed layout
+//! (`legacy_leaf.rs`) takes 45 and 2: the tag holds the key length and the kind, the page
+//! number takes 3 bytes, and the span 3 (two for the offset and two for the length would be 4). Kind 3 exists for the values
 //! of a format-1 or format-2 file: a checkpoint that rewrites an old leaf writes it in this
 //! layout, but its values stay where they are (in type-5 pages) until compaction, or a checkpoint
 //! emptying their page, moves them.
 //!
-//! Leaf page of formats 1 and 2 (type 2; read, never written):
-//!
-//! ```text
-//! entry with an expiry (kind byte < 0x80):
-//! +0         +2     +3              +11        +11+k
-//! +----------+------+---------------+----------+------------------------------+
-//! | key_len  | kind | expires_at    | key      | value part                   |
-//! |   u16    |  u8  |   u64 (ms)    | [key_len]|                              |
-//! +----------+------+---------------+----------+------------------------------+
-//!
-//! entry without one (kind byte has bit 0x80 set; format 2):
-//! +0         +2     +3         +3+k
-//! +----------+------+----------+------------------------------+
-//! | key_len  | kind | key      | value part                   |
-//! |   u16    |  u8  | [key_len]|                              |
-//! +----------+------+----------+------------------------------+
-//!
-//! kind & 0x7f = 0 inline:   len u16, bytes[len]
-//! kind & 0x7f = 1 record:   page u64, offset u16, len u32     (a record in a type-5 page)
-//! kind & 0x7f = 2 overflow: page u64, len u32                 (an overflow run)
-//! ```
-//!
-//! Format 1 always stored the expiry (0 for none), so its entries are format-2 entries with the
-//! expiry present. The page type tells a reader which entry layout a leaf holds; a leaf is
-//! written in one layout only.
-//!
-//! Branch page (level >= 1; `n` separator keys, `n + 1` children; child `i` holds the keys `k`
-//! with `key[i-1] <= k < key[i]`; unchanged since format 1):
-//!
-//! ```text
-//! 0          16         24              24+2n
-//! +----------+----------+---------------+------------------------------------+
-//! |  header  | child 0  | slot[n]: u16  | items: key_len u16, key, child u64 |
-//! | (type 3) |   u64    | item offsets  | (the child right of the key)       |
-//! +----------+----------+---------------+------------------------------------+
-//! ```
-//!
-//! An entry or item is self-contained bytes, so rewriting a node copies unchanged entries
-//! verbatim without decoding them (an entry of an old leaf is decoded and encoded again in the
-//! compact layout).
+//! An entry is self-contained bytes, so rewriting a leaf copies unchanged entries verbatim
+//! without decoding them (an entry of an old leaf is decoded and encoded again in the compact
+//! layout).
 
 use std::cmp::Ordering;
 
-use super::{HEADER_LEN, PAGE_SIZE, PageBuf, PageId, PageType, get_u16, get_u32, get_u64};
-use super::{get_varint, new_page, put, put_varint, u16_of, varint_len, write_header};
+use super::legacy_leaf;
+use super::value::{ValueLoc, ValueRef};
+use super::{
+    HEADER_LEN, MAX_KEY_LEN, PAGE_SIZE, PageBuf, PageId, PageType, compare_keys, get_u64,
+    get_varint, new_page, put, put_varint, slot, u16_of, varint_len, write_header,
+};
 
-/// The longest key the tree stores: a 4-byte namespace prefix and a 1024-byte user key.
-pub(crate) const MAX_KEY_LEN: usize = 1024 + 4;
-
-/// Offset of the key length in a fixed-layout leaf entry.
-const E_KEY_LEN: usize = 0;
-/// Offset of the value kind in a fixed-layout leaf entry.
-const E_KIND: usize = E_KEY_LEN + 2;
-/// Offset of the expiry in a fixed-layout leaf entry.
-const E_EXPIRES: usize = E_KIND + 1;
-/// Offset of the key bytes in a fixed-layout leaf entry that stores an expiry (right after the
-/// kind byte when it stores none).
-#[cfg(test)]
-const E_KEY: usize = E_EXPIRES + 8;
-
-/// Value kinds: an inline value.
+/// Value kinds of a compact entry (the tag's kind bits): an inline value.
 const KIND_INLINE: u8 = 0;
-/// In a compact leaf: a value in a bare value page; in a fixed leaf: a record in a value page.
+/// A value in a bare value page.
 const KIND_PACKED: u8 = 1;
 /// A value in an overflow run.
 const KIND_OVERFLOW: u8 = 2;
 /// A record in a value page of formats 1 and 2 (compact leaves only).
 const KIND_RECORD: u8 = 3;
-/// Set in the kind byte of a fixed-layout entry that stores no expiry (format 2).
-const KIND_NO_EXPIRY: u8 = 0x80;
 
 /// The kind bits of a compact entry's tag.
 const TAG_KIND: u8 = 0b11;
 /// Set in a compact entry's tag when the entry stores an expiry.
-const TAG_EXPIRY: u8 = 0b100;
+pub(super) const TAG_EXPIRY: u8 = 0b100;
 /// The key length field of a compact entry's tag is `tag >> TAG_KEY_SHIFT`.
 const TAG_KEY_SHIFT: u32 = 3;
 /// The tag's key length that says "longer: the length minus this follows as a varint".
@@ -128,17 +80,11 @@ const fn tag_len(key_len: usize) -> usize {
     if key_len < TAG_LONG_KEY { 1 } else { 1 + varint_len((key_len - TAG_LONG_KEY) as u64) }
 }
 
-/// Offset of child 0 in a branch page.
-const B_CHILD0: usize = HEADER_LEN;
-/// Offset of the slot array in a branch page.
-const B_SLOTS: usize = B_CHILD0 + 8;
 /// Offset of the slot array in a leaf page.
 const L_SLOTS: usize = HEADER_LEN;
 
 /// Bytes of a leaf page available to slots and entries.
 pub(crate) const LEAF_SPACE: usize = PAGE_SIZE - L_SLOTS;
-/// Bytes of a branch page available to slots and items.
-pub(crate) const BRANCH_SPACE: usize = PAGE_SIZE - B_SLOTS;
 /// The largest leaf entry (slot included): two always fit in one leaf, so splits terminate.
 pub(crate) const MAX_LEAF_ENTRY: usize = LEAF_SPACE / 2;
 
@@ -149,68 +95,6 @@ pub(crate) const fn inline_entry_len(key_len: usize, value_len: usize) -> usize 
 }
 
 const _: () = assert!(inline_entry_len(MAX_KEY_LEN, 0) + 2 <= MAX_LEAF_ENTRY);
-const _: () = assert!(3 * (2 + 2 + MAX_KEY_LEN + 8) <= BRANCH_SPACE);
-
-/// Where a value that does not sit in its leaf lives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum ValueLoc {
-    /// The bytes `offset..offset + len` of bare value page `page` (type 7, format 3).
-    Packed {
-        /// The value page.
-        page: PageId,
-        /// The value's first byte inside the page.
-        offset: u16,
-        /// The value's length.
-        len: u32,
-    },
-    /// A record (length, checksum, value) at byte `offset` of value page `page` (type 5,
-    /// formats 1 and 2).
-    Record {
-        /// The value page.
-        page: PageId,
-        /// The record's byte offset inside the page.
-        offset: u16,
-        /// The value's length.
-        len: u32,
-    },
-    /// An overflow run starting at `page`.
-    Overflow {
-        /// The first page of the run.
-        page: PageId,
-        /// The value's length.
-        len: u32,
-    },
-}
-
-impl ValueLoc {
-    /// The length of the value.
-    #[inline]
-    pub(crate) fn len(&self) -> u32 {
-        match *self {
-            ValueLoc::Packed { len, .. }
-            | ValueLoc::Record { len, .. }
-            | ValueLoc::Overflow { len, .. } => len,
-        }
-    }
-
-    /// The page the value starts on.
-    pub(crate) fn page(&self) -> PageId {
-        match *self {
-            ValueLoc::Packed { page, .. }
-            | ValueLoc::Record { page, .. }
-            | ValueLoc::Overflow { page, .. } => page,
-        }
-    }
-}
-
-/// A leaf entry's value: the bytes themselves or where they are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ValueRef<'a> {
-    /// The value, stored in the leaf.
-    Inline(&'a [u8]),
-    /// The value lives in a value page or an overflow run.
-    Stored(ValueLoc),
-}
 
 /// One decoded leaf entry, borrowing the page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -288,97 +172,6 @@ pub(crate) fn encode_leaf_entry(
     Ok(())
 }
 
-/// Appends the encoding of a leaf entry in the fixed layout of formats 1 and 2 (type-2
-/// leaves), which this program only reads: tests build old leaves with it. A location in a
-/// bare value page has no such encoding: `false`, nothing appended.
-#[cfg(test)]
-pub(crate) fn encode_fixed_leaf_entry(
-    out: &mut Vec<u8>,
-    key: &[u8],
-    expires_at: u64,
-    v: ValueRef<'_>,
-) -> bool {
-    let kind = match v {
-        ValueRef::Inline(_) => KIND_INLINE,
-        ValueRef::Stored(ValueLoc::Record { .. }) => KIND_PACKED,
-        ValueRef::Stored(ValueLoc::Overflow { .. }) => KIND_OVERFLOW,
-        ValueRef::Stored(ValueLoc::Packed { .. }) => return false,
-    };
-    out.extend_from_slice(&u16_of(key.len()).to_le_bytes());
-    if expires_at == 0 {
-        out.push(kind | KIND_NO_EXPIRY);
-    } else {
-        out.push(kind);
-        out.extend_from_slice(&expires_at.to_le_bytes());
-    }
-    out.extend_from_slice(key);
-    match v {
-        ValueRef::Inline(bytes) => {
-            out.extend_from_slice(&u16_of(bytes.len()).to_le_bytes());
-            out.extend_from_slice(bytes);
-        }
-        ValueRef::Stored(
-            ValueLoc::Record { page, offset, len } | ValueLoc::Packed { page, offset, len },
-        ) => {
-            out.extend_from_slice(&page.to_le_bytes());
-            out.extend_from_slice(&offset.to_le_bytes());
-            out.extend_from_slice(&len.to_le_bytes());
-        }
-        ValueRef::Stored(ValueLoc::Overflow { page, len }) => {
-            out.extend_from_slice(&page.to_le_bytes());
-            out.extend_from_slice(&len.to_le_bytes());
-        }
-    }
-    true
-}
-
-/// The key of a raw branch item.
-pub(crate) fn branch_item_key(raw: &[u8]) -> &[u8] {
-    let len = usize::from(get_u16(raw, 0).unwrap_or(0));
-    raw.get(2..2 + len).unwrap_or_default()
-}
-
-/// The child of a raw branch item.
-pub(crate) fn branch_item_child(raw: &[u8]) -> PageId {
-    let len = usize::from(get_u16(raw, 0).unwrap_or(0));
-    get_u64(raw, 2 + len).unwrap_or(0)
-}
-
-/// Appends the encoding of a branch item (a separator key and the child right of it).
-pub(crate) fn encode_branch_item(out: &mut Vec<u8>, key: &[u8], child: PageId) {
-    out.extend_from_slice(&u16_of(key.len()).to_le_bytes());
-    out.extend_from_slice(key);
-    out.extend_from_slice(&child.to_le_bytes());
-}
-
-/// Byte order of two keys, as `a.cmp(b)`; keys that differ in their first eight bytes (nearly
-/// every pair a search meets: the namespace prefix and four key bytes) are told apart with one
-/// integer comparison instead of a call to `memcmp`.
-#[inline]
-fn compare_keys(a: &[u8], b: &[u8]) -> Ordering {
-    if let (Some(x), Some(y)) = (a.first_chunk::<8>(), b.first_chunk::<8>()) {
-        let (x, y) = (u64::from_be_bytes(*x), u64::from_be_bytes(*y));
-        if x != y {
-            return x.cmp(&y);
-        }
-    }
-    a.cmp(b)
-}
-
-/// Reads the slot table of a node page: `n` offsets at `slots`, each pointing into the page
-/// past the table.
-#[inline]
-fn slot(page: &[u8], slots: usize, n: usize, i: usize) -> Result<usize, String> {
-    if i >= n {
-        return Err(format!("slot {i} out of {n}"));
-    }
-    let off = usize::from(get_u16(page, slots + 2 * i).ok_or("slot table out of the page")?);
-    if off < slots + 2 * n || off >= PAGE_SIZE {
-        return Err(format!("slot {i} points at {off}, outside the entry area"));
-    }
-    Ok(off)
-}
-
 /// What the head of a leaf entry says: where its key lies and what kind of value follows.
 #[derive(Debug, Clone, Copy)]
 struct Head {
@@ -402,14 +195,7 @@ impl Head {
     #[inline(always)]
     fn read(layout: LeafLayout, e: &[u8]) -> Result<Head, String> {
         let (key_len, kind, has_expiry, expiry_at) = match layout {
-            LeafLayout::Fixed => {
-                let len = get_u16(e, E_KEY_LEN).ok_or("entry header out of the page")?;
-                let kind = e.get(E_KIND).copied().ok_or("entry header out of the page")?;
-                if kind & !KIND_NO_EXPIRY > KIND_OVERFLOW {
-                    return Err(format!("unknown value kind {}", kind & !KIND_NO_EXPIRY));
-                }
-                (usize::from(len), kind & !KIND_NO_EXPIRY, kind & KIND_NO_EXPIRY == 0, E_EXPIRES)
-            }
+            LeafLayout::Fixed => legacy_leaf::read_head(e)?,
             LeafLayout::Compact => {
                 let tag = e.first().copied().ok_or("entry out of the page")?;
                 let short = usize::from(tag >> TAG_KEY_SHIFT);
@@ -473,30 +259,7 @@ fn decode_value(
     v: usize,
 ) -> Result<(ValueRef<'_>, usize), String> {
     match layout {
-        LeafLayout::Fixed => match kind {
-            KIND_INLINE => {
-                let len = usize::from(get_u16(e, v).ok_or("inline length")?);
-                let end = v + 2 + len;
-                let bytes = e.get(v + 2..end).ok_or("inline value out of the page")?;
-                Ok((ValueRef::Inline(bytes), end))
-            }
-            KIND_PACKED => {
-                let loc = ValueLoc::Record {
-                    page: get_u64(e, v).ok_or("value page")?,
-                    offset: get_u16(e, v + 8).ok_or("value offset")?,
-                    len: get_u32(e, v + 10).ok_or("value length")?,
-                };
-                Ok((ValueRef::Stored(loc), v + 14))
-            }
-            KIND_OVERFLOW => {
-                let loc = ValueLoc::Overflow {
-                    page: get_u64(e, v).ok_or("overflow page")?,
-                    len: get_u32(e, v + 8).ok_or("overflow length")?,
-                };
-                Ok((ValueRef::Stored(loc), v + 12))
-            }
-            k => Err(format!("unknown value kind {k}")),
-        },
+        LeafLayout::Fixed => legacy_leaf::decode_value(kind, e, v),
         LeafLayout::Compact => match kind {
             KIND_INLINE => {
                 let (len, n) = varint_u32(e, v, "inline length")?;
@@ -549,13 +312,9 @@ fn decode_entry(layout: LeafLayout, e: &[u8]) -> Result<(LeafEntry<'_>, usize), 
 /// The length of the value part at `v` of the entry `e`, checked to lie within `e`.
 #[inline]
 fn value_len(layout: LeafLayout, kind: u8, e: &[u8], v: usize) -> Result<usize, String> {
-    let end = match (layout, kind) {
-        (LeafLayout::Fixed, KIND_INLINE) => {
-            v + 2 + usize::from(get_u16(e, v).ok_or("inline length")?)
-        }
-        (LeafLayout::Fixed, KIND_PACKED) => v + 14,
-        (LeafLayout::Fixed, KIND_OVERFLOW) => v + 12,
-        _ => decode_value(layout, kind, e, v)?.1,
+    let end = match layout {
+        LeafLayout::Fixed => legacy_leaf::value_end(kind, e, v)?,
+        LeafLayout::Compact => decode_value(layout, kind, e, v)?.1,
     };
     if end > e.len() {
         return Err("entry runs past the page end".into());
@@ -695,94 +454,6 @@ pub(crate) fn parse_leaf_entry_in(layout: LeafLayout, raw: &[u8]) -> Result<Leaf
     Ok(entry)
 }
 
-/// A verified branch page, read without copying.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Branch<'a> {
-    page: &'a [u8],
-    n: usize,
-}
-
-impl<'a> Branch<'a> {
-    /// Wraps a page whose checksum and type were verified.
-    #[inline]
-    pub(crate) fn new(page: &'a [u8]) -> Result<Self, String> {
-        // A branch with no key (one child) exists only for a moment inside a checkpoint,
-        // which merges it away; readers accept it, the integrity check reports it.
-        let n = usize::from(super::count(page));
-        if B_SLOTS + 2 * n > PAGE_SIZE || page.len() != PAGE_SIZE {
-            return Err(format!("branch key count {n} does not fit a page"));
-        }
-        Ok(Branch { page, n })
-    }
-
-    /// The number of children (one more than the number of keys).
-    #[inline]
-    pub(crate) fn children(&self) -> usize {
-        self.n + 1
-    }
-
-    /// Item `i` (0-based, `i < n`): its raw bytes and key length.
-    #[inline]
-    fn item(&self, i: usize) -> Result<(&'a [u8], usize), String> {
-        let off = slot(self.page, B_SLOTS, self.n, i)?;
-        let e = self.page.get(off..).ok_or("item out of the page")?;
-        let key_len = usize::from(get_u16(e, 0).ok_or("item header out of the page")?);
-        if key_len > MAX_KEY_LEN {
-            return Err(format!("separator of {key_len} bytes exceeds {MAX_KEY_LEN}"));
-        }
-        let raw = e.get(..2 + key_len + 8).ok_or("item runs past the page end")?;
-        Ok((raw, key_len))
-    }
-
-    /// The separator key left of child `i` (`1 <= i <= n`).
-    #[inline]
-    pub(crate) fn key(&self, child: usize) -> Result<&'a [u8], String> {
-        let (raw, key_len) = self.item(child.checked_sub(1).ok_or("child 0 has no key")?)?;
-        raw.get(2..2 + key_len).ok_or_else(|| "key out of the item".into())
-    }
-
-    /// Child `i` (`i <= n`).
-    #[inline]
-    pub(crate) fn child(&self, i: usize) -> Result<PageId, String> {
-        if i == 0 {
-            return get_u64(self.page, B_CHILD0).ok_or_else(|| "child 0 out of the page".into());
-        }
-        let (raw, key_len) = self.item(i - 1)?;
-        get_u64(raw, 2 + key_len).ok_or_else(|| "child out of the item".into())
-    }
-
-    /// The child whose key range holds `key`.
-    #[inline]
-    pub(crate) fn route(&self, key: &[u8]) -> Result<usize, String> {
-        // The number of separators <= key.
-        let (mut lo, mut hi) = (0, self.n);
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            if compare_keys(self.key(mid + 1)?, key) == Ordering::Greater {
-                hi = mid;
-            } else {
-                lo = mid + 1;
-            }
-        }
-        Ok(lo)
-    }
-
-    /// The raw bytes of item `i` (`i < n`): the key left of child `i + 1` and that child.
-    pub(crate) fn raw(&self, i: usize) -> Result<&'a [u8], String> {
-        Ok(self.item(i)?.0)
-    }
-
-    /// The bytes used by slots and items.
-    #[cfg(any(test, feature = "fuzzing"))]
-    pub(crate) fn used(&self) -> Result<usize, String> {
-        let mut total = 0;
-        for i in 0..self.n {
-            total += 2 + self.item(i)?.0.len();
-        }
-        Ok(total)
-    }
-}
-
 /// Builds a compact leaf page from raw compact entries (in key order); the caller checked they
 /// fit.
 pub(crate) fn build_leaf<'e>(entries: impl ExactSizeIterator<Item = &'e [u8]>) -> PageBuf {
@@ -790,7 +461,10 @@ pub(crate) fn build_leaf<'e>(entries: impl ExactSizeIterator<Item = &'e [u8]>) -
 }
 
 /// Builds a leaf page of type `ty` from raw entries of its layout (in key order).
-fn build_leaf_of<'e>(ty: PageType, entries: impl ExactSizeIterator<Item = &'e [u8]>) -> PageBuf {
+pub(super) fn build_leaf_of<'e>(
+    ty: PageType,
+    entries: impl ExactSizeIterator<Item = &'e [u8]>,
+) -> PageBuf {
     let mut p = new_page();
     let n = entries.len();
     write_header(&mut p, ty, 0, u16::try_from(n).unwrap_or(u16::MAX));
@@ -803,104 +477,14 @@ fn build_leaf_of<'e>(ty: PageType, entries: impl ExactSizeIterator<Item = &'e [u
     p
 }
 
-/// Builds a leaf page of formats 1 and 2 (type 2) from raw fixed-layout entries, as the
-/// tests' old files hold.
-#[cfg(test)]
-pub(crate) fn build_fixed_leaf<'e>(entries: impl ExactSizeIterator<Item = &'e [u8]>) -> PageBuf {
-    build_leaf_of(PageType::Leaf, entries)
-}
-
-/// Builds a branch page at `level` from child 0 and raw items (in key order); the caller
-/// checked they fit.
-pub(crate) fn build_branch<'e>(
-    level: u8,
-    child0: PageId,
-    items: impl ExactSizeIterator<Item = &'e [u8]>,
-) -> PageBuf {
-    let mut p = new_page();
-    let n = items.len();
-    write_header(&mut p, PageType::Branch, level, u16::try_from(n).unwrap_or(u16::MAX));
-    put(&mut p[..], B_CHILD0, &child0.to_le_bytes());
-    let mut at = B_SLOTS + 2 * n;
-    for (i, e) in items.enumerate() {
-        put(&mut p[..], B_SLOTS + 2 * i, &u16_of(at).to_le_bytes());
-        put(&mut p[..], at, e);
-        at += e.len();
-    }
-    p
-}
-
-/// Splits items of the given sizes (slot included) into consecutive runs that each fit in
-/// `space` bytes, as evenly filled as possible; returns the end index of each run.
-///
-/// Every size must be at most `space / 2`; then every run but a lone one is at least a quarter
-/// full.
-pub(crate) fn pack(sizes: &[usize], space: usize) -> Vec<usize> {
-    let total: usize = sizes.iter().sum();
-    let pages = total.div_ceil(space).max(1);
-    let target = total.div_ceil(pages);
-    let mut ends = Vec::with_capacity(pages + 1);
-    let mut cur = 0;
-    for (i, &s) in sizes.iter().enumerate() {
-        if cur > 0 && (cur + s > space || cur >= target) {
-            ends.push(i);
-            cur = 0;
-        }
-        cur += s;
-    }
-    ends.push(sizes.len());
-    // A small last run shares evenly with the one before it.
-    let runs = ends.len();
-    if runs >= 2 && cur < space / 4 {
-        let start = if runs >= 3 { ends.get(runs - 3).copied().unwrap_or(0) } else { 0 };
-        let pair = sizes.get(start..).unwrap_or_default();
-        let total2: usize = pair.iter().sum();
-        let mut left = 0;
-        let mut split = start;
-        for &s in pair {
-            if left + s > total2 / 2 {
-                // Taking one more keeps the right run within a page when it would not be.
-                if total2 - left > space {
-                    split += 1;
-                }
-                break;
-            }
-            left += s;
-            split += 1;
-        }
-        if let Some(slot) = ends.get_mut(runs - 2) {
-            *slot = split.clamp(start + 1, sizes.len() - 1);
-        }
-    }
-    ends
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::branch::Branch;
+    use super::super::legacy_leaf::encode_fixed_leaf_entry;
     use super::*;
 
     fn leaf_of(entries: &[Vec<u8>]) -> PageBuf {
         build_leaf(entries.iter().map(Vec::as_slice))
-    }
-
-    #[test]
-    fn compare_keys_agrees_with_byte_order() {
-        let keys: [&[u8]; 9] = [
-            b"",
-            b"a",
-            b"abcdefgh",
-            b"abcdefgh\0",
-            b"abcdefgi",
-            b"abcdefg",
-            b"b",
-            b"\xff",
-            b"abcdefghz",
-        ];
-        for a in keys {
-            for b in keys {
-                assert_eq!(compare_keys(a, b), a.cmp(b), "{a:?} vs {b:?}");
-            }
-        }
     }
 
     /// The key of entry `i` of the round-trip test: short ones, and a 44-byte one last.
@@ -987,73 +571,6 @@ mod tests {
         }
     }
 
-    /// Decodes a raw entry of the fixed layout (type-2 leaves).
-    fn fixed(raw: &[u8]) -> Result<LeafEntry<'_>, String> {
-        parse_leaf_entry_in(LeafLayout::Fixed, raw)
-    }
-
-    #[test]
-    fn an_entry_that_never_expires_skips_the_expiry_and_format_1_entries_still_decode() {
-        let loc = ValueRef::Stored(ValueLoc::Record { page: 9, offset: 16, len: 150 });
-        let (mut with, mut without) = (Vec::new(), Vec::new());
-        assert!(encode_fixed_leaf_entry(&mut with, b"key", 77, loc));
-        assert!(encode_fixed_leaf_entry(&mut without, b"key", 0, loc));
-        assert_eq!(with.len(), without.len() + 8);
-        assert_eq!(fixed(&without).unwrap().expires_at, 0);
-        assert_eq!(fixed(&with).unwrap().expires_at, 77);
-        // Format 1 wrote every entry with its expiry, 0 for none, and no flag.
-        let mut v1 = with.clone();
-        v1[E_EXPIRES..E_EXPIRES + 8].copy_from_slice(&0u64.to_le_bytes());
-        let e = fixed(&v1).unwrap();
-        assert_eq!((e.key, e.expires_at, e.value), (&b"key"[..], 0, loc));
-        assert_eq!(&v1[E_KEY..E_KEY + 3], b"key");
-        let page = build_fixed_leaf(
-            [v1.clone(), {
-                let mut e = Vec::new();
-                assert!(encode_fixed_leaf_entry(&mut e, b"key2", 0, ValueRef::Inline(b"v")));
-                e
-            }]
-            .iter()
-            .map(Vec::as_slice),
-        );
-        let leaf = Leaf::new(&page[..]).unwrap();
-        assert_eq!(leaf.layout(), LeafLayout::Fixed);
-        assert_eq!(leaf.key(0).unwrap(), b"key");
-        assert_eq!(leaf.key(1).unwrap(), b"key2");
-        assert_eq!(leaf.raw(0).unwrap(), &v1[..]);
-        assert_eq!(leaf.entry(0).unwrap().value, loc, "kind 1 of a fixed leaf is a record");
-        assert_eq!(leaf.value_start(0), Some((9, 16)));
-        assert_eq!(leaf.value_start(1), None);
-        assert_eq!(leaf.entry(1).unwrap().value, ValueRef::Inline(b"v"));
-        // The same bytes in a compact leaf are not the same entries.
-        let mut as_compact = page.clone();
-        as_compact[crate::page::TYPE_OFFSET] = PageType::CompactLeaf as u8;
-        let compact = Leaf::new(&as_compact[..]).unwrap();
-        assert_ne!(compact.entry(0).ok(), leaf.entry(0).ok());
-        // An unknown kind stays an error with the flag set or not (kind 3 is known to compact
-        // leaves only, which have no other).
-        v1[E_KIND] = 3 | KIND_NO_EXPIRY;
-        assert!(fixed(&v1).is_err());
-        v1[E_KIND] = 3;
-        assert!(fixed(&v1).is_err());
-        // A compact entry never stores an expiry of 0 (it leaves the expiry out instead).
-        let mut c = Vec::new();
-        encode_leaf_entry(&mut c, b"key", 9, ValueRef::Inline(b"v")).unwrap();
-        assert_eq!(c[0] & TAG_EXPIRY, TAG_EXPIRY);
-        assert_eq!(parse_leaf_entry(&c).unwrap().expires_at, 9);
-        c[1..9].copy_from_slice(&0u64.to_le_bytes());
-        assert!(parse_leaf_entry(&c).unwrap_err().contains("expiry of 0"));
-        // A location past its page has no compact encoding.
-        let mut out = vec![1, 2];
-        let past = ValueRef::Stored(ValueLoc::Record { page: 9, offset: 4096, len: 1 });
-        assert!(encode_leaf_entry(&mut out, b"key", 0, past).is_err());
-        assert_eq!(out, [1, 2], "nothing appended");
-        // A page of another type is no leaf.
-        let mut other = page.clone();
-        other[crate::page::TYPE_OFFSET] = PageType::Branch as u8;
-        assert!(Leaf::new(&other[..]).is_err());
-    }
-
     #[test]
     fn compact_entries_refuse_long_varints_and_out_of_range_lengths() {
         let mut e = Vec::new();
@@ -1082,25 +599,6 @@ mod tests {
         // An inline length that runs past the entry.
         let inline = [1 << 3, b'k', 0xff, 0x7f];
         assert!(parse_leaf_entry(&inline).is_err());
-    }
-
-    #[test]
-    fn a_branch_round_trips_and_routes_keys() {
-        let mut items = Vec::new();
-        for (k, c) in [(&b"d"[..], 20u64), (b"m", 30), (b"t", 40)] {
-            let mut e = Vec::new();
-            encode_branch_item(&mut e, k, c);
-            items.push(e);
-        }
-        let page = build_branch(3, 10, items.iter().map(Vec::as_slice));
-        let b = Branch::new(&page[..]).unwrap();
-        assert_eq!(b.children(), 4);
-        assert_eq!(super::super::level(&page[..]), 3);
-        assert_eq!((0..4).map(|i| b.child(i).unwrap()).collect::<Vec<_>>(), [10, 20, 30, 40]);
-        assert_eq!(b.key(2).unwrap(), b"m");
-        for (key, child) in [(&b"a"[..], 0), (b"d", 1), (b"e", 1), (b"m", 2), (b"z", 3)] {
-            assert_eq!(b.route(key).unwrap(), child, "{key:?}");
-        }
     }
 
     #[test]
@@ -1199,30 +697,5 @@ mod tests {
         }
         // (The page checksum catches these; the decoder must only stay in bounds.)
         assert!(changed > 0);
-    }
-
-    #[test]
-    fn packing_fills_pages_evenly_and_never_overfills() {
-        let mut seed = 7u64;
-        let mut next = move || {
-            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-            usize::try_from(seed >> 33).unwrap()
-        };
-        for _ in 0..2000 {
-            let n = next() % 60 + 1;
-            let sizes: Vec<usize> = (0..n).map(|_| next() % (LEAF_SPACE / 2) + 1).collect();
-            let ends = pack(&sizes, LEAF_SPACE);
-            let mut start = 0;
-            for (j, &end) in ends.iter().enumerate() {
-                assert!(end > start, "empty run in {ends:?}");
-                let used: usize = sizes[start..end].iter().sum();
-                assert!(used <= LEAF_SPACE, "overfull run");
-                if ends.len() > 1 {
-                    assert!(used >= LEAF_SPACE / 4 || j + 1 < ends.len() && used > 0);
-                }
-                start = end;
-            }
-            assert_eq!(start, n);
-        }
     }
 }

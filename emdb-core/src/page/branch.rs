@@ -17,8 +17,8 @@
 use std::cmp::Ordering;
 
 use super::{
-    HEADER_LEN, MAX_KEY_LEN, PAGE_SIZE, PageBuf, PageId, PageType, compare_keys, get_u16, get_u64,
-    new_page, put, slot, u16_of, write_header,
+    HEADER_LEN, MAX_KEY_LEN, PAGE_SIZE, PageBuf, PageError, PageId, PageType, compare_keys,
+    get_u16, get_u64, new_page, put, slot, u16_of, write_header,
 };
 
 /// Offset of child 0 in a branch page.
@@ -59,12 +59,12 @@ pub(crate) struct Branch<'a> {
 impl<'a> Branch<'a> {
     /// Wraps a page whose checksum and type were verified.
     #[inline]
-    pub(crate) fn new(page: &'a [u8]) -> Result<Self, String> {
+    pub(crate) fn new(page: &'a [u8]) -> Result<Self, PageError> {
         // A branch with no key (one child) exists only for a moment inside a checkpoint,
         // which merges it away; readers accept it, the integrity check reports it.
         let n = usize::from(super::count(page));
         if B_SLOTS + 2 * n > PAGE_SIZE || page.len() != PAGE_SIZE {
-            return Err(format!("branch key count {n} does not fit a page"));
+            return Err(PageError::CountTooLarge { what: "branch key", count: n });
         }
         Ok(Branch { page, n })
     }
@@ -77,37 +77,48 @@ impl<'a> Branch<'a> {
 
     /// Item `i` (0-based, `i < n`): its raw bytes and key length.
     #[inline]
-    fn item(&self, i: usize) -> Result<(&'a [u8], usize), String> {
+    fn item(&self, i: usize) -> Result<(&'a [u8], usize), PageError> {
         let off = slot(self.page, B_SLOTS, self.n, i)?;
-        let e = self.page.get(off..).ok_or("item out of the page")?;
-        let key_len = usize::from(get_u16(e, 0).ok_or("item header out of the page")?);
+        let e =
+            self.page.get(off..).ok_or(PageError::Truncated { what: "item out of the page" })?;
+        let key_len = usize::from(
+            get_u16(e, 0).ok_or(PageError::Truncated { what: "item header out of the page" })?,
+        );
         if key_len > MAX_KEY_LEN {
-            return Err(format!("separator of {key_len} bytes exceeds {MAX_KEY_LEN}"));
+            return Err(PageError::KeyTooLong {
+                what: "separator",
+                len: key_len,
+                max: MAX_KEY_LEN,
+            });
         }
-        let raw = e.get(..2 + key_len + 8).ok_or("item runs past the page end")?;
+        let raw = e
+            .get(..2 + key_len + 8)
+            .ok_or(PageError::Truncated { what: "item runs past the page end" })?;
         Ok((raw, key_len))
     }
 
     /// The separator key left of child `i` (`1 <= i <= n`).
     #[inline]
-    pub(crate) fn key(&self, child: usize) -> Result<&'a [u8], String> {
-        let (raw, key_len) = self.item(child.checked_sub(1).ok_or("child 0 has no key")?)?;
-        raw.get(2..2 + key_len).ok_or_else(|| "key out of the item".into())
+    pub(crate) fn key(&self, child: usize) -> Result<&'a [u8], PageError> {
+        let (raw, key_len) =
+            self.item(child.checked_sub(1).ok_or(PageError::NoKeyLeftOfChild0)?)?;
+        raw.get(2..2 + key_len).ok_or(PageError::Truncated { what: "key out of the item" })
     }
 
     /// Child `i` (`i <= n`).
     #[inline]
-    pub(crate) fn child(&self, i: usize) -> Result<PageId, String> {
+    pub(crate) fn child(&self, i: usize) -> Result<PageId, PageError> {
         if i == 0 {
-            return get_u64(self.page, B_CHILD0).ok_or_else(|| "child 0 out of the page".into());
+            return get_u64(self.page, B_CHILD0)
+                .ok_or(PageError::Truncated { what: "child 0 out of the page" });
         }
         let (raw, key_len) = self.item(i - 1)?;
-        get_u64(raw, 2 + key_len).ok_or_else(|| "child out of the item".into())
+        get_u64(raw, 2 + key_len).ok_or(PageError::Truncated { what: "child out of the item" })
     }
 
     /// The child whose key range holds `key`.
     #[inline]
-    pub(crate) fn route(&self, key: &[u8]) -> Result<usize, String> {
+    pub(crate) fn route(&self, key: &[u8]) -> Result<usize, PageError> {
         // The number of separators <= key.
         let (mut lo, mut hi) = (0, self.n);
         while lo < hi {
@@ -122,13 +133,13 @@ impl<'a> Branch<'a> {
     }
 
     /// The raw bytes of item `i` (`i < n`): the key left of child `i + 1` and that child.
-    pub(crate) fn raw(&self, i: usize) -> Result<&'a [u8], String> {
+    pub(crate) fn raw(&self, i: usize) -> Result<&'a [u8], PageError> {
         Ok(self.item(i)?.0)
     }
 
     /// The bytes used by slots and items.
     #[cfg(any(test, feature = "fuzzing"))]
-    pub(crate) fn used(&self) -> Result<usize, String> {
+    pub(crate) fn used(&self) -> Result<usize, PageError> {
         let mut total = 0;
         for i in 0..self.n {
             total += 2 + self.item(i)?.0.len();

@@ -47,6 +47,7 @@
 
 use std::cmp::Ordering;
 
+use super::PageError;
 use super::legacy_leaf;
 use super::value::{ValueLoc, ValueRef};
 use super::{
@@ -127,7 +128,7 @@ pub(crate) fn encode_leaf_entry(
     key: &[u8],
     expires_at: u64,
     v: ValueRef<'_>,
-) -> Result<(), String> {
+) -> Result<(), PageError> {
     let (kind, span) = match v {
         ValueRef::Inline(_) => (KIND_INLINE, 0),
         ValueRef::Stored(ValueLoc::Overflow { .. }) => (KIND_OVERFLOW, 0),
@@ -135,7 +136,7 @@ pub(crate) fn encode_leaf_entry(
             ValueLoc::Packed { offset, len, .. } | ValueLoc::Record { offset, len, .. },
         ) => {
             if u64::from(offset) >= SPAN_LEN_UNIT {
-                return Err(format!("value offset {offset} lies past its page"));
+                return Err(PageError::OffsetPastPage { offset });
             }
             let kind = if matches!(v, ValueRef::Stored(ValueLoc::Packed { .. })) {
                 KIND_PACKED
@@ -193,16 +194,20 @@ impl Head {
                   in stores of other widths than the caller's loads, which stall store forwarding"
     )]
     #[inline(always)]
-    fn read(layout: LeafLayout, e: &[u8]) -> Result<Head, String> {
+    fn read(layout: LeafLayout, e: &[u8]) -> Result<Head, PageError> {
         let (key_len, kind, has_expiry, expiry_at) = match layout {
             LeafLayout::Fixed => legacy_leaf::read_head(e)?,
             LeafLayout::Compact => {
-                let tag = e.first().copied().ok_or("entry out of the page")?;
+                let tag = e
+                    .first()
+                    .copied()
+                    .ok_or(PageError::Truncated { what: "entry out of the page" })?;
                 let short = usize::from(tag >> TAG_KEY_SHIFT);
                 let (key_len, at) = if short < TAG_LONG_KEY {
                     (short, 1)
                 } else {
-                    let (rest, n) = get_varint(e, 1).ok_or("bad key length")?;
+                    let (rest, n) =
+                        get_varint(e, 1).ok_or(PageError::BadVarint { what: "key length" })?;
                     let len = usize::try_from(rest).ok().and_then(|r| r.checked_add(TAG_LONG_KEY));
                     (len.unwrap_or(usize::MAX), 1 + n)
                 };
@@ -210,7 +215,7 @@ impl Head {
             }
         };
         if key_len > MAX_KEY_LEN {
-            return Err(format!("key of {key_len} bytes exceeds {MAX_KEY_LEN}"));
+            return Err(PageError::KeyTooLong { what: "key", len: key_len, max: MAX_KEY_LEN });
         }
         let key_at = expiry_at + if has_expiry { 8 } else { 0 };
         Ok(Head { key_at, key_len, kind, has_expiry })
@@ -218,8 +223,9 @@ impl Head {
 
     /// The key, out of the entry `e`.
     #[inline]
-    fn key(self, e: &[u8]) -> Result<&[u8], String> {
-        e.get(self.key_at..self.key_at + self.key_len).ok_or_else(|| "key out of the page".into())
+    fn key(self, e: &[u8]) -> Result<&[u8], PageError> {
+        e.get(self.key_at..self.key_at + self.key_len)
+            .ok_or(PageError::Truncated { what: "key out of the page" })
     }
 
     /// The offset of the value part inside the entry.
@@ -229,18 +235,18 @@ impl Head {
     }
 
     /// The expiry stored in the entry `e` (0 when it stores none).
-    fn expires_at(self, e: &[u8]) -> Result<u64, String> {
+    fn expires_at(self, e: &[u8]) -> Result<u64, PageError> {
         if !self.has_expiry {
             return Ok(0);
         }
-        get_u64(e, self.key_at - 8).ok_or_else(|| "expiry out of the entry".into())
+        get_u64(e, self.key_at - 8).ok_or(PageError::Truncated { what: "expiry out of the entry" })
     }
 }
 
 /// A value length read from a varint, as the `u32` locations hold.
-fn varint_u32(e: &[u8], at: usize, what: &str) -> Result<(u32, usize), String> {
-    let (v, n) = get_varint(e, at).ok_or_else(|| format!("bad {what}"))?;
-    let v = u32::try_from(v).map_err(|_| format!("{what} {v} exceeds 32 bits"))?;
+fn varint_u32(e: &[u8], at: usize, what: &'static str) -> Result<(u32, usize), PageError> {
+    let (v, n) = get_varint(e, at).ok_or(PageError::BadVarint { what })?;
+    let v = u32::try_from(v).map_err(|_| PageError::Over32Bits { what, value: v })?;
     Ok((v, n))
 }
 
@@ -257,7 +263,7 @@ fn decode_value(
     kind: u8,
     e: &[u8],
     v: usize,
-) -> Result<(ValueRef<'_>, usize), String> {
+) -> Result<(ValueRef<'_>, usize), PageError> {
     match layout {
         LeafLayout::Fixed => legacy_leaf::decode_value(kind, e, v),
         LeafLayout::Compact => match kind {
@@ -265,14 +271,18 @@ fn decode_value(
                 let (len, n) = varint_u32(e, v, "inline length")?;
                 let len = usize::try_from(len).unwrap_or(usize::MAX).min(PAGE_SIZE + 1);
                 let start = v + n;
-                let bytes = e.get(start..start + len).ok_or("inline value out of the page")?;
+                let bytes = e
+                    .get(start..start + len)
+                    .ok_or(PageError::Truncated { what: "inline value out of the page" })?;
                 Ok((ValueRef::Inline(bytes), start + len))
             }
             KIND_PACKED | KIND_RECORD => {
-                let (page, n1) = get_varint(e, v).ok_or("bad value page")?;
-                let (span, n2) = get_varint(e, v + n1).ok_or("bad value span")?;
+                let (page, n1) =
+                    get_varint(e, v).ok_or(PageError::BadVarint { what: "value page" })?;
+                let (span, n2) =
+                    get_varint(e, v + n1).ok_or(PageError::BadVarint { what: "value span" })?;
                 let len = u32::try_from(span / SPAN_LEN_UNIT)
-                    .map_err(|_| format!("value span {span} exceeds 32 bits of length"))?;
+                    .map_err(|_| PageError::SpanTooLong { span })?;
                 let offset = u16::try_from(span % SPAN_LEN_UNIT).unwrap_or(u16::MAX);
                 let loc = if kind == KIND_PACKED {
                     ValueLoc::Packed { page, offset, len }
@@ -282,7 +292,8 @@ fn decode_value(
                 Ok((ValueRef::Stored(loc), v + n1 + n2))
             }
             _ => {
-                let (page, n1) = get_varint(e, v).ok_or("bad overflow page")?;
+                let (page, n1) =
+                    get_varint(e, v).ok_or(PageError::BadVarint { what: "overflow page" })?;
                 let (len, n2) = varint_u32(e, v + n1, "overflow length")?;
                 Ok((ValueRef::Stored(ValueLoc::Overflow { page, len }), v + n1 + n2))
             }
@@ -297,13 +308,13 @@ fn decode_value(
               stores of other widths than the caller's loads, which stall store forwarding"
 )]
 #[inline(always)]
-fn decode_entry(layout: LeafLayout, e: &[u8]) -> Result<(LeafEntry<'_>, usize), String> {
+fn decode_entry(layout: LeafLayout, e: &[u8]) -> Result<(LeafEntry<'_>, usize), PageError> {
     let head = Head::read(layout, e)?;
     let key = head.key(e)?;
     let expires_at = head.expires_at(e)?;
     if expires_at == 0 && head.has_expiry && layout == LeafLayout::Compact {
         // Format 3 never stores "no expiry" as 0, so every compact entry has one encoding.
-        return Err("stored expiry of 0".into());
+        return Err(PageError::ZeroExpiry);
     }
     let (value, end) = decode_value(layout, head.kind, e, head.value_at())?;
     Ok((LeafEntry { key, expires_at, value }, end))
@@ -311,13 +322,13 @@ fn decode_entry(layout: LeafLayout, e: &[u8]) -> Result<(LeafEntry<'_>, usize), 
 
 /// The length of the value part at `v` of the entry `e`, checked to lie within `e`.
 #[inline]
-fn value_len(layout: LeafLayout, kind: u8, e: &[u8], v: usize) -> Result<usize, String> {
+fn value_len(layout: LeafLayout, kind: u8, e: &[u8], v: usize) -> Result<usize, PageError> {
     let end = match layout {
         LeafLayout::Fixed => legacy_leaf::value_end(kind, e, v)?,
         LeafLayout::Compact => decode_value(layout, kind, e, v)?.1,
     };
     if end > e.len() {
-        return Err("entry runs past the page end".into());
+        return Err(PageError::Truncated { what: "entry runs past the page end" });
     }
     Ok(end - v)
 }
@@ -334,15 +345,15 @@ impl<'a> Leaf<'a> {
     /// Wraps a page whose checksum and type were verified; its type (2 or 8) picks the entry
     /// layout.
     #[inline]
-    pub(crate) fn new(page: &'a [u8]) -> Result<Self, String> {
+    pub(crate) fn new(page: &'a [u8]) -> Result<Self, PageError> {
         let layout = match super::page_type(page) {
             Some(PageType::CompactLeaf) => LeafLayout::Compact,
             Some(PageType::Leaf) => LeafLayout::Fixed,
-            other => return Err(format!("not a leaf page (type {other:?})")),
+            other => return Err(PageError::NotALeaf { found: other }),
         };
         let n = usize::from(super::count(page));
         if L_SLOTS + 2 * n > PAGE_SIZE || page.len() != PAGE_SIZE {
-            return Err(format!("leaf entry count {n} does not fit a page"));
+            return Err(PageError::CountTooLarge { what: "leaf entry", count: n });
         }
         Ok(Leaf { page, n, layout })
     }
@@ -361,32 +372,34 @@ impl<'a> Leaf<'a> {
 
     /// Entry `i` from its start to the end of the page, and its head.
     #[inline]
-    fn head(&self, i: usize) -> Result<(&'a [u8], Head), String> {
+    fn head(&self, i: usize) -> Result<(&'a [u8], Head), PageError> {
         let off = slot(self.page, L_SLOTS, self.n, i)?;
-        let e = self.page.get(off..).ok_or("entry out of the page")?;
+        let e =
+            self.page.get(off..).ok_or(PageError::Truncated { what: "entry out of the page" })?;
         Ok((e, Head::read(self.layout, e)?))
     }
 
     /// The raw bytes of entry `i`, for copying it unchanged into a new leaf of the same layout.
-    pub(crate) fn raw(&self, i: usize) -> Result<&'a [u8], String> {
+    pub(crate) fn raw(&self, i: usize) -> Result<&'a [u8], PageError> {
         let (e, head) = self.head(i)?;
         let v = head.value_at();
         let end = v + value_len(self.layout, head.kind, e, v)?;
-        e.get(..end).ok_or_else(|| "entry runs past the page end".into())
+        e.get(..end).ok_or(PageError::Truncated { what: "entry runs past the page end" })
     }
 
     /// The key of entry `i`.
     #[inline]
-    pub(crate) fn key(&self, i: usize) -> Result<&'a [u8], String> {
+    pub(crate) fn key(&self, i: usize) -> Result<&'a [u8], PageError> {
         let (e, head) = self.head(i)?;
         head.key(e)
     }
 
     /// Entry `i`, decoded.
     #[inline]
-    pub(crate) fn entry(&self, i: usize) -> Result<LeafEntry<'a>, String> {
+    pub(crate) fn entry(&self, i: usize) -> Result<LeafEntry<'a>, PageError> {
         let off = slot(self.page, L_SLOTS, self.n, i)?;
-        let e = self.page.get(off..).ok_or("entry out of the page")?;
+        let e =
+            self.page.get(off..).ok_or(PageError::Truncated { what: "entry out of the page" })?;
         Ok(decode_entry(self.layout, e)?.0)
     }
 
@@ -415,7 +428,7 @@ impl<'a> Leaf<'a> {
 
     /// Binary search: `Ok(i)` when entry `i` has `key`, `Err(i)` where it would go.
     #[inline]
-    pub(crate) fn search(&self, key: &[u8]) -> Result<Result<usize, usize>, String> {
+    pub(crate) fn search(&self, key: &[u8]) -> Result<Result<usize, usize>, PageError> {
         let (mut lo, mut hi) = (0, self.n);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
@@ -430,7 +443,7 @@ impl<'a> Leaf<'a> {
 
     /// The bytes used by slots and entries.
     #[cfg(any(test, feature = "fuzzing"))]
-    pub(crate) fn used(&self) -> Result<usize, String> {
+    pub(crate) fn used(&self) -> Result<usize, PageError> {
         let mut total = 0;
         for i in 0..self.n {
             total += 2 + self.raw(i)?.len();
@@ -441,15 +454,18 @@ impl<'a> Leaf<'a> {
 
 /// Decodes a raw compact leaf entry (as produced by [`encode_leaf_entry`], or [`Leaf::raw`]
 /// of a compact leaf); the entry must be the whole of `raw`.
-pub(crate) fn parse_leaf_entry(raw: &[u8]) -> Result<LeafEntry<'_>, String> {
+pub(crate) fn parse_leaf_entry(raw: &[u8]) -> Result<LeafEntry<'_>, PageError> {
     parse_leaf_entry_in(LeafLayout::Compact, raw)
 }
 
 /// Decodes a raw leaf entry of `layout`; the entry must be the whole of `raw`.
-pub(crate) fn parse_leaf_entry_in(layout: LeafLayout, raw: &[u8]) -> Result<LeafEntry<'_>, String> {
+pub(crate) fn parse_leaf_entry_in(
+    layout: LeafLayout,
+    raw: &[u8],
+) -> Result<LeafEntry<'_>, PageError> {
     let (entry, end) = decode_entry(layout, raw)?;
     if end != raw.len() {
-        return Err(format!("entry of {end} bytes followed by {} more", raw.len() - end));
+        return Err(PageError::TrailingBytes { len: end, extra: raw.len() - end });
     }
     Ok(entry)
 }
@@ -584,14 +600,14 @@ mod tests {
         assert_eq!(parse_leaf_entry(&long).unwrap().key, [b'k'; 31]);
         // A length past 32 bits, a key past the limit, a non-shortest varint: errors.
         let too_long = [(1 << 3) | KIND_OVERFLOW, b'k', 3, 0x80, 0x80, 0x80, 0x80, 0x10];
-        assert!(parse_leaf_entry(&too_long).unwrap_err().contains("32 bits"));
+        assert!(parse_leaf_entry(&too_long).unwrap_err().to_string().contains("32 bits"));
         let mut span = vec![(1 << 3) | KIND_PACKED, b'k', 3];
         put_varint(&mut span, (1u64 << 32) * 4096);
-        assert!(parse_leaf_entry(&span).unwrap_err().contains("32 bits"));
+        assert!(parse_leaf_entry(&span).unwrap_err().to_string().contains("32 bits"));
         let mut long_key = vec![0xf8 | KIND_INLINE];
         put_varint(&mut long_key, (MAX_KEY_LEN + 1 - 31) as u64);
         long_key.extend(vec![0u8; MAX_KEY_LEN + 2]);
-        assert!(parse_leaf_entry(&long_key).unwrap_err().contains("exceeds"));
+        assert!(parse_leaf_entry(&long_key).unwrap_err().to_string().contains("exceeds"));
         let padded = [0xf8 | KIND_INLINE, 0x80, 0x00, b'k', 0];
         assert!(parse_leaf_entry(&padded).is_err());
         let padded_span = [(1 << 3) | KIND_PACKED, b'k', 3, 0x81, 0x00];

@@ -29,6 +29,7 @@
 //! expiry present. The page type tells a reader which entry layout a leaf holds; a leaf is
 //! written in one layout only.
 
+use super::PageError;
 use super::value::{ValueLoc, ValueRef};
 #[cfg(test)]
 use super::{PageBuf, PageType, u16_of};
@@ -64,11 +65,15 @@ const KIND_NO_EXPIRY: u8 = 0x80;
     reason = "per entry of every scan of an old leaf; see `Head::read`, which it is part of"
 )]
 #[inline(always)]
-pub(super) fn read_head(e: &[u8]) -> Result<(usize, u8, bool, usize), String> {
-    let len = get_u16(e, E_KEY_LEN).ok_or("entry header out of the page")?;
-    let kind = e.get(E_KIND).copied().ok_or("entry header out of the page")?;
+pub(super) fn read_head(e: &[u8]) -> Result<(usize, u8, bool, usize), PageError> {
+    let len = get_u16(e, E_KEY_LEN)
+        .ok_or(PageError::Truncated { what: "entry header out of the page" })?;
+    let kind = e
+        .get(E_KIND)
+        .copied()
+        .ok_or(PageError::Truncated { what: "entry header out of the page" })?;
     if kind & !KIND_NO_EXPIRY > KIND_OVERFLOW {
-        return Err(format!("unknown value kind {}", kind & !KIND_NO_EXPIRY));
+        return Err(PageError::UnknownValueKind { kind: kind & !KIND_NO_EXPIRY });
     }
     Ok((usize::from(len), kind & !KIND_NO_EXPIRY, kind & KIND_NO_EXPIRY == 0, E_EXPIRES))
 }
@@ -81,39 +86,48 @@ pub(super) fn read_head(e: &[u8]) -> Result<(usize, u8, bool, usize), String> {
               part of"
 )]
 #[inline(always)]
-pub(super) fn decode_value(kind: u8, e: &[u8], v: usize) -> Result<(ValueRef<'_>, usize), String> {
+pub(super) fn decode_value(
+    kind: u8,
+    e: &[u8],
+    v: usize,
+) -> Result<(ValueRef<'_>, usize), PageError> {
     match kind {
         KIND_INLINE => {
-            let len = usize::from(get_u16(e, v).ok_or("inline length")?);
+            let len =
+                usize::from(get_u16(e, v).ok_or(PageError::Truncated { what: "inline length" })?);
             let end = v + 2 + len;
-            let bytes = e.get(v + 2..end).ok_or("inline value out of the page")?;
+            let bytes = e
+                .get(v + 2..end)
+                .ok_or(PageError::Truncated { what: "inline value out of the page" })?;
             Ok((ValueRef::Inline(bytes), end))
         }
         KIND_RECORD => {
             let loc = ValueLoc::Record {
-                page: get_u64(e, v).ok_or("value page")?,
-                offset: get_u16(e, v + 8).ok_or("value offset")?,
-                len: get_u32(e, v + 10).ok_or("value length")?,
+                page: get_u64(e, v).ok_or(PageError::Truncated { what: "value page" })?,
+                offset: get_u16(e, v + 8).ok_or(PageError::Truncated { what: "value offset" })?,
+                len: get_u32(e, v + 10).ok_or(PageError::Truncated { what: "value length" })?,
             };
             Ok((ValueRef::Stored(loc), v + 14))
         }
         KIND_OVERFLOW => {
             let loc = ValueLoc::Overflow {
-                page: get_u64(e, v).ok_or("overflow page")?,
-                len: get_u32(e, v + 8).ok_or("overflow length")?,
+                page: get_u64(e, v).ok_or(PageError::Truncated { what: "overflow page" })?,
+                len: get_u32(e, v + 8).ok_or(PageError::Truncated { what: "overflow length" })?,
             };
             Ok((ValueRef::Stored(loc), v + 12))
         }
-        k => Err(format!("unknown value kind {k}")),
+        kind => Err(PageError::UnknownValueKind { kind }),
     }
 }
 
 /// The offset just past the value part (of kind `kind`) at `v` of the fixed-layout entry `e`,
 /// without decoding it (not checked against the end of `e`).
 #[inline]
-pub(super) fn value_end(kind: u8, e: &[u8], v: usize) -> Result<usize, String> {
+pub(super) fn value_end(kind: u8, e: &[u8], v: usize) -> Result<usize, PageError> {
     match kind {
-        KIND_INLINE => Ok(v + 2 + usize::from(get_u16(e, v).ok_or("inline length")?)),
+        KIND_INLINE => Ok(v
+            + 2
+            + usize::from(get_u16(e, v).ok_or(PageError::Truncated { what: "inline length" })?)),
         KIND_RECORD => Ok(v + 14),
         KIND_OVERFLOW => Ok(v + 12),
         _ => decode_value(kind, e, v).map(|(_, end)| end),
@@ -181,7 +195,7 @@ mod tests {
     use super::*;
 
     /// Decodes a raw entry of the fixed layout (type-2 leaves).
-    fn fixed(raw: &[u8]) -> Result<LeafEntry<'_>, String> {
+    fn fixed(raw: &[u8]) -> Result<LeafEntry<'_>, PageError> {
         parse_leaf_entry_in(LeafLayout::Fixed, raw)
     }
 
@@ -235,7 +249,7 @@ mod tests {
         assert_eq!(c[0] & TAG_EXPIRY, TAG_EXPIRY);
         assert_eq!(parse_leaf_entry(&c).unwrap().expires_at, 9);
         c[1..9].copy_from_slice(&0u64.to_le_bytes());
-        assert!(parse_leaf_entry(&c).unwrap_err().contains("expiry of 0"));
+        assert!(parse_leaf_entry(&c).unwrap_err().to_string().contains("expiry of 0"));
         // A location past its page has no compact encoding.
         let mut out = vec![1, 2];
         let past = ValueRef::Stored(ValueLoc::Record { page: 9, offset: 4096, len: 1 });

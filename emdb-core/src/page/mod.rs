@@ -24,6 +24,7 @@ use std::cmp::Ordering;
 
 pub(crate) mod alloc;
 pub(crate) mod branch;
+mod error;
 pub(crate) mod file;
 pub(crate) mod freelist;
 pub(crate) mod leaf;
@@ -32,6 +33,8 @@ pub(crate) mod meta;
 pub(crate) mod pack;
 pub(crate) mod value;
 mod verified;
+
+pub(crate) use error::{Checksummed, PageError};
 
 /// The size of every page in bytes.
 pub(crate) const PAGE_SIZE: usize = 4096;
@@ -71,13 +74,16 @@ fn compare_keys(a: &[u8], b: &[u8]) -> Ordering {
 /// Reads the slot table of a node page: `n` offsets at `slots`, each pointing into the page
 /// past the table.
 #[inline]
-fn slot(page: &[u8], slots: usize, n: usize, i: usize) -> Result<usize, String> {
+fn slot(page: &[u8], slots: usize, n: usize, i: usize) -> Result<usize, PageError> {
     if i >= n {
-        return Err(format!("slot {i} out of {n}"));
+        return Err(PageError::SlotOutOfRange { i, n });
     }
-    let off = usize::from(get_u16(page, slots + 2 * i).ok_or("slot table out of the page")?);
+    let off = usize::from(
+        get_u16(page, slots + 2 * i)
+            .ok_or(PageError::Truncated { what: "slot table out of the page" })?,
+    );
     if off < slots + 2 * n || off >= PAGE_SIZE {
-        return Err(format!("slot {i} points at {off}, outside the entry area"));
+        return Err(PageError::BadSlot { i, offset: off });
     }
     Ok(off)
 }
@@ -189,22 +195,27 @@ pub(crate) fn seal(page: &mut [u8; PAGE_SIZE], id: PageId) {
     page[CRC_OFFSET..CRC_OFFSET + 4].copy_from_slice(&crc.to_le_bytes());
 }
 
+/// The error of a page shorter than its header or a page.
+const SHORT_PAGE: PageError = PageError::Truncated { what: "short page" };
+
 /// Checks the checksum, id and type of a data page read from `id`; on failure returns what
 /// is wrong, for an [`Error::Corruption`](crate::Error::Corruption).
-pub(crate) fn verify(page: &[u8], id: PageId, ty: PageType) -> Result<(), String> {
-    let stored = get_u32(page, CRC_OFFSET).ok_or("short page")?;
-    let actual = crc32c::crc32c(page.get(TYPE_OFFSET..PAGE_SIZE).ok_or("short page")?);
+pub(crate) fn verify(page: &[u8], id: PageId, ty: PageType) -> Result<(), PageError> {
+    let stored = get_u32(page, CRC_OFFSET).ok_or(SHORT_PAGE)?;
+    let actual = crc32c::crc32c(page.get(TYPE_OFFSET..PAGE_SIZE).ok_or(SHORT_PAGE)?);
     if stored != actual {
-        return Err(format!(
-            "page {id} checksum mismatch: stored {stored:#010x}, computed {actual:#010x}"
-        ));
+        return Err(PageError::Checksum {
+            of: Checksummed::Page(id),
+            expected: stored,
+            found: actual,
+        });
     }
     verify_header(page, id, ty)
 }
 
 /// The checks of [`verify`] but the checksum: the id and type a reader expects of page `id`.
 #[inline]
-pub(crate) fn verify_header(page: &[u8], id: PageId, ty: PageType) -> Result<(), String> {
+pub(crate) fn verify_header(page: &[u8], id: PageId, ty: PageType) -> Result<(), PageError> {
     verify_header_of(page, id, &[ty]).map(|_| ())
 }
 
@@ -215,15 +226,15 @@ pub(crate) fn verify_header_of(
     page: &[u8],
     id: PageId,
     tys: &[PageType],
-) -> Result<PageType, String> {
-    let found_id = get_u64(page, ID_OFFSET).ok_or("short page")?;
+) -> Result<PageType, PageError> {
+    let found_id = get_u64(page, ID_OFFSET).ok_or(SHORT_PAGE)?;
     if found_id != id {
-        return Err(format!("page {id} claims to be page {found_id} (misdirected write)"));
+        return Err(PageError::Misdirected { id, found: found_id });
     }
     let found = page.get(TYPE_OFFSET).copied().unwrap_or(0);
     match tys.iter().find(|&&ty| ty as u8 == found) {
         Some(&ty) => Ok(ty),
-        None => Err(format!("page {id} has type {found}, expected {tys:?}")),
+        None => Err(PageError::BadKind { id, found, expected: tys.to_vec() }),
     }
 }
 
@@ -352,7 +363,9 @@ mod tests {
         p[100] = 7;
         seal(&mut p, 42);
         assert!(verify(&p[..], 42, PageType::Leaf).is_ok());
-        assert!(verify(&p[..], 43, PageType::Leaf).unwrap_err().contains("misdirected"));
+        assert!(
+            verify(&p[..], 43, PageType::Leaf).unwrap_err().to_string().contains("misdirected")
+        );
         assert!(verify(&p[..], 42, PageType::Branch).is_err());
         for bit in 0..PAGE_SIZE * 8 {
             let mut q = p.clone();

@@ -19,13 +19,13 @@ use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::io::{LockGuard, LockMode, Storage, parent_dir, replaced_path, sidecar};
-use crate::page::alloc::Allocator;
+use crate::page::alloc::{Allocator, DoubleFree};
 use crate::page::file::PageFile;
 use crate::page::freelist::{self, EXTENTS_PER_PAGE, Extent};
 use crate::page::leaf::MAX_LEAF_ENTRY;
 use crate::page::meta::{self, LogBinding, MAGIC, Meta};
 use crate::page::value::ValueLoc;
-use crate::page::{PAGE_SIZE, PAGE_SIZE_U64, PageId, PageType};
+use crate::page::{PAGE_SIZE, PAGE_SIZE_U64, PageError, PageId, PageType};
 
 use super::TreeRoot;
 use super::reclaim::LiveValues;
@@ -397,7 +397,7 @@ impl Store {
         let file = Arc::clone(&self.file);
         self.alloc
             .release(oldest_pinned.min(self.meta.sequence))
-            .map_err(|d| file.corruption(0, d))?;
+            .map_err(|e| freed_twice(&file, e))?;
         let old_root = self.root();
         let mut w = Writer::new(&file, &mut self.alloc, self.inline_max);
         if let Some(live) = &mut self.live {
@@ -469,7 +469,7 @@ impl Store {
     fn write_free_list(&mut self) -> Result<Vec<PageId>> {
         let mut ids: Vec<PageId> = Vec::new();
         let extents = loop {
-            let extents = self.alloc.persisted().map_err(|d| self.file.corruption(0, d))?;
+            let extents = self.alloc.persisted().map_err(|e| freed_twice(&self.file, e))?;
             let need = extents.len().div_ceil(EXTENTS_PER_PAGE);
             if ids.len() >= need {
                 break extents;
@@ -492,7 +492,7 @@ impl Store {
     /// and renames it over the old one.
     ///
     /// # Errors
-    /// As [`stage`](Self::stage); also when the store is not empty.
+    /// As [`stage`](Self::stage); [`Error::Internal`] when the store is not empty.
     pub(crate) fn bulk_load<K: AsRef<[u8]>, V: AsRef<[u8]>>(
         &mut self,
         entries: impl IntoIterator<Item = Result<(K, V, u64)>>,
@@ -502,7 +502,7 @@ impl Store {
             return Err(Error::Poisoned);
         }
         if self.meta.height != 0 {
-            return Err(self.file.corruption(0, "bulk load into a non-empty tree"));
+            return Err(Error::Internal { detail: "bulk load into a non-empty tree".into() });
         }
         self.poisoning(|store| {
             let file = Arc::clone(&store.file);
@@ -691,6 +691,12 @@ fn read_meta(file: &PageFile) -> Result<(Meta, bool, u32)> {
     let chosen = meta::choose(file.path(), slots)?;
     let page = if chosen.slot() == 0 { first } else { second };
     Ok((chosen, intact, meta::version_of(page)))
+}
+
+/// The corruption of a page given back to the allocator while free: two references to it, as
+/// a damaged tree holds. Reported at that page.
+fn freed_twice(file: &PageFile, e: DoubleFree) -> Error {
+    file.bad_page(e.0, PageError::from(e))
 }
 
 /// Follows the free-list chain: its pages and the extents they list. The chain is bounded

@@ -47,17 +47,10 @@ use crate::error::{Error, Result};
 /// The first eight bytes of every emdb page file.
 pub(crate) const MAGIC: [u8; 8] = *b"emdb\x0d\x0a\x1a\x0a";
 /// The file format version this program writes. It reads every version from
-/// [`OLDEST_FORMAT_VERSION`] up to this one.
-///
-/// Version 2 leaves out the expiry of leaf entries that never expire (see `legacy_leaf.rs`);
-/// version 1 entries always carry it and decode unchanged. Version 3 writes compact leaves (type 8:
-/// varint lengths and locations) and bare value pages (type 7: values without record headers);
-/// the fixed leaves (type 2) and record value pages (type 5) of versions 1 and 2 still read.
-/// So an older file opens as it is, every page a checkpoint writes is of the newest version,
-/// and the meta page says so from that checkpoint on; compaction rewrites the whole file.
-/// Version 4 adds the number of namespace catalog entries to the meta page, so that opening a
-/// database without named namespaces does not look for them in the tree. Version 5 adds the
-/// database id, the log salt and the log flags ([`LogBinding`]).
+/// [`OLDEST_FORMAT_VERSION`] up to this one: an older file opens as it is (its fixed leaves,
+/// type 2, and record value pages, type 5, still read), every page a checkpoint writes is of
+/// this version and the meta page says so from that checkpoint on; compaction rewrites the
+/// whole file. What each version changed: docs/design.md ("Version history").
 pub(crate) const FORMAT_VERSION: u32 = 5;
 /// The oldest file format version this program reads.
 pub(crate) const OLDEST_FORMAT_VERSION: u32 = 1;

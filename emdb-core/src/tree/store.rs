@@ -1,18 +1,7 @@
 //! [`Store`]: the page file as a whole: open or create it (lock, meta pages, free-list), and
-//! the checkpoint protocol that makes a new tree root durable.
-//!
-//! Checkpoint protocol (the order is what makes it crash-safe):
-//!
-//! 1. write the changed paths, new values and the new free-list as NEW pages (no page
-//!    reachable from the durable meta page is written);
-//! 2. `fdatasync` the page file;
-//! 3. write the meta page of the other slot with sequence + 1;
-//! 4. `fdatasync` again: the checkpoint is durable;
-//! 5. only now may the pages the old root used (and the new one does not) be reused, and
-//!    only once no reader pins a root older than the new one.
-//!
-//! A crash before 4 completes leaves the old meta page the newest valid one: the file opens at
-//! the old root, whole. Any failure during a checkpoint poisons the store (reopen to recover).
+//! the checkpoint that makes a new tree root durable ([`Store::stage`], then
+//! [`Store::publish`]). The protocol step by step, and why its order is crash-safe, is in
+//! docs/design.md ("Checkpoint protocol").
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -9,11 +9,11 @@
 //! background thread and return ([`loading`](super::loading)).
 //!
 //! Checkpoint (under the writer lock): the newest version of every memtable key (and the
-//! catalog entries of new namespaces) → [`Store::checkpoint`] writes them as new pages and flips
-//! the meta page → under the snapshot registry lock, new readers get the new root and empty
-//! memtables (older iterators keep their pinned root and frozen memtable) → index entries of
-//! values that went to value pages or overflow runs drop their resident bytes → the log starts
-//! a new generation.
+//! catalog entries of new namespaces) → [`Store::stage`] and [`Store::publish`] write them as
+//! new pages and flip the meta page → under the snapshot registry lock, new readers get the new
+//! root and empty memtables (older iterators keep their pinned root and frozen memtable) → index
+//! entries of values that went to value pages or overflow runs drop their resident bytes → the
+//! log starts a new generation.
 //!
 //! Tree keys are the namespace id (4 bytes, big-endian) followed by the user key. The catalog
 //! lives under the reserved id `u32::MAX`: key `FF FF FF FF` + namespace id (big-endian), value

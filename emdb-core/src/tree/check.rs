@@ -60,7 +60,7 @@ pub(crate) fn check(file: &PageFile, meta: &Meta) -> Result<CheckReport> {
 /// free pages at the end).
 ///
 /// # Errors
-/// [`Error::Corruption`] naming the first problem found, or an I/O error.
+/// [`Error::Corruption`](crate::Error::Corruption) naming the first problem found, or an I/O error.
 pub(crate) fn check_reporting(
     file: &PageFile,
     meta: &Meta,

@@ -1,5 +1,5 @@
 //! The copy-on-write B+tree over the page file: point lookups, ordered cursors and the full
-//! leaf scan (this file), changes and bulk builds ([`write`]), the checkpointed store
+//! leaf scan (this file), changes and bulk builds ([`write`](mod@write)), the checkpointed store
 //! ([`store`]) and the integrity check ([`check`]).
 //!
 //! Every descent starts at a [`TreeRoot`] and goes down exactly `height` levels; each page

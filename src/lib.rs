@@ -28,9 +28,11 @@
 #![forbid(unsafe_code)]
 
 pub use emdb_core::{
-    AutoReclaim, BoxError, Clock, Emdb, EmdbBuilder, Error, FlushPolicy, Focus, GROUP_SEPARATOR,
-    IntegrityReport, Iter, Keys, MAX_KEY_LEN, MAX_VALUE_LEN, ManualClock, Namespace, Operation,
-    Progress, Result, Snapshot, Stats, SystemClock, Transaction, Ttl, TxNamespace,
+    AutoReclaim, BoxError, Clock, Commit, CompareAndSwapError, DEFAULT_WATCH_CAPACITY, Emdb,
+    EmdbBuilder, Error, FlushPolicy, Focus, GROUP_SEPARATOR, IntegrityReport, Iter, Keys,
+    MAX_KEY_LEN, MAX_VALUE_LEN, ManualClock, Namespace, Operation, Progress, RawEvent, Result,
+    SEQUENCE_NAMESPACE, Sequence, Snapshot, Stats, SystemClock, Transaction, Ttl, TxIter,
+    TxNamespace, Watcher,
 };
 pub use emdb_derive::{Group, GroupFields, Record};
 pub use emdb_typed::{

@@ -16,6 +16,13 @@ pub(crate) type ExpiresAt = u64;
 /// The expiry of an entry that never expires.
 pub(crate) const NO_EXPIRY: ExpiresAt = 0;
 
+/// Whether an entry that expires at `expires_at` is expired at `now` (Unix milliseconds): the
+/// one expiry test of the engine. [`NO_EXPIRY`] never expires.
+#[inline]
+pub(crate) fn is_expired(expires_at: ExpiresAt, now: u64) -> bool {
+    expires_at != NO_EXPIRY && expires_at <= now
+}
+
 /// One change to the keyspace.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Op {

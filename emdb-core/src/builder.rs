@@ -1,5 +1,5 @@
-//! [`EmdbBuilder`], [`FlushPolicy`] and [`AutoReclaim`]: how a database is opened, when its
-//! commits become durable and how the space of dead values comes back.
+//! [`EmdbBuilder`] and [`AutoReclaim`]: how a database is opened and how the space of dead
+//! values comes back.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -9,33 +9,8 @@ use crate::clock::{Clock, SystemClock};
 use crate::db::Emdb;
 use crate::error::{Error, Result};
 use crate::io::{FileStorage, Storage};
-use crate::keyspace::{Config, Keyspace, PersistOptions, ReclaimOptions};
+use crate::keyspace::{Config, FlushPolicy, Keyspace, PersistOptions, ReclaimOptions};
 use crate::progress::Reporter;
-
-/// When committed writes reach stable storage.
-///
-/// Whatever the policy, a commit that returned `Ok` survives a crash of the *process*: it is in
-/// the write-ahead log, and the operating system writes it out. The policy decides what survives a
-/// crash of the *machine* (power loss, kernel panic). No policy ever leaves a transaction half
-/// applied: after any crash the database holds some prefix of the commits made.
-///
-/// An in-memory database keeps nothing across its own drop, whatever the policy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-#[non_exhaustive]
-pub enum FlushPolicy {
-    /// Every commit is durable when it returns. Concurrent committers share one `fdatasync`
-    /// (group commit), so N threads committing at once cost about one sync.
-    #[default]
-    OnEachWrite,
-    /// The log is synced after every `n`th commit: on power loss at most the last `n − 1`
-    /// commits can be lost. `EveryN(1)` is `OnEachWrite`; `EveryN(0)` is treated as 1.
-    EveryN(u32),
-    /// Commits are durable only after [`Emdb::flush`] (or a checkpoint) returns.
-    Manual,
-    /// A background thread syncs the log at this interval: on power loss at most the commits of
-    /// the last interval can be lost.
-    Interval(Duration),
-}
 
 /// How the space of dead values comes back without a call to [`Emdb::compact`].
 ///
@@ -85,6 +60,21 @@ impl Default for AutoReclaim {
     /// [`AutoReclaim::DeadPercent`]`(50)`.
     fn default() -> Self {
         AutoReclaim::DeadPercent(50)
+    }
+}
+
+impl Emdb {
+    /// Opens (or creates) the database file at `path` with default settings.
+    ///
+    /// # Errors
+    /// See [`EmdbBuilder::build`].
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        Self::builder().path(path).build()
+    }
+
+    /// A builder for a database with non-default settings.
+    pub fn builder() -> EmdbBuilder {
+        EmdbBuilder::default()
     }
 }
 

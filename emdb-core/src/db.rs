@@ -5,20 +5,21 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use crate::builder::EmdbBuilder;
-#[cfg(doc)]
-use crate::error::Error;
-use crate::error::Result;
+use crate::conditional::CompareAndSwapError;
+use crate::error::{Error, Result};
 use crate::focus::Focus;
 use crate::integrity::IntegrityReport;
 use crate::iter::{Iter, Keys};
 use crate::keyspace::Keyspace;
+use crate::keyspace::RawEvent;
 use crate::limits::check_namespace;
 use crate::namespace::Namespace;
+use crate::sequence::{SEQUENCE_NAMESPACE, Sequence};
 use crate::snapshot::Snapshot;
 use crate::stats::Stats;
 use crate::ttl::Ttl;
 use crate::txn::Transaction;
+use crate::watch::Watcher;
 
 /// An embedded database.
 ///
@@ -77,19 +78,6 @@ impl Emdb {
         Emdb::from_keyspace(Arc::new(Keyspace::new(config, false)))
     }
 
-    /// Opens (or creates) the database file at `path` with default settings.
-    ///
-    /// # Errors
-    /// See [`EmdbBuilder::build`].
-    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
-        Self::builder().path(path).build()
-    }
-
-    /// A builder for a database with non-default settings.
-    pub fn builder() -> EmdbBuilder {
-        EmdbBuilder::default()
-    }
-
     /// Makes every committed write durable: one `fdatasync` of the write-ahead log (shared with
     /// concurrent committers). An in-memory database has nothing to flush.
     ///
@@ -103,8 +91,8 @@ impl Emdb {
     /// Writes everything changed since the last checkpoint into the page file (as new pages:
     /// the cost follows the size of the change, not of the database), makes it durable, and
     /// starts a fresh write-ahead log. Checkpoints also run when the log passes
-    /// [`EmdbBuilder::checkpoint_wal_bytes`] and when the last handle is dropped. An in-memory
-    /// database has nothing to checkpoint.
+    /// [`EmdbBuilder::checkpoint_wal_bytes`](crate::EmdbBuilder::checkpoint_wal_bytes) and when
+    /// the last handle is dropped. An in-memory database has nothing to checkpoint.
     ///
     /// # Errors
     /// [`Error::Poisoned`] after an earlier failure; [`Error::WriteInTransaction`] inside a
@@ -251,16 +239,66 @@ impl Emdb {
     where
         F: FnOnce(&mut Transaction<'_>) -> Result<T>,
     {
+        self.try_transaction(f)
+    }
+
+    /// As [`transaction`](Self::transaction), for a closure that returns the application's own
+    /// error type `E`: `?` on emdb calls inside converts their [`Error`] into `E` (through
+    /// `E: From<Error>`), and an `Err(E)` the closure returns rolls the transaction back and
+    /// comes out unchanged, so the caller matches on its own variants.
+    ///
+    /// Two methods rather than one generic in the error: a closure that ends in `Ok(())` says
+    /// nothing about its error type, so with one generic method every existing
+    /// `db.transaction(|tx| { …; Ok(()) })` would need a type annotation.
+    ///
+    /// # Errors
+    /// The closure's error, unchanged; an error taking the writer lock or committing the batch,
+    /// converted into `E`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use emdb::Emdb;
+    ///
+    /// #[derive(Debug)]
+    /// enum ShopError {
+    ///     Insufficient { have: u64, need: u64 },
+    ///     Db(emdb::Error),
+    /// }
+    /// impl From<emdb::Error> for ShopError {
+    ///     fn from(e: emdb::Error) -> Self {
+    ///         ShopError::Db(e)
+    ///     }
+    /// }
+    ///
+    /// let db = Emdb::open_in_memory();
+    /// db.insert("balance", 1003u64.to_be_bytes())?;
+    /// let paid = db.try_transaction(|tx| {
+    ///     let have = u64::from_be_bytes(tx.get("balance")?.unwrap().try_into().unwrap());
+    ///     if have < 2000 {
+    ///         return Err(ShopError::Insufficient { have, need: 2000 });
+    ///     }
+    ///     tx.insert("balance", (have - 2000).to_be_bytes())?;
+    ///     Ok(())
+    /// });
+    /// assert!(matches!(paid, Err(ShopError::Insufficient { have: 1003, need: 2000 })));
+    /// # Ok::<(), emdb::Error>(())
+    /// ```
+    pub fn try_transaction<F, T, E>(&self, f: F) -> std::result::Result<T, E>
+    where
+        F: FnOnce(&mut Transaction<'_>) -> std::result::Result<T, E>,
+        E: From<Error>,
+    {
         let ks = &self.root.ks;
         let writer = ks.lock_writer()?;
         let mut tx = Transaction::new(ks, Arc::clone(&self.root.ns));
         let out = f(&mut tx)?;
-        writer.commit_transaction(tx.into_writes())?;
+        writer.commit(tx.into_writes())?;
         Ok(out)
     }
 
     /// Inserts `value` under `key`, replacing any previous value. The entry gets the default TTL
-    /// (none unless [`EmdbBuilder::default_ttl`] set one).
+    /// (none unless [`EmdbBuilder::default_ttl`](crate::EmdbBuilder::default_ttl) set one).
     ///
     /// # Errors
     /// [`Error::KeyTooLarge`], [`Error::ValueTooLarge`], [`Error::TtlOverflow`],
@@ -512,5 +550,80 @@ impl Emdb {
     /// As [`group`](Self::group); [`Error::WriteInTransaction`].
     pub fn delete_group(&self, prefix: impl AsRef<[u8]>) -> Result<usize> {
         self.root.delete_group(prefix)
+    }
+
+    /// A [`Watcher`] of the changes to the keys of the default namespace that start with
+    /// `prefix`; see [`Namespace::watch_prefix`].
+    ///
+    /// # Errors
+    /// As [`Namespace::watch_prefix`].
+    pub fn watch_prefix(&self, prefix: impl AsRef<[u8]>) -> Result<Watcher<RawEvent>> {
+        self.root.watch_prefix(prefix)
+    }
+
+    /// As [`watch_prefix`](Self::watch_prefix), with room for `capacity` commits not yet
+    /// received.
+    ///
+    /// # Errors
+    /// As [`Namespace::watch_prefix`].
+    pub fn watch_prefix_with_capacity(
+        &self,
+        prefix: impl AsRef<[u8]>,
+        capacity: usize,
+    ) -> Result<Watcher<RawEvent>> {
+        self.root.watch_prefix_with_capacity(prefix, capacity)
+    }
+
+    /// Inserts `value` under `key` only if the key is absent or expired; see
+    /// [`Namespace::insert_if_absent`].
+    ///
+    /// # Errors
+    /// As [`insert`](Self::insert).
+    pub fn insert_if_absent(&self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Result<bool> {
+        self.root.insert_if_absent(key, value)
+    }
+
+    /// Replaces (or removes) the value of `key` only if it is `expected`; see
+    /// [`Namespace::compare_and_swap`].
+    ///
+    /// # Errors
+    /// As [`Namespace::compare_and_swap`].
+    pub fn compare_and_swap(
+        &self,
+        key: impl AsRef<[u8]>,
+        expected: Option<impl AsRef<[u8]>>,
+        new: Option<impl AsRef<[u8]>>,
+    ) -> Result<std::result::Result<(), CompareAndSwapError>> {
+        self.root.compare_and_swap(key, expected, new)
+    }
+
+    /// The live value of `key`, or the value `f` makes, inserted; see
+    /// [`Namespace::get_or_insert_with`].
+    ///
+    /// # Errors
+    /// As [`insert`](Self::insert).
+    pub fn get_or_insert_with<V: AsRef<[u8]>>(
+        &self,
+        key: impl AsRef<[u8]>,
+        f: impl FnOnce() -> V,
+    ) -> Result<Vec<u8>> {
+        self.root.get_or_insert_with(key, f)
+    }
+
+    /// Gives the live entry `key` a new time-to-live; see [`Namespace::expire`].
+    ///
+    /// # Errors
+    /// As [`Namespace::expire`].
+    pub fn expire(&self, key: impl AsRef<[u8]>, ttl: Ttl) -> Result<bool> {
+        self.root.expire(key, ttl)
+    }
+
+    /// The durable sequence called `name` (created on first use); see [`Sequence`].
+    ///
+    /// # Errors
+    /// [`Error::KeyTooLarge`] for a name past the key limit; as [`namespace`](Self::namespace)
+    /// for the namespace where sequences are kept.
+    pub fn sequence(&self, name: &str) -> Result<Sequence> {
+        Sequence::new(self.namespace(SEQUENCE_NAMESPACE)?, name)
     }
 }

@@ -86,6 +86,40 @@ pub enum Error {
     )]
     WriteInTransaction,
 
+    /// A watcher's queue had no room for `missed` commits (it was not received from fast
+    /// enough); they are gone for this watcher, which goes on with the next commit.
+    #[error(
+        "the watcher fell behind and missed {missed} commits; receive faster, give it a larger capacity (watch_with_capacity), or resynchronize by reading the current state"
+    )]
+    Lagged {
+        /// How many commits were dropped.
+        missed: u64,
+    },
+
+    /// The database a watcher follows was closed (its last handle dropped), and the watcher has
+    /// received every commit it was sent.
+    #[error("the database this watcher follows was closed; open it again and watch anew")]
+    WatchClosed,
+
+    /// A [`Sequence`](crate::Sequence) reached `u64::MAX`.
+    #[error("sequence {name:?} has handed out every id up to u64::MAX; start another sequence")]
+    SequenceExhausted {
+        /// The sequence's name.
+        name: String,
+    },
+
+    /// The stored state of a [`Sequence`](crate::Sequence) is not the 8-byte number emdb writes:
+    /// something else wrote to the `emdb.sequences` namespace.
+    #[error(
+        "sequence {name:?} has a stored state of {len} bytes, not 8: the emdb.sequences namespace is emdb's own; remove the entry {name:?} there only if no id of it may be handed out again"
+    )]
+    SequenceDamaged {
+        /// The sequence's name.
+        name: String,
+        /// The length of the stored value.
+        len: usize,
+    },
+
     /// An operation needs a database file, but this database lives in memory only.
     #[error(
         "{operation} needs a database file, but this database is in memory; open it with Emdb::open(path)"

@@ -1,5 +1,4 @@
-//! Nested groups: [`Focus`], a handle on the keys under a dotted prefix, and the rules a prefix
-//! must follow.
+//! Nested groups: [`Focus`], a handle on the keys under a dotted prefix.
 //!
 //! `db.focus("product").focus("variant").set("color", v)` writes the key `product.variant.color`.
 //! A group is every key under `prefix.` at any depth; reading it is a range scan, so its cost grows
@@ -9,84 +8,10 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use crate::error::{Error, Result};
-use crate::iter::{Iter, Keys, prefix_bounds};
+use crate::group::Prefix;
+use crate::iter::{Iter, Keys, OrderedReads, prefix_bounds};
 use crate::namespace::Namespace;
 use crate::ttl::Ttl;
-
-/// The separator between the segments of a group prefix.
-pub const GROUP_SEPARATOR: u8 = b'.';
-
-/// A validated prefix with its trailing separator, or the reason it is invalid.
-#[derive(Debug, Clone)]
-pub(crate) enum Prefix {
-    Valid(Arc<[u8]>),
-    Invalid { prefix: String, reason: &'static str },
-}
-
-impl Prefix {
-    /// The prefix for a top-level focus or group called `name`.
-    pub(crate) fn root(name: &str) -> Self {
-        Self::root_bytes(name.as_bytes())
-    }
-
-    /// Like [`root`](Self::root), for a prefix that may not be UTF-8.
-    pub(crate) fn root_bytes(name: &[u8]) -> Self {
-        match validate(name) {
-            Ok(()) => {
-                let mut bytes = Vec::with_capacity(name.len() + 1);
-                bytes.extend_from_slice(name);
-                bytes.push(GROUP_SEPARATOR);
-                Prefix::Valid(Arc::from(bytes))
-            }
-            Err(reason) => {
-                Prefix::Invalid { prefix: String::from_utf8_lossy(name).into_owned(), reason }
-            }
-        }
-    }
-
-    /// The prefix of the sub-group `name` of this one.
-    fn child(&self, name: &str) -> Self {
-        match (self, validate(name.as_bytes())) {
-            (Prefix::Invalid { .. }, _) => self.clone(),
-            (Prefix::Valid(_), Err(reason)) => Prefix::Invalid { prefix: name.to_owned(), reason },
-            (Prefix::Valid(parent), Ok(())) => {
-                let mut bytes = Vec::with_capacity(parent.len() + name.len() + 1);
-                bytes.extend_from_slice(parent);
-                bytes.extend_from_slice(name.as_bytes());
-                bytes.push(GROUP_SEPARATOR);
-                Prefix::Valid(Arc::from(bytes))
-            }
-        }
-    }
-
-    /// The prefix bytes (with the trailing separator), or the error that explains why not.
-    pub(crate) fn bytes(&self) -> Result<&Arc<[u8]>> {
-        match self {
-            Prefix::Valid(bytes) => Ok(bytes),
-            Prefix::Invalid { prefix, reason } => {
-                Err(Error::InvalidPrefix { prefix: prefix.clone(), reason })
-            }
-        }
-    }
-
-    pub(crate) fn into_bytes(self) -> Result<Arc<[u8]>> {
-        self.bytes().cloned()
-    }
-}
-
-/// Checks a group name: non-empty UTF-8 without empty segments.
-fn validate(name: &[u8]) -> std::result::Result<(), &'static str> {
-    if name.is_empty() {
-        return Err("a group prefix must not be empty");
-    }
-    if std::str::from_utf8(name).is_err() {
-        return Err("a group prefix must be valid UTF-8");
-    }
-    if name.split(|&b| b == GROUP_SEPARATOR).any(<[u8]>::is_empty) {
-        return Err("a group prefix must not start or end with '.' or contain '..'");
-    }
-    Ok(())
-}
 
 /// A cheap, owned handle on the keys under a dotted prefix: `focus("product")` reads and writes
 /// `product.<key>`. Focus handles nest, and every method mirrors the database's own.
@@ -227,8 +152,7 @@ impl Focus {
     /// [`Error::InvalidPrefix`].
     pub fn iter(&self) -> Result<Iter> {
         let prefix = self.prefix.bytes()?;
-        let (lower, upper) = prefix_bounds(prefix);
-        Ok(Iter::new(self.ns.raw_iter(lower, upper), prefix.len()))
+        Ok(self.ns.entries_in(prefix_bounds(prefix), prefix.len()))
     }
 
     /// Every live key under this focus at any depth, relative to the focus.
@@ -237,8 +161,7 @@ impl Focus {
     /// [`Error::InvalidPrefix`].
     pub fn keys(&self) -> Result<Keys> {
         let prefix = self.prefix.bytes()?;
-        let (lower, upper) = prefix_bounds(prefix);
-        Ok(Keys::new(self.ns.raw_iter(lower, upper), prefix.len()))
+        Ok(self.ns.keys_in(prefix_bounds(prefix), prefix.len()))
     }
 
     /// How many live entries are under this focus at any depth.
@@ -262,6 +185,17 @@ impl Focus {
     pub fn delete_all(&self) -> Result<usize> {
         let prefix = Arc::clone(self.prefix.bytes()?);
         self.ns.delete_under(&prefix)
+    }
+}
+
+impl Namespace {
+    /// A handle on the keys under `prefix.` in this namespace. See [`Focus`].
+    ///
+    /// The prefix is checked when the handle is used: an empty prefix, or one with an empty
+    /// segment (`"a..b"`, `".a"`, `"a."`), makes every operation fail with
+    /// [`InvalidPrefix`](crate::Error::InvalidPrefix).
+    pub fn focus(&self, prefix: &str) -> Focus {
+        Focus::new(self.clone(), Prefix::root(prefix))
     }
 }
 

@@ -24,10 +24,11 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::builder::{EmdbBuilder, FlushPolicy};
+use crate::builder::EmdbBuilder;
 use crate::db::Emdb;
 use crate::error::Error;
 use crate::io::{MemStorage, Storage};
+use crate::keyspace::FlushPolicy;
 use crate::page::branch::Branch;
 use crate::page::leaf::{
     Leaf, LeafLayout, encode_leaf_entry, parse_leaf_entry, parse_leaf_entry_in,

@@ -5,9 +5,27 @@
 //!
 //! # Layers
 //!
-//! [`Emdb`] (the API) → `keyspace` (the committed state: per namespace a 32-shard point index and
-//! an ordered versioned map, one writer, a snapshot registry) → the batch of operations that one
-//! commit applies atomically.
+//! From the bottom. A module uses modules of its own layer and of the layers below, never of a
+//! layer above; `.ci/layers` checks this and that no two files import each other, directly or
+//! round a loop. The files of a directory module implement the type its `mod.rs` defines
+//! (`impl Keyspace` is spread over `keyspace/`), so a file's use of its own `mod.rs` is not
+//! counted; every other loop fails the check.
+//!
+//! 1. `error`, `limits`, `clock`, `progress`, `stats`, `integrity`, `os` — the error type, size
+//!    limits, time, progress reports, report types, and the platform calls (`malloc_trim`,
+//!    `madvise`, prefetch).
+//! 2. `batch`, `ttl`, `group` — what a commit applies, expiry times, group prefixes.
+//! 3. `io` — the storage seam: files, the memory storage and the fault-injecting storage that
+//!    crash tests run on.
+//! 4. `page` — the page formats: meta pages, leaves, branches, value pages, the free list.
+//! 5. `wal`, `tree` — the write-ahead log; the copy-on-write B+tree and its page store.
+//! 6. `keyspace` — the engine: namespaces, the point index, memtables, the one writer, commits,
+//!    checkpoints, recovery, snapshots, the merge iterator (its files are listed in
+//!    `keyspace/mod.rs`).
+//! 7. `iter` — the public iterators over the engine's merge iterator.
+//! 8. `namespace`, `conditional`, `snapshot`, `focus`, `txn`, `txn_range`, `watch`, `sequence`, `db`,
+//!    `builder` — the public handles.
+//! 9. `fuzz_api`, `tests` — the fuzzing entry points and the whole-engine tests.
 //!
 //! # Examples
 //!
@@ -25,9 +43,11 @@
 mod batch;
 mod builder;
 mod clock;
+mod conditional;
 mod db;
 mod error;
 mod focus;
+mod group;
 // Entry points for the fuzz targets in `fuzz/`, not an API: see the module documentation.
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
@@ -44,24 +64,37 @@ mod namespace;
 mod os;
 mod page;
 mod progress;
+mod sequence;
 mod snapshot;
 mod stats;
 mod tree;
 mod ttl;
 mod txn;
+mod txn_range;
 mod wal;
+mod watch;
 
-pub use builder::{AutoReclaim, EmdbBuilder, FlushPolicy};
+#[cfg(test)]
+mod tests;
+
+pub use builder::{AutoReclaim, EmdbBuilder};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use conditional::CompareAndSwapError;
 pub use db::Emdb;
 pub use error::{BoxError, Error, Result};
-pub use focus::{Focus, GROUP_SEPARATOR};
+pub use focus::Focus;
+pub use group::GROUP_SEPARATOR;
 pub use integrity::IntegrityReport;
 pub use iter::{Iter, Keys};
+pub use keyspace::FlushPolicy;
+pub use keyspace::{Commit, RawEvent};
 pub use limits::{MAX_KEY_LEN, MAX_VALUE_LEN};
 pub use namespace::Namespace;
 pub use progress::{Operation, Progress};
+pub use sequence::{SEQUENCE_NAMESPACE, Sequence};
 pub use snapshot::Snapshot;
 pub use stats::Stats;
 pub use ttl::Ttl;
 pub use txn::{Transaction, TxNamespace};
+pub use txn_range::TxIter;
+pub use watch::{DEFAULT_WATCH_CAPACITY, Watcher};

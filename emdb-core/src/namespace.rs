@@ -5,13 +5,13 @@ use std::ops::{Bound, RangeBounds};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::batch::{Batch, NO_EXPIRY, Op};
+use crate::batch::{Batch, NO_EXPIRY, Op, is_expired};
 use crate::error::Result;
-use crate::focus::{Focus, Prefix};
-use crate::iter::{Iter, KeyBounds, Keys, RawIter, prefix_bounds};
+use crate::group::Prefix;
+use crate::iter::{ALL_KEYS, Iter, Keys, OrderedReads, owned_bounds, prefix_bounds};
+use crate::keyspace::RawIter;
 use crate::keyspace::{Held, IndexSlot, Keyspace, NsState};
 use crate::limits::{check_key, check_value};
-use crate::snapshot::Snapshot;
 use crate::ttl::{Ttl, remaining};
 
 /// How many expired keys one purge commit removes.
@@ -47,16 +47,6 @@ impl std::fmt::Debug for Namespace {
     }
 }
 
-/// Converts user range bounds over any byte-like key into owned bounds.
-pub(crate) fn owned_bounds<K: AsRef<[u8]> + ?Sized>(range: &impl RangeBounds<K>) -> KeyBounds {
-    let own = |b: Bound<&K>| match b {
-        Bound::Included(k) => Bound::Included(Arc::from(k.as_ref())),
-        Bound::Excluded(k) => Bound::Excluded(Arc::from(k.as_ref())),
-        Bound::Unbounded => Bound::Unbounded,
-    };
-    (own(range.start_bound()), own(range.end_bound()))
-}
-
 /// A point in time `ms` milliseconds after the Unix epoch.
 pub(crate) fn system_time(ms: u64) -> SystemTime {
     UNIX_EPOCH + Duration::from_millis(ms)
@@ -84,7 +74,7 @@ impl Namespace {
             // The index is still being built after the open: the tree is the database.
             let now = self.ks.now();
             let found = self.ks.with_tree_slot(&self.ns, key, |slot, _| match slot {
-                Some(s) if !s.is_expired(now) => f.take().map(|f| f(s)).transpose(),
+                Some(s) if !is_expired(s.expires_at, now) => f.take().map(|f| f(s)).transpose(),
                 _ => Ok(None),
             })?;
             if let Some(found) = found {
@@ -175,7 +165,7 @@ impl Namespace {
             let now = self.ks.now();
             let found =
                 self.ks.with_tree_slot(&self.ns, key.as_ref(), |slot, file| match slot {
-                    Some(s) if !s.is_expired(now) => {
+                    Some(s) if !is_expired(s.expires_at, now) => {
                         match &s.held {
                             Held::Mem(bytes) => buf.extend_from_slice(bytes),
                             Held::Disk(loc) => file.read_value_into(*loc, buf)?,
@@ -211,11 +201,8 @@ impl Namespace {
         let writer = self.ks.lock_writer()?;
         let present = self.ns.index.slot(key);
         let Some(slot) = present else { return Ok(None) };
-        let old = if slot.is_expired(self.ks.now()) {
-            None
-        } else {
-            Some(self.ks.read_held(&slot.held)?)
-        };
+        let mut value = Vec::new();
+        let old = self.ks.read_live_into(Some(&slot), None, &mut value)?.then_some(value);
         writer.commit(Batch { ops: vec![Op::Remove { ns: self.ns.id, key: Arc::from(key) }] })?;
         Ok(old)
     }
@@ -271,22 +258,12 @@ impl Namespace {
         Ok(())
     }
 
-    pub(crate) fn raw_iter(&self, lower: Bound<Arc<[u8]>>, upper: Bound<Arc<[u8]>>) -> RawIter {
-        RawIter::new(&self.ks, &self.ns, lower, upper)
-    }
-
-    /// A consistent, read-only view of this namespace as it is now, for many reads that must
-    /// agree with each other (see [`Snapshot`]).
-    pub fn snapshot(&self) -> Snapshot {
-        Snapshot::new(&self.ks, &self.ns)
-    }
-
     /// Every live entry in ascending key order, read from a snapshot taken now.
     ///
     /// # Errors
     /// As [`get`](Self::get).
     pub fn iter(&self) -> Result<Iter> {
-        Ok(Iter::new(self.raw_iter(Bound::Unbounded, Bound::Unbounded), 0))
+        Ok(self.entries_in(ALL_KEYS, 0))
     }
 
     /// Every live key in ascending order, read from a snapshot taken now.
@@ -294,7 +271,7 @@ impl Namespace {
     /// # Errors
     /// As [`get`](Self::get).
     pub fn keys(&self) -> Result<Keys> {
-        Ok(Keys::new(self.raw_iter(Bound::Unbounded, Bound::Unbounded), 0))
+        Ok(self.keys_in(ALL_KEYS, 0))
     }
 
     /// The live entries whose keys fall in `range`, in ascending key order.
@@ -306,8 +283,7 @@ impl Namespace {
         K: AsRef<[u8]> + ?Sized,
         R: RangeBounds<K>,
     {
-        let (lower, upper) = owned_bounds(&range);
-        Ok(Iter::new(self.raw_iter(lower, upper), 0))
+        Ok(self.entries_in(owned_bounds(&range), 0))
     }
 
     /// The live entries whose keys start with `prefix`, in ascending key order.
@@ -315,8 +291,7 @@ impl Namespace {
     /// # Errors
     /// As [`get`](Self::get).
     pub fn prefix(&self, prefix: impl AsRef<[u8]>) -> Result<Iter> {
-        let (lower, upper) = prefix_bounds(prefix.as_ref());
-        Ok(Iter::new(self.raw_iter(lower, upper), 0))
+        Ok(self.entries_in(prefix_bounds(prefix.as_ref()), 0))
     }
 
     /// The time `key` has left to live; `None` if it is absent, expired, or never expires.
@@ -351,10 +326,12 @@ impl Namespace {
         let writer = self.ks.lock_writer()?;
         let now = self.ks.now();
         let Some(slot) = self.ns.index.slot(key) else { return Ok(false) };
-        if slot.expires_at == NO_EXPIRY || slot.is_expired(now) {
+        if slot.expires_at == NO_EXPIRY || is_expired(slot.expires_at, now) {
             return Ok(false);
         }
-        let value = Arc::from(self.ks.read_held(&slot.held)?);
+        let mut value = Vec::new();
+        self.ks.read_value_into(&slot.held, None, &mut value)?;
+        let value = Arc::from(value);
         let op = Op::Put { ns: self.ns.id, key: Arc::from(key), value, expires_at: NO_EXPIRY };
         writer.commit(Batch { ops: vec![op] })?;
         Ok(true)
@@ -380,15 +357,6 @@ impl Namespace {
         }
     }
 
-    /// A handle on the keys under `prefix.` in this namespace. See [`Focus`].
-    ///
-    /// The prefix is checked when the handle is used: an empty prefix, or one with an empty
-    /// segment (`"a..b"`, `".a"`, `"a."`), makes every operation fail with
-    /// [`InvalidPrefix`](crate::Error::InvalidPrefix).
-    pub fn focus(&self, prefix: &str) -> Focus {
-        Focus::new(self.clone(), Prefix::root(prefix))
-    }
-
     /// Every live entry under `prefix.` at any depth, in key order, with full keys.
     ///
     /// Its cost grows with the size of the group, not of the database.
@@ -398,8 +366,7 @@ impl Namespace {
     /// empty segment.
     pub fn group(&self, prefix: impl AsRef<[u8]>) -> Result<Iter> {
         let prefix = Prefix::root_bytes(prefix.as_ref()).into_bytes()?;
-        let (lower, upper) = prefix_bounds(&prefix);
-        Ok(Iter::new(self.raw_iter(lower, upper), 0))
+        Ok(self.entries_in(prefix_bounds(&prefix), 0))
     }
 
     /// Removes every key under `prefix.` at any depth, as one atomic commit. Returns how many
@@ -430,5 +397,12 @@ impl Namespace {
         let removed = ops.len();
         writer.commit(Batch { ops })?;
         Ok(removed)
+    }
+}
+
+impl OrderedReads for Namespace {
+    /// Reads at a snapshot taken now.
+    fn raw_iter(&self, lower: Bound<Arc<[u8]>>, upper: Bound<Arc<[u8]>>) -> RawIter {
+        RawIter::new(&self.ks, &self.ns, lower, upper)
     }
 }

@@ -4,9 +4,10 @@ use std::ops::{Bound, RangeBounds};
 use std::sync::Arc;
 
 use crate::error::Result;
-use crate::iter::{Iter, Keys, Pinned, RawIter, prefix_bounds};
+use crate::iter::{ALL_KEYS, Iter, Keys, OrderedReads, owned_bounds, prefix_bounds};
 use crate::keyspace::{IndexSlot, Keyspace, NsState, ValueSource};
-use crate::namespace::owned_bounds;
+use crate::keyspace::{Pinned, RawIter};
+use crate::namespace::Namespace;
 
 /// A read-only view of one namespace as it was when the snapshot was taken: every read through
 /// it sees the same commits, whatever is written meanwhile, like a read transaction of LMDB or
@@ -196,7 +197,7 @@ impl Snapshot {
     /// # Errors
     /// As [`get`](Self::get).
     pub fn iter(&self) -> Result<Iter> {
-        Ok(Iter::new(self.raw_iter(Bound::Unbounded, Bound::Unbounded), 0))
+        Ok(self.entries_in(ALL_KEYS, 0))
     }
 
     /// Every live key of the snapshot in ascending order.
@@ -204,7 +205,7 @@ impl Snapshot {
     /// # Errors
     /// As [`get`](Self::get).
     pub fn keys(&self) -> Result<Keys> {
-        Ok(Keys::new(self.raw_iter(Bound::Unbounded, Bound::Unbounded), 0))
+        Ok(self.keys_in(ALL_KEYS, 0))
     }
 
     /// The live entries of the snapshot whose keys fall in `range`, in ascending key order.
@@ -233,8 +234,7 @@ impl Snapshot {
         K: AsRef<[u8]> + ?Sized,
         R: RangeBounds<K>,
     {
-        let (lower, upper) = owned_bounds(&range);
-        Ok(Iter::new(self.raw_iter(lower, upper), 0))
+        Ok(self.entries_in(owned_bounds(&range), 0))
     }
 
     /// The live entries of the snapshot whose keys start with `prefix`, in ascending key order.
@@ -242,11 +242,21 @@ impl Snapshot {
     /// # Errors
     /// As [`get`](Self::get).
     pub fn prefix(&self, prefix: impl AsRef<[u8]>) -> Result<Iter> {
-        let (lower, upper) = prefix_bounds(prefix.as_ref());
-        Ok(Iter::new(self.raw_iter(lower, upper), 0))
+        Ok(self.entries_in(prefix_bounds(prefix.as_ref()), 0))
     }
+}
 
+impl OrderedReads for Snapshot {
+    /// Reads at the snapshot's own commit.
     fn raw_iter(&self, lower: Bound<Arc<[u8]>>, upper: Bound<Arc<[u8]>>) -> RawIter {
         RawIter::in_snapshot(&self.pinned, &self.ks, &self.ns, lower, upper)
+    }
+}
+
+impl Namespace {
+    /// A consistent, read-only view of this namespace as it is now, for many reads that must
+    /// agree with each other (see [`Snapshot`]).
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot::new(&self.ks, &self.ns)
     }
 }

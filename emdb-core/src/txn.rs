@@ -2,16 +2,18 @@
 //! one atomic batch when the closure returns `Ok`.
 
 use std::hash::BuildHasher;
+use std::ops::Bound;
 use std::sync::Arc;
 use std::time::Duration;
 
 use hashbrown::HashTable;
 
-use crate::batch::{ExpiresAt, NO_EXPIRY, NsId, WritesBuilder};
+use crate::batch::{ExpiresAt, NsId, WritesBuilder, is_expired};
 use crate::error::Result;
-use crate::focus::Prefix;
-use crate::iter::{RawIter, prefix_bounds};
-use crate::keyspace::{Keyspace, NsState, is_expired};
+use crate::group::Prefix;
+use crate::iter::prefix_bounds;
+use crate::keyspace::{KeyBounds, RawIter};
+use crate::keyspace::{Keyspace, NsState};
 use crate::limits::{check_key, check_value};
 use crate::namespace::Namespace;
 use crate::ttl::{Ttl, remaining};
@@ -141,7 +143,7 @@ impl<'db> Transaction<'db> {
         TxNamespace { tx: self, ns: state }
     }
 
-    fn default_view(&mut self) -> TxNamespace<'_, 'db> {
+    pub(crate) fn default_view(&mut self) -> TxNamespace<'_, 'db> {
         let state = Arc::clone(&self.default_ns);
         TxNamespace { tx: self, ns: state }
     }
@@ -250,6 +252,46 @@ impl std::fmt::Debug for TxNamespace<'_, '_> {
 }
 
 impl TxNamespace<'_, '_> {
+    /// The committed entries of this view's namespace within `lower..upper`, as the writer lock
+    /// keeps them (unexpired, in key order).
+    pub(crate) fn committed(&self, lower: Bound<Arc<[u8]>>, upper: Bound<Arc<[u8]>>) -> RawIter {
+        RawIter::under_writer_lock(self.tx.ks, &self.ns, lower, upper)
+    }
+
+    /// The last buffered write of every key of this view's namespace within `bounds`, sorted by
+    /// key: the value of a put that is live at `now`, or `None` for a removal (or an expired
+    /// put, which reads as one).
+    pub(crate) fn pending_in(
+        &mut self,
+        bounds: &KeyBounds,
+        now: u64,
+    ) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
+        self.tx.catch_up();
+        let tx = &*self.tx;
+        let mut found: Vec<_> = tx
+            .index
+            .iter()
+            .filter_map(|&(_, pos)| {
+                let (ns, key) = tx.buf.key(pos);
+                (ns == self.ns.id && within(bounds, key)).then(|| {
+                    let value = tx
+                        .buf
+                        .write(pos)
+                        .filter(|&(_, expires_at)| !is_expired(expires_at, now))
+                        .map(|(value, _)| value.to_vec());
+                    (key.to_vec(), value)
+                })
+            })
+            .collect();
+        found.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        found
+    }
+
+    /// The clock expiry is judged at.
+    pub(crate) fn now(&self) -> u64 {
+        self.tx.ks.now()
+    }
+
     /// Inserts `value` under `key` with the database's default TTL.
     ///
     /// # Errors
@@ -295,9 +337,8 @@ impl TxNamespace<'_, '_> {
             }
             Some(Seen::Remove) => None,
             None => self.ns.index.with_source(key, |slot, source| {
-                slot.filter(|s| s.expires_at == NO_EXPIRY || !s.is_expired(now))
-                    .map(|s| self.tx.ks.read_held_in(&s.held, source))
-                    .transpose()
+                let mut value = Vec::new();
+                Ok(self.tx.ks.read_live_into(slot, source, &mut value)?.then_some(value))
             })?,
         })
     }
@@ -383,11 +424,28 @@ impl TxNamespace<'_, '_> {
             let live = match self.pending(&key) {
                 Some(Seen::Put { expires_at, .. }) => !is_expired(expires_at, now),
                 Some(Seen::Remove) => false,
-                None => self.ns.index.with(&key, |s| s.is_some_and(|s| !s.is_expired(now))),
+                None => {
+                    self.ns.index.with(&key, |s| s.is_some_and(|s| !is_expired(s.expires_at, now)))
+                }
             };
             removed += usize::from(live);
             self.tx.write(self.ns.id, &key, None);
         }
         Ok(removed)
     }
+}
+
+/// Whether `key` lies within `bounds`.
+fn within((lower, upper): &KeyBounds, key: &[u8]) -> bool {
+    let above = match lower {
+        Bound::Included(l) => key >= &l[..],
+        Bound::Excluded(l) => key > &l[..],
+        Bound::Unbounded => true,
+    };
+    let below = match upper {
+        Bound::Included(u) => key <= &u[..],
+        Bound::Excluded(u) => key < &u[..],
+        Bound::Unbounded => true,
+    };
+    above && below
 }

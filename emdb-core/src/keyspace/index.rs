@@ -50,18 +50,6 @@ pub(crate) struct IndexSlot {
     pub(crate) expires_at: ExpiresAt,
 }
 
-impl IndexSlot {
-    /// Whether the entry is expired at `now` (Unix milliseconds).
-    pub(crate) fn is_expired(&self, now: u64) -> bool {
-        is_expired(self.expires_at, now)
-    }
-}
-
-/// Whether an entry with this expiry is expired at `now`.
-pub(crate) fn is_expired(expires_at: ExpiresAt, now: u64) -> bool {
-    expires_at != crate::batch::NO_EXPIRY && expires_at <= now
-}
-
 /// How many key bytes an index entry holds in place; longer keys are shared with the memtable.
 const INLINE_KEY: usize = 30;
 
@@ -332,6 +320,11 @@ impl IndexWriteGuard<'_> {
         }
     }
 
+    /// The hash of `key` in this index (see [`ShardedIndex::hash`]).
+    pub(crate) fn hash(&self, key: &[u8]) -> KeyHash {
+        self.index.hash(key)
+    }
+
     /// Inserts or replaces `key`; returns the expiry of the entry it replaced, `None` when the
     /// key was absent.
     ///
@@ -415,13 +408,8 @@ impl IndexWriteGuard<'_> {
         self.guards.iter().flatten().flat_map(|s| s.table.iter().map(|e| e.key.shared())).collect()
     }
 
-    /// Removes `key`; returns its slot if it was present.
-    pub(crate) fn remove(&mut self, key: &[u8]) -> Option<IndexSlot> {
-        let hash = self.index.hash(key);
-        self.remove_hashed(hash, key)
-    }
-
-    /// As [`remove`](Self::remove), with the key's hash computed by [`ShardedIndex::hash`].
+    /// Removes `key` (hashed to `hash` by [`ShardedIndex::hash`]); returns its slot if it was
+    /// present.
     pub(crate) fn remove_hashed(&mut self, hash: KeyHash, key: &[u8]) -> Option<IndexSlot> {
         let table = self.table(hash)?;
         match table.find_entry(hash.0, |e| e.key.bytes() == key) {
@@ -494,8 +482,9 @@ mod tests {
             assert_eq!(index.with(k, bytes), Some(k.to_vec()));
         }
         let mut guard = index.lock(ALL_SHARDS);
-        assert!(guard.remove(&keys[5]).is_some());
-        assert!(guard.remove(&keys[5]).is_none());
+        let hash = guard.hash(&keys[5]);
+        assert!(guard.remove_hashed(hash, &keys[5]).is_some());
+        assert!(guard.remove_hashed(hash, &keys[5]).is_none());
         drop(guard);
         assert!(index.with(&keys[5], |s| s.is_none()));
     }

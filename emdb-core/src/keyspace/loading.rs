@@ -24,9 +24,8 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex};
 
 use super::index::ALL_SHARDS;
-use super::persist::CATALOG;
+use super::tree_key::{self, CATALOG};
 use super::{Held, IndexSlot, NsState};
-use crate::batch::NsId;
 use crate::error::{Error, Result};
 use crate::page::file::PageFile;
 use crate::page::value::ValueRef;
@@ -354,13 +353,12 @@ pub(super) fn fill_indexes(
         }
         previous.clear();
         previous.extend_from_slice(e.key);
-        let Some((prefix, key)) = e.key.split_first_chunk::<4>() else {
+        let Some((id, key)) = tree_key::split(e.key) else {
             return Err(file.corruption(0, "a tree key is shorter than its namespace prefix"));
         };
         if let ValueRef::Stored(loc) = e.value {
             live.add(loc);
         }
-        let id = NsId::from_be_bytes(*prefix);
         if id == CATALOG {
             return Ok(());
         }
@@ -385,15 +383,9 @@ pub(super) fn fill_indexes(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, Ordering};
     use std::time::Duration;
 
-    use super::{Builders, IndexBuildGate};
-    use crate::io::fault::{CrashMode, FaultStorage};
-    use crate::{Emdb, Error, FlushPolicy, ManualClock, Ttl};
-
-    const DB: &str = "/lazy/db";
+    use super::Builders;
 
     #[test]
     fn builder_threads_are_reused_run_side_by_side_and_end_when_idle() {
@@ -447,184 +439,5 @@ mod tests {
             assert_eq!(rx.recv_timeout(Duration::from_secs(10)), Ok(i), "build {i} was lost");
         }
         assert!(rx.try_recv().is_err(), "a build ran twice");
-    }
-
-    fn open(fs: &FaultStorage, clock: &ManualClock, gate: Option<Arc<IndexBuildGate>>) -> Emdb {
-        let mut b = Emdb::builder()
-            .path(DB)
-            .flush_policy(FlushPolicy::OnEachWrite)
-            .clock(Arc::new(clock.clone()));
-        if let Some(gate) = gate {
-            b = b.hold_index_build(gate);
-        }
-        b.build_on(Arc::new(fs.clone())).unwrap_or_else(|e| panic!("{e}"))
-    }
-
-    /// A closed database with inline, packed and overflow values, an expired and an expiring
-    /// key, and a second namespace.
-    fn closed(clock: &ManualClock) -> FaultStorage {
-        let fs = FaultStorage::new(1);
-        let db = open(&fs, clock, None);
-        db.insert("inline", "tiny").unwrap();
-        db.insert("packed", vec![5u8; 150]).unwrap();
-        db.insert("overflow", vec![6u8; 9_000]).unwrap();
-        db.insert_with_ttl("gone", "x", Ttl::After(Duration::from_secs(1))).unwrap();
-        db.insert_with_ttl("later", "y", Ttl::After(Duration::from_secs(1000))).unwrap();
-        db.namespace("side").unwrap().insert("k", "side value").unwrap();
-        drop(db);
-        clock.advance(Duration::from_secs(10));
-        fs
-    }
-
-    fn check_reads(db: &Emdb) {
-        assert_eq!(db.get("inline").unwrap(), Some(b"tiny".to_vec()));
-        assert_eq!(db.get("packed").unwrap(), Some(vec![5u8; 150]));
-        let mut buf = Vec::new();
-        assert!(db.get_into("overflow", &mut buf).unwrap());
-        assert_eq!(buf, vec![6u8; 9_000]);
-        assert_eq!(db.get("gone").unwrap(), None, "an expired key was read from the tree");
-        assert!(!db.contains_key("gone").unwrap());
-        assert!(db.contains_key("later").unwrap());
-        let ttl = db.ttl("later").unwrap().unwrap();
-        assert!(ttl <= Duration::from_secs(990) && ttl > Duration::from_secs(980), "{ttl:?}");
-        assert!(db.expires_at("later").unwrap().is_some());
-        assert_eq!(db.get("absent").unwrap(), None);
-        assert_eq!(db.namespace("side").unwrap().get("k").unwrap(), Some(b"side value".to_vec()));
-        let keys: Vec<Vec<u8>> = db
-            .keys()
-            .unwrap()
-            .map(Result::unwrap)
-            .filter(|k| k != b"new" && k != b"logged")
-            .collect();
-        assert_eq!(keys, [&b"inline"[..], b"later", b"overflow", b"packed"]);
-    }
-
-    #[test]
-    fn reads_during_the_build_come_from_the_tree_and_writes_wait_for_it() {
-        let clock = ManualClock::new(1_000_000);
-        let fs = closed(&clock);
-        let gate = Arc::new(IndexBuildGate::default());
-        let db = open(&fs, &clock, Some(Arc::clone(&gate)));
-        assert!(db.keyspace().is_loading(), "a clean database opens without its index");
-        check_reads(&db);
-        let wrote = AtomicBool::new(false);
-        std::thread::scope(|s| {
-            let writer = s.spawn(|| {
-                db.insert("new", "after the build").unwrap();
-                wrote.store(true, Ordering::SeqCst);
-                db.len().unwrap()
-            });
-            std::thread::sleep(Duration::from_millis(100));
-            assert!(!wrote.load(Ordering::SeqCst), "a write went ahead of the index");
-            assert!(db.keyspace().is_loading());
-            gate.release();
-            assert_eq!(writer.join().unwrap(), 5);
-        });
-        assert!(!db.keyspace().is_loading());
-        check_reads(&db);
-        assert_eq!(db.get("new").unwrap(), Some(b"after the build".to_vec()));
-        assert_eq!(db.stats().unwrap().live_records, 5 + 1);
-        db.check_integrity().unwrap();
-        drop(db);
-        let db = open(&fs, &clock, None);
-        assert_eq!(db.len().unwrap(), 5);
-        assert_eq!(db.get("new").unwrap(), Some(b"after the build".to_vec()));
-    }
-
-    #[test]
-    fn a_snapshot_taken_during_the_build_reads_the_tree_then_the_index() {
-        let clock = ManualClock::new(1_000_000);
-        let fs = closed(&clock);
-        let gate = Arc::new(IndexBuildGate::default());
-        let db = open(&fs, &clock, Some(Arc::clone(&gate)));
-        let snapshot = db.snapshot();
-        let check = |snapshot: &crate::Snapshot| {
-            // The index is empty until built: these come from the snapshot's tree.
-            assert_eq!(snapshot.get("packed").unwrap(), Some(vec![5u8; 150]));
-            assert_eq!(snapshot.get("overflow").unwrap(), Some(vec![6u8; 9_000]));
-            assert_eq!(snapshot.get("gone").unwrap(), None, "an expired key");
-            assert!(snapshot.contains_key("later").unwrap());
-            assert_eq!(snapshot.keys().unwrap().count(), 4);
-            assert_eq!(snapshot.len().unwrap(), 4);
-        };
-        assert!(db.keyspace().is_loading());
-        check(&snapshot);
-        // `len()` waits for the build (the counts it would read are not filled yet).
-        let counted = std::thread::scope(|s| {
-            let len = s.spawn(|| db.len().unwrap());
-            std::thread::sleep(Duration::from_millis(100));
-            assert!(!len.is_finished(), "len() answered before the index was built");
-            gate.release();
-            len.join().unwrap()
-        });
-        assert_eq!(counted, 4);
-        assert!(!db.keyspace().is_loading());
-        check(&snapshot);
-    }
-
-    #[test]
-    fn a_handle_dropped_during_the_build_stops_it_and_loses_nothing() {
-        let clock = ManualClock::new(1_000_000);
-        let fs = closed(&clock);
-        let gate = Arc::new(IndexBuildGate::default());
-        let db = open(&fs, &clock, Some(gate));
-        check_reads(&db);
-        drop(db);
-        let db = open(&fs, &clock, None);
-        check_reads(&db);
-        assert_eq!(db.len().unwrap(), 4);
-        db.check_integrity().unwrap();
-    }
-
-    #[test]
-    fn a_log_with_frames_builds_the_index_before_the_open_returns() {
-        let clock = ManualClock::new(1_000_000);
-        let fs = closed(&clock);
-        let db = open(&fs, &clock, None);
-        db.insert("logged", "in the log").unwrap();
-        // A power loss keeps the synced frame; the handle never closes.
-        let crashed = fs.crash(7, CrashMode::KeepAll);
-        std::mem::forget(db);
-        let gate = Arc::new(IndexBuildGate::default());
-        let db = open(&crashed, &clock, Some(gate));
-        assert!(!db.keyspace().is_loading(), "frames were replayed over a partial index");
-        check_reads(&db);
-        assert_eq!(db.get("logged").unwrap(), Some(b"in the log".to_vec()));
-        assert_eq!(db.len().unwrap(), 5);
-    }
-
-    #[test]
-    fn damage_found_by_the_build_is_reported_to_whatever_needs_the_index() {
-        let clock = ManualClock::new(1_000_000);
-        let fs = FaultStorage::new(1);
-        let db = open(&fs, &clock, None);
-        db.transaction(|tx| {
-            for i in 0..2_000u32 {
-                tx.insert(format!("key{i:05}"), vec![1u8; 20])?;
-            }
-            Ok(())
-        })
-        .unwrap();
-        drop(db);
-        // Damage a leaf in the middle of the file (its checksum no longer holds).
-        let path = std::path::Path::new(DB);
-        let mut bytes = fs.file_bytes(path).unwrap();
-        let leaf = (2..bytes.len() / 4096)
-            .find(|&p| bytes[p * 4096 + 4] == crate::page::PageType::CompactLeaf as u8)
-            .unwrap();
-        bytes[leaf * 4096 + 2000] ^= 0xff;
-        fs.set_file_bytes(path, bytes);
-        let db = open(&fs, &clock, None);
-        let wait = |r: crate::Result<()>| match r {
-            Err(Error::Corruption { .. }) => {}
-            other => panic!("expected corruption, got {other:?}"),
-        };
-        wait(db.len().map(drop));
-        wait(db.insert("more", "x"));
-        wait(db.stats().map(drop));
-        wait(db.check_integrity().map(drop));
-        // Reads of keys on intact pages still work.
-        let found = (0..2_000u32).filter(|i| db.get(format!("key{i:05}")).is_ok()).count();
-        assert!(found > 1_000 && found < 2_000, "{found} keys read");
     }
 }

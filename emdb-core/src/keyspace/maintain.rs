@@ -14,8 +14,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::persist::{Persist, TreeSnap};
+use super::tree_key;
 use super::{ALL_SHARDS, Held, IndexSlot, Keyspace, NsState, ValueSource, Writer};
-use crate::batch::NsId;
 use crate::error::{Error, Result};
 use crate::io::{LockGuard, LockMode, Storage, parent_dir, replace, sidecar};
 use crate::page::PAGE_SIZE_U64;
@@ -94,9 +94,8 @@ impl Keyspace {
                 live.add(loc);
             }
             if let ValueRef::Stored(loc) = e.value
-                && let Some((prefix, key)) = e.key.split_first_chunk::<4>()
+                && let Some((id, key)) = tree_key::split(e.key)
             {
-                let id = NsId::from_be_bytes(*prefix);
                 if namespaces.get(at).is_none_or(|ns: &Arc<NsState>| ns.id != id) {
                     at = namespaces.iter().position(|ns| ns.id == id).unwrap_or(usize::MAX);
                 }

@@ -3,8 +3,12 @@
 //! so that a checkpoint does not reuse the pages under them.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use parking_lot::RwLock;
 
 use super::persist::TreeSnap;
+use super::{Keyspace, Memtable, NsState};
 
 /// The LSNs of open snapshots, with how many readers hold each, and the tree roots they pin.
 ///
@@ -110,6 +114,50 @@ impl Snapshots {
     pub(crate) fn oldest_pinned(&self, current: u64) -> u64 {
         self.pinned.keys().next().unwrap_or(current).min(current)
     }
+}
+
+impl Keyspace {
+    /// Registers a read snapshot of namespace `ns` at the newest published commit: its LSN, the
+    /// tree root it sits on (pinned, so the pages stay) and the memtable above that root.
+    pub(crate) fn snapshot(self: &Arc<Self>, ns: &NsState) -> (SnapshotGuard, View) {
+        let mut snapshots = self.snapshots.lock();
+        let lsn = self.committed.load(Ordering::Acquire);
+        let tree = snapshots.register(lsn);
+        let view = View { lsn, tree: tree.clone(), mem: ns.memtable() };
+        (SnapshotGuard { ks: Arc::clone(self), lsn, seq: tree.map(|t| t.seq) }, view)
+    }
+
+    /// The current state of `ns` without registering a snapshot: only valid while the caller
+    /// holds the writer lock (no commit or checkpoint can change it then).
+    pub(crate) fn current_view(&self, ns: &NsState) -> View {
+        let snapshots = self.snapshots.lock();
+        let lsn = self.committed.load(Ordering::Acquire);
+        View { lsn, tree: snapshots.tree().cloned(), mem: ns.memtable() }
+    }
+}
+
+/// A registered read snapshot; released when dropped.
+#[derive(Debug)]
+pub(crate) struct SnapshotGuard {
+    ks: Arc<Keyspace>,
+    lsn: u64,
+    /// The meta sequence of the tree root it pins.
+    seq: Option<u64>,
+}
+
+impl Drop for SnapshotGuard {
+    fn drop(&mut self) {
+        self.ks.snapshots.lock().release(self.lsn, self.seq);
+    }
+}
+
+/// What a reader of one namespace sees: the commits up to `lsn`, as the tree at `tree` (none in
+/// memory) overlaid by the memtable `mem`.
+#[derive(Debug, Clone)]
+pub(crate) struct View {
+    pub(crate) lsn: u64,
+    pub(crate) tree: Option<Arc<TreeSnap>>,
+    pub(crate) mem: Arc<RwLock<Memtable>>,
 }
 
 #[cfg(test)]

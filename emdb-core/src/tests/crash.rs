@@ -8,10 +8,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::builder::FlushPolicy;
 use crate::db::Emdb;
 use crate::error::Error;
 use crate::io::fault::{CrashMode, FaultKind, FaultStorage};
+use crate::keyspace::FlushPolicy;
 
 pub(super) const DB: &str = "/db/data";
 /// Transactions of the workload; a checkpoint runs after each count in [`CHECKPOINT_AFTER`] of

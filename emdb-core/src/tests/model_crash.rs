@@ -17,10 +17,10 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use proptest::prelude::*;
 
-use crate::builder::FlushPolicy;
 use crate::db::Emdb;
 use crate::error::Error;
 use crate::io::fault::{CrashMode, FaultStorage};
+use crate::keyspace::FlushPolicy;
 use crate::{ManualClock, Namespace, Ttl};
 
 const DB: &str = "/db/data";

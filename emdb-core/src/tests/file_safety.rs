@@ -11,11 +11,11 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::builder::FlushPolicy;
 use crate::db::Emdb;
 use crate::error::Error;
 use crate::io::fault::{CrashMode, FaultStorage};
 use crate::io::{Storage, sidecar};
+use crate::keyspace::FlushPolicy;
 
 const DB: &str = "/db/data";
 const COPY: &str = "/db/copy";

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use super::crash_tests::{DB, State, TXNS, open, read_state, run_txns, state_after};
+use super::crash::{DB, State, TXNS, open, read_state, run_txns, state_after};
 use crate::error::Error;
 use crate::io::fault::{CrashMode, FaultStorage};
 use crate::page::branch::Branch;

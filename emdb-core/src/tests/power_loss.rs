@@ -14,9 +14,9 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, UNIX_EPOCH};
 
-use crate::builder::FlushPolicy;
 use crate::db::Emdb;
 use crate::io::fault::{CrashMode, FaultStorage, IoKind};
+use crate::keyspace::FlushPolicy;
 use crate::{ManualClock, Namespace, Ttl};
 
 const DB: &str = "/db/data";

@@ -1,0 +1,574 @@
+//! The one writer and the one commit path, [`WriterGuard::commit`], with the two applies it
+//! routes to: a logged batch into memtables and indexes ([`Keyspace::apply`]), and a batch a
+//! checkpoint wrote into the indexes ([`Written::lock_and_apply`]). The protocol: docs/design.md,
+//! *Commit*.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use parking_lot::{MutexGuard, RwLock};
+
+use super::index::IndexWriteGuard;
+use super::ordered::StatsWriteGuard;
+use super::{ALL_SHARDS, FlushPolicy, Held, IndexSlot, KeyHash, Keyspace, Memtable, NsState, Slot};
+use crate::batch::{Batch, NsId, Op, Writes, WritesBuilder};
+use crate::error::{Error, Result};
+use crate::page::value::ValueLoc;
+
+/// Batches with more keys than this lock every shard instead of hashing each key twice.
+const LOCK_ALL_ABOVE: usize = 64;
+
+/// After a commit of more operations than this, [`release_freed_heap`] runs.
+const RELEASE_HEAP_ABOVE: usize = 100_000;
+
+/// Hands the heap memory that a large batch freed back to the system.
+///
+/// A bulk load frees millions of small allocations at once (its buffered keys and values, and
+/// the resident copies the checkpoint moved to disk). glibc keeps them in its free lists and
+/// merges them the next time a larger request misses, which stalled the first durable commits
+/// after a 1M-record load by about 190 ms; `malloc_trim` does that merge here, at the end of the
+/// large commit that caused it, and returns the free memory to the system.
+fn release_freed_heap() {
+    crate::os::release_free_heap();
+}
+
+/// Sorted batches of at least this many writes are not logged but checkpointed at once, however
+/// few bytes they hold (600,000 removals log only ~20 MB): writing the changed leaves now costs
+/// less than a log frame, a memtable apply and the same leaves at the next checkpoint.
+const DIRECT_WRITES: usize = 1 << 16;
+
+/// Batches with more keys than this make room in the index tables before applying.
+const RESERVE_ABOVE: usize = 4096;
+
+/// State only the writer touches.
+#[derive(Debug, Default)]
+pub(crate) struct Writer {
+    pub(super) last_lsn: u64,
+    /// Keys whose version chains still hold versions that some snapshot may need.
+    pub(super) garbage: Vec<(NsId, Arc<[u8]>)>,
+    /// The snapshot-registry generation `garbage` was last collected at.
+    pub(super) collected_at: Option<u64>,
+    /// Commits since the log was last synced by the `EveryN` policy.
+    pub(super) unsynced: u32,
+    /// Namespaces created since the last checkpoint (their catalog entries are not in the tree).
+    pub(super) new_namespaces: Vec<(NsId, String)>,
+    /// The durable meta page says the log may hold frames past its checkpoint (until it does,
+    /// the first frame waits for [`Keyspace::record_log_in_use`]).
+    pub(super) log_in_use: bool,
+    /// The handle is closing: its last checkpoint may record the log clean.
+    pub(super) closing: bool,
+}
+
+thread_local! {
+    static THREAD_TOKEN: u8 = const { 0 };
+}
+
+/// A number unique to the calling thread while it lives (the address of a thread-local).
+fn thread_token() -> usize {
+    THREAD_TOKEN.with(|t| std::ptr::from_ref(t) as usize)
+}
+
+impl Keyspace {
+    /// Takes the single writer lock, to write.
+    ///
+    /// # Errors
+    /// [`Error::ReadOnly`] for a database opened read-only; as
+    /// [`hold_writer`](Self::hold_writer).
+    pub(crate) fn lock_writer(&self) -> Result<WriterGuard<'_>> {
+        if self.persist.as_ref().is_some_and(|p| p.read_only) {
+            return Err(Error::ReadOnly);
+        }
+        self.hold_writer()
+    }
+
+    /// Takes the single writer lock, to keep every writer out (the integrity check), also on a
+    /// read-only database.
+    ///
+    /// # Errors
+    /// [`Error::WriteInTransaction`] if the calling thread already holds it (a write through the
+    /// database handle inside a transaction closure would otherwise wait for itself forever).
+    pub(crate) fn hold_writer(&self) -> Result<WriterGuard<'_>> {
+        let token = thread_token();
+        if self.writer_thread.load(Ordering::Relaxed) == token {
+            return Err(Error::WriteInTransaction);
+        }
+        self.wait_loaded()?;
+        let writer = self.writer.lock();
+        self.writer_thread.store(token, Ordering::Relaxed);
+        Ok(WriterGuard { ks: self, writer })
+    }
+
+    pub(super) fn apply(&self, batch: &Batch, lsn: u64, writer: &mut Writer) {
+        let snapshots = self.snapshots.lock();
+        let open = snapshots.open_lsns();
+        self.collect_garbage(writer, &open, snapshots.generation());
+
+        // Namespace creation first: the data operations of the same batch may use them.
+        let mut touched: Vec<(NsId, u32, usize)> = Vec::new();
+        for op in &batch.ops {
+            let (ns, bit) = match op {
+                Op::CreateNamespace { ns, name } => {
+                    self.add_namespace(*ns, name.clone());
+                    writer.new_namespaces.push((*ns, name.clone()));
+                    continue;
+                }
+                Op::Put { ns, .. } | Op::Remove { ns, .. } => (*ns, 0),
+                Op::Clear { ns } => (*ns, ALL_SHARDS),
+            };
+            match touched.iter_mut().find(|(id, _, _)| *id == ns) {
+                Some(entry) => {
+                    entry.1 |= bit;
+                    entry.2 += 1;
+                }
+                None => touched.push((ns, bit, 1)),
+            }
+        }
+        touched.sort_unstable_by_key(|(id, _, _)| *id);
+
+        let states: Vec<Arc<NsState>> = {
+            let registry = self.registry.read();
+            touched.iter().filter_map(|(id, _, _)| registry.by_id.get(id).cloned()).collect()
+        };
+        let mems: Vec<Arc<RwLock<Memtable>>> = states.iter().map(|s| s.memtable()).collect();
+        let mut locked: Vec<_> = states
+            .iter()
+            .zip(&mems)
+            .map(|(state, mem)| {
+                let (_, mask, count) =
+                    touched.iter().find(|(id, _, _)| *id == state.id).copied().unwrap_or_default();
+                let keys = batch.ops.iter().filter_map(|op| match op {
+                    Op::Put { ns, key, .. } | Op::Remove { ns, key } if *ns == state.id => {
+                        Some(&key[..])
+                    }
+                    _ => None,
+                });
+                let index = lock_index(state, mask, count, count, keys);
+                (state.id, mem.write(), state.stats.write(), index)
+            })
+            .collect();
+
+        for op in &batch.ops {
+            let ns = match op {
+                Op::Put { ns, .. } | Op::Remove { ns, .. } | Op::Clear { ns } => *ns,
+                Op::CreateNamespace { .. } => continue,
+            };
+            let Some((_, mem, counts, index)) = locked.iter_mut().find(|(id, ..)| *id == ns) else {
+                continue;
+            };
+            match op {
+                Op::Put { key, value, expires_at, .. } => {
+                    let held =
+                        IndexSlot { held: Held::Mem(Arc::clone(value)), expires_at: *expires_at };
+                    let hash = index.hash(key);
+                    write_index(index, counts, hash, key, Some(key), Some(held), false);
+                    let slot = Slot { value: Arc::clone(value), expires_at: *expires_at };
+                    if mem.write(key, Some(slot), lsn, &open) {
+                        writer.garbage.push((ns, Arc::clone(key)));
+                    }
+                }
+                Op::Remove { key, .. } => {
+                    let hash = index.hash(key);
+                    write_index(index, counts, hash, key, None, None, false);
+                    if mem.write(key, None, lsn, &open) {
+                        writer.garbage.push((ns, Arc::clone(key)));
+                    }
+                }
+                Op::Clear { .. } => {
+                    let keys = index.keys();
+                    index.clear();
+                    counts.reset();
+                    if open.is_empty() && !self.persistent {
+                        mem.reset();
+                    } else {
+                        for key in keys {
+                            if mem.write(&key, None, lsn, &open) {
+                                writer.garbage.push((ns, key));
+                            }
+                        }
+                    }
+                }
+                Op::CreateNamespace { .. } => {}
+            }
+        }
+        self.committed.store(lsn, Ordering::Release);
+        drop(locked);
+        drop(snapshots);
+    }
+
+    /// The namespaces `batch` (a batch a checkpoint writes, see
+    /// [`checkpoint_with_writes`](Self::checkpoint_with_writes)) writes, with how many puts and
+    /// writes each has.
+    pub(super) fn written(&self, batch: &Writes) -> Written {
+        // The writes are grouped by namespace (sorted): (namespace, puts, writes).
+        let mut groups: Vec<(NsId, usize, usize)> = Vec::new();
+        for at in 0..batch.len() {
+            let Some(ns) = batch.ns(at) else { continue };
+            let put = usize::from(batch.value(at).is_some());
+            match groups.last_mut() {
+                Some(g) if g.0 == ns => {
+                    g.1 += put;
+                    g.2 += 1;
+                }
+                _ => groups.push((ns, put, 1)),
+            }
+        }
+        let states: Vec<Arc<NsState>> = {
+            let registry = self.registry.read();
+            groups.iter().filter_map(|(id, ..)| registry.by_id.get(id).cloned()).collect()
+        };
+        Written { states, groups }
+    }
+
+    /// Publishes the LSN of a batch applied by [`Written::lock_and_apply`],
+    /// then releases its shards: a reader sees all of the batch or none of it.
+    pub(super) fn publish_applied(&self, locked: Applied<'_>, lsn: u64) {
+        self.committed.store(lsn, Ordering::Release);
+        drop(locked);
+    }
+
+    /// Drops versions that no open snapshot can see any more, once the set of open snapshots
+    /// has changed since the last collection.
+    pub(super) fn collect_garbage(&self, writer: &mut Writer, open: &[u64], generation: u64) {
+        if writer.garbage.is_empty() || writer.collected_at == Some(generation) {
+            return;
+        }
+        writer.collected_at = Some(generation);
+        let registry = self.registry.read();
+        writer.garbage.retain(|(ns, key)| {
+            registry.by_id.get(ns).is_some_and(|state| state.memtable().write().collect(key, open))
+        });
+    }
+}
+
+/// Transactions of at most this many writes are logged as a batch in the order they were made;
+/// larger ones are sorted first (see [`Pending`]).
+const SMALL_TRANSACTION: usize = 8;
+
+/// Exclusive write access to a keyspace. Dropping it releases the writer lock.
+pub(crate) struct WriterGuard<'a> {
+    pub(super) ks: &'a Keyspace,
+    pub(super) writer: MutexGuard<'a, Writer>,
+}
+
+/// What a commit applies: operations in the order they were made (a write, a small
+/// transaction, a namespace's creation or clearing), or writes sorted by key with one write per
+/// key (a large transaction).
+pub(crate) enum Pending {
+    Ops(Batch),
+    Sorted(Writes),
+}
+
+impl Pending {
+    fn is_empty(&self) -> bool {
+        match self {
+            Pending::Ops(batch) => batch.ops.is_empty(),
+            Pending::Sorted(writes) => writes.is_empty(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Pending::Ops(batch) => batch.ops.len(),
+            Pending::Sorted(writes) => writes.len(),
+        }
+    }
+
+    /// The size of its log frame.
+    fn encoded_len(&self) -> u64 {
+        match self {
+            Pending::Ops(batch) => crate::wal::encoded_len(batch),
+            Pending::Sorted(writes) => writes.encoded_len(),
+        }
+    }
+}
+
+impl From<Batch> for Pending {
+    fn from(batch: Batch) -> Self {
+        Pending::Ops(batch)
+    }
+}
+
+impl From<Writes> for Pending {
+    fn from(writes: Writes) -> Self {
+        Pending::Sorted(writes)
+    }
+}
+
+impl From<WritesBuilder> for Pending {
+    /// A transaction's buffered writes: a few as a batch in the order they were made (no sort,
+    /// no second buffer), more sorted.
+    fn from(buffered: WritesBuilder) -> Self {
+        if buffered.len() <= SMALL_TRANSACTION {
+            Pending::Ops(buffered.to_batch())
+        } else {
+            Pending::Sorted(buffered.finish())
+        }
+    }
+}
+
+impl WriterGuard<'_> {
+    /// Commits `pending` as one atomic unit and returns its LSN: the one commit path. An empty
+    /// commit commits nothing.
+    ///
+    /// On a persistent database the writes take one of two routes:
+    /// - **checkpointed**: sorted writes of existing namespaces whose log frame would take the
+    ///   log past the checkpoint threshold, or that number at least [`DIRECT_WRITES`], are
+    ///   written by a checkpoint straight from their buffer and published after its meta flip
+    ///   ([`Keyspace::checkpoint_with_writes`]);
+    /// - **logged**: anything else is appended to the log as one frame, applied, and waited for
+    ///   as the flush policy says (outside the writer lock, so committers that wait share one
+    ///   sync). A batch whose frame would pass the threshold is not logged but made durable by
+    ///   the checkpoint that follows its apply.
+    ///
+    /// After a large batch of operations the freed heap is handed back
+    /// ([`release_freed_heap`]).
+    ///
+    /// # Errors
+    /// [`Error::Poisoned`] after a failed sync; an I/O error appending the frame (nothing is
+    /// applied then); an I/O error of the sync or the checkpoint (the commit is applied but may
+    /// not be durable, and the handle is poisoned).
+    pub(crate) fn commit(mut self, pending: impl Into<Pending>) -> Result<u64> {
+        let pending = pending.into();
+        if pending.is_empty() {
+            return Ok(self.writer.last_lsn);
+        }
+        let ks = self.ks;
+        if let Some(p) = &ks.persist {
+            if ks.is_poisoned() {
+                return Err(Error::Poisoned);
+            }
+            let past_threshold =
+                p.wal.size().saturating_add(pending.encoded_len()) > p.checkpoint_wal_bytes;
+            if past_threshold || pending.len() >= DIRECT_WRITES {
+                let sorted = match &pending {
+                    Pending::Sorted(writes) => Some(Cow::Borrowed(writes)),
+                    Pending::Ops(batch) => Writes::from_batch(batch).map(Cow::Owned),
+                };
+                if let Some(writes) = sorted
+                    && ks.namespaces_exist(&writes)
+                {
+                    let changes = ks.changes_of_writes(&writes)?;
+                    let lsn = p.wal.reserve_lsn()?;
+                    debug_assert_eq!(
+                        lsn,
+                        self.writer.last_lsn + 1,
+                        "the log and the keyspace agree"
+                    );
+                    let committed = ks.checkpoint_with_writes(&mut self.writer, &writes, lsn);
+                    if committed.is_ok() {
+                        // Published after the meta flip: visible and durable.
+                        ks.feed.stage(lsn, changes);
+                    }
+                    drop(self);
+                    drop(writes);
+                    release_if_large(pending);
+                    ks.feed.release(lsn);
+                    return committed.map(|()| lsn);
+                }
+            }
+        }
+        let batch = match pending {
+            Pending::Ops(batch) => batch,
+            Pending::Sorted(writes) => writes.to_batch(),
+        };
+        let committed = self.commit_logged(&batch);
+        release_if_large(Pending::Ops(batch));
+        committed
+    }
+
+    /// The logged route of [`commit`](Self::commit), for a batch that is not empty (and, on a
+    /// persistent database, a handle that is not poisoned).
+    fn commit_logged(mut self, batch: &Batch) -> Result<u64> {
+        let ks = self.ks;
+        // Read before anything is logged: a failure here commits nothing.
+        let changes = ks.changes_of_batch(batch)?;
+        let mut wait = None;
+        let mut unlogged = false;
+        if let Some(p) = &ks.persist {
+            // A batch that would push the log past the checkpoint threshold is not logged: the
+            // checkpoint that follows it writes it to the page file and flips the meta page,
+            // which is as atomic as a log frame, and the batch is not written twice.
+            unlogged = p.wal.size().saturating_add(crate::wal::encoded_len(batch))
+                > p.checkpoint_wal_bytes;
+            if !unlogged && !self.writer.log_in_use {
+                ks.record_log_in_use(&mut self.writer)?;
+            }
+            let lsn = if unlogged { p.wal.reserve_lsn()? } else { p.wal.append(batch)? };
+            debug_assert_eq!(lsn, self.writer.last_lsn + 1, "the log and the keyspace agree");
+            wait = match ks.config.flush_policy {
+                FlushPolicy::OnEachWrite | FlushPolicy::EveryN(0 | 1) => Some(lsn),
+                FlushPolicy::EveryN(n) => {
+                    self.writer.unsynced += 1;
+                    (self.writer.unsynced >= n).then(|| {
+                        self.writer.unsynced = 0;
+                        lsn
+                    })
+                }
+                _ => None,
+            };
+        }
+        let lsn = self.writer.last_lsn + 1;
+        ks.apply(batch, lsn, &mut self.writer);
+        self.writer.last_lsn = lsn;
+        ks.feed.stage(lsn, changes);
+        if let Some(p) = &ks.persist
+            && (unlogged || p.wal.size() > p.checkpoint_wal_bytes)
+        {
+            // The checkpoint makes this commit durable with everything before it.
+            match ks.checkpoint_locked(&mut self.writer) {
+                Ok(()) => wait = None,
+                // A logged commit stays in the log: a checkpoint that found no space (and left
+                // the handle usable) is only put off to a later commit.
+                Err(_) if !unlogged && !ks.is_poisoned() => {}
+                Err(e) => {
+                    // Not logged, applied in memory and not durable: the handle cannot go on.
+                    ks.poison();
+                    return Err(e);
+                }
+            }
+        }
+        drop(self);
+        if let (Some(p), Some(lsn)) = (&ks.persist, wait) {
+            p.wal.wait_durable(lsn)?;
+        }
+        ks.feed.release(lsn);
+        Ok(lsn)
+    }
+}
+
+/// Drops what a commit applied and, after a large batch of operations, hands the heap it freed
+/// back ([`release_freed_heap`]).
+fn release_if_large(pending: Pending) {
+    let large = matches!(&pending, Pending::Ops(batch) if batch.ops.len() > RELEASE_HEAP_ABOVE);
+    drop(pending);
+    if large {
+        release_freed_heap();
+    }
+}
+
+impl Drop for WriterGuard<'_> {
+    fn drop(&mut self) {
+        self.ks.writer_thread.store(0, Ordering::Relaxed);
+    }
+}
+
+/// The locked index shards and counts of the namespaces of a [`Written`] batch.
+type Applied<'w> = Vec<(StatsWriteGuard<'w>, IndexWriteGuard<'w>)>;
+
+/// The namespaces a written batch touches (see [`Written::lock_and_apply`]).
+pub(crate) struct Written {
+    states: Vec<Arc<NsState>>,
+    /// `(namespace, puts, writes)`, by namespace.
+    groups: Vec<(NsId, usize, usize)>,
+}
+
+impl Written {
+    /// Whether every namespace's index is empty (a first load into each).
+    pub(super) fn indexes_empty(&self) -> bool {
+        self.states.iter().all(|s| s.index.is_empty())
+    }
+
+    /// Locks the index shards and counts of every namespace and applies `batch` to them (the
+    /// values the checkpoint moved to `locs` get their disk locations, the others their bytes),
+    /// publishing nothing: until [`Keyspace::publish_applied`] (or [`undo`](Self::undo))
+    /// releases them, point readers of those shards wait.
+    pub(super) fn lock_and_apply(&self, batch: &Writes, locs: &[Option<ValueLoc>]) -> Applied<'_> {
+        let Written { states, groups } = self;
+        let mut locked: Vec<_> = states
+            .iter()
+            .map(|state| {
+                let (_, puts, count) =
+                    groups.iter().find(|g| g.0 == state.id).copied().unwrap_or_default();
+                let keys = (0..batch.len())
+                    .filter(|&at| batch.ns(at) == Some(state.id))
+                    .map(|at| batch.key(at));
+                let index = lock_index(state, 0, count, puts, keys);
+                (state.stats.write(), index)
+            })
+            .collect();
+        // Shard by shard: each shard's table is a few megabytes that stay in the cache while
+        // its keys go in, instead of every key touching a random place in all of them.
+        for (state, (counts, index)) in states.iter().zip(&mut locked) {
+            let mut order: Vec<(KeyHash, usize)> = (0..batch.len())
+                .filter(|&at| batch.ns(at) == Some(state.id))
+                .map(|at| (state.index.hash(batch.key(at)), at))
+                .collect();
+            order.sort_unstable_by_key(|(hash, _)| hash.shard());
+            // Into an empty namespace (a first load) every key is new: no search before each
+            // insert. The batch's keys are distinct.
+            let fresh = index.is_empty();
+            for (hash, at) in order {
+                let key = batch.key(at);
+                let slot = batch.value(at).map(|(value, expires_at)| {
+                    let held = match locs.get(at).copied().flatten() {
+                        Some(loc) => Held::Disk(loc),
+                        None => Held::Mem(Arc::from(value)),
+                    };
+                    IndexSlot { held, expires_at }
+                });
+                write_index(index, counts, hash, key, None, slot, fresh);
+            }
+        }
+        locked
+    }
+
+    /// Takes back a batch that [`lock_and_apply`](Self::lock_and_apply) applied to empty
+    /// indexes (its commit failed): the shards and counts are emptied again, as they were.
+    pub(super) fn undo(locked: Applied<'_>) {
+        for (mut counts, mut index) in locked {
+            index.clear();
+            counts.reset();
+        }
+    }
+}
+
+/// Locks the index shards of `state` that a commit of `writes` writes to it touches: the shards
+/// of `keys` (and of `mask`), or every shard past [`LOCK_ALL_ABOVE`] writes; the tables make room
+/// first for more than [`RESERVE_ABOVE`] (`room`) new keys.
+fn lock_index<'a, 'k>(
+    state: &'a NsState,
+    mask: u32,
+    writes: usize,
+    room: usize,
+    keys: impl Iterator<Item = &'k [u8]>,
+) -> IndexWriteGuard<'a> {
+    let mask = if writes > LOCK_ALL_ABOVE || mask == ALL_SHARDS {
+        ALL_SHARDS
+    } else {
+        keys.fold(mask, |mask, key| mask | state.index.shard_bit(key))
+    };
+    let mut index = state.index.lock(mask);
+    if room > RESERVE_ABOVE {
+        index.reserve(room);
+    }
+    index
+}
+
+/// Puts `slot` under `key` (hashed to `hash`) in a locked index, or removes the key when there is
+/// none, and keeps the namespace's live counts in step: the index half of every apply. A key
+/// longer than the index holds in place shares `shared` when given; `fresh` says the key is
+/// known to be absent (a first load), so no search precedes the insert.
+fn write_index(
+    index: &mut IndexWriteGuard<'_>,
+    counts: &mut StatsWriteGuard<'_>,
+    hash: KeyHash,
+    key: &[u8],
+    shared: Option<&Arc<[u8]>>,
+    slot: Option<IndexSlot>,
+    fresh: bool,
+) {
+    if let Some(slot) = slot {
+        let expires_at = slot.expires_at;
+        let old = if fresh {
+            index.insert_absent_hashed(hash, key, slot);
+            None
+        } else {
+            index.put_hashed(hash, key, shared, slot)
+        };
+        counts.change(key, old, Some(expires_at));
+    } else {
+        let old = index.remove_hashed(hash, key);
+        counts.change(key, old.map(|s| s.expires_at), None);
+    }
+}

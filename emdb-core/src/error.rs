@@ -348,6 +348,16 @@ pub enum Error {
         detail: String,
     },
 
+    /// An invariant inside emdb was broken: a bug in emdb, not damage to the file. The
+    /// operation stopped before it changed the durable state.
+    #[error(
+        "internal error: {detail}; this is an emdb bug, not file damage, and the durable state is unchanged: reopen the database and report it"
+    )]
+    Internal {
+        /// Which invariant was broken.
+        detail: String,
+    },
+
     /// An earlier sync of a database file failed, so the durability of later writes cannot be
     /// promised (the kernel may have dropped the unwritten data, and a retried sync would lie).
     #[error(

@@ -29,9 +29,11 @@ use crate::db::Emdb;
 use crate::error::Error;
 use crate::io::{MemStorage, Storage};
 use crate::keyspace::FlushPolicy;
-use crate::page::node::{
-    Branch, Leaf, LeafLayout, ValueRef, encode_leaf_entry, parse_leaf_entry, parse_leaf_entry_in,
+use crate::page::branch::Branch;
+use crate::page::leaf::{
+    Leaf, LeafLayout, encode_leaf_entry, parse_leaf_entry, parse_leaf_entry_in,
 };
+use crate::page::value::ValueRef;
 use crate::page::{PAGE_SIZE, PageId, PageType, freelist, meta, seal, value, verify};
 use crate::wal::{Wal, decode_batch, encode_batch, log_bytes};
 

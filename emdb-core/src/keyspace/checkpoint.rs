@@ -22,7 +22,7 @@ use super::{Keyspace, NsState, Writer};
 use crate::batch::{NsId, Writes};
 use crate::error::{Error, Result};
 use crate::page::meta::LogBinding;
-use crate::page::node::ValueLoc;
+use crate::page::value::ValueLoc;
 use crate::tree::write::Change;
 use crate::wal::fresh_salt;
 

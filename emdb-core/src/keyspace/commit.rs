@@ -14,7 +14,7 @@ use super::ordered::StatsWriteGuard;
 use super::{ALL_SHARDS, Held, IndexSlot, KeyHash, Keyspace, Memtable, NsState, Slot};
 use crate::batch::{Batch, NsId, Op, Writes, WritesBuilder};
 use crate::error::{Error, Result};
-use crate::page::node::ValueLoc;
+use crate::page::value::ValueLoc;
 
 /// Batches with more keys than this lock every shard instead of hashing each key twice.
 const LOCK_ALL_ABOVE: usize = 64;

@@ -15,7 +15,7 @@ use super::alloc::TableAlloc;
 use crate::batch::ExpiresAt;
 use crate::io::SharedMap;
 use crate::page::file::PageFile;
-use crate::page::node::ValueLoc;
+use crate::page::value::ValueLoc;
 
 /// How many lock-striped shards each namespace's index has.
 pub(crate) const SHARDS: usize = 32;

@@ -22,7 +22,7 @@ use crate::batch::{DEFAULT_NS, NO_EXPIRY, NsId};
 use crate::error::{Error, Result};
 use crate::integrity::IntegrityReport;
 use crate::page::file::PageFile;
-use crate::page::node::{ValueLoc, ValueRef};
+use crate::page::value::{ValueLoc, ValueRef};
 use crate::tree::reclaim::LiveValues;
 use crate::tree::{self, TreeRoot, check};
 

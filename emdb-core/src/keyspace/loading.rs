@@ -28,7 +28,7 @@ use super::tree_key::{self, CATALOG};
 use super::{Held, IndexSlot, NsState};
 use crate::error::{Error, Result};
 use crate::page::file::PageFile;
-use crate::page::node::ValueRef;
+use crate::page::value::ValueRef;
 use crate::tree::reclaim::LiveValues;
 use crate::tree::{TreeRoot, scan};
 

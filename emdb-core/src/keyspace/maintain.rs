@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 use crate::io::{LockGuard, LockMode, Storage, parent_dir, replace, sidecar};
 use crate::page::PAGE_SIZE_U64;
 use crate::page::meta::{LogBinding, Meta, random_id};
-use crate::page::node::{ValueLoc, ValueRef};
+use crate::page::value::{ValueLoc, ValueRef};
 use crate::progress::{Operation, Reporter};
 use crate::stats::Stats;
 use crate::tree::reclaim::LiveValues;

@@ -17,7 +17,8 @@ use crate::batch::{ExpiresAt, is_expired};
 use crate::error::Result;
 use crate::io::SharedMap;
 use crate::page::file::{Page, PageFile};
-use crate::page::node::{Leaf, LeafEntry, ValueLoc, ValueRef};
+use crate::page::leaf::{Leaf, LeafEntry};
+use crate::page::value::{ValueLoc, ValueRef};
 use crate::page::{PAGE_SIZE_U64, PageId};
 use crate::tree::Position;
 

@@ -26,7 +26,7 @@ use super::index::SHARDS;
 use crate::batch::NsId;
 use crate::error::Result;
 use crate::page::file::PageFile;
-use crate::page::node::ValueLoc;
+use crate::page::value::ValueLoc;
 use crate::tree::reclaim::{LiveValues, PageSet};
 use crate::tree::write::Change;
 
@@ -211,7 +211,7 @@ fn move_change(m: &Move) -> Change<'_> {
 #[cfg(test)]
 mod tests {
     use super::{Move, add_moves};
-    use crate::page::node::ValueLoc;
+    use crate::page::value::ValueLoc;
     use crate::tree::write::Change;
 
     fn mv(key: &[u8]) -> Move {

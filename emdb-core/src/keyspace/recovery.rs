@@ -21,7 +21,7 @@ use crate::io::{Storage, replaced_path};
 use crate::keyspace::FlushPolicy;
 use crate::page::file::PageFile;
 use crate::page::meta::{LogBinding, random_id};
-use crate::page::node::ValueRef;
+use crate::page::value::ValueRef;
 use crate::tree::store::{Access, Store, StoreOptions, record_locker};
 use crate::tree::{Cursor, TreeRoot};
 use crate::wal::{LogCheck, Recovery, Wal};

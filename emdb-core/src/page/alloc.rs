@@ -7,8 +7,8 @@
 
 use std::collections::BTreeMap;
 
-use super::PageId;
 use super::freelist::Extent;
+use super::{PageError, PageId};
 
 /// Free space of the page file.
 #[derive(Debug, Clone, Default)]
@@ -23,16 +23,28 @@ pub(crate) struct Allocator {
     freed_now: Vec<Extent>,
 }
 
+/// A page given back to the allocator while it is free: two references to one page, which only
+/// a damaged tree (or a bug) holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct DoubleFree(pub(crate) PageId);
+
+impl From<DoubleFree> for PageError {
+    fn from(DoubleFree(page): DoubleFree) -> Self {
+        PageError::DoubleFree { page }
+    }
+}
+
 impl Allocator {
     /// An allocator for a file of `end` pages whose `free` extents are reusable.
     ///
     /// # Errors
-    /// A description when an extent is out of bounds or overlaps another.
-    pub(crate) fn new(end: PageId, free: &[Extent]) -> Result<Self, String> {
+    /// [`PageError::ExtentOutside`] when an extent is out of bounds, [`PageError::DoubleFree`]
+    /// when it overlaps another.
+    pub(crate) fn new(end: PageId, free: &[Extent]) -> Result<Self, PageError> {
         let mut a = Allocator { end, ..Allocator::default() };
         for &(start, len) in free {
             if start < 2 || len == 0 || start.checked_add(len).is_none_or(|e| e > end) {
-                return Err(format!("free extent {start}+{len} outside 2..{end}"));
+                return Err(PageError::ExtentOutside { start, len, end });
             }
             a.insert(start, len)?;
         }
@@ -45,12 +57,12 @@ impl Allocator {
     }
 
     /// Adds an extent to the reusable set, merging neighbours; an overlap is an error.
-    fn insert(&mut self, start: PageId, len: u64) -> Result<(), String> {
+    fn insert(&mut self, start: PageId, len: u64) -> Result<(), DoubleFree> {
         let mut s = start;
         let mut l = len;
         if let Some((&ps, &pl)) = self.free.range(..=start).next_back() {
             if ps + pl > start {
-                return Err(format!("page {start} freed twice"));
+                return Err(DoubleFree(start));
             }
             if ps + pl == start {
                 self.free.remove(&ps);
@@ -60,7 +72,7 @@ impl Allocator {
         }
         if let Some((&ns, &nl)) = self.free.range(start..).next() {
             if ns < start + len {
-                return Err(format!("page {ns} freed twice"));
+                return Err(DoubleFree(ns));
             }
             if ns == start + len {
                 self.free.remove(&ns);
@@ -98,8 +110,8 @@ impl Allocator {
     /// durable can reach them, so they are reusable at once.
     ///
     /// # Errors
-    /// A description on a double free.
-    pub(crate) fn free_fresh(&mut self, start: PageId, n: u64) -> Result<(), String> {
+    /// [`DoubleFree`] when a page is freed while free.
+    pub(crate) fn free_fresh(&mut self, start: PageId, n: u64) -> Result<(), DoubleFree> {
         self.insert(start, n)
     }
 
@@ -120,8 +132,8 @@ impl Allocator {
     /// sequence a reader still holds (pass the durable sequence when no reader holds any).
     ///
     /// # Errors
-    /// A description on a double free.
-    pub(crate) fn release(&mut self, oldest_pinned: u64) -> Result<(), String> {
+    /// [`DoubleFree`] when a page is freed while free.
+    pub(crate) fn release(&mut self, oldest_pinned: u64) -> Result<(), DoubleFree> {
         let (ready, wait): (Vec<_>, Vec<_>) = std::mem::take(&mut self.pending)
             .into_iter()
             .partition(|(seq, _)| *seq <= oldest_pinned);
@@ -136,7 +148,7 @@ impl Allocator {
 
     /// Every extent that is free once the checkpoint in progress is durable (and after a
     /// reopen, when no reader remains), sorted and coalesced: what the free-list records.
-    pub(crate) fn persisted(&self) -> Result<Vec<Extent>, String> {
+    pub(crate) fn persisted(&self) -> Result<Vec<Extent>, DoubleFree> {
         let mut all = Allocator { end: self.end, free: self.free.clone(), ..Allocator::default() };
         for (_, extents) in &self.pending {
             for &(s, l) in extents {

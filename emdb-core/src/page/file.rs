@@ -7,9 +7,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::RwLock;
 
-use super::node::ValueLoc;
 use super::value::{
-    MAX_VALUE_LEN, O_VALUE, R_VALUE, bare_value, check_overflow, check_overflow_header,
+    MAX_VALUE_LEN, O_VALUE, R_VALUE, ValueLoc, bare_value, check_overflow, check_overflow_header,
     check_record, record_in_checked_page,
 };
 use super::verified::VerifiedPages;
@@ -97,12 +96,12 @@ impl PageFile {
     }
 
     /// A corruption error at byte `offset` of this file.
-    pub(crate) fn corruption(&self, offset: u64, detail: impl Into<String>) -> Error {
-        Error::Corruption { path: self.path.clone(), offset, detail: detail.into() }
+    pub(crate) fn corruption(&self, offset: u64, detail: impl std::fmt::Display) -> Error {
+        Error::Corruption { path: self.path.clone(), offset, detail: detail.to_string() }
     }
 
     /// A corruption error about page `id`.
-    pub(crate) fn bad_page(&self, id: PageId, detail: impl Into<String>) -> Error {
+    pub(crate) fn bad_page(&self, id: PageId, detail: impl std::fmt::Display) -> Error {
         self.corruption(id.saturating_mul(PAGE_SIZE_U64), detail)
     }
 
@@ -245,7 +244,11 @@ impl PageFile {
     fn check_value<'a>(&self, loc: ValueLoc, at: u64, bytes: &'a [u8]) -> Result<&'a [u8]> {
         let checked = match loc {
             ValueLoc::Record { .. } => check_record(bytes, loc.len()),
-            ValueLoc::Packed { .. } => Err("a bare value is checked with its page".into()),
+            ValueLoc::Packed { .. } => {
+                return Err(Error::Internal {
+                    detail: "a bare value is checked with its page, not alone".into(),
+                });
+            }
             ValueLoc::Overflow { page, .. } => {
                 let (h, value) = bytes.split_at_checked(O_VALUE).unwrap_or_default();
                 check_overflow_header(h, page, loc.len())

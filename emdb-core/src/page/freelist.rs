@@ -13,7 +13,7 @@
 //! once that checkpoint is durable: the reusable pages, the pages still held back for readers
 //! of older roots, and the pages the checkpoint itself replaced.
 
-use super::{HEADER_LEN, PAGE_SIZE, PageBuf, PageId, PageType, get_u64, new_page, put};
+use super::{HEADER_LEN, PAGE_SIZE, PageBuf, PageError, PageId, PageType, get_u64, new_page, put};
 
 /// A run of `len` consecutive pages starting at `start`.
 pub(crate) type Extent = (PageId, u64);
@@ -40,17 +40,20 @@ pub(crate) fn build(extents: &[Extent], next: PageId) -> PageBuf {
 }
 
 /// Reads a verified free-list page: its next pointer and its extents.
-pub(crate) fn parse(page: &[u8]) -> Result<(PageId, Vec<Extent>), String> {
+pub(crate) fn parse(page: &[u8]) -> Result<(PageId, Vec<Extent>), PageError> {
     let n = usize::from(super::count(page));
     if n > EXTENTS_PER_PAGE {
-        return Err(format!("free-list page claims {n} extents, at most {EXTENTS_PER_PAGE} fit"));
+        return Err(PageError::TooManyExtents { count: n, max: EXTENTS_PER_PAGE });
     }
-    let next = get_u64(page, NEXT_OFFSET).ok_or("short free-list page")?;
+    let next =
+        get_u64(page, NEXT_OFFSET).ok_or(PageError::Truncated { what: "short free-list page" })?;
     let mut out = Vec::with_capacity(n);
     for i in 0..n {
         let at = EXTENTS_OFFSET + 16 * i;
-        let start = get_u64(page, at).ok_or("short free-list page")?;
-        let len = get_u64(page, at + 8).ok_or("short free-list page")?;
+        let start =
+            get_u64(page, at).ok_or(PageError::Truncated { what: "short free-list page" })?;
+        let len =
+            get_u64(page, at + 8).ok_or(PageError::Truncated { what: "short free-list page" })?;
         out.push((start, len));
     }
     Ok((next, out))

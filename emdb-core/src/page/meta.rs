@@ -41,23 +41,16 @@
 
 use std::path::Path;
 
-use super::{PAGE_SIZE, PageId, get_u32, get_u64, put};
+use super::{Checksummed, PAGE_SIZE, PageError, PageId, get_u32, get_u64, put};
 use crate::error::{Error, Result};
 
 /// The first eight bytes of every emdb page file.
 pub(crate) const MAGIC: [u8; 8] = *b"emdb\x0d\x0a\x1a\x0a";
 /// The file format version this program writes. It reads every version from
-/// [`OLDEST_FORMAT_VERSION`] up to this one.
-///
-/// Version 2 leaves out the expiry of leaf entries that never expire (see `node.rs`); version 1
-/// entries always carry it and decode unchanged. Version 3 writes compact leaves (type 8:
-/// varint lengths and locations) and bare value pages (type 7: values without record headers);
-/// the fixed leaves (type 2) and record value pages (type 5) of versions 1 and 2 still read.
-/// So an older file opens as it is, every page a checkpoint writes is of the newest version,
-/// and the meta page says so from that checkpoint on; compaction rewrites the whole file.
-/// Version 4 adds the number of namespace catalog entries to the meta page, so that opening a
-/// database without named namespaces does not look for them in the tree. Version 5 adds the
-/// database id, the log salt and the log flags ([`LogBinding`]).
+/// [`OLDEST_FORMAT_VERSION`] up to this one: an older file opens as it is (its fixed leaves,
+/// type 2, and record value pages, type 5, still read), every page a checkpoint writes is of
+/// this version and the meta page says so from that checkpoint on; compaction rewrites the
+/// whole file. What each version changed: docs/design.md ("Version history").
 pub(crate) const FORMAT_VERSION: u32 = 5;
 /// The oldest file format version this program reads.
 pub(crate) const OLDEST_FORMAT_VERSION: u32 = 1;
@@ -221,10 +214,13 @@ pub(crate) enum Slot {
     /// A valid meta page of a newer format version.
     Newer(u32),
     /// emdb's magic, but a failed check: what failed.
-    Damaged(String),
+    Damaged(PageError),
     /// No emdb magic at all.
     Foreign,
 }
+
+/// The damage of a meta page shorter than a page.
+const SHORT_META: PageError = PageError::Truncated { what: "short meta page" };
 
 /// Decodes one meta slot; never fails, never panics.
 pub(crate) fn decode(page: &[u8]) -> Slot {
@@ -233,22 +229,24 @@ pub(crate) fn decode(page: &[u8]) -> Slot {
     }
     let (Some(version), Some(stored)) = (get_u32(page, VERSION_OFFSET), get_u32(page, CRC_OFFSET))
     else {
-        return Slot::Damaged("short meta page".into());
+        return Slot::Damaged(SHORT_META);
     };
     if page.len() != PAGE_SIZE {
-        return Slot::Damaged("short meta page".into());
+        return Slot::Damaged(SHORT_META);
     }
     let actual = checksum(page);
     if stored != actual {
-        return Slot::Damaged(format!(
-            "meta checksum mismatch: stored {stored:#010x}, computed {actual:#010x}"
-        ));
+        return Slot::Damaged(PageError::Checksum {
+            of: Checksummed::Meta,
+            expected: stored,
+            found: actual,
+        });
     }
     if version > FORMAT_VERSION {
         return Slot::Newer(version);
     }
     if version < OLDEST_FORMAT_VERSION {
-        return Slot::Damaged(format!("unknown format version {version}"));
+        return Slot::Damaged(PageError::UnknownVersion { version });
     }
     let field = |at| get_u64(page, at).unwrap_or(0);
     let meta = Meta {
@@ -267,7 +265,7 @@ pub(crate) fn decode(page: &[u8]) -> Slot {
         let (id, salt, flags) =
             (field(DATABASE_ID_OFFSET), field(LOG_SALT_OFFSET), field(LOG_FLAGS_OFFSET));
         if flags & !LOG_IN_USE != 0 || (id == 0 && (salt != 0 || flags != 0)) {
-            return Slot::Damaged(format!("unknown log flags {flags:#x} or binding without an id"));
+            return Slot::Damaged(PageError::BadLogBinding { flags });
         }
         let log = (id != 0).then_some(LogBinding {
             database_id: id,
@@ -279,7 +277,7 @@ pub(crate) fn decode(page: &[u8]) -> Slot {
         meta
     };
     if get_u32(page, PAGE_SIZE_OFFSET) != Some(super::PAGE_SIZE_U32) {
-        return Slot::Damaged("page size is not 4096".into());
+        return Slot::Damaged(PageError::PageSize);
     }
     if let Err(e) = check_bounds(&meta) {
         return Slot::Damaged(e);
@@ -292,25 +290,25 @@ pub(crate) fn decode(page: &[u8]) -> Slot {
         CATALOG_OFFSET
     };
     if page.get(end..).is_some_and(|rest| rest.iter().any(|&b| b != 0)) {
-        return Slot::Damaged("non-zero bytes after the meta fields".into());
+        return Slot::Damaged(PageError::TrailingMetaBytes);
     }
     Slot::Valid(meta)
 }
 
 /// The checks a checksummed meta must still pass (a bug in a writer, not a flipped bit).
-fn check_bounds(m: &Meta) -> Result<(), String> {
+fn check_bounds(m: &Meta) -> Result<(), PageError> {
     if m.height > MAX_HEIGHT {
-        return Err(format!("tree height {} exceeds {MAX_HEIGHT}", m.height));
+        return Err(PageError::TooHigh { height: m.height, max: MAX_HEIGHT });
     }
     if m.page_count < 2 {
-        return Err("page count below 2".into());
+        return Err(PageError::TooFewPages);
     }
     if (m.root == 0) != (m.height == 0) {
-        return Err("root and height disagree about an empty tree".into());
+        return Err(PageError::EmptyTreeMismatch);
     }
     for (what, p) in [("root", m.root), ("free-list root", m.free_root)] {
         if p != 0 && (p < 2 || p >= m.page_count) {
-            return Err(format!("{what} page {p} outside 2..{}", m.page_count));
+            return Err(PageError::PageOutside { what, page: p, count: m.page_count });
         }
     }
     Ok(())
@@ -330,7 +328,7 @@ pub(crate) fn choose(path: &Path, slots: [Slot; 2]) -> Result<Meta> {
         match slot {
             Slot::Valid(m) => {
                 if m.slot() != i as u64 {
-                    damage = Some((i, "sequence does not match its slot".to_owned()));
+                    damage = Some((i, PageError::SequenceSlot));
                 } else if best.is_none_or(|b| m.sequence > b.sequence) {
                     best = Some(m);
                 }
@@ -408,7 +406,7 @@ mod tests {
         let b = sample(5);
         let m = choose(p, [decode(&a.encode()[..]), decode(&b.encode()[..])]).unwrap();
         assert_eq!(m, b);
-        let m = choose(p, [decode(&a.encode()[..]), Slot::Damaged("torn".into())]).unwrap();
+        let m = choose(p, [decode(&a.encode()[..]), Slot::Damaged(SHORT_META)]).unwrap();
         assert_eq!(m, a);
     }
 

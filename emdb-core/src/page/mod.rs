@@ -1,5 +1,6 @@
 //! Page formats of the page file: 4 KiB pages, little-endian integers, a CRC32C on every page;
-//! the common page header, the page file itself, and the allocator.
+//! the common page header and the slot table of node pages, the page file itself, and the
+//! allocator.
 //!
 //! Every data page (all but the two meta pages, see [`meta`]) opens with the same header:
 //!
@@ -19,13 +20,21 @@
 //! (format 3). Format 3 writes only 3, 4, 6, 7 and 8, and reads all of them: the pages of an
 //! older file keep their layout until a checkpoint rewrites them or compaction rewrites the file.
 
+use std::cmp::Ordering;
+
 pub(crate) mod alloc;
+pub(crate) mod branch;
+mod error;
 pub(crate) mod file;
 pub(crate) mod freelist;
+pub(crate) mod leaf;
+mod legacy_leaf;
 pub(crate) mod meta;
-pub(crate) mod node;
+pub(crate) mod pack;
 pub(crate) mod value;
 mod verified;
+
+pub(crate) use error::{Checksummed, PageError};
 
 /// The size of every page in bytes.
 pub(crate) const PAGE_SIZE: usize = 4096;
@@ -43,6 +52,40 @@ pub(crate) const PAGE_SIZE_U32: u32 = 4096;
 /// A length or offset known to fit a page, as the `u16` the formats store.
 pub(crate) fn u16_of(n: usize) -> u16 {
     u16::try_from(n).unwrap_or(u16::MAX)
+}
+
+/// The longest key the tree stores: a 4-byte namespace prefix and a 1024-byte user key.
+pub(crate) const MAX_KEY_LEN: usize = 1024 + 4;
+
+/// Byte order of two keys, as `a.cmp(b)`; keys that differ in their first eight bytes (nearly
+/// every pair a search meets: the namespace prefix and four key bytes) are told apart with one
+/// integer comparison instead of a call to `memcmp`.
+#[inline]
+fn compare_keys(a: &[u8], b: &[u8]) -> Ordering {
+    if let (Some(x), Some(y)) = (a.first_chunk::<8>(), b.first_chunk::<8>()) {
+        let (x, y) = (u64::from_be_bytes(*x), u64::from_be_bytes(*y));
+        if x != y {
+            return x.cmp(&y);
+        }
+    }
+    a.cmp(b)
+}
+
+/// Reads the slot table of a node page: `n` offsets at `slots`, each pointing into the page
+/// past the table.
+#[inline]
+fn slot(page: &[u8], slots: usize, n: usize, i: usize) -> Result<usize, PageError> {
+    if i >= n {
+        return Err(PageError::SlotOutOfRange { i, n });
+    }
+    let off = usize::from(
+        get_u16(page, slots + 2 * i)
+            .ok_or(PageError::Truncated { what: "slot table out of the page" })?,
+    );
+    if off < slots + 2 * n || off >= PAGE_SIZE {
+        return Err(PageError::BadSlot { i, offset: off });
+    }
+    Ok(off)
 }
 
 /// A page in memory.
@@ -152,22 +195,27 @@ pub(crate) fn seal(page: &mut [u8; PAGE_SIZE], id: PageId) {
     page[CRC_OFFSET..CRC_OFFSET + 4].copy_from_slice(&crc.to_le_bytes());
 }
 
+/// The error of a page shorter than its header or a page.
+const SHORT_PAGE: PageError = PageError::Truncated { what: "short page" };
+
 /// Checks the checksum, id and type of a data page read from `id`; on failure returns what
 /// is wrong, for an [`Error::Corruption`](crate::Error::Corruption).
-pub(crate) fn verify(page: &[u8], id: PageId, ty: PageType) -> Result<(), String> {
-    let stored = get_u32(page, CRC_OFFSET).ok_or("short page")?;
-    let actual = crc32c::crc32c(page.get(TYPE_OFFSET..PAGE_SIZE).ok_or("short page")?);
+pub(crate) fn verify(page: &[u8], id: PageId, ty: PageType) -> Result<(), PageError> {
+    let stored = get_u32(page, CRC_OFFSET).ok_or(SHORT_PAGE)?;
+    let actual = crc32c::crc32c(page.get(TYPE_OFFSET..PAGE_SIZE).ok_or(SHORT_PAGE)?);
     if stored != actual {
-        return Err(format!(
-            "page {id} checksum mismatch: stored {stored:#010x}, computed {actual:#010x}"
-        ));
+        return Err(PageError::Checksum {
+            of: Checksummed::Page(id),
+            expected: stored,
+            found: actual,
+        });
     }
     verify_header(page, id, ty)
 }
 
 /// The checks of [`verify`] but the checksum: the id and type a reader expects of page `id`.
 #[inline]
-pub(crate) fn verify_header(page: &[u8], id: PageId, ty: PageType) -> Result<(), String> {
+pub(crate) fn verify_header(page: &[u8], id: PageId, ty: PageType) -> Result<(), PageError> {
     verify_header_of(page, id, &[ty]).map(|_| ())
 }
 
@@ -178,15 +226,15 @@ pub(crate) fn verify_header_of(
     page: &[u8],
     id: PageId,
     tys: &[PageType],
-) -> Result<PageType, String> {
-    let found_id = get_u64(page, ID_OFFSET).ok_or("short page")?;
+) -> Result<PageType, PageError> {
+    let found_id = get_u64(page, ID_OFFSET).ok_or(SHORT_PAGE)?;
     if found_id != id {
-        return Err(format!("page {id} claims to be page {found_id} (misdirected write)"));
+        return Err(PageError::Misdirected { id, found: found_id });
     }
     let found = page.get(TYPE_OFFSET).copied().unwrap_or(0);
     match tys.iter().find(|&&ty| ty as u8 == found) {
         Some(&ty) => Ok(ty),
-        None => Err(format!("page {id} has type {found}, expected {tys:?}")),
+        None => Err(PageError::BadKind { id, found, expected: tys.to_vec() }),
     }
 }
 
@@ -289,13 +337,35 @@ mod tests {
     use super::*;
 
     #[test]
+    fn compare_keys_agrees_with_byte_order() {
+        let keys: [&[u8]; 9] = [
+            b"",
+            b"a",
+            b"abcdefgh",
+            b"abcdefgh\0",
+            b"abcdefgi",
+            b"abcdefg",
+            b"b",
+            b"\xff",
+            b"abcdefghz",
+        ];
+        for a in keys {
+            for b in keys {
+                assert_eq!(compare_keys(a, b), a.cmp(b), "{a:?} vs {b:?}");
+            }
+        }
+    }
+
+    #[test]
     fn a_sealed_page_verifies_and_any_flipped_bit_does_not() {
         let mut p = new_page();
         write_header(&mut p, PageType::Leaf, 0, 3);
         p[100] = 7;
         seal(&mut p, 42);
         assert!(verify(&p[..], 42, PageType::Leaf).is_ok());
-        assert!(verify(&p[..], 43, PageType::Leaf).unwrap_err().contains("misdirected"));
+        assert!(
+            verify(&p[..], 43, PageType::Leaf).unwrap_err().to_string().contains("misdirected")
+        );
         assert!(verify(&p[..], 42, PageType::Branch).is_err());
         for bit in 0..PAGE_SIZE * 8 {
             let mut q = p.clone();

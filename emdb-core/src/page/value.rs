@@ -1,5 +1,5 @@
 //! Value pages (many medium values packed per page) and overflow runs (one large value over
-//! consecutive pages).
+//! consecutive pages), and the locations of values in them that leaves hold ([`ValueLoc`]).
 //!
 //! Bare value page (type 7, format 3), filled front to back once and never rewritten (a
 //! location stays valid until compaction, or a checkpoint emptying the page, moves the value):
@@ -43,7 +43,71 @@
 //!
 //! The header's CRC32C covers bytes 4..24+len of the run.
 
-use super::{HEADER_LEN, PAGE_SIZE, PAGE_SIZE_U64, PageId, PageType, get_u32, get_u64};
+use super::{
+    Checksummed, HEADER_LEN, PAGE_SIZE, PAGE_SIZE_U64, PageError, PageId, PageType, get_u32,
+    get_u64,
+};
+
+/// Where a value that does not sit in its leaf lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum ValueLoc {
+    /// The bytes `offset..offset + len` of bare value page `page` (type 7, format 3).
+    Packed {
+        /// The value page.
+        page: PageId,
+        /// The value's first byte inside the page.
+        offset: u16,
+        /// The value's length.
+        len: u32,
+    },
+    /// A record (length, checksum, value) at byte `offset` of value page `page` (type 5,
+    /// formats 1 and 2).
+    Record {
+        /// The value page.
+        page: PageId,
+        /// The record's byte offset inside the page.
+        offset: u16,
+        /// The value's length.
+        len: u32,
+    },
+    /// An overflow run starting at `page`.
+    Overflow {
+        /// The first page of the run.
+        page: PageId,
+        /// The value's length.
+        len: u32,
+    },
+}
+
+impl ValueLoc {
+    /// The length of the value.
+    #[inline]
+    pub(crate) fn len(&self) -> u32 {
+        match *self {
+            ValueLoc::Packed { len, .. }
+            | ValueLoc::Record { len, .. }
+            | ValueLoc::Overflow { len, .. } => len,
+        }
+    }
+
+    /// The page the value starts on.
+    pub(crate) fn page(&self) -> PageId {
+        match *self {
+            ValueLoc::Packed { page, .. }
+            | ValueLoc::Record { page, .. }
+            | ValueLoc::Overflow { page, .. } => page,
+        }
+    }
+}
+
+/// A leaf entry's value: the bytes themselves or where they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ValueRef<'a> {
+    /// The value, stored in the leaf.
+    Inline(&'a [u8]),
+    /// The value lives in a value page or an overflow run.
+    Stored(ValueLoc),
+}
 
 /// Offset of the record length inside a value record (type-5 pages).
 const R_LEN: usize = 0;
@@ -82,26 +146,26 @@ pub(crate) fn put_bare(page: &mut [u8; PAGE_SIZE], at: usize, value: &[u8]) -> O
 /// The value `offset..offset + len` of a bare value page (`page` is the whole page, whose
 /// checksum the caller checked): only the bounds are checked, against the page's value area.
 #[inline]
-pub(crate) fn bare_value(page: &[u8], offset: u16, len: u32) -> Result<&[u8], String> {
+pub(crate) fn bare_value(page: &[u8], offset: u16, len: u32) -> Result<&[u8], PageError> {
     let at = usize::from(offset);
     let end = usize::try_from(len).ok().and_then(|l| at.checked_add(l));
     match end {
         Some(end) if at >= FIRST_RECORD && end <= PAGE_SIZE => {
-            page.get(at..end).ok_or_else(|| "short value page".into())
+            page.get(at..end).ok_or(PageError::Truncated { what: "short value page" })
         }
-        _ => Err(format!("value of {len} bytes at {offset} lies outside its page's value area")),
+        _ => Err(PageError::ValueOutsidePage { len, offset }),
     }
 }
 
 /// Checks what the leaves say of one bare value page against the page: `refs` values of
 /// `bytes` bytes in all are referred to, and its header counts `count` values written. Values
 /// never overlap (each was written once, front to back), so they fit the page's value area.
-pub(crate) fn check_bare_usage(count: u16, refs: u64, bytes: u64) -> Result<(), String> {
+pub(crate) fn check_bare_usage(count: u16, refs: u64, bytes: u64) -> Result<(), PageError> {
     if refs > u64::from(count) {
-        return Err(format!("{refs} values refer to a page that holds {count}"));
+        return Err(PageError::TooManyRefs { refs, count });
     }
     if bytes > VALUE_SPACE as u64 {
-        return Err(format!("values of {bytes} bytes in all refer to one page"));
+        return Err(PageError::TooManyBytes { bytes });
     }
     Ok(())
 }
@@ -122,38 +186,47 @@ pub(crate) fn put_record(page: &mut [u8; PAGE_SIZE], at: usize, value: &[u8]) ->
 /// The value of a record in a value page whose page checksum was verified (it covers the
 /// record): only the length is checked against the leaf's.
 #[inline]
-pub(crate) fn record_in_checked_page(rec: &[u8], len: u32) -> Result<&[u8], String> {
-    let stored_len = get_u32(rec, R_LEN).ok_or("short record")?;
+pub(crate) fn record_in_checked_page(rec: &[u8], len: u32) -> Result<&[u8], PageError> {
+    let stored_len = get_u32(rec, R_LEN).ok_or(PageError::Truncated { what: "short record" })?;
     if stored_len != len {
-        return Err(format!("value record holds {stored_len} bytes, the leaf says {len}"));
+        return Err(PageError::LengthMismatch {
+            what: "value record",
+            stored: u64::from(stored_len),
+            expected: len,
+        });
     }
-    rec.get(R_VALUE..).ok_or_else(|| "short record".into())
+    rec.get(R_VALUE..).ok_or(PageError::Truncated { what: "short record" })
 }
 
 /// Checks a record read from a value page (`R_VALUE + len` bytes) and returns its value.
-pub(crate) fn check_record(rec: &[u8], len: u32) -> Result<&[u8], String> {
+pub(crate) fn check_record(rec: &[u8], len: u32) -> Result<&[u8], PageError> {
     let value = record_in_checked_page(rec, len)?;
-    let stored = get_u32(rec, R_CRC).ok_or("short record")?;
+    let stored = get_u32(rec, R_CRC).ok_or(PageError::Truncated { what: "short record" })?;
     let actual = crc32c::crc32c(value);
     if stored != actual {
-        return Err(format!(
-            "value checksum mismatch: stored {stored:#010x}, computed {actual:#010x}"
-        ));
+        return Err(PageError::Checksum {
+            of: Checksummed::Value,
+            expected: stored,
+            found: actual,
+        });
     }
     Ok(value)
 }
 
 /// The records of a verified value page of formats 1 and 2: `(offset, len)` of each, bounded
 /// by the page.
-pub(crate) fn records(page: &[u8]) -> Result<Vec<(usize, u32)>, String> {
+pub(crate) fn records(page: &[u8]) -> Result<Vec<(usize, u32)>, PageError> {
     let n = usize::from(super::count(page));
     let mut out = Vec::with_capacity(n.min(VALUE_SPACE / R_VALUE));
     let mut at = FIRST_RECORD;
     for _ in 0..n {
-        let len = get_u32(page, at + R_LEN).ok_or("record header past the page end")?;
-        let end = at + R_VALUE + usize::try_from(len).map_err(|_| "record length")?;
+        let len = get_u32(page, at + R_LEN)
+            .ok_or(PageError::Truncated { what: "record header past the page end" })?;
+        let end = at
+            + R_VALUE
+            + usize::try_from(len).map_err(|_| PageError::Truncated { what: "record length" })?;
         if end > PAGE_SIZE {
-            return Err(format!("record at {at} of {len} bytes runs past the page end"));
+            return Err(PageError::RecordPastEnd { at, len });
         }
         out.push((at, len));
         at = end;
@@ -178,29 +251,34 @@ pub(crate) fn overflow_header(id: PageId, value: &[u8]) -> [u8; O_VALUE] {
 }
 
 /// Checks an overflow header read at `id` before its value is read: type, id and length.
-pub(crate) fn check_overflow_header(h: &[u8], id: PageId, len: u32) -> Result<(), String> {
+pub(crate) fn check_overflow_header(h: &[u8], id: PageId, len: u32) -> Result<(), PageError> {
     if h.get(super::TYPE_OFFSET).copied() != Some(PageType::Overflow as u8) {
-        return Err(format!("page {id} is not the start of an overflow run"));
+        return Err(PageError::NotRunStart { id });
     }
     if get_u64(h, super::ID_OFFSET) != Some(id) {
-        return Err(format!("overflow run at page {id} claims another page id"));
+        return Err(PageError::RunMisdirected { id });
     }
-    let stored = get_u64(h, O_LEN).ok_or("short overflow header")?;
+    let stored = get_u64(h, O_LEN).ok_or(PageError::Truncated { what: "short overflow header" })?;
     if stored != u64::from(len) {
-        return Err(format!("overflow run holds {stored} bytes, the leaf says {len}"));
+        return Err(PageError::LengthMismatch { what: "overflow run", stored, expected: len });
     }
     Ok(())
 }
 
 /// Checks the checksum of an overflow run given its header and value bytes.
-pub(crate) fn check_overflow(h: &[u8], value: &[u8]) -> Result<(), String> {
-    let stored = get_u32(h, super::CRC_OFFSET).ok_or("short overflow header")?;
-    let head = h.get(super::TYPE_OFFSET..O_VALUE).ok_or("short overflow header")?;
+pub(crate) fn check_overflow(h: &[u8], value: &[u8]) -> Result<(), PageError> {
+    let stored = get_u32(h, super::CRC_OFFSET)
+        .ok_or(PageError::Truncated { what: "short overflow header" })?;
+    let head = h
+        .get(super::TYPE_OFFSET..O_VALUE)
+        .ok_or(PageError::Truncated { what: "short overflow header" })?;
     let actual = crc32c::crc32c_append(crc32c::crc32c(head), value);
     if stored != actual {
-        return Err(format!(
-            "overflow checksum mismatch: stored {stored:#010x}, computed {actual:#010x}"
-        ));
+        return Err(PageError::Checksum {
+            of: Checksummed::Overflow,
+            expected: stored,
+            found: actual,
+        });
     }
     Ok(())
 }
@@ -254,7 +332,7 @@ mod tests {
         assert!(check_record(rec, 299).is_err());
         let mut bad = rec.to_vec();
         bad[R_VALUE + 5] ^= 1;
-        assert!(check_record(&bad, 300).unwrap_err().contains("checksum"));
+        assert!(check_record(&bad, 300).unwrap_err().to_string().contains("checksum"));
     }
 
     #[test]

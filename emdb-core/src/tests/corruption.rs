@@ -19,8 +19,8 @@ use std::time::Duration;
 use super::crash::{DB, State, TXNS, open, read_state, run_txns, state_after};
 use crate::error::Error;
 use crate::io::fault::{CrashMode, FaultStorage};
+use crate::page::branch::Branch;
 use crate::page::meta;
-use crate::page::node::Branch;
 use crate::page::{PAGE_SIZE, PageId, new_page, seal};
 
 /// How one damaged case ended.

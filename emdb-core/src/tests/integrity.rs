@@ -46,7 +46,7 @@ fn live_values_counted_apart_from_the_tree_are_a_mismatch() {
     let persist = db.keyspace().persist().unwrap();
     let mut store = persist.store.lock();
     let mut wrong = store.live_values().cloned().unwrap();
-    wrong.add(crate::page::node::ValueLoc::Packed { page: 2, offset: 16, len: 9 });
+    wrong.add(crate::page::value::ValueLoc::Packed { page: 2, offset: 16, len: 9 });
     store.set_live_values(wrong);
     drop(store);
     let err = db.check_integrity().unwrap_err();

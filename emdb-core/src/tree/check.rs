@@ -11,8 +11,7 @@ use crate::error::Result;
 use crate::page::file::{Page, PageFile};
 use crate::page::freelist;
 use crate::page::meta::Meta;
-use crate::page::node::{ValueLoc, ValueRef};
-use crate::page::value::{self, run_pages};
+use crate::page::value::{self, ValueLoc, ValueRef, run_pages};
 use crate::page::{PAGE_SIZE_U64, PageId, PageType, count};
 
 use super::{branch, leaf, read_node};
@@ -61,7 +60,7 @@ pub(crate) fn check(file: &PageFile, meta: &Meta) -> Result<CheckReport> {
 /// free pages at the end).
 ///
 /// # Errors
-/// [`Error::Corruption`] naming the first problem found, or an I/O error.
+/// [`Error::Corruption`](crate::Error::Corruption) naming the first problem found, or an I/O error.
 pub(crate) fn check_reporting(
     file: &PageFile,
     meta: &Meta,
@@ -176,7 +175,7 @@ impl Checker<'_> {
             }
             let mut prev: Option<&[u8]> = None;
             for i in 0..l.len() {
-                let e = l.entry(i).map_err(bad)?;
+                let e = l.entry(i).map_err(|e| bad(e.to_string()))?;
                 if prev.is_some_and(|p| p >= e.key) || !in_bounds(e.key) {
                     return Err(bad(format!("key {i} out of order or out of its parent's range")));
                 }
@@ -194,14 +193,14 @@ impl Checker<'_> {
         }
         let mut keys = Vec::with_capacity(b.children() - 1);
         for c in 1..b.children() {
-            let k = b.key(c).map_err(bad)?;
+            let k = b.key(c).map_err(|e| bad(e.to_string()))?;
             if keys.last().is_some_and(|p: &&[u8]| *p >= k) || !in_bounds(k) {
                 return Err(bad(format!("separator {c} out of order or out of range")));
             }
             keys.push(k);
         }
         for c in 0..b.children() {
-            let child = b.child(c).map_err(bad)?;
+            let child = b.child(c).map_err(|e| bad(e.to_string()))?;
             let clo = if c == 0 { lo } else { keys.get(c - 1).copied() };
             let chi = keys.get(c).copied().or(hi);
             self.node(child, lvl - 1, clo, chi)?;

@@ -4,7 +4,7 @@
 use crate::error::Result;
 use crate::page::PageId;
 use crate::page::file::{Page, PageFile};
-use crate::page::node::LeafEntry;
+use crate::page::leaf::LeafEntry;
 
 use super::{TreeRoot, branch, leaf, read_node};
 

@@ -1,5 +1,5 @@
 //! The copy-on-write B+tree over the page file: point lookups, ordered cursors and the full
-//! leaf scan (this file), changes and bulk builds ([`write`]), the checkpointed store
+//! leaf scan (this file), changes and bulk builds ([`write`](mod@write)), the checkpointed store
 //! ([`store`]) and the integrity check ([`check`]).
 //!
 //! Every descent starts at a [`TreeRoot`] and goes down exactly `height` levels; each page
@@ -16,8 +16,10 @@ pub(crate) mod write;
 pub(crate) use cursor::{Cursor, Position};
 
 use crate::error::Result;
+use crate::page::branch::Branch;
 use crate::page::file::{Page, PageFile};
-use crate::page::node::{Branch, Leaf, LeafEntry, ValueLoc, ValueRef};
+use crate::page::leaf::{Leaf, LeafEntry};
+use crate::page::value::{ValueLoc, ValueRef};
 use crate::page::{PageId, PageType, level};
 
 /// Where a tree starts: its root page and its height (0 and 0 for the empty tree).

@@ -12,10 +12,9 @@ use std::collections::HashMap;
 
 use super::{TreeRoot, scan};
 use crate::error::Result;
-use crate::page::PageId;
 use crate::page::file::PageFile;
-use crate::page::node::{ValueLoc, ValueRef};
-use crate::page::value::{R_VALUE, VALUE_SPACE};
+use crate::page::value::{R_VALUE, VALUE_SPACE, ValueLoc, ValueRef};
+use crate::page::{PageError, PageId};
 
 /// The live values of one value page.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -63,13 +62,13 @@ impl LiveValues {
     ///
     /// # Errors
     /// The page holds no live value by this count: the count does not match the tree.
-    pub(crate) fn remove(&mut self, loc: ValueLoc) -> Result<Option<PageId>, String> {
+    pub(crate) fn remove(&mut self, loc: ValueLoc) -> Result<Option<PageId>, PageError> {
         let Some((page, bytes)) = in_value_page(loc) else { return Ok(None) };
         let Some(live) = self.pages.get_mut(&page) else {
-            return Err(format!("a value dies in page {page}, which holds no live value by count"));
+            return Err(PageError::NoLiveValue { page });
         };
         if live.bytes < bytes {
-            return Err(format!("a value of {bytes} bytes dies in page {page}, which holds fewer"));
+            return Err(PageError::LiveBytesUnderflow { bytes, page });
         }
         live.values -= 1;
         live.bytes -= bytes;
@@ -214,8 +213,7 @@ impl PageSet {
 #[cfg(test)]
 mod tests {
     use super::{LiveValues, PageSet};
-    use crate::page::node::ValueLoc;
-    use crate::page::value::VALUE_SPACE;
+    use crate::page::value::{VALUE_SPACE, ValueLoc};
 
     fn packed(page: u64, len: u32) -> ValueLoc {
         ValueLoc::Packed { page, offset: 16, len }

@@ -1,30 +1,20 @@
 //! [`Store`]: the page file as a whole: open or create it (lock, meta pages, free-list), and
-//! the checkpoint protocol that makes a new tree root durable.
-//!
-//! Checkpoint protocol (the order is what makes it crash-safe):
-//!
-//! 1. write the changed paths, new values and the new free-list as NEW pages (no page
-//!    reachable from the durable meta page is written);
-//! 2. `fdatasync` the page file;
-//! 3. write the meta page of the other slot with sequence + 1;
-//! 4. `fdatasync` again: the checkpoint is durable;
-//! 5. only now may the pages the old root used (and the new one does not) be reused, and
-//!    only once no reader pins a root older than the new one.
-//!
-//! A crash before 4 completes leaves the old meta page the newest valid one: the file opens at
-//! the old root, whole. Any failure during a checkpoint poisons the store (reopen to recover).
+//! the checkpoint that makes a new tree root durable ([`Store::stage`], then
+//! [`Store::publish`]). The protocol step by step, and why its order is crash-safe, is in
+//! docs/design.md ("Checkpoint protocol").
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::io::{LockGuard, LockMode, Storage, parent_dir, replaced_path, sidecar};
-use crate::page::alloc::Allocator;
+use crate::page::alloc::{Allocator, DoubleFree};
 use crate::page::file::PageFile;
 use crate::page::freelist::{self, EXTENTS_PER_PAGE, Extent};
+use crate::page::leaf::MAX_LEAF_ENTRY;
 use crate::page::meta::{self, LogBinding, MAGIC, Meta};
-use crate::page::node::{MAX_LEAF_ENTRY, ValueLoc};
-use crate::page::{PAGE_SIZE, PAGE_SIZE_U64, PageId, PageType};
+use crate::page::value::ValueLoc;
+use crate::page::{PAGE_SIZE, PAGE_SIZE_U64, PageError, PageId, PageType};
 
 use super::TreeRoot;
 use super::reclaim::LiveValues;
@@ -396,7 +386,7 @@ impl Store {
         let file = Arc::clone(&self.file);
         self.alloc
             .release(oldest_pinned.min(self.meta.sequence))
-            .map_err(|d| file.corruption(0, d))?;
+            .map_err(|e| freed_twice(&file, e))?;
         let old_root = self.root();
         let mut w = Writer::new(&file, &mut self.alloc, self.inline_max);
         if let Some(live) = &mut self.live {
@@ -468,7 +458,7 @@ impl Store {
     fn write_free_list(&mut self) -> Result<Vec<PageId>> {
         let mut ids: Vec<PageId> = Vec::new();
         let extents = loop {
-            let extents = self.alloc.persisted().map_err(|d| self.file.corruption(0, d))?;
+            let extents = self.alloc.persisted().map_err(|e| freed_twice(&self.file, e))?;
             let need = extents.len().div_ceil(EXTENTS_PER_PAGE);
             if ids.len() >= need {
                 break extents;
@@ -491,7 +481,7 @@ impl Store {
     /// and renames it over the old one.
     ///
     /// # Errors
-    /// As [`stage`](Self::stage); also when the store is not empty.
+    /// As [`stage`](Self::stage); [`Error::Internal`] when the store is not empty.
     pub(crate) fn bulk_load<K: AsRef<[u8]>, V: AsRef<[u8]>>(
         &mut self,
         entries: impl IntoIterator<Item = Result<(K, V, u64)>>,
@@ -501,7 +491,7 @@ impl Store {
             return Err(Error::Poisoned);
         }
         if self.meta.height != 0 {
-            return Err(self.file.corruption(0, "bulk load into a non-empty tree"));
+            return Err(Error::Internal { detail: "bulk load into a non-empty tree".into() });
         }
         self.poisoning(|store| {
             let file = Arc::clone(&store.file);
@@ -692,6 +682,12 @@ fn read_meta(file: &PageFile) -> Result<(Meta, bool, u32)> {
     Ok((chosen, intact, meta::version_of(page)))
 }
 
+/// The corruption of a page given back to the allocator while free: two references to it, as
+/// a damaged tree holds. Reported at that page.
+fn freed_twice(file: &PageFile, e: DoubleFree) -> Error {
+    file.bad_page(e.0, PageError::from(e))
+}
+
 /// Follows the free-list chain: its pages and the extents they list. The chain is bounded
 /// by the page count, so a cycle is an error.
 fn read_free_list(file: &PageFile, meta: &Meta) -> Result<(Vec<PageId>, Vec<Extent>)> {
@@ -718,7 +714,7 @@ mod tests {
     use super::*;
     use crate::io::Storage;
     use crate::io::fault::{CrashMode, FaultKind, FaultStorage};
-    use crate::page::node::{ValueLoc, ValueRef};
+    use crate::page::value::{ValueLoc, ValueRef};
     use crate::page::{PageId, new_page};
     use crate::tree::check::check;
     use crate::tree::tests::{Model, apply_batch, assert_matches, open, read_entry};
@@ -749,8 +745,8 @@ mod tests {
         let mut m = Model::new();
         scan(file, store.root(), |e| {
             let v = match e.value {
-                crate::page::node::ValueRef::Inline(b) => b.to_vec(),
-                crate::page::node::ValueRef::Stored(loc) => file.read_value(loc)?,
+                crate::page::value::ValueRef::Inline(b) => b.to_vec(),
+                crate::page::value::ValueRef::Stored(loc) => file.read_value(loc)?,
             };
             m.insert(e.key.to_vec(), (v, e.expires_at));
             Ok(())
@@ -1143,10 +1139,10 @@ mod tests {
             let e = leaf.entry(i).unwrap();
             let v = if i + 1 == n { first } else { e.value };
             let mut raw = Vec::new();
-            crate::page::node::encode_leaf_entry(&mut raw, e.key, 0, v).unwrap();
+            crate::page::leaf::encode_leaf_entry(&mut raw, e.key, 0, v).unwrap();
             raws.push(raw);
         }
-        let mut forged = crate::page::node::build_leaf(raws.iter().map(Vec::as_slice));
+        let mut forged = crate::page::leaf::build_leaf(raws.iter().map(Vec::as_slice));
         drop(page);
         store.file().write_page(root.root, &mut forged).unwrap();
         let err = check(store.file(), &store.meta()).unwrap_err();

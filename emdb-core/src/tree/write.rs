@@ -9,18 +9,23 @@ use super::reclaim::LiveValues;
 
 use crate::error::{Error, Result};
 use crate::page::alloc::Allocator;
-use crate::page::file::PageFile;
-use crate::page::meta::MAX_HEIGHT;
-use crate::page::node::{
-    BRANCH_SPACE, LEAF_SPACE, Leaf, LeafLayout, MAX_KEY_LEN, MAX_LEAF_ENTRY, ValueLoc, ValueRef,
-    branch_item_child, branch_item_key, build_branch, build_leaf, encode_branch_item,
-    encode_leaf_entry, inline_entry_len, pack, parse_leaf_entry,
+use crate::page::branch::{
+    BRANCH_SPACE, branch_item_child, branch_item_key, build_branch, encode_branch_item,
 };
+use crate::page::file::PageFile;
+use crate::page::leaf::{
+    LEAF_SPACE, Leaf, LeafLayout, MAX_LEAF_ENTRY, build_leaf, encode_leaf_entry, inline_entry_len,
+    parse_leaf_entry,
+};
+use crate::page::meta::MAX_HEIGHT;
+use crate::page::pack::pack;
 use crate::page::value::{
-    FIRST_RECORD, MAX_VALUE_LEN, O_VALUE, PACKED_MAX, R_VALUE, overflow_header, put_bare, run_pages,
+    FIRST_RECORD, MAX_VALUE_LEN, O_VALUE, PACKED_MAX, R_VALUE, ValueLoc, ValueRef, overflow_header,
+    put_bare, run_pages,
 };
 use crate::page::{
-    PAGE_SIZE, PAGE_SIZE_U64, PageBuf, PageId, PageType, new_page, seal, u16_of, write_header,
+    MAX_KEY_LEN, PAGE_SIZE, PAGE_SIZE_U64, PageBuf, PageError, PageId, PageType, new_page, seal,
+    u16_of, write_header,
 };
 
 /// How many changes ahead of the one being encoded the writer asks for the value's bytes.
@@ -118,7 +123,7 @@ impl Run {
 
     /// Appends entry `i` of leaf `l`: its bytes as they are when the leaf is compact, else
     /// decoded and encoded again in the compact layout (the values stay where they are).
-    fn push_entry(&mut self, l: &Leaf<'_>, i: usize) -> Result<(), String> {
+    fn push_entry(&mut self, l: &Leaf<'_>, i: usize) -> Result<(), PageError> {
         if l.layout() == LeafLayout::Compact {
             self.push(l.raw(i)?);
             return Ok(());
@@ -130,7 +135,7 @@ impl Run {
         // forged one must not overfill a leaf.
         if self.buf.len() - start + 2 > MAX_LEAF_ENTRY {
             self.buf.truncate(start);
-            return Err(format!("entry {i} does not fit half a leaf in the compact layout"));
+            return Err(PageError::EntryTooLarge { i });
         }
         self.close(start);
         Ok(())
@@ -211,7 +216,7 @@ impl<'f> Writer<'f> {
         self
     }
 
-    fn bad(&self, id: PageId) -> impl Fn(String) -> Error + '_ {
+    fn bad(&self, id: PageId) -> impl Fn(PageError) -> Error + '_ {
         move |d| self.file.bad_page(id, d)
     }
 
@@ -224,7 +229,7 @@ impl<'f> Writer<'f> {
     /// Frees `n` pages at `id`: at once if this writer wrote them, else after the checkpoint.
     fn free(&mut self, id: PageId, n: u64) -> Result<()> {
         if self.fresh.remove(&id) {
-            self.alloc.free_fresh(id, n).map_err(|d| self.file.bad_page(id, d))
+            self.alloc.free_fresh(id, n).map_err(|e| self.file.bad_page(e.0, PageError::from(e)))
         } else {
             self.alloc.free_later(id, n);
             Ok(())
@@ -275,7 +280,9 @@ impl<'f> Writer<'f> {
                 Some(loc)
             }
         });
-        encode_leaf_entry(out, key, exp, v).map_err(|d| self.file.corruption(0, d))
+        // The locations were placed just above, inside their pages.
+        encode_leaf_entry(out, key, exp, v)
+            .map_err(|e| Error::Internal { detail: format!("a value was placed badly: {e}") })
     }
 
     /// Appends a value to the bare value page being filled, starting a new one when it is full.
@@ -647,7 +654,9 @@ impl<'f> Writer<'f> {
                 break;
             }
             if lvl + 2 > MAX_HEIGHT {
-                return Err(self.file.corruption(0, "tree would exceed the maximum height"));
+                return Err(Error::Internal {
+                    detail: format!("the tree would exceed the maximum height of {MAX_HEIGHT}"),
+                });
             }
             lvl += 1;
             pieces = self.write_branches(lvl, pieces)?;

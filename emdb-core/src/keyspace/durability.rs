@@ -12,7 +12,7 @@ use std::fmt::Debug;
 use super::{Keyspace, Pending, Persist, ValueSource, Writer};
 use crate::batch::{Batch, Writes};
 use crate::error::Result;
-use crate::page::node::ValueLoc;
+use crate::page::value::ValueLoc;
 
 /// Where a commit's batch went before it was applied.
 #[derive(Debug, Clone, Copy)]

@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::io::Storage;
 use crate::page::file::PageFile;
 use crate::page::meta::LogBinding;
-use crate::page::node::ValueLoc;
+use crate::page::value::ValueLoc;
 use crate::tree::TreeRoot;
 #[cfg(test)]
 use crate::tree::reclaim::LiveValues;

@@ -2,9 +2,8 @@
 //!
 //! A point read touches two random cache lines of a table that, for a million keys, spans over a
 //! hundred megabytes: with 4 KiB pages nearly every read also misses the TLB, and under a
-//! hypervisor a page walk costs several memory accesses. Measured on the 2-core benchmark
-//! machine, reads on two threads ran no faster than on one until the tables sat on 2 MiB pages.
-//! So on Linux a table of at least [`HUGE_PAGE`] bytes is aligned to 2 MiB and marked
+//! hypervisor a page walk costs several memory accesses, enough to stop reads from scaling
+//! with threads (docs/BENCH.md has the measurement). So on Linux a table of at least [`HUGE_PAGE`] bytes is aligned to 2 MiB and marked
 //! `MADV_HUGEPAGE`, which asks for transparent huge pages even where the system default is
 //! `madvise` (the common one). Where the kernel has none to give, the advice is ignored and the
 //! table works as before; elsewhere this is the global allocator.

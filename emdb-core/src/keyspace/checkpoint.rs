@@ -23,6 +23,7 @@ use crate::batch::{NsId, Writes};
 use crate::error::{Error, Result};
 use crate::page::meta::LogBinding;
 use crate::page::value::ValueLoc;
+use crate::tree::store::Placed;
 use crate::tree::write::Change;
 use crate::wal::fresh_salt;
 
@@ -113,7 +114,7 @@ impl Keyspace {
         let written = batch.map(|b| (b, self.written(b)));
         let first_load =
             written.as_ref().filter(|(b, w)| b.len() >= OVERLAP_SYNC_ABOVE && w.indexes_empty());
-        let staged = store.stage(&changes, lsn, oldest)?;
+        let (staged, placed) = store.stage(&changes, lsn, oldest)?;
         // The meta page names the log generation that follows it: a new one when the log is
         // reset below (it holds nothing past this checkpoint), else the current one.
         let reset = p.wal.last_lsn() == lsn;
@@ -126,7 +127,6 @@ impl Keyspace {
         }
         let file = Arc::clone(store.file());
         let root = staged.root;
-        let placed = store.take_placed();
         let Placements { moved, relocated, batch_locs } =
             placements(&namespaces, &changes, &from_batch, placed, batch.map_or(0, Writes::len));
         drop(changes);
@@ -213,13 +213,12 @@ struct Placements {
     batch_locs: Vec<Option<ValueLoc>>,
 }
 
-/// Pairs the tree writer's placements (one per change that puts a value, in the order of the
-/// changes) with the checkpoint's `changes`.
+/// Sorts where a checkpoint put each change's value by what the index does with it.
 fn placements(
     namespaces: &[Arc<NsState>],
     changes: &[Change<'_>],
     from_batch: &[bool],
-    placed: Vec<Option<ValueLoc>>,
+    placed: Placed,
     batch_len: usize,
 ) -> Placements {
     let mut out = Placements {
@@ -227,11 +226,7 @@ fn placements(
         relocated: Vec::new(),
         batch_locs: Vec::with_capacity(batch_len),
     };
-    let puts = changes.iter().zip(from_batch).filter(|(c, _)| c.value.is_some());
-    debug_assert_eq!(puts.clone().count(), placed.len(), "one placement per value written");
-    let mut placed = placed.into_iter();
-    for (c, &new) in changes.iter().zip(from_batch) {
-        let loc = if c.value.is_some() { placed.next().flatten() } else { None };
+    for ((c, &new), loc) in changes.iter().zip(from_batch).zip(placed.into_locations()) {
         let (id, key) = tree_key::split(c.key).unwrap_or_default();
         let ns_at = || namespaces.iter().position(|ns| ns.id == id).unwrap_or(usize::MAX);
         let key = || key.to_vec();

@@ -26,8 +26,8 @@ const RELEASE_HEAP_ABOVE: usize = 100_000;
 ///
 /// A bulk load frees millions of small allocations at once (its buffered keys and values, and
 /// the resident copies the checkpoint moved to disk). glibc keeps them in its free lists and
-/// merges them the next time a larger request misses, which stalled the first durable commits
-/// after a 1M-record load by about 190 ms; `malloc_trim` does that merge here, at the end of the
+/// merges them the next time a larger request misses, which stalls whichever commit comes next
+/// (docs/BENCH.md has the measurement); `malloc_trim` does that merge here, at the end of the
 /// large commit that caused it, and returns the free memory to the system.
 fn release_freed_heap() {
     crate::os::release_free_heap();

@@ -81,11 +81,9 @@ impl Failure {
             Failure::Io { path, kind, message } => {
                 Error::Io { path, source: std::io::Error::new(kind, message) }
             }
-            Failure::Other(detail) => Error::Corruption {
-                path: PathBuf::new(),
-                offset: 0,
-                detail: format!("the index rebuild failed: {detail}"),
-            },
+            Failure::Other(detail) => {
+                Error::Internal { detail: format!("the index rebuild failed: {detail}") }
+            }
         }
     }
 }
@@ -150,13 +148,7 @@ impl Loading {
                 *this.live.lock() = Some(live);
                 Ok(())
             }))
-            .unwrap_or_else(|_| {
-                Err(Error::Corruption {
-                    path: file.path().to_path_buf(),
-                    offset: 0,
-                    detail: "the index build panicked".into(),
-                })
-            });
+            .unwrap_or_else(|_| Err(Error::Internal { detail: "the index build panicked".into() }));
             if r.is_ok() {
                 // The counts are complete: `len()` reads them without waiting from here on (a
                 // failed build leaves the flag, and `len()` reports the failure).
@@ -349,7 +341,12 @@ pub(super) fn fill_indexes(
                 .corruption(0, format!("tree keys out of order: {:?} after {previous:?}", e.key)));
         }
         if cancel.load(Ordering::Relaxed) {
-            return Err(file.corruption(0, "index build stopped: the database was closed"));
+            // Not damage: the handle is closing, and nothing waits for this error.
+            let stopped = std::io::Error::new(
+                std::io::ErrorKind::Interrupted,
+                "index build stopped: the database was closed",
+            );
+            return Err(Error::io(file.path(), stopped));
         }
         previous.clear();
         previous.extend_from_slice(e.key);

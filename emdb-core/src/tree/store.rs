@@ -33,6 +33,40 @@ pub(crate) struct Staged {
     chain: Vec<PageId>,
 }
 
+/// Where a checkpoint put the value of each of its changes, one item per change, in the order
+/// of the changes: the value's location in a value page or an overflow run, or `None` for a
+/// value kept in its leaf, a removal, and a move the tree no longer needed.
+#[derive(Debug)]
+pub(crate) struct Placed(Vec<Option<ValueLoc>>);
+
+impl Placed {
+    /// Pairs the tree writer's placements (one per change that puts a value, in order) with
+    /// `changes`.
+    ///
+    /// # Errors
+    /// [`Error::Internal`] if the writer placed another number of values than the changes put.
+    fn pair(changes: &[Change<'_>], values: Vec<Option<ValueLoc>>) -> Result<Placed> {
+        let puts = changes.iter().filter(|c| c.value.is_some()).count();
+        if puts != values.len() {
+            return Err(Error::Internal {
+                detail: format!("a checkpoint placed {} values for {puts} changes", values.len()),
+            });
+        }
+        let mut values = values.into_iter();
+        Ok(Placed(
+            changes
+                .iter()
+                .map(|c| if c.value.is_some() { values.next().flatten() } else { None })
+                .collect(),
+        ))
+    }
+
+    /// The location of each change's value, in the order of the changes.
+    pub(crate) fn into_locations(self) -> Vec<Option<ValueLoc>> {
+        self.0
+    }
+}
+
 /// How a [`Store`] opens its file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Access {
@@ -88,8 +122,6 @@ pub(crate) struct Store {
     poisoned: bool,
     /// Held while the store is open; `None` only after a failed reopen.
     lock: Option<LockGuard>,
-    /// Where the last checkpoint put each value it wrote (see [`Store::take_placed`]).
-    placed: Vec<Option<ValueLoc>>,
     /// What the next meta page records as the number of namespace catalog entries (the
     /// keyspace knows; the store only carries it).
     catalog_entries: u64,
@@ -197,7 +229,6 @@ impl Store {
             inline_max: opts.inline_max.min(MAX_LEAF_ENTRY),
             poisoned: false,
             lock,
-            placed: Vec::new(),
             catalog_entries: meta.catalog_entries.unwrap_or(0),
             log: meta.log,
             meta_intact,
@@ -303,7 +334,7 @@ impl Store {
         checkpoint_lsn: u64,
         oldest_pinned: u64,
     ) -> Result<Meta> {
-        let staged = self.stage(changes, checkpoint_lsn, oldest_pinned)?;
+        let (staged, _) = self.stage(changes, checkpoint_lsn, oldest_pinned)?;
         self.publish(staged)
     }
 
@@ -324,12 +355,14 @@ impl Store {
     /// written past it are unreachable, and no reader maps past the old length), so the space
     /// is given back and a later checkpoint, once space is freed, goes on from the same
     /// durable state.
+    ///
+    /// Returns the staged checkpoint and where each change's value went ([`Placed`]).
     pub(crate) fn stage(
         &mut self,
         changes: &[Change<'_>],
         checkpoint_lsn: u64,
         oldest_pinned: u64,
-    ) -> Result<Staged> {
+    ) -> Result<(Staged, Placed)> {
         if self.poisoned {
             return Err(Error::Poisoned);
         }
@@ -339,7 +372,6 @@ impl Store {
         match &r {
             Err(e) if e.is_out_of_space() => {
                 self.alloc = before;
-                self.placed.clear();
                 if self.file.set_len(len).is_err() {
                     self.poisoned = true;
                 }
@@ -382,7 +414,7 @@ impl Store {
         changes: &[Change<'_>],
         checkpoint_lsn: u64,
         oldest_pinned: u64,
-    ) -> Result<Staged> {
+    ) -> Result<(Staged, Placed)> {
         let file = Arc::clone(&self.file);
         self.alloc
             .release(oldest_pinned.min(self.meta.sequence))
@@ -394,10 +426,10 @@ impl Store {
         }
         let root = w.apply(old_root, changes)?;
         w.finish()?;
-        self.placed = std::mem::take(&mut w.placed);
+        let placed = Placed::pair(changes, std::mem::take(&mut w.placed))?;
         let (delta, dead) = (w.entry_delta, w.dead_value_bytes);
         let entry_count = self.meta.entry_count.saturating_add_signed(delta);
-        self.stage_free_list(root, entry_count, dead, checkpoint_lsn)
+        Ok((self.stage_free_list(root, entry_count, dead, checkpoint_lsn)?, placed))
     }
 
     /// Step 1 of the protocol (the free-list), after the tree pages of `root` are written.
@@ -418,13 +450,6 @@ impl Store {
             self.file.set_len(end)?;
         }
         Ok(Staged { root, entry_count, dead, checkpoint_lsn, chain })
-    }
-
-    /// Where the last [`stage`](Self::stage) put the values of its changes, one item
-    /// per change that puts a value, in the order of the changes: the value's location, or
-    /// `None` for a value kept in its leaf.
-    pub(crate) fn take_placed(&mut self) -> Vec<Option<ValueLoc>> {
-        std::mem::take(&mut self.placed)
     }
 
     /// Steps 2 to 5 of the protocol: the staged pages made durable, then the meta page.

@@ -14,8 +14,8 @@ use emdb_core::{BoxError, Emdb, Error, Focus, GROUP_SEPARATOR, Iter, Result, Tra
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::codec::{Codec, Postcard, codec_name};
-use crate::header::{read_header, write_header};
+use crate::codec::{Codec, Postcard};
+use crate::header::{check_header, encode_framed};
 
 /// The separator as a `char`, for building paths.
 const SEP: char = GROUP_SEPARATOR as char;
@@ -35,10 +35,6 @@ enum GroupError {
         "field {field:?} of {path:?} is missing; mark the field #[emdb(default)] to load entries written before it existed"
     )]
     MissingField { path: String, field: String },
-    #[error(
-        "the field was written by the {found} codec but is read with {expected}; read it with the codec that wrote it"
-    )]
-    CodecMismatch { found: String, expected: &'static str },
     #[error("the key segment of a group entry is empty or not UTF-8, so no Group key can name it")]
     BadKey,
 }
@@ -49,11 +45,8 @@ fn encode_field<T: Serialize + ?Sized, C: Codec>(
     version: u32,
     value: &T,
 ) -> Result<Vec<u8>> {
-    let mut out = Vec::new();
-    write_header(C::ID, version, &mut out);
-    C::encode_into(value, &mut out)
-        .map_err(|source| Error::Encode { table: path.to_owned(), source })?;
-    Ok(out)
+    encode_framed::<C, T>(version, value)
+        .map_err(|source| Error::Encode { table: path.to_owned(), source })
 }
 
 /// A group entry's key as text for [`Error::Decode`]: quoted, when it is UTF-8.
@@ -74,22 +67,13 @@ fn decode_field<T: DeserializeOwned, C: Codec>(
         key_text: group_key_text(key),
         source,
     };
-    let (header, payload) = read_header(bytes).map_err(|err| match err {
+    let (_, payload) = check_header::<C>(bytes, known_version).map_err(|err| match err {
         Error::Decode { source, .. } => decode_error(source),
+        Error::UnknownSchemaVersion { found, known, .. } => {
+            Error::UnknownSchemaVersion { table: path.to_owned(), found, known }
+        }
         other => other,
     })?;
-    if header.codec_id != C::ID {
-        let found = codec_name(header.codec_id)
-            .map_or_else(|| format!("unknown (id {})", header.codec_id), str::to_owned);
-        return Err(decode_error(Box::new(GroupError::CodecMismatch { found, expected: C::NAME })));
-    }
-    if header.schema_version > known_version {
-        return Err(Error::UnknownSchemaVersion {
-            table: path.to_owned(),
-            found: header.schema_version,
-            known: known_version,
-        });
-    }
     C::decode(payload).map_err(decode_error)
 }
 

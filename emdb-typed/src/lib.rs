@@ -44,6 +44,7 @@ pub mod key;
 mod record;
 mod schema;
 mod shape;
+mod store;
 mod table;
 mod tx;
 

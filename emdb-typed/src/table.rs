@@ -20,6 +20,7 @@ use crate::iter::TableIter;
 use crate::record::Record;
 use crate::schema::{FromBytes, FromValue, Schema, Step, key_text};
 use crate::shape::{self, EnumHint, enum_hint};
+use crate::store::Typed;
 use crate::tx::TxTable;
 
 /// The most rows [`Table::migrate`] rewrites in one transaction.
@@ -467,6 +468,11 @@ where
         &self.db
     }
 
+    /// The typed operations over the table's namespace.
+    fn typed(&self) -> Typed<'_, &Namespace, K, V, C> {
+        Typed::new(&self.ns, &self.schema)
+    }
+
     /// Inserts `value` under `key`, replacing any previous value. The entry gets the database's
     /// default TTL (none unless one is configured).
     ///
@@ -520,9 +526,7 @@ where
         K: Borrow<Q>,
         Q: Serialize + ?Sized,
     {
-        let key = self.schema.encode_key(key)?;
-        let value = self.schema.encode_value::<C>(value)?;
-        self.ns.insert_with_ttl(key, value, ttl)
+        self.typed().insert_with_ttl(key, value, ttl)
     }
 
     /// Inserts a [`Record`] under its own [`key`](Record::key).
@@ -585,11 +589,7 @@ where
         K: Borrow<Q>,
         Q: Serialize + ?Sized,
     {
-        let key = self.schema.encode_key(key)?;
-        match self.ns.get(&key)? {
-            None => Ok(None),
-            Some(stored) => self.schema.decode_value::<C>(&key, &stored).map(Some),
-        }
+        self.typed().get(key)
     }
 
     /// The stored bytes of `key` — the value header and the codec's payload — without decoding
@@ -618,8 +618,7 @@ where
         K: Borrow<Q>,
         Q: Serialize + ?Sized,
     {
-        let key = self.schema.encode_key(key)?;
-        self.ns.get(&key)
+        self.typed().get_raw(key)
     }
 
     /// Whether `key` is present and unexpired. Does not decode the value.
@@ -644,8 +643,7 @@ where
         K: Borrow<Q>,
         Q: Serialize + ?Sized,
     {
-        let key = self.schema.encode_key(key)?;
-        self.ns.contains_key(&key)
+        self.typed().contains_key(key)
     }
 
     /// Removes `key` and returns its value, or `None` if it was absent or expired.
@@ -673,11 +671,7 @@ where
         K: Borrow<Q>,
         Q: Serialize + ?Sized,
     {
-        let key = self.schema.encode_key(key)?;
-        match self.ns.remove(&key)? {
-            None => Ok(None),
-            Some(stored) => self.schema.decode_value::<C>(&key, &stored).map(Some),
-        }
+        self.typed().remove(key)
     }
 
     /// The number of live (unexpired) entries.
@@ -902,8 +896,7 @@ where
         K: Borrow<Q>,
         Q: Serialize + ?Sized,
     {
-        let key = self.schema.encode_key(key)?;
-        self.ns.ttl(&key)
+        self.typed().ttl(key)
     }
 
     /// Removes the expiry of `key`, so it lives until removed. Returns whether the key was live

@@ -17,6 +17,7 @@ use crate::catalog::{self, Declared, Probe, TABLE_NAMESPACE_PREFIX, Target};
 use crate::codec::{Codec, Postcard, human_readable};
 use crate::dynamic::{self, Value, to_value};
 use crate::iter::TableIter;
+use crate::key::BoundedBy;
 use crate::record::Record;
 use crate::schema::{FromBytes, FromValue, Schema, Step, key_text};
 use crate::shape::{self, EnumHint, enum_hint};
@@ -35,7 +36,15 @@ const MIGRATE_BATCH: usize = 1024;
 ///
 /// Key methods take any `&Q` the key type [borrows](Borrow) as (`&str` for a `String` key), like
 /// the standard maps. `Q` must serialize exactly as `K` does, which holds for `str`/`String`,
-/// `[T]`/`Vec<T>` and `T`/`T`.
+/// `[T]`/`Vec<T>` and `T`/`T`. [`range`](Self::range) takes `&str` bounds on a `String` key too.
+///
+/// # Key and value types own their data
+///
+/// Keys and values are decoded from storage into new values, so `K` and `V` must own what they
+/// hold: use `String`, not `&str`, and `Vec<u8>`, not `&[u8]`. A `Table<&str, V>` does not
+/// compile, and rustc words the refusal as "implementation of `Deserialize` is not general
+/// enough" (the error a type that borrows from its input gets where an owning one is needed).
+/// A `Table<String, V>` still takes `&str` arguments: `get("ada")`, `range("a".."b")`.
 ///
 /// # Examples
 ///
@@ -763,6 +772,9 @@ where
     /// encoded with the key encoding, whose byte order is `K`'s order, so `range(3..10)` on a
     /// `u64` key and `range(..=-5)` on an `i64` key mean what they say.
     ///
+    /// A bound is a `K`, a `&K`, or a borrowed form that encodes as `K` does ([`BoundedBy`]):
+    /// `range("a".."b")` on a `String` key, `range(&b"a"[..]..)` on a `Vec<u8>` key.
+    ///
     /// # Errors
     /// [`UnsupportedKey`](emdb_core::Error::UnsupportedKey) if a bound cannot be encoded as a key;
     /// otherwise as [`iter`](Self::iter).
@@ -782,16 +794,17 @@ where
     /// let names = Table::<String, ()>::open(&db, "names")?;
     /// names.insert("ada", &())?;
     /// names.insert("bob", &())?;
+    /// assert_eq!(names.range("a".."b")?.count(), 1);
     /// assert_eq!(names.range("a".to_owned().."b".to_owned())?.count(), 1);
     /// # Ok::<(), emdb::Error>(())
     /// ```
-    pub fn range<Q, R>(&self, range: R) -> Result<TableIter<K, V, C>>
+    pub fn range<T, R>(&self, range: R) -> Result<TableIter<K, V, C>>
     where
-        K: Borrow<Q>,
-        Q: Serialize + ?Sized,
-        R: RangeBounds<Q>,
+        K: BoundedBy<T>,
+        T: Serialize,
+        R: RangeBounds<T>,
     {
-        let bound = |b: Bound<&Q>| -> Result<Bound<Vec<u8>>> {
+        let bound = |b: Bound<&T>| -> Result<Bound<Vec<u8>>> {
             Ok(match b {
                 Bound::Included(k) => Bound::Included(self.schema.encode_key(k)?),
                 Bound::Excluded(k) => Bound::Excluded(self.schema.encode_key(k)?),

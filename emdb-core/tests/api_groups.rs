@@ -36,6 +36,8 @@ fn a_group_holds_every_key_under_its_prefix_at_any_depth_and_nothing_else() {
     assert_eq!(keys, ["product.name", "product.variant.color", "product.variant.size"]);
     assert_eq!(db.group("product.variant").unwrap().count(), 2);
     assert_eq!(db.focus("product").len().unwrap(), 3);
+    assert!(!db.focus("product").is_empty().unwrap());
+    assert!(db.focus("products.y").is_empty().unwrap());
 }
 
 #[test]
@@ -77,6 +79,7 @@ fn a_focus_deletes_its_group_atomically_and_leaves_neighbours() {
     let reader = db.iter().unwrap();
     assert_eq!(db.focus("cart").delete_group().unwrap(), 300);
     assert_eq!(db.group("cart").unwrap().count(), 0);
+    assert!(db.focus("cart").is_empty().unwrap());
     assert_eq!(db.len().unwrap(), 2);
     // An iterator opened before the deletion still sees the whole group.
     assert_eq!(reader.count(), 302);

@@ -5,7 +5,7 @@ use std::borrow::Borrow;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::marker::PhantomData;
-use std::ops::{Bound, RangeBounds};
+use std::ops::Bound;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,7 +17,7 @@ use crate::catalog::{self, Declared, Probe, TABLE_NAMESPACE_PREFIX, Target};
 use crate::codec::{Codec, Postcard, human_readable};
 use crate::dynamic::{self, Value, to_value};
 use crate::iter::TableIter;
-use crate::key::BoundedBy;
+use crate::key::KeyRange;
 use crate::record::Record;
 use crate::schema::{FromBytes, FromValue, Schema, Step, key_text};
 use crate::shape::{self, EnumHint, enum_hint};
@@ -772,8 +772,10 @@ where
     /// encoded with the key encoding, whose byte order is `K`'s order, so `range(3..10)` on a
     /// `u64` key and `range(..=-5)` on an `i64` key mean what they say.
     ///
-    /// A bound is a `K`, a `&K`, or a borrowed form that encodes as `K` does ([`BoundedBy`]):
-    /// `range("a".."b")` on a `String` key, `range(&b"a"[..]..)` on a `Vec<u8>` key.
+    /// A bound is a `K`, a `&K`, or a borrowed form that encodes as `K` does
+    /// ([`BoundedBy`](crate::key::BoundedBy)): `range("a".."b")` on a `String` key,
+    /// `range(&b"a"[..]..)` on a `Vec<u8>` key. The range is any of the standard range
+    /// expressions or a pair of `Bound`s ([`KeyRange`]).
     ///
     /// # Errors
     /// [`UnsupportedKey`](emdb_core::Error::UnsupportedKey) if a bound cannot be encoded as a key;
@@ -798,20 +800,19 @@ where
     /// assert_eq!(names.range("a".to_owned().."b".to_owned())?.count(), 1);
     /// # Ok::<(), emdb::Error>(())
     /// ```
-    pub fn range<T, R>(&self, range: R) -> Result<TableIter<K, V, C>>
-    where
-        K: BoundedBy<T>,
-        T: Serialize,
-        R: RangeBounds<T>,
-    {
-        let bound = |b: Bound<&T>| -> Result<Bound<Vec<u8>>> {
+    #[expect(
+        clippy::needless_pass_by_value,
+        reason = "a range is passed by value, as to BTreeMap::range: `t.range(3..10)`"
+    )]
+    pub fn range<R: KeyRange<K>>(&self, range: R) -> Result<TableIter<K, V, C>> {
+        let bound = |b: Bound<&R::Bound>| -> Result<Bound<Vec<u8>>> {
             Ok(match b {
                 Bound::Included(k) => Bound::Included(self.schema.encode_key(k)?),
                 Bound::Excluded(k) => Bound::Excluded(self.schema.encode_key(k)?),
                 Bound::Unbounded => Bound::Unbounded,
             })
         };
-        let bounds = (bound(range.start_bound())?, bound(range.end_bound())?);
+        let bounds = (bound(range.start())?, bound(range.end())?);
         Ok(TableIter::new(self.ns.range::<Vec<u8>, _>(bounds)?, Arc::clone(&self.schema)))
     }
 

@@ -1,5 +1,6 @@
 //! Typed ranges take borrowed bounds: `range("a".."b")` on a `String` key and `&[u8]` bounds on a
-//! `Vec<u8>` key compile and select what the owned bounds select. Pins issue 20's trap, where a
+//! `Vec<u8>` key compile and select what the owned bounds select, and every range form (a pair of
+//! `Bound`s, `&a..&b`, `..`) needs no type annotation. Pins issue 20's trap, where a
 //! `&str` bound did not compile (`String: Borrow<&str>`); the borrowed forms must encode exactly
 //! as the key type does, which the last tests check for the key encoding itself.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
@@ -37,13 +38,16 @@ fn str_bounds_on_a_string_key_select_what_string_bounds_select() {
     assert_eq!(keys(t.range(.."a").unwrap()), [""]);
     assert_eq!(keys(t.range(..="a").unwrap()), ["", "a"]);
     assert_eq!(keys(t.range("c"..).unwrap()), ["c", "é"]);
-    // A pair of `Bound<&str>` is a range of `&str` and of `str` alike: name the bound type.
     let bounds = (Bound::Excluded("a"), Bound::Included("ba"));
-    assert_eq!(keys(t.range::<&str, _>(bounds).unwrap()), ["a\0", "ab", "b", "ba"]);
+    assert_eq!(keys(t.range(bounds).unwrap()), ["a\0", "ab", "b", "ba"]);
     assert_eq!(keys(t.range("b".."a").unwrap()), Vec::<String>::new());
+    // The owned forms, by value and by reference, and the whole table.
     let (lo, hi) = (owned("b"), owned("c"));
     assert_eq!(keys(t.range(lo.as_str()..hi.as_str()).unwrap()), ["b", "ba"]);
+    assert_eq!(keys(t.range(&lo..&hi).unwrap()), ["b", "ba"]);
+    assert_eq!(keys(t.range((Bound::Included(&lo), Bound::Unbounded)).unwrap()).len(), 4);
     assert_eq!(keys(t.range(lo..).unwrap()), ["b", "ba", "c", "é"]);
+    assert_eq!(keys(t.range(..).unwrap()), keys(t.iter().unwrap()));
 }
 
 #[test]
@@ -57,6 +61,10 @@ fn slice_bounds_on_a_byte_vector_key_select_what_vector_bounds_select() {
     assert_eq!(slice, [vec![1], vec![1, 0]]);
     assert_eq!(slice, keys(t.range(vec![1]..vec![2]).unwrap()));
     assert_eq!(keys(t.range(&b"\x02"[..]..).unwrap()), [vec![2], vec![255]]);
+    let (lo, hi) = (vec![1u8], vec![2u8]);
+    assert_eq!(keys(t.range(&lo..&hi).unwrap()), [vec![1], vec![1, 0]]);
+    let (lo, hi) = (vec![1u8], vec![2u8]);
+    assert_eq!(keys(t.range(&lo..&hi).unwrap()), [vec![1], vec![1, 0]]);
 }
 
 #[test]

@@ -81,7 +81,7 @@ mod bound;
 mod de;
 mod ser;
 
-pub use bound::BoundedBy;
+pub use bound::{BoundedBy, KeyRange};
 
 use emdb_core::{Error, Result};
 use serde::Serialize;

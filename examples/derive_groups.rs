@@ -54,8 +54,8 @@ fn main() -> Result<(), Error> {
 
     let focus = Product::focus(&db, "phone");
     println!("focus on product.phone: price = {:?}", focus.price().get()?);
-    focus.price().set(&899)?;
-    focus.dims().width().set(&72)?;
+    focus.price().insert(&899)?;
+    focus.dims().width().insert(&72)?;
     println!(
         "set price and dims.width alone: price = {:?}, width = {:?}, name untouched = {:?}",
         focus.price().get()?,

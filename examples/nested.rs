@@ -1,6 +1,7 @@
 //! Nested groups: dotted keys such as `shop.phone.price`, read and written through `Focus`
 //! handles (nested ones too), scanned with `group`, listed with keys relative to a focus, and
-//! deleted with `delete_all` and `delete_group`; an invalid prefix is an `Error::InvalidPrefix`.
+//! deleted with `Focus::delete_group` and `Emdb::delete_group`; an invalid prefix is an
+//! `Error::InvalidPrefix`.
 //!
 //! Run it with `cargo run --example nested`.
 
@@ -35,12 +36,12 @@ fn main() -> Result<(), Error> {
 
     // A focus is a cheap handle on the keys under `prefix.`; focus handles nest.
     let shop = db.focus("shop");
-    shop.set("name", "Corner Shop")?;
+    shop.insert("name", "Corner Shop")?;
     let phone = shop.focus("phone");
-    phone.set("price", "499")?;
-    phone.set("stock", "12")?;
-    phone.focus("variant").set("color", "black")?;
-    shop.focus("laptop").set("price", "1299")?;
+    phone.insert("price", "499")?;
+    phone.insert("stock", "12")?;
+    phone.focus("variant").insert("color", "black")?;
+    shop.focus("laptop").insert("price", "1299")?;
     db.insert("shopping-list", "not in the group: no '.' after 'shop'")?;
     let covers = phone.prefix()?;
     println!("wrote 5 keys under shop. and 1 beside it; the phone focus covers {covers:?}");
@@ -58,12 +59,12 @@ fn main() -> Result<(), Error> {
     // A focus iterates with keys relative to itself.
     println!("phone.iter() — keys relative to shop.phone.:");
     print_entries(phone.iter()?)?;
-    println!("phone.count() = {}", phone.count()?);
+    println!("phone.len() = {}", phone.len()?);
 
     // Deleting a group is one atomic commit.
-    let removed = phone.delete_all()?;
+    let removed = phone.delete_group()?;
     let left = db.group("shop")?.count();
-    println!("phone.delete_all() removed {removed}; the shop group now has {left} entries");
+    println!("phone.delete_group() removed {removed}; the shop group now has {left} entries");
     let removed = db.delete_group("shop")?;
     println!("db.delete_group(\"shop\") removed {removed}; what is left in the database:");
     print_entries(db.iter()?)?;
@@ -74,7 +75,7 @@ fn main() -> Result<(), Error> {
         report_invalid(&format!("db.group({bad:?})"), db.group(bad));
     }
     let bad_focus = db.focus("shop").focus("");
-    report_invalid("db.focus(\"shop\").focus(\"\").set(..)", bad_focus.set("price", "1"));
+    report_invalid("db.focus(\"shop\").focus(\"\").insert(..)", bad_focus.insert("price", "1"));
     report_invalid("db.delete_group(\"a..b\")", db.delete_group("a..b"));
     Ok(())
 }

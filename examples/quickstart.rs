@@ -44,8 +44,8 @@ fn main() -> Result<(), Error> {
     println!("session:alice expires in {:?}", db.ttl("session:alice")?);
 
     let product = db.focus("product");
-    product.set("name", "phone")?;
-    product.focus("variant").set("color", "black")?;
+    product.insert("name", "phone")?;
+    product.focus("variant").insert("color", "black")?;
     println!("group \"product\" holds {} entries:", db.group("product")?.count());
     for item in product.iter()? {
         let (key, value) = item?;

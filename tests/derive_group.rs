@@ -48,7 +48,7 @@ fn the_readme_walkthrough_works() {
     p.save(&db).unwrap();
     let f = Product::focus(&db, "phone");
     assert_eq!(f.price().get().unwrap(), Some(799));
-    f.price().set(&899).unwrap();
+    f.price().insert(&899).unwrap();
     let back: Option<Product> = Product::load(&db, "phone").unwrap();
     assert_eq!(back, Some(Product { price: 899, ..phone() }));
     assert!(Product::delete(&db, "phone").unwrap());
@@ -61,7 +61,7 @@ fn setting_one_field_writes_one_entry_and_leaves_the_others_untouched() {
     let db = Emdb::open_in_memory();
     phone().save(&db).unwrap();
     let name_before = db.get("product.phone.name").unwrap();
-    Product::focus(&db, "phone").price().set(&1).unwrap();
+    Product::focus(&db, "phone").price().insert(&1).unwrap();
     assert_eq!(db.get("product.phone.name").unwrap(), name_before);
     assert_eq!(db.len().unwrap(), 2);
     let name: FieldFocus<String> = Product::focus(&db, "phone").name();
@@ -75,9 +75,9 @@ fn a_field_focus_on_an_absent_entry_reads_none_and_can_create_a_partial_entry() 
     let db = Emdb::open_in_memory();
     let focus = Product::focus(&db, "ghost");
     assert_eq!(focus.price().get().unwrap(), None);
-    assert!(!focus.price().exists().unwrap());
+    assert!(!focus.price().contains_key().unwrap());
     assert!(!focus.price().remove().unwrap());
-    focus.price().set(&5).unwrap();
+    focus.price().insert(&5).unwrap();
     let err = Product::load(&db, "ghost").unwrap_err();
     assert!(matches!(err, Error::Decode { .. }), "{err}");
     assert!(err.to_string().contains("field \"name\" of \"product.ghost\" is missing"), "{err}");
@@ -207,7 +207,7 @@ fn a_key_that_is_empty_or_has_a_dot_is_an_invalid_prefix_on_every_operation() {
         assert!(is_invalid(product.save(&db)), "{bad:?}");
         assert!(is_invalid(Product::load(&db, bad).map(drop)));
         assert!(is_invalid(Product::delete(&db, bad).map(drop)));
-        assert!(is_invalid(Product::focus(&db, bad).price().set(&1)));
+        assert!(is_invalid(Product::focus(&db, bad).price().insert(&1)));
         assert!(is_invalid(Product::focus(&db, bad).price().get().map(drop)));
         assert!(is_invalid(db.transaction(|tx| product.save_in(tx))));
         assert!(is_invalid(db.transaction(|tx| Product::delete_in(tx, bad).map(drop))));
@@ -264,7 +264,7 @@ fn a_missing_field_marked_default_loads_as_default_and_an_unmarked_one_is_named(
         }
         other => panic!("expected a decode error, got {other}"),
     }
-    Item::focus(&db, "old").r#type().set(&"misc".to_owned()).unwrap();
+    Item::focus(&db, "old").r#type().insert(&"misc".to_owned()).unwrap();
     let loaded = Item::load(&db, "old").unwrap().unwrap();
     assert_eq!((loaded.stock, loaded.note, loaded.name.as_str()), (0, None, "Old"));
 }
@@ -343,7 +343,7 @@ fn a_nested_focus_reads_and_writes_one_field_of_the_sub_group() {
     gadget().save(&db).unwrap();
     let focus = Gadget::focus(&db, "g1");
     assert_eq!(focus.dims().depth().mm().get().unwrap(), Some(8));
-    focus.packaging().width().set(&120).unwrap();
+    focus.packaging().width().insert(&120).unwrap();
     assert_eq!(focus.packaging().width().key(), "gadget.g1.box.width");
     assert_eq!(db.len().unwrap(), 6);
     assert_eq!(Gadget::load(&db, "g1").unwrap().unwrap().packaging.width, 120);
@@ -354,8 +354,8 @@ fn a_nested_focus_reads_and_writes_one_field_of_the_sub_group() {
 fn a_missing_sub_group_is_default_when_marked_and_a_named_error_otherwise() {
     let db = Emdb::open_in_memory();
     let focus = Gadget::focus(&db, "g2");
-    focus.dims().width().set(&1).unwrap();
-    focus.dims().height().set(&2).unwrap();
+    focus.dims().width().insert(&1).unwrap();
+    focus.dims().height().insert(&2).unwrap();
     // `box` and `dims.depth` are missing, both marked default.
     let loaded = Gadget::load(&db, "g2").unwrap().unwrap();
     assert_eq!(loaded.packaging, Dims::default());

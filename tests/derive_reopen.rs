@@ -48,12 +48,12 @@ fn derived_records_and_groups_survive_a_reopen() {
         users.put(&User { id: 1, name: "Ada".into() }).unwrap();
         users.put(&User { id: 2, name: "Grace".into() }).unwrap();
         phone().save(&db).unwrap();
-        Product::focus(&db, "phone").price().set(&899).unwrap();
+        Product::focus(&db, "phone").price().insert(&899).unwrap();
         Product { sku: "tablet".into(), ..phone() }.save(&db).unwrap();
         assert!(Product::delete(&db, "tablet").unwrap());
         db.checkpoint().unwrap();
         // Written after the checkpoint: recovered from the log on reopen.
-        Product::focus(&db, "phone").dims().width().set(&72).unwrap();
+        Product::focus(&db, "phone").dims().width().insert(&72).unwrap();
     }
     let db = Emdb::open(&path).unwrap();
     let users = User::table(&db).unwrap();

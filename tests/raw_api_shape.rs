@@ -41,12 +41,14 @@ fn the_documented_raw_api_compiles_and_behaves() -> Result<(), Error> {
     db.purge_expired()?;
     let db = Emdb::builder().default_ttl(Duration::from_secs(30)).build()?;
     let product = db.focus("product");
-    product.set("name", "phone")?;
+    product.insert("name", "phone")?;
     product.get("name")?;
     product.remove("name")?;
     let _variant = product.focus("variant");
     product.iter()?;
-    product.delete_all()?;
+    let _: usize = product.len()?;
+    let _: bool = product.is_empty()?;
+    let _: usize = product.delete_group()?;
     assert_eq!(db.group("product")?.count(), 0);
     let _sessions = db.namespace("sessions")?;
 

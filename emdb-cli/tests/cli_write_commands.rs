@@ -97,7 +97,8 @@ fn compact_shrinks_a_file_full_of_dead_values_and_keeps_the_live_ones() {
         db.transaction(|tx| (0..2000).try_for_each(|i| tx.insert(format!("k{i}"), [b'x'; 500])))
             .unwrap();
         db.checkpoint().unwrap();
-        db.transaction(|tx| (0..1990).try_for_each(|i| tx.delete(format!("k{i}")))).unwrap();
+        db.transaction(|tx| (0..1990).try_for_each(|i| tx.remove(format!("k{i}")).map(drop)))
+            .unwrap();
     }
     let before = std::fs::metadata(&path).unwrap().len();
     emdb()

@@ -1,6 +1,7 @@
 //! Nested groups: [`Focus`], a handle on the keys under a dotted prefix.
 //!
-//! `db.focus("product").focus("variant").set("color", v)` writes the key `product.variant.color`.
+//! `db.focus("product").focus("variant").insert("color", v)` writes the key
+//! `product.variant.color`.
 //! A group is every key under `prefix.` at any depth; reading it is a range scan, so its cost grows
 //! with the group and not with the database.
 
@@ -14,7 +15,10 @@ use crate::namespace::Namespace;
 use crate::ttl::Ttl;
 
 /// A cheap, owned handle on the keys under a dotted prefix: `focus("product")` reads and writes
-/// `product.<key>`. Focus handles nest, and every method mirrors the database's own.
+/// `product.<key>`. Focus handles nest, and every method has the name and meaning of the
+/// database's own: [`insert`](Self::insert), [`get`](Self::get), [`remove`](Self::remove),
+/// [`len`](Self::len); [`delete_group`](Self::delete_group) is
+/// [`Emdb::delete_group`](crate::Emdb::delete_group) on the focus's own prefix.
 ///
 /// A `Focus` is made without checking its prefix; an invalid prefix (empty, or with an empty
 /// segment) makes each operation return [`Error::InvalidPrefix`].
@@ -26,11 +30,11 @@ use crate::ttl::Ttl;
 ///
 /// let db = Emdb::open_in_memory();
 /// let product = db.focus("product");
-/// product.set("name", "phone")?;
-/// product.focus("variant").set("color", "black")?;
+/// product.insert("name", "phone")?;
+/// product.focus("variant").insert("color", "black")?;
 /// assert_eq!(db.get("product.variant.color")?, Some(b"black".to_vec()));
-/// assert_eq!(db.group("product")?.count(), 2);
-/// assert_eq!(product.delete_all()?, 2);
+/// assert_eq!(product.len()?, 2);
+/// assert_eq!(product.delete_group()?, 2);
 /// assert!(db.is_empty()?);
 /// # Ok::<(), emdb::Error>(())
 /// ```
@@ -73,26 +77,49 @@ impl Focus {
         Focus { ns: self.ns.clone(), prefix: self.prefix.child(name) }
     }
 
-    /// Sets `prefix.key` to `value`, with the database's default TTL.
+    /// Inserts `value` under `prefix.key`, with the database's default TTL.
     ///
     /// # Errors
     /// [`Error::InvalidPrefix`]; otherwise as [`Emdb::insert`](crate::Emdb::insert) (the key
     /// limit counts the prefix).
-    pub fn set(&self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Result<()> {
+    pub fn insert(&self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Result<()> {
         self.ns.insert(self.full_key(key.as_ref())?, value)
     }
 
-    /// Sets `prefix.key` to `value` with a time-to-live.
+    /// Inserts `value` under `prefix.key` with a time-to-live.
     ///
     /// # Errors
-    /// As [`set`](Self::set), and [`Error::TtlOverflow`].
-    pub fn set_with_ttl(
+    /// As [`insert`](Self::insert), and [`Error::TtlOverflow`].
+    pub fn insert_with_ttl(
         &self,
         key: impl AsRef<[u8]>,
         value: impl AsRef<[u8]>,
         ttl: Ttl,
     ) -> Result<()> {
         self.ns.insert_with_ttl(self.full_key(key.as_ref())?, value, ttl)
+    }
+
+    /// The old name of [`insert`](Self::insert).
+    ///
+    /// # Errors
+    /// As [`insert`](Self::insert).
+    #[deprecated(since = "0.1.0", note = "use `insert`, the name on every handle")]
+    pub fn set(&self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Result<()> {
+        self.insert(key, value)
+    }
+
+    /// The old name of [`insert_with_ttl`](Self::insert_with_ttl).
+    ///
+    /// # Errors
+    /// As [`insert_with_ttl`](Self::insert_with_ttl).
+    #[deprecated(since = "0.1.0", note = "use `insert_with_ttl`, the name on every handle")]
+    pub fn set_with_ttl(
+        &self,
+        key: impl AsRef<[u8]>,
+        value: impl AsRef<[u8]>,
+        ttl: Ttl,
+    ) -> Result<()> {
+        self.insert_with_ttl(key, value, ttl)
     }
 
     /// The value of `prefix.key`, or `None` if absent or expired.
@@ -168,7 +195,7 @@ impl Focus {
     ///
     /// # Errors
     /// As [`iter`](Self::iter).
-    pub fn count(&self) -> Result<usize> {
+    pub fn len(&self) -> Result<usize> {
         let mut n = 0;
         for item in self.keys()? {
             item?;
@@ -177,14 +204,41 @@ impl Focus {
         Ok(n)
     }
 
-    /// Removes every entry under this focus at any depth, as one atomic commit. Returns how many
-    /// entries were removed (expired-but-unpurged ones included).
+    /// Whether no live entry is under this focus.
+    ///
+    /// # Errors
+    /// As [`iter`](Self::iter).
+    pub fn is_empty(&self) -> Result<bool> {
+        self.keys()?.next().transpose().map(|first| first.is_none())
+    }
+
+    /// Removes every entry under this focus at any depth, as one atomic commit: the group this
+    /// focus is on, as [`Emdb::delete_group`](crate::Emdb::delete_group) removes a group by
+    /// name. Returns how many entries were removed (expired-but-unpurged ones included).
     ///
     /// # Errors
     /// [`Error::InvalidPrefix`]; [`Error::WriteInTransaction`] inside a transaction closure.
-    pub fn delete_all(&self) -> Result<usize> {
+    pub fn delete_group(&self) -> Result<usize> {
         let prefix = Arc::clone(self.prefix.bytes()?);
         self.ns.delete_under(&prefix)
+    }
+
+    /// The old name of [`len`](Self::len).
+    ///
+    /// # Errors
+    /// As [`len`](Self::len).
+    #[deprecated(since = "0.1.0", note = "use `len`, the name on every handle")]
+    pub fn count(&self) -> Result<usize> {
+        self.len()
+    }
+
+    /// The old name of [`delete_group`](Self::delete_group).
+    ///
+    /// # Errors
+    /// As [`delete_group`](Self::delete_group).
+    #[deprecated(since = "0.1.0", note = "use `delete_group`, the name on every handle")]
+    pub fn delete_all(&self) -> Result<usize> {
+        self.delete_group()
     }
 }
 

@@ -194,31 +194,15 @@ impl<'db> Transaction<'db> {
         self.default_view().remove(key)
     }
 
-    /// Removes `key` without reading its value: [`remove`](Self::remove) for when the old
-    /// value is not wanted, at the cost of a buffered write only (no lookup, no value read).
-    /// Removing an absent key is not an error.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use emdb::Emdb;
-    ///
-    /// let db = Emdb::open_in_memory();
-    /// db.insert("session:1", "alice")?;
-    /// db.transaction(|tx| {
-    ///     tx.delete("session:1")?;
-    ///     tx.delete("session:2")?; // absent: a no-op
-    ///     assert_eq!(tx.get("session:1")?, None);
-    ///     Ok(())
-    /// })?;
-    /// assert!(db.is_empty()?);
-    /// # Ok::<(), emdb::Error>(())
-    /// ```
+    /// The old name of [`remove`](Self::remove) without its result: removes `key` without reading
+    /// its value; removing an absent key is not an error.
     ///
     /// # Errors
-    /// None today; the signature matches the transaction's other writes.
+    /// None; the signature matches the transaction's other writes.
+    #[deprecated(since = "0.1.0", note = "use `remove`, the name on every handle")]
     pub fn delete(&mut self, key: impl AsRef<[u8]>) -> Result<()> {
-        self.default_view().delete(key)
+        self.default_view().discard(key.as_ref());
+        Ok(())
     }
 
     /// The time `key` has left to live as this transaction sees it.
@@ -375,21 +359,27 @@ impl TxNamespace<'_, '_> {
     pub fn remove(&mut self, key: impl AsRef<[u8]>) -> Result<Option<Vec<u8>>> {
         let key = key.as_ref();
         let old = self.get(key)?;
-        self.tx.write(self.ns.id, key, None);
+        self.discard(key);
         Ok(old)
     }
 
-    /// Removes `key` without reading its value.
+    /// The old name of [`remove`](Self::remove) without its result: removes `key` without reading
+    /// its value.
     ///
     /// # Errors
-    /// As [`Transaction::delete`].
+    /// None; the signature matches the transaction's other writes.
+    #[deprecated(since = "0.1.0", note = "use `remove`, the name on every handle")]
     pub fn delete(&mut self, key: impl AsRef<[u8]>) -> Result<()> {
-        let key = key.as_ref();
+        self.discard(key.as_ref());
+        Ok(())
+    }
+
+    /// Buffers the removal of `key` without reading it.
+    fn discard(&mut self, key: &[u8]) {
         // No key that long was ever stored, so there is nothing to remove.
         if check_key(key).is_ok() {
             self.tx.write(self.ns.id, key, None);
         }
-        Ok(())
     }
 
     /// Removes every key under the group `prefix.` at any depth, returning how many were removed.

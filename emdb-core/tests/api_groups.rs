@@ -11,7 +11,7 @@ fn strings(keys: emdb_core::Keys) -> Vec<String> {
 #[test]
 fn nested_focus_handles_write_dotted_keys() {
     let db = Emdb::open_in_memory();
-    db.focus("a").focus("b").set("c", "v").unwrap();
+    db.focus("a").focus("b").insert("c", "v").unwrap();
     assert_eq!(db.get("a.b.c").unwrap(), Some(b"v".to_vec()));
     assert_eq!(db.focus("a.b").get("c").unwrap(), Some(b"v".to_vec()));
     assert_eq!(db.focus("a").focus("b").prefix().unwrap(), "a.b.");
@@ -35,15 +35,17 @@ fn a_group_holds_every_key_under_its_prefix_at_any_depth_and_nothing_else() {
         db.group("product").unwrap().map(|r| String::from_utf8(r.unwrap().0).unwrap()).collect();
     assert_eq!(keys, ["product.name", "product.variant.color", "product.variant.size"]);
     assert_eq!(db.group("product.variant").unwrap().count(), 2);
-    assert_eq!(db.focus("product").count().unwrap(), 3);
+    assert_eq!(db.focus("product").len().unwrap(), 3);
+    assert!(!db.focus("product").is_empty().unwrap());
+    assert!(db.focus("products.y").is_empty().unwrap());
 }
 
 #[test]
 fn focus_iteration_yields_keys_relative_to_the_focus() {
     let db = Emdb::open_in_memory();
     let product = db.focus("product");
-    product.set("name", "phone").unwrap();
-    product.focus("variant").set("color", "black").unwrap();
+    product.insert("name", "phone").unwrap();
+    product.focus("variant").insert("color", "black").unwrap();
     assert_eq!(strings(product.keys().unwrap()), ["name", "variant.color"]);
     let entries: Vec<(Vec<u8>, Vec<u8>)> =
         product.focus("variant").iter().unwrap().map(Result::unwrap).collect();
@@ -53,11 +55,11 @@ fn focus_iteration_yields_keys_relative_to_the_focus() {
 }
 
 #[test]
-fn focus_set_get_remove_and_ttl_act_on_the_prefixed_key() {
+fn focus_insert_get_remove_and_ttl_act_on_the_prefixed_key() {
     let db = Emdb::open_in_memory();
     let f = db.focus("cfg");
-    f.set("a", "1").unwrap();
-    f.set_with_ttl("b", "2", emdb_core::Ttl::After(std::time::Duration::from_secs(60))).unwrap();
+    f.insert("a", "1").unwrap();
+    f.insert_with_ttl("b", "2", emdb_core::Ttl::After(std::time::Duration::from_secs(60))).unwrap();
     assert!(f.contains_key("a").unwrap());
     assert!(f.ttl("b").unwrap().is_some());
     assert!(f.expires_at("b").unwrap().is_some());
@@ -67,16 +69,17 @@ fn focus_set_get_remove_and_ttl_act_on_the_prefixed_key() {
 }
 
 #[test]
-fn delete_all_removes_the_group_atomically_and_leaves_neighbours() {
+fn a_focus_deletes_its_group_atomically_and_leaves_neighbours() {
     let db = Emdb::open_in_memory();
     for i in 0..300 {
-        db.focus("cart").focus(&format!("item{i}")).set("qty", "1").unwrap();
+        db.focus("cart").focus(&format!("item{i}")).insert("qty", "1").unwrap();
     }
     db.insert("cart", "the bare key is not in the group").unwrap();
     db.insert("carts.x", "neighbour").unwrap();
     let reader = db.iter().unwrap();
-    assert_eq!(db.focus("cart").delete_all().unwrap(), 300);
+    assert_eq!(db.focus("cart").delete_group().unwrap(), 300);
     assert_eq!(db.group("cart").unwrap().count(), 0);
+    assert!(db.focus("cart").is_empty().unwrap());
     assert_eq!(db.len().unwrap(), 2);
     // An iterator opened before the deletion still sees the whole group.
     assert_eq!(reader.count(), 302);
@@ -88,10 +91,10 @@ fn invalid_prefixes_are_clear_errors_on_every_operation() {
     let db = Emdb::open_in_memory();
     for bad in ["", ".", "a.", ".a", "a..b"] {
         let f = db.focus(bad);
-        assert!(matches!(f.set("k", "v"), Err(Error::InvalidPrefix { .. })), "{bad:?}");
+        assert!(matches!(f.insert("k", "v"), Err(Error::InvalidPrefix { .. })), "{bad:?}");
         assert!(matches!(f.get("k"), Err(Error::InvalidPrefix { .. })));
         assert!(matches!(f.iter(), Err(Error::InvalidPrefix { .. })));
-        assert!(matches!(f.delete_all(), Err(Error::InvalidPrefix { .. })));
+        assert!(matches!(f.delete_group(), Err(Error::InvalidPrefix { .. })));
         assert!(matches!(db.group(bad), Err(Error::InvalidPrefix { .. })));
         assert!(matches!(db.delete_group(bad), Err(Error::InvalidPrefix { .. })));
     }
@@ -105,8 +108,8 @@ fn invalid_prefixes_are_clear_errors_on_every_operation() {
 fn a_focused_key_counts_its_prefix_against_the_key_limit() {
     let db = Emdb::open_in_memory();
     let key = vec![b'k'; emdb_core::MAX_KEY_LEN - 2];
-    assert!(matches!(db.focus("ab").set(&key, "v"), Err(Error::KeyTooLarge { .. })));
-    db.focus("a").set(&key, "v").unwrap();
+    assert!(matches!(db.focus("ab").insert(&key, "v"), Err(Error::KeyTooLarge { .. })));
+    db.focus("a").insert(&key, "v").unwrap();
     assert_eq!(db.get([b"a.".as_slice(), &key].concat()).unwrap(), Some(b"v".to_vec()));
 }
 

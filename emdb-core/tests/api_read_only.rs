@@ -103,7 +103,7 @@ fn every_write_through_a_read_only_handle_is_refused_and_changes_nothing() {
         ("transaction", db.transaction(|tx| tx.insert("k", "v"))),
         ("namespace insert", users.insert("bob", "x")),
         ("new namespace", db.namespace("orders").map(drop)),
-        ("focus set", db.focus("cfg").set("a", "b")),
+        ("focus insert", db.focus("cfg").insert("a", "b")),
         ("checkpoint", db.checkpoint()),
         ("compact", db.compact()),
         ("backup_to", db.backup_to(dir.path().join("copy"))),

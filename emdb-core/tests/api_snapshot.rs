@@ -83,7 +83,7 @@ fn snapshots_keep_their_state(db: &Emdb, persistent: bool) {
                 let other = key(rng.below(64));
                 db.transaction(|tx| {
                     tx.insert(&k, b"tx")?;
-                    tx.delete(&other)
+                    tx.remove(&other).map(drop)
                 })
                 .unwrap();
                 model.insert(k, b"tx".to_vec());

@@ -223,19 +223,19 @@ fn a_key_written_again_and_again_reads_and_commits_its_last_write() {
 }
 
 #[test]
-fn delete_removes_without_reading_and_ignores_absent_and_oversized_keys() {
+fn remove_ignores_absent_and_oversized_keys_and_an_abort_keeps_the_keys() {
     let db = Emdb::open_in_memory();
     let other = db.namespace("other").unwrap();
     db.insert("a", "1").unwrap();
     db.insert("b", "2").unwrap();
     other.insert("a", "kept").unwrap();
     db.transaction::<_, ()>(|tx| {
-        tx.delete("a")?;
+        tx.remove("a")?;
         assert_eq!(tx.get("a")?, None);
-        tx.delete("never there")?;
-        tx.delete(vec![7u8; 5000])?;
+        tx.remove("never there")?;
+        tx.remove(vec![7u8; 5000])?;
         tx.insert("b", "3")?;
-        tx.delete("b")?;
+        tx.remove("b")?;
         tx.insert("c", "written after nothing")?;
         assert_eq!(tx.namespace(&other).get("a")?, Some(b"kept".to_vec()));
         Ok(())
@@ -245,11 +245,11 @@ fn delete_removes_without_reading_and_ignores_absent_and_oversized_keys() {
     assert_eq!(db.get("b").unwrap(), None);
     assert_eq!(db.len().unwrap(), 1);
     assert_eq!(other.get("a").unwrap(), Some(b"kept".to_vec()));
-    db.transaction::<_, ()>(|tx| tx.namespace(&other).delete("a")).unwrap();
+    db.transaction::<_, ()>(|tx| tx.namespace(&other).remove("a").map(drop)).unwrap();
     assert!(other.is_empty().unwrap());
-    // An aborted transaction's deletes leave the keys in place.
+    // An aborted transaction's removals leave the keys in place.
     let aborted = db.transaction::<_, ()>(|tx| {
-        tx.delete("c")?;
+        tx.remove("c")?;
         Err(Error::TransactionAborted("keep c"))
     });
     assert!(aborted.is_err());
@@ -266,8 +266,10 @@ fn a_large_transaction_of_deletes_survives_a_reopen() {
         db.transaction::<_, ()>(|tx| (0..100_000).try_for_each(|i| tx.insert(key(i), [7u8; 40])))
             .unwrap();
         // 70,000 deletes: past the size at which a sorted batch is checkpointed directly.
-        db.transaction::<_, ()>(|tx| (0..70_000).try_for_each(|i| tx.delete(key(i * 10 / 7))))
-            .unwrap();
+        db.transaction::<_, ()>(|tx| {
+            (0..70_000).try_for_each(|i| tx.remove(key(i * 10 / 7)).map(drop))
+        })
+        .unwrap();
         assert_eq!(db.len().unwrap(), 30_000);
     }
     let db = Emdb::open(&path).unwrap();
@@ -294,7 +296,7 @@ fn a_small_transaction_writing_a_key_twice_keeps_its_last_write_across_a_reopen(
             tx.insert("k", "second")?;
             tx.remove("gone")?;
             tx.insert("back", "x")?;
-            tx.delete("back")
+            tx.remove("back").map(drop)
         })
         .unwrap();
         assert_eq!(db.get("k").unwrap(), Some(b"second".to_vec()));

@@ -40,7 +40,7 @@ fn an_expired_entry_is_invisible_on_every_read_path() {
     assert_eq!(db.group("grp").unwrap().count(), 1);
     assert_eq!(db.focus("grp").get("a").unwrap(), None);
     assert_eq!(db.focus("grp").iter().unwrap().count(), 1);
-    assert_eq!(db.focus("grp").count().unwrap(), 1);
+    assert_eq!(db.focus("grp").len().unwrap(), 1);
     assert_eq!(db.ttl("grp.a").unwrap(), None);
     assert_eq!(db.expires_at("grp.a").unwrap(), None);
     assert_eq!(db.remove("grp.a").unwrap(), None, "remove of an expired entry returns nothing");
@@ -71,7 +71,7 @@ fn default_ttl_applies_to_plain_inserts_and_never_overrides_it() {
     db.insert("default", "v").unwrap();
     db.insert_with_ttl("explicit-default", "v", Ttl::Default).unwrap();
     db.insert_with_ttl("never", "v", Ttl::Never).unwrap();
-    db.focus("f").set("k", "v").unwrap();
+    db.focus("f").insert("k", "v").unwrap();
     assert_eq!(db.ttl("default").unwrap(), Some(Duration::from_secs(60)));
     assert_eq!(db.ttl("never").unwrap(), None);
     assert_eq!(

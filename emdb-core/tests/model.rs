@@ -228,8 +228,6 @@ fn run(ops: Vec<Op>, on_file: bool) {
                         let mut view = tx.namespace(&spaces[*ns]);
                         match value {
                             Some(v) => view.insert_with_ttl(key(*k), val(*v), Ttl::Never)?,
-                            // Both removals, by key parity: `delete` reads nothing back.
-                            None if k % 2 == 0 => view.delete(key(*k))?,
                             None => drop(view.remove(key(*k))?),
                         }
                     }

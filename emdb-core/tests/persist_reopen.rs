@@ -44,8 +44,8 @@ fn namespaces_groups_transactions_and_clear_survive_a_reopen() {
         let empty = db.namespace("empty").unwrap();
         empty.insert("x", "1").unwrap();
         empty.clear().unwrap();
-        db.focus("product").focus("1").set("name", "chair").unwrap();
-        db.focus("product").focus("2").set("name", "table").unwrap();
+        db.focus("product").focus("1").insert("name", "chair").unwrap();
+        db.focus("product").focus("2").insert("name", "table").unwrap();
         db.delete_group("product.2").unwrap();
         db.transaction(|tx| {
             tx.insert("balance:a", "70")?;
@@ -343,7 +343,7 @@ fn get_into_reads_values_in_memory_on_disk_and_in_overflow_runs_into_one_buffer(
         }
         db.insert_with_ttl("short-lived", "x", Ttl::After(Duration::from_secs(5))).unwrap();
         db.namespace("side").unwrap().insert("k", "side value").unwrap();
-        db.focus("cfg").set("port", "8080").unwrap();
+        db.focus("cfg").insert("port", "8080").unwrap();
         clock.advance(Duration::from_secs(10));
         // Resident values, before any checkpoint.
         check(&db);

@@ -137,7 +137,7 @@ pub fn derive_record(input: TokenStream) -> TokenStream {
 /// assert!(db.contains_key("product.phone.dims.width")?);
 ///
 /// let focus = Product::focus(&db, "phone");
-/// focus.price().set(&899)?;
+/// focus.price().insert(&899)?;
 /// assert_eq!(focus.dims().width().get()?, Some(70));
 /// assert_eq!(Product::load(&db, "phone")?.map(|p| p.price), Some(899));
 /// # Ok::<(), emdb::Error>(())

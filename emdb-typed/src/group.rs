@@ -14,8 +14,8 @@ use emdb_core::{BoxError, Emdb, Error, Focus, GROUP_SEPARATOR, Iter, Result, Tra
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::codec::{Codec, Postcard, codec_name};
-use crate::header::{read_header, write_header};
+use crate::codec::{Codec, Postcard};
+use crate::header::{check_header, encode_framed};
 
 /// The separator as a `char`, for building paths.
 const SEP: char = GROUP_SEPARATOR as char;
@@ -35,10 +35,6 @@ enum GroupError {
         "field {field:?} of {path:?} is missing; mark the field #[emdb(default)] to load entries written before it existed"
     )]
     MissingField { path: String, field: String },
-    #[error(
-        "the field was written by the {found} codec but is read with {expected}; read it with the codec that wrote it"
-    )]
-    CodecMismatch { found: String, expected: &'static str },
     #[error("the key segment of a group entry is empty or not UTF-8, so no Group key can name it")]
     BadKey,
 }
@@ -49,11 +45,8 @@ fn encode_field<T: Serialize + ?Sized, C: Codec>(
     version: u32,
     value: &T,
 ) -> Result<Vec<u8>> {
-    let mut out = Vec::new();
-    write_header(C::ID, version, &mut out);
-    C::encode_into(value, &mut out)
-        .map_err(|source| Error::Encode { table: path.to_owned(), source })?;
-    Ok(out)
+    encode_framed::<C, T>(version, value)
+        .map_err(|source| Error::Encode { table: path.to_owned(), source })
 }
 
 /// A group entry's key as text for [`Error::Decode`]: quoted, when it is UTF-8.
@@ -74,22 +67,13 @@ fn decode_field<T: DeserializeOwned, C: Codec>(
         key_text: group_key_text(key),
         source,
     };
-    let (header, payload) = read_header(bytes).map_err(|err| match err {
+    let (_, payload) = check_header::<C>(bytes, known_version).map_err(|err| match err {
         Error::Decode { source, .. } => decode_error(source),
+        Error::UnknownSchemaVersion { found, known, .. } => {
+            Error::UnknownSchemaVersion { table: path.to_owned(), found, known }
+        }
         other => other,
     })?;
-    if header.codec_id != C::ID {
-        let found = codec_name(header.codec_id)
-            .map_or_else(|| format!("unknown (id {})", header.codec_id), str::to_owned);
-        return Err(decode_error(Box::new(GroupError::CodecMismatch { found, expected: C::NAME })));
-    }
-    if header.schema_version > known_version {
-        return Err(Error::UnknownSchemaVersion {
-            table: path.to_owned(),
-            found: header.schema_version,
-            known: known_version,
-        });
-    }
     C::decode(payload).map_err(decode_error)
 }
 
@@ -107,7 +91,7 @@ fn decode_field<T: DeserializeOwned, C: Codec>(
 /// let db = Emdb::open_in_memory();
 /// let phone = GroupPath::new(&db, "product", "phone");
 /// assert_eq!(phone.path(), "product.phone");
-/// phone.field::<u32, Postcard>("price", 1).set(&799)?;
+/// phone.field::<u32, Postcard>("price", 1).insert(&799)?;
 /// assert_eq!(db.group("product.phone")?.count(), 1);
 ///
 /// let dotted = GroupPath::new(&db, "product", "a.b");
@@ -144,7 +128,7 @@ impl GroupPath {
     /// let db = Emdb::open_in_memory();
     /// let settings = db.namespace("settings")?;
     /// let path = GroupPath::from_focus(settings.focus("server"));
-    /// path.field::<u16, Json>("port", 1).set(&8080)?;
+    /// path.field::<u16, Json>("port", 1).insert(&8080)?;
     /// assert_eq!(settings.get("server.port")?, Some(b"\x03\x018080".to_vec()));
     /// # Ok::<(), emdb::Error>(())
     /// ```
@@ -193,7 +177,9 @@ impl GroupPath {
 /// writes that single entry with the group's codec, and leaves the other fields alone.
 ///
 /// Made by the methods of a generated focus type (`Product::focus(&db, "phone").price()`) or by
-/// [`GroupPath::field`].
+/// [`GroupPath::field`]. Its methods are the map verbs of every other handle with the key
+/// already bound: [`get`](Self::get), [`insert`](Self::insert), [`remove`](Self::remove),
+/// [`contains_key`](Self::contains_key).
 ///
 /// # Examples
 ///
@@ -203,10 +189,10 @@ impl GroupPath {
 /// let db = Emdb::open_in_memory();
 /// let price: FieldFocus<u32> = GroupPath::new(&db, "product", "phone").field("price", 1);
 /// assert_eq!(price.get()?, None);
-/// price.set(&799)?;
+/// price.insert(&799)?;
 /// assert_eq!(price.get()?, Some(799));
 /// assert!(price.remove()?);
-/// assert!(!price.exists()?);
+/// assert!(!price.contains_key()?);
 /// # Ok::<(), emdb::Error>(())
 /// ```
 pub struct FieldFocus<T, C = Postcard> {
@@ -272,7 +258,7 @@ impl<T, C: Codec> FieldFocus<T, C> {
     ///
     /// let db = Emdb::open_in_memory();
     /// let name: FieldFocus<String> = GroupPath::new(&db, "product", "phone").field("name", 1);
-    /// name.set(&"Phone X".to_owned())?;
+    /// name.insert(&"Phone X".to_owned())?;
     /// assert_eq!(name.get()?.as_deref(), Some("Phone X"));
     /// # Ok::<(), emdb::Error>(())
     /// ```
@@ -289,7 +275,7 @@ impl<T, C: Codec> FieldFocus<T, C> {
     ///
     /// # Errors
     /// [`Error::InvalidPrefix`] for an invalid key; [`Error::Encode`] if the codec cannot encode
-    /// `value`; otherwise as [`Focus::set`].
+    /// `value`; otherwise as [`Focus::insert`].
     ///
     /// # Examples
     ///
@@ -298,17 +284,17 @@ impl<T, C: Codec> FieldFocus<T, C> {
     ///
     /// let db = Emdb::open_in_memory();
     /// let tags: FieldFocus<Vec<String>> = GroupPath::new(&db, "product", "phone").field("tags", 1);
-    /// tags.set(&vec!["new".to_owned()])?;
+    /// tags.insert(&vec!["new".to_owned()])?;
     /// assert_eq!(tags.get()?, Some(vec!["new".to_owned()]));
     /// # Ok::<(), emdb::Error>(())
     /// ```
-    pub fn set(&self, value: &T) -> Result<()>
+    pub fn insert(&self, value: &T) -> Result<()>
     where
         T: Serialize,
     {
         let focus = self.focus()?;
         let bytes = encode_field::<T, C>(&self.group.path, self.version, value)?;
-        focus.set(self.name, bytes)
+        focus.insert(self.name, bytes)
     }
 
     /// Removes the field's entry; returns whether it was stored. The entry's other fields stay,
@@ -325,7 +311,7 @@ impl<T, C: Codec> FieldFocus<T, C> {
     /// let db = Emdb::open_in_memory();
     /// let note: FieldFocus<String> = GroupPath::new(&db, "product", "phone").field("note", 1);
     /// assert!(!note.remove()?);
-    /// note.set(&String::new())?;
+    /// note.insert(&String::new())?;
     /// assert!(note.remove()?);
     /// # Ok::<(), emdb::Error>(())
     /// ```
@@ -345,13 +331,34 @@ impl<T, C: Codec> FieldFocus<T, C> {
     ///
     /// let db = Emdb::open_in_memory();
     /// let stock: FieldFocus<u32> = GroupPath::new(&db, "product", "phone").field("stock", 1);
-    /// assert!(!stock.exists()?);
-    /// stock.set(&3)?;
-    /// assert!(stock.exists()?);
+    /// assert!(!stock.contains_key()?);
+    /// stock.insert(&3)?;
+    /// assert!(stock.contains_key()?);
     /// # Ok::<(), emdb::Error>(())
     /// ```
-    pub fn exists(&self) -> Result<bool> {
+    pub fn contains_key(&self) -> Result<bool> {
         self.focus()?.contains_key(self.name)
+    }
+
+    /// The old name of [`insert`](Self::insert).
+    ///
+    /// # Errors
+    /// As [`insert`](Self::insert).
+    #[deprecated(since = "0.1.0", note = "use `insert`, the name on every handle")]
+    pub fn set(&self, value: &T) -> Result<()>
+    where
+        T: Serialize,
+    {
+        self.insert(value)
+    }
+
+    /// The old name of [`contains_key`](Self::contains_key).
+    ///
+    /// # Errors
+    /// As [`contains_key`](Self::contains_key).
+    #[deprecated(since = "0.1.0", note = "use `contains_key`, the name on every handle")]
+    pub fn exists(&self) -> Result<bool> {
+        self.contains_key()
     }
 }
 
@@ -633,7 +640,7 @@ fn checked_path<G: Group>(db: &Emdb, key: &str) -> Result<GroupPath> {
 /// let db = Emdb::open_in_memory();
 /// Product { sku: "phone".into(), price: 799 }.save(&db)?;
 /// assert_eq!(db.get("product.phone.price")?, Some(vec![1, 1, 0x9f, 0x06]));
-/// Product::focus(&db, "phone").price().set(&899)?;
+/// Product::focus(&db, "phone").price().insert(&899)?;
 /// assert_eq!(Product::load(&db, "phone")?.map(|p| p.price), Some(899));
 /// # Ok::<(), emdb::Error>(())
 /// ```
@@ -800,7 +807,7 @@ pub trait Group: Sized {
     ///
     /// # Errors
     /// [`Error::InvalidPrefix`] if the key is empty or contains `.`; otherwise as
-    /// [`Focus::delete_all`].
+    /// [`Focus::delete_group`].
     ///
     /// # Examples
     ///
@@ -827,7 +834,7 @@ pub trait Group: Sized {
     /// # Ok::<(), emdb::Error>(())
     /// ```
     fn delete(db: &Emdb, key: &str) -> Result<bool> {
-        Ok(checked_path::<Self>(db, key)?.focus()?.delete_all()? > 0)
+        Ok(checked_path::<Self>(db, key)?.focus()?.delete_group()? > 0)
     }
 
     /// Like [`delete`](Self::delete), inside a transaction.
@@ -938,7 +945,7 @@ pub trait Group: Sized {
     /// # }
     /// let db = Emdb::open_in_memory();
     /// let phone = Product::focus(&db, "phone");
-    /// phone.price().set(&799)?;
+    /// phone.price().insert(&799)?;
     /// assert_eq!(phone.price().get()?, Some(799));
     /// # Ok::<(), emdb::Error>(())
     /// ```
@@ -1102,7 +1109,10 @@ mod tests {
     #[test]
     fn a_missing_nested_group_marked_default_loads_as_default() {
         let db = Emdb::open_in_memory();
-        GroupPath::new(&db, "shop.item", "a").field::<u32, Postcard>("price", 2).set(&9).unwrap();
+        GroupPath::new(&db, "shop.item", "a")
+            .field::<u32, Postcard>("price", 2)
+            .insert(&9)
+            .unwrap();
         let loaded = Item::load(&db, "a").unwrap().unwrap();
         assert_eq!(loaded.dims, Dims::default());
         // Present but incomplete: the required field is named.
@@ -1156,7 +1166,7 @@ mod tests {
             assert!(matches!(Item::load(&db, bad), Err(Error::InvalidPrefix { .. })));
             assert!(matches!(Item::delete(&db, bad), Err(Error::InvalidPrefix { .. })));
             let field = Item::focus(&db, bad).field::<u32, Postcard>("price", 1);
-            assert!(matches!(field.set(&1), Err(Error::InvalidPrefix { .. })));
+            assert!(matches!(field.insert(&1), Err(Error::InvalidPrefix { .. })));
         }
         let bad_field = Item::focus(&db, "a").field::<u32, Postcard>("x.y", 1);
         assert!(matches!(bad_field.get(), Err(Error::InvalidPrefix { .. })));

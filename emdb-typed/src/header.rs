@@ -11,8 +11,15 @@
 //!
 //! Examples: codec 1, version 0 is `01 00`; codec 3, version 300 is `03 ac 02`; codec 2, version
 //! `u32::MAX` is `02 ff ff ff ff 0f`.
+//!
+//! Tables and groups frame a value with [`encode_framed`] and read one back through one check,
+//! [`check_header`]: the header parses, its codec is the reader's, and its schema version is not
+//! newer than the reader's.
 
-use emdb_core::{Error, Result};
+use emdb_core::{BoxError, Error, Result};
+use serde::Serialize;
+
+use crate::codec::{Codec, codec_name};
 
 /// The longest header: one codec byte and a five-byte version.
 pub const MAX_HEADER_LEN: usize = CODEC_LEN + MAX_VERSION_LEN;
@@ -75,15 +82,64 @@ pub fn write_header(codec_id: u8, version: u32, out: &mut Vec<u8>) {
 /// # Ok::<(), emdb::Error>(())
 /// ```
 pub fn read_header(bytes: &[u8]) -> Result<(Header, &[u8])> {
-    parse(bytes).map_err(|source| Error::Decode {
+    parse(bytes).map_err(unlocated)
+}
+
+/// A value framed for storage: the header (codec `C`, schema `version`), then `C`'s payload.
+///
+/// # Errors
+/// What `C` reports if it cannot encode `value`.
+pub(crate) fn encode_framed<C: Codec, T: Serialize + ?Sized>(
+    version: u32,
+    value: &T,
+) -> std::result::Result<Vec<u8>, BoxError> {
+    // Room for the header and a small payload, so that small values need one allocation.
+    let mut out = Vec::with_capacity(64);
+    write_header(C::ID, version, &mut out);
+    C::encode_into(value, &mut out)?;
+    Ok(out)
+}
+
+/// Splits a value stored for a reader with codec `C` at schema version `known` into its header
+/// and payload, checking that the header parses, that `C` wrote it and that its version is not
+/// newer than `known`.
+///
+/// # Errors
+///
+/// As [`read_header`], and: [`Error::Decode`] if another codec wrote the value;
+/// [`Error::UnknownSchemaVersion`] if its version is newer than `known`. Both with an empty table
+/// name and key, which the caller fills in.
+pub(crate) fn check_header<C: Codec>(stored: &[u8], known: u32) -> Result<(Header, &[u8])> {
+    let (header, payload) = read_header(stored)?;
+    if header.codec_id != C::ID {
+        return Err(unlocated(HeaderError::WrongCodec {
+            found: codec_name(header.codec_id).unwrap_or("unknown"),
+            found_id: header.codec_id,
+            expected: C::NAME,
+            expected_id: C::ID,
+        }));
+    }
+    if header.schema_version > known {
+        return Err(Error::UnknownSchemaVersion {
+            table: String::new(),
+            found: header.schema_version,
+            known,
+        });
+    }
+    Ok((header, payload))
+}
+
+/// A decode error whose table and key the caller fills in.
+fn unlocated(source: HeaderError) -> Error {
+    Error::Decode {
         table: String::new(),
         key: Vec::new(),
         key_text: None,
         source: Box::new(source),
-    })
+    }
 }
 
-/// What is wrong with a value header.
+/// What is wrong with a value header, for the type reading it.
 #[derive(Debug, thiserror::Error)]
 enum HeaderError {
     #[error("the stored value is empty; it has no header")]
@@ -94,6 +150,10 @@ enum HeaderError {
     Overflow,
     #[error("the schema version in the value header is not in its shortest form")]
     NotMinimal,
+    #[error(
+        "the value was written by the {found} codec but is read with {expected} (codec id {found_id}, expected {expected_id}); read it with the codec that wrote it"
+    )]
+    WrongCodec { found: &'static str, found_id: u8, expected: &'static str, expected_id: u8 },
 }
 
 fn parse(bytes: &[u8]) -> Result<(Header, &[u8]), HeaderError> {
@@ -184,6 +244,25 @@ mod tests {
         assert!(matches!(parse(&[1, 0x80, 0x00]), Err(HeaderError::NotMinimal)));
         assert!(matches!(parse(&[]), Err(HeaderError::Empty)));
         assert!(matches!(parse(&[1, 0x80]), Err(HeaderError::Truncated { len: 2 })));
+    }
+
+    #[test]
+    fn the_check_refuses_another_codec_and_a_newer_version_and_passes_the_rest() {
+        use crate::codec::{Json, Postcard};
+
+        let mut stored = header_bytes(Json::ID, 2);
+        stored.push(b'7');
+        let (header, payload) = check_header::<Json>(&stored, 2).unwrap();
+        assert_eq!((header.schema_version, payload), (2, &b"7"[..]));
+        assert!(check_header::<Json>(&stored, 3).is_ok(), "an older version is the caller's");
+        let err = check_header::<Postcard>(&stored, 2).unwrap_err();
+        assert!(matches!(err, Error::Decode { ref table, .. } if table.is_empty()), "{err}");
+        assert!(err.to_string().contains("json codec but is read with postcard"), "{err}");
+        assert!(matches!(
+            check_header::<Json>(&stored, 1),
+            Err(Error::UnknownSchemaVersion { found: 2, known: 1, .. })
+        ));
+        assert!(matches!(check_header::<Json>(&[3], 1), Err(Error::Decode { .. })));
     }
 
     #[test]

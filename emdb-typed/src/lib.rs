@@ -5,7 +5,8 @@
 //!   of its own; [`TableIter`] iterates it in key order and [`TxTable`] uses it inside a
 //!   transaction. [`Record`] lets a value type name its table and key.
 //! * [`key`] encodes keys so that their bytes sort like the values ([`key::encode`],
-//!   [`key::decode`]).
+//!   [`key::decode`]); [`key::KeyRange`] and [`key::BoundedBy`] say which ranges and bound types
+//!   a table's [`range`](Table::range) takes.
 //! * [`Codec`] and its markers [`Postcard`] (the default), [`Bincode`] and [`Json`] encode values.
 //! * [`write_header`] and [`read_header`] frame every stored value with its codec id and schema
 //!   version.
@@ -44,6 +45,7 @@ pub mod key;
 mod record;
 mod schema;
 mod shape;
+mod store;
 mod table;
 mod tx;
 

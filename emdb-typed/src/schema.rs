@@ -12,9 +12,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::catalog::Probe;
-use crate::codec::{Codec, codec_name, decode_shaped, human_readable};
+use crate::codec::{Codec, decode_shaped, human_readable};
 use crate::dynamic::{Value, from_value, to_value};
-use crate::header::{Header, read_header, write_header};
+use crate::header::{Header, check_header, encode_framed};
 use crate::key;
 use crate::shape::Shape;
 
@@ -35,13 +35,10 @@ pub(crate) struct Step {
     pub(crate) from_value: Arc<FromValue>,
 }
 
-/// Why a stored value cannot be read as the table's type, beyond what the codec reports.
+/// Why a stored value cannot be read as the table's type, beyond what the codec and the value
+/// header ([`check_header`]) report.
 #[derive(Debug, thiserror::Error)]
 enum ValueError {
-    #[error(
-        "the value was written by codec {found} (id {found_id}), but the table reads {expected} (id {expected_id})"
-    )]
-    WrongCodec { found: &'static str, found_id: u8, expected: &'static str, expected_id: u8 },
     #[error(
         "{source}; the bytes do not match the type of schema version {version}: if the type changed after this value was written without declaring a new version, declare version {next} and register an upgrade from the old type with TableOptions::with_upgrade"
     )]
@@ -103,6 +100,9 @@ impl<V: Serialize + DeserializeOwned> Schema<V> {
                     source,
                 }
             }
+            Error::UnknownSchemaVersion { table, found, known } if table.is_empty() => {
+                Error::UnknownSchemaVersion { table: self.name.clone(), found, known }
+            }
             other => other,
         }
     }
@@ -128,12 +128,8 @@ impl<V: Serialize + DeserializeOwned> Schema<V> {
 
     /// The stored form of `value`: the header (codec `C`, the declared version), then the payload.
     pub(crate) fn encode_value<C: Codec>(&self, value: &V) -> Result<Vec<u8>> {
-        // Room for the header and a small payload, so that small values need one allocation.
-        let mut out = Vec::with_capacity(64);
-        write_header(C::ID, self.version, &mut out);
-        C::encode_into(value, &mut out)
-            .map_err(|source| Error::Encode { table: self.name.clone(), source })?;
-        Ok(out)
+        encode_framed::<C, V>(self.version, value)
+            .map_err(|source| Error::Encode { table: self.name.clone(), source })
     }
 
     /// Splits a stored value into its header and payload, checking that codec `C` wrote it and
@@ -143,24 +139,7 @@ impl<V: Serialize + DeserializeOwned> Schema<V> {
         raw_key: &[u8],
         stored: &'a [u8],
     ) -> Result<(Header, &'a [u8])> {
-        let (header, payload) = read_header(stored).map_err(|err| self.locate(err, raw_key))?;
-        if header.codec_id != C::ID {
-            let wrong = ValueError::WrongCodec {
-                found: codec_name(header.codec_id).unwrap_or("<unknown>"),
-                found_id: header.codec_id,
-                expected: C::NAME,
-                expected_id: C::ID,
-            };
-            return Err(self.decode_error(raw_key, Box::new(wrong)));
-        }
-        if header.schema_version > self.version {
-            return Err(Error::UnknownSchemaVersion {
-                table: self.name.clone(),
-                found: header.schema_version,
-                known: self.version,
-            });
-        }
-        Ok((header, payload))
+        check_header::<C>(stored, self.version).map_err(|err| self.locate(err, raw_key))
     }
 
     /// Decodes a stored value, evolving it if it has an older schema version.

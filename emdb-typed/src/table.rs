@@ -5,7 +5,7 @@ use std::borrow::Borrow;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::marker::PhantomData;
-use std::ops::{Bound, RangeBounds};
+use std::ops::Bound;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,9 +17,11 @@ use crate::catalog::{self, Declared, Probe, TABLE_NAMESPACE_PREFIX, Target};
 use crate::codec::{Codec, Postcard, human_readable};
 use crate::dynamic::{self, Value, to_value};
 use crate::iter::TableIter;
+use crate::key::KeyRange;
 use crate::record::Record;
 use crate::schema::{FromBytes, FromValue, Schema, Step, key_text};
 use crate::shape::{self, EnumHint, enum_hint};
+use crate::store::Typed;
 use crate::tx::TxTable;
 
 /// The most rows [`Table::migrate`] rewrites in one transaction.
@@ -34,7 +36,15 @@ const MIGRATE_BATCH: usize = 1024;
 ///
 /// Key methods take any `&Q` the key type [borrows](Borrow) as (`&str` for a `String` key), like
 /// the standard maps. `Q` must serialize exactly as `K` does, which holds for `str`/`String`,
-/// `[T]`/`Vec<T>` and `T`/`T`.
+/// `[T]`/`Vec<T>` and `T`/`T`. [`range`](Self::range) takes `&str` bounds on a `String` key too.
+///
+/// # Key and value types own their data
+///
+/// Keys and values are decoded from storage into new values, so `K` and `V` must own what they
+/// hold: use `String`, not `&str`, and `Vec<u8>`, not `&[u8]`. A `Table<&str, V>` does not
+/// compile, and rustc words the refusal as "implementation of `Deserialize` is not general
+/// enough" (the error a type that borrows from its input gets where an owning one is needed).
+/// A `Table<String, V>` still takes `&str` arguments: `get("ada")`, `range("a".."b")`.
 ///
 /// # Examples
 ///
@@ -467,6 +477,11 @@ where
         &self.db
     }
 
+    /// The typed operations over the table's namespace.
+    fn typed(&self) -> Typed<'_, &Namespace, K, V, C> {
+        Typed::new(&self.ns, &self.schema)
+    }
+
     /// Inserts `value` under `key`, replacing any previous value. The entry gets the database's
     /// default TTL (none unless one is configured).
     ///
@@ -520,9 +535,7 @@ where
         K: Borrow<Q>,
         Q: Serialize + ?Sized,
     {
-        let key = self.schema.encode_key(key)?;
-        let value = self.schema.encode_value::<C>(value)?;
-        self.ns.insert_with_ttl(key, value, ttl)
+        self.typed().insert_with_ttl(key, value, ttl)
     }
 
     /// Inserts a [`Record`] under its own [`key`](Record::key).
@@ -585,11 +598,7 @@ where
         K: Borrow<Q>,
         Q: Serialize + ?Sized,
     {
-        let key = self.schema.encode_key(key)?;
-        match self.ns.get(&key)? {
-            None => Ok(None),
-            Some(stored) => self.schema.decode_value::<C>(&key, &stored).map(Some),
-        }
+        self.typed().get(key)
     }
 
     /// The stored bytes of `key` — the value header and the codec's payload — without decoding
@@ -618,8 +627,7 @@ where
         K: Borrow<Q>,
         Q: Serialize + ?Sized,
     {
-        let key = self.schema.encode_key(key)?;
-        self.ns.get(&key)
+        self.typed().get_raw(key)
     }
 
     /// Whether `key` is present and unexpired. Does not decode the value.
@@ -644,8 +652,7 @@ where
         K: Borrow<Q>,
         Q: Serialize + ?Sized,
     {
-        let key = self.schema.encode_key(key)?;
-        self.ns.contains_key(&key)
+        self.typed().contains_key(key)
     }
 
     /// Removes `key` and returns its value, or `None` if it was absent or expired.
@@ -673,11 +680,7 @@ where
         K: Borrow<Q>,
         Q: Serialize + ?Sized,
     {
-        let key = self.schema.encode_key(key)?;
-        match self.ns.remove(&key)? {
-            None => Ok(None),
-            Some(stored) => self.schema.decode_value::<C>(&key, &stored).map(Some),
-        }
+        self.typed().remove(key)
     }
 
     /// The number of live (unexpired) entries.
@@ -769,6 +772,11 @@ where
     /// encoded with the key encoding, whose byte order is `K`'s order, so `range(3..10)` on a
     /// `u64` key and `range(..=-5)` on an `i64` key mean what they say.
     ///
+    /// A bound is a `K`, a `&K`, or a borrowed form that encodes as `K` does
+    /// ([`BoundedBy`](crate::key::BoundedBy)): `range("a".."b")` on a `String` key,
+    /// `range(&b"a"[..]..)` on a `Vec<u8>` key. The range is any of the standard range
+    /// expressions or a pair of `Bound`s ([`KeyRange`]).
+    ///
     /// # Errors
     /// [`UnsupportedKey`](emdb_core::Error::UnsupportedKey) if a bound cannot be encoded as a key;
     /// otherwise as [`iter`](Self::iter).
@@ -788,23 +796,23 @@ where
     /// let names = Table::<String, ()>::open(&db, "names")?;
     /// names.insert("ada", &())?;
     /// names.insert("bob", &())?;
+    /// assert_eq!(names.range("a".."b")?.count(), 1);
     /// assert_eq!(names.range("a".to_owned().."b".to_owned())?.count(), 1);
     /// # Ok::<(), emdb::Error>(())
     /// ```
-    pub fn range<Q, R>(&self, range: R) -> Result<TableIter<K, V, C>>
-    where
-        K: Borrow<Q>,
-        Q: Serialize + ?Sized,
-        R: RangeBounds<Q>,
-    {
-        let bound = |b: Bound<&Q>| -> Result<Bound<Vec<u8>>> {
+    #[expect(
+        clippy::needless_pass_by_value,
+        reason = "a range is passed by value, as to BTreeMap::range: `t.range(3..10)`"
+    )]
+    pub fn range<R: KeyRange<K>>(&self, range: R) -> Result<TableIter<K, V, C>> {
+        let bound = |b: Bound<&R::Bound>| -> Result<Bound<Vec<u8>>> {
             Ok(match b {
                 Bound::Included(k) => Bound::Included(self.schema.encode_key(k)?),
                 Bound::Excluded(k) => Bound::Excluded(self.schema.encode_key(k)?),
                 Bound::Unbounded => Bound::Unbounded,
             })
         };
-        let bounds = (bound(range.start_bound())?, bound(range.end_bound())?);
+        let bounds = (bound(range.start())?, bound(range.end())?);
         Ok(TableIter::new(self.ns.range::<Vec<u8>, _>(bounds)?, Arc::clone(&self.schema)))
     }
 
@@ -902,8 +910,7 @@ where
         K: Borrow<Q>,
         Q: Serialize + ?Sized,
     {
-        let key = self.schema.encode_key(key)?;
-        self.ns.ttl(&key)
+        self.typed().ttl(key)
     }
 
     /// Removes the expiry of `key`, so it lives until removed. Returns whether the key was live

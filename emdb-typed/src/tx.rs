@@ -3,7 +3,6 @@
 
 use std::borrow::Borrow;
 use std::fmt;
-use std::marker::PhantomData;
 use std::time::Duration;
 
 use emdb_core::{Result, Ttl, TxNamespace};
@@ -13,6 +12,7 @@ use serde::de::DeserializeOwned;
 use crate::codec::{Codec, Postcard};
 use crate::record::Record;
 use crate::schema::Schema;
+use crate::store::Typed;
 
 /// A [`Table`](crate::Table) inside a [`transaction`](emdb_core::Emdb::transaction): reads see
 /// the transaction's own writes, and writes commit with the rest of the transaction, or not at
@@ -42,14 +42,12 @@ use crate::schema::Schema;
 /// # Ok::<(), emdb::Error>(())
 /// ```
 pub struct TxTable<'t, 'db, K, V, C = Postcard> {
-    ns: TxNamespace<'t, 'db>,
-    schema: &'t Schema<V>,
-    types: PhantomData<fn() -> (K, C)>,
+    typed: Typed<'t, TxNamespace<'t, 'db>, K, V, C>,
 }
 
 impl<K, V, C> fmt::Debug for TxTable<'_, '_, K, V, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TxTable").field("table", &self.schema.name).finish_non_exhaustive()
+        f.debug_struct("TxTable").field("table", &self.typed.schema().name).finish_non_exhaustive()
     }
 }
 
@@ -60,7 +58,7 @@ where
     C: Codec,
 {
     pub(crate) fn new(ns: TxNamespace<'t, 'db>, schema: &'t Schema<V>) -> Self {
-        TxTable { ns, schema, types: PhantomData }
+        TxTable { typed: Typed::new(ns, schema) }
     }
 
     /// Inserts `value` under `key` with the database's default TTL.
@@ -110,9 +108,7 @@ where
         K: Borrow<Q>,
         Q: Serialize + ?Sized,
     {
-        let key = self.schema.encode_key(key)?;
-        let value = self.schema.encode_value::<C>(value)?;
-        self.ns.insert_with_ttl(key, value, ttl)
+        self.typed.insert_with_ttl(key, value, ttl)
     }
 
     /// Inserts a [`Record`] under its own key.
@@ -172,11 +168,7 @@ where
         K: Borrow<Q>,
         Q: Serialize + ?Sized,
     {
-        let key = self.schema.encode_key(key)?;
-        match self.ns.get(&key)? {
-            None => Ok(None),
-            Some(stored) => self.schema.decode_value::<C>(&key, &stored).map(Some),
-        }
+        self.typed.get(key)
     }
 
     /// The stored bytes of `key` (header and payload) as this transaction sees them.
@@ -201,8 +193,7 @@ where
         K: Borrow<Q>,
         Q: Serialize + ?Sized,
     {
-        let key = self.schema.encode_key(key)?;
-        self.ns.get(&key)
+        self.typed.get_raw(key)
     }
 
     /// Whether `key` is present as this transaction sees it.
@@ -229,8 +220,7 @@ where
         K: Borrow<Q>,
         Q: Serialize + ?Sized,
     {
-        let key = self.schema.encode_key(key)?;
-        self.ns.contains_key(&key)
+        self.typed.contains_key(key)
     }
 
     /// Removes `key`, returning the value this transaction saw.
@@ -255,11 +245,7 @@ where
         K: Borrow<Q>,
         Q: Serialize + ?Sized,
     {
-        let key = self.schema.encode_key(key)?;
-        match self.ns.remove(&key)? {
-            None => Ok(None),
-            Some(stored) => self.schema.decode_value::<C>(&key, &stored).map(Some),
-        }
+        self.typed.remove(key)
     }
 
     /// The time `key` has left to live as this transaction sees it; `None` if it is absent,
@@ -284,8 +270,7 @@ where
         K: Borrow<Q>,
         Q: Serialize + ?Sized,
     {
-        let key = self.schema.encode_key(key)?;
-        self.ns.ttl(&key)
+        self.typed.ttl(key)
     }
 
     /// Reads the value under `key`, lets `f` change it and writes it back, keeping the entry's
@@ -312,31 +297,17 @@ where
         Q: Serialize + ?Sized,
         F: FnOnce(&mut V),
     {
-        let key = self.schema.encode_key(key)?;
-        // Read the expiry first: if the entry expires between the two reads, `get` sees it gone.
-        let ttl = self.ns.ttl(&key)?;
-        let Some(stored) = self.ns.get(&key)? else { return Ok(None) };
-        let mut value = self.schema.decode_value::<C>(&key, &stored)?;
-        f(&mut value);
-        let bytes = self.schema.encode_value::<C>(&value)?;
-        self.ns.insert_with_ttl(&key, bytes, ttl.map_or(Ttl::Never, Ttl::After))?;
-        Ok(Some(value))
+        self.typed.update(key, f)
     }
 
     /// The stored bytes under an encoded key, as the transaction sees them.
     pub(crate) fn get_stored(&mut self, raw_key: &[u8]) -> Result<Option<Vec<u8>>> {
-        self.ns.get(raw_key)
+        self.typed.get_stored(raw_key)
     }
 
     /// Writes `value` at the stored key `raw_key` in the declared version, keeping the entry's
     /// time-to-live; does nothing and returns `false` if the entry is gone (expired).
     pub(crate) fn rewrite(&mut self, raw_key: &[u8], value: &V) -> Result<bool> {
-        let ttl = self.ns.ttl(raw_key)?;
-        if !self.ns.contains_key(raw_key)? {
-            return Ok(false);
-        }
-        let bytes = self.schema.encode_value::<C>(value)?;
-        self.ns.insert_with_ttl(raw_key, bytes, ttl.map_or(Ttl::Never, Ttl::After))?;
-        Ok(true)
+        self.typed.rewrite(raw_key, value)
     }
 }

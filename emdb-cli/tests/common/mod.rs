@@ -56,9 +56,9 @@ pub fn sample_db(path: &Path) {
     db.insert("user:2", "bob").unwrap();
     db.insert("config", "v2").unwrap();
     let product = db.focus("product");
-    product.set("phone.price", "99").unwrap();
-    product.set("phone.name", "Phone").unwrap();
-    product.set("laptop.price", "1299").unwrap();
+    product.insert("phone.price", "99").unwrap();
+    product.insert("phone.name", "Phone").unwrap();
+    product.insert("laptop.price", "1299").unwrap();
     let sessions = db.namespace("sessions").unwrap();
     sessions.insert_with_ttl("s1", "token", Ttl::After(Duration::from_secs(3600))).unwrap();
     sessions.insert([0u8, 1, 0xff], [0xde, 0xad, 0xbe, 0xef]).unwrap();

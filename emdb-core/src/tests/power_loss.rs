@@ -82,9 +82,9 @@ enum Step {
     One(W),
     /// `db.namespace(SECOND)`: the namespace's creation commit.
     CreateSecond,
-    /// `focus(groups[0]).focus(groups[1]).set_with_ttl(key, ..)` in `ns`.
+    /// `focus(groups[0]).focus(groups[1]).insert_with_ttl(key, ..)` in `ns`.
     FocusSet { ns: Ns, groups: [String; 2], key: String, value: Vec<u8>, ttl_ms: Option<u64> },
-    /// `focus(groups[0]).focus(groups[1]).delete_all()` in `ns`.
+    /// `focus(groups[0]).focus(groups[1]).delete_group()` in `ns`.
     FocusDeleteAll { ns: Ns, groups: [String; 2] },
     /// `persist(key)` in the default namespace: drops the expiry of a live expiring key.
     Persist { key: String },
@@ -382,14 +382,14 @@ fn run_step(db: &Emdb, second: &mut Option<Namespace>, t: usize) -> crate::Resul
                 Ns::Default => db.focus(&groups[0]),
                 Ns::Second => second.as_ref().ok_or(missing)?.focus(&groups[0]),
             };
-            root.focus(&groups[1]).set_with_ttl(key, value, ttl(ttl_ms))
+            root.focus(&groups[1]).insert_with_ttl(key, value, ttl(ttl_ms))
         }
         Step::FocusDeleteAll { ns, groups } => {
             let root = match ns {
                 Ns::Default => db.focus(&groups[0]),
                 Ns::Second => second.as_ref().ok_or(missing)?.focus(&groups[0]),
             };
-            root.focus(&groups[1]).delete_all().map(drop)
+            root.focus(&groups[1]).delete_group().map(drop)
         }
         Step::Persist { key } => db.persist(key).map(drop),
         Step::PurgeSecond => second.as_ref().ok_or(missing)?.purge_expired().map(drop),

@@ -77,8 +77,11 @@
 //! The format keeps `is_human_readable() == false`, so types with two serde forms (`IpAddr`,
 //! `SystemTime`, `uuid::Uuid`, …) use their compact form.
 
+mod bound;
 mod de;
 mod ser;
+
+pub use bound::{BoundedBy, KeyRange};
 
 use emdb_core::{Error, Result};
 use serde::Serialize;

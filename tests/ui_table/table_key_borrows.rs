@@ -1,0 +1,7 @@
+// A table key must own its data: `&str` is refused, `String` is the fix.
+use emdb::{Emdb, Table};
+
+fn main() {
+    let db = Emdb::open_in_memory();
+    let _names = Table::<&str, u32>::open(&db, "names");
+}

@@ -194,14 +194,37 @@ impl<'db> Transaction<'db> {
         self.default_view().remove(key)
     }
 
-    /// The old name of [`remove`](Self::remove) without its result: removes `key` without reading
-    /// its value; removing an absent key is not an error.
+    /// Removes `key` without reading its value: [`remove`](Self::remove) for when the old
+    /// value is not wanted (as [`get_into`](crate::Emdb::get_into) is `get` without the
+    /// allocation), at the cost of a buffered write only. Removing an absent key is not an
+    /// error.
+    ///
+    /// ```
+    /// let db = emdb::Emdb::open_in_memory();
+    /// db.insert("session:1", "alice")?;
+    /// db.transaction(|tx| {
+    ///     tx.discard("session:1");
+    ///     tx.discard("session:2"); // absent: a no-op
+    ///     assert_eq!(tx.get("session:1")?, None);
+    ///     Ok(())
+    /// })?;
+    /// assert!(db.is_empty()?);
+    /// # Ok::<(), emdb::Error>(())
+    /// ```
+    pub fn discard(&mut self, key: impl AsRef<[u8]>) {
+        self.default_view().discard(key);
+    }
+
+    /// The old name of [`discard`](Self::discard).
     ///
     /// # Errors
     /// None; the signature matches the transaction's other writes.
-    #[deprecated(since = "0.1.0", note = "use `remove`, the name on every handle")]
+    #[deprecated(
+        since = "0.1.0",
+        note = "use `remove`, or `discard` when the old value is not wanted"
+    )]
     pub fn delete(&mut self, key: impl AsRef<[u8]>) -> Result<()> {
-        self.default_view().discard(key.as_ref());
+        self.discard(key);
         Ok(())
     }
 
@@ -363,19 +386,22 @@ impl TxNamespace<'_, '_> {
         Ok(old)
     }
 
-    /// The old name of [`remove`](Self::remove) without its result: removes `key` without reading
-    /// its value.
+    /// The old name of [`discard`](Self::discard).
     ///
     /// # Errors
     /// None; the signature matches the transaction's other writes.
-    #[deprecated(since = "0.1.0", note = "use `remove`, the name on every handle")]
+    #[deprecated(
+        since = "0.1.0",
+        note = "use `remove`, or `discard` when the old value is not wanted"
+    )]
     pub fn delete(&mut self, key: impl AsRef<[u8]>) -> Result<()> {
-        self.discard(key.as_ref());
+        self.discard(key);
         Ok(())
     }
 
-    /// Buffers the removal of `key` without reading it.
-    fn discard(&mut self, key: &[u8]) {
+    /// Removes `key` without reading its value; see [`Transaction::discard`].
+    pub fn discard(&mut self, key: impl AsRef<[u8]>) {
+        let key = key.as_ref();
         // No key that long was ever stored, so there is nothing to remove.
         if check_key(key).is_ok() {
             self.tx.write(self.ns.id, key, None);

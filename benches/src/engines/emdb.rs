@@ -86,7 +86,12 @@ impl Engine for EmdbEngine {
         indices: Range<u64>,
         durability: Durability,
     ) -> BenchResult<()> {
-        self.db.transaction(|tx| records.try_for_each_key(indices, |k| tx.remove(k).map(drop)))?;
+        self.db.transaction(|tx| {
+            records.try_for_each_key(indices, |k| {
+                tx.discard(k);
+                Ok(())
+            })
+        })?;
         self.sync_if_needed(durability)
     }
 

@@ -12,19 +12,16 @@ use crate::limits::{check_key, check_value};
 use crate::namespace::Namespace;
 use crate::ttl::Ttl;
 
-/// Why a [`compare_and_swap`](Namespace::compare_and_swap) did not swap: the value it found.
+/// Why a [`compare_and_swap`](Namespace::compare_and_swap) did not swap: the value it found
+/// (raw bytes, or a typed table's value type `T`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("compare-and-swap found another value than expected ({})", describe(.current.as_deref()))]
-pub struct CompareAndSwapError {
+#[error(
+    "compare-and-swap found {} where another was expected; read the current value and try again",
+    if .current.is_some() { "a different value" } else { "no value" }
+)]
+pub struct CompareAndSwapError<T = Vec<u8>> {
     /// The live value the key has (`None`: absent or expired).
-    pub current: Option<Vec<u8>>,
-}
-
-fn describe(current: Option<&[u8]>) -> String {
-    match current {
-        Some(v) => format!("{} bytes", v.len()),
-        None => "no value".to_owned(),
-    }
+    pub current: Option<T>,
 }
 
 impl Namespace {
@@ -138,6 +135,19 @@ impl Namespace {
         key: impl AsRef<[u8]>,
         f: impl FnOnce() -> V,
     ) -> Result<Vec<u8>> {
+        self.try_get_or_insert_with(key, || Ok(f()))
+    }
+
+    /// As [`get_or_insert_with`](Self::get_or_insert_with), for an `f` that can fail: its error
+    /// is returned and nothing is written.
+    ///
+    /// # Errors
+    /// The error of `f`; as [`insert`](Self::insert).
+    pub fn try_get_or_insert_with<V: AsRef<[u8]>>(
+        &self,
+        key: impl AsRef<[u8]>,
+        f: impl FnOnce() -> Result<V>,
+    ) -> Result<Vec<u8>> {
         let key = key.as_ref();
         if let Some(value) = self.get(key)? {
             return Ok(value);
@@ -147,7 +157,7 @@ impl Namespace {
         if let Some(value) = self.live_value(key)? {
             return Ok(value);
         }
-        let value = f();
+        let value = f()?;
         let op = self.put_op(key, value.as_ref())?;
         writer.commit(Batch { ops: vec![op] })?;
         Ok(value.as_ref().to_vec())

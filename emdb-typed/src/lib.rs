@@ -36,6 +36,7 @@
 
 mod catalog;
 mod codec;
+mod conditional;
 mod dynamic;
 mod group;
 mod header;
@@ -45,9 +46,11 @@ pub mod key;
 mod record;
 mod schema;
 mod shape;
+mod snapshot;
 mod store;
 mod table;
 mod tx;
+mod watch;
 
 pub use catalog::{CATALOG_NAMESPACE, MAX_TABLE_NAME_LEN, TABLE_NAMESPACE_PREFIX};
 pub use codec::{Bincode, Codec, Json, Postcard, codec_name};
@@ -56,5 +59,7 @@ pub use header::{Header, MAX_HEADER_LEN, read_header, write_header};
 pub use info::TableInfo;
 pub use iter::TableIter;
 pub use record::Record;
+pub use snapshot::TableSnapshot;
 pub use table::{Table, TableOptions};
 pub use tx::TxTable;
+pub use watch::TableEvent;

@@ -149,9 +149,9 @@ const MIGRATE_BATCH: usize = 1024;
 /// Under the *same* version nothing may change: postcard and bincode would misread reordered
 /// fields and fail on added ones, which is why the shape is checked at open.
 pub struct Table<K, V, C = Postcard> {
-    db: Emdb,
-    ns: Namespace,
-    schema: Arc<Schema<V>>,
+    pub(crate) db: Emdb,
+    pub(crate) ns: Namespace,
+    pub(crate) schema: Arc<Schema<V>>,
     types: PhantomData<fn() -> (K, C)>,
 }
 
@@ -805,14 +805,7 @@ where
         reason = "a range is passed by value, as to BTreeMap::range: `t.range(3..10)`"
     )]
     pub fn range<R: KeyRange<K>>(&self, range: R) -> Result<TableIter<K, V, C>> {
-        let bound = |b: Bound<&R::Bound>| -> Result<Bound<Vec<u8>>> {
-            Ok(match b {
-                Bound::Included(k) => Bound::Included(self.schema.encode_key(k)?),
-                Bound::Excluded(k) => Bound::Excluded(self.schema.encode_key(k)?),
-                Bound::Unbounded => Bound::Unbounded,
-            })
-        };
-        let bounds = (bound(range.start())?, bound(range.end())?);
+        let bounds = crate::snapshot::encoded_bounds(&self.schema, &range)?;
         Ok(TableIter::new(self.ns.range::<Vec<u8>, _>(bounds)?, Arc::clone(&self.schema)))
     }
 

@@ -58,6 +58,12 @@ impl Focus {
         Ok(full)
     }
 
+    /// The namespace this focus reads and writes (a transaction reaches it with
+    /// [`Transaction::namespace`](crate::Transaction::namespace)).
+    pub fn namespace(&self) -> &Namespace {
+        &self.ns
+    }
+
     /// The prefix this focus covers, with its trailing `.` (for example `product.variant.`).
     ///
     /// # Errors

@@ -297,6 +297,45 @@ impl<T, C: Codec> FieldFocus<T, C> {
         focus.insert(self.name, bytes)
     }
 
+    /// The field as the transaction `tx` sees it (its own writes included).
+    ///
+    /// # Errors
+    /// As [`get`](Self::get).
+    pub fn get_in(&self, tx: &mut Transaction<'_>) -> Result<Option<T>>
+    where
+        T: DeserializeOwned,
+    {
+        let key = self.key();
+        let Some(bytes) = tx.namespace(self.focus()?.namespace()).get(&key)? else {
+            return Ok(None);
+        };
+        decode_field::<T, C>(&self.group.path, key.as_bytes(), self.version, &bytes).map(Some)
+    }
+
+    /// Stores `value` as the field inside the transaction `tx`: it commits with the rest of
+    /// the transaction (a group's field set with the order that refers to it, say).
+    ///
+    /// # Errors
+    /// As [`insert`](Self::insert).
+    pub fn insert_in(&self, tx: &mut Transaction<'_>, value: &T) -> Result<()>
+    where
+        T: Serialize,
+    {
+        let focus = self.focus()?;
+        let bytes = encode_field::<T, C>(&self.group.path, self.version, value)?;
+        tx.namespace(focus.namespace()).insert(self.key(), bytes)
+    }
+
+    /// Removes the field's entry inside the transaction `tx`; returns whether the transaction
+    /// saw it stored.
+    ///
+    /// # Errors
+    /// As [`remove`](Self::remove).
+    pub fn remove_in(&self, tx: &mut Transaction<'_>) -> Result<bool> {
+        let focus = self.focus()?;
+        Ok(tx.namespace(focus.namespace()).remove(self.key())?.is_some())
+    }
+
     /// Removes the field's entry; returns whether it was stored. The entry's other fields stay,
     /// so a later [`Group::load`] reports the field as missing unless it is `#[emdb(default)]`.
     ///
@@ -799,6 +838,29 @@ pub trait Group: Sized {
             return Ok(None);
         }
         let reader = FieldReader { entries: &entries, prefix: focus.prefix()?.to_owned() };
+        Self::read_fields(key.to_owned(), &reader).map(Some)
+    }
+
+    /// Like [`load`](Self::load), inside a transaction: the value as the transaction sees it,
+    /// its own writes (a [`save_in`](Self::save_in), a field set with
+    /// [`FieldFocus::insert_in`]) included.
+    ///
+    /// # Errors
+    /// As [`load`](Self::load).
+    fn load_in(tx: &mut Transaction<'_>, key: &str) -> Result<Option<Self>> {
+        let path = format!("{}{SEP}{key}", Self::GROUP);
+        check_segment(key)
+            .map_err(|reason| Error::InvalidPrefix { prefix: path.clone(), reason })?;
+        let prefix = format!("{path}{SEP}");
+        let mut entries = BTreeMap::new();
+        for entry in tx.prefix(&prefix)? {
+            let (full, value) = entry?;
+            entries.insert(full, value);
+        }
+        if entries.is_empty() {
+            return Ok(None);
+        }
+        let reader = FieldReader { entries: &entries, prefix };
         Self::read_fields(key.to_owned(), &reader).map(Some)
     }
 

@@ -161,3 +161,30 @@ impl Namespace {
         Ok(Watcher::new(self, prefix.as_ref(), capacity))
     }
 }
+
+/// With the cargo feature `stream`, a watcher is a [`Stream`](futures_core::Stream) of
+/// commits for async code: it yields what [`recv`](Watcher::recv) returns, and ends once the
+/// database is closed.
+#[cfg(feature = "stream")]
+impl<E> futures_core::Stream for Watcher<E> {
+    type Item = Result<Commit<E>>;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        use std::task::Poll;
+        let ready = |r: Result<Option<Commit<E>>>| match r {
+            Ok(Some(commit)) => Some(Poll::Ready(Some(Ok(commit)))),
+            Ok(None) => None,
+            Err(Error::WatchClosed) => Some(Poll::Ready(None)),
+            Err(e) => Some(Poll::Ready(Some(Err(e)))),
+        };
+        if let Some(poll) = ready(self.try_recv()) {
+            return poll;
+        }
+        // Parked before looking again: a commit pushed in between wakes the task.
+        self.subscription.subscriber.park(cx.waker());
+        ready(self.try_recv()).unwrap_or(Poll::Pending)
+    }
+}

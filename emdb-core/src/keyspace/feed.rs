@@ -12,6 +12,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::Waker;
 use std::time::Instant;
 
 use parking_lot::{Condvar, Mutex};
@@ -66,6 +67,8 @@ pub(crate) struct Subscriber {
     capacity: usize,
     queue: Mutex<Queue>,
     ready: Condvar,
+    /// The task an async receiver parked, woken with the condition variable's waiters.
+    waker: Mutex<Option<Waker>>,
 }
 
 impl Subscriber {
@@ -88,6 +91,20 @@ impl Subscriber {
         }
         drop(queue);
         self.ready.notify_one();
+        self.wake();
+    }
+
+    /// Wakes the task an async receiver parked, if any.
+    fn wake(&self) {
+        if let Some(waker) = self.waker.lock().take() {
+            waker.wake();
+        }
+    }
+
+    /// Parks the task of `waker` until the next commit arrives or the subscription ends.
+    #[cfg(feature = "stream")]
+    pub(crate) fn park(&self, waker: &Waker) {
+        *self.waker.lock() = Some(waker.clone());
     }
 
     /// The next item, waiting until `deadline` (`None`: forever) for one. `Ok(None)` when the
@@ -124,6 +141,7 @@ impl Subscriber {
     fn close(&self) {
         self.queue.lock().closed = true;
         self.ready.notify_all();
+        self.wake();
     }
 }
 
@@ -202,6 +220,7 @@ impl Keyspace {
             capacity: capacity.max(1),
             queue: Mutex::default(),
             ready: Condvar::new(),
+            waker: Mutex::new(None),
         });
         let mut all = self.feed.subscribers.lock();
         all.push(Arc::clone(&subscriber));

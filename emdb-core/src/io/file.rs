@@ -1,6 +1,6 @@
 //! [`FileStorage`]: the I/O seam over real files (`std::fs`, positioned I/O, an advisory lock
 //! on the page file itself, and the one read-only memory mapping of emdb). What differs
-//! between operating systems is in [`platform`](super::platform).
+//! between operating systems is in [`platform`].
 
 use std::fs::{File, OpenOptions};
 use std::io;

@@ -2,8 +2,8 @@
 //! tree, makes it durable, and starts a new log generation.
 //!
 //! Under the writer lock: the newest version of every memtable key (and the catalog entries of
-//! new namespaces) → [`Store::stage`] writes them as new pages, and returns where each value
-//! went → [`Store::publish`] makes them durable and flips the meta page → under the snapshot
+//! new namespaces) → [`Store::stage`](crate::tree::store::Store::stage) writes them as new pages, and returns where each value
+//! went → [`Store::publish`](crate::tree::store::Store::publish) makes them durable and flips the meta page → under the snapshot
 //! registry lock, new readers get the new root and empty memtables (older iterators keep their
 //! pinned root and frozen memtable) → index entries of values that went to value pages or
 //! overflow runs drop their resident bytes → the log starts a new generation.
@@ -52,7 +52,7 @@ impl Keyspace {
     /// memtable, and the meta-page flip makes it durable. Only then is it published in memory:
     /// the index gets the values' disk locations (or the bytes of inline values) straight away,
     /// and the batch never enters a memtable. The caller holds the writer lock and has taken
-    /// `lsn` with [`Wal::reserve_lsn`].
+    /// `lsn` with [`Wal::reserve_lsn`](crate::wal::Wal::reserve_lsn).
     ///
     /// # Errors
     /// As [`checkpoint_locked`](Self::checkpoint_locked); a failure poisons the handle (a

@@ -1,6 +1,6 @@
 //! What a keyspace's commits become beyond memory, behind one trait with two implementations:
 //! [`InMemory`] (nothing: the database ends with its last handle) and
-//! [`Persist`](super::Persist) (the write-ahead log and the page file).
+//! [`Persist`] (the write-ahead log and the page file).
 //!
 //! The engine is one: the commit path, point reads, flushes, checkpoints and the close ask the
 //! keyspace's [`Durability`] at each step where the two differ. What only a database on disk

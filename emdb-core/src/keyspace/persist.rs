@@ -61,7 +61,7 @@ pub(crate) struct PersistOptions {
     /// Checkpoint automatically once the log grows past this many bytes.
     pub(crate) checkpoint_wal_bytes: u64,
     /// Open at the last checkpoint when the log is missing or not this file's (see
-    /// [`LogCheck::set_aside`]).
+    /// [`LogCheck::set_aside`](crate::wal::LogCheck::set_aside)).
     pub(crate) recover_without_log: bool,
     /// Open without writing anything, under a shared lock.
     pub(crate) read_only: bool,

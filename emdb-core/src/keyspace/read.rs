@@ -16,7 +16,7 @@ impl Keyspace {
     /// has read the value. `Ok(None)` when the build has finished meanwhile: read the index.
     ///
     /// # Errors
-    /// [`Error::Corruption`] or an I/O error reading the tree; the error of `f`.
+    /// [`Error::Corruption`](crate::Error::Corruption) or an I/O error reading the tree; the error of `f`.
     pub(crate) fn with_tree_slot<R>(
         self: &Arc<Self>,
         ns: &NsState,

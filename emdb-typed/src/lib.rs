@@ -50,6 +50,7 @@ mod snapshot;
 mod store;
 mod table;
 mod tx;
+mod tx_range;
 mod watch;
 
 pub use catalog::{CATALOG_NAMESPACE, MAX_TABLE_NAME_LEN, TABLE_NAMESPACE_PREFIX};
@@ -62,4 +63,5 @@ pub use record::Record;
 pub use snapshot::TableSnapshot;
 pub use table::{Table, TableOptions};
 pub use tx::TxTable;
+pub use tx_range::TxTableIter;
 pub use watch::TableEvent;

@@ -61,6 +61,16 @@ where
         TxTable { typed: Typed::new(ns, schema) }
     }
 
+    /// The table's schema, for the ordered reads (`tx_range.rs`).
+    pub(crate) fn typed_schema(&self) -> &'t Schema<V> {
+        self.typed.schema()
+    }
+
+    /// The transaction's raw view of the table's namespace.
+    pub(crate) fn raw(&mut self) -> &mut TxNamespace<'t, 'db> {
+        self.typed.store_mut()
+    }
+
     /// Inserts `value` under `key` with the database's default TTL.
     ///
     /// # Errors

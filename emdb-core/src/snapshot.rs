@@ -66,6 +66,52 @@ impl Snapshot {
         Snapshot { ks: Arc::clone(ks), ns: Arc::clone(ns), pinned: Arc::new(Pinned::take(ks, ns)) }
     }
 
+    /// Snapshots of several namespaces of one database at the same commit, in the order given:
+    /// what a read that spans namespaces needs (a typed table and its secondary index, say).
+    /// Namespaces of different databases get snapshots of their own database each.
+    ///
+    /// ```
+    /// let db = emdb::Emdb::open_in_memory();
+    /// let (rows, index) = (db.namespace("rows")?, db.namespace("index")?);
+    /// let both = emdb::Snapshot::together(&[&rows, &index]);
+    /// db.transaction(|tx| {
+    ///     tx.namespace(&rows).insert("1", "ada")?;
+    ///     tx.namespace(&index).insert("ada", "1")?;
+    ///     Ok(())
+    /// })?;
+    /// // Neither snapshot sees the transaction: no commit falls between them.
+    /// assert!(both[0].get("1")?.is_none() && both[1].get("ada")?.is_none());
+    /// # Ok::<(), emdb::Error>(())
+    /// ```
+    pub fn together(namespaces: &[&Namespace]) -> Vec<Snapshot> {
+        let mut out: Vec<Option<Snapshot>> = namespaces.iter().map(|_| None).collect();
+        let mut done = vec![false; namespaces.len()];
+        for (first, ns) in namespaces.iter().enumerate() {
+            if done.get(first).copied().unwrap_or(true) {
+                continue;
+            }
+            // Every namespace of this one's database, taken under one registry lock.
+            let same: Vec<usize> = (first..namespaces.len())
+                .filter(|&i| namespaces.get(i).is_some_and(|o| Arc::ptr_eq(&o.ks, &ns.ks)))
+                .collect();
+            let states: Vec<&NsState> =
+                same.iter().filter_map(|&i| namespaces.get(i).map(|o| &*o.ns)).collect();
+            for (&i, pinned) in same.iter().zip(Pinned::take_together(&ns.ks, &states)) {
+                if let (Some(slot), Some(flag), Some(o)) =
+                    (out.get_mut(i), done.get_mut(i), namespaces.get(i))
+                {
+                    *slot = Some(Snapshot {
+                        ks: Arc::clone(&o.ks),
+                        ns: Arc::clone(&o.ns),
+                        pinned: Arc::new(pinned),
+                    });
+                    *flag = true;
+                }
+            }
+        }
+        out.into_iter().flatten().collect()
+    }
+
     /// The value of `key` in the snapshot, or `None` if it is absent or expired.
     ///
     /// # Errors

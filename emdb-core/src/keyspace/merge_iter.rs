@@ -281,6 +281,14 @@ impl Pinned {
         let (snapshot, view) = ks.snapshot(ns);
         Pinned { _snapshot: snapshot, view }
     }
+
+    /// Pins a view of each namespace of `namespaces` at one commit.
+    pub(crate) fn take_together(ks: &Arc<Keyspace>, namespaces: &[&NsState]) -> Vec<Self> {
+        ks.snapshots_of(namespaces)
+            .into_iter()
+            .map(|(snapshot, view)| Pinned { _snapshot: snapshot, view })
+            .collect()
+    }
 }
 
 /// What keeps an iterator's view readable.

@@ -122,6 +122,28 @@ impl Keyspace {
     pub(crate) fn snapshot(self: &Arc<Self>, ns: &NsState) -> (SnapshotGuard, View) {
         let mut snapshots = self.snapshots.lock();
         let lsn = self.committed.load(Ordering::Acquire);
+        self.register(&mut snapshots, lsn, ns)
+    }
+
+    /// Registers a read snapshot of each namespace of `namespaces` at one commit: under one
+    /// hold of the snapshot registry lock, which every commit publishes under, so no commit
+    /// falls between them.
+    pub(crate) fn snapshots_of(
+        self: &Arc<Self>,
+        namespaces: &[&NsState],
+    ) -> Vec<(SnapshotGuard, View)> {
+        let mut snapshots = self.snapshots.lock();
+        let lsn = self.committed.load(Ordering::Acquire);
+        namespaces.iter().map(|ns| self.register(&mut snapshots, lsn, ns)).collect()
+    }
+
+    /// Registers a snapshot of `ns` at `lsn` (the caller holds the registry lock).
+    fn register(
+        self: &Arc<Self>,
+        snapshots: &mut Snapshots,
+        lsn: u64,
+        ns: &NsState,
+    ) -> (SnapshotGuard, View) {
         let tree = snapshots.register(lsn);
         let view = View { lsn, tree: tree.clone(), mem: ns.memtable() };
         (SnapshotGuard { ks: Arc::clone(self), lsn, seq: tree.map(|t| t.seq) }, view)

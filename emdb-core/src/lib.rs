@@ -45,6 +45,9 @@ mod prefetch;
 mod progress;
 mod snapshot;
 mod stats;
+// How far the long test sweeps go (`EMDB_TESTS`); shared with the integration tests.
+#[cfg(test)]
+mod test_depth;
 #[allow(dead_code)] // wired into the keyspace by the persistence step
 mod tree;
 mod ttl;

@@ -39,6 +39,8 @@ mod iter;
 mod keyspace;
 mod limits;
 mod namespace;
+#[cfg(test)]
+mod open_close_tests;
 #[allow(dead_code)] // wired into the keyspace by the persistence step
 mod page;
 mod prefetch;

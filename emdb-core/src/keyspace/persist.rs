@@ -208,6 +208,8 @@ impl Keyspace {
             ..StoreOptions::default()
         };
         let mut store = Store::open(Arc::clone(&opts.storage), &opts.path, store_opts)?;
+        // An open that fails from here on leaves no `<path>.lock` behind.
+        let mut record = (!opts.read_only).then(|| LockRecord(opts.storage.as_ref(), &opts.path));
         if !opts.read_only {
             settle_in(opts.storage.as_ref(), &opts.path)?;
         }
@@ -300,6 +302,8 @@ impl Keyspace {
                 }
             }
         }
+        // Opened: the record stays until the handle closes.
+        std::mem::forget(record.take());
         Ok(ks)
     }
 
@@ -581,6 +585,16 @@ fn open_log(store: &mut Store, opts: &PersistOptions) -> Result<(Wal, Recovery, 
     Ok((wal, recovery, frames))
 }
 
+/// The writer's lock record (`<path>.lock`) of an open under way, removed if the open fails
+/// (dropped before the store, whose lock it names, lets go).
+struct LockRecord<'a>(&'a dyn Storage, &'a std::path::Path);
+
+impl Drop for LockRecord<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.remove(&pid_path(self.1));
+    }
+}
+
 /// What the writer does once it holds the lock of the database at `path`: records its process
 /// id, and removes the old file of a replacement that was done but not cleaned up (the lock it
 /// holds is that of the file that replaced it, so no replacement is under way).
@@ -709,6 +723,27 @@ fn merge<'a>(owned: &'a [(Vec<u8>, Head)], batch: &'a Writes) -> (Vec<Change<'a>
         }
     }
     (changes, from_batch)
+}
+
+impl Keyspace {
+    /// The closing checkpoint of [`Drop`], run now with its error reported (`Emdb::close`).
+    /// Handles still open go on: their next commit records the log in use again.
+    ///
+    /// # Errors
+    /// [`Error::Poisoned`]; as [`checkpoint_locked`](Self::checkpoint_locked).
+    pub(crate) fn close(&self) -> Result<()> {
+        let Some(p) = &self.persist else { return Ok(()) };
+        if p.read_only {
+            return Ok(());
+        }
+        let mut guard = self.lock_writer()?;
+        guard.writer.closing = true;
+        let r = self.checkpoint_locked(&mut guard.writer);
+        guard.writer.closing = false;
+        r?;
+        // Under the writer lock: no commit can slip in between.
+        self.record_log_clean()
+    }
 }
 
 impl Drop for Keyspace {

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
-use crate::io::{LockGuard, LockMode, Storage, StorageFile, parent_dir, replaced_path, sidecar};
+use crate::io::{LockGuard, LockMode, Storage, parent_dir, replaced_path, sidecar};
 use crate::page::alloc::Allocator;
 use crate::page::file::PageFile;
 use crate::page::freelist::{self, EXTENTS_PER_PAGE, Extent};
@@ -182,11 +182,18 @@ impl Store {
             }
             opened => opened.map_err(io)?,
         };
-        if opts.access == Access::Create && handle.len().map_err(io)? == 0 {
-            init_empty_file(storage.as_ref(), path, handle.as_ref())?;
-        }
         let file = PageFile::new(path.to_path_buf(), handle, opts.mmap);
-        let (meta, meta_intact, format_version) = read_meta(&file)?;
+        let (meta, meta_intact, format_version) = match read_meta(&file) {
+            // An empty file (no I/O beyond the length `read_meta` already asked for).
+            Err(Error::NotAnEmdbFile { .. })
+                if opts.access == Access::Create
+                    && file.len()? == 0
+                    && init_empty_file(storage.as_ref(), path, &file)? =>
+            {
+                read_meta(&file)?
+            }
+            read => read?,
+        };
         let len = file.len()?;
         if meta.page_count.saturating_mul(PAGE_SIZE_U64) > len {
             return Err(file.corruption(
@@ -681,23 +688,24 @@ fn create_file(storage: &dyn Storage, path: &Path) -> Result<Option<LockGuard>> 
 /// data, so a crash loses none: before the first sync the file is empty again or its second meta
 /// page is torn (then it is refused, never read as a database), after it the second meta page
 /// opens it. An empty file with a log beside it that holds anything is left alone: it is a page
-/// file that lost its pages, not a new database (the open then refuses it).
-fn init_empty_file(storage: &dyn Storage, path: &Path, file: &dyn StorageFile) -> Result<()> {
+/// file that lost its pages, not a new database (the open then refuses it). Says whether it
+/// made one.
+fn init_empty_file(storage: &dyn Storage, path: &Path, file: &PageFile) -> Result<bool> {
     let wal = sidecar(path, ".wal");
     match storage.open_read(&wal) {
-        Ok(log) if log.len().map_err(|e| Error::io(&wal, e))? > 0 => return Ok(()),
+        Ok(log) if log.len().map_err(|e| Error::io(&wal, e))? > 0 => return Ok(false),
         Ok(_) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(Error::io(&wal, e)),
     }
-    let io = |e| Error::io(path, e);
     let log = LogBinding { database_id: meta::random_id(), salt: meta::random_id(), in_use: false };
     let empty = Meta { page_count: 2, log: Some(log), ..Meta::default() };
     let second = Meta { sequence: 1, ..empty };
-    file.write_at(&second.encode()[..], PAGE_SIZE_U64).map_err(io)?;
-    file.sync_all().map_err(io)?;
-    file.write_at(&empty.encode()[..], 0).map_err(io)?;
-    file.sync_all().map_err(io)
+    file.write_at(&second.encode()[..], PAGE_SIZE_U64)?;
+    file.sync()?;
+    file.write_at(&empty.encode()[..], 0)?;
+    file.sync()?;
+    Ok(true)
 }
 
 /// Reads both meta slots and picks the newest valid one; also says whether both are valid, and

@@ -209,7 +209,7 @@
 //! * [`Table`]: typed tables, their storage layout and schema evolution; [`Record`](trait@Record) and
 //!   [`Group`](trait@Group): the derives.
 //! * The README: when to pick emdb and when not, the examples (`cargo run --example quickstart`),
-//!   benchmarks against redb, LMDB, sled, fjall and RocksDB, and what the test suites check.
+//!   benchmarks against redb, LMDB, sled, fjall and `RocksDB`, and what the test suites check.
 //! * `docs/design.md` (the file format and the protocols) and `docs/BENCH.md` (every measurement).
 #![forbid(unsafe_code)]
 

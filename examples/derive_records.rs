@@ -1,9 +1,6 @@
 //! `#[derive(Record)]`: a struct stored whole in a typed table of its own, under the key its
 //! `#[emdb(key)]` fields make. Prints what it does.
 //!
-//! Needs the `table` branch (`Record::table`, `Table`); it replaces `derive_records.rs` when the
-//! branches are merged.
-//!
 //! Run it with `cargo run --example derive_records`.
 
 use emdb::{Emdb, Error, Record};

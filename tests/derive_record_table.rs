@@ -1,8 +1,5 @@
 //! `#[derive(Record)]` with typed tables: `Record::table` opens the table the derive names, with
 //! the declared codec and schema version, and `Table::put` stores a record under its own key.
-//!
-//! Needs the `table` branch (`Table`, `Record::table`); rename to `derive_record_table.rs` when
-//! the branches are merged.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 use emdb::{Emdb, Error, Json, Record, Table};

@@ -78,6 +78,38 @@ impl Emdb {
         Emdb::from_keyspace(Arc::new(Keyspace::new(config, false)))
     }
 
+    /// Closes this handle and reports what dropping it could not: the closing checkpoint (every
+    /// commit since the last one written into the page file, the log recorded clean) runs now,
+    /// and its error is returned. Dropping a handle runs the same checkpoint and swallows its
+    /// error; the log still holds every commit either way, so nothing committed is lost.
+    ///
+    /// Other handles of the same database (clones, namespaces, focus handles, typed tables,
+    /// snapshots and iterators hold one) keep it open: `close` then checkpoints and lets go of
+    /// this handle only, and the lock and the file stay theirs until the last one is dropped or
+    /// closed. An in-memory or read-only database has nothing to write: `Ok(())`.
+    ///
+    /// # Errors
+    /// [`Error::Poisoned`] after an earlier failed write or sync (the log holds every commit;
+    /// reopen to recover); [`Error::WriteInTransaction`] inside a transaction closure; the I/O
+    /// error of the checkpoint, which poisons the handle.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use emdb::Emdb;
+    ///
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("app.emdb");
+    /// let db = Emdb::open(&path)?;
+    /// db.insert("k", "v")?;
+    /// db.close()?; // the commit is in the page file, the lock is free
+    /// assert_eq!(Emdb::open(&path)?.get("k")?, Some(b"v".to_vec()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn close(self) -> Result<()> {
+        self.root.ks.close()
+    }
+
     /// Makes every committed write durable: one `fdatasync` of the write-ahead log (shared with
     /// concurrent committers). An in-memory database has nothing to flush.
     ///
@@ -160,10 +192,10 @@ impl Emdb {
     /// memory. Writers wait while it runs (it reads every page); readers go on.
     ///
     /// # Errors
-    /// [`Error::Corruption`](crate::Error::Corruption) naming the file and byte offset of the
-    /// first damaged structure; [`Error::IndexMismatch`](crate::Error::IndexMismatch) when the
+    /// [`Error::Corruption`] naming the file and byte offset of the
+    /// first damaged structure; [`Error::IndexMismatch`] when the
     /// in-memory index disagrees with the stored data (a bug: reopen to rebuild it);
-    /// [`Error::WriteInTransaction`](crate::Error::WriteInTransaction) inside a transaction
+    /// [`Error::WriteInTransaction`] inside a transaction
     /// closure; an I/O error.
     ///
     /// # Examples

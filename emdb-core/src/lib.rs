@@ -25,7 +25,8 @@
 //! 7. `iter` — the public iterators over the engine's merge iterator.
 //! 8. `namespace`, `conditional`, `snapshot`, `focus`, `txn`, `txn_range`, `watch`, `sequence`, `db`,
 //!    `builder` — the public handles.
-//! 9. `fuzz_api`, `tests` — the fuzzing entry points and the whole-engine tests.
+//! 9. `fuzz_api`, `tests`, `test_depth` — the fuzzing entry points, the whole-engine tests and
+//!    how far the long test sweeps go.
 //!
 //! # Examples
 //!
@@ -67,6 +68,9 @@ mod progress;
 mod sequence;
 mod snapshot;
 mod stats;
+// How far the long test sweeps go (`EMDB_TESTS`); shared with the integration tests.
+#[cfg(test)]
+mod test_depth;
 mod tree;
 mod ttl;
 mod txn;

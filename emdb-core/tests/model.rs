@@ -14,6 +14,9 @@ use std::time::Duration;
 use emdb_core::{Emdb, Error, FlushPolicy, ManualClock, Ttl};
 use proptest::prelude::*;
 
+#[path = "../src/test_depth.rs"]
+mod test_depth;
+
 /// A key space small enough that operations collide, with dotted keys for groups.
 const KEYS: &[&str] = &["a", "a.x", "a.y", "a.y.z", "ab", "b", "b.a", "c", ""];
 
@@ -300,7 +303,7 @@ fn run(ops: Vec<Op>, on_file: bool) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: test_depth::pick(64, 256, 4096), ..ProptestConfig::default() })]
 
     #[test]
     fn an_in_memory_database_agrees_with_a_btreemap_model(ops in proptest::collection::vec(op(), 1..80)) {

@@ -7,6 +7,9 @@ use std::path::Path;
 
 use emdb_core::{AutoReclaim, Emdb, FlushPolicy};
 
+#[path = "../src/test_depth.rs"]
+mod test_depth;
+
 fn open(path: &Path, reclaim: AutoReclaim) -> Emdb {
     Emdb::builder()
         .path(path)
@@ -57,7 +60,8 @@ fn steady_overwrites(size: usize, rounds: u32, reclaim: AutoReclaim) -> (Vec<u64
 #[test]
 fn steady_overwrites_of_every_value_size_stop_growing_the_file_at_twice_the_live_data() {
     for size in [100, 129, 2_000, 20_000] {
-        let (sizes, live) = steady_overwrites(size, 60, AutoReclaim::default());
+        let rounds = test_depth::pick(16, 60, 200);
+        let (sizes, live) = steady_overwrites(size, rounds, AutoReclaim::default());
         let settled = sizes[4];
         let last = *sizes.last().unwrap();
         println!("{size} B: live {live}: {sizes:?}");

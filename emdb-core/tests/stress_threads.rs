@@ -5,7 +5,7 @@
 //! its key and payload). A watchdog fails the test when a thread makes no progress for 20 s (a
 //! deadlock). Afterwards the file is reopened, checked and read back whole.
 //!
-//! `EMDB_SOAK=1` runs it for 60 s instead of 3 s.
+//! It runs for 3 s (60 s with `EMDB_TESTS=soak`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 use std::sync::Arc;
@@ -14,6 +14,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use emdb_core::{Emdb, FlushPolicy, Namespace};
+
+#[path = "../src/test_depth.rs"]
+mod test_depth;
 
 const ACCOUNTS: u64 = 32;
 const START_BALANCE: u64 = 1_000;
@@ -320,8 +323,7 @@ fn watch(all: &[Arc<Progress>], stall: Duration) -> Result<(), String> {
 
 #[test]
 fn thirty_two_threads_keep_every_invariant_and_the_file_checks_out() {
-    let soak = std::env::var_os("EMDB_SOAK").is_some();
-    let duration = Duration::from_secs(if soak { 60 } else { 3 });
+    let duration = Duration::from_secs(test_depth::pick(3, 3, 60));
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("db");
     let db = open(&path);

@@ -54,9 +54,12 @@ const INDEX_NOT_IMPLEMENTED: &str = "#[emdb(index)] is reserved for secondary in
 /// | `crate = "path"` | where the `emdb` crate is, if it is renamed | `"::emdb"` |
 ///
 /// Adding a field with `#[serde(default)]` or an `Option` field, removing, reordering or
-/// aliasing fields, and adding enum variants need only a new `version`: older rows evolve by
-/// field name. A change that does not map by name (a field's type, a split field) needs
-/// `previous` and a `From` impl:
+/// aliasing fields, and adding enum variants need a new `version`, and nothing more: older rows
+/// evolve by field name. `#[serde(default)]` alone, without a new `version`, does not make old
+/// rows readable under `postcard` (the default codec) or `bincode`: they store no field names
+/// and cannot tell a missing field from a truncated value, so the changed shape is refused at
+/// open (`Error::SchemaChanged`). A change that does not map by name (a field's type, a split
+/// field) needs `previous` and a `From` impl:
 ///
 /// ```
 /// use emdb::{Emdb, Record};

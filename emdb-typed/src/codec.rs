@@ -14,6 +14,11 @@
 //!
 //! ID `0` is reserved and never used by a codec. IDs are part of the file format and never change.
 //!
+//! [`Postcard`] is always built; [`Bincode`] and [`Json`] are behind the default-on cargo
+//! features `bincode` and `json` (of `emdb` and of this crate). A build without one still opens
+//! tables written with it, names its codec in errors and in [`codec_name`], and refuses to
+//! decode its values with an error that names the feature.
+//!
 //! Postcard and bincode are not self-describing: they cannot decode types whose `Deserialize`
 //! calls `deserialize_any` (`#[serde(flatten)]`, `#[serde(untagged)]`, `#[serde(tag = "…")]`,
 //! `serde_json::Value`) and they break on `#[serde(skip_serializing_if)]`. Use [`Json`] for such
@@ -31,7 +36,9 @@ use emdb_core::BoxError;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::dynamic::{Shaped, Value, read_shaped};
+#[cfg(feature = "bincode")]
+use crate::dynamic::Shaped;
+use crate::dynamic::{Value, read_shaped};
 use crate::shape::Shape;
 
 mod sealed {
@@ -91,21 +98,33 @@ pub trait Codec: sealed::Sealed + Send + Sync + 'static + Default + Copy + std::
     }
 }
 
-/// Returns the name of the codec with id `id`, or `None` if no codec has that id.
+/// The codec ids, also of the codecs a build leaves out (see the module documentation).
+pub(crate) mod id {
+    /// [`Postcard`](super::Postcard).
+    pub(crate) const POSTCARD: u8 = 1;
+    /// [`Bincode`](super::Bincode), feature `bincode`.
+    pub(crate) const BINCODE: u8 = 2;
+    /// [`Json`](super::Json), feature `json`.
+    pub(crate) const JSON: u8 = 3;
+}
+
+/// Returns the name of the codec with id `id`, or `None` if no codec has that id. Codecs a
+/// build leaves out (features `bincode`, `json`) are named too.
 ///
 /// # Examples
 ///
 /// ```
-/// use emdb::{Codec, Json, codec_name};
+/// use emdb::{Codec, Postcard, codec_name};
 ///
-/// assert_eq!(codec_name(Json::ID), Some("json"));
+/// assert_eq!(codec_name(Postcard::ID), Some("postcard"));
+/// assert_eq!(codec_name(3), Some("json"));
 /// assert_eq!(codec_name(0), None);
 /// ```
-pub fn codec_name(id: u8) -> Option<&'static str> {
-    match id {
-        Postcard::ID => Some(Postcard::NAME),
-        Bincode::ID => Some(Bincode::NAME),
-        Json::ID => Some(Json::NAME),
+pub fn codec_name(codec_id: u8) -> Option<&'static str> {
+    match codec_id {
+        id::POSTCARD => Some("postcard"),
+        id::BINCODE => Some("bincode"),
+        id::JSON => Some("json"),
         _ => None,
     }
 }
@@ -113,7 +132,7 @@ pub fn codec_name(id: u8) -> Option<&'static str> {
 /// Whether codec `C` reports itself human-readable to serde (JSON does), which changes how some
 /// types serialize; shapes are traced and dynamic values read with the same setting.
 pub(crate) fn human_readable<C: Codec>() -> bool {
-    C::ID == Json::ID
+    C::ID == id::JSON
 }
 
 /// Decodes exactly `bytes`, written by codec `C`, through `shape` into a dynamic value.
@@ -121,9 +140,24 @@ pub(crate) fn human_readable<C: Codec>() -> bool {
 /// # Errors
 /// The codec's error if the bytes are not one complete value of `shape`.
 pub(crate) fn decode_shaped<C: Codec>(bytes: &[u8], shape: &Shape) -> Result<Value, BoxError> {
-    let trailing = |count: usize| -> BoxError { Box::new(TrailingBytes { codec: C::NAME, count }) };
-    match C::ID {
-        Postcard::ID => {
+    decode_shaped_as(C::ID, bytes, shape)
+}
+
+/// Decodes exactly `bytes`, written by the codec with id `codec_id`, through `shape` into a
+/// dynamic value.
+///
+/// # Errors
+/// The codec's error if the bytes are not one complete value of `shape`; an error naming the
+/// feature when the codec is left out of this build, or the id when no codec has it.
+pub(crate) fn decode_shaped_as(
+    codec_id: u8,
+    bytes: &[u8],
+    shape: &Shape,
+) -> Result<Value, BoxError> {
+    let name = codec_name(codec_id).unwrap_or("unknown");
+    let trailing = |count: usize| -> BoxError { Box::new(TrailingBytes { codec: name, count }) };
+    match codec_id {
+        id::POSTCARD => {
             let mut de = postcard::Deserializer::from_bytes(bytes);
             let value = read_shaped(shape, &mut de)?;
             match de.finalize()? {
@@ -131,7 +165,8 @@ pub(crate) fn decode_shaped<C: Codec>(bytes: &[u8], shape: &Shape) -> Result<Val
                 rest => Err(trailing(rest.len())),
             }
         }
-        Bincode::ID => {
+        #[cfg(feature = "bincode")]
+        id::BINCODE => {
             let config = bincode::config::standard().with_limit::<BINCODE_DECODE_LIMIT>();
             let (value, read) =
                 bincode::serde::seed_decode_from_slice(Shaped(shape), bytes, config)?;
@@ -140,13 +175,26 @@ pub(crate) fn decode_shaped<C: Codec>(bytes: &[u8], shape: &Shape) -> Result<Val
                 _ => Err(trailing(bytes.len().saturating_sub(read))),
             }
         }
-        _ => {
+        #[cfg(feature = "json")]
+        id::JSON => {
             let mut de = serde_json::Deserializer::from_slice(bytes);
             let value = read_shaped(shape, &mut de)?;
             de.end()?;
             Ok(value)
         }
+        other => Err(Box::new(CodecUnavailable { id: other, name: codec_name(other) })),
     }
+}
+
+/// The error for values of a codec this build leaves out, or of an id no codec has.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", match name {
+    Some(name) => format!("the value was written by the {name} codec, which this build leaves out: enable emdb's `{name}` feature"),
+    None => format!("the value was written by an unknown codec (id {id})"),
+})]
+struct CodecUnavailable {
+    id: u8,
+    name: Option<&'static str>,
 }
 
 /// Runs `encode` on `out` and cuts `out` back to its original length if it fails.
@@ -183,7 +231,7 @@ impl Extend<u8> for Append<'_> {
 impl sealed::Sealed for Postcard {}
 
 impl Codec for Postcard {
-    const ID: u8 = 1;
+    const ID: u8 = id::POSTCARD;
     const NAME: &'static str = "postcard";
 
     fn encode_into<V: Serialize + ?Sized>(value: &V, out: &mut Vec<u8>) -> Result<(), BoxError> {
@@ -211,16 +259,22 @@ impl Codec for Postcard {
 /// request an allocation of up to 2⁶⁴ bytes and abort the process. The limit counts bincode's
 /// estimate of the decoded size in memory; a value beyond it fails to decode with an error. The
 /// limit does not change the wire format.
+///
+/// Needs the `bincode` feature (on by default).
+#[cfg(feature = "bincode")]
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Bincode;
 
 /// The most memory, in bytes, bincode may claim while decoding one value.
+#[cfg(feature = "bincode")]
 const BINCODE_DECODE_LIMIT: usize = 1 << 30;
 
+#[cfg(feature = "bincode")]
 impl sealed::Sealed for Bincode {}
 
+#[cfg(feature = "bincode")]
 impl Codec for Bincode {
-    const ID: u8 = 2;
+    const ID: u8 = id::BINCODE;
     const NAME: &'static str = "bincode";
 
     fn encode_into<V: Serialize + ?Sized>(value: &V, out: &mut Vec<u8>) -> Result<(), BoxError> {
@@ -251,13 +305,18 @@ impl Codec for Bincode {
 /// JSON has a single `null`: `Some(None)` in an `Option<Option<T>>` decodes as `None`, and
 /// non-finite floats (`NaN`, `±inf`) are written as `null` and then fail to decode as a float.
 /// Map keys must serialize as strings (or integers), else encoding fails.
+///
+/// Needs the `json` feature (on by default).
+#[cfg(feature = "json")]
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Json;
 
+#[cfg(feature = "json")]
 impl sealed::Sealed for Json {}
 
+#[cfg(feature = "json")]
 impl Codec for Json {
-    const ID: u8 = 3;
+    const ID: u8 = id::JSON;
     const NAME: &'static str = "json";
 
     fn encode_into<V: Serialize + ?Sized>(value: &V, out: &mut Vec<u8>) -> Result<(), BoxError> {
@@ -269,7 +328,7 @@ impl Codec for Json {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "bincode", feature = "json"))]
 mod tests {
     use super::*;
 

@@ -1,16 +1,23 @@
 //! [`TableInfo`]: what the catalog records about a typed table, readable without its Rust types,
 //! and its stored keys and values read through the recorded shapes into JSON.
 
-use emdb_core::{BoxError, Emdb, Error, Result};
+#[cfg(feature = "json")]
+use emdb_core::BoxError;
+use emdb_core::{Emdb, Error, Result};
 
 use crate::catalog::{self, CATALOG_NAMESPACE, Entry};
-use crate::codec::{Bincode, Codec, Json, Postcard, decode_shaped};
+#[cfg(feature = "json")]
+use crate::codec::{decode_shaped_as, id};
+#[cfg(feature = "json")]
 use crate::dynamic::to_json;
+#[cfg(feature = "json")]
 use crate::header::read_header;
+#[cfg(feature = "json")]
 use crate::key;
 use crate::shape::Shape;
 
 /// Why a stored value or key cannot be read through the recorded shapes.
+#[cfg(feature = "json")]
 #[derive(Debug, thiserror::Error)]
 enum InfoError {
     #[error(
@@ -163,10 +170,13 @@ impl TableInfo {
     /// value was written with (structs as objects, enums as `"Variant"` or
     /// `{"Variant": content}`, `None` as null; integers beyond 64 bits as strings).
     ///
+    /// Needs the `json` feature (on by default).
+    ///
     /// # Errors
     /// [`Error::Decode`] (naming the table, with an empty `key`: the caller knows which entry
-    /// it read) if the header is damaged, the codec is unknown, a binary codec's version has no
-    /// recorded shape, or the payload is not one value of that shape.
+    /// it read) if the header is damaged, the codec is unknown or left out of this build, a
+    /// binary codec's version has no recorded shape, or the payload is not one value of that
+    /// shape.
     ///
     /// # Examples
     ///
@@ -183,25 +193,28 @@ impl TableInfo {
     /// assert!(info.decode_value(&[2, 0, 0xff]).is_err());
     /// # Ok::<(), emdb::Error>(())
     /// ```
+    #[cfg(feature = "json")]
     pub fn decode_value(&self, stored: &[u8]) -> Result<serde_json::Value> {
         let (header, payload) = read_header(stored).map_err(|err| self.named(err))?;
         let version = header.schema_version;
         let shape = self.entry.shape(version);
         let value = match (header.codec_id, shape) {
-            (Json::ID, _) => {
+            (id::JSON, _) => {
                 return serde_json::from_slice(payload)
                     .map_err(|err| self.decode_error(Vec::new(), Box::new(err)));
             }
-            (Postcard::ID | Bincode::ID, None) => Err(InfoError::NoValueShape { version }.into()),
-            (Postcard::ID, Some(shape)) => decode_shaped::<Postcard>(payload, shape),
-            (Bincode::ID, Some(shape)) => decode_shaped::<Bincode>(payload, shape),
-            (id, _) => Err(InfoError::UnknownCodec(id).into()),
+            (id::POSTCARD | id::BINCODE, None) => Err(InfoError::NoValueShape { version }.into()),
+            (codec @ (id::POSTCARD | id::BINCODE), Some(shape)) => {
+                decode_shaped_as(codec, payload, shape)
+            }
+            (codec, _) => Err(InfoError::UnknownCodec(codec).into()),
         };
         value.map(to_json).map_err(|source| self.decode_error(Vec::new(), source))
     }
 
     /// Reads a stored key through the recorded key shape into JSON, as
     /// [`decode_value`](TableInfo::decode_value) shows values (`7`, `"alice"`, `["user", 42]`).
+    /// Needs the `json` feature (on by default).
     ///
     /// # Errors
     /// [`Error::Decode`] (naming the table and the key) if the key shape was not recorded or
@@ -220,6 +233,7 @@ impl TableInfo {
     /// assert!(info.decode_key(b"\xff").is_err());
     /// # Ok::<(), emdb::Error>(())
     /// ```
+    #[cfg(feature = "json")]
     pub fn decode_key(&self, stored: &[u8]) -> Result<serde_json::Value> {
         let Some(shape) = &self.entry.key else {
             return Err(self.decode_error(stored.to_vec(), Box::new(InfoError::NoKeyShape)));
@@ -228,6 +242,7 @@ impl TableInfo {
     }
 
     /// Fills in the table name of an error from the header or the key encoding.
+    #[cfg(feature = "json")]
     fn named(&self, err: Error) -> Error {
         match err {
             Error::Decode { key, key_text, source, .. } => {
@@ -237,6 +252,7 @@ impl TableInfo {
         }
     }
 
+    #[cfg(feature = "json")]
     fn decode_error(&self, key: Vec<u8>, source: BoxError) -> Error {
         Error::Decode { table: self.name.clone(), key, key_text: None, source }
     }

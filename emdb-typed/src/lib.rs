@@ -7,7 +7,8 @@
 //! * [`key`] encodes keys so that their bytes sort like the values ([`key::encode`],
 //!   [`key::decode`]); [`key::KeyRange`] and [`key::BoundedBy`] say which ranges and bound types
 //!   a table's [`range`](Table::range) takes.
-//! * [`Codec`] and its markers [`Postcard`] (the default), [`Bincode`] and [`Json`] encode values.
+//! * [`Codec`] and its markers [`Postcard`] (the default), `Bincode` and `Json` (cargo features
+//!   `bincode` and `json`, on by default) encode values.
 //! * [`write_header`] and [`read_header`] frame every stored value with its codec id and schema
 //!   version.
 //! * [`TableInfo`] reads what the catalog records about a table (codec, key and value types of
@@ -54,7 +55,11 @@ mod tx_range;
 mod watch;
 
 pub use catalog::{CATALOG_NAMESPACE, MAX_TABLE_NAME_LEN, TABLE_NAMESPACE_PREFIX};
-pub use codec::{Bincode, Codec, Json, Postcard, codec_name};
+#[cfg(feature = "bincode")]
+pub use codec::Bincode;
+#[cfg(feature = "json")]
+pub use codec::Json;
+pub use codec::{Codec, Postcard, codec_name};
 pub use group::{FieldFocus, FieldReader, FieldWriter, Group, GroupFields, GroupIter, GroupPath};
 pub use header::{Header, MAX_HEADER_LEN, read_header, write_header};
 pub use info::TableInfo;

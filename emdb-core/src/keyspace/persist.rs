@@ -222,6 +222,25 @@ impl Keyspace {
     }
 }
 
+impl Keyspace {
+    /// The closing checkpoint of [`Drop`], run now with its error reported (`Emdb::close`).
+    /// Handles still open go on: their next commit records the log in use again.
+    ///
+    /// # Errors
+    /// [`Error::Poisoned`]; as [`checkpoint_locked`](Self::checkpoint_locked).
+    pub(crate) fn close(&self) -> Result<()> {
+        // In memory, or read-only: nothing to write.
+        let Some(p) = self.durability.files().filter(|p| !p.read_only) else { return Ok(()) };
+        let mut guard = self.lock_writer()?;
+        guard.writer.closing = true;
+        let r = self.checkpoint_locked(&mut guard.writer);
+        guard.writer.closing = false;
+        r?;
+        // Under the writer lock: no commit can slip in between.
+        p.record_log_clean()
+    }
+}
+
 impl Drop for Keyspace {
     fn drop(&mut self) {
         self.feed.close();

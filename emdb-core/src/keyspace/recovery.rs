@@ -22,7 +22,7 @@ use crate::keyspace::FlushPolicy;
 use crate::page::file::PageFile;
 use crate::page::meta::{LogBinding, random_id};
 use crate::page::value::ValueRef;
-use crate::tree::store::{Access, Store, StoreOptions, record_locker};
+use crate::tree::store::{Access, Store, StoreOptions, pid_path, record_locker};
 use crate::tree::{Cursor, TreeRoot};
 use crate::wal::{LogCheck, Recovery, Wal};
 
@@ -41,6 +41,8 @@ impl Keyspace {
             ..StoreOptions::default()
         };
         let mut store = Store::open(Arc::clone(&opts.storage), &opts.path, store_opts)?;
+        // An open that fails from here on leaves no `<path>.lock` behind.
+        let mut record = (!opts.read_only).then(|| LockRecord(opts.storage.as_ref(), &opts.path));
         if !opts.read_only {
             settle_in(opts.storage.as_ref(), &opts.path)?;
         }
@@ -133,6 +135,8 @@ impl Keyspace {
                 }
             }
         }
+        // Opened: the record stays until the handle closes.
+        std::mem::forget(record.take());
         Ok(ks)
     }
 
@@ -191,6 +195,16 @@ fn open_log(store: &mut Store, opts: &PersistOptions) -> Result<(Wal, Recovery, 
     let in_use = meta.log.is_some_and(|b| b.in_use);
     store.set_log_binding(LogBinding { database_id, salt: wal.salt(), in_use });
     Ok((wal, recovery, frames))
+}
+
+/// The writer's lock record (`<path>.lock`) of an open under way, removed if the open fails
+/// (dropped before the store, whose lock it names, lets go).
+struct LockRecord<'a>(&'a dyn Storage, &'a std::path::Path);
+
+impl Drop for LockRecord<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.remove(&pid_path(self.1));
+    }
 }
 
 /// What the writer does once it holds the lock of the database at `path`: records its process

@@ -12,6 +12,7 @@ use crate::db::Emdb;
 use crate::error::Error;
 use crate::io::fault::{CrashMode, FaultKind, FaultStorage};
 use crate::keyspace::FlushPolicy;
+use crate::test_depth;
 
 pub(super) const DB: &str = "/db/data";
 /// Transactions of the workload; a checkpoint runs after each count in [`CHECKPOINT_AFTER`] of
@@ -187,7 +188,8 @@ fn failing_every_io_once_or_forever_and_losing_power_leaves_a_durable_prefix() {
     assert!(total > 60, "the workload makes {total} I/O calls");
     let modes = CrashMode::ALL;
     let mut reopens = 0;
-    for n in 1..=total {
+    // Every I/O call in a full run, every 5th in a short one.
+    for n in (1..=total).step_by(test_depth::stride(5)) {
         for forever in [false, true] {
             for kind in [FaultKind::Io, FaultKind::NoSpace] {
                 if kind == FaultKind::NoSpace && !forever {
@@ -211,7 +213,7 @@ fn failing_every_io_once_or_forever_and_losing_power_leaves_a_durable_prefix() {
         "fault sweep: {total} I/O calls, {reopens} crash states reopened and checked (the \
          workload moved {moved} values and emptied {emptied} value pages)"
     );
-    assert!(reopens > 1000, "{reopens} reopen cycles");
+    assert!(reopens > test_depth::pick(200, 1000, 1000), "{reopens} reopen cycles");
 }
 
 #[test]
@@ -416,10 +418,14 @@ fn a_first_load_applied_during_its_sync_is_all_or_nothing() {
     // log's reset (one sync): up to the meta page's sync, a failure leaves the index empty.
     let syncs: Vec<u64> = (start + 1..=end).filter(|&n| synced(n)).collect();
     let meta_synced = syncs[syncs.len() - 2];
-    // Every sync and the calls around the end of the commit, and a sample of the page writes
-    // before them.
+    // Every sync and the calls around the end of the commit, and (in a full run) a sample of
+    // the page writes before them; a short run crashes each with one random damage mode.
+    let sample = |n: u64| test_depth::full() && n.is_multiple_of(41);
+    let last = test_depth::pick(4, 6, 6);
     let points: Vec<u64> =
-        (start + 1..=end).filter(|&n| synced(n) || n + 6 > end || n % 41 == 0).collect();
+        (start + 1..=end).filter(|&n| synced(n) || n + last > end || sample(n)).collect();
+    let all_modes = [CrashMode::KeepAll, CrashMode::DropAll, CrashMode::Random];
+    let modes = test_depth::pick(&all_modes[2..], &all_modes[..], &all_modes[..]);
     let mut states = 0;
     for &n in &points {
         for fault in [Some(false), Some(true), None] {
@@ -438,7 +444,7 @@ fn a_first_load_applied_during_its_sync_is_all_or_nothing() {
                 assert!(!all_or_none(&db, &what), "{what}: a failed load is visible");
             }
             drop(db);
-            for mode in [CrashMode::KeepAll, CrashMode::DropAll, CrashMode::Random] {
+            for &mode in modes {
                 let crashed = fs.crash(n * 3 + mode as u64, mode);
                 let what = format!("{what} then {mode:?}");
                 let db = open(&crashed).unwrap_or_else(|e| panic!("{what}: reopen: {e}"));
@@ -454,5 +460,5 @@ fn a_first_load_applied_during_its_sync_is_all_or_nothing() {
         end - start,
         points.len()
     );
-    assert!(points.len() >= 8, "{points:?}");
+    assert!(points.len() >= test_depth::pick(4, 8, 8), "{points:?}");
 }

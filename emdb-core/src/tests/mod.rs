@@ -8,5 +8,6 @@ mod file_safety;
 mod integrity;
 mod lazy_open;
 mod model_crash;
+mod open_close;
 mod power_loss;
 mod watch;

@@ -9,7 +9,7 @@
 //! a crash inside a commit that did not return, that commit or not); under `Manual` any state
 //! since the last `flush`, checkpoint, compaction or reopen. `check_integrity` must pass after
 //! every reopen. Tiny thresholds force automatic checkpoints, and values of three sizes put
-//! inline, packed and overflow values in the tree. 256 cases per run (`EMDB_SOAK=1`: 8,192).
+//! inline, packed and overflow values in the tree. 256 cases per run (64 in a short run, 8,192 in a soak: see `crate::test_depth`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -21,6 +21,7 @@ use crate::db::Emdb;
 use crate::error::Error;
 use crate::io::fault::{CrashMode, FaultStorage};
 use crate::keyspace::FlushPolicy;
+use crate::test_depth;
 use crate::{ManualClock, Namespace, Ttl};
 
 const DB: &str = "/db/data";
@@ -413,10 +414,9 @@ fn run(ops: Vec<Op>, on_each_write: bool, seed: u64) -> Tally {
 fn a_database_that_loses_power_agrees_with_a_btreemap_model_up_to_its_durable_prefix() {
     use proptest::test_runner::{Config, FileFailurePersistence, TestRunner};
     let started = std::time::Instant::now();
-    // `EMDB_SOAK=1`: 32 times as many cases.
-    let soak = std::env::var_os("EMDB_SOAK").is_some_and(|v| v != "0");
+    let want_cases = test_depth::pick(64, 256, 8192);
     let config = Config {
-        cases: if soak { 8192 } else { 256 },
+        cases: want_cases,
         source_file: Some(file!()),
         failure_persistence: Some(Box::new(FileFailurePersistence::SourceParallel(
             "proptest-regressions",
@@ -447,6 +447,6 @@ fn a_database_that_loses_power_agrees_with_a_btreemap_model_up_to_its_durable_pr
         t.lost_unsynced,
         started.elapsed().as_secs_f64()
     );
-    assert!(t.cases >= 256 && t.crashes > t.cases, "{t:?}");
+    assert!(t.cases >= u64::from(want_cases) && t.crashes > t.cases, "{t:?}");
     assert!(t.kept_unsynced > 0 && t.lost_unsynced > 0, "{t:?}");
 }

@@ -1112,7 +1112,10 @@ mod tests {
         let (fs, bytes, ends) = written(12);
         // Every length up to the last frame's end, then a sample of the zeroed space ahead.
         let end = *ends.last().unwrap();
-        let cuts = (0..=end).chain((end..=bytes.len()).step_by(997)).chain([bytes.len()]);
+        // In a short run (`crate::test_depth`), every 7th length.
+        let every = crate::test_depth::stride(7);
+        let cuts = (0..=end).step_by(every).chain((end..=bytes.len()).step_by(997));
+        let cuts = cuts.chain([end - 1, end, bytes.len()]);
         for cut in cuts {
             fs.set_file_bytes(&wal_path(), bytes.get(..cut).unwrap().to_vec());
             let (wal, frames, rec) = open(&fs, 0).unwrap();
@@ -1153,7 +1156,7 @@ mod tests {
         let (fs, bytes, ends) = written(15);
         let end = *ends.last().unwrap();
         let mut seed = 3u64;
-        for i in 0..3000 {
+        for i in 0..crate::test_depth::pick(500, 3000, 30_000) {
             seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
             let mut b = bytes.clone();
             // Mostly in the frames; every fourth flip anywhere, the zeroed space included.

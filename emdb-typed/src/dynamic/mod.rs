@@ -6,6 +6,7 @@
 mod de;
 #[cfg(test)]
 mod evolution_tests;
+#[cfg(feature = "json")]
 mod json;
 mod read;
 mod ser;
@@ -13,8 +14,11 @@ mod ser;
 use std::fmt;
 
 pub(crate) use de::{ValueError, from_value};
+#[cfg(feature = "json")]
 pub(crate) use json::to_json;
-pub(crate) use read::{Shaped, read_shaped};
+#[cfg(any(feature = "bincode", feature = "json"))]
+pub(crate) use read::Shaped;
+pub(crate) use read::read_shaped;
 pub(crate) use ser::to_value;
 
 use crate::shape::{Content, Shape};

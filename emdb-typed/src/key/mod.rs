@@ -87,7 +87,9 @@ use emdb_core::{Error, Result};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+#[cfg(feature = "json")]
 use crate::dynamic::{Shaped, Value};
+#[cfg(feature = "json")]
 use crate::shape::Shape;
 
 /// How deeply options, structs, tuples, sequences and enum variants may nest inside a key.
@@ -194,6 +196,7 @@ pub fn decode<K: DeserializeOwned>(bytes: &[u8]) -> Result<K> {
 /// # Errors
 /// [`Error::Decode`] (with an empty table name and the input as `key`) if the bytes are not one
 /// complete key of `shape`, or `shape` holds something the key format cannot hold (a map).
+#[cfg(feature = "json")]
 pub(crate) fn decode_shaped(bytes: &[u8], shape: &Shape) -> Result<Value> {
     de::from_bytes_seed(bytes, Shaped(shape)).map_err(|err| Error::Decode {
         table: String::new(),

@@ -37,9 +37,10 @@ pub use emdb_core::{
 pub use emdb_derive::{Group, GroupFields, Record};
 pub use emdb_typed::{
     Bincode, CATALOG_NAMESPACE, Codec, FieldFocus, FieldReader, FieldWriter, Group, GroupFields,
-    GroupIter, GroupPath, Header, Json, MAX_TABLE_NAME_LEN, Postcard, Record,
-    TABLE_NAMESPACE_PREFIX, Table, TableInfo, TableIter, TableOptions, TxTable, codec_name, key,
-    read_header, write_header,
+    GroupIter, GroupPath, Header, INDEX_NAMESPACE_PREFIX, Index, IndexIter, IsUnique, Json,
+    MAX_TABLE_NAME_LEN, NonUnique, Postcard, Record, TABLE_NAMESPACE_PREFIX, Table, TableInfo,
+    TableIter, TableOptions, TxTable, Unique, Uniqueness, codec_name, key, read_header,
+    write_header,
 };
 
 /// The README's code blocks, compiled and run as doctests so they never rot.

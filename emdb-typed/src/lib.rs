@@ -39,6 +39,7 @@ mod codec;
 mod dynamic;
 mod group;
 mod header;
+mod index;
 mod info;
 mod iter;
 pub mod key;
@@ -53,6 +54,9 @@ pub use catalog::{CATALOG_NAMESPACE, MAX_TABLE_NAME_LEN, TABLE_NAMESPACE_PREFIX}
 pub use codec::{Bincode, Codec, Json, Postcard, codec_name};
 pub use group::{FieldFocus, FieldReader, FieldWriter, Group, GroupFields, GroupIter, GroupPath};
 pub use header::{Header, MAX_HEADER_LEN, read_header, write_header};
+pub use index::{
+    INDEX_NAMESPACE_PREFIX, Index, IndexIter, IsUnique, NonUnique, Unique, Uniqueness,
+};
 pub use info::TableInfo;
 pub use iter::TableIter;
 pub use record::Record;

@@ -97,6 +97,11 @@ impl<'s, S, K, V, C> Typed<'s, S, K, V, C> {
     pub(crate) fn schema(&self) -> &'s Schema<V> {
         self.schema
     }
+
+    /// The raw store, for the index upkeep that writes beside the row.
+    pub(crate) fn store_mut(&mut self) -> &mut S {
+        &mut self.store
+    }
 }
 
 impl<S, K, V, C> Typed<'_, S, K, V, C>

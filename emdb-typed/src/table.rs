@@ -16,6 +16,10 @@ use serde::de::DeserializeOwned;
 use crate::catalog::{self, Declared, Probe, TABLE_NAMESPACE_PREFIX, Target};
 use crate::codec::{Codec, Postcard, human_readable};
 use crate::dynamic::{self, Value, to_value};
+use crate::index::{
+    Change, EntryBounds, INDEX_NAMESPACE_PREFIX, Index, IndexDef, IndexIter, Indexes, IsUnique,
+    Uniqueness,
+};
 use crate::iter::TableIter;
 use crate::key::KeyRange;
 use crate::record::Record;
@@ -199,6 +203,7 @@ pub struct TableOptions<K, V, C = Postcard> {
     version: u32,
     steps: BTreeMap<u32, Step>,
     hints: Vec<EnumHint>,
+    indexes: Vec<Result<IndexDef<V>>>,
     types: Marker<K, V, C>,
 }
 
@@ -253,6 +258,37 @@ where
     /// ```
     pub fn with_enum<E: DeserializeOwned + 'static>(mut self) -> Self {
         self.hints.push(enum_hint::<E>);
+        self
+    }
+
+    /// Declares a secondary index: the table keeps an entry for every value `index` gives each
+    /// row, in the same commit as the row, so that [`Table::find_by`], [`Table::range_by`] and
+    /// (for a [`Unique`](crate::Unique) index) [`Table::get_by`] find rows by them. An index of
+    /// the same name declared earlier is replaced.
+    ///
+    /// Opening builds the entries of an index the table did not have yet, and drops those of an
+    /// index it no longer declares, in one transaction with the catalog's record of the
+    /// declared set; a unique index whose values the existing rows share fails the open with
+    /// [`UniqueViolation`](emdb_core::Error::UniqueViolation) and changes nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use emdb::{Emdb, Index, Table};
+    ///
+    /// let db = Emdb::open_in_memory();
+    /// let by_city = Index::non_unique("city", |p: &(String, String)| vec![p.1.clone()]);
+    /// let people = Table::<u32, (String, String)>::options("people").index(by_city.clone()).open(&db)?;
+    /// people.insert(&1, &("ada".into(), "London".into()))?;
+    /// assert_eq!(people.find_by(&by_city, "London")?.count(), 1);
+    /// # Ok::<(), emdb::Error>(())
+    /// ```
+    pub fn index<I, U>(mut self, index: Index<V, I, U>) -> Self
+    where
+        I: Serialize + DeserializeOwned + 'static,
+        U: Uniqueness,
+    {
+        self.indexes.push(IndexDef::new(index));
         self
     }
 
@@ -352,6 +388,18 @@ where
         };
         let entry = catalog::register(db, &self.name, &declared)?;
         let ns = db.namespace(&format!("{TABLE_NAMESPACE_PREFIX}{}", self.name))?;
+        let mut defs: Vec<IndexDef<V>> = Vec::new();
+        for def in self.indexes {
+            let def = def?;
+            defs.retain(|d| d.name != def.name);
+            defs.push(def);
+        }
+        let index_ns = if defs.is_empty() && entry.indexes.is_empty() {
+            None
+        } else {
+            Some(db.namespace(&format!("{INDEX_NAMESPACE_PREFIX}{}", self.name))?)
+        };
+        let recorded = entry.indexes.clone();
         let schema = Schema {
             name: self.name,
             version: self.version,
@@ -362,8 +410,16 @@ where
                 .collect(),
             steps: self.steps,
             key_text: key_text::<K>,
+            indexes: Arc::new(Indexes { ns: index_ns, defs }),
             types: PhantomData,
         };
+        let declared: Vec<(String, bool)> =
+            schema.indexes.defs.iter().map(|def| (def.name.clone(), def.unique)).collect();
+        if declared != recorded {
+            catalog::record_indexes(db, &schema.name, |tx, recorded| {
+                schema.indexes.sync::<C>(&schema, &mut tx.namespace(&ns), recorded)
+            })?;
+        }
         Ok(Table { db: db.clone(), ns, schema: Arc::new(schema), types: PhantomData })
     }
 }
@@ -452,6 +508,7 @@ where
             version: 1,
             steps: BTreeMap::new(),
             hints: Vec::new(),
+            indexes: Vec::new(),
             types: PhantomData,
         }
     }
@@ -535,7 +592,10 @@ where
         K: Borrow<Q>,
         Q: Serialize + ?Sized,
     {
-        self.typed().insert_with_ttl(key, value, ttl)
+        if self.schema.indexes.is_empty() {
+            return self.typed().insert_with_ttl(key, value, ttl);
+        }
+        self.db.transaction(|tx| self.tx(tx).insert_with_ttl(key, value, ttl))
     }
 
     /// Inserts a [`Record`] under its own [`key`](Record::key).
@@ -680,7 +740,10 @@ where
         K: Borrow<Q>,
         Q: Serialize + ?Sized,
     {
-        self.typed().remove(key)
+        if self.schema.indexes.is_empty() {
+            return self.typed().remove(key);
+        }
+        self.db.transaction(|tx| self.tx(tx).remove(key))
     }
 
     /// The number of live (unexpired) entries.
@@ -740,7 +803,18 @@ where
     /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn clear(&self) -> Result<()> {
-        self.ns.clear()
+        let Some(index_ns) = &self.schema.indexes.ns else { return self.ns.clear() };
+        self.db.transaction(|tx| {
+            for ns in [&self.ns, index_ns] {
+                let mut view = tx.namespace(ns);
+                let keys: Vec<Vec<u8>> =
+                    view.iter()?.map(|e| e.map(|(k, _)| k)).collect::<Result<_>>()?;
+                for key in keys {
+                    view.discard(key);
+                }
+            }
+            Ok(())
+        })
     }
 
     /// Every live entry in the order of `K`'s [`Ord`], from a snapshot taken now. See
@@ -939,7 +1013,22 @@ where
         Q: Serialize + ?Sized,
     {
         let key = self.schema.encode_key(key)?;
-        self.ns.persist(&key)
+        if self.schema.indexes.is_empty() {
+            return self.ns.persist(&key);
+        }
+        // The row's index entries live as long as the row: rewrite both without expiry.
+        self.db.transaction(|tx| {
+            let mut rows = tx.namespace(&self.ns);
+            if rows.ttl(&key)?.is_none() {
+                return Ok(false);
+            }
+            let Some(stored) = rows.get(&key)? else { return Ok(false) };
+            let row = self.schema.decode_value::<C>(&key, &stored)?;
+            let change = Change { pk: &key, old: Some(&row), new: Some(&row), ttl: Ttl::Never };
+            self.schema.indexes.apply::<C>(&self.schema, &mut rows, &change)?;
+            rows.insert_with_ttl(&key, &stored, Ttl::Never)?;
+            Ok(true)
+        })
     }
 
     /// This table seen through a transaction: its reads see the transaction's writes, and its
@@ -967,6 +1056,148 @@ where
     /// ```
     pub fn tx<'t, 'db>(&'t self, tx: &'t mut Transaction<'db>) -> TxTable<'t, 'db, K, V, C> {
         TxTable::new(tx.namespace(&self.ns), &self.schema)
+    }
+
+    /// The row whose value in the unique index `index` is `value`, or `None`. Only a
+    /// [`Unique`](crate::Unique) index compiles here; use [`find_by`](Self::find_by) for others.
+    ///
+    /// # Errors
+    /// [`UnknownIndex`](emdb_core::Error::UnknownIndex) if the table was not opened with
+    /// `index`; [`UnsupportedKey`](emdb_core::Error::UnsupportedKey) if `value` cannot be encoded
+    /// as a key; otherwise as [`get`](Self::get).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use emdb::{Emdb, Index, Table};
+    ///
+    /// let db = Emdb::open_in_memory();
+    /// let by_name = Index::unique("name", |name: &String| vec![name.clone()]);
+    /// let ids = Table::<u32, String>::options("ids").index(by_name.clone()).open(&db)?;
+    /// ids.insert(&7, &"ada".to_owned())?;
+    /// assert_eq!(ids.get_by(&by_name, "ada")?.as_deref(), Some("ada"));
+    /// assert_eq!(ids.get_by(&by_name, "bob")?, None);
+    /// # Ok::<(), emdb::Error>(())
+    /// ```
+    pub fn get_by<I, U, Q>(&self, index: &Index<V, I, U>, value: &Q) -> Result<Option<V>>
+    where
+        U: IsUnique,
+        I: Borrow<Q>,
+        Q: Serialize + ?Sized,
+    {
+        let first = self.find_by(index, value)?.next().transpose()?;
+        Ok(first.map(|(_, row)| row))
+    }
+
+    /// Every live row whose values in `index` include `value`, in primary-key order, as
+    /// `(key, row)` pairs. The rows are read when this is called.
+    ///
+    /// # Errors
+    /// [`UnknownIndex`](emdb_core::Error::UnknownIndex) if the table was not opened with
+    /// `index`; [`UnsupportedKey`](emdb_core::Error::UnsupportedKey) if `value` cannot be encoded
+    /// as a key. A row that does not decode is an error item.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use emdb::{Emdb, Index, Table};
+    ///
+    /// let db = Emdb::open_in_memory();
+    /// let by_even = Index::non_unique("even", |n: &u32| vec![n % 2 == 0]);
+    /// let t = Table::<u32, u32>::options("t").index(by_even.clone()).open(&db)?;
+    /// for n in [5, 2, 4] {
+    ///     t.insert(&n, &n)?;
+    /// }
+    /// let even: Vec<(u32, u32)> = t.find_by(&by_even, &true)?.collect::<Result<_, _>>()?;
+    /// assert_eq!(even, [(2, 2), (4, 4)]);
+    /// # Ok::<(), emdb::Error>(())
+    /// ```
+    pub fn find_by<I, U, Q>(&self, index: &Index<V, I, U>, value: &Q) -> Result<IndexIter<K, V>>
+    where
+        I: Borrow<Q>,
+        Q: Serialize + ?Sized,
+    {
+        let def = crate::index::lookup(&self.schema, index)?;
+        self.scan(def, Indexes::<V>::exact(def, value)?)
+    }
+
+    /// Every live row with a value of `index` in `range`, in index-value order, then
+    /// primary-key order, as `(key, row)` pairs. A row with several values in the range comes
+    /// once per value. Bounds are encoded with the order-preserving key encoding: inclusive and
+    /// exclusive bounds, signed numbers, strings and tuples range as their [`Ord`].
+    ///
+    /// # Errors
+    /// As [`find_by`](Self::find_by).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use emdb::{Emdb, Index, Table};
+    ///
+    /// let db = Emdb::open_in_memory();
+    /// let by_score = Index::non_unique("score", |s: &i64| vec![*s]);
+    /// let t = Table::<String, i64>::options("t").index(by_score.clone()).open(&db)?;
+    /// for (name, score) in [("ada", 5), ("bob", -3), ("cy", 12)] {
+    ///     t.insert(name, &score)?;
+    /// }
+    /// let low: Vec<String> = t.range_by(&by_score, -10..=5)?.map(|r| r.map(|(k, _)| k)).collect::<Result<_, _>>()?;
+    /// assert_eq!(low, ["bob", "ada"]);
+    /// # Ok::<(), emdb::Error>(())
+    /// ```
+    #[expect(
+        clippy::needless_pass_by_value,
+        reason = "a range is passed by value, as to BTreeMap::range: `t.range_by(&i, 3..10)`"
+    )]
+    pub fn range_by<I, U, R>(&self, index: &Index<V, I, U>, range: R) -> Result<IndexIter<K, V>>
+    where
+        R: KeyRange<I>,
+    {
+        let def = crate::index::lookup(&self.schema, index)?;
+        match Indexes::<V>::bounds(def, &range)? {
+            Some(bounds) => self.scan(def, bounds),
+            None => Ok(IndexIter::new(Vec::new())),
+        }
+    }
+
+    /// The rows of the entries of `def` within `bounds`.
+    fn scan(&self, def: &IndexDef<V>, bounds: EntryBounds) -> Result<IndexIter<K, V>> {
+        let Some(index_ns) = &self.schema.indexes.ns else {
+            return Ok(IndexIter::new(Vec::new()));
+        };
+        let found = index_ns.range::<Vec<u8>, _>(bounds)?.collect::<Result<Vec<_>>>()?;
+        let rows = Indexes::resolve::<K, C>(&self.schema, def, found, |pk| self.ns.get(pk));
+        Ok(IndexIter::new(rows))
+    }
+
+    /// Checks every secondary index against the rows, under the writer lock: every live row
+    /// has exactly its entries and every entry points at a live row that has its value.
+    ///
+    /// # Errors
+    /// [`IndexEntryMismatch`](emdb_core::Error::IndexEntryMismatch) naming the first index that
+    /// disagrees, the first disagreement and how many there are; as [`get`](Self::get) for a
+    /// row that does not decode.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use emdb::{Emdb, Index, Table};
+    ///
+    /// let db = Emdb::open_in_memory();
+    /// let by_len = Index::non_unique("len", |s: &String| vec![s.len()]);
+    /// let t = Table::<u32, String>::options("t").index(by_len).open(&db)?;
+    /// t.insert(&1, &"abc".to_owned())?;
+    /// t.verify_indexes()?;
+    /// db.namespace("emdb.index.t")?.insert(b"junk", b"\x00")?;
+    /// assert!(t.verify_indexes().is_err());
+    /// # Ok::<(), emdb::Error>(())
+    /// ```
+    pub fn verify_indexes(&self) -> Result<()> {
+        if self.schema.indexes.ns.is_none() {
+            return Ok(());
+        }
+        self.db.transaction(|tx| {
+            self.schema.indexes.verify::<C>(&self.schema, &mut tx.namespace(&self.ns))
+        })
     }
 
     /// Rewrites every value of an older schema version in the declared version, reading each

@@ -121,12 +121,19 @@ fn bench(rows: u32) -> Result<()> {
         plain.insert(&i, &row(i))?;
     }
     let put_plain = per_op(start.elapsed(), rows);
+    let in_tx = Table::<u64, Row>::open(&db, "in_tx")?;
+    let start = Instant::now();
+    for i in 0..u64::from(rows) {
+        db.transaction(|tx| in_tx.tx(tx).insert(&i, &row(i)))?;
+    }
+    let put_tx = per_op(start.elapsed(), rows);
     let start = Instant::now();
     for i in 0..u64::from(rows) {
         indexed.insert(&i, &row(i))?;
     }
     let put_indexed = per_op(start.elapsed(), rows);
     println!("put, no index:    {put_plain:>8.0} ns/op");
+    println!("put, no index, in a transaction: {put_tx:>8.0} ns/op  ({:.2}x)", put_tx / put_plain);
     println!("put, two indexes: {put_indexed:>8.0} ns/op  ({:.2}x)", put_indexed / put_plain);
 
     let emails: Vec<String> =

@@ -12,10 +12,14 @@
 //! value = key::encode(primary key)
 //! ```
 //!
+//! except that a unique index, whose values have one row each, leaves the primary key out of
+//! the entry's key (`key::encode(index name) ++ key::encode(value)`), so that claiming a value
+//! and [`get_by`](crate::Table::get_by) are point reads.
+//!
 //! Every part is in the order-preserving key encoding, which is prefix-free per type, so the
 //! entries of one index value are one prefix scan in primary-key order, and a range of index
-//! values is one range scan in value order, then primary-key order. The stored value repeats
-//! the primary key so that a query never has to split the key. An entry is written with the
+//! values is one range scan in value order, then primary-key order. The stored value is the
+//! primary key, so that a query never has to split the key. An entry is written with the
 //! row's time-to-live, and a query reads the row and checks that it is live and still has the
 //! value, so an expired row is never returned.
 
@@ -227,17 +231,28 @@ impl<V: 'static> IndexDef<V> {
 }
 
 impl<V> IndexDef<V> {
-    fn entry_key(&self, value: &[u8], pk: &[u8]) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.prefix.len() + value.len() + pk.len());
+    /// The start of the keys of every entry of `value`: the index prefix, then the value.
+    fn value_prefix(&self, value: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.prefix.len() + value.len() + 16);
         out.extend_from_slice(&self.prefix);
         out.extend_from_slice(value);
-        out.extend_from_slice(pk);
+        out
+    }
+
+    /// The key of the entry of `value` for the row `pk`.
+    fn entry_key(&self, value: &[u8], pk: &[u8]) -> Vec<u8> {
+        let mut out = self.value_prefix(value);
+        if !self.unique {
+            out.extend_from_slice(pk);
+        }
         out
     }
 
     /// The encoded value of an entry, between the index prefix and the primary key.
     fn value_of<'a>(&self, entry_key: &'a [u8], pk: &[u8]) -> Option<&'a [u8]> {
-        entry_key.get(self.prefix.len()..entry_key.len().checked_sub(pk.len())?)
+        let end =
+            if self.unique { entry_key.len() } else { entry_key.len().checked_sub(pk.len())? };
+        entry_key.get(self.prefix.len()..end)
     }
 }
 
@@ -309,6 +324,7 @@ impl<V: Serialize + DeserializeOwned> Indexes<V> {
     ) -> Result<()> {
         let ns = self.ns(&schema.name)?;
         let none = BTreeSet::new();
+        // (entry key, whether it is a unique index's: removed only if it is still this row's)
         let mut removes = Vec::new();
         let mut puts = Vec::new();
         for def in &self.defs {
@@ -316,18 +332,20 @@ impl<V: Serialize + DeserializeOwned> Indexes<V> {
             let new = change.new.map(|row| (def.encode)(row)).transpose()?;
             let (old, new) = (old.as_ref().unwrap_or(&none), new.as_ref().unwrap_or(&none));
             for value in old.difference(new) {
-                removes.push(def.entry_key(value, change.pk));
+                removes.push((def.entry_key(value, change.pk), def.unique));
             }
             for value in new {
                 if def.unique && !old.contains(value) {
-                    removes.extend(Self::claim::<C>(schema, def, rows, ns, value, change.pk)?);
+                    Self::claim::<C>(schema, def, rows, ns, value, change.pk)?;
                 }
                 puts.push(def.entry_key(value, change.pk));
             }
         }
         let mut entries = rows.namespace(ns);
-        for key in removes {
-            entries.discard(key);
+        for (key, unique) in removes {
+            if !unique || entries.get(&key)?.as_deref() == Some(change.pk) {
+                entries.discard(key);
+            }
         }
         for key in puts {
             entries.insert_with_ttl(key, change.pk, change.ttl)?;
@@ -335,8 +353,8 @@ impl<V: Serialize + DeserializeOwned> Indexes<V> {
         Ok(())
     }
 
-    /// Checks that no other live row holds `value` in the unique index `def`; returns the
-    /// stale entries of it (rows gone or changed) to remove.
+    /// Checks that no other live row holds `value` in the unique index `def`. An entry of a
+    /// row that is gone or no longer has the value is stale: the claim's write replaces it.
     fn claim<C: Codec>(
         schema: &Schema<V>,
         def: &IndexDef<V>,
@@ -344,32 +362,28 @@ impl<V: Serialize + DeserializeOwned> Indexes<V> {
         ns: &Namespace,
         value: &[u8],
         pk: &[u8],
-    ) -> Result<Vec<Vec<u8>>> {
-        let holders: Vec<(Vec<u8>, Vec<u8>)> = rows
-            .namespace(ns)
-            .prefix(def.entry_key(value, &[]))?
-            .filter(|item| item.as_ref().map_or(true, |(_, holder)| holder != pk))
-            .collect::<Result<_>>()?;
-        let mut stale = Vec::new();
-        for (entry, holder) in holders {
-            let live = match rows.get(&holder)? {
-                Some(stored) => {
-                    (def.encode)(&schema.decode_value::<C>(&holder, &stored)?)?.contains(value)
-                }
-                None => false,
-            };
-            if live {
-                return Err(Error::UniqueViolation {
-                    table: schema.name.clone(),
-                    index: def.name.clone(),
-                    value: (def.render)(value),
-                    existing: (schema.key_text)(&holder)
-                        .unwrap_or_else(|| format!("{holder:02x?}")),
-                });
-            }
-            stale.push(entry);
+    ) -> Result<()> {
+        let Some(holder) = rows.namespace(ns).get(def.entry_key(value, pk))? else {
+            return Ok(());
+        };
+        if holder == pk {
+            return Ok(());
         }
-        Ok(stale)
+        let live = match rows.get(&holder)? {
+            Some(stored) => {
+                (def.encode)(&schema.decode_value::<C>(&holder, &stored)?)?.contains(value)
+            }
+            None => false,
+        };
+        if live {
+            return Err(Error::UniqueViolation {
+                table: schema.name.clone(),
+                index: def.name.clone(),
+                value: (def.render)(value),
+                existing: (schema.key_text)(&holder).unwrap_or_else(|| format!("{holder:02x?}")),
+            });
+        }
+        Ok(())
     }
 
     /// The bounds of the entries of `def` whose values fall in `range`, or `None` if none can.
@@ -379,19 +393,27 @@ impl<V: Serialize + DeserializeOwned> Indexes<V> {
     {
         let lower = match range.start() {
             Bound::Unbounded => Bound::Included(def.prefix.clone()),
-            Bound::Included(v) => Bound::Included(def.entry_key(&key::encode(v)?, &[])),
-            Bound::Excluded(v) => match prefix_end(&def.entry_key(&key::encode(v)?, &[])) {
+            Bound::Included(v) => Bound::Included(def.value_prefix(&key::encode(v)?)),
+            Bound::Excluded(v) => match prefix_end(&def.value_prefix(&key::encode(v)?)) {
                 Some(end) => Bound::Included(end),
                 None => return Ok(None),
             },
         };
         let upper = match range.end() {
             Bound::Unbounded => prefix_end(&def.prefix).map_or(Bound::Unbounded, Bound::Excluded),
-            Bound::Included(v) => prefix_end(&def.entry_key(&key::encode(v)?, &[]))
+            Bound::Included(v) => prefix_end(&def.value_prefix(&key::encode(v)?))
                 .map_or(Bound::Unbounded, Bound::Excluded),
-            Bound::Excluded(v) => Bound::Excluded(def.entry_key(&key::encode(v)?, &[])),
+            Bound::Excluded(v) => Bound::Excluded(def.value_prefix(&key::encode(v)?)),
         };
         Ok(Some((lower, upper)))
+    }
+
+    /// The key of the one entry of `value` in the unique index `def`.
+    pub(crate) fn unique_key<Q: Serialize + ?Sized>(
+        def: &IndexDef<V>,
+        value: &Q,
+    ) -> Result<Vec<u8>> {
+        Ok(def.value_prefix(&key::encode(value)?))
     }
 
     /// The bounds of the entries of `def` with exactly `value`.
@@ -399,7 +421,7 @@ impl<V: Serialize + DeserializeOwned> Indexes<V> {
         def: &IndexDef<V>,
         value: &Q,
     ) -> Result<EntryBounds> {
-        let start = def.entry_key(&key::encode(value)?, &[]);
+        let start = def.value_prefix(&key::encode(value)?);
         let end = prefix_end(&start).map_or(Bound::Unbounded, Bound::Excluded);
         Ok((Bound::Included(start), end))
     }
@@ -476,10 +498,8 @@ impl<V: Serialize + DeserializeOwned> Indexes<V> {
             for def in &added {
                 for value in (def.encode)(&row)? {
                     if def.unique {
-                        let mut entries = rows.namespace(ns);
-                        let holder =
-                            entries.prefix(def.entry_key(&value, &[]))?.next().transpose()?;
-                        if let Some((_, holder)) = holder {
+                        let holder = rows.namespace(ns).get(def.entry_key(&value, &pk))?;
+                        if let Some(holder) = holder {
                             return Err(Error::UniqueViolation {
                                 table: schema.name.clone(),
                                 index: def.name.clone(),

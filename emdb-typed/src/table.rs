@@ -1118,6 +1118,12 @@ where
         Q: Serialize + ?Sized,
     {
         let def = crate::index::lookup(&self.schema, index)?;
+        if let (true, Some(index_ns)) = (def.unique, &self.schema.indexes.ns) {
+            let entry = Indexes::<V>::unique_key(def, value)?;
+            let found = index_ns.get(&entry)?.map(|pk| (entry, pk)).into_iter().collect();
+            let rows = Indexes::resolve::<K, C>(&self.schema, def, found, |pk| self.ns.get(pk));
+            return Ok(IndexIter::new(rows));
+        }
         self.scan(def, Indexes::<V>::exact(def, value)?)
     }
 

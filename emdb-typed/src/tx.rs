@@ -403,6 +403,15 @@ where
     {
         let schema = self.typed.schema();
         let def = crate::index::lookup(schema, index)?;
+        if let (true, Some(index_ns)) = (def.unique, &schema.indexes.ns) {
+            let entry = Indexes::<V>::unique_key(def, value)?;
+            let rows = self.typed.store_mut();
+            let found = rows.namespace(index_ns).get(&entry)?.map(|pk| (entry, pk));
+            let rows = Indexes::resolve::<K, C>(schema, def, found.into_iter().collect(), |pk| {
+                rows.get(pk)
+            });
+            return Ok(IndexIter::new(rows));
+        }
         self.scan(def, Indexes::<V>::exact(def, value)?)
     }
 

@@ -83,6 +83,8 @@ const MIGRATE_BATCH: usize = 1024;
 ///   LEB128 `u32` — followed by the codec's encoding of the value.
 ///   [`get_raw`](Self::get_raw) returns these bytes; [`read_header`](crate::read_header) splits
 ///   them.
+/// * The entries of its secondary indexes live in the core namespace `emdb.index.<name>`, laid
+///   out in `emdb-typed/src/index.rs`; write them only through the table.
 /// * The catalog, in the core namespace `emdb.tables`, maps each table name to its codec, the
 ///   *shape* of its key type and the shape of its value type for every declared schema version
 ///   (format 2, laid out in `emdb-typed/src/catalog.rs`). [`open_with`](Self::open_with)

@@ -130,3 +130,60 @@ fn verify_indexes_catches_a_tampered_missing_or_dangling_entry() {
     let err = items.verify_indexes().unwrap_err();
     assert!(err.to_string().contains("has no entry"), "{err}");
 }
+
+#[test]
+fn only_a_table_with_indexes_is_recorded_in_catalog_format_3() {
+    let db = Emdb::open_in_memory();
+    let catalog = db.namespace(emdb::CATALOG_NAMESPACE).unwrap();
+    Table::<u32, Item>::open(&db, "plain").unwrap();
+    Table::<u32, Item>::options("indexed").index(by_colour()).open(&db).unwrap();
+    assert_eq!(catalog.get("plain").unwrap().unwrap()[0], 2);
+    assert_eq!(catalog.get("indexed").unwrap().unwrap()[0], 3);
+    // Dropping the last index writes the entry back in format 2.
+    Table::<u32, Item>::open(&db, "indexed").unwrap();
+    assert_eq!(catalog.get("indexed").unwrap().unwrap()[0], 2);
+}
+
+#[test]
+fn strings_and_tuples_range_in_their_order_with_either_bound_kind() {
+    let by_name = Index::non_unique("name", |i: &Item| vec![i.name.clone()]);
+    let by_pair = Index::non_unique("pair", |i: &Item| vec![(i.colour.clone(), i.price)]);
+    let db = Emdb::open_in_memory();
+    let items = Table::<u32, Item>::options("items")
+        .index(by_name.clone())
+        .index(by_pair.clone())
+        .open(&db)
+        .unwrap();
+    for (k, (name, colour, price)) in [
+        ("a", "red", 5),
+        ("ab", "red", -1),
+        ("b", "blue", 7),
+        ("a\0", "red", 100),
+        ("ba", "blue", -7),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        items.insert(&u32::try_from(k).unwrap(), &item(name, colour, price)).unwrap();
+    }
+    // "a" < "a\0" < "ab" < "b" < "ba"
+    assert_eq!(keys(items.range_by(&by_name, "a".."b").unwrap()), [0, 3, 1]);
+    assert_eq!(keys(items.range_by(&by_name, "a"..="b").unwrap()), [0, 3, 1, 2]);
+    assert_eq!(
+        keys(
+            items
+                .range_by(
+                    &by_name,
+                    (std::ops::Bound::Excluded("a"), std::ops::Bound::Excluded("ba"))
+                )
+                .unwrap()
+        ),
+        [3, 1, 2]
+    );
+    // (colour, price): blue -7, blue 7, red -1, red 5, red 100
+    let lo = ("blue".to_owned(), 0i64);
+    let hi = ("red".to_owned(), 5i64);
+    assert_eq!(keys(items.range_by(&by_pair, lo.clone()..hi.clone()).unwrap()), [2, 1]);
+    assert_eq!(keys(items.range_by(&by_pair, lo..=hi).unwrap()), [2, 1, 0]);
+    assert_eq!(keys(items.range_by(&by_pair, ..("blue".to_owned(), 8i64)).unwrap()), [4, 2]);
+}

@@ -126,3 +126,12 @@ fn an_index_the_table_was_not_opened_with_is_an_error_naming_it() {
     let err = plain.find_by(&User::by_team(), "eng").unwrap_err();
     assert!(matches!(err, Error::UnknownIndex { ref index, .. } if index == "team"), "{err}");
 }
+
+#[test]
+fn a_table_write_inside_a_transaction_closure_is_refused_not_deadlocked() {
+    let db = Emdb::open_in_memory();
+    let users = fill(&db);
+    let result = db.transaction(|_tx| users.put(&user(9, "z@x", "eng", &[], None)));
+    assert!(matches!(result, Err(Error::WriteInTransaction)), "{result:?}");
+    assert_eq!(users.get_by(&User::by_email(), "z@x").unwrap(), None);
+}

@@ -273,6 +273,13 @@ where
     /// declared set; a unique index whose values the existing rows share fails the open with
     /// [`UniqueViolation`](emdb_core::Error::UniqueViolation) and changes nothing.
     ///
+    /// The catalog records each index by name and uniqueness, not by its key function: give an
+    /// index a new name when its key function changes meaning, so that it is rebuilt. Every
+    /// handle that writes a table must declare the same indexes; a handle opened without one
+    /// drops its entries, and writes through a handle that does not declare it leave it stale
+    /// ([`verify_indexes`](Table::verify_indexes) reports it; reopening without it, then with
+    /// it, rebuilds it).
+    ///
     /// # Examples
     ///
     /// ```

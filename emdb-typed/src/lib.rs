@@ -45,6 +45,7 @@ mod dynamic;
 mod group;
 mod header;
 mod index;
+mod index_query;
 mod info;
 mod iter;
 pub mod key;

@@ -16,10 +16,7 @@ use serde::de::DeserializeOwned;
 use crate::catalog::{self, Declared, Probe, TABLE_NAMESPACE_PREFIX, Target};
 use crate::codec::{Codec, Postcard, human_readable};
 use crate::dynamic::{self, Value, to_value};
-use crate::index::{
-    Change, EntryBounds, INDEX_NAMESPACE_PREFIX, Index, IndexDef, IndexIter, Indexes, IsUnique,
-    Uniqueness,
-};
+use crate::index::{Change, INDEX_NAMESPACE_PREFIX, Index, IndexDef, Indexes, Uniqueness};
 use crate::iter::TableIter;
 use crate::key::KeyRange;
 use crate::record::Record;
@@ -155,9 +152,9 @@ const MIGRATE_BATCH: usize = 1024;
 /// Under the *same* version nothing may change: postcard and bincode would misread reordered
 /// fields and fail on added ones, which is why the shape is checked at open.
 pub struct Table<K, V, C = Postcard> {
-    db: Emdb,
-    ns: Namespace,
-    schema: Arc<Schema<V>>,
+    pub(crate) db: Emdb,
+    pub(crate) ns: Namespace,
+    pub(crate) schema: Arc<Schema<V>>,
     types: PhantomData<fn() -> (K, C)>,
 }
 
@@ -1065,154 +1062,6 @@ where
     /// ```
     pub fn tx<'t, 'db>(&'t self, tx: &'t mut Transaction<'db>) -> TxTable<'t, 'db, K, V, C> {
         TxTable::new(tx.namespace(&self.ns), &self.schema)
-    }
-
-    /// The row whose value in the unique index `index` is `value`, or `None`. Only a
-    /// [`Unique`](crate::Unique) index compiles here; use [`find_by`](Self::find_by) for others.
-    ///
-    /// # Errors
-    /// [`UnknownIndex`](emdb_core::Error::UnknownIndex) if the table was not opened with
-    /// `index`; [`UnsupportedKey`](emdb_core::Error::UnsupportedKey) if `value` cannot be encoded
-    /// as a key; otherwise as [`get`](Self::get).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use emdb::{Emdb, Index, Table};
-    ///
-    /// let db = Emdb::open_in_memory();
-    /// let by_name = Index::unique("name", |name: &String| vec![name.clone()]);
-    /// let ids = Table::<u32, String>::options("ids").index(by_name.clone()).open(&db)?;
-    /// ids.insert(&7, &"ada".to_owned())?;
-    /// assert_eq!(ids.get_by(&by_name, "ada")?.as_deref(), Some("ada"));
-    /// assert_eq!(ids.get_by(&by_name, "bob")?, None);
-    /// # Ok::<(), emdb::Error>(())
-    /// ```
-    pub fn get_by<I, U, Q>(&self, index: &Index<V, I, U>, value: &Q) -> Result<Option<V>>
-    where
-        U: IsUnique,
-        I: Borrow<Q>,
-        Q: Serialize + ?Sized,
-    {
-        let first = self.find_by(index, value)?.next().transpose()?;
-        Ok(first.map(|(_, row)| row))
-    }
-
-    /// Every live row whose values in `index` include `value`, in primary-key order, as
-    /// `(key, row)` pairs. The rows are read when this is called.
-    ///
-    /// # Errors
-    /// [`UnknownIndex`](emdb_core::Error::UnknownIndex) if the table was not opened with
-    /// `index`; [`UnsupportedKey`](emdb_core::Error::UnsupportedKey) if `value` cannot be encoded
-    /// as a key. A row that does not decode is an error item.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use emdb::{Emdb, Index, Table};
-    ///
-    /// let db = Emdb::open_in_memory();
-    /// let by_even = Index::non_unique("even", |n: &u32| vec![n % 2 == 0]);
-    /// let t = Table::<u32, u32>::options("t").index(by_even.clone()).open(&db)?;
-    /// for n in [5, 2, 4] {
-    ///     t.insert(&n, &n)?;
-    /// }
-    /// let even: Vec<(u32, u32)> = t.find_by(&by_even, &true)?.collect::<Result<_, _>>()?;
-    /// assert_eq!(even, [(2, 2), (4, 4)]);
-    /// # Ok::<(), emdb::Error>(())
-    /// ```
-    pub fn find_by<I, U, Q>(&self, index: &Index<V, I, U>, value: &Q) -> Result<IndexIter<K, V>>
-    where
-        I: Borrow<Q>,
-        Q: Serialize + ?Sized,
-    {
-        let def = crate::index::lookup(&self.schema, index)?;
-        if let (true, Some(index_ns)) = (def.unique, &self.schema.indexes.ns) {
-            let entry = Indexes::<V>::unique_key(def, value)?;
-            let found = index_ns.get(&entry)?.map(|pk| (entry, pk)).into_iter().collect();
-            let rows = Indexes::resolve::<K, C>(&self.schema, def, found, |pk| self.ns.get(pk));
-            return Ok(IndexIter::new(rows));
-        }
-        self.scan(def, Indexes::<V>::exact(def, value)?)
-    }
-
-    /// Every live row with a value of `index` in `range`, in index-value order, then
-    /// primary-key order, as `(key, row)` pairs. A row with several values in the range comes
-    /// once per value. Bounds are encoded with the order-preserving key encoding: inclusive and
-    /// exclusive bounds, signed numbers, strings and tuples range as their [`Ord`].
-    ///
-    /// # Errors
-    /// As [`find_by`](Self::find_by).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use emdb::{Emdb, Index, Table};
-    ///
-    /// let db = Emdb::open_in_memory();
-    /// let by_score = Index::non_unique("score", |s: &i64| vec![*s]);
-    /// let t = Table::<String, i64>::options("t").index(by_score.clone()).open(&db)?;
-    /// for (name, score) in [("ada", 5), ("bob", -3), ("cy", 12)] {
-    ///     t.insert(name, &score)?;
-    /// }
-    /// let low: Vec<String> = t.range_by(&by_score, -10..=5)?.map(|r| r.map(|(k, _)| k)).collect::<Result<_, _>>()?;
-    /// assert_eq!(low, ["bob", "ada"]);
-    /// # Ok::<(), emdb::Error>(())
-    /// ```
-    #[expect(
-        clippy::needless_pass_by_value,
-        reason = "a range is passed by value, as to BTreeMap::range: `t.range_by(&i, 3..10)`"
-    )]
-    pub fn range_by<I, U, R>(&self, index: &Index<V, I, U>, range: R) -> Result<IndexIter<K, V>>
-    where
-        R: KeyRange<I>,
-    {
-        let def = crate::index::lookup(&self.schema, index)?;
-        match Indexes::<V>::bounds(def, &range)? {
-            Some(bounds) => self.scan(def, bounds),
-            None => Ok(IndexIter::new(Vec::new())),
-        }
-    }
-
-    /// The rows of the entries of `def` within `bounds`.
-    fn scan(&self, def: &IndexDef<V>, bounds: EntryBounds) -> Result<IndexIter<K, V>> {
-        let Some(index_ns) = &self.schema.indexes.ns else {
-            return Ok(IndexIter::new(Vec::new()));
-        };
-        let found = index_ns.range::<Vec<u8>, _>(bounds)?.collect::<Result<Vec<_>>>()?;
-        let rows = Indexes::resolve::<K, C>(&self.schema, def, found, |pk| self.ns.get(pk));
-        Ok(IndexIter::new(rows))
-    }
-
-    /// Checks every secondary index against the rows, under the writer lock: every live row
-    /// has exactly its entries and every entry points at a live row that has its value.
-    ///
-    /// # Errors
-    /// [`IndexEntryMismatch`](emdb_core::Error::IndexEntryMismatch) naming the first index that
-    /// disagrees, the first disagreement and how many there are; as [`get`](Self::get) for a
-    /// row that does not decode.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use emdb::{Emdb, Index, Table};
-    ///
-    /// let db = Emdb::open_in_memory();
-    /// let by_len = Index::non_unique("len", |s: &String| vec![s.len()]);
-    /// let t = Table::<u32, String>::options("t").index(by_len).open(&db)?;
-    /// t.insert(&1, &"abc".to_owned())?;
-    /// t.verify_indexes()?;
-    /// db.namespace("emdb.index.t")?.insert(b"junk", b"\x00")?;
-    /// assert!(t.verify_indexes().is_err());
-    /// # Ok::<(), emdb::Error>(())
-    /// ```
-    pub fn verify_indexes(&self) -> Result<()> {
-        if self.schema.indexes.ns.is_none() {
-            return Ok(());
-        }
-        self.db.transaction(|tx| {
-            self.schema.indexes.verify::<C>(&self.schema, &mut tx.namespace(&self.ns))
-        })
     }
 
     /// Rewrites every value of an older schema version in the declared version, reading each

@@ -10,8 +10,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::codec::{Codec, Postcard};
-use crate::index::{Change, EntryBounds, Index, IndexDef, IndexIter, Indexes, IsUnique};
-use crate::key::KeyRange;
+use crate::index::Change;
 use crate::record::Record;
 use crate::schema::Schema;
 use crate::store::Typed;
@@ -44,7 +43,7 @@ use crate::store::Typed;
 /// # Ok::<(), emdb::Error>(())
 /// ```
 pub struct TxTable<'t, 'db, K, V, C = Postcard> {
-    typed: Typed<'t, TxNamespace<'t, 'db>, K, V, C>,
+    pub(crate) typed: Typed<'t, TxNamespace<'t, 'db>, K, V, C>,
 }
 
 impl<K, V, C> fmt::Debug for TxTable<'_, '_, K, V, C> {
@@ -341,128 +340,6 @@ where
             Some(stored) => schema.decode_value::<C>(raw, &stored).map(Some),
             None => Ok(None),
         }
-    }
-
-    /// The row whose value in the unique index `index` is `value`, as this transaction sees
-    /// it (its own writes included).
-    ///
-    /// # Errors
-    /// As [`Table::get_by`](crate::Table::get_by).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use emdb::{Emdb, Index, Table};
-    ///
-    /// let db = Emdb::open_in_memory();
-    /// let by_name = Index::unique("name", |name: &String| vec![name.clone()]);
-    /// let t = Table::<u32, String>::options("t").index(by_name.clone()).open(&db)?;
-    /// let found = db.transaction(|tx| {
-    ///     t.tx(tx).insert(&1, &"ada".to_owned())?;
-    ///     t.tx(tx).get_by(&by_name, "ada")
-    /// })?;
-    /// assert_eq!(found.as_deref(), Some("ada"));
-    /// # Ok::<(), emdb::Error>(())
-    /// ```
-    pub fn get_by<I, U, Q>(&mut self, index: &Index<V, I, U>, value: &Q) -> Result<Option<V>>
-    where
-        U: IsUnique,
-        I: Borrow<Q>,
-        Q: Serialize + ?Sized,
-    {
-        let first = self.find_by(index, value)?.next().transpose()?;
-        Ok(first.map(|(_, row)| row))
-    }
-
-    /// Every live row whose values in `index` include `value`, in primary-key order, as this
-    /// transaction sees them.
-    ///
-    /// # Errors
-    /// As [`Table::find_by`](crate::Table::find_by).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use emdb::{Emdb, Index, Table};
-    ///
-    /// let db = Emdb::open_in_memory();
-    /// let by_len = Index::non_unique("len", |s: &String| vec![s.len()]);
-    /// let t = Table::<u32, String>::options("t").index(by_len.clone()).open(&db)?;
-    /// t.insert(&1, &"abc".to_owned())?;
-    /// let n = db.transaction(|tx| {
-    ///     t.tx(tx).insert(&2, &"xyz".to_owned())?;
-    ///     Ok(t.tx(tx).find_by(&by_len, &3)?.count())
-    /// })?;
-    /// assert_eq!(n, 2);
-    /// # Ok::<(), emdb::Error>(())
-    /// ```
-    pub fn find_by<I, U, Q>(&mut self, index: &Index<V, I, U>, value: &Q) -> Result<IndexIter<K, V>>
-    where
-        I: Borrow<Q>,
-        Q: Serialize + ?Sized,
-    {
-        let schema = self.typed.schema();
-        let def = crate::index::lookup(schema, index)?;
-        if let (true, Some(index_ns)) = (def.unique, &schema.indexes.ns) {
-            let entry = Indexes::<V>::unique_key(def, value)?;
-            let rows = self.typed.store_mut();
-            let found = rows.namespace(index_ns).get(&entry)?.map(|pk| (entry, pk));
-            let rows = Indexes::resolve::<K, C>(schema, def, found.into_iter().collect(), |pk| {
-                rows.get(pk)
-            });
-            return Ok(IndexIter::new(rows));
-        }
-        self.scan(def, Indexes::<V>::exact(def, value)?)
-    }
-
-    /// Every live row with a value of `index` in `range`, in index-value order, then
-    /// primary-key order, as this transaction sees them.
-    ///
-    /// # Errors
-    /// As [`Table::range_by`](crate::Table::range_by).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use emdb::{Emdb, Index, Table};
-    ///
-    /// let db = Emdb::open_in_memory();
-    /// let by_n = Index::non_unique("n", |n: &u64| vec![*n]);
-    /// let t = Table::<u64, u64>::options("t").index(by_n.clone()).open(&db)?;
-    /// let n = db.transaction(|tx| {
-    ///     for k in 0..20 {
-    ///         t.tx(tx).insert(&k, &k)?;
-    ///     }
-    ///     Ok(t.tx(tx).range_by(&by_n, 10..20)?.count())
-    /// })?;
-    /// assert_eq!(n, 10);
-    /// # Ok::<(), emdb::Error>(())
-    /// ```
-    #[expect(
-        clippy::needless_pass_by_value,
-        reason = "a range is passed by value, as to BTreeMap::range"
-    )]
-    pub fn range_by<I, U, R>(&mut self, index: &Index<V, I, U>, range: R) -> Result<IndexIter<K, V>>
-    where
-        R: KeyRange<I>,
-    {
-        let schema = self.typed.schema();
-        let def = crate::index::lookup(schema, index)?;
-        match Indexes::<V>::bounds(def, &range)? {
-            Some(bounds) => self.scan(def, bounds),
-            None => Ok(IndexIter::new(Vec::new())),
-        }
-    }
-
-    /// The rows of the entries of `def` within `bounds`, as the transaction sees them.
-    fn scan(&mut self, def: &IndexDef<V>, bounds: EntryBounds) -> Result<IndexIter<K, V>> {
-        let schema = self.typed.schema();
-        let Some(index_ns) = &schema.indexes.ns else { return Ok(IndexIter::new(Vec::new())) };
-        let rows = self.typed.store_mut();
-        let found =
-            rows.namespace(index_ns).range::<Vec<u8>, _>(bounds)?.collect::<Result<Vec<_>>>()?;
-        let rows = Indexes::resolve::<K, C>(schema, def, found, |pk| rows.get(pk));
-        Ok(IndexIter::new(rows))
     }
 
     /// The stored bytes under an encoded key, as the transaction sees them.

@@ -20,6 +20,21 @@ pub struct Account {
     pub id: u64,
     /// Not part of the key.
     pub balance: i64,
+    /// A unique index whose `by_` method is never called.
+    #[emdb(index(unique))]
+    pub iban: String,
+    /// A multi-valued index.
+    #[emdb(index)]
+    pub labels: Vec<String>,
+}
+
+/// A private record with indexed private fields, never queried.
+#[derive(Serialize, Deserialize, Record)]
+struct Hidden {
+    #[emdb(key)]
+    id: u64,
+    #[emdb(index)]
+    parent: Option<u64>,
 }
 
 /// The previous version of `Ledger`.
@@ -115,7 +130,7 @@ fn both_derives_compile_warning_free_and_work() {
     assert_eq!((loaded.sku, loaded.name, loaded.price), ("p".into(), "Pen".into(), Some(2)));
     assert_eq!((loaded.dims.width, loaded.dims.height), (1, 2));
     assert_eq!(Product::focus(&db, "p").dims().width().get().unwrap(), Some(1));
-    let account = Account { org: "o".into(), id: 1, balance: -5 };
+    let account = Account { org: "o".into(), id: 1, balance: -5, iban: "x".into(), labels: vec![] };
     assert_eq!(account.key(), ("o".to_owned(), 1));
     assert_eq!(account.balance, -5);
     assert_eq!(private::Hidden(3).key(), 3);

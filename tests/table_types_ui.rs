@@ -10,6 +10,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 #[test]
-fn a_table_whose_key_borrows_does_not_compile() {
+fn table_type_mistakes_do_not_compile() {
     trybuild::TestCases::new().compile_fail("tests/ui_table/*.rs");
 }

@@ -86,6 +86,47 @@ pub enum Error {
     )]
     WriteInTransaction,
 
+    /// A write would give two rows of a table the same value in a unique secondary index. The
+    /// whole transaction (or single write) is refused: nothing it wrote is kept.
+    #[error(
+        "unique index {index:?} of table {table:?} already holds the value {value} (for the row with key {existing}); nothing was written: give this row another value, or change or remove that row first"
+    )]
+    UniqueViolation {
+        /// The table.
+        table: String,
+        /// The unique index.
+        index: String,
+        /// The value, as JSON (the raw key bytes in hex when it does not decode).
+        value: String,
+        /// The key of the row that holds the value, as JSON (or hex bytes).
+        existing: String,
+    },
+
+    /// A secondary index was named that the table was not opened with.
+    #[error(
+        "table {table:?} has no secondary index {index:?}; declare it when opening the table (TableOptions::index or #[emdb(index)]) and open the table again"
+    )]
+    UnknownIndex {
+        /// The table.
+        table: String,
+        /// The index asked for.
+        index: String,
+    },
+
+    /// `Table::verify_indexes` (in the typed layer) found a secondary index that disagrees with its
+    /// table's rows: a missing entry, an extra entry, or an entry for a row that is gone.
+    #[error(
+        "secondary index {index:?} of table {table:?} disagrees with the table: {detail}; something wrote to the index namespace directly: rebuild the index by opening the table once without it and then with it again"
+    )]
+    IndexEntryMismatch {
+        /// The table.
+        table: String,
+        /// The index.
+        index: String,
+        /// The first disagreement found, and how many there are.
+        detail: String,
+    },
+
     /// A watcher's queue had no room for `missed` commits (it was not received from fast
     /// enough); they are gone for this watcher, which goes on with the next commit.
     #[error(

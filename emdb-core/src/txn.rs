@@ -258,6 +258,31 @@ impl std::fmt::Debug for TxNamespace<'_, '_> {
     }
 }
 
+impl<'db> TxNamespace<'_, 'db> {
+    /// A view of the same transaction onto namespace `ns`: what it writes commits with this
+    /// view's writes, atomically. The typed layer keeps a table's secondary indexes in step with
+    /// its rows through it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use emdb::Emdb;
+    ///
+    /// let db = Emdb::open_in_memory();
+    /// let (rows, index) = (db.namespace("rows")?, db.namespace("rows_by_name")?);
+    /// db.transaction(|tx| {
+    ///     let mut view = tx.namespace(&rows);
+    ///     view.insert("1", "ada")?;
+    ///     view.namespace(&index).insert("ada", "1")
+    /// })?;
+    /// assert_eq!(index.get("ada")?, Some(b"1".to_vec()));
+    /// # Ok::<(), emdb::Error>(())
+    /// ```
+    pub fn namespace(&mut self, ns: &Namespace) -> TxNamespace<'_, 'db> {
+        TxNamespace { tx: &mut *self.tx, ns: Arc::clone(&ns.ns) }
+    }
+}
+
 impl TxNamespace<'_, '_> {
     /// The committed entries of this view's namespace within `lower..upper`, as the writer lock
     /// keeps them (unexpired, in key order).

@@ -84,6 +84,8 @@ pub(crate) struct ContainerOpts {
 pub(crate) struct FieldOpts {
     pub(crate) key: Option<Span>,
     pub(crate) index: Option<Span>,
+    /// `index(unique)`: the index is unique.
+    pub(crate) unique: bool,
     pub(crate) rename: Option<Spanned<String>>,
     pub(crate) default: Option<Span>,
     pub(crate) group: Option<Span>,
@@ -388,6 +390,21 @@ fn parse_field(attrs: &[Attribute], errors: &mut Errors) -> FieldOpts {
                     if let Some(span) = flag(&meta, errors)? {
                         set_once(&mut opts.key, span, &meta, errors);
                     }
+                }
+                "index" if meta.input.peek(syn::token::Paren) => {
+                    set_once(&mut opts.index, meta.path.span(), &meta, errors);
+                    meta.parse_nested_meta(|inner| {
+                        if inner.path.is_ident("unique") && inner.input.is_empty() {
+                            opts.unique = true;
+                        } else {
+                            errors.at(
+                                inner.path.span(),
+                                "`index` takes only `unique`: `#[emdb(index)]` or `#[emdb(index(unique))]`",
+                            );
+                            skip_value(&inner)?;
+                        }
+                        Ok(())
+                    })?;
                 }
                 "index" => {
                     if let Some(span) = flag(&meta, errors)? {

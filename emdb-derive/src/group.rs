@@ -176,7 +176,7 @@ fn validate_field<'a>(field: &'a Field<'a>, derive: Derive, errors: &mut Errors)
         (None, None) => field.member_name(),
     };
     if let Some(span) = opts.index {
-        errors.at(span, crate::INDEX_NOT_IMPLEMENTED);
+        errors.at(span, crate::INDEX_ON_GROUP);
     }
     let stored = if let Some(key) = opts.key {
         if derive == Derive::GroupFields {

@@ -19,8 +19,8 @@ use syn::{DeriveInput, parse_macro_input};
 
 use crate::attr::Derive;
 
-/// The error for `#[emdb(index)]`, which is reserved for secondary indexes.
-const INDEX_NOT_IMPLEMENTED: &str = "#[emdb(index)] is reserved for secondary indexes, which are not implemented yet; remove it for now";
+/// The error for `#[emdb(index)]` on a group's field: secondary indexes are a table feature.
+const INDEX_ON_GROUP: &str = "#[emdb(index)] declares a secondary index of a #[derive(Record)] table; a group's fields are raw entries without indexes: remove it, or store the struct as a Record";
 
 /// Implements `emdb::Record`: a struct stored whole, as one value, in a typed table.
 ///

@@ -2,9 +2,10 @@
 //! table name, the codec and the schema version).
 
 use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
-use syn::DeriveInput;
+use quote::{format_ident, quote, quote_spanned};
+use syn::ext::IdentExt as _;
 use syn::spanned::Spanned as _;
+use syn::{DeriveInput, GenericArgument, PathArguments, Type};
 
 use crate::attr::{self, Derive, Field, Input};
 use crate::case::snake_case;
@@ -43,8 +44,13 @@ fn validate<'a>(input: Input<'a>, errors: &mut Errors) -> Record<'a> {
     }
     for field in &input.fields {
         let opts = &field.opts;
-        if let Some(span) = opts.index {
-            errors.at(span, crate::INDEX_NOT_IMPLEMENTED);
+        if let Some(span) = opts.index
+            && field.ident.is_none()
+        {
+            errors.at(
+                span,
+                "a secondary index is named after its field, and this field has no name; index a field of a struct with named fields",
+            );
         }
         if let Some(rename) = &opts.rename {
             errors.at(
@@ -136,7 +142,26 @@ fn expand(record: &Record<'_>) -> TokenStream {
         let types = keys.iter().map(|field| field.ty);
         (quote!((#(#types,)*)), quote!((#(#clones,)*)))
     };
+    let (index_fns, declares) = indexes(record, &krate);
+    let index_impl = (!index_fns.is_empty()).then(|| {
+        quote! {
+            #[automatically_derived]
+            impl #impl_generics #ident #type_generics #where_clause {
+                #(#index_fns)*
+            }
+        }
+    });
+    let indexes_fn = (!declares.is_empty()).then(|| {
+        quote! {
+            fn indexes(
+                options: #krate::TableOptions<Self::Key, Self, Self::Codec>,
+            ) -> #krate::TableOptions<Self::Key, Self, Self::Codec> {
+                options #(.index(#declares))*
+            }
+        }
+    });
     quote! {
+        #index_impl
         #[automatically_derived]
         impl #impl_generics #krate::Record for #ident #type_generics #where_clause {
             type Key = #key_type;
@@ -147,8 +172,75 @@ fn expand(record: &Record<'_>) -> TokenStream {
                 #key_value
             }
             #upgrades
+            #indexes_fn
         }
     }
+}
+
+/// How a field's values become index values.
+enum Many<'a> {
+    /// The field itself: one value.
+    One(&'a Type),
+    /// `Vec<T>`: one value per element.
+    Each(&'a Type),
+    /// `Option<T>`: the value if `Some`.
+    Some(&'a Type),
+}
+
+/// Reads `Vec<T>` and `Option<T>` (by the last path segment, as written).
+fn many(ty: &Type) -> Many<'_> {
+    if let Type::Path(path) = ty
+        && path.qself.is_none()
+        && let Some(last) = path.path.segments.last()
+        && let PathArguments::AngleBracketed(args) = &last.arguments
+        && let [GenericArgument::Type(inner)] = args.args.iter().collect::<Vec<_>>().as_slice()
+    {
+        if last.ident == "Vec" {
+            return Many::Each(inner);
+        }
+        if last.ident == "Option" {
+            return Many::Some(inner);
+        }
+    }
+    Many::One(ty)
+}
+
+/// The `by_<field>()` constructors and the calls that declare them.
+fn indexes(record: &Record<'_>, krate: &syn::Path) -> (Vec<TokenStream>, Vec<TokenStream>) {
+    let input = &record.input;
+    let vis = input.vis;
+    let mut fns = Vec::new();
+    let mut declares = Vec::new();
+    for field in &input.fields {
+        let (Some(span), Some(ident)) = (field.opts.index, field.ident) else { continue };
+        let name = ident.unraw().to_string();
+        let by = format_ident!("by_{}", name, span = ident.span());
+        let (value, keys) = match many(field.ty) {
+            Many::One(ty) => (ty, quote!(::std::vec![::core::clone::Clone::clone(&row.#ident)])),
+            Many::Each(ty) => (ty, quote!(::core::clone::Clone::clone(&row.#ident))),
+            Many::Some(ty) => (
+                ty,
+                quote!(::core::iter::Iterator::collect(::core::iter::Iterator::cloned(
+                    ::core::option::Option::iter(&row.#ident)
+                ))),
+            ),
+        };
+        let (marker, constructor, kind) = if field.opts.unique {
+            (quote!(#krate::Unique), quote!(unique), "unique index")
+        } else {
+            (quote!(#krate::NonUnique), quote!(non_unique), "index")
+        };
+        let doc = format!("The secondary {kind} on `{name}`, declared by `#[emdb(index)]`.");
+        fns.push(quote_spanned! {span=>
+            #[doc = #doc]
+            #[allow(dead_code)]
+            #vis fn #by() -> #krate::Index<Self, #value, #marker> {
+                #krate::Index::#constructor(#name, |row: &Self| #keys)
+            }
+        });
+        declares.push(quote!(Self::#by()));
+    }
+    (fns, declares)
 }
 
 #[cfg(test)]
@@ -213,14 +305,13 @@ mod tests {
             struct T { #[emdb(index)] a: String, #[emdb(rename = "b", default, group)] b: u8 }
         };
         let message = error(&input);
-        assert_eq!(message.lines().count(), 6, "{message}");
+        assert_eq!(message.lines().count(), 5, "{message}");
         let long = "t".repeat(MAX_TABLE_NAME_LEN + 1);
         let input: DeriveInput = syn::parse_quote! {
             #[emdb(table = #long)]
             struct T { #[emdb(key)] a: String }
         };
         assert!(error(&input).contains("at most 244 bytes"));
-        assert!(message.contains("not implemented yet"), "{message}");
         assert!(message.contains("needs a key"), "{message}");
     }
 }

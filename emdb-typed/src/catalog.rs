@@ -16,6 +16,17 @@
 //!                           (None: the type could not be traced)
 //! ```
 //!
+//! Format 3 is format 2 followed by the table's declared secondary indexes, written only when
+//! the table declares at least one (so a table without indexes stays readable by programs that
+//! read format 2):
+//!
+//! ```text
+//! 0       1     catalog format, 3
+//! 1       ...   the format-2 fields, as above
+//! ...     rest  postcard 1.x of indexes: Vec<(String, bool)>, each index's name and whether it
+//!               is unique, in declaration order
+//! ```
+//!
 //! `Shape` is the postcard encoding of `crate::shape::Shape` (an enum: varint variant index,
 //! then its content; variants are only ever appended).
 //!
@@ -42,8 +53,10 @@ pub const TABLE_NAMESPACE_PREFIX: &str = "emdb.table.";
 /// The longest table name, in bytes: the core's 255-byte namespace limit minus the prefix.
 pub const MAX_TABLE_NAME_LEN: usize = 255 - TABLE_NAMESPACE_PREFIX.len();
 
-/// The first byte of catalog values written by this version.
+/// The first byte of catalog values of tables without secondary indexes.
 const CATALOG_FORMAT: u8 = 2;
+/// The first byte of catalog values of tables with secondary indexes.
+const INDEXED_FORMAT: u8 = 3;
 /// The first byte of catalog values written by emdb 0.1 (type names, no shapes).
 const LEGACY_FORMAT: u8 = 1;
 
@@ -54,6 +67,10 @@ pub(crate) struct Entry {
     pub(crate) key: Option<Shape>,
     pub(crate) newest: u32,
     pub(crate) versions: Vec<(u32, Option<Shape>)>,
+    /// The declared secondary indexes: name and uniqueness. Written after the other fields, in
+    /// format 3 only.
+    #[serde(skip)]
+    pub(crate) indexes: Vec<(String, bool)>,
 }
 
 /// A format-1 entry.
@@ -71,7 +88,7 @@ enum CatalogError {
     #[error("the catalog entry is empty")]
     Empty,
     #[error(
-        "the catalog entry has format {0}, but this program reads formats {LEGACY_FORMAT} and {CATALOG_FORMAT}; open the database with a newer emdb"
+        "the catalog entry has format {0}, but this program reads formats {LEGACY_FORMAT} to {INDEXED_FORMAT}; open the database with a newer emdb"
     )]
     UnknownFormat(u8),
 }
@@ -102,9 +119,16 @@ impl Entry {
     }
 
     fn encode(&self, table: &str) -> Result<Vec<u8>> {
-        let mut out = vec![CATALOG_FORMAT];
-        Postcard::encode_into(self, &mut out)
-            .map_err(|source| Error::Encode { table: table.to_owned(), source })?;
+        let format = if self.indexes.is_empty() { CATALOG_FORMAT } else { INDEXED_FORMAT };
+        let mut out = vec![format];
+        let mut encode = || -> Result<(), BoxError> {
+            Postcard::encode_into(self, &mut out)?;
+            if format == INDEXED_FORMAT {
+                Postcard::encode_into(&self.indexes, &mut out)?;
+            }
+            Ok(())
+        };
+        encode().map_err(|source| Error::Encode { table: table.to_owned(), source })?;
         Ok(out)
     }
 }
@@ -117,6 +141,11 @@ impl Stored {
                 Some((&CATALOG_FORMAT, rest)) => {
                     Ok(Stored { entry: Postcard::decode(rest)?, legacy: false })
                 }
+                Some((&INDEXED_FORMAT, rest)) => {
+                    let (mut entry, rest): (Entry, _) = postcard::take_from_bytes(rest)?;
+                    entry.indexes = Postcard::decode(rest)?;
+                    Ok(Stored { entry, legacy: false })
+                }
                 Some((&LEGACY_FORMAT, rest)) => {
                     let old: LegacyEntry = Postcard::decode(rest)?;
                     let entry = Entry {
@@ -124,6 +153,7 @@ impl Stored {
                         key: None,
                         newest: old.version,
                         versions: vec![(old.version, None)],
+                        indexes: Vec::new(),
                     };
                     Ok(Stored { entry, legacy: true })
                 }
@@ -178,6 +208,7 @@ impl Declared<'_> {
             key: self.key.clone(),
             newest: self.version,
             versions: vec![(self.version, self.value.clone())],
+            indexes: Vec::new(),
         }
     }
 }
@@ -397,6 +428,34 @@ pub(crate) fn register(db: &Emdb, table: &str, declared: &Declared<'_>) -> Resul
     })
 }
 
+/// Runs `sync` in one transaction with the table's catalog entry and records the index set it
+/// returns, if it differs from the recorded one: the build or drop of index entries commits
+/// with the record of the declared set, or not at all. `sync` gets the transaction and the
+/// recorded set.
+pub(crate) fn record_indexes(
+    db: &Emdb,
+    table: &str,
+    sync: impl Fn(&mut emdb_core::Transaction<'_>, &[(String, bool)]) -> Result<Vec<(String, bool)>>,
+) -> Result<()> {
+    let catalog = db.namespace(CATALOG_NAMESPACE)?;
+    db.transaction(|tx| {
+        let found = tx.namespace(&catalog).get(table)?;
+        let Some(Stored { mut entry, .. }) =
+            found.map(|bytes| Stored::decode(table, &bytes)).transpose()?
+        else {
+            return Err(Error::Internal {
+                detail: format!("table {table:?} has no catalog entry after it was registered"),
+            });
+        };
+        let declared = sync(tx, &entry.indexes)?;
+        if declared != entry.indexes {
+            entry.indexes = declared;
+            tx.namespace(&catalog).insert_with_ttl(table, entry.encode(table)?, Ttl::Never)?;
+        }
+        Ok(())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -407,6 +466,7 @@ mod tests {
             key: Some(Shape::U64),
             newest: 300,
             versions: vec![(300, Some(Shape::Str))],
+            indexes: Vec::new(),
         }
     }
 
@@ -439,17 +499,40 @@ mod tests {
         assert!(stored.legacy);
         assert_eq!(
             stored.entry,
-            Entry { codec: "json".into(), key: None, newest: 2, versions: vec![(2, None)] }
+            Entry {
+                codec: "json".into(),
+                key: None,
+                newest: 2,
+                versions: vec![(2, None)],
+                indexes: Vec::new()
+            }
         );
     }
 
     #[test]
     fn an_unknown_format_or_empty_entry_is_a_decode_error() {
         let mut bytes = entry().encode("users").unwrap();
-        bytes[0] = 3;
+        bytes[0] = 4;
         let err = Stored::decode("users", &bytes).unwrap_err();
-        assert!(err.to_string().contains("format 3"), "{err}");
+        assert!(err.to_string().contains("format 4"), "{err}");
         assert!(matches!(Stored::decode("users", &[]), Err(Error::Decode { .. })));
+    }
+
+    #[test]
+    fn a_table_with_indexes_is_format_3_with_the_index_set_after_the_format_2_fields() {
+        let plain = entry().encode("users").unwrap();
+        let mut indexed = entry();
+        indexed.indexes = vec![("email".into(), true), ("team".into(), false)];
+        let bytes = indexed.encode("users").unwrap();
+        assert_eq!(bytes[0], 3);
+        assert_eq!(bytes[1..plain.len()], plain[1..]);
+        let mut tail = vec![2, 5];
+        tail.extend_from_slice(b"email");
+        tail.extend_from_slice(&[1, 4]);
+        tail.extend_from_slice(b"team");
+        tail.push(0);
+        assert_eq!(bytes[plain.len()..], tail);
+        assert_eq!(Stored::decode("users", &bytes).unwrap().entry, indexed);
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Writes of a typed table that depend on what is stored: insert-if-absent, compare-and-swap,
 //! get-or-insert and a new TTL for a live row, each atomic as its raw counterpart on
-//! [`Namespace`](emdb_core::Namespace) is.
+//! [`Namespace`](emdb_core::Namespace) is. A table with secondary indexes runs each as one
+//! transaction through [`TxTable`](crate::TxTable), so that its index entries change with the
+//! row (and take the row's new TTL).
 
 use std::borrow::Borrow;
 
@@ -35,6 +37,16 @@ where
         K: Borrow<Q>,
         Q: Serialize + ?Sized,
     {
+        if !self.schema.indexes.is_empty() {
+            return self.db.transaction(|tx| {
+                let mut t = self.tx(tx);
+                if t.contains_key(key)? {
+                    return Ok(false);
+                }
+                t.insert(key, value)?;
+                Ok(true)
+            });
+        }
         let raw = self.schema.encode_key(key)?;
         self.ns.insert_if_absent(raw, self.schema.encode_value::<C>(value)?)
     }
@@ -66,6 +78,20 @@ where
         Q: Serialize + ?Sized,
         V: PartialEq,
     {
+        if !self.schema.indexes.is_empty() {
+            return self.db.transaction(|tx| {
+                let mut t = self.tx(tx);
+                let current = t.get(key)?;
+                if current.as_ref() != expected {
+                    return Ok(Err(CompareAndSwapError { current }));
+                }
+                match new {
+                    Some(row) => t.insert(key, row)?,
+                    None => drop(t.remove(key)?),
+                }
+                Ok(Ok(()))
+            });
+        }
         let raw = self.schema.encode_key(key)?;
         let new = new.map(|v| self.schema.encode_value::<C>(v)).transpose()?;
         loop {
@@ -103,6 +129,20 @@ where
         K: Borrow<Q>,
         Q: Serialize + ?Sized,
     {
+        if !self.schema.indexes.is_empty() {
+            if let Some(row) = self.get(key)? {
+                return Ok(row);
+            }
+            return self.db.transaction(|tx| {
+                let mut t = self.tx(tx);
+                if let Some(row) = t.get(key)? {
+                    return Ok(row);
+                }
+                let row = f();
+                t.insert(key, &row)?;
+                Ok(row)
+            });
+        }
         let raw = self.schema.encode_key(key)?;
         let stored =
             self.ns.try_get_or_insert_with(&raw, || self.schema.encode_value::<C>(&f()))?;
@@ -119,6 +159,14 @@ where
         K: Borrow<Q>,
         Q: Serialize + ?Sized,
     {
+        if !self.schema.indexes.is_empty() {
+            return self.db.transaction(|tx| {
+                let mut t = self.tx(tx);
+                let Some(row) = t.get(key)? else { return Ok(false) };
+                t.insert_with_ttl(key, &row, ttl)?;
+                Ok(true)
+            });
+        }
         self.ns.expire(self.schema.encode_key(key)?, ttl)
     }
 }

@@ -4,6 +4,10 @@
 //! * [`Table`] stores keys of type `K` and values of type `V` with codec `C` in a core namespace
 //!   of its own; [`TableIter`] iterates it in key order and [`TxTable`] uses it inside a
 //!   transaction. [`Record`] lets a value type name its table and key.
+//! * [`Index`] is a secondary index: a name and a key function over rows, [`Unique`] or
+//!   [`NonUnique`]; declared with [`TableOptions::index`] (or `#[emdb(index)]`), queried with
+//!   [`Table::get_by`], [`Table::find_by`] and [`Table::range_by`] ([`IndexIter`]), its entries
+//!   kept in the core namespace `emdb.index.<table>` in the row's commit.
 //! * [`key`] encodes keys so that their bytes sort like the values ([`key::encode`],
 //!   [`key::decode`]); [`key::KeyRange`] and [`key::BoundedBy`] say which ranges and bound types
 //!   a table's [`range`](Table::range) takes.
@@ -18,7 +22,8 @@
 //!   prefix (`#[derive(Group)]`, `#[derive(GroupFields)]`), with a typed [`FieldFocus`] per field.
 //!
 //! Core namespace names that start with `emdb.` are reserved for this crate: table `users` lives
-//! in `emdb.table.users`, and the catalog of tables in `emdb.tables` (see
+//! in `emdb.table.users`, its index entries in `emdb.index.users`, and the catalog of tables in
+//! `emdb.tables` (see
 //! [`Table`'s storage layout](Table#storage-layout-the-escape-hatch)).
 //!
 //! # Examples
@@ -41,6 +46,8 @@ mod conditional;
 mod dynamic;
 mod group;
 mod header;
+mod index;
+mod index_query;
 mod info;
 mod iter;
 pub mod key;
@@ -62,6 +69,9 @@ pub use codec::Json;
 pub use codec::{Codec, Postcard, codec_name};
 pub use group::{FieldFocus, FieldReader, FieldWriter, Group, GroupFields, GroupIter, GroupPath};
 pub use header::{Header, MAX_HEADER_LEN, read_header, write_header};
+pub use index::{
+    INDEX_NAMESPACE_PREFIX, Index, IndexIter, IsUnique, NonUnique, Unique, Uniqueness,
+};
 pub use info::TableInfo;
 pub use iter::TableIter;
 pub use record::Record;

@@ -110,6 +110,45 @@ pub trait Record: Serialize + DeserializeOwned + Sized + 'static {
     ) -> TableOptions<Self::Key, Self, Self::Codec> {
         options
     }
+    /// Declares the record's secondary indexes on the options [`table`](Self::table) opens
+    /// with; none by default. `#[derive(Record)]` declares one per `#[emdb(index)]` field.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use emdb::{Emdb, Index, Postcard, Record, TableOptions, Unique};
+    /// use serde::{Deserialize, Serialize};
+    ///
+    /// #[derive(Serialize, Deserialize)]
+    /// struct User { id: u64, email: String }
+    ///
+    /// impl User {
+    ///     fn by_email() -> Index<User, String, Unique> {
+    ///         Index::unique("email", |u: &User| vec![u.email.clone()])
+    ///     }
+    /// }
+    ///
+    /// impl Record for User {
+    ///     type Key = u64;
+    ///     type Codec = Postcard;
+    ///     const TABLE: &'static str = "users";
+    ///     fn key(&self) -> u64 { self.id }
+    ///     fn indexes(options: TableOptions<u64, Self, Postcard>) -> TableOptions<u64, Self, Postcard> {
+    ///         options.index(Self::by_email())
+    ///     }
+    /// }
+    ///
+    /// let db = Emdb::open_in_memory();
+    /// let users = User::table(&db)?;
+    /// users.put(&User { id: 1, email: "a@b.c".into() })?;
+    /// assert_eq!(users.get_by(&User::by_email(), "a@b.c")?.map(|u| u.id), Some(1));
+    /// # Ok::<(), emdb::Error>(())
+    /// ```
+    fn indexes(
+        options: TableOptions<Self::Key, Self, Self::Codec>,
+    ) -> TableOptions<Self::Key, Self, Self::Codec> {
+        options
+    }
     /// Opens (or creates) the record's table, declaring schema version [`VERSION`](Self::VERSION)
     /// with the [`upgrades`](Self::upgrades).
     ///
@@ -122,6 +161,6 @@ pub trait Record: Serialize + DeserializeOwned + Sized + 'static {
     /// declared a newer version; [`InvalidNamespace`](emdb_core::Error::InvalidNamespace) for an
     /// invalid table name.
     fn table(db: &Emdb) -> Result<Table<Self::Key, Self, Self::Codec>> {
-        Self::upgrades(Table::options(Self::TABLE).version(Self::VERSION)).open(db)
+        Self::indexes(Self::upgrades(Table::options(Self::TABLE).version(Self::VERSION))).open(db)
     }
 }

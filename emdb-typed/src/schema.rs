@@ -15,6 +15,7 @@ use crate::catalog::Probe;
 use crate::codec::{Codec, decode_shaped, human_readable};
 use crate::dynamic::{Value, from_value, to_value};
 use crate::header::{Header, check_header, encode_framed};
+use crate::index::Indexes;
 use crate::key;
 use crate::shape::Shape;
 
@@ -62,6 +63,8 @@ pub(crate) struct Schema<V> {
     pub(crate) steps: BTreeMap<u32, Step>,
     /// Prints a stored key as the table's key type, when it decodes.
     pub(crate) key_text: fn(&[u8]) -> Option<String>,
+    /// The declared secondary indexes.
+    pub(crate) indexes: Arc<Indexes<V>>,
     pub(crate) types: PhantomData<fn() -> V>,
 }
 
@@ -73,6 +76,7 @@ impl<V> Clone for Schema<V> {
             shapes: self.shapes.clone(),
             steps: self.steps.clone(),
             key_text: self.key_text,
+            indexes: Arc::clone(&self.indexes),
             types: PhantomData,
         }
     }

@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::codec::{Codec, Postcard};
+use crate::index::{EntryBounds, Index, IndexDef, IndexIter, Indexes, IsUnique, lookup};
 use crate::iter::TableIter;
 use crate::key::KeyRange;
 use crate::schema::Schema;
@@ -37,6 +38,8 @@ use crate::table::Table;
 /// ```
 pub struct TableSnapshot<K, V, C = Postcard> {
     snapshot: Snapshot,
+    /// The table's secondary-index entries at the same commit (`None`: no index declared).
+    index: Option<Snapshot>,
     schema: Arc<Schema<V>>,
     types: PhantomData<fn() -> (K, C)>,
 }
@@ -53,13 +56,18 @@ where
     V: Serialize + DeserializeOwned + 'static,
     C: Codec,
 {
-    /// A consistent, read-only view of the table as it is now, for many reads that must agree.
+    /// A consistent, read-only view of the table (and of its secondary indexes, at the same
+    /// commit) as it is now, for many reads that must agree.
     pub fn snapshot(&self) -> TableSnapshot<K, V, C> {
-        TableSnapshot {
-            snapshot: self.ns.snapshot(),
-            schema: Arc::clone(&self.schema),
-            types: PhantomData,
-        }
+        let (snapshot, index) = match &self.schema.indexes.ns {
+            Some(index_ns) => {
+                let mut both = Snapshot::together(&[&self.ns, index_ns]).into_iter();
+                let rows = both.next().unwrap_or_else(|| self.ns.snapshot());
+                (rows, both.next())
+            }
+            None => (self.ns.snapshot(), None),
+        };
+        TableSnapshot { snapshot, index, schema: Arc::clone(&self.schema), types: PhantomData }
     }
 }
 
@@ -132,6 +140,72 @@ where
     pub fn range<R: KeyRange<K>>(&self, range: R) -> Result<TableIter<K, V, C>> {
         let bounds = encoded_bounds(&self.schema, &range)?;
         Ok(TableIter::new(self.snapshot.range::<Vec<u8>, _>(bounds)?, Arc::clone(&self.schema)))
+    }
+
+    /// The row whose value in the unique index `index` is `value` in the snapshot; see
+    /// [`Table::get_by`].
+    ///
+    /// # Errors
+    /// As [`Table::get_by`].
+    pub fn get_by<I, U, Q>(&self, index: &Index<V, I, U>, value: &Q) -> Result<Option<V>>
+    where
+        U: IsUnique,
+        I: Borrow<Q>,
+        Q: Serialize + ?Sized,
+    {
+        let first = self.find_by(index, value)?.next().transpose()?;
+        Ok(first.map(|(_, row)| row))
+    }
+
+    /// Every row of the snapshot whose values in `index` include `value`, in primary-key
+    /// order; see [`Table::find_by`].
+    ///
+    /// # Errors
+    /// As [`Table::find_by`].
+    pub fn find_by<I, U, Q>(&self, index: &Index<V, I, U>, value: &Q) -> Result<IndexIter<K, V>>
+    where
+        I: Borrow<Q>,
+        Q: Serialize + ?Sized,
+    {
+        let def = lookup(&self.schema, index)?;
+        if def.unique
+            && let Some(entries) = &self.index
+        {
+            let entry = Indexes::<V>::unique_key(def, value)?;
+            let found = entries.get(&entry)?.map(|pk| (entry, pk)).into_iter().collect();
+            let rows =
+                Indexes::resolve::<K, C>(&self.schema, def, found, |pk| self.snapshot.get(pk));
+            return Ok(IndexIter::new(rows));
+        }
+        self.scan(def, Indexes::<V>::exact(def, value)?)
+    }
+
+    /// Every row of the snapshot with a value of `index` in `range`, in index-value order,
+    /// then primary-key order; see [`Table::range_by`].
+    ///
+    /// # Errors
+    /// As [`Table::range_by`].
+    #[expect(
+        clippy::needless_pass_by_value,
+        reason = "a range is passed by value, as to BTreeMap::range: `s.range_by(&i, 3..10)`"
+    )]
+    pub fn range_by<I, U, R>(&self, index: &Index<V, I, U>, range: R) -> Result<IndexIter<K, V>>
+    where
+        R: KeyRange<I>,
+    {
+        let def = lookup(&self.schema, index)?;
+        match Indexes::<V>::bounds(def, &range)? {
+            Some(bounds) => self.scan(def, bounds),
+            None => Ok(IndexIter::new(Vec::new())),
+        }
+    }
+
+    /// The rows of the entries of `def` within `bounds`, both read at the snapshot's commit.
+    fn scan(&self, def: &IndexDef<V>, bounds: EntryBounds) -> Result<IndexIter<K, V>> {
+        let Some(entries) = &self.index else { return Ok(IndexIter::new(Vec::new())) };
+        let found = entries.range::<Vec<u8>, _>(bounds)?.collect::<Result<Vec<_>>>()?;
+        let rows = Indexes::resolve::<K, C>(&self.schema, def, found, |pk| self.snapshot.get(pk));
+        Ok(IndexIter::new(rows))
     }
 
     /// The row with the smallest key in the snapshot.

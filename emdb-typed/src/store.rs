@@ -98,7 +98,8 @@ impl<'s, S, K, V, C> Typed<'s, S, K, V, C> {
         self.schema
     }
 
-    /// The raw store, for what a handle does beyond the shared operations.
+    /// The raw store, for what a handle does beyond the shared operations (its ordered reads,
+    /// the index upkeep that writes beside the row).
     pub(crate) fn store_mut(&mut self) -> &mut S {
         &mut self.store
     }

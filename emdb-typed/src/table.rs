@@ -16,6 +16,7 @@ use serde::de::DeserializeOwned;
 use crate::catalog::{self, Declared, Probe, TABLE_NAMESPACE_PREFIX, Target};
 use crate::codec::{Codec, Postcard, human_readable};
 use crate::dynamic::{self, Value, to_value};
+use crate::index::{Change, INDEX_NAMESPACE_PREFIX, Index, IndexDef, Indexes, Uniqueness};
 use crate::iter::TableIter;
 use crate::key::KeyRange;
 use crate::record::Record;
@@ -79,6 +80,8 @@ const MIGRATE_BATCH: usize = 1024;
 ///   LEB128 `u32` — followed by the codec's encoding of the value.
 ///   [`get_raw`](Self::get_raw) returns these bytes; [`read_header`](crate::read_header) splits
 ///   them.
+/// * The entries of its secondary indexes live in the core namespace `emdb.index.<name>`, laid
+///   out in `emdb-typed/src/index.rs`; write them only through the table.
 /// * The catalog, in the core namespace `emdb.tables`, maps each table name to its codec, the
 ///   *shape* of its key type and the shape of its value type for every declared schema version
 ///   (format 2, laid out in `emdb-typed/src/catalog.rs`). [`open_with`](Self::open_with)
@@ -199,6 +202,7 @@ pub struct TableOptions<K, V, C = Postcard> {
     version: u32,
     steps: BTreeMap<u32, Step>,
     hints: Vec<EnumHint>,
+    indexes: Vec<Result<IndexDef<V>>>,
     types: Marker<K, V, C>,
 }
 
@@ -253,6 +257,44 @@ where
     /// ```
     pub fn with_enum<E: DeserializeOwned + 'static>(mut self) -> Self {
         self.hints.push(enum_hint::<E>);
+        self
+    }
+
+    /// Declares a secondary index: the table keeps an entry for every value `index` gives each
+    /// row, in the same commit as the row, so that [`Table::find_by`], [`Table::range_by`] and
+    /// (for a [`Unique`](crate::Unique) index) [`Table::get_by`] find rows by them. An index of
+    /// the same name declared earlier is replaced.
+    ///
+    /// Opening builds the entries of an index the table did not have yet, and drops those of an
+    /// index it no longer declares, in one transaction with the catalog's record of the
+    /// declared set; a unique index whose values the existing rows share fails the open with
+    /// [`UniqueViolation`](emdb_core::Error::UniqueViolation) and changes nothing.
+    ///
+    /// The catalog records each index by name and uniqueness, not by its key function: give an
+    /// index a new name when its key function changes meaning, so that it is rebuilt. Every
+    /// handle that writes a table must declare the same indexes; a handle opened without one
+    /// drops its entries, and writes through a handle that does not declare it leave it stale
+    /// ([`verify_indexes`](Table::verify_indexes) reports it; reopening without it, then with
+    /// it, rebuilds it).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use emdb::{Emdb, Index, Table};
+    ///
+    /// let db = Emdb::open_in_memory();
+    /// let by_city = Index::non_unique("city", |p: &(String, String)| vec![p.1.clone()]);
+    /// let people = Table::<u32, (String, String)>::options("people").index(by_city.clone()).open(&db)?;
+    /// people.insert(&1, &("ada".into(), "London".into()))?;
+    /// assert_eq!(people.find_by(&by_city, "London")?.count(), 1);
+    /// # Ok::<(), emdb::Error>(())
+    /// ```
+    pub fn index<I, U>(mut self, index: Index<V, I, U>) -> Self
+    where
+        I: Serialize + DeserializeOwned + 'static,
+        U: Uniqueness,
+    {
+        self.indexes.push(IndexDef::new(index));
         self
     }
 
@@ -352,6 +394,18 @@ where
         };
         let entry = catalog::register(db, &self.name, &declared)?;
         let ns = db.namespace(&format!("{TABLE_NAMESPACE_PREFIX}{}", self.name))?;
+        let mut defs: Vec<IndexDef<V>> = Vec::new();
+        for def in self.indexes {
+            let def = def?;
+            defs.retain(|d| d.name != def.name);
+            defs.push(def);
+        }
+        let index_ns = if defs.is_empty() && entry.indexes.is_empty() {
+            None
+        } else {
+            Some(db.namespace(&format!("{INDEX_NAMESPACE_PREFIX}{}", self.name))?)
+        };
+        let recorded = entry.indexes.clone();
         let schema = Schema {
             name: self.name,
             version: self.version,
@@ -362,8 +416,16 @@ where
                 .collect(),
             steps: self.steps,
             key_text: key_text::<K>,
+            indexes: Arc::new(Indexes { ns: index_ns, defs }),
             types: PhantomData,
         };
+        let declared: Vec<(String, bool)> =
+            schema.indexes.defs.iter().map(|def| (def.name.clone(), def.unique)).collect();
+        if declared != recorded {
+            catalog::record_indexes(db, &schema.name, |tx, recorded| {
+                schema.indexes.sync::<C>(&schema, &mut tx.namespace(&ns), recorded)
+            })?;
+        }
         Ok(Table { db: db.clone(), ns, schema: Arc::new(schema), types: PhantomData })
     }
 }
@@ -452,6 +514,7 @@ where
             version: 1,
             steps: BTreeMap::new(),
             hints: Vec::new(),
+            indexes: Vec::new(),
             types: PhantomData,
         }
     }
@@ -535,7 +598,10 @@ where
         K: Borrow<Q>,
         Q: Serialize + ?Sized,
     {
-        self.typed().insert_with_ttl(key, value, ttl)
+        if self.schema.indexes.is_empty() {
+            return self.typed().insert_with_ttl(key, value, ttl);
+        }
+        self.db.transaction(|tx| self.tx(tx).insert_with_ttl(key, value, ttl))
     }
 
     /// Inserts a [`Record`] under its own [`key`](Record::key).
@@ -680,7 +746,10 @@ where
         K: Borrow<Q>,
         Q: Serialize + ?Sized,
     {
-        self.typed().remove(key)
+        if self.schema.indexes.is_empty() {
+            return self.typed().remove(key);
+        }
+        self.db.transaction(|tx| self.tx(tx).remove(key))
     }
 
     /// The number of live (unexpired) entries.
@@ -740,7 +809,18 @@ where
     /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn clear(&self) -> Result<()> {
-        self.ns.clear()
+        let Some(index_ns) = &self.schema.indexes.ns else { return self.ns.clear() };
+        self.db.transaction(|tx| {
+            for ns in [&self.ns, index_ns] {
+                let mut view = tx.namespace(ns);
+                let keys: Vec<Vec<u8>> =
+                    view.iter()?.map(|e| e.map(|(k, _)| k)).collect::<Result<_>>()?;
+                for key in keys {
+                    view.discard(key);
+                }
+            }
+            Ok(())
+        })
     }
 
     /// Every live entry in the order of `K`'s [`Ord`], from a snapshot taken now. See
@@ -932,7 +1012,22 @@ where
         Q: Serialize + ?Sized,
     {
         let key = self.schema.encode_key(key)?;
-        self.ns.persist(&key)
+        if self.schema.indexes.is_empty() {
+            return self.ns.persist(&key);
+        }
+        // The row's index entries live as long as the row: rewrite both without expiry.
+        self.db.transaction(|tx| {
+            let mut rows = tx.namespace(&self.ns);
+            if rows.ttl(&key)?.is_none() {
+                return Ok(false);
+            }
+            let Some(stored) = rows.get(&key)? else { return Ok(false) };
+            let row = self.schema.decode_value::<C>(&key, &stored)?;
+            let change = Change { pk: &key, old: Some(&row), new: Some(&row), ttl: Ttl::Never };
+            self.schema.indexes.apply::<C>(&self.schema, &mut rows, &change)?;
+            rows.insert_with_ttl(&key, &stored, Ttl::Never)?;
+            Ok(true)
+        })
     }
 
     /// This table seen through a transaction: its reads see the transaction's writes, and its

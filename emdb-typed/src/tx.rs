@@ -10,6 +10,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::codec::{Codec, Postcard};
+use crate::index::Change;
 use crate::record::Record;
 use crate::schema::Schema;
 use crate::store::Typed;
@@ -42,7 +43,7 @@ use crate::store::Typed;
 /// # Ok::<(), emdb::Error>(())
 /// ```
 pub struct TxTable<'t, 'db, K, V, C = Postcard> {
-    typed: Typed<'t, TxNamespace<'t, 'db>, K, V, C>,
+    pub(crate) typed: Typed<'t, TxNamespace<'t, 'db>, K, V, C>,
 }
 
 impl<K, V, C> fmt::Debug for TxTable<'_, '_, K, V, C> {
@@ -118,6 +119,13 @@ where
         K: Borrow<Q>,
         Q: Serialize + ?Sized,
     {
+        let schema = self.typed.schema();
+        if !schema.indexes.is_empty() {
+            let raw = schema.encode_key(key)?;
+            let old = self.read(&raw)?;
+            let change = Change { pk: &raw, old: old.as_ref(), new: Some(value), ttl };
+            schema.indexes.apply::<C>(schema, self.typed.store_mut(), &change)?;
+        }
         self.typed.insert_with_ttl(key, value, ttl)
     }
 
@@ -255,6 +263,16 @@ where
         K: Borrow<Q>,
         Q: Serialize + ?Sized,
     {
+        let schema = self.typed.schema();
+        if !schema.indexes.is_empty() {
+            let raw = schema.encode_key(key)?;
+            // A row that does not decode is removed all the same; its entries, unknown, stay
+            // (queries skip them, `verify_indexes` reports them).
+            if let Ok(Some(old)) = self.read(&raw) {
+                let change = Change { pk: &raw, old: Some(&old), new: None, ttl: Ttl::Never };
+                schema.indexes.apply::<C>(schema, self.typed.store_mut(), &change)?;
+            }
+        }
         self.typed.remove(key)
     }
 
@@ -307,7 +325,31 @@ where
         Q: Serialize + ?Sized,
         F: FnOnce(&mut V),
     {
-        self.typed.update(key, f)
+        let schema = self.typed.schema();
+        if schema.indexes.is_empty() {
+            return self.typed.update(key, f);
+        }
+        let raw = schema.encode_key(key)?;
+        let ttl = self.typed.store_mut().ttl(&raw)?;
+        let Some(stored) = self.typed.get_stored(&raw)? else { return Ok(None) };
+        let old = schema.decode_value::<C>(&raw, &stored)?;
+        let mut new = schema.decode_value::<C>(&raw, &stored)?;
+        f(&mut new);
+        let ttl = ttl.map_or(Ttl::Never, Ttl::After);
+        let change = Change { pk: &raw, old: Some(&old), new: Some(&new), ttl };
+        schema.indexes.apply::<C>(schema, self.typed.store_mut(), &change)?;
+        let bytes = schema.encode_value::<C>(&new)?;
+        self.typed.store_mut().insert_with_ttl(&raw, &bytes, ttl)?;
+        Ok(Some(new))
+    }
+
+    /// The row under the encoded key `raw`, as the transaction sees it.
+    fn read(&mut self, raw: &[u8]) -> Result<Option<V>> {
+        let schema = self.typed.schema();
+        match self.typed.get_stored(raw)? {
+            Some(stored) => schema.decode_value::<C>(raw, &stored).map(Some),
+            None => Ok(None),
+        }
     }
 
     /// The stored bytes under an encoded key, as the transaction sees them.

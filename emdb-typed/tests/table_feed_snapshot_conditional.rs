@@ -125,3 +125,37 @@ fn typed_get_or_insert_with_computes_each_row_once_across_threads() {
     let err = db.transaction(|_| cache.get_or_insert_with(&99, String::new)).unwrap_err();
     assert!(matches!(err, Error::WriteInTransaction));
 }
+
+#[test]
+fn conditional_writes_keep_secondary_indexes_in_step_and_snapshots_query_them() {
+    use emdb_typed::Index;
+    let clock = ManualClock::new(1_700_000_000_000);
+    let db = Emdb::builder().clock(Arc::new(clock.clone())).build().unwrap();
+    let by_name = Index::unique("name", |p: &Product| vec![p.name.clone()]);
+    let by_stock = Index::non_unique("stock", |p: &Product| vec![p.stock]);
+    let t = Table::<u64, Product>::options("products")
+        .index(by_name.clone())
+        .index(by_stock.clone())
+        .open(&db)
+        .unwrap();
+    assert!(t.insert_if_absent(&1, &product("pen", 3)).unwrap());
+    assert!(!t.insert_if_absent(&1, &product("ink", 9)).unwrap());
+    t.compare_and_swap(&1, Some(&product("pen", 3)), Some(&product("pen", 2))).unwrap().unwrap();
+    let stale = t.compare_and_swap(&1, Some(&product("pen", 3)), None).unwrap().unwrap_err();
+    assert_eq!(stale.current, Some(product("pen", 2)));
+    assert_eq!(t.get_or_insert_with(&2, || product("cap", 2)).unwrap(), product("cap", 2));
+    t.verify_indexes().unwrap();
+    let before = t.snapshot();
+    t.compare_and_swap(&1, Some(&product("pen", 2)), None).unwrap().unwrap();
+    assert_eq!(t.get_by(&by_name, "pen").unwrap(), None, "the removal took its entries");
+    assert_eq!(before.get_by(&by_name, "pen").unwrap(), Some(product("pen", 2)));
+    let twos: Vec<u64> = before.find_by(&by_stock, &2).unwrap().map(|r| r.unwrap().0).collect();
+    assert_eq!(twos, [1, 2], "the snapshot's index entries and rows at one commit");
+    assert_eq!(before.range_by(&by_stock, 0..10).unwrap().count(), 2);
+    assert!(t.expire(&2, Ttl::After(Duration::from_secs(1))).unwrap());
+    t.verify_indexes().unwrap();
+    clock.advance(Duration::from_secs(2));
+    assert_eq!(t.get_by(&by_name, "cap").unwrap(), None, "expired with its row");
+    assert!(t.insert_if_absent(&3, &product("cap", 1)).unwrap(), "the unique value is free again");
+    t.verify_indexes().unwrap();
+}

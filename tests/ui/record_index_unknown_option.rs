@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 struct User {
     #[emdb(key)]
     id: u64,
-    #[emdb(index)]
+    #[emdb(index(uniq))]
     email: String,
 }
 

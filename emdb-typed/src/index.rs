@@ -203,12 +203,10 @@ pub(crate) struct IndexDef<V> {
     render: fn(&[u8]) -> String,
 }
 
-/// Shows an encoded value of type `I` as JSON, or its bytes when it does not decode.
+/// Shows an encoded value of type `I` as JSON (through the crate's own dynamic value, so no
+/// feature is needed), or its bytes when it does not decode.
 fn render<I: Serialize + DeserializeOwned>(raw: &[u8]) -> String {
-    key::decode::<I>(raw)
-        .ok()
-        .and_then(|value| serde_json::to_string(&value).ok())
-        .unwrap_or_else(|| format!("{raw:02x?}"))
+    crate::schema::key_text::<I>(raw).unwrap_or_else(|| format!("{raw:02x?}"))
 }
 
 impl<V: 'static> IndexDef<V> {

@@ -160,7 +160,7 @@ fn kill9_loop_keeps_every_acknowledged_commit() {
                 &exe,
                 "kill9_child",
                 &format!("{}:{}", scenario.name(), path.display()),
-                delay,
+                KillAfter::Start(delay),
             );
             kills += 1;
             if let Some(&n) = printed.last() {
@@ -187,9 +187,17 @@ fn kill9_loop_keeps_every_acknowledged_commit() {
     assert!(kills >= test_depth::pick(60, 500, 10_000), "only {kills} kills");
 }
 
-/// Runs the child test `name` of this binary with `spec` in its environment, SIGKILLs it after
-/// `delay_ms`, and returns the numbers it printed, one per line, in order.
-fn run_and_kill(exe: &Path, name: &str, spec: &str, delay_ms: u64) -> Vec<u64> {
+/// When a child is killed: `delay` ms after it was started, or after it printed its first number
+/// (a start that takes longer than the delays, as under Wine, then still gets work done).
+#[derive(Clone, Copy)]
+enum KillAfter {
+    Start(u64),
+    FirstNumber(u64),
+}
+
+/// Runs the child test `name` of this binary with `spec` in its environment, SIGKILLs it as
+/// `when` says, and returns the numbers it printed, one per line, in order.
+fn run_and_kill(exe: &Path, name: &str, spec: &str, when: KillAfter) -> Vec<u64> {
     let mut child = Command::new(exe)
         .args(["--exact", name, "--ignored", "--nocapture", "--test-threads=1"])
         .env(CHILD_ENV, spec)
@@ -199,6 +207,7 @@ fn run_and_kill(exe: &Path, name: &str, spec: &str, delay_ms: u64) -> Vec<u64> {
         .unwrap();
     let stdout = child.stdout.take().unwrap();
     let printed = Arc::new(Mutex::new(Vec::new()));
+    let (first, first_printed) = std::sync::mpsc::channel();
     let reader = {
         let printed = Arc::clone(&printed);
         std::thread::spawn(move || {
@@ -206,9 +215,17 @@ fn run_and_kill(exe: &Path, name: &str, spec: &str, delay_ms: u64) -> Vec<u64> {
                 let Ok(line) = line else { break };
                 if let Ok(n) = line.trim().parse::<u64>() {
                     printed.lock().unwrap().push(n);
+                    let _ = first.send(());
                 }
             }
         })
+    };
+    let delay_ms = match when {
+        KillAfter::Start(ms) => ms,
+        KillAfter::FirstNumber(ms) => {
+            let _ = first_printed.recv_timeout(Duration::from_secs(30));
+            ms
+        }
     };
     std::thread::sleep(Duration::from_millis(delay_ms));
     let status = child.try_wait().unwrap();
@@ -242,8 +259,14 @@ fn kill9_loop_keeps_sequence_ids_unique_and_increasing() {
     let mut last = 0;
     let mut handed_out = 0;
     for _ in 0..200 {
-        let delay = if rng.next(4) == 0 { rng.next(5) } else { 5 + rng.next(25) };
-        for id in run_and_kill(&exe, "sequence_child", &path.display().to_string(), delay) {
+        // A quarter of the kills land during the open or the first reservation, the rest while
+        // ids are handed out (timed from the first one, so a slow start still hands some out).
+        let when = if rng.next(4) == 0 {
+            KillAfter::Start(rng.next(5))
+        } else {
+            KillAfter::FirstNumber(rng.next(25))
+        };
+        for id in run_and_kill(&exe, "sequence_child", &path.display().to_string(), when) {
             assert!(id > last, "id {id} handed out after {last}");
             last = id;
             handed_out += 1;

@@ -98,6 +98,10 @@ impl Emdb {
 /// ```
 #[derive(Debug, Clone)]
 #[must_use = "a builder does nothing until build() is called"]
+#[cfg_attr(
+    test,
+    expect(clippy::struct_excessive_bools, reason = "a test hook adds a fourth setting")
+)]
 pub struct EmdbBuilder {
     path: Option<PathBuf>,
     flush_policy: FlushPolicy,
@@ -109,6 +113,9 @@ pub struct EmdbBuilder {
     read_only: bool,
     progress: Reporter,
     auto_reclaim: AutoReclaim,
+    memory_budget: Option<u64>,
+    #[cfg(test)]
+    degenerate_hash: bool,
     #[cfg(test)]
     hold_index_build: Option<Arc<crate::keyspace::IndexBuildGate>>,
 }
@@ -132,6 +139,9 @@ impl Default for EmdbBuilder {
             read_only: false,
             progress: Reporter::default(),
             auto_reclaim: AutoReclaim::default(),
+            memory_budget: None,
+            #[cfg(test)]
+            degenerate_hash: false,
             #[cfg(test)]
             hold_index_build: None,
         }
@@ -180,6 +190,39 @@ impl EmdbBuilder {
     /// database.
     pub fn use_mmap(mut self, yes: bool) -> Self {
         self.use_mmap = yes;
+        self
+    }
+
+    /// Bounds the heap memory the database keeps for its keys to about `bytes`, however many
+    /// keys it holds.
+    ///
+    /// Without a budget (the default) the point index holds an entry of about 20 bytes for every
+    /// key in the file (its hash and the leaf page that holds it, neither key nor value), built
+    /// in the background after an open, so that a point read goes straight to the key's page of
+    /// the file. With one, it holds entries only for the keys read lately, as many as half the
+    /// budget fits (30 bytes each at most): a key without one is found through the B+tree, as a
+    /// range read finds it, and earns an entry, which keys not read for a while give up. Reads
+    /// of keys outside the working set cost a descent of the tree; nothing else changes.
+    ///
+    /// The budget also lowers the [checkpoint threshold](Self::checkpoint_wal_bytes) to an
+    /// eighth of it, since writes not yet checkpointed stay on the heap. Outside it: keys with a
+    /// time-to-live (the expiry index holds each of them), and the pages the operating system
+    /// caches for the mapping (not the process's own memory). An in-memory database ignores it.
+    ///
+    /// ```
+    /// use emdb::Emdb;
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let db = Emdb::builder()
+    ///     .path(dir.path().join("big.emdb"))
+    ///     .memory_budget(64 * 1024 * 1024)
+    ///     .build()?;
+    /// db.insert("k", "v")?;
+    /// assert_eq!(db.get("k")?, Some(b"v".to_vec()));
+    /// # Ok::<(), emdb::Error>(())
+    /// ```
+    pub fn memory_budget(mut self, bytes: u64) -> Self {
+        self.memory_budget = Some(bytes);
         self
     }
 
@@ -320,6 +363,14 @@ impl EmdbBuilder {
         self
     }
 
+    /// Makes every index hash keys to two values only, so that nearly every lookup meets keys
+    /// whose hashes equal its own (tests).
+    #[cfg(test)]
+    pub(crate) fn degenerate_index_hash(mut self) -> Self {
+        self.degenerate_hash = true;
+        self
+    }
+
     /// Opens the database through the given storage (tests open it over a fault-injecting one).
     pub(crate) fn build_on(self, storage: Arc<dyn Storage>) -> Result<Emdb> {
         let config = Config {
@@ -327,6 +378,9 @@ impl EmdbBuilder {
             clock: self.clock,
             flush_policy: self.flush_policy,
             progress: self.progress,
+            memory_budget: self.memory_budget,
+            #[cfg(test)]
+            degenerate_hash: self.degenerate_hash,
         };
         let Some(path) = self.path else {
             return Ok(Emdb::from_keyspace(Arc::new(Keyspace::new(config, false))));
@@ -336,7 +390,10 @@ impl EmdbBuilder {
             storage,
             path,
             mmap: self.use_mmap,
-            checkpoint_wal_bytes: self.checkpoint_wal_bytes,
+            checkpoint_wal_bytes: match self.memory_budget {
+                Some(bytes) => self.checkpoint_wal_bytes.min(crate::keyspace::log_share(bytes)),
+                None => self.checkpoint_wal_bytes,
+            },
             recover_without_log: self.recover_without_log,
             read_only: self.read_only,
             reclaim: ReclaimOptions {

@@ -74,6 +74,9 @@ impl Emdb {
             clock: Arc::new(crate::clock::SystemClock),
             flush_policy: crate::FlushPolicy::Manual,
             progress: crate::progress::Reporter::default(),
+            memory_budget: None,
+            #[cfg(test)]
+            degenerate_hash: false,
         };
         Emdb::from_keyspace(Arc::new(Keyspace::new(config, false)))
     }

@@ -10,7 +10,7 @@ use crate::error::Result;
 use crate::group::Prefix;
 use crate::iter::{ALL_KEYS, Iter, Keys, OrderedReads, owned_bounds, prefix_bounds};
 use crate::keyspace::RawIter;
-use crate::keyspace::{Held, IndexSlot, Keyspace, NsState};
+use crate::keyspace::{Keyspace, NsState, SlotRef};
 use crate::limits::{check_key, check_value};
 use crate::ttl::{Ttl, remaining};
 
@@ -67,21 +67,8 @@ impl Namespace {
     fn with_live<R>(
         &self,
         key: &[u8],
-        f: impl FnOnce(&IndexSlot) -> Result<R>,
+        f: impl FnOnce(SlotRef<'_>) -> Result<R>,
     ) -> Result<Option<R>> {
-        let mut f = Some(f);
-        if self.ks.is_loading() {
-            // The index is still being built after the open: the tree is the database.
-            let now = self.ks.now();
-            let found = self.ks.with_tree_slot(&self.ns, key, |slot, _| match slot {
-                Some(s) if !is_expired(s.expires_at, now) => f.take().map(|f| f(s)).transpose(),
-                _ => Ok(None),
-            })?;
-            if let Some(found) = found {
-                return Ok(found);
-            }
-        }
-        let Some(f) = f else { return Ok(None) };
         self.ns.index.with(key, |slot| {
             let Some(slot) = slot else { return Ok(None) };
             if self.ks.expired(slot.expires_at) {
@@ -160,24 +147,6 @@ impl Namespace {
     /// As [`get`](Self::get); `buf` is left empty on error.
     pub fn get_into(&self, key: impl AsRef<[u8]>, buf: &mut Vec<u8>) -> Result<bool> {
         buf.clear();
-        if self.ks.is_loading() {
-            // The index is still being built after the open: the tree is the database.
-            let now = self.ks.now();
-            let found =
-                self.ks.with_tree_slot(&self.ns, key.as_ref(), |slot, file| match slot {
-                    Some(s) if !is_expired(s.expires_at, now) => {
-                        match &s.held {
-                            Held::Mem(bytes) => buf.extend_from_slice(bytes),
-                            Held::Disk(loc) => file.read_value_into(*loc, buf)?,
-                        }
-                        Ok(true)
-                    }
-                    _ => Ok(false),
-                })?;
-            if let Some(found) = found {
-                return Ok(found);
-            }
-        }
         self.ns
             .index
             .with_source(key.as_ref(), |slot, source| self.ks.read_live_into(slot, source, buf))
@@ -199,12 +168,24 @@ impl Namespace {
     pub fn remove(&self, key: impl AsRef<[u8]>) -> Result<Option<Vec<u8>>> {
         let key = key.as_ref();
         let writer = self.ks.lock_writer()?;
-        let present = self.ns.index.slot(key);
-        let Some(slot) = present else { return Ok(None) };
         let mut value = Vec::new();
-        let old = self.ks.read_live_into(Some(&slot), None, &mut value)?.then_some(value);
+        let live = self
+            .ns
+            .index
+            .with_source(key, |slot, source| self.ks.read_live_into(slot, source, &mut value))?;
+        if !live && self.ns.index.slot(key)?.is_none() {
+            return Ok(None);
+        }
+        let old = live.then_some(value);
         writer.commit(Batch { ops: vec![Op::Remove { ns: self.ns.id, key: Arc::from(key) }] })?;
         Ok(old)
+    }
+
+    /// The expiry of `key` as stored, expired or not (`Some(0)`: stored without one; `None`:
+    /// not stored), for tests that tell apart states with different expired entries.
+    #[cfg(test)]
+    pub(crate) fn stored_expiry(&self, key: &[u8]) -> Result<Option<u64>> {
+        Ok(self.ns.index.slot(key)?.map(|s| s.expires_at))
     }
 
     /// The number of live (unexpired) entries.
@@ -325,12 +306,17 @@ impl Namespace {
         let key = key.as_ref();
         let writer = self.ks.lock_writer()?;
         let now = self.ks.now();
-        let Some(slot) = self.ns.index.slot(key) else { return Ok(false) };
-        if slot.expires_at == NO_EXPIRY || is_expired(slot.expires_at, now) {
+        let mut value = Vec::new();
+        let expiring = self.ns.index.with_source(key, |slot, source| match slot {
+            Some(s) if s.expires_at != NO_EXPIRY && !is_expired(s.expires_at, now) => {
+                self.ks.read_value_into(s.held, source, &mut value)?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        })?;
+        if !expiring {
             return Ok(false);
         }
-        let mut value = Vec::new();
-        self.ks.read_value_into(&slot.held, None, &mut value)?;
         let value = Arc::from(value);
         let op = Op::Put { ns: self.ns.id, key: Arc::from(key), value, expires_at: NO_EXPIRY };
         writer.commit(Batch { ops: vec![op] })?;

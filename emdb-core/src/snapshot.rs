@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::error::Result;
 use crate::iter::{ALL_KEYS, Iter, Keys, OrderedReads, owned_bounds, prefix_bounds};
-use crate::keyspace::{IndexSlot, Keyspace, NsState, ValueSource};
+use crate::keyspace::{Keyspace, NsState, SlotRef, ValueSource};
 use crate::keyspace::{Pinned, RawIter};
 use crate::namespace::Namespace;
 
@@ -165,7 +165,7 @@ impl Snapshot {
     fn with_index<R>(
         &self,
         key: &[u8],
-        f: impl FnOnce(Option<&IndexSlot>, Option<&ValueSource>) -> Result<R>,
+        f: impl FnOnce(Option<SlotRef<'_>>, Option<&ValueSource>) -> Result<R>,
     ) -> Result<Option<R>> {
         if self.ks.is_loading() {
             return Ok(None);

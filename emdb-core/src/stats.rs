@@ -10,6 +10,18 @@ use std::time::SystemTime;
 pub struct Stats {
     /// Live (unexpired) entries over every namespace, the default one included.
     pub live_records: u64,
+    /// Heap bytes of the point index's tables over every namespace: an entry per key of the
+    /// file (about 20 bytes each), or, under a
+    /// [`memory_budget`](crate::EmdbBuilder::memory_budget), per key read lately; and every
+    /// key written since the last checkpoint (whose value bytes the memtable shares).
+    pub index_bytes: u64,
+    /// Point lookups (`get`, `contains_key`, `ttl`, and the reads of writes that learn what a
+    /// key held) the index answered since the database was opened.
+    pub index_hits: u64,
+    /// Point lookups that found no entry and descended the B+tree instead: under a memory
+    /// budget, those of keys outside the working set; otherwise only while the index is being
+    /// built after an open. The hit rate is `index_hits / (index_hits + index_misses)`.
+    pub index_misses: u64,
     /// The size of the page file in bytes.
     pub file_bytes: u64,
     /// The bytes of write-ahead log frames (the file may be up to 64 KiB longer: zeros written

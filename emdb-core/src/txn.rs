@@ -394,7 +394,7 @@ impl TxNamespace<'_, '_> {
         let expires_at = match self.pending(key) {
             Some(Seen::Put { expires_at, .. }) => Some(expires_at),
             Some(Seen::Remove) => None,
-            None => self.ns.index.with(key, |slot| slot.map(|s| s.expires_at)),
+            None => self.ns.index.with(key, |slot| Ok(slot.map(|s| s.expires_at)))?,
         };
         let clock = self.tx.ks.clock_ms();
         Ok(expires_at.filter(|&t| !is_expired(t, now)).and_then(|t| remaining(t, clock)))
@@ -465,9 +465,10 @@ impl TxNamespace<'_, '_> {
             let live = match self.pending(&key) {
                 Some(Seen::Put { expires_at, .. }) => !is_expired(expires_at, now),
                 Some(Seen::Remove) => false,
-                None => {
-                    self.ns.index.with(&key, |s| s.is_some_and(|s| !is_expired(s.expires_at, now)))
-                }
+                None => self
+                    .ns
+                    .index
+                    .with(&key, |s| Ok(s.is_some_and(|s| !is_expired(s.expires_at, now))))?,
             };
             removed += usize::from(live);
             self.tx.write(self.ns.id, &key, None);

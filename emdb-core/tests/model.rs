@@ -130,7 +130,9 @@ fn live(model: &Model, ns: usize, now: u64) -> Vec<(Vec<u8>, Vec<u8>)> {
 }
 
 #[expect(clippy::too_many_lines, reason = "one match arm per operation reads best in one place")]
-fn run(ops: Vec<Op>, on_file: bool) {
+/// Runs `ops` on a database in memory, or in a file (with `budget`: under that memory budget),
+/// against the model.
+fn run(ops: Vec<Op>, on_file: bool, budget: Option<u64>) {
     let clock = ManualClock::new(1_000);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("db");
@@ -140,6 +142,10 @@ fn run(ops: Vec<Op>, on_file: bool) {
             builder.path(&path).flush_policy(FlushPolicy::Manual).checkpoint_wal_bytes(6_000)
         } else {
             builder
+        };
+        let builder = match budget {
+            Some(bytes) => builder.memory_budget(bytes),
+            None => builder,
         };
         let db = builder.build().unwrap();
         let spaces = [db.namespace("zero").unwrap(), db.namespace("one").unwrap()];
@@ -307,11 +313,18 @@ proptest! {
 
     #[test]
     fn an_in_memory_database_agrees_with_a_btreemap_model(ops in proptest::collection::vec(op(), 1..80)) {
-        run(ops, false);
+        run(ops, false, None);
     }
 
     #[test]
     fn a_database_file_agrees_with_a_btreemap_model(ops in proptest::collection::vec(op(), 1..80)) {
-        run(ops, true);
+        run(ops, true, None);
+    }
+
+    /// A budget of 4 KiB keeps about 70 keys' index entries: most reads descend the tree, and
+    /// the budget's checkpoint threshold (512 bytes of log) checkpoints at nearly every write.
+    #[test]
+    fn a_database_file_under_a_tiny_memory_budget_agrees_with_a_btreemap_model(ops in proptest::collection::vec(op(), 1..80)) {
+        run(ops, true, Some(4096));
     }
 }

@@ -140,12 +140,21 @@ struct Inode {
 enum NameOp {
     Link(PathBuf, usize),
     Unlink(PathBuf),
+    /// A rename, which a crash keeps or drops whole (POSIX file systems make a rename atomic:
+    /// after a crash the file has its old name or its new one, never none).
+    Rename {
+        from: PathBuf,
+        to: PathBuf,
+        id: usize,
+    },
 }
 
 impl NameOp {
+    /// The path whose directory must be synced to make the operation durable (a rename's
+    /// target: every rename here stays within one directory).
     fn path(&self) -> &Path {
         match self {
-            NameOp::Link(p, _) | NameOp::Unlink(p) => p,
+            NameOp::Link(p, _) | NameOp::Unlink(p) | NameOp::Rename { to: p, .. } => p,
         }
     }
 }
@@ -390,6 +399,10 @@ fn apply_name(names: &mut HashMap<PathBuf, usize>, op: &NameOp) {
         NameOp::Unlink(p) => {
             names.remove(p);
         }
+        NameOp::Rename { from, to, id } => {
+            names.remove(from);
+            names.insert(to.clone(), *id);
+        }
     }
 }
 
@@ -453,8 +466,11 @@ impl Storage for FaultStorage {
         }
         let id = st.names.remove(from).ok_or_else(|| not_found(from))?;
         st.names.insert(to.to_path_buf(), id);
-        st.pending_names.push(NameOp::Unlink(from.to_path_buf()));
-        st.pending_names.push(NameOp::Link(to.to_path_buf(), id));
+        st.pending_names.push(NameOp::Rename {
+            from: from.to_path_buf(),
+            to: to.to_path_buf(),
+            id,
+        });
         Ok(())
     }
 
@@ -488,8 +504,11 @@ impl Storage for FaultStorage {
         }
         let id = st.names.remove(from).ok_or_else(|| not_found(from))?;
         st.names.insert(to.to_path_buf(), id);
-        st.pending_names.push(NameOp::Unlink(from.to_path_buf()));
-        st.pending_names.push(NameOp::Link(to.to_path_buf(), id));
+        st.pending_names.push(NameOp::Rename {
+            from: from.to_path_buf(),
+            to: to.to_path_buf(),
+            id,
+        });
         Ok(())
     }
 

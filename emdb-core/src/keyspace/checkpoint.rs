@@ -2,29 +2,36 @@
 //! tree, makes it durable, and starts a new log generation.
 //!
 //! Under the writer lock: the newest version of every memtable key (and the catalog entries of
-//! new namespaces) → [`Store::stage`](crate::tree::store::Store::stage) writes them as new pages, and returns where each value
-//! went → [`Store::publish`](crate::tree::store::Store::publish) makes them durable and flips the meta page → under the snapshot
-//! registry lock, new readers get the new root and empty memtables (older iterators keep their
-//! pinned root and frozen memtable) → index entries of values that went to value pages or
-//! overflow runs drop their resident bytes → the log starts a new generation.
+//! new namespaces, and values the mover empties pages of) →
+//! [`Store::stage`](crate::tree::store::Store::stage) writes them as new pages, and returns the
+//! leaves it replaced and wrote and what the tree held of each key →
+//! [`Store::publish`](crate::tree::store::Store::publish) makes them durable and flips the meta
+//! page → the keys of the replaced and written leaves are read → under the snapshot registry
+//! lock, new readers get the new root and empty memtables (older iterators keep their pinned
+//! root and frozen memtable), and with every index shard locked, a batch's writes are counted and
+//! every index settles into the new leaves ([`IndexWriteGuard::settle`]) → the log starts a new
+//! generation.
 
 use std::sync::Arc;
 #[cfg(test)]
+use std::sync::atomic::Ordering as AtomicOrdering;
 use std::sync::atomic::Ordering;
 use std::time::SystemTime;
 
 use parking_lot::RwLock;
 
+use super::index::{IndexWriteGuard, Settlement};
 use super::persist::{Persist, TreeSnap};
 use super::reclaim::{add_moves, move_budget};
-use super::tree_key::{self, CATALOG};
-use super::{Keyspace, NsState, Writer};
+use super::tree_key;
+use super::{ALL_SHARDS, Keyspace, NsState, ValueSource, Writer};
 use crate::batch::{NsId, Writes};
 use crate::error::{Error, Result};
+use crate::page::PageId;
+use crate::page::file::PageFile;
 use crate::page::meta::LogBinding;
-use crate::page::value::ValueLoc;
-use crate::tree::store::Placed;
-use crate::tree::write::Change;
+use crate::tree::write::{Change, LeafChanges};
+use crate::tree::{self, read_node};
 use crate::wal::fresh_salt;
 
 impl Keyspace {
@@ -103,18 +110,14 @@ impl Keyspace {
         self.adopt_live_values(&mut store);
         let written: usize = changes.iter().filter_map(|c| c.value).map(|(v, _)| v.len()).sum();
         let budget = move_budget(written as u64);
-        let to_move = p.mover.moves(&namespaces, store.live_values(), store.file(), budget)?;
+        let entries = store.meta().entry_count;
+        let to_move =
+            p.mover.moves(store.live_values(), store.file(), store.root(), entries, budget)?;
         let (changes, from_batch) = add_moves(changes, from_batch, &to_move);
         let oldest = self.snapshots.lock().oldest_pinned(store.meta().sequence);
         // Every namespace but the default one has its catalog entry once this is durable.
         store.set_catalog_entries(namespaces.len().saturating_sub(1) as u64);
-        // The batch's namespaces. A large batch into empty indexes (a first load) is applied to
-        // them while its pages are made durable, on another thread, and published once they
-        // are; any other is applied once they are.
-        let written = batch.map(|b| (b, self.written(b)));
-        let first_load =
-            written.as_ref().filter(|(b, w)| b.len() >= OVERLAP_SYNC_ABOVE && w.indexes_empty());
-        let (staged, placed) = store.stage(&changes, lsn, oldest)?;
+        let (mut staged, prior) = store.stage(&changes, lsn, oldest)?;
         // The meta page names the log generation that follows it: a new one when the log is
         // reset below (it holds nothing past this checkpoint), else the current one.
         let reset = p.wal.last_lsn() == lsn;
@@ -127,127 +130,122 @@ impl Keyspace {
         }
         let file = Arc::clone(store.file());
         let root = staged.root;
-        let Placements { moved, relocated, batch_locs } =
-            placements(&namespaces, &changes, &from_batch, placed, batch.map_or(0, Writes::len));
-        drop(changes);
-        // The file grew: readers get a mapping that covers the values about to move to it
-        // (before any shard is locked below: publishing takes each shard's lock). A failure is
-        // reported once the batch, durable by then, is published.
-        let published = self.publish_value_source();
-        let overlapped = match first_load {
-            Some((batch, written)) => std::thread::scope(|scope| {
-                let spare = staged.clone();
-                let store = &mut *store;
-                let sync = std::thread::Builder::new()
-                    .name("emdb-sync".into())
-                    .spawn_scoped(scope, move || store.publish(spare))
-                    .ok()?;
-                let applied = written.lock_and_apply(batch, &batch_locs);
-                // The thread returns what `publish` does; a panic there (none is possible) is
-                // a failed publish.
-                let meta = sync.join().unwrap_or(Err(Error::Poisoned));
-                Some((meta, applied))
-            }),
-            _ => None,
-        };
-        let (meta, applied) = match overlapped {
-            Some((Ok(meta), applied)) => (meta, Some(applied)),
-            Some((Err(e), applied)) => {
-                // Not durable: the indexes go back to empty before anyone reads them.
-                super::Written::undo(applied);
-                return Err(e);
-            }
-            // No thread to overlap with (or no first load): durable first, then applied.
-            None => (store.publish(staged)?, None),
-        };
+        let leaves = std::mem::take(&mut staged.leaves);
+        let meta = store.publish(staged)?;
         drop(store);
+        // Durable. The indexes follow their keys into the leaves just written; the leaves
+        // replaced stay intact until a later checkpoint, which cannot start before this one
+        // ends. An error from here on poisons the handle (the caller's `survives`).
+        let settlements = settlements(&namespaces, &file, &leaves)?;
+        let source = ValueSource { map: file.current_map()?, file: Arc::clone(&file) };
+        let prior = prior.into_expiries();
         {
             let mut snapshots = self.snapshots.lock();
             snapshots.set_tree(Arc::new(TreeSnap { root, seq: meta.sequence, file }));
             for ns in &namespaces {
                 ns.fresh_memtable();
             }
-            // Every touched shard is locked and filled, and the LSN published before any is
+            // Every shard is locked and settled, and the batch's LSN published, before any is
             // released: a point reader sees all of the batch or none of it.
-            match (applied, &written) {
-                (Some(applied), _) => self.publish_applied(applied, lsn),
-                (None, Some((batch, written))) => {
-                    self.publish_applied(written.lock_and_apply(batch, &batch_locs), lsn);
-                }
-                (None, None) => {}
+            let mut locked: Vec<_> =
+                namespaces.iter().map(|ns| ns.index.lock(ALL_SHARDS)).collect();
+            if batch.is_some() {
+                count_batch(&namespaces, &mut locked, &changes, &from_batch, &prior);
+            }
+            for (index, settlement) in locked.iter_mut().zip(&settlements) {
+                index.settle(settlement, Some(&source), root);
+            }
+            if batch.is_some() {
+                self.committed.store(lsn, Ordering::Release);
             }
         }
+        drop(changes);
         writer.garbage.clear();
         writer.collected_at = None;
         writer.new_namespaces.clear();
-        for (at, key, loc) in moved {
-            if let Some(ns) = namespaces.get(at) {
-                ns.index.move_to_disk(&key, loc);
-            }
-        }
         writer.log_in_use = in_use;
         #[cfg(test)]
-        p.mover.moved.fetch_add(relocated.len() as u64, Ordering::Relaxed);
-        for (at, key, from, to) in relocated {
-            if let Some(ns) = namespaces.get(at) {
-                ns.index.repoint(&key, from, to);
-            }
-        }
-        published?;
+        p.mover.moved.fetch_add(to_move.len() as u64, AtomicOrdering::Relaxed);
         p.wal.reset(lsn, salt)?;
         *p.last_checkpoint.lock() = (lsn, Some(SystemTime::now()));
         Ok(())
     }
 }
 
-/// The newest version of a key as a checkpoint writes it: value and expiry, or a removal.
-type Head = Option<(Arc<[u8]>, u64)>;
-
-/// Where a checkpoint placed the values of its changes, sorted by what the index does with them.
-struct Placements {
-    /// Values of memtable changes that left the leaves: (namespace, key, location).
-    moved: Vec<(usize, Vec<u8>, ValueLoc)>,
-    /// Values moved out of value pages being emptied: (namespace, key, from, to).
-    relocated: Vec<(usize, Vec<u8>, ValueLoc, ValueLoc)>,
-    /// Per write of the batch, where its value went (`None`: in its leaf, or a removal).
-    batch_locs: Vec<Option<ValueLoc>>,
+/// What each namespace's index changes after a checkpoint that replaced the leaves
+/// `leaves.replaced` (of the old tree) with `leaves.written`: the keys of each, read from the
+/// leaves themselves, in the order of `namespaces`.
+///
+/// # Errors
+/// [`Error::Corruption`] or an I/O error reading a leaf.
+fn settlements(
+    namespaces: &[Arc<NsState>],
+    file: &PageFile,
+    leaves: &LeafChanges,
+) -> Result<Vec<Settlement>> {
+    let mut out: Vec<Settlement> = namespaces.iter().map(|_| Settlement::new()).collect();
+    let mut visit = |leaf: PageId, written: bool| -> Result<()> {
+        let page = read_node(file, leaf, 0)?;
+        let l = tree::leaf(file, leaf, &page)?;
+        let mut at = 0;
+        for i in 0..l.len() {
+            let key = l.key(i).map_err(|d| file.bad_page(leaf, d))?;
+            let Some((id, key)) = tree_key::split(key) else { continue };
+            if namespaces.get(at).is_none_or(|ns| ns.id != id) {
+                let Some(found) = namespaces.iter().position(|ns| ns.id == id) else { continue };
+                at = found;
+            }
+            if let (Some(ns), Some(s)) = (namespaces.get(at), out.get_mut(at)) {
+                let hash = ns.index.hash(key);
+                if written {
+                    s.written(hash, leaf);
+                } else {
+                    s.replaced(hash, leaf);
+                }
+            }
+        }
+        Ok(())
+    };
+    for &leaf in &leaves.replaced {
+        visit(leaf, false)?;
+    }
+    for &leaf in &leaves.written {
+        visit(leaf, true)?;
+    }
+    Ok(out)
 }
 
-/// Sorts where a checkpoint put each change's value by what the index does with it.
-fn placements(
+/// Counts the writes of a batch a checkpoint wrote (the `changes` flagged in `from_batch`) into
+/// the live counts and expiry indexes: each key held before what the memtable last gave it (the
+/// recent table, still in `locked`) or else what the tree held (`prior`, per change), unless its
+/// namespace was cleared since the previous checkpoint.
+fn count_batch(
     namespaces: &[Arc<NsState>],
+    locked: &mut [IndexWriteGuard<'_>],
     changes: &[Change<'_>],
     from_batch: &[bool],
-    placed: Placed,
-    batch_len: usize,
-) -> Placements {
-    let mut out = Placements {
-        moved: Vec::new(),
-        relocated: Vec::new(),
-        batch_locs: Vec::with_capacity(batch_len),
-    };
-    for ((c, &new), loc) in changes.iter().zip(from_batch).zip(placed.into_locations()) {
-        let (id, key) = tree_key::split(c.key).unwrap_or_default();
-        let ns_at = || namespaces.iter().position(|ns| ns.id == id).unwrap_or(usize::MAX);
-        let key = || key.to_vec();
-        if let Some(from) = c.from {
-            if let Some(to) = loc {
-                out.relocated.push((ns_at(), key(), from, to));
-            }
-        } else if new {
-            out.batch_locs.push(loc);
-        } else if let Some(loc) = loc
-            && id != CATALOG
-        {
-            out.moved.push((ns_at(), key(), loc));
+    prior: &[Option<u64>],
+) {
+    let mut at = 0;
+    let mut stats = None;
+    for ((c, &new), &before) in changes.iter().zip(from_batch).zip(prior) {
+        if !new {
+            continue;
         }
+        let Some((id, key)) = tree_key::split(c.key) else { continue };
+        if namespaces.get(at).is_none_or(|ns| ns.id != id) || stats.is_none() {
+            let Some(found) = namespaces.iter().position(|ns| ns.id == id) else { continue };
+            at = found;
+            stats = namespaces.get(at).map(|ns| ns.stats.write());
+        }
+        let (Some(index), Some(stats)) = (locked.get_mut(at), stats.as_mut()) else { continue };
+        let old = index.held_before(key, before);
+        stats.change(key, old, c.value.map(|(_, expires_at)| expires_at));
     }
-    out
 }
 
-/// From how many writes a batch into empty indexes is applied to them while its pages are
-/// synced (smaller ones are not worth a thread).
-const OVERLAP_SYNC_ABOVE: usize = 1 << 16;
+/// The newest version of a key as a checkpoint writes it: value and expiry, or a removal.
+type Head = Option<(Arc<[u8]>, u64)>;
 
 /// The newest version of every key changed in the memtables, and the catalog entries of the
 /// namespaces created since the last checkpoint, in tree-key order (namespaces ascending).

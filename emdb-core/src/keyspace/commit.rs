@@ -1,9 +1,10 @@
-//! The one writer and the one commit path, [`WriterGuard::commit`], with the two applies it
-//! routes to: a logged batch into memtables and indexes ([`Keyspace::apply`]), and a batch a
-//! checkpoint wrote into the indexes ([`Written::lock_and_apply`]). The protocol: docs/design.md,
-//! *Commit*.
+//! The one writer and the one commit path, [`WriterGuard::commit`], with the two routes it
+//! takes: a logged batch applied to memtables and indexes ([`Keyspace::apply`]), and a large
+//! sorted batch a checkpoint writes straight into the tree
+//! ([`Keyspace::checkpoint_with_writes`]). The protocol: docs/design.md, *Commit*.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -11,10 +12,11 @@ use parking_lot::{MutexGuard, RwLock};
 
 use super::index::IndexWriteGuard;
 use super::ordered::StatsWriteGuard;
-use super::{ALL_SHARDS, Held, IndexSlot, KeyHash, Keyspace, Memtable, NsState, Slot};
+use super::tree_key;
+use super::{ALL_SHARDS, KeyHash, Keyspace, Memtable, NsState, Slot};
 use crate::batch::{Batch, NsId, Op, Writes, WritesBuilder};
 use crate::error::{Error, Result};
-use crate::page::value::ValueLoc;
+use crate::tree::Cursor;
 
 /// Batches with more keys than this lock every shard instead of hashing each key twice.
 const LOCK_ALL_ABOVE: usize = 64;
@@ -37,9 +39,6 @@ fn release_freed_heap() {
 /// few bytes they hold (600,000 removals log only ~20 MB): writing the changed leaves now costs
 /// less than a log frame, a memtable apply and the same leaves at the next checkpoint.
 const DIRECT_WRITES: usize = 1 << 16;
-
-/// Batches with more keys than this make room in the index tables before applying.
-const RESERVE_ABOVE: usize = 4096;
 
 /// State only the writer touches.
 #[derive(Debug, Default)]
@@ -99,7 +98,14 @@ impl Keyspace {
         Ok(WriterGuard { ks: self, writer })
     }
 
-    pub(super) fn apply(&self, batch: &Batch, lsn: u64, writer: &mut Writer) {
+    /// Applies a logged batch to the memtables and indexes, as commit `lsn`.
+    ///
+    /// # Errors
+    /// [`Error::Corruption`] or an I/O error reading the tree: a leaf, to learn whether a key
+    /// was there (counts and expiry follow it), or the keys of a namespace being cleared. The
+    /// batch may then be applied in part: the caller poisons the handle (or fails the open).
+    pub(super) fn apply(&self, batch: &Batch, lsn: u64, writer: &mut Writer) -> Result<()> {
+        let clearing = self.keys_to_clear(batch)?;
         let snapshots = self.snapshots.lock();
         let open = snapshots.open_lsns();
         self.collect_garbage(writer, &open, snapshots.generation());
@@ -143,7 +149,7 @@ impl Keyspace {
                     }
                     _ => None,
                 });
-                let index = lock_index(state, mask, count, count, keys);
+                let index = lock_index(state, mask, count, keys);
                 (state.id, mem.write(), state.stats.write(), index)
             })
             .collect();
@@ -158,24 +164,23 @@ impl Keyspace {
             };
             match op {
                 Op::Put { key, value, expires_at, .. } => {
-                    let held =
-                        IndexSlot { held: Held::Mem(Arc::clone(value)), expires_at: *expires_at };
-                    let hash = index.hash(key);
-                    write_index(index, counts, hash, key, Some(key), Some(held), false);
                     let slot = Slot { value: Arc::clone(value), expires_at: *expires_at };
+                    let hash = index.hash(key);
+                    write_index(index, counts, hash, key, Some(key), Some(slot.clone()))?;
                     if mem.write(key, Some(slot), lsn, &open) {
                         writer.garbage.push((ns, Arc::clone(key)));
                     }
                 }
                 Op::Remove { key, .. } => {
                     let hash = index.hash(key);
-                    write_index(index, counts, hash, key, None, None, false);
+                    write_index(index, counts, hash, key, None, None)?;
                     if mem.write(key, None, lsn, &open) {
                         writer.garbage.push((ns, Arc::clone(key)));
                     }
                 }
                 Op::Clear { .. } => {
-                    let keys = index.keys();
+                    let in_tree = clearing.get(&ns).map_or(&[][..], Vec::as_slice);
+                    let keys = index.keys(in_tree);
                     index.clear();
                     counts.reset();
                     if open.is_empty() && !self.persistent {
@@ -194,37 +199,53 @@ impl Keyspace {
         self.committed.store(lsn, Ordering::Release);
         drop(locked);
         drop(snapshots);
+        Ok(())
     }
 
-    /// The namespaces `batch` (a batch a checkpoint writes, see
-    /// [`checkpoint_with_writes`](Self::checkpoint_with_writes)) writes, with how many puts and
-    /// writes each has.
-    pub(super) fn written(&self, batch: &Writes) -> Written {
-        // The writes are grouped by namespace (sorted): (namespace, puts, writes).
-        let mut groups: Vec<(NsId, usize, usize)> = Vec::new();
-        for at in 0..batch.len() {
-            let Some(ns) = batch.ns(at) else { continue };
-            let put = usize::from(batch.value(at).is_some());
-            match groups.last_mut() {
-                Some(g) if g.0 == ns => {
-                    g.1 += put;
-                    g.2 += 1;
-                }
-                _ => groups.push((ns, put, 1)),
+    /// The keys of the tree in every namespace `batch` clears, by namespace (the memtable
+    /// records each one's removal, which the next checkpoint writes).
+    ///
+    /// # Errors
+    /// [`Error::Corruption`] or an I/O error reading the tree.
+    fn keys_to_clear(&self, batch: &Batch) -> Result<HashMap<NsId, Vec<Arc<[u8]>>>> {
+        let mut out = HashMap::new();
+        for op in &batch.ops {
+            if let Op::Clear { ns } = op
+                && !out.contains_key(ns)
+            {
+                out.insert(*ns, self.tree_keys(*ns)?);
             }
         }
-        let states: Vec<Arc<NsState>> = {
-            let registry = self.registry.read();
-            groups.iter().filter_map(|(id, ..)| registry.by_id.get(id).cloned()).collect()
-        };
-        Written { states, groups }
+        Ok(out)
     }
 
-    /// Publishes the LSN of a batch applied by [`Written::lock_and_apply`],
-    /// then releases its shards: a reader sees all of the batch or none of it.
-    pub(super) fn publish_applied(&self, locked: Applied<'_>, lsn: u64) {
-        self.committed.store(lsn, Ordering::Release);
-        drop(locked);
+    /// Every key namespace `state` holds, expired ones included (the events of its clearing).
+    ///
+    /// # Errors
+    /// As [`tree_keys`](Self::tree_keys).
+    pub(super) fn namespace_keys(&self, state: &NsState) -> Result<Vec<Arc<[u8]>>> {
+        let in_tree = self.tree_keys(state.id)?;
+        Ok(state.index.lock(ALL_SHARDS).keys(&in_tree))
+    }
+
+    /// Every key the current tree holds in namespace `ns`.
+    ///
+    /// # Errors
+    /// [`Error::Corruption`] or an I/O error reading the tree.
+    pub(super) fn tree_keys(&self, ns: NsId) -> Result<Vec<Arc<[u8]>>> {
+        let Some(tree) = self.snapshots.lock().tree().cloned() else { return Ok(Vec::new()) };
+        let prefix = tree_key::prefix(ns);
+        let mut keys = Vec::new();
+        let mut cursor = Cursor::new(&tree.file, tree.root);
+        cursor.seek_at_or_after(&prefix)?;
+        while let Some(e) = cursor.entry()? {
+            match tree_key::split(e.key) {
+                Some((id, key)) if id == ns => keys.push(Arc::from(key)),
+                _ => break,
+            }
+            cursor.next()?;
+        }
+        Ok(keys)
     }
 
     /// Drops versions that no open snapshot can see any more, once the set of open snapshots
@@ -384,7 +405,11 @@ impl WriterGuard<'_> {
         let logged = ks.durability.log(ks, &mut self.writer, batch)?;
         let lsn = self.writer.last_lsn + 1;
         debug_assert_eq!(lsn, logged.lsn, "the log and the keyspace agree");
-        ks.apply(batch, lsn, &mut self.writer);
+        if let Err(e) = ks.apply(batch, lsn, &mut self.writer) {
+            // Logged, and perhaps applied in part: no later write may build on that.
+            ks.poison();
+            return Err(e);
+        }
         self.writer.last_lsn = lsn;
         ks.feed.stage(lsn, changes);
         let wait = ks.durability.settle(ks, &mut self.writer, logged)?;
@@ -413,84 +438,12 @@ impl Drop for WriterGuard<'_> {
     }
 }
 
-/// The locked index shards and counts of the namespaces of a [`Written`] batch.
-type Applied<'w> = Vec<(StatsWriteGuard<'w>, IndexWriteGuard<'w>)>;
-
-/// The namespaces a written batch touches (see [`Written::lock_and_apply`]).
-pub(crate) struct Written {
-    states: Vec<Arc<NsState>>,
-    /// `(namespace, puts, writes)`, by namespace.
-    groups: Vec<(NsId, usize, usize)>,
-}
-
-impl Written {
-    /// Whether every namespace's index is empty (a first load into each).
-    pub(super) fn indexes_empty(&self) -> bool {
-        self.states.iter().all(|s| s.index.is_empty())
-    }
-
-    /// Locks the index shards and counts of every namespace and applies `batch` to them (the
-    /// values the checkpoint moved to `locs` get their disk locations, the others their bytes),
-    /// publishing nothing: until [`Keyspace::publish_applied`] (or [`undo`](Self::undo))
-    /// releases them, point readers of those shards wait.
-    pub(super) fn lock_and_apply(&self, batch: &Writes, locs: &[Option<ValueLoc>]) -> Applied<'_> {
-        let Written { states, groups } = self;
-        let mut locked: Vec<_> = states
-            .iter()
-            .map(|state| {
-                let (_, puts, count) =
-                    groups.iter().find(|g| g.0 == state.id).copied().unwrap_or_default();
-                let keys = (0..batch.len())
-                    .filter(|&at| batch.ns(at) == Some(state.id))
-                    .map(|at| batch.key(at));
-                let index = lock_index(state, 0, count, puts, keys);
-                (state.stats.write(), index)
-            })
-            .collect();
-        // Shard by shard: each shard's table is a few megabytes that stay in the cache while
-        // its keys go in, instead of every key touching a random place in all of them.
-        for (state, (counts, index)) in states.iter().zip(&mut locked) {
-            let mut order: Vec<(KeyHash, usize)> = (0..batch.len())
-                .filter(|&at| batch.ns(at) == Some(state.id))
-                .map(|at| (state.index.hash(batch.key(at)), at))
-                .collect();
-            order.sort_unstable_by_key(|(hash, _)| hash.shard());
-            // Into an empty namespace (a first load) every key is new: no search before each
-            // insert. The batch's keys are distinct.
-            let fresh = index.is_empty();
-            for (hash, at) in order {
-                let key = batch.key(at);
-                let slot = batch.value(at).map(|(value, expires_at)| {
-                    let held = match locs.get(at).copied().flatten() {
-                        Some(loc) => Held::Disk(loc),
-                        None => Held::Mem(Arc::from(value)),
-                    };
-                    IndexSlot { held, expires_at }
-                });
-                write_index(index, counts, hash, key, None, slot, fresh);
-            }
-        }
-        locked
-    }
-
-    /// Takes back a batch that [`lock_and_apply`](Self::lock_and_apply) applied to empty
-    /// indexes (its commit failed): the shards and counts are emptied again, as they were.
-    pub(super) fn undo(locked: Applied<'_>) {
-        for (mut counts, mut index) in locked {
-            index.clear();
-            counts.reset();
-        }
-    }
-}
-
 /// Locks the index shards of `state` that a commit of `writes` writes to it touches: the shards
-/// of `keys` (and of `mask`), or every shard past [`LOCK_ALL_ABOVE`] writes; the tables make room
-/// first for more than [`RESERVE_ABOVE`] (`room`) new keys.
+/// of `keys` (and of `mask`), or every shard past [`LOCK_ALL_ABOVE`] writes.
 fn lock_index<'a, 'k>(
     state: &'a NsState,
     mask: u32,
     writes: usize,
-    room: usize,
     keys: impl Iterator<Item = &'k [u8]>,
 ) -> IndexWriteGuard<'a> {
     let mask = if writes > LOCK_ALL_ABOVE || mask == ALL_SHARDS {
@@ -498,37 +451,28 @@ fn lock_index<'a, 'k>(
     } else {
         keys.fold(mask, |mask, key| mask | state.index.shard_bit(key))
     };
-    let mut index = state.index.lock(mask);
-    if room > RESERVE_ABOVE {
-        index.reserve(room);
-    }
-    index
+    state.index.lock(mask)
 }
 
 /// Puts `slot` under `key` (hashed to `hash`) in a locked index, or removes the key when there is
 /// none, and keeps the namespace's live counts in step: the index half of every apply. A key
-/// longer than the index holds in place shares `shared` when given; `fresh` says the key is
-/// known to be absent (a first load), so no search precedes the insert.
+/// longer than the index holds in place shares `shared` when given.
+///
+/// # Errors
+/// An error reading the key's leaf (to learn what it held before).
 fn write_index(
     index: &mut IndexWriteGuard<'_>,
     counts: &mut StatsWriteGuard<'_>,
     hash: KeyHash,
     key: &[u8],
     shared: Option<&Arc<[u8]>>,
-    slot: Option<IndexSlot>,
-    fresh: bool,
-) {
-    if let Some(slot) = slot {
-        let expires_at = slot.expires_at;
-        let old = if fresh {
-            index.insert_absent_hashed(hash, key, slot);
-            None
-        } else {
-            index.put_hashed(hash, key, shared, slot)
-        };
-        counts.change(key, old, Some(expires_at));
-    } else {
-        let old = index.remove_hashed(hash, key);
-        counts.change(key, old.map(|s| s.expires_at), None);
-    }
+    slot: Option<Slot>,
+) -> Result<()> {
+    let new = slot.as_ref().map(|s| s.expires_at);
+    let old = match slot {
+        Some(slot) => index.put_hashed(hash, key, shared, slot)?,
+        None => index.remove_hashed(hash, key)?,
+    };
+    counts.change(key, old, new);
+    Ok(())
 }

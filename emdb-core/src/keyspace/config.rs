@@ -40,4 +40,9 @@ pub(crate) struct Config {
     pub(crate) flush_policy: FlushPolicy,
     /// Where long operations report their progress.
     pub(crate) progress: Reporter,
+    /// The bytes the point index may keep on the heap (`None`: every key of the tree).
+    pub(crate) memory_budget: Option<u64>,
+    /// Every index hashes keys to two values (tests of keys with equal hashes).
+    #[cfg(test)]
+    pub(crate) degenerate_hash: bool,
 }

@@ -9,7 +9,7 @@
 
 use std::fmt::Debug;
 
-use super::{Keyspace, Pending, Persist, ValueSource, Writer};
+use super::{Keyspace, Pending, Persist, Writer};
 use crate::batch::{Batch, Writes};
 use crate::error::Result;
 use crate::page::value::ValueLoc;
@@ -90,12 +90,6 @@ pub(crate) trait Durability: Send + Sync + Debug {
     /// # Errors
     /// An I/O error or [`Error::Corruption`](crate::Error::Corruption) reading it.
     fn read_value_into(&self, loc: ValueLoc, out: &mut Vec<u8>) -> Result<()>;
-
-    /// The file and mapping point reads read values from (`None`: values live in memory).
-    ///
-    /// # Errors
-    /// An I/O error mapping the file.
-    fn value_source(&self) -> Result<Option<ValueSource>>;
 }
 
 /// A database in memory only: commits are applied and that is all.
@@ -149,9 +143,5 @@ impl Durability for InMemory {
     fn read_value_into(&self, _: ValueLoc, _: &mut Vec<u8>) -> Result<()> {
         // In memory every value is held in the index.
         Ok(())
-    }
-
-    fn value_source(&self) -> Result<Option<ValueSource>> {
-        Ok(None)
     }
 }

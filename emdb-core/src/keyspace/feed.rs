@@ -17,7 +17,7 @@ use std::time::Instant;
 
 use parking_lot::{Condvar, Mutex};
 
-use super::{ALL_SHARDS, Keyspace, NsState};
+use super::{Keyspace, NsState};
 use crate::batch::{Batch, NsId, Op, Writes};
 use crate::error::{Error, Result};
 
@@ -269,7 +269,7 @@ impl Keyspace {
                 }
                 Op::Clear { ns } => {
                     let Some(state) = self.namespace_by_id(*ns) else { continue };
-                    let mut keys = state.index.lock(ALL_SHARDS).keys();
+                    let mut keys = self.namespace_keys(&state)?;
                     keys.sort_unstable();
                     for key in keys {
                         let followers = followers(&subscribers, *ns, &key);
@@ -350,7 +350,7 @@ impl Keyspace {
                 return Ok(None);
             }
             let mut value = Vec::new();
-            self.read_value_into(&slot.held, source, &mut value)?;
+            self.read_value_into(slot.held, source, &mut value)?;
             Ok(Some(value))
         })
     }

@@ -1,21 +1,48 @@
-//! The sharded point index: every live key of one namespace mapped to its newest value and expiry,
-//! spread over 32 lock-striped shards so that reads of different keys never contend.
+//! The point index of one namespace, spread over 32 lock-striped shards so that reads of
+//! different keys never contend. Each shard holds two tables:
 //!
-//! Point reads (`get`, `contains_key`, `ttl`) go through this index only. The hash of a key is
-//! computed once: five of its high bits pick the shard and the whole hash is handed to the
-//! shard's table.
+//! * **recent**: every key written since the last checkpoint, with its value (shared with the
+//!   memtable) and expiry, or a mark that it was removed. A checkpoint writes them all into the
+//!   tree and empties the table.
+//! * **settled**: keys of the durable tree, each as its 64-bit hash and the leaf that holds it
+//!   (12 bytes: no key, no value). A read looks the key up in that leaf, in the page file's
+//!   mapping, where the key is compared in full and the value (or where it lives) found beside
+//!   it. Two keys whose hashes are equal are both found: every entry with the hash is tried.
+//!
+//! Without a memory budget, once the open's build has run, settled holds every key of the tree,
+//! so a key in neither table is absent. Under a budget ([`Budget`]) it holds the keys read
+//! lately, as many as the budget allows: a key in neither table is looked up by a descent of
+//! the tree from its root, and the leaf found earns the key a place, which keys not read since
+//! give up ([`Budget`] says how). While the open's build runs the index is not complete either.
+//!
+//! A settled entry stays valid until a checkpoint rewrites its leaf. The checkpoint then, with
+//! the shard's write lock held, drops the entries of the keys of every leaf it replaced and
+//! adds entries for the keys of every leaf it wrote ([`ShardedIndex::settle`]). A reader holds
+//! its shard's read lock from finding an entry (or descending from the shard's root) until it
+//! has read the value: the pages it reads are freed by the next checkpoint at the earliest,
+//! which cannot finish settling this shard, nor can another checkpoint start, before the reader
+//! lets go.
+//!
+//! The hash of a key is computed once: five of its high bits pick the shard and the whole hash
+//! is handed to the shard's tables.
 
 use std::hash::BuildHasher;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
-use hashbrown::{HashTable, hash_table};
+use hashbrown::HashTable;
 use parking_lot::{RwLock, RwLockWriteGuard};
 
 use super::alloc::TableAlloc;
+use super::tree_key;
 use crate::batch::ExpiresAt;
+use crate::error::Result;
 use crate::io::SharedMap;
-use crate::page::file::PageFile;
-use crate::page::value::ValueLoc;
+use crate::page::PageId;
+use crate::page::file::{PageBytes, PageFile};
+use crate::page::leaf::{Leaf, LeafEntry};
+use crate::page::value::{ValueLoc, ValueRef};
+use crate::tree::{LEAF_TYPES, TreeRoot};
 
 /// How many lock-striped shards each namespace's index has.
 pub(crate) const SHARDS: usize = 32;
@@ -31,30 +58,71 @@ pub(crate) struct Slot {
     pub(crate) expires_at: ExpiresAt,
 }
 
-/// Where the index finds a value.
-#[derive(Debug, Clone)]
-pub(crate) enum Held {
-    /// Resident bytes: values not yet checkpointed, and small values kept inline in leaves.
-    Mem(Arc<[u8]>),
-    /// A value page record or overflow run of the page file (valid until compaction, or a
-    /// checkpoint that moves the value out of a page it empties, points the entry elsewhere).
+impl Slot {
+    /// The slot as a point read sees it.
+    pub(crate) fn as_ref(&self) -> SlotRef<'_> {
+        SlotRef { held: HeldRef::Bytes(&self.value), expires_at: self.expires_at }
+    }
+}
+
+/// Where a point read finds a value: its bytes (written since the last checkpoint, or inline
+/// in its leaf), or its place in a value page or overflow run of the page file.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum HeldRef<'a> {
+    Bytes(&'a [u8]),
     Disk(ValueLoc),
 }
 
-/// What the index knows about one live key.
-#[derive(Debug, Clone)]
-pub(crate) struct IndexSlot {
-    /// The value or where it is.
-    pub(crate) held: Held,
+/// What a point read finds for a live key: the value or where it is, and the expiry. Borrowed
+/// from the index or from the key's leaf, for as long as the read holds its shard's lock.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SlotRef<'a> {
+    pub(crate) held: HeldRef<'a>,
     /// Absolute expiry in Unix milliseconds, or `NO_EXPIRY`.
     pub(crate) expires_at: ExpiresAt,
 }
 
-/// How many key bytes an index entry holds in place; longer keys are shared with the memtable.
+impl<'a> From<LeafEntry<'a>> for SlotRef<'a> {
+    fn from(e: LeafEntry<'a>) -> Self {
+        let held = match e.value {
+            ValueRef::Inline(bytes) => HeldRef::Bytes(bytes),
+            ValueRef::Stored(loc) => HeldRef::Disk(loc),
+        };
+        SlotRef { held, expires_at: e.expires_at }
+    }
+}
+
+/// An owned copy of a [`HeldRef`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Held {
+    Mem(Arc<[u8]>),
+    Disk(ValueLoc),
+}
+
+/// An owned copy of a [`SlotRef`] (checks and tests that look at an entry after its lock is let
+/// go).
+#[derive(Debug, Clone)]
+pub(crate) struct IndexSlot {
+    pub(crate) held: Held,
+    pub(crate) expires_at: ExpiresAt,
+}
+
+impl From<SlotRef<'_>> for IndexSlot {
+    fn from(s: SlotRef<'_>) -> Self {
+        let held = match s.held {
+            HeldRef::Bytes(bytes) => Held::Mem(Arc::from(bytes)),
+            HeldRef::Disk(loc) => Held::Disk(loc),
+        };
+        IndexSlot { held, expires_at: s.expires_at }
+    }
+}
+
+/// How many key bytes an entry of the recent table holds in place; longer keys are shared with
+/// the memtable.
 const INLINE_KEY: usize = 30;
 
-/// A key as the index holds it. Short keys (most keys) sit inside the entry, so a lookup touches
-/// the entry's cache line and no second heap allocation; the entry of a 24-byte key is 64 bytes.
+/// A key as the recent table holds it. Short keys (most keys) sit inside the entry, so a lookup
+/// touches the entry's cache line and no second heap allocation.
 enum IndexKey {
     /// Up to [`INLINE_KEY`] bytes in place.
     Inline { len: u8, bytes: [u8; INLINE_KEY] },
@@ -70,39 +138,115 @@ impl IndexKey {
         Some(IndexKey::Inline { len: u8::try_from(key.len()).ok()?, bytes })
     }
 
-    /// The index's copy of `key`, allocated when it is too long to hold in place.
-    fn copy(key: &[u8]) -> Self {
-        Self::inline(key).unwrap_or_else(|| IndexKey::Shared(Arc::from(key)))
-    }
-
     fn bytes(&self) -> &[u8] {
         match self {
             IndexKey::Inline { len, bytes } => bytes.get(..usize::from(*len)).unwrap_or_default(),
             IndexKey::Shared(key) => key,
         }
     }
+}
 
-    fn shared(&self) -> Arc<[u8]> {
-        match self {
-            IndexKey::Inline { .. } => Arc::from(self.bytes()),
-            IndexKey::Shared(key) => Arc::clone(key),
+/// A key written since the last checkpoint: its newest value, or `None` once removed.
+struct Recent {
+    key: IndexKey,
+    slot: Option<Slot>,
+}
+
+/// Marks a settled entry read since the last sweep of a budgeted index.
+const REFERENCED: u32 = 1 << 31;
+/// The leaf bits of a settled entry: leaves at page 2^31 (8 TiB into the file) and beyond are not
+/// settled, and an index that meets one stops being complete.
+const LEAF_BITS: u32 = REFERENCED - 1;
+
+/// A key of the tree: its hash (in two halves, so that an entry takes 12 bytes) and its leaf,
+/// with the [`REFERENCED`] mark.
+struct Settled {
+    hash: [u32; 2],
+    leaf: AtomicU32,
+}
+
+impl Settled {
+    fn new(hash: u64, leaf: u32) -> Self {
+        #[expect(clippy::cast_possible_truncation, reason = "the two halves of the hash")]
+        let hash = [(hash >> 32) as u32, hash as u32];
+        Settled { hash, leaf: AtomicU32::new(leaf) }
+    }
+
+    fn hash(&self) -> u64 {
+        let [high, low] = self.hash;
+        (u64::from(high) << 32) | u64::from(low)
+    }
+
+    fn leaf(&self) -> PageId {
+        PageId::from(self.leaf.load(Ordering::Relaxed) & LEAF_BITS)
+    }
+
+    /// Marks the entry read (a store only when the mark is not set yet: hot entries' cache lines
+    /// stay shared between the readers' cores).
+    fn touch(&self) {
+        if self.leaf.load(Ordering::Relaxed) & REFERENCED == 0 {
+            self.leaf.fetch_or(REFERENCED, Ordering::Relaxed);
         }
+    }
+
+    /// Clears the mark; returns whether it was set.
+    fn untouch(&mut self) -> bool {
+        let leaf = self.leaf.get_mut();
+        let was = *leaf & REFERENCED != 0;
+        *leaf &= LEAF_BITS;
+        was
     }
 }
 
-struct Entry {
-    key: IndexKey,
-    slot: IndexSlot,
+/// The settled entry a leaf id gets, `None` past [`LEAF_BITS`].
+fn leaf_bits(leaf: PageId) -> Option<u32> {
+    u32::try_from(leaf).ok().filter(|l| *l <= LEAF_BITS)
 }
 
-/// Where a shard's readers find the values that live in the page file: the file, and the
-/// mapping of it that was current when the source was published.
+/// The memory budget of the settled tables of every namespace of a database: at most `max`
+/// entries between them.
+///
+/// A shard that needs room while the budget is spent sweeps its own table: entries read since
+/// its last sweep lose their mark and stay, the others are dropped at random until an eighth of
+/// the shard's entries is gone (a CLOCK without a hand: hashbrown's table has no stable order to
+/// keep one in). A key read again earns its entry back with one descent.
+#[derive(Debug)]
+pub(crate) struct Budget {
+    max: usize,
+    used: AtomicUsize,
+    /// Sweeps so far, which seed each sweep's choice.
+    sweeps: AtomicU64,
+}
+
+/// The heap bytes one settled entry takes at worst: 12 bytes and a control byte per bucket, at
+/// the lowest load a table that never grows past its size keeps (7/16: a table rehashes in place
+/// below half of its 7/8 capacity, and a budgeted shard stays there).
+pub(crate) const SETTLED_ENTRY_BYTES: u64 = 30;
+
+impl Budget {
+    /// A budget of `bytes` of settled entries.
+    pub(crate) fn new(bytes: u64) -> Self {
+        let max = usize::try_from(bytes / SETTLED_ENTRY_BYTES).unwrap_or(usize::MAX);
+        Budget { max, used: AtomicUsize::new(0), sweeps: AtomicU64::new(0) }
+    }
+
+    /// Whether a shard that holds `len` entries may add one: the budget is not spent, and the
+    /// shard holds no more than its share of it and a quarter (tables never shrink, so no
+    /// shard may grow far past its share while others are empty).
+    fn has_room(&self, len: usize, adding: usize) -> bool {
+        let share = (self.max / SHARDS).max(1);
+        self.used.load(Ordering::Relaxed) + adding < self.max && len < share + share / 4
+    }
+}
+
+/// Where a shard's readers find the leaves and values that live in the page file: the file, and
+/// the mapping of it that was current when the source was published.
 ///
 /// Each shard keeps its own copy so that a point read, which already holds its shard's read
-/// lock, reaches the value without touching any lock or reference count shared with readers of
-/// other shards. A copy may lag behind a growing file (a value past the end of its mapping is
-/// read with `pread`); it never names a file other than the one the shard's locations point
-/// into, because compaction replaces both under every shard's write lock.
+/// lock, reaches the leaf and the value without touching any lock or reference count shared
+/// with readers of other shards. A copy may lag behind a growing file (a page past the end of
+/// its mapping is read with `pread`); it never names a file other than the one the shard's
+/// entries point into, because compaction replaces both under every shard's write lock.
 #[derive(Debug, Clone)]
 pub(crate) struct ValueSource {
     /// The page file.
@@ -120,21 +264,92 @@ impl ValueSource {
     pub(crate) fn read_into(&self, loc: ValueLoc, out: &mut Vec<u8>) -> crate::Result<()> {
         self.file.read_value_in(self.map.as_ref(), loc, out)
     }
+
+    /// The leaf `leaf` and the position of the tree key `full` in it, if it holds that key.
+    fn search(&self, leaf: PageId, full: &[u8]) -> Result<Option<InLeaf<'_>>> {
+        let file = &self.file;
+        let page = file.read_page_in(self.map.as_ref(), leaf, &LEAF_TYPES)?;
+        if crate::page::level(page.bytes()) != 0 {
+            return Err(file.bad_page(leaf, "a point-index entry names a page that is no leaf"));
+        }
+        let at = {
+            let l = Leaf::new(page.bytes()).map_err(|d| file.bad_page(leaf, d))?;
+            l.search(full).map_err(|d| file.bad_page(leaf, d))?
+        };
+        Ok(at.ok().map(|at| InLeaf { leaf, page, at }))
+    }
+}
+
+/// A key found in its leaf.
+struct InLeaf<'m> {
+    leaf: PageId,
+    page: PageBytes<'m>,
+    at: usize,
+}
+
+impl InLeaf<'_> {
+    /// The key's entry.
+    fn slot(&self, file: &PageFile) -> Result<SlotRef<'_>> {
+        let l = Leaf::new(self.page.bytes()).map_err(|d| file.bad_page(self.leaf, d))?;
+        let e = l.entry(self.at).map_err(|d| file.bad_page(self.leaf, d))?;
+        Ok(SlotRef::from(e))
+    }
 }
 
 /// What one shard's lock protects.
 struct ShardData {
-    table: HashTable<Entry, TableAlloc>,
+    recent: HashTable<Recent, TableAlloc>,
+    settled: HashTable<Settled, TableAlloc>,
     source: Option<ValueSource>,
+    /// The tree the settled entries point into, which a miss descends.
+    tree: TreeRoot,
+    /// Counts the publications of a tree: an entry found by a descent is kept only if no other
+    /// tree was published since.
+    generation: u64,
+    /// The namespace was cleared since the last checkpoint: nothing of it in the tree counts.
+    cleared: bool,
+}
+
+impl ShardData {
+    fn new() -> Self {
+        ShardData {
+            recent: HashTable::new_in(TableAlloc),
+            settled: HashTable::new_in(TableAlloc),
+            source: None,
+            tree: TreeRoot::default(),
+            generation: 0,
+            cleared: false,
+        }
+    }
 }
 
 /// One shard, on its own cache lines so that readers of neighbouring shards do not bounce a line.
 #[repr(align(128))]
-struct Shard(RwLock<ShardData>);
+struct Shard {
+    lock: RwLock<ShardData>,
+    /// Point lookups answered by the tables.
+    hits: AtomicU64,
+    /// Point lookups that descended the tree.
+    misses: AtomicU64,
+}
+
+/// How an index hashes keys.
+#[derive(Debug)]
+enum Hasher {
+    Random(foldhash::fast::RandomState),
+    /// Two hash values for every key (tests of keys whose hashes are equal).
+    #[cfg(test)]
+    Degenerate,
+}
 
 /// The 32-shard point index of one namespace.
 pub(crate) struct ShardedIndex {
-    hasher: foldhash::fast::RandomState,
+    hasher: Hasher,
+    /// The namespace's tree-key prefix.
+    prefix: [u8; 4],
+    budget: Option<Arc<Budget>>,
+    /// Settled holds every key of the tree (no budget, and the open's build has run).
+    complete: AtomicBool,
     shards: [Shard; SHARDS],
 }
 
@@ -149,27 +364,88 @@ impl std::fmt::Debug for ShardedIndex {
 pub(crate) struct KeyHash(u64);
 
 impl KeyHash {
+    /// The hash itself.
+    pub(crate) fn raw(self) -> u64 {
+        self.0
+    }
+
     /// The shard that holds the key.
     pub(crate) fn shard(self) -> usize {
         // Five bits just below the top seven pick one of the 32 shards: hashbrown takes the
         // bucket from the low bits and the tag of its control bytes from the top seven, so both
-        // keep their full entropy within a shard. (Taking the top five made every key of a
-        // shard share five of its seven tag bits: a quarter of a full group matched a lookup's
-        // tag, one key comparison and cache miss each.)
+        // keep their full entropy within a shard.
         ((self.0 >> SHARD_SHIFT) & (SHARDS as u64 - 1)) as usize
     }
 }
 
-impl ShardedIndex {
+/// The settled entries a checkpoint changes in one namespace, by shard: the (hash, leaf) of
+/// every key of a leaf it replaced, and of every key of a leaf it wrote.
+#[derive(Debug)]
+pub(crate) struct Settlement {
+    replaced: Vec<Vec<(u64, PageId)>>,
+    written: Vec<Vec<(u64, PageId)>>,
+}
+
+impl Settlement {
     pub(crate) fn new() -> Self {
-        let shards = std::array::from_fn(|_| {
-            Shard(RwLock::new(ShardData { table: HashTable::new_in(TableAlloc), source: None }))
+        Settlement {
+            replaced: (0..SHARDS).map(|_| Vec::new()).collect(),
+            written: (0..SHARDS).map(|_| Vec::new()).collect(),
+        }
+    }
+
+    /// Records that `key` (hashed by [`ShardedIndex::hash`]) was in leaf `leaf` of the old tree.
+    pub(crate) fn replaced(&mut self, hash: KeyHash, leaf: PageId) {
+        if let Some(v) = self.replaced.get_mut(hash.shard()) {
+            v.push((hash.0, leaf));
+        }
+    }
+
+    /// Records that `key` (hashed by [`ShardedIndex::hash`]) is in leaf `leaf` of the new tree.
+    pub(crate) fn written(&mut self, hash: KeyHash, leaf: PageId) {
+        if let Some(v) = self.written.get_mut(hash.shard()) {
+            v.push((hash.0, leaf));
+        }
+    }
+}
+
+/// Heap and lookup figures of an index, for [`Stats`](crate::Stats).
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct IndexFigures {
+    pub(crate) bytes: u64,
+    pub(crate) hits: u64,
+    pub(crate) misses: u64,
+}
+
+impl ShardedIndex {
+    /// The empty index of the namespace whose tree keys start with `prefix`.
+    pub(crate) fn new(prefix: [u8; 4], budget: Option<Arc<Budget>>) -> Self {
+        Self::with_hasher(prefix, budget, Hasher::Random(foldhash::fast::RandomState::default()))
+    }
+
+    fn with_hasher(prefix: [u8; 4], budget: Option<Arc<Budget>>, hasher: Hasher) -> Self {
+        let shards = std::array::from_fn(|_| Shard {
+            lock: RwLock::new(ShardData::new()),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
         });
-        ShardedIndex { hasher: foldhash::fast::RandomState::default(), shards }
+        // An empty index is complete: a fresh database's tree is empty.
+        let complete = AtomicBool::new(budget.is_none());
+        ShardedIndex { hasher, prefix, budget, complete, shards }
+    }
+
+    /// An index whose keys hash to two values only (tests of keys with equal hashes).
+    #[cfg(test)]
+    pub(crate) fn degenerate(prefix: [u8; 4], budget: Option<Arc<Budget>>) -> Self {
+        Self::with_hasher(prefix, budget, Hasher::Degenerate)
     }
 
     pub(crate) fn hash(&self, key: &[u8]) -> KeyHash {
-        KeyHash(self.hasher.hash_one(key))
+        match &self.hasher {
+            Hasher::Random(state) => KeyHash(state.hash_one(key)),
+            #[cfg(test)]
+            Hasher::Degenerate => KeyHash(u64::from(key.last().is_some_and(|b| b % 2 == 1))),
+        }
     }
 
     fn shard(&self, hash: KeyHash) -> &Shard {
@@ -180,49 +456,276 @@ impl ShardedIndex {
         &self.shards[hash.shard()]
     }
 
-    /// Runs `f` on the key's slot under the shard's read lock, so the value need not be cloned
-    /// before it is copied out.
-    pub(crate) fn with<R>(&self, key: &[u8], f: impl FnOnce(Option<&IndexSlot>) -> R) -> R {
-        self.with_source(key, |slot, _| f(slot))
+    /// Whether a key found in neither table is absent (no lookup of the tree needed).
+    pub(crate) fn is_complete(&self) -> bool {
+        self.complete()
     }
 
-    /// As [`with`](Self::with), also handing `f` the shard's [`ValueSource`] to read a value
-    /// on disk with.
+    fn complete(&self) -> bool {
+        self.complete.load(Ordering::Acquire)
+    }
+
+    /// Sets whether settled holds every key of the tree: false while the open's build runs, true
+    /// once it has filled the tables (never under a budget).
+    pub(crate) fn set_complete(&self, complete: bool) {
+        self.complete.store(complete && self.budget.is_none(), Ordering::Release);
+    }
+
+    /// Whether settled is meant to hold every key of the tree (no budget).
+    pub(crate) fn holds_every_key(&self) -> bool {
+        self.budget.is_none()
+    }
+
+    /// Looks `key` (hashed to `hash`) up in the tree under a shard's lock: through its settled
+    /// entries, then (when the index is not complete) by a descent from the shard's root.
+    /// Returns where it is and whether a descent found it.
+    fn in_tree<'d>(
+        &self,
+        data: &'d ShardData,
+        hash: u64,
+        key: &[u8],
+    ) -> Result<(Option<InLeaf<'d>>, bool)> {
+        let Some(source) = data.source.as_ref().filter(|_| !data.cleared) else {
+            return Ok((None, false));
+        };
+        tree_key::with_encoded(self.prefix, key, |full| {
+            for entry in data.settled.iter_hash(hash).filter(|e| e.hash() == hash) {
+                if let Some(found) = source.search(entry.leaf(), full)? {
+                    entry.touch();
+                    return Ok((Some(found), false));
+                }
+            }
+            if self.complete() {
+                return Ok((None, false));
+            }
+            let found = match crate::tree::leaf_of(&source.file, data.tree, full)? {
+                Some(leaf) => source.search(leaf, full)?,
+                None => None,
+            };
+            Ok((found, true))
+        })
+    }
+
+    /// Runs `f` on the key's slot (`None`: absent, or removed; expired or not), with the
+    /// shard's [`ValueSource`] to read a value on disk with, under the shard's read lock: a value
+    /// on disk is not replaced while `f` reads it.
+    ///
+    /// # Errors
+    /// [`Error::Corruption`](crate::Error::Corruption) or an I/O error reading the key's leaf
+    /// (or the tree above it); the error of `f`.
     pub(crate) fn with_source<R>(
         &self,
         key: &[u8],
-        f: impl FnOnce(Option<&IndexSlot>, Option<&ValueSource>) -> R,
-    ) -> R {
+        f: impl FnOnce(Option<SlotRef<'_>>, Option<&ValueSource>) -> Result<R>,
+    ) -> Result<R> {
         let hash = self.hash(key);
-        let shard = self.shard(hash).0.read();
-        let found = shard.table.find(hash.0, |e| e.key.bytes() == key).map(|e| &e.slot);
-        f(found, shard.source.as_ref())
-    }
-
-    /// Whether no shard holds a key.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.shards.iter().all(|s| s.0.read().table.is_empty())
-    }
-
-    /// The source the shards read values from (shard 0's copy).
-    pub(crate) fn source(&self) -> Option<ValueSource> {
-        self.shards.first().and_then(|s| s.0.read().source.clone())
-    }
-
-    /// Hands every shard a copy of `source`, one shard at a time.
-    pub(crate) fn publish(&self, source: Option<&ValueSource>) {
-        for shard in &self.shards {
-            shard.0.write().source = source.cloned();
+        let shard = self.shard(hash);
+        let data = shard.lock.read();
+        if let Some(e) = data.recent.find(hash.0, |e| e.key.bytes() == key) {
+            shard.hits.fetch_add(1, Ordering::Relaxed);
+            return f(e.slot.as_ref().map(Slot::as_ref), data.source.as_ref());
         }
+        let (found, descended) = self.in_tree(&data, hash.0, key)?;
+        let counter = if descended { &shard.misses } else { &shard.hits };
+        counter.fetch_add(1, Ordering::Relaxed);
+        let remember = found
+            .as_ref()
+            .filter(|_| descended && self.budget.is_some())
+            .map(|found| (found.leaf, data.generation));
+        let out = match (&found, &data.source) {
+            (Some(found), Some(source)) => f(Some(found.slot(&source.file)?), Some(source)),
+            _ => f(None, data.source.as_ref()),
+        };
+        drop(found);
+        drop(data);
+        if let Some((leaf, generation)) = remember {
+            self.remember(shard, hash, leaf, generation);
+        }
+        out
+    }
+
+    /// As [`with_source`](Self::with_source) without the source.
+    ///
+    /// # Errors
+    /// As [`with_source`](Self::with_source).
+    pub(crate) fn with<R>(
+        &self,
+        key: &[u8],
+        f: impl FnOnce(Option<SlotRef<'_>>) -> Result<R>,
+    ) -> Result<R> {
+        self.with_source(key, |slot, _| f(slot))
     }
 
     /// A copy of the key's slot, expired or not.
-    #[expect(
-        clippy::redundant_closure_for_method_calls,
-        reason = "Option::cloned as a path is not general over the borrow's lifetime"
-    )]
-    pub(crate) fn slot(&self, key: &[u8]) -> Option<IndexSlot> {
-        self.with(key, |slot| slot.cloned())
+    ///
+    /// # Errors
+    /// As [`with_source`](Self::with_source).
+    pub(crate) fn slot(&self, key: &[u8]) -> Result<Option<IndexSlot>> {
+        self.with(key, |slot| Ok(slot.map(IndexSlot::from)))
+    }
+
+    /// Keeps the leaf a descent found for a key (hashed to `hash`) in a budgeted index, unless
+    /// a tree was published since the descent or the entry is there already.
+    fn remember(&self, shard: &Shard, hash: KeyHash, leaf: PageId, generation: u64) {
+        let Some(bits) = leaf_bits(leaf) else { return };
+        let mut data = shard.lock.write();
+        if data.generation != generation
+            || data.settled.iter_hash(hash.0).any(|e| e.hash() == hash.0 && e.leaf() == leaf)
+            || !self.make_room(&mut data)
+        {
+            return;
+        }
+        data.settled.insert_unique(hash.0, Settled::new(hash.0, bits), Settled::hash);
+        if let Some(budget) = &self.budget {
+            budget.used.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Under a budget, sweeps the shard when the budget is spent (see [`Budget`]); returns
+    /// whether an entry may be added.
+    fn make_room(&self, data: &mut ShardData) -> bool {
+        let Some(budget) = &self.budget else { return true };
+        if budget.has_room(data.settled.len(), 0) {
+            return true;
+        }
+        let len = data.settled.len();
+        if len == 0 {
+            return false;
+        }
+        let unmarked = data
+            .settled
+            .iter()
+            .filter(|e| e.leaf.load(Ordering::Relaxed) & REFERENCED == 0)
+            .count();
+        let target = (len / 8).max(1);
+        // Each unmarked entry goes with probability target / unmarked (all of them when they
+        // are fewer), chosen by its hash mixed with the sweep's number; marked ones lose the mark.
+        let seed =
+            budget.sweeps.fetch_add(1, Ordering::Relaxed).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let threshold =
+            if unmarked <= target { u64::MAX } else { u64::MAX / unmarked as u64 * target as u64 };
+        let mut evicted = 0;
+        data.settled.retain(|e| {
+            if e.untouch() {
+                return true;
+            }
+            let pick = (e.hash() ^ seed).wrapping_mul(0xD6E8_FEB8_6659_FD93);
+            let go = pick <= threshold;
+            evicted += usize::from(go);
+            !go
+        });
+        budget.used.fetch_sub(evicted, Ordering::Relaxed);
+        budget.has_room(data.settled.len(), 0)
+    }
+
+    /// Hands every shard a copy of `source` and the tree `tree` (open, a new namespace).
+    pub(crate) fn publish(&self, source: Option<&ValueSource>, tree: TreeRoot) {
+        for shard in &self.shards {
+            let mut data = shard.lock.write();
+            data.source = source.cloned();
+            data.tree = tree;
+            data.generation += 1;
+        }
+    }
+
+    /// The source the shards read values from (shard 0's copy), and shard 0's tree.
+    pub(crate) fn source(&self) -> (Option<ValueSource>, TreeRoot) {
+        self.shards.first().map_or((None, TreeRoot::default()), |s| {
+            let data = s.lock.read();
+            (data.source.clone(), data.tree)
+        })
+    }
+
+    /// Adds settled entries `(hash, leaf)` to shard `shard` (the open's build, in chunks, so
+    /// that readers of the shard wait for one chunk at most). Returns false when a leaf lies
+    /// beyond what an entry can name (the index cannot be complete).
+    pub(crate) fn add_settled(&self, shard: usize, entries: &[(u64, PageId)]) -> bool {
+        let Some(shard) = self.shards.get(shard) else { return true };
+        let mut data = shard.lock.write();
+        let settled = &mut data.settled;
+        settled.reserve(entries.len(), Settled::hash);
+        let mut all = true;
+        for &(hash, leaf) in entries {
+            let Some(bits) = leaf_bits(leaf) else {
+                all = false;
+                continue;
+            };
+            // Two keys of one leaf with equal hashes need one entry (a lookup tries the leaf
+            // for either key).
+            if !settled.iter_hash(hash).any(|e| e.hash() == hash && e.leaf() == leaf) {
+                settled.insert_unique(hash, Settled::new(hash, bits), Settled::hash);
+            }
+        }
+        all
+    }
+
+    /// Runs `f` on every settled entry (hash, leaf) of shard `shard`, under its read lock.
+    pub(crate) fn for_each_settled(&self, shard: usize, mut f: impl FnMut(u64, PageId)) {
+        if let Some(shard) = self.shards.get(shard) {
+            for e in &shard.lock.read().settled {
+                f(e.hash(), e.leaf());
+            }
+        }
+    }
+
+    /// The heap bytes of the tables and the lookups so far.
+    pub(crate) fn figures(&self) -> IndexFigures {
+        let mut out = IndexFigures::default();
+        for shard in &self.shards {
+            let data = shard.lock.read();
+            let bytes = data.recent.allocation_size() + data.settled.allocation_size();
+            out.bytes += bytes as u64;
+            out.hits += shard.hits.load(Ordering::Relaxed);
+            out.misses += shard.misses.load(Ordering::Relaxed);
+        }
+        out
+    }
+
+    /// Whether the namespace was cleared since the last checkpoint (nothing in the tree counts).
+    pub(crate) fn is_cleared(&self) -> bool {
+        self.shards.iter().any(|s| s.lock.read().cleared)
+    }
+
+    /// Runs `f` on every key of shard `shard` written since the last checkpoint (`true`: it
+    /// was not removed since), under its read lock.
+    pub(crate) fn for_each_recent(&self, shard: usize, mut f: impl FnMut(&[u8], bool)) {
+        if let Some(shard) = self.shards.get(shard) {
+            for e in &shard.lock.read().recent {
+                f(e.key.bytes(), e.slot.is_some());
+            }
+        }
+    }
+
+    /// Puts a recent entry for `key` as it is given, however it disagrees with the memtable
+    /// (tests of the integrity check).
+    #[cfg(test)]
+    pub(crate) fn forge_recent(&self, key: &[u8], slot: Option<Slot>) {
+        let hash = self.hash(key);
+        let mut data = self.shard(hash).lock.write();
+        let hasher = |e: &Recent| self.hash(e.key.bytes()).0;
+        if let Some(e) = data.recent.find_mut(hash.0, |e| e.key.bytes() == key) {
+            e.slot = slot;
+        } else {
+            let key = IndexKey::inline(key).unwrap_or_else(|| IndexKey::Shared(Arc::from(key)));
+            data.recent.insert_unique(hash.0, Recent { key, slot }, hasher);
+        }
+    }
+
+    /// Drops the settled entries of `key`'s hash (tests of the integrity check).
+    #[cfg(test)]
+    pub(crate) fn forget_settled(&self, key: &[u8]) {
+        let hash = self.hash(key);
+        let mut data = self.shard(hash).lock.write();
+        data.settled.retain(|e| e.hash() != hash.0);
+    }
+
+    /// Adds a settled entry naming `leaf` for `key` (tests of the integrity check).
+    #[cfg(test)]
+    pub(crate) fn forge_settled(&self, key: &[u8], leaf: PageId) {
+        let hash = self.hash(key);
+        let bits = leaf_bits(leaf).unwrap_or(LEAF_BITS);
+        let mut data = self.shard(hash).lock.write();
+        data.settled.insert_unique(hash.0, Settled::new(hash.0, bits), Settled::hash);
     }
 
     /// Locks the shards in `mask` (bit `i` = shard `i`) for writing, in ascending order.
@@ -231,67 +734,9 @@ impl ShardedIndex {
             .shards
             .iter()
             .enumerate()
-            .map(|(i, shard)| if mask & (1 << i) != 0 { Some(shard.0.write()) } else { None })
+            .map(|(i, shard)| if mask & (1 << i) != 0 { Some(shard.lock.write()) } else { None })
             .collect();
         IndexWriteGuard { index: self, guards }
-    }
-
-    /// Inserts or replaces one key under its shard's lock (tests that forge index entries).
-    #[cfg(test)]
-    pub(crate) fn insert_one(&self, key: &[u8], slot: IndexSlot) -> Option<ExpiresAt> {
-        let hash = self.hash(key);
-        let mut shard = self.shard(hash).0.write();
-        let table = &mut shard.table;
-        if let Some(entry) = table.find_mut(hash.0, |e| e.key.bytes() == key) {
-            return Some(std::mem::replace(&mut entry.slot, slot).expires_at);
-        }
-        let key = IndexKey::copy(key);
-        table.insert_unique(hash.0, Entry { key, slot }, |e| self.hasher.hash_one(e.key.bytes()));
-        None
-    }
-
-    /// Points a key that still holds resident bytes at their copy on disk (after a checkpoint
-    /// wrote them), so the index stops keeping them on the heap.
-    pub(crate) fn move_to_disk(&self, key: &[u8], loc: ValueLoc) {
-        let hash = self.hash(key);
-        let mut shard = self.shard(hash).0.write();
-        if let Some(entry) = shard.table.find_mut(hash.0, |e| e.key.bytes() == key)
-            && let Held::Mem(bytes) = &entry.slot.held
-            && bytes.len() == loc.len() as usize
-        {
-            entry.slot.held = Held::Disk(loc);
-        }
-    }
-
-    /// Points `key` at `to` if it still refers to the value at `from` (after a checkpoint
-    /// moved that value out of a value page being emptied).
-    pub(crate) fn repoint(&self, key: &[u8], from: ValueLoc, to: ValueLoc) {
-        let hash = self.hash(key);
-        let mut shard = self.shard(hash).0.write();
-        if let Some(entry) = shard.table.find_mut(hash.0, |e| e.key.bytes() == key)
-            && matches!(entry.slot.held, Held::Disk(loc) if loc == from)
-        {
-            entry.slot.held = Held::Disk(to);
-        }
-    }
-
-    /// Runs `f` on every key of shard `shard` whose value lives on disk, with its location,
-    /// under the shard's read lock.
-    pub(crate) fn for_each_on_disk(&self, shard: usize, mut f: impl FnMut(&[u8], ValueLoc)) {
-        if let Some(shard) = self.shards.get(shard) {
-            let data = shard.0.read();
-            for e in &data.table {
-                if let Held::Disk(loc) = e.slot.held {
-                    f(e.key.bytes(), loc);
-                }
-            }
-        }
-    }
-
-    /// The number of keys over every shard (locks each shard in turn: exact only while no
-    /// writer runs).
-    pub(crate) fn len(&self) -> usize {
-        self.shards.iter().map(|s| s.0.read().table.len()).sum()
     }
 
     /// The bit of the shard holding `key` in a lock mask.
@@ -308,16 +753,8 @@ pub(crate) struct IndexWriteGuard<'a> {
 }
 
 impl IndexWriteGuard<'_> {
-    fn table(&mut self, hash: KeyHash) -> Option<&mut HashTable<Entry, TableAlloc>> {
-        self.guards.get_mut(hash.shard()).and_then(|g| g.as_deref_mut()).map(|s| &mut s.table)
-    }
-
-    /// Hands every locked shard a copy of `source` (compaction, with every shard locked, so no
-    /// reader pairs a location in one file with the other file).
-    pub(crate) fn publish(&mut self, source: Option<&ValueSource>) {
-        for shard in self.guards.iter_mut().flatten() {
-            shard.source = source.cloned();
-        }
+    fn data(&mut self, hash: KeyHash) -> Option<&mut ShardData> {
+        self.guards.get_mut(hash.shard()).and_then(|g| g.as_deref_mut())
     }
 
     /// The hash of `key` in this index (see [`ShardedIndex::hash`]).
@@ -325,215 +762,266 @@ impl IndexWriteGuard<'_> {
         self.index.hash(key)
     }
 
-    /// Inserts or replaces `key`; returns the expiry of the entry it replaced, `None` when the
-    /// key was absent.
+    /// The expiry of `key` (hashed to `hash`) as the tree holds it, `None` when it holds no
+    /// such key (or the namespace was cleared since).
+    fn expiry_in_tree(&mut self, hash: KeyHash, key: &[u8]) -> Result<Option<ExpiresAt>> {
+        let index = self.index;
+        let Some(data) = self.data(hash) else { return Ok(None) };
+        let (found, _) = index.in_tree(data, hash.0, key)?;
+        match (found, &data.source) {
+            (Some(found), Some(source)) => Ok(Some(found.slot(&source.file)?.expires_at)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Puts `slot` under `key` (hashed by [`ShardedIndex::hash`]); returns the expiry of the
+    /// live entry it replaced, `None` when the key was absent. A key too long to hold in place
+    /// shares `shared` (the same bytes) when given, else is copied.
     ///
     /// The shard of `key` must have been locked; a key outside the locked mask is ignored, which
     /// the apply code rules out by computing the mask from the same keys.
-    pub(crate) fn put(&mut self, key: &Arc<[u8]>, slot: IndexSlot) -> Option<ExpiresAt> {
-        let hash = self.index.hash(key);
-        self.put_hashed(hash, key, Some(key), slot)
-    }
-
-    /// As [`put`](Self::put), with the key's hash computed by [`ShardedIndex::hash`] (a large
-    /// batch hashes its keys first to apply them shard by shard). A key too long to hold in
-    /// place shares `shared` (the same bytes) when given, else is copied.
+    ///
+    /// # Errors
+    /// An error reading the key's leaf to learn whether it was there.
     pub(crate) fn put_hashed(
         &mut self,
         hash: KeyHash,
         key: &[u8],
         shared: Option<&Arc<[u8]>>,
-        slot: IndexSlot,
+        slot: Slot,
+    ) -> Result<Option<ExpiresAt>> {
+        self.write(hash, key, shared, Some(slot))
+    }
+
+    /// Removes `key` (hashed by [`ShardedIndex::hash`]); returns the expiry of the entry it
+    /// removed, `None` when the key was absent.
+    ///
+    /// # Errors
+    /// As [`put_hashed`](Self::put_hashed).
+    pub(crate) fn remove_hashed(&mut self, hash: KeyHash, key: &[u8]) -> Result<Option<ExpiresAt>> {
+        self.write(hash, key, None, None)
+    }
+
+    fn write(
+        &mut self,
+        hash: KeyHash,
+        key: &[u8],
+        shared: Option<&Arc<[u8]>>,
+        slot: Option<Slot>,
+    ) -> Result<Option<ExpiresAt>> {
+        let Some(data) = self.data(hash) else { return Ok(None) };
+        if slot.is_some()
+            && let Some(e) = data.recent.find_mut(hash.0, |e| e.key.bytes() == key)
+        {
+            let old = std::mem::replace(&mut e.slot, slot);
+            return Ok(old.map(|s| s.expires_at));
+        }
+        if slot.is_none()
+            && let Ok(e) = data.recent.find_entry(hash.0, |e| e.key.bytes() == key)
+        {
+            // A removal of a key written since the checkpoint: the mark of the removal stays
+            // only while the tree still holds the key.
+            let (old, _) = e.remove();
+            let old = old.slot.map(|s| s.expires_at);
+            if self.expiry_in_tree(hash, key)?.is_some() {
+                self.insert_recent(hash, key, None, None);
+            }
+            return Ok(old);
+        }
+        let old = self.expiry_in_tree(hash, key)?;
+        if old.is_none() && slot.is_none() {
+            // Neither written since the checkpoint nor in the tree: nothing to remove.
+            return Ok(None);
+        }
+        self.insert_recent(hash, key, shared, slot);
+        Ok(old)
+    }
+
+    /// Adds a recent entry for `key`, known to have none.
+    fn insert_recent(
+        &mut self,
+        hash: KeyHash,
+        key: &[u8],
+        shared: Option<&Arc<[u8]>>,
+        slot: Option<Slot>,
+    ) {
+        let index = self.index;
+        let Some(data) = self.data(hash) else { return };
+        let key = IndexKey::inline(key)
+            .unwrap_or_else(|| IndexKey::Shared(shared.map_or_else(|| Arc::from(key), Arc::clone)));
+        let hasher = |e: &Recent| index.hash(e.key.bytes()).0;
+        data.recent.insert_unique(hash.0, Recent { key, slot }, hasher);
+    }
+
+    /// What `key` held before a batch a checkpoint writes, in a locked shard: what it was
+    /// last written with since the previous checkpoint, or else (unless the namespace was
+    /// cleared since) `in_tree`, what the tree held. `None`: absent.
+    pub(crate) fn held_before(
+        &mut self,
+        key: &[u8],
+        in_tree: Option<ExpiresAt>,
     ) -> Option<ExpiresAt> {
-        let index = self.index;
-        let hasher = |e: &Entry| index.hasher.hash_one(e.key.bytes());
-        // One probe whether the key is there or not.
-        match self.table(hash)?.entry(hash.0, |e| e.key.bytes() == key, hasher) {
-            hash_table::Entry::Occupied(mut entry) => {
-                Some(std::mem::replace(&mut entry.get_mut().slot, slot).expires_at)
-            }
-            hash_table::Entry::Vacant(entry) => {
-                let key = IndexKey::inline(key).unwrap_or_else(|| {
-                    IndexKey::Shared(shared.map_or_else(|| Arc::from(key), Arc::clone))
-                });
-                entry.insert(Entry { key, slot });
-                None
-            }
-        }
-    }
-
-    /// As [`put`](Self::put) for a borrowed key (copied when it is too long to hold in place):
-    /// the index rebuild at open, which holds every shard for the whole scan.
-    pub(crate) fn put_copy(&mut self, key: &[u8], slot: IndexSlot) -> Option<ExpiresAt> {
         let hash = self.index.hash(key);
-        self.put_hashed(hash, key, None, slot)
+        let data = self.data(hash)?;
+        match data.recent.find(hash.0, |e| e.key.bytes() == key) {
+            Some(e) => e.slot.as_ref().map(|s| s.expires_at),
+            None if data.cleared => None,
+            None => in_tree,
+        }
     }
 
-    /// Inserts `key`, known to be absent (its table was empty before a batch of distinct keys
-    /// began): no search for an entry to replace.
-    pub(crate) fn insert_absent_hashed(&mut self, hash: KeyHash, key: &[u8], slot: IndexSlot) {
+    /// Applies a checkpoint to the locked shards (all of them): the entries of keys in replaced
+    /// leaves go, entries for keys in written leaves come (under a budget: those of keys that
+    /// had one, and others while the budget has room), the recent table empties (the tree holds
+    /// all of it now), and each shard takes the new tree and source.
+    pub(crate) fn settle(
+        &mut self,
+        settlement: &Settlement,
+        source: Option<&ValueSource>,
+        tree: TreeRoot,
+    ) {
         let index = self.index;
-        if let Some(table) = self.table(hash) {
-            let hasher = |e: &Entry| index.hasher.hash_one(e.key.bytes());
-            table.insert_unique(hash.0, Entry { key: IndexKey::copy(key), slot }, hasher);
+        let mut all = true;
+        for (i, data) in self.guards.iter_mut().enumerate() {
+            let Some(data) = data.as_deref_mut() else { continue };
+            let replaced = settlement.replaced.get(i).map_or(&[][..], Vec::as_slice);
+            let written = settlement.written.get(i).map_or(&[][..], Vec::as_slice);
+            let mut had = Vec::new();
+            let mut removed = 0;
+            for &(hash, leaf) in replaced {
+                let same = |e: &Settled| e.hash() == hash && e.leaf() == leaf;
+                if let Ok(e) = data.settled.find_entry(hash, same) {
+                    e.remove();
+                    removed += 1;
+                    if index.budget.is_some() {
+                        had.push(hash);
+                    }
+                }
+            }
+            had.sort_unstable();
+            let mut added: usize = 0;
+            for &(hash, leaf) in written {
+                let Some(bits) = leaf_bits(leaf) else {
+                    all = false;
+                    continue;
+                };
+                if let Some(budget) = &index.budget
+                    && had.binary_search(&hash).is_err()
+                    && !budget.has_room(data.settled.len(), added.saturating_sub(removed))
+                {
+                    continue;
+                }
+                let settled = &mut data.settled;
+                if settled.iter_hash(hash).any(|e| e.hash() == hash && e.leaf() == leaf) {
+                    continue;
+                }
+                settled.insert_unique(hash, Settled::new(hash, bits), Settled::hash);
+                added += 1;
+            }
+            if let Some(budget) = &index.budget {
+                budget.used.fetch_add(added, Ordering::Relaxed);
+                budget.used.fetch_sub(removed, Ordering::Relaxed);
+            }
+            data.recent = HashTable::new_in(TableAlloc);
+            data.cleared = false;
+            data.source = source.cloned();
+            data.tree = tree;
+            data.generation += 1;
+        }
+        if !all {
+            index.set_complete(false);
         }
     }
 
-    /// Whether every locked shard is empty.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.guards.iter().flatten().all(|s| s.table.is_empty())
-    }
-
-    /// Makes room for about `additional` new keys spread over the locked shards, so that a
-    /// large batch grows each table once instead of doubling it again and again.
-    pub(crate) fn reserve(&mut self, additional: usize) {
-        let locked = self.guards.iter().flatten().count().max(1);
-        // Keys spread unevenly over shards: an eighth more than the even share.
-        let share = additional / locked + additional / locked / 8;
-        let hasher = &self.index.hasher;
-        for shard in self.guards.iter_mut().flatten() {
-            shard.table.reserve(share, |e| hasher.hash_one(e.key.bytes()));
+    /// Replaces the settled entries of the locked shards (all of them) with `entries` (by
+    /// shard; `None` under a budget), and their source and tree: compaction, which wrote a new
+    /// file. The caller holds every shard of every namespace, so that no reader pairs an entry
+    /// of one file with the other.
+    pub(crate) fn replace_settled(
+        &mut self,
+        entries: Option<&Settlement>,
+        source: Option<&ValueSource>,
+        tree: TreeRoot,
+    ) {
+        let index = self.index;
+        let mut all = true;
+        for (i, data) in self.guards.iter_mut().enumerate() {
+            let Some(data) = data.as_deref_mut() else { continue };
+            if let Some(budget) = &index.budget {
+                budget.used.fetch_sub(data.settled.len(), Ordering::Relaxed);
+            }
+            data.settled = HashTable::new_in(TableAlloc);
+            if let Some(written) = entries.and_then(|e| e.written.get(i)) {
+                let settled = &mut data.settled;
+                settled.reserve(written.len(), Settled::hash);
+                for &(hash, leaf) in written {
+                    match leaf_bits(leaf) {
+                        Some(_)
+                            if settled
+                                .iter_hash(hash)
+                                .any(|e| e.hash() == hash && e.leaf() == leaf) => {}
+                        Some(bits) => {
+                            settled.insert_unique(hash, Settled::new(hash, bits), Settled::hash);
+                        }
+                        None => all = false,
+                    }
+                }
+            }
+            data.recent = HashTable::new_in(TableAlloc);
+            data.cleared = false;
+            data.source = source.cloned();
+            data.tree = tree;
+            data.generation += 1;
+        }
+        if !all {
+            index.set_complete(false);
         }
     }
 
-    /// The slot of `key`, when its shard is locked and it is present.
-    pub(crate) fn get(&mut self, key: &[u8]) -> Option<&IndexSlot> {
-        let hash = self.index.hash(key);
-        let table = self.table(hash)?;
-        table.find(hash.0, |e| e.key.bytes() == key).map(|e| &e.slot)
-    }
-
-    /// Every key of the locked shards.
-    pub(crate) fn keys(&self) -> Vec<Arc<[u8]>> {
-        self.guards.iter().flatten().flat_map(|s| s.table.iter().map(|e| e.key.shared())).collect()
-    }
-
-    /// Removes `key` (hashed to `hash` by [`ShardedIndex::hash`]); returns its slot if it was
-    /// present.
-    pub(crate) fn remove_hashed(&mut self, hash: KeyHash, key: &[u8]) -> Option<IndexSlot> {
-        let table = self.table(hash)?;
-        match table.find_entry(hash.0, |e| e.key.bytes() == key) {
-            Ok(entry) => Some(entry.remove().0.slot),
-            Err(_) => None,
-        }
-    }
-
-    /// Removes every key of the locked shards.
+    /// Empties the locked shards: nothing written since the checkpoint is left, and nothing in
+    /// the tree counts until the next checkpoint (which removes it there).
     pub(crate) fn clear(&mut self) {
-        for shard in self.guards.iter_mut().flatten() {
-            let table = &mut shard.table;
-            table.clear();
-            table.shrink_to_fit(|e: &Entry| self.index.hasher.hash_one(e.key.bytes()));
+        let index = self.index;
+        for data in self.guards.iter_mut().flatten() {
+            data.recent = HashTable::new_in(TableAlloc);
+            if let Some(budget) = &index.budget {
+                budget.used.fetch_sub(data.settled.len(), Ordering::Relaxed);
+            }
+            data.settled = HashTable::new_in(TableAlloc);
+            data.cleared = true;
         }
+    }
+
+    /// The keys the locked shards (all of them) hold: those written since the last
+    /// checkpoint and not removed, and those of `in_tree` (the keys of the tree) not written
+    /// since, unless the namespace was cleared since.
+    pub(crate) fn keys(&mut self, in_tree: &[Arc<[u8]>]) -> Vec<Arc<[u8]>> {
+        let mut keys = Vec::new();
+        let mut tree_counts = true;
+        for data in self.guards.iter().flatten() {
+            tree_counts &= !data.cleared;
+            for e in &data.recent {
+                if e.slot.is_some() {
+                    keys.push(match &e.key {
+                        IndexKey::Shared(key) => Arc::clone(key),
+                        IndexKey::Inline { .. } => Arc::from(e.key.bytes()),
+                    });
+                }
+            }
+        }
+        if tree_counts {
+            keys.extend(in_tree.iter().filter(|k| !self.is_recent(k)).map(Arc::clone));
+        }
+        keys
+    }
+
+    /// Whether `key` was written (or removed) since the last checkpoint, in a locked shard.
+    fn is_recent(&self, key: &[u8]) -> bool {
+        let hash = self.index.hash(key);
+        let data = self.guards.get(hash.shard()).and_then(|g| g.as_deref());
+        data.is_some_and(|d| d.recent.find(hash.0, |e| e.key.bytes() == key).is_some())
     }
 }
 
 /// A mask that locks every shard.
 pub(crate) const ALL_SHARDS: u32 = u32::MAX;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn slot(v: &[u8]) -> IndexSlot {
-        IndexSlot { held: Held::Mem(Arc::from(v)), expires_at: 0 }
-    }
-
-    fn bytes(s: Option<&IndexSlot>) -> Option<Vec<u8>> {
-        s.map(|s| match &s.held {
-            Held::Mem(b) => b.to_vec(),
-            Held::Disk(_) => Vec::new(),
-        })
-    }
-
-    #[test]
-    fn the_keys_of_one_shard_keep_varied_table_tags() {
-        // hashbrown tags each slot with the top seven bits of its hash; a lookup compares the
-        // key of every slot of a group whose tag matches. Within one shard those bits must
-        // still take (nearly) all 128 values, or lookups compare keys they need not.
-        let index = ShardedIndex::new();
-        let mut tags = std::collections::HashSet::new();
-        for i in 0..100_000u32 {
-            let hash = index.hash(&i.to_be_bytes());
-            if hash.shard() == 0 {
-                tags.insert(hash.0 >> 57);
-            }
-        }
-        assert!(tags.len() > 120, "only {} distinct tags in shard 0", tags.len());
-        let shards: std::collections::HashSet<usize> =
-            (0..1000u32).map(|i| index.hash(&i.to_be_bytes()).shard()).collect();
-        assert_eq!(shards.len(), SHARDS, "every shard is used");
-    }
-
-    #[test]
-    fn put_get_remove_round_trip_across_all_shards() {
-        let index = ShardedIndex::new();
-        let keys: Vec<Arc<[u8]>> =
-            (0..1000u32).map(|i| Arc::from(i.to_be_bytes().as_slice())).collect();
-        {
-            let mut guard = index.lock(ALL_SHARDS);
-            for k in &keys {
-                assert!(guard.put(k, slot(k)).is_none());
-            }
-            assert!(guard.put(&keys[0], slot(b"new")).is_some());
-        }
-        assert_eq!(index.with(&keys[0], bytes), Some(b"new".to_vec()));
-        for k in &keys[1..] {
-            assert_eq!(index.with(k, bytes), Some(k.to_vec()));
-        }
-        let mut guard = index.lock(ALL_SHARDS);
-        let hash = guard.hash(&keys[5]);
-        assert!(guard.remove_hashed(hash, &keys[5]).is_some());
-        assert!(guard.remove_hashed(hash, &keys[5]).is_none());
-        drop(guard);
-        assert!(index.with(&keys[5], |s| s.is_none()));
-    }
-
-    #[test]
-    fn keys_held_in_place_and_shared_are_found_and_told_apart() {
-        let index = ShardedIndex::new();
-        // Around the in-place limit, and keys that share a prefix longer than it.
-        let keys: Vec<Arc<[u8]>> = [0usize, 1, 29, 30, 31, 64, 1024]
-            .iter()
-            .flat_map(|&n| [vec![7u8; n], [vec![7u8; n], vec![8]].concat()])
-            .map(Arc::from)
-            .collect();
-        let mut guard = index.lock(ALL_SHARDS);
-        for k in &keys {
-            assert!(guard.put(k, slot(&k.len().to_le_bytes())).is_none(), "{} bytes", k.len());
-        }
-        let mut all = guard.keys();
-        all.sort_unstable();
-        let mut want = keys.clone();
-        want.sort_unstable();
-        assert_eq!(all, want);
-        drop(guard);
-        for k in &keys {
-            assert_eq!(index.with(k, bytes), Some(k.len().to_le_bytes().to_vec()));
-        }
-        assert!(index.with(&[7u8; 32], |s| s.is_none()));
-        assert!(matches!(IndexKey::copy(&keys[6]), IndexKey::Inline { len: 30, .. }));
-        assert!(matches!(IndexKey::copy(&keys[8]), IndexKey::Shared(_)));
-    }
-
-    #[test]
-    fn keys_spread_over_every_shard() {
-        let index = ShardedIndex::new();
-        let mut seen = 0u32;
-        for i in 0..10_000u32 {
-            seen |= index.shard_bit(&i.to_le_bytes());
-        }
-        assert_eq!(seen, ALL_SHARDS);
-    }
-
-    #[test]
-    fn a_write_outside_the_locked_mask_is_not_applied() {
-        let index = ShardedIndex::new();
-        let key: Arc<[u8]> = Arc::from(b"k".as_slice());
-        let other_mask = !index.shard_bit(&key);
-        let mut guard = index.lock(other_mask);
-        assert!(guard.put(&key, slot(b"v")).is_none());
-        drop(guard);
-        assert!(index.with(&key, |s| s.is_none()));
-    }
-}

@@ -16,11 +16,13 @@ use crate::progress::Operation;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::index::SHARDS;
 use super::tree_key::{self, CATALOG};
 use super::{Held, Keyspace, Memtable, NsState};
 use crate::batch::{DEFAULT_NS, NO_EXPIRY, NsId};
 use crate::error::{Error, Result};
 use crate::integrity::IntegrityReport;
+use crate::page::PageId;
 use crate::page::file::PageFile;
 use crate::page::value::{ValueLoc, ValueRef};
 use crate::tree::reclaim::LiveValues;
@@ -49,6 +51,9 @@ struct Checker<'a> {
     counts: Vec<Counts>,
     /// The page file index entries point into (none in memory).
     file: Option<Arc<PageFile>>,
+    /// Per namespace, the (hash, leaf) of every key of the tree: what its settled entries may
+    /// name (and, for an index that holds every key, must).
+    settled: Vec<Vec<(u64, PageId)>>,
     report: IntegrityReport,
 }
 
@@ -69,6 +74,7 @@ impl Keyspace {
             at: namespaces.iter().enumerate().map(|(i, ns)| (ns.id, i)).collect(),
             counts: vec![Counts::default(); namespaces.len()],
             file: None,
+            settled: vec![Vec::new(); namespaces.len()],
             report: IntegrityReport {
                 namespaces: namespaces.len() as u64,
                 ..IntegrityReport::default()
@@ -124,7 +130,7 @@ impl Checker<'_> {
         created: &[(NsId, String)],
     ) -> Result<()> {
         let mut catalogued = vec![false; self.namespaces.len()];
-        tree::scan(file, root, |e| {
+        tree::scan_leaves(file, root, |leaf, e| {
             let Some((id, key)) = tree_key::split(e.key) else {
                 return Err(file.corruption(0, "a tree key is shorter than its namespace prefix"));
             };
@@ -149,6 +155,9 @@ impl Checker<'_> {
                 let what = format!("tree keys of namespace {id}, which is not open");
                 return Err(self.mismatch(DEFAULT_NS, key, &what));
             };
+            if let (Some(settled), Some(ns)) = (self.settled.get_mut(i), self.namespaces.get(i)) {
+                settled.push((ns.index.hash(key).raw(), leaf));
+            }
             if mems.get(i).is_none_or(|m| m.head(key).is_some()) {
                 // The memtable holds a newer version: checked with the memtable.
                 return Ok(());
@@ -179,25 +188,72 @@ impl Checker<'_> {
                     self.compare(i, key, slot.expires_at, &want, file.as_deref())?;
                     self.report.uncheckpointed_records += 1;
                 }
-                None if ns.index.slot(key).is_some() => {
+                None if ns.index.slot(key)?.is_some() => {
                     return Err(self.mismatch(ns.id, key, "a removed key is in the index"));
                 }
                 None => {}
             }
         }
+        let mut unheaded = None;
+        for shard in 0..SHARDS {
+            ns.index.for_each_recent(shard, |key, _| {
+                if unheaded.is_none() && mem.head(key).is_none() {
+                    unheaded = Some(key.to_vec());
+                }
+            });
+        }
+        if let Some(key) = unheaded {
+            let what = "the index holds a write since the checkpoint that the memtable does not";
+            return Err(self.mismatch(ns.id, &key, what));
+        }
+        self.settled_entries(i)?;
         let c = self.counts.get(i).copied().unwrap_or_default();
-        let indexed = ns.index.len() as u64;
         let stats = ns.stats.read();
         let (live, expiring) = (stats.live() as u64, stats.expiring() as u64);
-        if indexed != c.live || live != c.live || expiring != c.expiring {
+        if live != c.live || expiring != c.expiring {
             let what = format!(
-                "the stored data holds {} records ({} with an expiry); the index holds \
-                 {indexed}, the live count says {live}, the expiry index holds {expiring}",
+                "the stored data holds {} records ({} with an expiry); the live count says \
+                 {live}, the expiry index holds {expiring}",
                 c.live, c.expiring
             );
             return Err(self.mismatch(ns.id, &[], &what));
         }
         self.report.records += c.live;
+        Ok(())
+    }
+
+    /// Checks the settled entries of namespace `i` against the keys of the tree: each must name
+    /// a leaf that holds a key of its hash, and an index that holds every key must have an
+    /// entry for each.
+    fn settled_entries(&mut self, i: usize) -> Result<()> {
+        let Some(ns) = self.namespaces.get(i) else { return Ok(()) };
+        let mut want = std::mem::take(self.settled.get_mut(i).unwrap_or(&mut Vec::new()));
+        want.sort_unstable();
+        want.dedup();
+        let mut have = Vec::new();
+        for shard in 0..SHARDS {
+            ns.index.for_each_settled(shard, |hash, leaf| have.push((hash, leaf)));
+        }
+        have.sort_unstable();
+        if let Some(w) = have.windows(2).find(|w| w.first() == w.get(1)) {
+            let what = format!("the index names the leaf of hash {:?} twice", w.first());
+            return Err(self.mismatch(ns.id, &[], &what));
+        }
+        if let Some(extra) = have.iter().find(|e| want.binary_search(e).is_err()) {
+            let (hash, leaf) = extra;
+            let what =
+                format!("the index names leaf {leaf} for hash {hash:#x}, which it does not hold");
+            return Err(self.mismatch(ns.id, &[], &what));
+        }
+        let every_key = ns.index.holds_every_key() && ns.index.is_complete();
+        if every_key && !ns.index.is_cleared() && have.len() != want.len() {
+            let what = format!(
+                "the tree's keys need {} index entries, the index has {}",
+                want.len(),
+                have.len()
+            );
+            return Err(self.mismatch(ns.id, &[], &what));
+        }
         Ok(())
     }
 
@@ -212,7 +268,7 @@ impl Checker<'_> {
         file: Option<&PageFile>,
     ) -> Result<()> {
         let Some(ns) = self.namespaces.get(i) else { return Ok(()) };
-        let Some(slot) = ns.index.slot(key) else {
+        let Some(slot) = ns.index.slot(key)? else {
             return Err(self.mismatch(ns.id, key, "a stored key is missing from the index"));
         };
         if slot.expires_at != expires_at {

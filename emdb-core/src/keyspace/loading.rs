@@ -23,14 +23,17 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
-use super::index::ALL_SHARDS;
+use super::NsState;
+use super::index::SHARDS;
+use super::ordered::StatsWriteGuard;
 use super::tree_key::{self, CATALOG};
-use super::{Held, IndexSlot, NsState};
+use crate::batch::NsId;
 use crate::error::{Error, Result};
+use crate::page::PageId;
 use crate::page::file::PageFile;
 use crate::page::value::ValueRef;
 use crate::tree::reclaim::LiveValues;
-use crate::tree::{TreeRoot, scan};
+use crate::tree::{TreeRoot, scan_leaves};
 
 const BUILDING: u8 = 0;
 const READY: u8 = 1;
@@ -308,6 +311,10 @@ impl Builders {
 /// keys strictly ascend, and returns the live values per value page of every entry (the
 /// catalog's included). Stops early with an error when `cancel` is set.
 ///
+/// Each index gets a settled entry per key (none under a memory budget) in chunks of
+/// [`SETTLE_CHUNK`] per shard, so that point readers, which descend the tree until the index is
+/// complete, wait for one chunk at most; it is marked complete at the end.
+///
 /// # Errors
 /// [`Error::Corruption`] for a damaged page, keys out of order or keys of an unknown
 /// namespace; an I/O error.
@@ -318,24 +325,20 @@ pub(super) fn fill_indexes(
     entries: u64,
     cancel: &AtomicBool,
 ) -> Result<LiveValues> {
-    let mut live = LiveValues::default();
-    // Nothing else touches the indexes yet: each namespace's index and statistics are locked
-    // once for all its keys (they are contiguous in the tree) rather than per key.
-    let mut current = None;
-    if let [only] = namespaces {
-        let mut index = only.index.lock(ALL_SHARDS);
-        // Every entry but the catalog's belongs to the one namespace: its index is sized once
-        // instead of each shard's table doubling (and zeroing fresh memory) again and again.
-        // The count comes from the meta page, bounded by what the file can hold (a leaf entry
-        // takes more than 8 bytes), so a forged one cannot ask for much.
-        let bound = file.len()? / 8;
-        index.reserve(usize::try_from(entries.min(bound)).unwrap_or(0));
-        current = Some((only.id, index, only.stats.write()));
+    for ns in namespaces {
+        ns.index.set_complete(false);
     }
+    let mut live = LiveValues::default();
+    // Nothing else changes the statistics yet: each namespace's are locked once for all its keys
+    // (they are contiguous in the tree) rather than per key.
+    let mut current: Option<(NsId, &NsState, StatsWriteGuard<'_>, Settling)> = None;
     // The previous tree key: keys must ascend, which also catches a child pointer forged to
     // another subtree of the right level (its keys repeat or go back).
     let mut previous: Vec<u8> = Vec::new();
-    scan(file, root, |e| {
+    let bound = file.len()? / 8;
+    let expected = usize::try_from(entries.min(bound)).unwrap_or(0);
+    let mut finished: Vec<(&NsState, Settling)> = Vec::new();
+    scan_leaves(file, root, |leaf, e| {
         if !previous.is_empty() && e.key <= previous.as_slice() {
             return Err(file
                 .corruption(0, format!("tree keys out of order: {:?} after {previous:?}", e.key)));
@@ -360,22 +363,77 @@ pub(super) fn fill_indexes(
             return Ok(());
         }
         if current.as_ref().is_none_or(|(at, ..)| *at != id) {
-            current = None;
+            if let Some((_, ns, stats, settling)) = current.take() {
+                drop(stats);
+                finished.push((ns, settling));
+            }
             let Some(ns) = namespaces.iter().find(|ns| ns.id == id) else {
                 return Err(file.corruption(0, format!("tree keys of unknown namespace {id}")));
             };
-            current = Some((id, ns.index.lock(ALL_SHARDS), ns.stats.write()));
+            let settling = Settling::new(ns, expected);
+            current = Some((id, ns, ns.stats.write(), settling));
         }
-        let Some((_, index, stats)) = &mut current else { return Ok(()) };
-        let held = match e.value {
-            ValueRef::Inline(b) => Held::Mem(Arc::from(b)),
-            ValueRef::Stored(loc) => Held::Disk(loc),
-        };
-        let old = index.put_copy(key, IndexSlot { held, expires_at: e.expires_at });
-        stats.change(key, old, Some(e.expires_at));
+        let Some((_, ns, stats, settling)) = &mut current else { return Ok(()) };
+        stats.change(key, None, Some(e.expires_at));
+        settling.add(ns, key, leaf);
         Ok(())
     })?;
+    if let Some((_, ns, stats, settling)) = current.take() {
+        drop(stats);
+        finished.push((ns, settling));
+    }
+    let mut complete = true;
+    for (ns, settling) in finished {
+        complete &= settling.finish(ns);
+    }
+    for ns in namespaces {
+        ns.index.set_complete(complete);
+    }
     Ok(live)
+}
+
+/// Settled entries a build adds to each shard at once.
+const SETTLE_CHUNK: usize = 4096;
+
+/// The settled entries of one namespace a build has yet to add, by shard.
+struct Settling {
+    /// `None` under a memory budget: the build adds none.
+    shards: Option<Vec<Vec<(u64, PageId)>>>,
+    /// Every leaf could be named by an entry.
+    complete: bool,
+}
+
+impl Settling {
+    fn new(ns: &NsState, expected: usize) -> Self {
+        let per_shard = (expected / SHARDS).min(SETTLE_CHUNK);
+        let shards = ns
+            .index
+            .holds_every_key()
+            .then(|| (0..SHARDS).map(|_| Vec::with_capacity(per_shard)).collect());
+        Settling { shards, complete: true }
+    }
+
+    fn add(&mut self, ns: &NsState, key: &[u8], leaf: PageId) {
+        let Some(shards) = &mut self.shards else { return };
+        let hash = ns.index.hash(key);
+        let shard = hash.shard();
+        if let Some(buf) = shards.get_mut(shard) {
+            buf.push((hash.raw(), leaf));
+            if buf.len() >= SETTLE_CHUNK {
+                self.complete &= ns.index.add_settled(shard, buf);
+                buf.clear();
+            }
+        }
+    }
+
+    /// Adds what is left; returns whether every key got its entry.
+    fn finish(self, ns: &NsState) -> bool {
+        let mut complete = self.complete;
+        for (shard, buf) in self.shards.into_iter().flatten().enumerate() {
+            complete &= ns.index.add_settled(shard, &buf);
+        }
+        complete
+    }
 }
 
 #[cfg(test)]

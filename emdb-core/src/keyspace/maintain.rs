@@ -13,19 +13,20 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use super::index::Settlement;
 use super::persist::{Persist, TreeSnap};
 use super::tree_key;
-use super::{ALL_SHARDS, Held, IndexSlot, Keyspace, NsState, ValueSource, Writer};
+use super::{ALL_SHARDS, IndexFigures, Keyspace, NsState, ValueSource, Writer};
 use crate::error::{Error, Result};
 use crate::io::{LockGuard, LockMode, Storage, parent_dir, replace, sidecar};
 use crate::page::PAGE_SIZE_U64;
 use crate::page::meta::{LogBinding, Meta, random_id};
-use crate::page::value::{ValueLoc, ValueRef};
+use crate::page::value::ValueRef;
 use crate::progress::{Operation, Reporter};
 use crate::stats::Stats;
 use crate::tree::reclaim::LiveValues;
 use crate::tree::store::{Store, lock_file, pid_path};
-use crate::tree::{Cursor, scan};
+use crate::tree::{Cursor, scan_leaves};
 
 impl Keyspace {
     /// Rewrites the page file without free space; see the module documentation.
@@ -83,38 +84,37 @@ impl Keyspace {
         let file = Arc::clone(store.file());
         let (root, seq) = (store.root(), store.meta().sequence);
         drop(store);
-        // Where every value that is not inline lives now.
+        // Every key's new leaf (for the indexes that hold every key) and the live values.
         let namespaces = self.namespaces();
-        let mut moved: Vec<(usize, Arc<[u8]>, ValueLoc)> = Vec::new();
+        let mut settlements: Vec<Settlement> =
+            namespaces.iter().map(|_| Settlement::new()).collect();
         let mut live = LiveValues::default();
         let mut at = 0;
-        scan(&file, root, |e| {
+        scan_leaves(&file, root, |leaf, e| {
             if let ValueRef::Stored(loc) = e.value {
                 live.add(loc);
             }
-            if let ValueRef::Stored(loc) = e.value
-                && let Some((id, key)) = tree_key::split(e.key)
-            {
+            if let Some((id, key)) = tree_key::split(e.key) {
                 if namespaces.get(at).is_none_or(|ns: &Arc<NsState>| ns.id != id) {
                     at = namespaces.iter().position(|ns| ns.id == id).unwrap_or(usize::MAX);
                 }
-                moved.push((at, Arc::from(key), loc));
+                if let (Some(ns), Some(s)) = (namespaces.get(at), settlements.get_mut(at))
+                    && ns.index.holds_every_key()
+                {
+                    s.written(ns.index.hash(key), leaf);
+                }
             }
             Ok(())
         })?;
-        // Readers read a location and the file under a shard lock: swap both while every shard
-        // of every namespace is locked, so no reader pairs an old location with the new file.
+        // Readers read a leaf and a value under a shard lock: swap the entries and the file
+        // while every shard of every namespace is locked, so no reader pairs an entry of one
+        // file with the other.
         let source = ValueSource { file: Arc::clone(&file), map: file.current_map()? };
         let mut guards: Vec<_> = namespaces.iter().map(|ns| ns.index.lock(ALL_SHARDS)).collect();
         *p.file.write() = Arc::clone(&file);
-        for g in &mut guards {
-            g.publish(Some(&source));
-        }
-        for (at, key, loc) in moved {
-            if let Some(g) = guards.get_mut(at) {
-                let expires_at = g.get(&key).map_or(0, |s| s.expires_at);
-                g.put(&key, IndexSlot { held: Held::Disk(loc), expires_at });
-            }
+        for ((g, ns), settlement) in guards.iter_mut().zip(&namespaces).zip(&settlements) {
+            let entries = ns.index.holds_every_key().then_some(settlement);
+            g.replace_settled(entries, Some(&source), root);
         }
         drop(guards);
         p.store.lock().set_live_values(live);
@@ -180,9 +180,20 @@ impl Keyspace {
         let now = self.now();
         let live_records = self.namespaces().iter().map(|ns| ns.stats.read().len(now) as u64).sum();
         let last_lsn = self.committed.load(std::sync::atomic::Ordering::Acquire);
+        let index = self.namespaces().iter().map(|ns| ns.index.figures()).fold(
+            IndexFigures::default(),
+            |a, b| IndexFigures {
+                bytes: a.bytes + b.bytes,
+                hits: a.hits + b.hits,
+                misses: a.misses + b.misses,
+            },
+        );
         let Some(p) = self.durability.files() else {
             return Ok(Stats {
                 live_records,
+                index_bytes: index.bytes,
+                index_hits: index.hits,
+                index_misses: index.misses,
                 file_bytes: 0,
                 wal_bytes: 0,
                 free_pages: 0,
@@ -201,6 +212,9 @@ impl Keyspace {
         let (_, time) = *p.last_checkpoint.lock();
         Ok(Stats {
             live_records,
+            index_bytes: index.bytes,
+            index_hits: index.hits,
+            index_misses: index.misses,
             file_bytes: store.file().len()?,
             wal_bytes: p.wal.size(),
             free_pages: store.free_pages(),

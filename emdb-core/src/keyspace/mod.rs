@@ -52,15 +52,16 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use parking_lot::{Mutex, RwLock};
 
-use self::commit::{Pending, Writer, Written};
+use self::commit::{Pending, Writer};
 pub(crate) use self::config::Config;
 pub use self::config::FlushPolicy;
 use self::durability::{Durability, InMemory, Logged};
 use self::feed::Feed;
 pub(crate) use self::feed::Subscriber;
 pub use self::feed::{Commit, RawEvent};
+use self::index::Budget;
 pub(crate) use self::index::{
-    ALL_SHARDS, Held, IndexSlot, KeyHash, ShardedIndex, Slot, ValueSource,
+    ALL_SHARDS, Held, HeldRef, IndexFigures, KeyHash, ShardedIndex, Slot, SlotRef, ValueSource,
 };
 #[cfg(test)]
 pub(crate) use self::loading::IndexBuildGate;
@@ -73,7 +74,7 @@ use self::registry::Registry;
 pub(crate) use self::sequences::Block as SequenceBlock;
 use self::snapshot::Snapshots;
 pub(crate) use self::snapshot::{SnapshotGuard, View};
-use crate::batch::DEFAULT_NS;
+use crate::batch::{DEFAULT_NS, NsId};
 use crate::error::{Error, Result};
 
 /// The shared core of a database handle.
@@ -98,11 +99,42 @@ pub(crate) struct Keyspace {
     feed: Feed,
     /// The blocks of ids each sequence reserved, by name.
     sequences: Mutex<HashMap<String, Arc<Mutex<SequenceBlock>>>>,
+    /// The memory budget of every namespace's settled index entries (`None`: every key).
+    budget: Option<Arc<Budget>>,
+    /// Indexes hash keys to two values (tests).
+    #[cfg(test)]
+    degenerate_hash: bool,
+}
+
+/// The empty point index of namespace `id`, under `budget`.
+fn new_index(
+    id: NsId,
+    budget: Option<Arc<Budget>>,
+    #[cfg(test)] degenerate_hash: bool,
+) -> ShardedIndex {
+    #[cfg(test)]
+    if degenerate_hash {
+        return ShardedIndex::degenerate(tree_key::prefix(id), budget);
+    }
+    ShardedIndex::new(tree_key::prefix(id), budget)
 }
 
 impl Keyspace {
     pub(crate) fn new(config: Config, persistent: bool) -> Self {
-        let default_ns = Arc::new(NsState::new(DEFAULT_NS, String::new(), persistent));
+        // In memory every key is in the recent tables: there is no tree to budget.
+        let budget = config
+            .memory_budget
+            .filter(|_| persistent)
+            .map(|bytes| Arc::new(Budget::new(settled_share(bytes))));
+        #[cfg(test)]
+        let degenerate_hash = config.degenerate_hash;
+        let index = new_index(
+            DEFAULT_NS,
+            budget.clone(),
+            #[cfg(test)]
+            degenerate_hash,
+        );
+        let default_ns = Arc::new(NsState::new(DEFAULT_NS, String::new(), persistent, index));
         let mut registry = Registry { next_id: DEFAULT_NS + 1, ..Registry::default() };
         registry.by_id.insert(DEFAULT_NS, Arc::clone(&default_ns));
         Keyspace {
@@ -119,7 +151,20 @@ impl Keyspace {
             loading: None,
             feed: Feed::default(),
             sequences: Mutex::default(),
+            budget,
+            #[cfg(test)]
+            degenerate_hash,
         }
+    }
+
+    /// The empty point index of a new namespace `id`.
+    pub(super) fn new_index(&self, id: NsId) -> ShardedIndex {
+        new_index(
+            id,
+            self.budget.clone(),
+            #[cfg(test)]
+            self.degenerate_hash,
+        )
     }
 
     /// Waits until the indexes are complete (at once unless a lazy open is still building
@@ -193,4 +238,17 @@ impl Keyspace {
         let mut guard = self.lock_writer()?;
         self.checkpoint_locked(&mut guard.writer)
     }
+}
+
+/// The part of a memory budget of `bytes` that settled index entries may take: half. A quarter
+/// bounds what the log holds before a checkpoint (the memtables and the recent tables hold about
+/// twice that), and the rest is left to the expiry index, the live-value counts and the tables'
+/// growth.
+pub(crate) fn settled_share(bytes: u64) -> u64 {
+    bytes / 2
+}
+
+/// The checkpoint threshold under a memory budget of `bytes` (see [`settled_share`]).
+pub(crate) fn log_share(bytes: u64) -> u64 {
+    bytes / 8
 }

@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime};
 use parking_lot::{Condvar, Mutex, RwLock};
 
 use super::reclaim::Mover;
-use super::{Durability, FlushPolicy, Keyspace, Logged, Pending, ValueSource, Writer};
+use super::{Durability, FlushPolicy, Keyspace, Logged, Pending, Writer};
 use crate::batch::{Batch, Writes};
 use crate::error::{Error, Result};
 use crate::io::Storage;
@@ -352,10 +352,5 @@ impl Durability for Persist {
 
     fn read_value_into(&self, loc: ValueLoc, out: &mut Vec<u8>) -> Result<()> {
         self.file().read_value_into(loc, out)
-    }
-
-    fn value_source(&self) -> Result<Option<ValueSource>> {
-        let file = self.file();
-        Ok(Some(ValueSource { map: file.current_map()?, file }))
     }
 }

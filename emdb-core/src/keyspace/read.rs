@@ -1,46 +1,15 @@
-//! Point reads: the one reader of a value the index holds or points to, the one expiry test
-//! (through the keyspace's clock), and the tree fallback while a lazy open builds the index.
+//! Point reads: the one reader of a value the index holds or points to, and the one expiry test
+//! (through the keyspace's clock).
 
 use std::sync::Arc;
 
-use super::tree_key;
-use super::{Held, IndexSlot, Keyspace, NsState, ValueSource};
+use super::{HeldRef, Keyspace, SlotRef, ValueSource};
 use crate::batch::{ExpiresAt, NO_EXPIRY, is_expired};
 use crate::error::Result;
 use crate::page::file::PageFile;
+use crate::tree::TreeRoot;
 
 impl Keyspace {
-    /// Runs `f` on the slot of `key` in namespace `ns` as the tree holds it, and on the page
-    /// file its value lies in: a point read while the indexes are being built. It runs under a
-    /// registered snapshot, which keeps the tree's pages (and the file) as they are until `f`
-    /// has read the value. `Ok(None)` when the build has finished meanwhile: read the index.
-    ///
-    /// # Errors
-    /// [`Error::Corruption`](crate::Error::Corruption) or an I/O error reading the tree; the error of `f`.
-    pub(crate) fn with_tree_slot<R>(
-        self: &Arc<Self>,
-        ns: &NsState,
-        key: &[u8],
-        f: impl FnOnce(Option<&IndexSlot>, &PageFile) -> Result<R>,
-    ) -> Result<Option<R>> {
-        let (_guard, view) = self.snapshot(ns);
-        // Commits wait for the build: while it runs, the tree is the database.
-        if !self.is_loading() {
-            return Ok(None);
-        }
-        let Some(tree) = view.tree else { return Ok(None) };
-        let full = tree_key::encode(ns.id, key);
-        let found = crate::tree::get(&tree.file, tree.root, &full)?;
-        let slot = found.map(|found| IndexSlot {
-            held: match found.value {
-                crate::tree::FoundValue::Inline(bytes) => Held::Mem(Arc::from(bytes)),
-                crate::tree::FoundValue::Stored(loc) => Held::Disk(loc),
-            },
-            expires_at: found.expires_at,
-        });
-        f(slot.as_ref(), &tree.file).map(Some)
-    }
-
     /// The time expiry is judged at, in Unix milliseconds: the clock, but never before 1 ms,
     /// since an expiry of 0 means "never" ([`NO_EXPIRY`]): a zero TTL written at a clock of 0
     /// expires at 1 ms ([`Ttl::expires_at`](crate::Ttl)) and is judged expired at once, as at
@@ -68,13 +37,13 @@ impl Keyspace {
     /// As [`read_value_into`](Self::read_value_into); `out` is unchanged on error.
     pub(crate) fn read_live_into(
         &self,
-        slot: Option<&IndexSlot>,
+        slot: Option<SlotRef<'_>>,
         source: Option<&ValueSource>,
         out: &mut Vec<u8>,
     ) -> Result<bool> {
         match slot {
             Some(slot) if !self.expired(slot.expires_at) => {
-                self.read_value_into(&slot.held, source, out)?;
+                self.read_value_into(slot.held, source, out)?;
                 Ok(true)
             }
             _ => Ok(false),
@@ -90,25 +59,31 @@ impl Keyspace {
     /// file; `out` is unchanged on error.
     pub(crate) fn read_value_into(
         &self,
-        held: &Held,
+        held: HeldRef<'_>,
         source: Option<&ValueSource>,
         out: &mut Vec<u8>,
     ) -> Result<()> {
         match (held, source) {
-            (Held::Mem(bytes), _) => {
+            (HeldRef::Bytes(bytes), _) => {
                 out.extend_from_slice(bytes);
                 Ok(())
             }
-            (Held::Disk(loc), Some(source)) => source.read_into(*loc, out),
-            (Held::Disk(loc), None) => self.durability.read_value_into(*loc, out),
+            (HeldRef::Disk(loc), Some(source)) => source.read_into(loc, out),
+            (HeldRef::Disk(loc), None) => self.durability.read_value_into(loc, out),
         }
     }
 
-    /// Hands every namespace's index the current page file and its mapping, for point reads.
-    pub(crate) fn publish_value_source(&self) -> Result<()> {
-        let Some(source) = self.durability.value_source()? else { return Ok(()) };
+    /// Hands every namespace's index the page file, its current mapping and the tree at
+    /// `root`, which point reads look keys up in (open, before the build and the replay).
+    ///
+    /// # Errors
+    /// An error mapping the file.
+    pub(crate) fn publish_tree(&self, file: &Arc<PageFile>, root: TreeRoot) -> Result<()> {
+        let source = ValueSource { file: Arc::clone(file), map: file.current_map()? };
         for ns in self.namespaces() {
-            ns.index.publish(Some(&source));
+            ns.index.publish(Some(&source), root);
+            // A tree with keys: complete once the build has added them.
+            ns.index.set_complete(root.height == 0);
         }
         Ok(())
     }

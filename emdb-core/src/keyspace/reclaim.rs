@@ -4,33 +4,28 @@
 //!
 //! A *cycle* starts by choosing victims: the value pages at least `dead_percent` % dead,
 //! emptiest first, up to a budget of live bytes. Each checkpoint of the cycle (under the
-//! writer lock) then scans the next shards of the point indexes, up to [`SCAN_ENTRIES`] keys,
-//! for keys whose value lies in a victim page, and adds a *move* for each to the checkpoint's
+//! writer lock) then scans the next entries of the durable tree, up to [`SCAN_ENTRIES`] of
+//! them, for values that lie in a victim page, and adds a *move* for each to the checkpoint's
 //! changes (at most [`move_budget`] bytes of values): the tree writer rewrites the entry with the
 //! value placed anew, but only while the entry still refers to the victim page (see
-//! [`Change::from`](crate::tree::write::Change)). Once the checkpoint is durable, the index
-//! entries that still point at the old places are pointed at the new ones, shard lock by
-//! shard lock; the old places stay readable until the next checkpoint, which cannot start
-//! before. The cycle ends when the scan has passed every shard of every namespace: victims no
-//! key refers to any more (nor any catalog entry) were freed on the way.
+//! [`Change::from`](crate::tree::write::Change)). The rewritten entries' leaves are new, and the
+//! point indexes follow their keys there like any other checkpoint's; the old places stay
+//! readable until the next checkpoint, which cannot start before. The cycle ends when the scan
+//! has passed the last key of the tree: victims no key refers to any more were freed on the way.
 //!
 //! Values are never new in a victim page (a checkpoint writes only fresh pages), so a key
 //! scanned early in a cycle cannot come to refer to a victim later in it.
 
-use std::sync::Arc;
-
 use parking_lot::Mutex;
 
-use super::NsState;
-use super::index::SHARDS;
-use crate::batch::NsId;
 use crate::error::Result;
 use crate::page::file::PageFile;
-use crate::page::value::ValueLoc;
+use crate::page::value::{ValueLoc, ValueRef};
 use crate::tree::reclaim::{LiveValues, PageSet};
 use crate::tree::write::Change;
+use crate::tree::{Cursor, TreeRoot};
 
-/// How many index keys a checkpoint scans for values to move.
+/// How many tree entries a checkpoint scans for values to move.
 const SCAN_ENTRIES: usize = 1 << 18;
 
 /// How many bytes of values a checkpoint moves: a quarter of the bytes of values it writes
@@ -56,8 +51,8 @@ pub(crate) struct Move {
 #[derive(Debug, Default)]
 struct Cycle {
     victims: PageSet,
-    /// The namespace id and shard the scan goes on with.
-    next: (NsId, usize),
+    /// The tree key the scan goes on from.
+    next: Vec<u8>,
 }
 
 /// The mover of one database: its setting and its cycle.
@@ -87,17 +82,18 @@ impl Mover {
     }
 
     /// The values the next checkpoint moves (at most `budget` bytes of them), in tree-key
-    /// order. The caller holds the writer lock, so the indexes match the durable tree and the
-    /// memtables: a key whose index entry refers to a value on disk has not changed since the
-    /// last checkpoint.
+    /// order, found in the durable tree at `root` (of `entries` entries). The caller holds the
+    /// writer lock; a key the memtables changed since is left to its newer version (see
+    /// [`add_moves`]).
     ///
     /// # Errors
-    /// An error reading a value to move.
+    /// An error reading the tree or a value to move.
     pub(crate) fn moves(
         &self,
-        namespaces: &[Arc<NsState>],
         live: Option<&LiveValues>,
         file: &PageFile,
+        root: TreeRoot,
+        entries: u64,
         budget: u64,
     ) -> Result<Vec<Move>> {
         let (Some(dead_percent), Some(live)) = (self.dead_percent, live) else {
@@ -105,11 +101,10 @@ impl Mover {
         };
         let mut cycle = self.cycle.lock();
         if cycle.victims.is_empty() {
-            // Each checkpoint of the cycle scans SCAN_ENTRIES keys and moves up to the budget.
-            let keys: usize = namespaces.iter().map(|ns| ns.index.len()).sum();
-            let checkpoints = keys.div_ceil(SCAN_ENTRIES).max(1) as u64;
+            // Each checkpoint of the cycle scans SCAN_ENTRIES entries and moves up to the budget.
+            let checkpoints = entries.div_ceil(SCAN_ENTRIES as u64).max(1);
             cycle.victims = live.victims(dead_percent, budget.saturating_mul(checkpoints));
-            cycle.next = (0, 0);
+            cycle.next = Vec::new();
             if cycle.victims.is_empty() {
                 return Ok(Vec::new());
             }
@@ -117,51 +112,34 @@ impl Mover {
         let mut found: Vec<(Vec<u8>, ValueLoc)> = Vec::new();
         let (mut scanned, mut bytes) = (0usize, 0u64);
         let mut finished = true;
-        'scan: for ns in namespaces {
-            if ns.id < cycle.next.0 {
-                continue;
+        let mut cursor = Cursor::new(file, root);
+        cursor.seek_at_or_after(&cycle.next)?;
+        while let Some(e) = cursor.entry()? {
+            if scanned >= SCAN_ENTRIES || bytes >= budget {
+                cycle.next = e.key.to_vec();
+                finished = false;
+                break;
             }
-            let first = if ns.id == cycle.next.0 { cycle.next.1 } else { 0 };
-            for shard in first..SHARDS {
-                if scanned >= SCAN_ENTRIES || bytes >= budget {
-                    cycle.next = (ns.id, shard);
+            scanned += 1;
+            if let ValueRef::Stored(loc) = e.value
+                && matches!(loc, ValueLoc::Packed { .. } | ValueLoc::Record { .. })
+                && cycle.victims.contains(loc.page())
+            {
+                if bytes > 0 && bytes + u64::from(loc.len()) > budget {
+                    // Too much for this checkpoint: the next one goes on from this key.
+                    cycle.next = e.key.to_vec();
                     finished = false;
-                    break 'scan;
+                    break;
                 }
-                let prefix = ns.tree_prefix();
-                let before = found.len();
-                ns.index.for_each_on_disk(shard, |key, loc| {
-                    scanned += 1;
-                    if matches!(loc, ValueLoc::Packed { .. } | ValueLoc::Record { .. })
-                        && cycle.victims.contains(loc.page())
-                    {
-                        let mut tree_key = Vec::with_capacity(4 + key.len());
-                        tree_key.extend_from_slice(&prefix);
-                        tree_key.extend_from_slice(key);
-                        found.push((tree_key, loc));
-                    }
-                });
-                let shard_bytes: u64 = found
-                    .get(before..)
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|m| u64::from(m.1.len()))
-                    .sum();
-                if bytes > 0 && bytes + shard_bytes > budget {
-                    // Too much for this checkpoint: the shard is scanned again by the next.
-                    found.truncate(before);
-                    cycle.next = (ns.id, shard);
-                    finished = false;
-                    break 'scan;
-                }
-                bytes += shard_bytes;
+                bytes += u64::from(loc.len());
+                found.push((e.key.to_vec(), loc));
             }
+            cursor.next()?;
         }
         if finished {
             *cycle = Cycle::default();
         }
         drop(cycle);
-        found.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         found
             .into_iter()
             .map(|(tree_key, from)| {

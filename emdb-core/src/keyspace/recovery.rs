@@ -83,13 +83,16 @@ impl Keyspace {
         // before): build the indexes now and replay the frames over them. Otherwise the tree is
         // the whole database and the indexes are built in the background (`loading.rs`).
         let lazy = frames.is_empty();
+        // Point reads (and the replay's writes) look keys up in this tree until the indexes
+        // are complete.
+        ks.publish_tree(&file, root)?;
         let build_now = |ks: &Keyspace| {
             fill_indexes(&ks.namespaces(), &file, root, meta.entry_count, &AtomicBool::new(false))
         };
         if !lazy {
             store.set_live_values(build_now(&ks)?);
             for (lsn, batch) in frames {
-                ks.apply(&batch, lsn, &mut writer);
+                ks.apply(&batch, lsn, &mut writer)?;
                 writer.last_lsn = lsn;
             }
         }
@@ -115,7 +118,6 @@ impl Keyspace {
             syncer,
             read_only: opts.read_only,
         });
-        ks.publish_value_source()?;
         if lazy {
             let start = Loading::start(
                 ks.namespaces(),

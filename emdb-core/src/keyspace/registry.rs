@@ -26,11 +26,11 @@ pub(crate) struct NsState {
 }
 
 impl NsState {
-    pub(super) fn new(id: NsId, name: String, persistent: bool) -> Self {
+    pub(super) fn new(id: NsId, name: String, persistent: bool, index: ShardedIndex) -> Self {
         NsState {
             id,
             name,
-            index: ShardedIndex::new(),
+            index,
             mem: Mutex::new(Arc::new(RwLock::new(Memtable::new(persistent)))),
             stats: SharedStats::default(),
             persistent,
@@ -98,10 +98,12 @@ impl Keyspace {
     /// Registers namespace `name` under `id` (a commit, the replay or the catalog at open).
     pub(super) fn add_namespace(&self, id: NsId, name: String) -> Arc<NsState> {
         let mut registry = self.registry.write();
-        let state = Arc::new(NsState::new(id, name.clone(), self.persistent));
+        let state = Arc::new(NsState::new(id, name.clone(), self.persistent, self.new_index(id)));
         // A new namespace reads values where the others do.
-        let source = registry.by_id.get(&DEFAULT_NS).and_then(|ns| ns.index.source());
-        state.index.publish(source.as_ref());
+        if let Some(ns) = registry.by_id.get(&DEFAULT_NS) {
+            let (source, tree) = ns.index.source();
+            state.index.publish(source.as_ref(), tree);
+        }
         registry.by_name.insert(name, Arc::clone(&state));
         registry.by_id.insert(id, Arc::clone(&state));
         registry.next_id = registry.next_id.max(id.saturating_add(1));

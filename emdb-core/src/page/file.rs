@@ -19,6 +19,27 @@ use super::{
 use crate::error::{Error, Result};
 use crate::io::{SharedMap, StorageFile};
 
+/// A page as [`PageFile::read_page_in`] reads it: borrowed from a mapping the caller holds, or
+/// a private copy.
+#[derive(Debug)]
+pub(crate) enum PageBytes<'m> {
+    /// A window of the caller's mapping.
+    Mapped(&'m [u8]),
+    /// Read with `pread` into a buffer of its own.
+    Owned(PageBuf),
+}
+
+impl PageBytes<'_> {
+    /// The page's bytes (always [`PAGE_SIZE`] of them).
+    #[inline]
+    pub(crate) fn bytes(&self) -> &[u8] {
+        match self {
+            PageBytes::Mapped(bytes) => bytes,
+            PageBytes::Owned(buf) => &buf[..],
+        }
+    }
+}
+
 /// A page as read: a private copy, or a window of the shared read-only mapping.
 #[derive(Debug)]
 pub(crate) enum Page {
@@ -217,6 +238,41 @@ impl PageFile {
             self.verified.insert(id);
         }
         Ok((page, ty))
+    }
+
+    /// Reads page `id`, checked as [`read_page_of`](Self::read_page_of) checks it, borrowed
+    /// from `map` (a mapping of this file, perhaps older and shorter than the file) when that
+    /// covers it and read into a buffer of its own otherwise: a point read through the index,
+    /// which holds its shard's copy of the mapping and touches no lock or reference count that
+    /// readers of other shards share.
+    ///
+    /// # Errors
+    /// As [`read_page_of`](Self::read_page_of).
+    #[inline]
+    pub(crate) fn read_page_in<'m>(
+        &self,
+        map: Option<&'m SharedMap>,
+        id: PageId,
+        tys: &[PageType],
+    ) -> Result<PageBytes<'m>> {
+        if id < 2 {
+            return Err(self
+                .bad_page(id, format!("pointer to meta page {id} where a {tys:?} page belongs")));
+        }
+        let offset = id.checked_mul(PAGE_SIZE_U64).ok_or_else(|| self.bad_page(id, "page id"))?;
+        let page = if let Some(bytes) = map.and_then(|m| span_of(m, offset, PAGE_SIZE)) {
+            PageBytes::Mapped(bytes)
+        } else {
+            let mut buf = new_page();
+            self.read_at(&mut buf[..], offset)?;
+            PageBytes::Owned(buf)
+        };
+        let ty = verify_header_of(page.bytes(), id, tys).map_err(|d| self.bad_page(id, d))?;
+        if !self.verified.contains(id) {
+            verify(page.bytes(), id, ty).map_err(|d| self.bad_page(id, d))?;
+            self.verified.insert(id);
+        }
+        Ok(page)
     }
 
     /// Where the value at `loc` lies: the byte offset of its bytes (bare value page), of its

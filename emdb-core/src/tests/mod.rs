@@ -5,6 +5,7 @@
 mod corruption;
 mod crash;
 mod file_safety;
+mod index;
 mod integrity;
 mod lazy_open;
 mod model_crash;

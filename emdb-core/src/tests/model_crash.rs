@@ -142,25 +142,37 @@ struct Handle {
     spaces: [Namespace; 2],
 }
 
-fn open(fs: &FaultStorage, clock: &ManualClock, policy: FlushPolicy) -> Handle {
-    let db = Emdb::builder()
+/// Opens the database on `fs`, under a memory budget of `budget` bytes if given.
+fn open(
+    fs: &FaultStorage,
+    clock: &ManualClock,
+    policy: FlushPolicy,
+    budget: Option<u64>,
+) -> Handle {
+    let builder = Emdb::builder()
         .path(DB)
         .flush_policy(policy)
         .checkpoint_wal_bytes(6_000)
-        .clock(Arc::new(clock.clone()))
-        .build_on(Arc::new(fs.clone()))
-        .unwrap_or_else(|e| panic!("open: {e}"));
+        .clock(Arc::new(clock.clone()));
+    let builder = match budget {
+        Some(bytes) => builder.memory_budget(bytes),
+        None => builder,
+    };
+    let db = builder.build_on(Arc::new(fs.clone())).unwrap_or_else(|e| panic!("open: {e}"));
     let spaces = NAMES.map(|n| db.namespace(n).unwrap_or_else(|e| panic!("namespace: {e}")));
     // The namespaces' creation is durable before the first write.
     db.flush().unwrap_or_else(|e| panic!("flush: {e}"));
     Handle { db, spaces }
 }
 
-/// What the database holds, read at `now`: live entries with their expiries, and the number of
-/// stored records (`check_integrity`, which must pass, counts expired unpurged ones too).
-fn read(h: &Handle) -> (Model, u64) {
+/// What the database holds, read at `now`: live entries with their expiries, the number of
+/// stored records (`check_integrity`, which must pass, counts expired unpurged ones too), and
+/// which keys are stored expired (two states with the same live entries and counts can differ
+/// in which expired entries they keep, and a later write tells them apart).
+fn read(h: &Handle) -> View {
     let mut m: Model = [BTreeMap::new(), BTreeMap::new()];
-    for (space, out) in h.spaces.iter().zip(m.iter_mut()) {
+    let mut expired = Vec::new();
+    for (n, (space, out)) in h.spaces.iter().zip(m.iter_mut()).enumerate() {
         for item in space.iter().unwrap_or_else(|e| panic!("iter: {e}")) {
             let (k, v) = item.unwrap_or_else(|e| panic!("iter: {e}"));
             let exp = space
@@ -170,19 +182,37 @@ fn read(h: &Handle) -> (Model, u64) {
                 .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
             out.insert(k, (v, exp));
         }
+        for k in 0..KEYS.len() {
+            let stored = space.stored_expiry(&key(k)).unwrap_or_else(|e| panic!("slot: {e}"));
+            if stored.is_some() && !out.contains_key(&key(k)) {
+                expired.push((n, key(k)));
+            }
+        }
     }
     let report = h.db.check_integrity().unwrap_or_else(|e| panic!("integrity: {e}"));
-    (m, report.records)
+    (m, report.records, expired)
 }
 
-/// The live part of a model state at `now`, and its stored record count.
-fn view(m: &Model, now: u64) -> (Model, u64) {
+/// A state as [`read`] sees it: live entries, stored records, expired keys.
+type View = (Model, u64, Vec<(usize, Vec<u8>)>);
+
+/// What [`read`] should see of model state `m` at `now`.
+fn view(m: &Model, now: u64) -> View {
     let visible = m.clone().map(|s| s.into_iter().filter(|(_, e)| live(e, now)).collect());
-    (visible, m.iter().map(|s| s.len() as u64).sum())
+    let expired = m
+        .iter()
+        .enumerate()
+        .flat_map(|(n, s)| {
+            s.iter().filter(|(_, e)| !live(e, now)).map(move |(k, _)| (n, k.clone()))
+        })
+        .collect();
+    (visible, m.iter().map(|s| s.len() as u64).sum(), expired)
 }
 
 /// The test's state: the model, the states a crash may legally leave, the database.
 struct Run {
+    /// The memory budget every open uses.
+    budget: Option<u64>,
     fs: FaultStorage,
     clock: ManualClock,
     now: u64,
@@ -311,7 +341,7 @@ impl Run {
     fn crash_and_reopen(&mut self, mode: u8, seed: u64, allowed: &[Model], what: &str) {
         let crashed = self.fs.crash(seed, crash_mode(mode));
         // The old handle's closing checkpoint goes to the storage the crash left behind.
-        self.h = Some(open(&crashed, &self.clock, self.policy));
+        self.h = Some(open(&crashed, &self.clock, self.policy, self.budget));
         self.fs = crashed;
         let got = read(self.h());
         let Some(at) = allowed.iter().position(|m| view(m, self.now) == got) else {
@@ -366,7 +396,7 @@ impl Run {
             Op::Reopen => {
                 // Closing checkpoints; the lock is free once the old handle is gone.
                 self.h = None;
-                self.h = Some(open(&self.fs, &self.clock, self.policy));
+                self.h = Some(open(&self.fs, &self.clock, self.policy, self.budget));
                 assert_eq!(read(self.h()), view(&self.model, self.now), "clean reopen");
                 self.durable();
             }
@@ -398,11 +428,13 @@ fn run(ops: Vec<Op>, on_each_write: bool, seed: u64) -> Tally {
     let fs = FaultStorage::new(seed);
     let clock = ManualClock::new(1_000);
     let policy = if on_each_write { FlushPolicy::OnEachWrite } else { FlushPolicy::Manual };
-    let h = open(&fs, &clock, policy);
+    // Every other case runs under a tiny memory budget: most reads descend the tree.
+    let budget = seed.is_multiple_of(2).then_some(4096);
+    let h = open(&fs, &clock, policy, budget);
     let model: Model = [BTreeMap::new(), BTreeMap::new()];
     let history = vec![model.clone()];
     let tally = Tally { cases: 1, ops: ops.len() as u64, ..Tally::default() };
-    let mut r = Run { fs, clock, now: 1_000, policy, history, model, h: Some(h), tally };
+    let mut r = Run { fs, clock, now: 1_000, policy, budget, history, model, h: Some(h), tally };
     for op in ops {
         r.step(op);
     }

@@ -19,6 +19,7 @@ use crate::error::Result;
 use crate::page::branch::Branch;
 use crate::page::file::{Page, PageFile};
 use crate::page::leaf::{Leaf, LeafEntry};
+#[cfg(test)]
 use crate::page::value::{ValueLoc, ValueRef};
 use crate::page::{PageId, PageType, level};
 
@@ -33,6 +34,7 @@ pub(crate) struct TreeRoot {
 
 /// A value found by [`get`]: the bytes, or where to read them with
 /// [`PageFile::read_value`].
+#[cfg(test)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum FoundValue {
     /// The value was inline in its leaf.
@@ -42,6 +44,7 @@ pub(crate) enum FoundValue {
 }
 
 /// An entry found by [`get`].
+#[cfg(test)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Found {
     /// Absolute expiry in ms since the Unix epoch, 0 for none.
@@ -50,6 +53,7 @@ pub(crate) struct Found {
     pub(crate) value: FoundValue,
 }
 
+#[cfg(test)]
 impl From<ValueRef<'_>> for FoundValue {
     fn from(v: ValueRef<'_>) -> Self {
         match v {
@@ -93,6 +97,7 @@ pub(crate) fn branch<'p>(file: &PageFile, id: PageId, page: &'p Page) -> Result<
 /// # Errors
 /// [`Error::Corruption`](crate::Error::Corruption) when a page on the path fails a check, or
 /// an I/O error.
+#[cfg(test)]
 pub(crate) fn get(file: &PageFile, root: TreeRoot, key: &[u8]) -> Result<Option<Found>> {
     if root.height == 0 {
         return Ok(None);
@@ -115,8 +120,28 @@ pub(crate) fn get(file: &PageFile, root: TreeRoot, key: &[u8]) -> Result<Option<
     }
 }
 
+/// The leaf of the tree at `root` whose key range holds `key` (whether or not it holds the key
+/// itself); `None` for the empty tree.
+///
+/// # Errors
+/// [`Error::Corruption`](crate::Error::Corruption) when a branch on the path fails a check, or
+/// an I/O error.
+pub(crate) fn leaf_of(file: &PageFile, root: TreeRoot, key: &[u8]) -> Result<Option<PageId>> {
+    if root.height == 0 {
+        return Ok(None);
+    }
+    let mut id = root.root;
+    for lvl in (1..root.height).rev() {
+        let page = read_node(file, id, lvl)?;
+        let b = branch(file, id, &page)?;
+        let c = b.route(key).map_err(|d| file.bad_page(id, d))?;
+        id = b.child(c).map_err(|d| file.bad_page(id, d))?;
+    }
+    Ok(Some(id))
+}
+
 /// Calls `f` with every entry of the tree at `root`, in key order, one leaf in memory at a
-/// time (the open-time rebuild of the in-memory index).
+/// time.
 ///
 /// # Errors
 /// The first error of a page read or check, or of `f`.
@@ -125,11 +150,25 @@ pub(crate) fn scan(
     root: TreeRoot,
     mut f: impl FnMut(LeafEntry<'_>) -> Result<()>,
 ) -> Result<()> {
-    let mut c = Cursor::new(file, root);
-    c.seek_first()?;
-    while let Some(e) = c.entry()? {
-        f(e)?;
-        c.next()?;
+    scan_leaves(file, root, |_, e| f(e))
+}
+
+/// As [`scan`], also handing `f` the leaf each entry lies in (the open-time build of the point
+/// index, which points keys at their leaves).
+///
+/// # Errors
+/// As [`scan`].
+pub(crate) fn scan_leaves(
+    file: &PageFile,
+    root: TreeRoot,
+    mut f: impl FnMut(PageId, LeafEntry<'_>) -> Result<()>,
+) -> Result<()> {
+    let mut p = Position::new(root);
+    p.seek_first(file)?;
+    while let Some((id, ..)) = p.leaf_at() {
+        let Some(e) = p.entry(file)? else { break };
+        f(id, e)?;
+        p.next(file)?;
     }
     Ok(())
 }

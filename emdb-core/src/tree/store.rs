@@ -13,12 +13,11 @@ use crate::page::file::PageFile;
 use crate::page::freelist::{self, EXTENTS_PER_PAGE, Extent};
 use crate::page::leaf::MAX_LEAF_ENTRY;
 use crate::page::meta::{self, LogBinding, MAGIC, Meta};
-use crate::page::value::ValueLoc;
 use crate::page::{PAGE_SIZE, PAGE_SIZE_U64, PageError, PageId, PageType};
 
 use super::TreeRoot;
 use super::reclaim::LiveValues;
-use super::write::{Change, TreeBuilder, Writer};
+use super::write::{Change, LeafChanges, TreeBuilder, Writer};
 
 /// A checkpoint between [`Store::stage`] and [`Store::publish`]: its pages are written, not yet
 /// durable.
@@ -31,38 +30,37 @@ pub(crate) struct Staged {
     checkpoint_lsn: u64,
     /// The free-list chain written for the new meta page.
     chain: Vec<PageId>,
+    /// The leaves the checkpoint replaced and wrote.
+    pub(crate) leaves: LeafChanges,
 }
 
-/// Where a checkpoint put the value of each of its changes, one item per change, in the order
-/// of the changes: the value's location in a value page or an overflow run, or `None` for a
-/// value kept in its leaf, a removal, and a move the tree no longer needed.
+/// What the tree held of each change's key before a checkpoint, one item per change, in the
+/// order of the changes: the expiry of the entry the change replaced or removed, `None` when
+/// there was none.
 #[derive(Debug)]
-pub(crate) struct Placed(Vec<Option<ValueLoc>>);
+pub(crate) struct Prior(Vec<Option<u64>>);
 
-impl Placed {
-    /// Pairs the tree writer's placements (one per change that puts a value, in order) with
-    /// `changes`.
+impl Prior {
+    /// Checks the tree writer's record (one item per change) against `changes`.
     ///
     /// # Errors
-    /// [`Error::Internal`] if the writer placed another number of values than the changes put.
-    fn pair(changes: &[Change<'_>], values: Vec<Option<ValueLoc>>) -> Result<Placed> {
-        let puts = changes.iter().filter(|c| c.value.is_some()).count();
-        if puts != values.len() {
+    /// [`Error::Internal`] if the writer recorded another number of items than there are
+    /// changes.
+    fn pair(changes: &[Change<'_>], prior: Vec<Option<u64>>) -> Result<Prior> {
+        if prior.len() != changes.len() {
             return Err(Error::Internal {
-                detail: format!("a checkpoint placed {} values for {puts} changes", values.len()),
+                detail: format!(
+                    "a checkpoint recorded {} prior entries for {} changes",
+                    prior.len(),
+                    changes.len()
+                ),
             });
         }
-        let mut values = values.into_iter();
-        Ok(Placed(
-            changes
-                .iter()
-                .map(|c| if c.value.is_some() { values.next().flatten() } else { None })
-                .collect(),
-        ))
+        Ok(Prior(prior))
     }
 
-    /// The location of each change's value, in the order of the changes.
-    pub(crate) fn into_locations(self) -> Vec<Option<ValueLoc>> {
+    /// The prior entry of each change, in the order of the changes.
+    pub(crate) fn into_expiries(self) -> Vec<Option<u64>> {
         self.0
     }
 }
@@ -366,13 +364,13 @@ impl Store {
     /// is given back and a later checkpoint, once space is freed, goes on from the same
     /// durable state.
     ///
-    /// Returns the staged checkpoint and where each change's value went ([`Placed`]).
+    /// Returns the staged checkpoint and what the tree held of each change's key ([`Prior`]).
     pub(crate) fn stage(
         &mut self,
         changes: &[Change<'_>],
         checkpoint_lsn: u64,
         oldest_pinned: u64,
-    ) -> Result<(Staged, Placed)> {
+    ) -> Result<(Staged, Prior)> {
         if self.poisoned {
             return Err(Error::Poisoned);
         }
@@ -424,7 +422,7 @@ impl Store {
         changes: &[Change<'_>],
         checkpoint_lsn: u64,
         oldest_pinned: u64,
-    ) -> Result<(Staged, Placed)> {
+    ) -> Result<(Staged, Prior)> {
         let file = Arc::clone(&self.file);
         self.alloc
             .release(oldest_pinned.min(self.meta.sequence))
@@ -436,10 +434,13 @@ impl Store {
         }
         let root = w.apply(old_root, changes)?;
         w.finish()?;
-        let placed = Placed::pair(changes, std::mem::take(&mut w.placed))?;
+        let prior = Prior::pair(changes, std::mem::take(&mut w.prior))?;
         let (delta, dead) = (w.entry_delta, w.dead_value_bytes);
+        let leaves = std::mem::take(&mut w.leaves);
         let entry_count = self.meta.entry_count.saturating_add_signed(delta);
-        Ok((self.stage_free_list(root, entry_count, dead, checkpoint_lsn)?, placed))
+        let mut staged = self.stage_free_list(root, entry_count, dead, checkpoint_lsn)?;
+        staged.leaves = leaves;
+        Ok((staged, prior))
     }
 
     /// Step 1 of the protocol (the free-list), after the tree pages of `root` are written.
@@ -459,12 +460,19 @@ impl Store {
         if self.file.len()? < end {
             self.file.set_len(end)?;
         }
-        Ok(Staged { root, entry_count, dead, checkpoint_lsn, chain })
+        Ok(Staged {
+            root,
+            entry_count,
+            dead,
+            checkpoint_lsn,
+            chain,
+            leaves: LeafChanges::default(),
+        })
     }
 
     /// Steps 2 to 5 of the protocol: the staged pages made durable, then the meta page.
     fn publish_inner(&mut self, staged: Staged) -> Result<Meta> {
-        let Staged { root, entry_count, dead, checkpoint_lsn, chain } = staged;
+        let Staged { root, entry_count, dead, checkpoint_lsn, chain, leaves: _ } = staged;
         self.file.sync()?;
         let meta = Meta {
             sequence: self.meta.sequence + 1,

@@ -182,13 +182,25 @@ pub(crate) struct Writer<'f> {
     /// Bytes of values in value pages no entry refers to any more (with their record headers
     /// in pages of formats 1 and 2).
     pub(crate) dead_value_bytes: u64,
-    /// Where each value written went, in the order of the changes that put one: `None` for a
-    /// value kept in its leaf (or a move that was skipped). Callers pair it with their changes
-    /// instead of looking each up.
-    pub(crate) placed: Vec<Option<ValueLoc>>,
+    /// Per change, in order, the expiry of the entry it replaced or removed (`None`: the tree
+    /// held no entry of its key). Callers count live keys with it instead of looking each up.
+    pub(crate) prior: Vec<Option<u64>>,
     /// The live values per value page of the tree being changed, kept up to date (`None`: not
     /// counted), and whether a value page whose last live value dies is freed.
     live: Option<(&'f mut LiveValues, bool)>,
+    /// The leaves of the old tree this writer replaced, and the leaves of the new tree it wrote.
+    pub(crate) leaves: LeafChanges,
+}
+
+/// The leaves one writer replaced and the ones it wrote in their place: every key whose leaf
+/// changed lies in one of the first in the old tree and in one of the second in the new one (the
+/// point index follows its keys to their new leaves with this).
+#[derive(Debug, Default, Clone)]
+pub(crate) struct LeafChanges {
+    /// Leaves of the old tree that were freed.
+    pub(crate) replaced: Vec<PageId>,
+    /// Leaves of the new tree that were written (none of them freed again by the same writer).
+    pub(crate) written: HashSet<PageId>,
 }
 
 impl<'f> Writer<'f> {
@@ -204,8 +216,9 @@ impl<'f> Writer<'f> {
             vpending: (0, Vec::new()),
             entry_delta: 0,
             dead_value_bytes: 0,
-            placed: Vec::new(),
+            prior: Vec::new(),
             live: None,
+            leaves: LeafChanges::default(),
         }
     }
 
@@ -234,6 +247,15 @@ impl<'f> Writer<'f> {
             self.alloc.free_later(id, n);
             Ok(())
         }
+    }
+
+    /// Frees leaf `id`, recording it as replaced (a leaf of the old tree) or as no longer
+    /// written (one this writer wrote).
+    fn free_leaf(&mut self, id: PageId) -> Result<()> {
+        if !self.leaves.written.remove(&id) {
+            self.leaves.replaced.push(id);
+        }
+        self.free(id, 1)
     }
 
     fn write_new(&mut self, page: &mut PageBuf) -> Result<PageId> {
@@ -271,15 +293,9 @@ impl<'f> Writer<'f> {
             self.file.write_at(value, at + O_VALUE as u64)?;
             ValueRef::Stored(ValueLoc::Overflow { page, len })
         };
-        self.placed.push(match v {
-            ValueRef::Inline(_) => None,
-            ValueRef::Stored(loc) => {
-                if let Some((live, _)) = &mut self.live {
-                    live.add(loc);
-                }
-                Some(loc)
-            }
-        });
+        if let (ValueRef::Stored(loc), Some((live, _))) = (v, &mut self.live) {
+            live.add(loc);
+        }
         // The locations were placed just above, inside their pages.
         encode_leaf_entry(out, key, exp, v)
             .map_err(|e| Error::Internal { detail: format!("a value was placed badly: {e}") })
@@ -374,9 +390,9 @@ impl<'f> Writer<'f> {
             let mut run = Run::default();
             for (i, c) in changes.iter().enumerate() {
                 prefetch_value(changes.get(i + PREFETCH_AHEAD));
+                self.prior.push(None);
                 if c.from.is_some() {
                     // A move of a value the (empty) tree does not hold.
-                    self.placed.push(None);
                     continue;
                 }
                 if let Some((v, exp)) = c.value {
@@ -468,6 +484,9 @@ impl<'f> Writer<'f> {
                 i += 1;
             }
             let exists = i < n && l.key(i).map_err(self.bad(id))? == c.key;
+            let prior =
+                if exists { Some(l.entry(i).map_err(self.bad(id))?.expires_at) } else { None };
+            self.prior.push(prior);
             let mut value = c.value;
             if let Some(from) = c.from {
                 let old = if exists { Some(l.entry(i).map_err(self.bad(id))?) } else { None };
@@ -479,12 +498,7 @@ impl<'f> Writer<'f> {
                         value = Some((bytes, old_entry.expires_at));
                     }
                     // Changed or gone since: the entry (if any) stays as it is.
-                    _ => {
-                        if value.is_some() {
-                            self.placed.push(None);
-                        }
-                        continue;
-                    }
+                    _ => continue,
                 }
             }
             if exists {
@@ -506,7 +520,7 @@ impl<'f> Writer<'f> {
             run.push_entry(&l, j).map_err(self.bad(id))?;
         }
         drop(page);
-        self.free(id, 1)
+        self.free_leaf(id)
     }
 
     /// Writes the merged entries of neighbouring leaves as evenly filled leaves and appends
@@ -553,8 +567,8 @@ impl<'f> Writer<'f> {
                 }
             }
             drop((lp, rp));
-            self.free(left.id, 1)?;
-            self.free(right.id, 1)?;
+            self.free_leaf(left.id)?;
+            self.free_leaf(right.id)?;
             self.write_leaves(&run)?
         } else {
             let lb = branch(file, left.id, &lp)?;
@@ -595,6 +609,7 @@ impl<'f> Writer<'f> {
         for (k, end) in pack(&sizes, LEAF_SPACE).into_iter().enumerate() {
             let mut page = build_leaf(run.range(start, end));
             let id = self.write_new(&mut page)?;
+            self.leaves.written.insert(id);
             let sep = (k > 0).then(|| leaf_entry_key(run.get(start)).to_vec());
             let used = sizes.get(start..end).unwrap_or_default().iter().sum();
             pieces.push(Piece { sep, id, used, items: end - start, fresh: true });

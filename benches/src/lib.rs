@@ -1,8 +1,8 @@
 //! Shared helpers for emdb's benchmarks: a fixed-seed generator, the benchmark dataset, and the
 //! peer that in-memory emdb is measured against (a `HashMap` behind one `RwLock`); and, for the
 //! comparative harness (`src/bin/lmdb_style.rs`), the [`engine::Engine`] interface, one adapter
-//! per peer database in [`engines`], computed [`Records`], the [`report`] writers and the
-//! [`machine`] description.
+//! per peer database in [`engines`], computed [`Records`], the [`report`] writers, the
+//! [`machine`] description and the [`settle`] steps before each engine.
 //!
 //! Peers live only in this package, never in the engine crates.
 
@@ -11,6 +11,7 @@ pub mod engines;
 pub mod machine;
 mod records;
 pub mod report;
+pub mod settle;
 
 pub use records::Records;
 

@@ -40,7 +40,7 @@ use emdb_benches::engines::redb::RedbEngine;
 use emdb_benches::engines::rocksdb::RocksdbEngine;
 use emdb_benches::engines::sled::SledEngine;
 use emdb_benches::report::{self, EngineRun, Phase, RunStatus, Unit, Value};
-use emdb_benches::{Records, SplitMix64, machine};
+use emdb_benches::{Records, SplitMix64, machine, settle};
 
 const KEY_LEN: usize = 24;
 const VALUE_LEN: usize = 150;
@@ -577,8 +577,8 @@ fn parent(plan: &Plan) -> BenchResult<()> {
         eprintln!("{}:", engine.name);
         let dir = data.path().join(engine.name);
         std::fs::create_dir(&dir)?;
-        settle_disk();
-        settle_memory();
+        settle::disk();
+        settle::memory();
         let output = Command::new(std::env::current_exe()?)
             .env(ENV_CHILD_ENGINE, engine.name)
             .env(ENV_CHILD_DIR, &dir)
@@ -618,39 +618,6 @@ fn parent(plan: &Plan) -> BenchResult<()> {
         eprintln!("wrote {}", path.display());
     }
     Ok(())
-}
-
-/// Writes back every dirty page of the system (`sync`) before an engine's child starts, so that
-/// no engine's durable commits queue behind the write-back of earlier work: without it the first
-/// engine paid for whatever ran just before the benchmark (a build writes hundreds of megabytes),
-/// and each later one for the files of the engine before it.
-fn settle_disk() {
-    match Command::new("sync").status() {
-        Ok(status) if status.success() => {}
-        other => eprintln!(
-            "  `sync` before the engine did not succeed ({other:?}): its durable phases may wait \
-             for earlier writes"
-        ),
-    }
-}
-
-/// How much memory [`settle_memory`] touches.
-const SETTLE_MEMORY: usize = 1 << 30;
-
-/// Touches [`SETTLE_MEMORY`] of fresh memory and frees it, just before each engine's child
-/// starts. A virtual machine hands memory its guest freed back to the host, and the guest's
-/// first touch of such memory then waits for the host to supply it: in this guest a 1M-record
-/// load right after a build took 0.86–1.38 s against 0.74 s after this step. Every engine's
-/// child so starts with the same recently used free memory, whatever ran before it (the
-/// first engine followed the build; each later one, the exit of the engine before it).
-fn settle_memory() {
-    let mut block = vec![0u8; SETTLE_MEMORY];
-    for page in block.chunks_mut(4096) {
-        if let Some(byte) = page.first_mut() {
-            *byte = 1;
-        }
-    }
-    std::hint::black_box(&block);
 }
 
 /// [`BASELINE_SYNCS`] appends of one 150-byte value to a file in `dir`, each followed by

@@ -196,11 +196,12 @@ fn settlements(
                 at = found;
             }
             if let (Some(ns), Some(s)) = (namespaces.get(at), out.get_mut(at)) {
+                let place = l.place(i).map_err(|d| file.bad_page(leaf, d))?;
                 let hash = ns.index.hash(key);
                 if written {
-                    s.written(hash, leaf);
+                    s.written(hash, leaf, place);
                 } else {
-                    s.replaced(hash, leaf);
+                    s.replaced(hash, leaf, place);
                 }
             }
         }

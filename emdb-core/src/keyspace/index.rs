@@ -40,7 +40,7 @@ use crate::error::Result;
 use crate::io::SharedMap;
 use crate::page::PageId;
 use crate::page::file::{PageBytes, PageFile};
-use crate::page::leaf::{Leaf, LeafEntry};
+use crate::page::leaf::{Leaf, LeafEntry, entry_at};
 use crate::page::value::{ValueLoc, ValueRef};
 use crate::tree::{LEAF_TYPES, TreeRoot};
 
@@ -158,23 +158,34 @@ const REFERENCED: u32 = 1 << 31;
 /// settled, and an index that meets one stops being complete.
 const LEAF_BITS: u32 = REFERENCED - 1;
 
-/// A key of the tree: its hash (in two halves, so that an entry takes 12 bytes) and its leaf,
-/// with the [`REFERENCED`] mark.
+/// The bits of a 64-bit hash that keys are hashed to: all but bits 32..48, which no table
+/// uses (hashbrown takes a bucket from the low bits and a tag from the top seven; the shard
+/// comes from bits 52..57), so that a settled entry holds its key's whole hash in 48 bits.
+const HASH_BITS: u64 = !(0xFFFF << 32);
+
+/// A key of the tree: its hash (48 bits, see [`HASH_BITS`]), its leaf with the [`REFERENCED`]
+/// mark, and its place in the leaf ([`Leaf::place`]), in 12 bytes.
 struct Settled {
-    hash: [u32; 2],
+    low: u32,
+    high: u16,
+    place: u16,
     leaf: AtomicU32,
 }
 
 impl Settled {
-    fn new(hash: u64, leaf: u32) -> Self {
-        #[expect(clippy::cast_possible_truncation, reason = "the two halves of the hash")]
-        let hash = [(hash >> 32) as u32, hash as u32];
-        Settled { hash, leaf: AtomicU32::new(leaf) }
+    fn new(hash: u64, leaf: u32, place: u16) -> Self {
+        #[expect(clippy::cast_possible_truncation, reason = "the hash's two parts")]
+        let (low, high) = (hash as u32, (hash >> 48) as u16);
+        Settled { low, high, place, leaf: AtomicU32::new(leaf) }
     }
 
     fn hash(&self) -> u64 {
-        let [high, low] = self.hash;
-        (u64::from(high) << 32) | u64::from(low)
+        (u64::from(self.high) << 48) | u64::from(self.low)
+    }
+
+    /// Whether this is the entry of a key with `hash` at `place` in `leaf`.
+    fn is(&self, hash: u64, leaf: PageId, place: u16) -> bool {
+        self.hash() == hash && self.place == place && self.leaf() == leaf
     }
 
     fn leaf(&self) -> PageId {
@@ -265,18 +276,47 @@ impl ValueSource {
         self.file.read_value_in(self.map.as_ref(), loc, out)
     }
 
-    /// The leaf `leaf` and the position of the tree key `full` in it, if it holds that key.
-    fn search(&self, leaf: PageId, full: &[u8]) -> Result<Option<InLeaf<'_>>> {
+    /// Reads leaf `leaf`, checked.
+    fn leaf(&self, leaf: PageId) -> Result<PageBytes<'_>> {
         let file = &self.file;
         let page = file.read_page_in(self.map.as_ref(), leaf, &LEAF_TYPES)?;
         if crate::page::level(page.bytes()) != 0 {
             return Err(file.bad_page(leaf, "a point-index entry names a page that is no leaf"));
         }
-        let at = {
-            let l = Leaf::new(page.bytes()).map_err(|d| file.bad_page(leaf, d))?;
-            l.search(full).map_err(|d| file.bad_page(leaf, d))?
+        Ok(page)
+    }
+
+    /// The leaf `leaf` and the place of the tree key `full` in it, if it holds that key.
+    fn search(&self, leaf: PageId, full: &[u8]) -> Result<Option<InLeaf<'_>>> {
+        let page = self.leaf(leaf)?;
+        let place = {
+            let bad = |d| self.file.bad_page(leaf, d);
+            let l = Leaf::new(page.bytes()).map_err(bad)?;
+            match l.search(full).map_err(bad)? {
+                Ok(i) => l.place(i).map_err(bad)?,
+                Err(_) => return Ok(None),
+            }
         };
-        Ok(at.ok().map(|at| InLeaf { leaf, page, at }))
+        Ok(Some(InLeaf { leaf, page, place }))
+    }
+
+    /// The leaf `leaf`, if the tree key `full` is at `place` in it (another key there is a key
+    /// whose hash equals this one's). A leaf checked since it was written is read in place
+    /// without its header: the entry alone, one cache line or two.
+    fn at(&self, leaf: PageId, place: u16, full: &[u8]) -> Result<Option<InLeaf<'_>>> {
+        let page = match &self.map {
+            Some(map) if self.file.is_verified(leaf) => {
+                PageFile::mapped_page(map, leaf).map(PageBytes::Mapped)
+            }
+            _ => None,
+        };
+        let page = match page {
+            Some(page) => page,
+            None => self.leaf(leaf)?,
+        };
+        let e = entry_at(page.bytes(), place).map_err(|d| self.file.bad_page(leaf, d))?;
+        let same = e.key == full;
+        Ok(same.then_some(InLeaf { leaf, page, place }))
     }
 }
 
@@ -284,14 +324,13 @@ impl ValueSource {
 struct InLeaf<'m> {
     leaf: PageId,
     page: PageBytes<'m>,
-    at: usize,
+    place: u16,
 }
 
 impl InLeaf<'_> {
     /// The key's entry.
     fn slot(&self, file: &PageFile) -> Result<SlotRef<'_>> {
-        let l = Leaf::new(self.page.bytes()).map_err(|d| file.bad_page(self.leaf, d))?;
-        let e = l.entry(self.at).map_err(|d| file.bad_page(self.leaf, d))?;
+        let e = entry_at(self.page.bytes(), self.place).map_err(|d| file.bad_page(self.leaf, d))?;
         Ok(SlotRef::from(e))
     }
 }
@@ -323,14 +362,15 @@ impl ShardData {
     }
 }
 
-/// One shard, on its own cache lines so that readers of neighbouring shards do not bounce a line.
-#[repr(align(128))]
+/// One shard, on its own cache lines so that readers of neighbouring shards do not bounce a
+/// line; the counters lie beside the lock's word, on the line every read writes anyway.
+#[repr(C, align(128))]
 struct Shard {
-    lock: RwLock<ShardData>,
     /// Point lookups answered by the tables.
     hits: AtomicU64,
     /// Point lookups that descended the tree.
     misses: AtomicU64,
+    lock: RwLock<ShardData>,
 }
 
 /// How an index hashes keys.
@@ -382,9 +422,12 @@ impl KeyHash {
 /// every key of a leaf it replaced, and of every key of a leaf it wrote.
 #[derive(Debug)]
 pub(crate) struct Settlement {
-    replaced: Vec<Vec<(u64, PageId)>>,
-    written: Vec<Vec<(u64, PageId)>>,
+    replaced: Vec<Vec<LeafSlot>>,
+    written: Vec<Vec<LeafSlot>>,
 }
+
+/// A key's place in the tree: its hash, its leaf, its place in the leaf ([`Leaf::place`]).
+pub(crate) type LeafSlot = (u64, PageId, u16);
 
 impl Settlement {
     pub(crate) fn new() -> Self {
@@ -394,17 +437,19 @@ impl Settlement {
         }
     }
 
-    /// Records that `key` (hashed by [`ShardedIndex::hash`]) was in leaf `leaf` of the old tree.
-    pub(crate) fn replaced(&mut self, hash: KeyHash, leaf: PageId) {
+    /// Records that a key (hashed by [`ShardedIndex::hash`]) was in slot `slot` of leaf
+    /// `leaf` of the old tree.
+    pub(crate) fn replaced(&mut self, hash: KeyHash, leaf: PageId, slot: u16) {
         if let Some(v) = self.replaced.get_mut(hash.shard()) {
-            v.push((hash.0, leaf));
+            v.push((hash.0, leaf, slot));
         }
     }
 
-    /// Records that `key` (hashed by [`ShardedIndex::hash`]) is in leaf `leaf` of the new tree.
-    pub(crate) fn written(&mut self, hash: KeyHash, leaf: PageId) {
+    /// Records that a key (hashed by [`ShardedIndex::hash`]) is in slot `slot` of leaf `leaf`
+    /// of the new tree.
+    pub(crate) fn written(&mut self, hash: KeyHash, leaf: PageId, slot: u16) {
         if let Some(v) = self.written.get_mut(hash.shard()) {
-            v.push((hash.0, leaf));
+            v.push((hash.0, leaf, slot));
         }
     }
 }
@@ -442,7 +487,7 @@ impl ShardedIndex {
 
     pub(crate) fn hash(&self, key: &[u8]) -> KeyHash {
         match &self.hasher {
-            Hasher::Random(state) => KeyHash(state.hash_one(key)),
+            Hasher::Random(state) => KeyHash(state.hash_one(key) & HASH_BITS),
             #[cfg(test)]
             Hasher::Degenerate => KeyHash(u64::from(key.last().is_some_and(|b| b % 2 == 1))),
         }
@@ -490,7 +535,7 @@ impl ShardedIndex {
         };
         tree_key::with_encoded(self.prefix, key, |full| {
             for entry in data.settled.iter_hash(hash).filter(|e| e.hash() == hash) {
-                if let Some(found) = source.search(entry.leaf(), full)? {
+                if let Some(found) = source.at(entry.leaf(), entry.place, full)? {
                     entry.touch();
                     return Ok((Some(found), false));
                 }
@@ -498,7 +543,8 @@ impl ShardedIndex {
             if self.complete() {
                 return Ok((None, false));
             }
-            let found = match crate::tree::leaf_of(&source.file, data.tree, full)? {
+            let map = source.map.as_ref();
+            let found = match crate::tree::leaf_of(&source.file, map, data.tree, full)? {
                 Some(leaf) => source.search(leaf, full)?,
                 None => None,
             };
@@ -531,15 +577,15 @@ impl ShardedIndex {
         let remember = found
             .as_ref()
             .filter(|_| descended && self.budget.is_some())
-            .map(|found| (found.leaf, data.generation));
+            .map(|found| (found.leaf, found.place, data.generation));
         let out = match (&found, &data.source) {
             (Some(found), Some(source)) => f(Some(found.slot(&source.file)?), Some(source)),
             _ => f(None, data.source.as_ref()),
         };
         drop(found);
         drop(data);
-        if let Some((leaf, generation)) = remember {
-            self.remember(shard, hash, leaf, generation);
+        if let Some((leaf, place, generation)) = remember {
+            self.remember(shard, hash, leaf, place, generation);
         }
         out
     }
@@ -566,16 +612,16 @@ impl ShardedIndex {
 
     /// Keeps the leaf a descent found for a key (hashed to `hash`) in a budgeted index, unless
     /// a tree was published since the descent or the entry is there already.
-    fn remember(&self, shard: &Shard, hash: KeyHash, leaf: PageId, generation: u64) {
+    fn remember(&self, shard: &Shard, hash: KeyHash, leaf: PageId, place: u16, generation: u64) {
         let Some(bits) = leaf_bits(leaf) else { return };
         let mut data = shard.lock.write();
         if data.generation != generation
-            || data.settled.iter_hash(hash.0).any(|e| e.hash() == hash.0 && e.leaf() == leaf)
+            || data.settled.iter_hash(hash.0).any(|e| e.is(hash.0, leaf, place))
             || !self.make_room(&mut data)
         {
             return;
         }
-        data.settled.insert_unique(hash.0, Settled::new(hash.0, bits), Settled::hash);
+        data.settled.insert_unique(hash.0, Settled::new(hash.0, bits, place), Settled::hash);
         if let Some(budget) = &self.budget {
             budget.used.fetch_add(1, Ordering::Relaxed);
         }
@@ -639,31 +685,28 @@ impl ShardedIndex {
     /// Adds settled entries `(hash, leaf)` to shard `shard` (the open's build, in chunks, so
     /// that readers of the shard wait for one chunk at most). Returns false when a leaf lies
     /// beyond what an entry can name (the index cannot be complete).
-    pub(crate) fn add_settled(&self, shard: usize, entries: &[(u64, PageId)]) -> bool {
+    pub(crate) fn add_settled(&self, shard: usize, entries: &[LeafSlot]) -> bool {
         let Some(shard) = self.shards.get(shard) else { return true };
         let mut data = shard.lock.write();
         let settled = &mut data.settled;
         settled.reserve(entries.len(), Settled::hash);
         let mut all = true;
-        for &(hash, leaf) in entries {
-            let Some(bits) = leaf_bits(leaf) else {
-                all = false;
-                continue;
-            };
-            // Two keys of one leaf with equal hashes need one entry (a lookup tries the leaf
-            // for either key).
-            if !settled.iter_hash(hash).any(|e| e.hash() == hash && e.leaf() == leaf) {
-                settled.insert_unique(hash, Settled::new(hash, bits), Settled::hash);
+        for &(hash, leaf, slot) in entries {
+            match leaf_bits(leaf) {
+                Some(bits) => {
+                    settled.insert_unique(hash, Settled::new(hash, bits, slot), Settled::hash);
+                }
+                None => all = false,
             }
         }
         all
     }
 
-    /// Runs `f` on every settled entry (hash, leaf) of shard `shard`, under its read lock.
-    pub(crate) fn for_each_settled(&self, shard: usize, mut f: impl FnMut(u64, PageId)) {
+    /// Runs `f` on every settled entry of shard `shard`, under its read lock.
+    pub(crate) fn for_each_settled(&self, shard: usize, mut f: impl FnMut(LeafSlot)) {
         if let Some(shard) = self.shards.get(shard) {
             for e in &shard.lock.read().settled {
-                f(e.hash(), e.leaf());
+                f((e.hash(), e.leaf(), e.place));
             }
         }
     }
@@ -719,13 +762,13 @@ impl ShardedIndex {
         data.settled.retain(|e| e.hash() != hash.0);
     }
 
-    /// Adds a settled entry naming `leaf` for `key` (tests of the integrity check).
+    /// Adds a settled entry naming slot 0 of `leaf` for `key` (tests of the integrity check).
     #[cfg(test)]
     pub(crate) fn forge_settled(&self, key: &[u8], leaf: PageId) {
         let hash = self.hash(key);
         let bits = leaf_bits(leaf).unwrap_or(LEAF_BITS);
         let mut data = self.shard(hash).lock.write();
-        data.settled.insert_unique(hash.0, Settled::new(hash.0, bits), Settled::hash);
+        data.settled.insert_unique(hash.0, Settled::new(hash.0, bits, 0), Settled::hash);
     }
 
     /// Locks the shards in `mask` (bit `i` = shard `i`) for writing, in ascending order.
@@ -888,9 +931,8 @@ impl IndexWriteGuard<'_> {
             let written = settlement.written.get(i).map_or(&[][..], Vec::as_slice);
             let mut had = Vec::new();
             let mut removed = 0;
-            for &(hash, leaf) in replaced {
-                let same = |e: &Settled| e.hash() == hash && e.leaf() == leaf;
-                if let Ok(e) = data.settled.find_entry(hash, same) {
+            for &(hash, leaf, slot) in replaced {
+                if let Ok(e) = data.settled.find_entry(hash, |e| e.is(hash, leaf, slot)) {
                     e.remove();
                     removed += 1;
                     if index.budget.is_some() {
@@ -900,7 +942,7 @@ impl IndexWriteGuard<'_> {
             }
             had.sort_unstable();
             let mut added: usize = 0;
-            for &(hash, leaf) in written {
+            for &(hash, leaf, slot) in written {
                 let Some(bits) = leaf_bits(leaf) else {
                     all = false;
                     continue;
@@ -912,10 +954,7 @@ impl IndexWriteGuard<'_> {
                     continue;
                 }
                 let settled = &mut data.settled;
-                if settled.iter_hash(hash).any(|e| e.hash() == hash && e.leaf() == leaf) {
-                    continue;
-                }
-                settled.insert_unique(hash, Settled::new(hash, bits), Settled::hash);
+                settled.insert_unique(hash, Settled::new(hash, bits, slot), Settled::hash);
                 added += 1;
             }
             if let Some(budget) = &index.budget {
@@ -954,14 +993,11 @@ impl IndexWriteGuard<'_> {
             if let Some(written) = entries.and_then(|e| e.written.get(i)) {
                 let settled = &mut data.settled;
                 settled.reserve(written.len(), Settled::hash);
-                for &(hash, leaf) in written {
+                for &(hash, leaf, slot) in written {
                     match leaf_bits(leaf) {
-                        Some(_)
-                            if settled
-                                .iter_hash(hash)
-                                .any(|e| e.hash() == hash && e.leaf() == leaf) => {}
                         Some(bits) => {
-                            settled.insert_unique(hash, Settled::new(hash, bits), Settled::hash);
+                            let entry = Settled::new(hash, bits, slot);
+                            settled.insert_unique(hash, entry, Settled::hash);
                         }
                         None => all = false,
                     }

@@ -16,13 +16,12 @@ use crate::progress::Operation;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::index::SHARDS;
+use super::index::{LeafSlot, SHARDS};
 use super::tree_key::{self, CATALOG};
 use super::{Held, Keyspace, Memtable, NsState};
 use crate::batch::{DEFAULT_NS, NO_EXPIRY, NsId};
 use crate::error::{Error, Result};
 use crate::integrity::IntegrityReport;
-use crate::page::PageId;
 use crate::page::file::PageFile;
 use crate::page::value::{ValueLoc, ValueRef};
 use crate::tree::reclaim::LiveValues;
@@ -53,7 +52,7 @@ struct Checker<'a> {
     file: Option<Arc<PageFile>>,
     /// Per namespace, the (hash, leaf) of every key of the tree: what its settled entries may
     /// name (and, for an index that holds every key, must).
-    settled: Vec<Vec<(u64, PageId)>>,
+    settled: Vec<Vec<LeafSlot>>,
     report: IntegrityReport,
 }
 
@@ -130,7 +129,7 @@ impl Checker<'_> {
         created: &[(NsId, String)],
     ) -> Result<()> {
         let mut catalogued = vec![false; self.namespaces.len()];
-        tree::scan_leaves(file, root, |leaf, e| {
+        tree::scan_leaves(file, root, |leaf, place, e| {
             let Some((id, key)) = tree_key::split(e.key) else {
                 return Err(file.corruption(0, "a tree key is shorter than its namespace prefix"));
             };
@@ -156,7 +155,7 @@ impl Checker<'_> {
                 return Err(self.mismatch(DEFAULT_NS, key, &what));
             };
             if let (Some(settled), Some(ns)) = (self.settled.get_mut(i), self.namespaces.get(i)) {
-                settled.push((ns.index.hash(key).raw(), leaf));
+                settled.push((ns.index.hash(key).raw(), leaf, place));
             }
             if mems.get(i).is_none_or(|m| m.head(key).is_some()) {
                 // The memtable holds a newer version: checked with the memtable.
@@ -232,17 +231,19 @@ impl Checker<'_> {
         want.dedup();
         let mut have = Vec::new();
         for shard in 0..SHARDS {
-            ns.index.for_each_settled(shard, |hash, leaf| have.push((hash, leaf)));
+            ns.index.for_each_settled(shard, |entry| have.push(entry));
         }
         have.sort_unstable();
         if let Some(w) = have.windows(2).find(|w| w.first() == w.get(1)) {
-            let what = format!("the index names the leaf of hash {:?} twice", w.first());
+            let what = format!("the index names the place of a key twice: {:?}", w.first());
             return Err(self.mismatch(ns.id, &[], &what));
         }
         if let Some(extra) = have.iter().find(|e| want.binary_search(e).is_err()) {
-            let (hash, leaf) = extra;
-            let what =
-                format!("the index names leaf {leaf} for hash {hash:#x}, which it does not hold");
+            let (hash, leaf, place) = extra;
+            let what = format!(
+                "the index names place {place:#x} of leaf {leaf} for hash {hash:#x}, which does \
+                 not hold a key of that hash"
+            );
             return Err(self.mismatch(ns.id, &[], &what));
         }
         let every_key = ns.index.holds_every_key() && ns.index.is_complete();

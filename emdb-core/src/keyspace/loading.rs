@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex};
 
 use super::NsState;
-use super::index::SHARDS;
+use super::index::{LeafSlot, SHARDS};
 use super::ordered::StatsWriteGuard;
 use super::tree_key::{self, CATALOG};
 use crate::batch::NsId;
@@ -338,7 +338,7 @@ pub(super) fn fill_indexes(
     let bound = file.len()? / 8;
     let expected = usize::try_from(entries.min(bound)).unwrap_or(0);
     let mut finished: Vec<(&NsState, Settling)> = Vec::new();
-    scan_leaves(file, root, |leaf, e| {
+    scan_leaves(file, root, |leaf, place, e| {
         if !previous.is_empty() && e.key <= previous.as_slice() {
             return Err(file
                 .corruption(0, format!("tree keys out of order: {:?} after {previous:?}", e.key)));
@@ -375,7 +375,7 @@ pub(super) fn fill_indexes(
         }
         let Some((_, ns, stats, settling)) = &mut current else { return Ok(()) };
         stats.change(key, None, Some(e.expires_at));
-        settling.add(ns, key, leaf);
+        settling.add(ns, key, leaf, place);
         Ok(())
     })?;
     if let Some((_, ns, stats, settling)) = current.take() {
@@ -398,7 +398,7 @@ const SETTLE_CHUNK: usize = 4096;
 /// The settled entries of one namespace a build has yet to add, by shard.
 struct Settling {
     /// `None` under a memory budget: the build adds none.
-    shards: Option<Vec<Vec<(u64, PageId)>>>,
+    shards: Option<Vec<Vec<LeafSlot>>>,
     /// Every leaf could be named by an entry.
     complete: bool,
 }
@@ -413,12 +413,12 @@ impl Settling {
         Settling { shards, complete: true }
     }
 
-    fn add(&mut self, ns: &NsState, key: &[u8], leaf: PageId) {
+    fn add(&mut self, ns: &NsState, key: &[u8], leaf: PageId, place: u16) {
         let Some(shards) = &mut self.shards else { return };
         let hash = ns.index.hash(key);
         let shard = hash.shard();
         if let Some(buf) = shards.get_mut(shard) {
-            buf.push((hash.raw(), leaf));
+            buf.push((hash.raw(), leaf, place));
             if buf.len() >= SETTLE_CHUNK {
                 self.complete &= ns.index.add_settled(shard, buf);
                 buf.clear();

@@ -90,7 +90,7 @@ impl Keyspace {
             namespaces.iter().map(|_| Settlement::new()).collect();
         let mut live = LiveValues::default();
         let mut at = 0;
-        scan_leaves(&file, root, |leaf, e| {
+        scan_leaves(&file, root, |leaf, place, e| {
             if let ValueRef::Stored(loc) = e.value {
                 live.add(loc);
             }
@@ -101,7 +101,7 @@ impl Keyspace {
                 if let (Some(ns), Some(s)) = (namespaces.get(at), settlements.get_mut(at))
                     && ns.index.holds_every_key()
                 {
-                    s.written(ns.index.hash(key), leaf);
+                    s.written(ns.index.hash(key), leaf, place);
                 }
             }
             Ok(())

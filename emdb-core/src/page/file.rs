@@ -240,6 +240,20 @@ impl PageFile {
         Ok((page, ty))
     }
 
+    /// Whether page `id` was checked since this file last wrote it (its bytes are what they
+    /// were when its checksum held).
+    #[inline]
+    pub(crate) fn is_verified(&self, id: PageId) -> bool {
+        self.verified.contains(id)
+    }
+
+    /// The bytes of page `id` in `map`, if the mapping covers it, unchecked: the caller knows
+    /// the page (see [`is_verified`](Self::is_verified)).
+    #[inline]
+    pub(crate) fn mapped_page(map: &SharedMap, id: PageId) -> Option<&[u8]> {
+        span_of(map, id.checked_mul(PAGE_SIZE_U64)?, PAGE_SIZE)
+    }
+
     /// Reads page `id`, checked as [`read_page_of`](Self::read_page_of) checks it, borrowed
     /// from `map` (a mapping of this file, perhaps older and shorter than the file) when that
     /// covers it and read into a buffer of its own otherwise: a point read through the index,

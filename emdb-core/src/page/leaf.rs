@@ -333,6 +333,26 @@ fn value_len(layout: LeafLayout, kind: u8, e: &[u8], v: usize) -> Result<usize, 
     Ok(end - v)
 }
 
+/// The bit of a leaf entry's place ([`Leaf::place`]) that says its leaf has the fixed layout.
+pub(crate) const FIXED_PLACE: u16 = 1 << 15;
+
+/// The entry whose place in the leaf `page` is `place` (see [`Leaf::place`]), decoded without
+/// reading the leaf's header or slot table: the point index reads a key's entry this way, in a
+/// page it has verified and knows to be the key's leaf.
+///
+/// # Errors
+/// The entry's bounds or encoding are wrong.
+#[inline]
+pub(crate) fn entry_at(page: &[u8], place: u16) -> Result<LeafEntry<'_>, PageError> {
+    let layout = if place & FIXED_PLACE == 0 { LeafLayout::Compact } else { LeafLayout::Fixed };
+    let off = usize::from(place & !FIXED_PLACE);
+    if !(L_SLOTS..PAGE_SIZE).contains(&off) {
+        return Err(PageError::BadSlot { i: 0, offset: off });
+    }
+    let e = page.get(off..).ok_or(PageError::Truncated { what: "entry out of the page" })?;
+    Ok(decode_entry(layout, e)?.0)
+}
+
 /// A verified leaf page, read without copying.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Leaf<'a> {
@@ -368,6 +388,15 @@ impl<'a> Leaf<'a> {
     #[inline]
     pub(crate) fn layout(&self) -> LeafLayout {
         self.layout
+    }
+
+    /// Where entry `i` lies: its byte offset in the page, and the layout (see [`entry_at`]).
+    #[inline]
+    pub(crate) fn place(&self, i: usize) -> Result<u16, PageError> {
+        let off = slot(self.page, L_SLOTS, self.n, i)?;
+        let fixed = if self.layout == LeafLayout::Fixed { FIXED_PLACE } else { 0 };
+        // `slot` checked the offset against the page size.
+        Ok(u16::try_from(off).unwrap_or(u16::MAX) | fixed)
     }
 
     /// Entry `i` from its start to the end of the page, and its head.

@@ -16,6 +16,7 @@ pub(crate) mod write;
 pub(crate) use cursor::{Cursor, Position};
 
 use crate::error::Result;
+use crate::io::SharedMap;
 use crate::page::branch::Branch;
 use crate::page::file::{Page, PageFile};
 use crate::page::leaf::{Leaf, LeafEntry};
@@ -126,14 +127,29 @@ pub(crate) fn get(file: &PageFile, root: TreeRoot, key: &[u8]) -> Result<Option<
 /// # Errors
 /// [`Error::Corruption`](crate::Error::Corruption) when a branch on the path fails a check, or
 /// an I/O error.
-pub(crate) fn leaf_of(file: &PageFile, root: TreeRoot, key: &[u8]) -> Result<Option<PageId>> {
+///
+/// Branch pages are read through `map` (a mapping of `file` the caller holds, perhaps shorter
+/// than the file) where it covers them: a point read's descent touches no lock or reference
+/// count that other readers share.
+pub(crate) fn leaf_of(
+    file: &PageFile,
+    map: Option<&SharedMap>,
+    root: TreeRoot,
+    key: &[u8],
+) -> Result<Option<PageId>> {
     if root.height == 0 {
         return Ok(None);
     }
     let mut id = root.root;
     for lvl in (1..root.height).rev() {
-        let page = read_node(file, id, lvl)?;
-        let b = branch(file, id, &page)?;
+        let page = file.read_page_in(map, id, &[PageType::Branch])?;
+        let found = u32::from(level(page.bytes()));
+        if found != lvl {
+            return Err(
+                file.bad_page(id, format!("node at level {found}, its parent implies {lvl}"))
+            );
+        }
+        let b = Branch::new(page.bytes()).map_err(|d| file.bad_page(id, d))?;
         let c = b.route(key).map_err(|d| file.bad_page(id, d))?;
         id = b.child(c).map_err(|d| file.bad_page(id, d))?;
     }
@@ -150,24 +166,25 @@ pub(crate) fn scan(
     root: TreeRoot,
     mut f: impl FnMut(LeafEntry<'_>) -> Result<()>,
 ) -> Result<()> {
-    scan_leaves(file, root, |_, e| f(e))
+    scan_leaves(file, root, |_, _, e| f(e))
 }
 
-/// As [`scan`], also handing `f` the leaf each entry lies in (the open-time build of the point
-/// index, which points keys at their leaves).
+/// As [`scan`], also handing `f` the leaf each entry lies in and its place there
+/// ([`Leaf::place`]: the open-time build of the point index, which points keys at their places).
 ///
 /// # Errors
 /// As [`scan`].
 pub(crate) fn scan_leaves(
     file: &PageFile,
     root: TreeRoot,
-    mut f: impl FnMut(PageId, LeafEntry<'_>) -> Result<()>,
+    mut f: impl FnMut(PageId, u16, LeafEntry<'_>) -> Result<()>,
 ) -> Result<()> {
     let mut p = Position::new(root);
     p.seek_first(file)?;
-    while let Some((id, ..)) = p.leaf_at() {
+    while let Some((id, page, i)) = p.leaf_at() {
+        let place = leaf(file, id, page)?.place(i).map_err(|d| file.bad_page(id, d))?;
         let Some(e) = p.entry(file)? else { break };
-        f(id, e)?;
+        f(id, place, e)?;
         p.next(file)?;
     }
     Ok(())

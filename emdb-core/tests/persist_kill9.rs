@@ -3,8 +3,10 @@
 //! random delay (sometimes during open and recovery, checkpoints or compaction), reopens the
 //! database and checks that it holds a prefix of the commits containing every acknowledged one.
 //!
-//! Scenarios: single inserts, transactions, frequent checkpoints with larger values, and
-//! compaction: 520 kills with `EMDB_TESTS=full`, 64 in a short run, 10,200 in a soak. A
+//! Scenarios: single inserts, transactions, frequent checkpoints with larger values, compaction,
+//! and single inserts and reads under a memory budget of 4 KiB (a checkpoint every few commits,
+//! most reads a descent of the tree): 650 kills with `EMDB_TESTS=full`, 80 in a short run,
+//! 12,750 in a soak. A
 //! sequence handing out ids is killed 200 times: every id printed is above every id printed
 //! before.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
@@ -28,6 +30,7 @@ enum Scenario {
     Transactions,
     Checkpoints,
     Compaction,
+    Budget,
 }
 
 impl Scenario {
@@ -37,6 +40,7 @@ impl Scenario {
             Scenario::Transactions => "txn",
             Scenario::Checkpoints => "ckpt",
             Scenario::Compaction => "compact",
+            Scenario::Budget => "budget",
         }
     }
 
@@ -45,6 +49,7 @@ impl Scenario {
             "plain" => Scenario::Plain,
             "txn" => Scenario::Transactions,
             "ckpt" => Scenario::Checkpoints,
+            "budget" => Scenario::Budget,
             _ => Scenario::Compaction,
         }
     }
@@ -52,12 +57,11 @@ impl Scenario {
 
 fn open(path: &Path, scenario: Scenario) -> Emdb {
     let wal = if matches!(scenario, Scenario::Checkpoints) { 16 * 1024 } else { 1 << 20 };
-    Emdb::builder()
-        .path(path)
-        .flush_policy(FlushPolicy::OnEachWrite)
-        .checkpoint_wal_bytes(wal)
-        .build()
-        .unwrap()
+    let builder =
+        Emdb::builder().path(path).flush_policy(FlushPolicy::OnEachWrite).checkpoint_wal_bytes(wal);
+    let builder =
+        if matches!(scenario, Scenario::Budget) { builder.memory_budget(4096) } else { builder };
+    builder.build().unwrap()
 }
 
 fn key(n: u64) -> String {
@@ -65,8 +69,11 @@ fn key(n: u64) -> String {
 }
 
 fn value(n: u64, scenario: Scenario) -> Vec<u8> {
-    let size =
-        if matches!(scenario, Scenario::Checkpoints) { 200 + (n % 3) as usize * 900 } else { 8 };
+    let size = if matches!(scenario, Scenario::Checkpoints | Scenario::Budget) {
+        200 + (n % 3) as usize * 900
+    } else {
+        8
+    };
     let mut v = n.to_le_bytes().to_vec();
     v.resize(size, (n % 251) as u8);
     v
@@ -118,6 +125,11 @@ fn kill9_child() {
                 .unwrap(),
             _ => db.insert(key(n), value(n, scenario)).unwrap(),
         }
+        if matches!(scenario, Scenario::Budget) && n > 0 {
+            // A read of an earlier commit, through the tree more often than not.
+            let earlier = (n * 7_919) % n;
+            assert_eq!(db.get(key(earlier)).unwrap(), Some(value(earlier, scenario)));
+        }
         writeln!(out, "{n}").unwrap();
         out.flush().unwrap();
         if matches!(scenario, Scenario::Compaction) && n % 40 == 39 {
@@ -146,9 +158,13 @@ fn kill9_loop_keeps_every_acknowledged_commit() {
     let mut rng = Rng(u64::try_from(seed % u128::from(u64::MAX)).unwrap());
     let started = Instant::now();
     let mut kills = 0;
-    for scenario in
-        [Scenario::Plain, Scenario::Transactions, Scenario::Checkpoints, Scenario::Compaction]
-    {
+    for scenario in [
+        Scenario::Plain,
+        Scenario::Transactions,
+        Scenario::Checkpoints,
+        Scenario::Compaction,
+        Scenario::Budget,
+    ] {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("db");
         let mut acked: Option<u64> = None;
@@ -184,7 +200,7 @@ fn kill9_loop_keeps_every_acknowledged_commit() {
         assert!(held >= needed, "{scenario:?}: too few commits ({held}) to exercise it");
     }
     eprintln!("kill -9 loop: {kills} kills in {:?}", started.elapsed());
-    assert!(kills >= test_depth::pick(60, 500, 10_000), "only {kills} kills");
+    assert!(kills >= test_depth::pick(80, 650, 12_750), "only {kills} kills");
 }
 
 /// When a child is killed: `delay` ms after it was started, or after it printed its first number

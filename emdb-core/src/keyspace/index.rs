@@ -220,7 +220,8 @@ fn leaf_bits(leaf: PageId) -> Option<u32> {
 /// A shard that needs room while the budget is spent sweeps its own table: entries read since
 /// its last sweep lose their mark and stay, the others are dropped at random until an eighth of
 /// the shard's entries is gone (a CLOCK without a hand: hashbrown's table has no stable order to
-/// keep one in). A key read again earns its entry back with one descent.
+/// keep one in). A key read again earns its entry back by a descent: any descent while the
+/// budget has room, one in [`ADMIT_EVERY`] once it is spent.
 #[derive(Debug)]
 pub(crate) struct Budget {
     max: usize,
@@ -228,6 +229,10 @@ pub(crate) struct Budget {
     /// Sweeps so far, which seed each sweep's choice.
     sweeps: AtomicU64,
 }
+
+/// Once a budget is spent, one descent in this many earns its key an entry (see
+/// [`Budget::admits`]).
+const ADMIT_EVERY: u64 = 8;
 
 /// The heap bytes one settled entry takes at worst: 12 bytes and a control byte per bucket, at
 /// the lowest load a table that never grows past its size keeps (7/16: a table rehashes in place
@@ -239,6 +244,14 @@ impl Budget {
     pub(crate) fn new(bytes: u64) -> Self {
         let max = usize::try_from(bytes / SETTLED_ENTRY_BYTES).unwrap_or(usize::MAX);
         Budget { max, used: AtomicUsize::new(0), sweeps: AtomicU64::new(0) }
+    }
+
+    /// Whether the key of the `misses`-th descent of a shard earns an entry: every one while the
+    /// budget has room, one in [`ADMIT_EVERY`] once it is spent. A key read often is admitted
+    /// soon anyway; reads spread over more keys than the budget holds mostly descend without
+    /// taking the shard's write lock and sweeping it for a key not read again.
+    fn admits(&self, misses: u64) -> bool {
+        self.used.load(Ordering::Relaxed) < self.max || misses.is_multiple_of(ADMIT_EVERY)
     }
 
     /// Whether a shard that holds `len` entries may add one: the budget is not spent, and the
@@ -573,10 +586,10 @@ impl ShardedIndex {
         }
         let (found, descended) = self.in_tree(&data, hash.0, key)?;
         let counter = if descended { &shard.misses } else { &shard.hits };
-        counter.fetch_add(1, Ordering::Relaxed);
+        let count = counter.fetch_add(1, Ordering::Relaxed);
         let remember = found
             .as_ref()
-            .filter(|_| descended && self.budget.is_some())
+            .filter(|_| descended && self.budget.as_ref().is_some_and(|b| b.admits(count)))
             .map(|found| (found.leaf, found.place, data.generation));
         let out = match (&found, &data.source) {
             (Some(found), Some(source)) => f(Some(found.slot(&source.file)?), Some(source)),

@@ -23,12 +23,21 @@ const CHECKPOINT_AFTER: [usize; 3] = [14, 22, 27];
 
 pub(super) type State = BTreeMap<Vec<u8>, Vec<u8>>;
 
+thread_local! {
+    /// The memory budget [`open`] gives the database on this test's thread (`None`: none).
+    static BUDGET: std::cell::Cell<Option<u64>> = const { std::cell::Cell::new(None) };
+}
+
 pub(super) fn open(fs: &FaultStorage) -> crate::Result<Emdb> {
-    Emdb::builder()
+    let builder = Emdb::builder()
         .path(DB)
         .flush_policy(FlushPolicy::OnEachWrite)
-        .checkpoint_wal_bytes(u64::MAX)
-        .build_on(Arc::new(fs.clone()))
+        .checkpoint_wal_bytes(u64::MAX);
+    let builder = match BUDGET.get() {
+        Some(bytes) => builder.memory_budget(bytes),
+        None => builder,
+    };
+    builder.build_on(Arc::new(fs.clone()))
 }
 
 /// The writes of transaction `t`: three keys, one of them removed every fourth time, values
@@ -177,6 +186,18 @@ fn a_failed_sync_poisons_the_handle_until_it_is_reopened() {
 
 #[test]
 fn failing_every_io_once_or_forever_and_losing_power_leaves_a_durable_prefix() {
+    fault_sweep();
+}
+
+/// The fault sweep under a memory budget of 4 KiB: a checkpoint at nearly every commit, and
+/// most reads a descent of the tree.
+#[test]
+fn failing_every_io_under_a_tiny_memory_budget_leaves_a_durable_prefix() {
+    BUDGET.set(Some(4096));
+    fault_sweep();
+}
+
+fn fault_sweep() {
     let clean = FaultStorage::new(7);
     let (attempted, acked, db) = workload_open(&clean);
     assert_eq!((attempted, acked), (TXNS, TXNS));

@@ -435,12 +435,12 @@ impl KeyHash {
 /// every key of a leaf it replaced, and of every key of a leaf it wrote.
 #[derive(Debug)]
 pub(crate) struct Settlement {
-    replaced: Vec<Vec<LeafSlot>>,
-    written: Vec<Vec<LeafSlot>>,
+    replaced: Vec<Vec<KeyPlace>>,
+    written: Vec<Vec<KeyPlace>>,
 }
 
 /// A key's place in the tree: its hash, its leaf, its place in the leaf ([`Leaf::place`]).
-pub(crate) type LeafSlot = (u64, PageId, u16);
+pub(crate) type KeyPlace = (u64, PageId, u16);
 
 impl Settlement {
     pub(crate) fn new() -> Self {
@@ -450,19 +450,19 @@ impl Settlement {
         }
     }
 
-    /// Records that a key (hashed by [`ShardedIndex::hash`]) was in slot `slot` of leaf
-    /// `leaf` of the old tree.
-    pub(crate) fn replaced(&mut self, hash: KeyHash, leaf: PageId, slot: u16) {
+    /// Records that a key (hashed by [`ShardedIndex::hash`]) was at `place` in leaf `leaf` of
+    /// the old tree.
+    pub(crate) fn replaced(&mut self, hash: KeyHash, leaf: PageId, place: u16) {
         if let Some(v) = self.replaced.get_mut(hash.shard()) {
-            v.push((hash.0, leaf, slot));
+            v.push((hash.0, leaf, place));
         }
     }
 
-    /// Records that a key (hashed by [`ShardedIndex::hash`]) is in slot `slot` of leaf `leaf`
-    /// of the new tree.
-    pub(crate) fn written(&mut self, hash: KeyHash, leaf: PageId, slot: u16) {
+    /// Records that a key (hashed by [`ShardedIndex::hash`]) is at `place` in leaf `leaf` of
+    /// the new tree.
+    pub(crate) fn written(&mut self, hash: KeyHash, leaf: PageId, place: u16) {
         if let Some(v) = self.written.get_mut(hash.shard()) {
-            v.push((hash.0, leaf, slot));
+            v.push((hash.0, leaf, place));
         }
     }
 }
@@ -698,16 +698,16 @@ impl ShardedIndex {
     /// Adds settled entries `(hash, leaf)` to shard `shard` (the open's build, in chunks, so
     /// that readers of the shard wait for one chunk at most). Returns false when a leaf lies
     /// beyond what an entry can name (the index cannot be complete).
-    pub(crate) fn add_settled(&self, shard: usize, entries: &[LeafSlot]) -> bool {
+    pub(crate) fn add_settled(&self, shard: usize, entries: &[KeyPlace]) -> bool {
         let Some(shard) = self.shards.get(shard) else { return true };
         let mut data = shard.lock.write();
         let settled = &mut data.settled;
         settled.reserve(entries.len(), Settled::hash);
         let mut all = true;
-        for &(hash, leaf, slot) in entries {
+        for &(hash, leaf, place) in entries {
             match leaf_bits(leaf) {
                 Some(bits) => {
-                    settled.insert_unique(hash, Settled::new(hash, bits, slot), Settled::hash);
+                    settled.insert_unique(hash, Settled::new(hash, bits, place), Settled::hash);
                 }
                 None => all = false,
             }
@@ -716,7 +716,7 @@ impl ShardedIndex {
     }
 
     /// Runs `f` on every settled entry of shard `shard`, under its read lock.
-    pub(crate) fn for_each_settled(&self, shard: usize, mut f: impl FnMut(LeafSlot)) {
+    pub(crate) fn for_each_settled(&self, shard: usize, mut f: impl FnMut(KeyPlace)) {
         if let Some(shard) = self.shards.get(shard) {
             for e in &shard.lock.read().settled {
                 f((e.hash(), e.leaf(), e.place));
@@ -775,7 +775,7 @@ impl ShardedIndex {
         data.settled.retain(|e| e.hash() != hash.0);
     }
 
-    /// Adds a settled entry naming slot 0 of `leaf` for `key` (tests of the integrity check).
+    /// Adds a settled entry naming place 0 of `leaf` for `key` (tests of the integrity check).
     #[cfg(test)]
     pub(crate) fn forge_settled(&self, key: &[u8], leaf: PageId) {
         let hash = self.hash(key);
@@ -944,8 +944,8 @@ impl IndexWriteGuard<'_> {
             let written = settlement.written.get(i).map_or(&[][..], Vec::as_slice);
             let mut had = Vec::new();
             let mut removed = 0;
-            for &(hash, leaf, slot) in replaced {
-                if let Ok(e) = data.settled.find_entry(hash, |e| e.is(hash, leaf, slot)) {
+            for &(hash, leaf, place) in replaced {
+                if let Ok(e) = data.settled.find_entry(hash, |e| e.is(hash, leaf, place)) {
                     e.remove();
                     removed += 1;
                     if index.budget.is_some() {
@@ -955,7 +955,7 @@ impl IndexWriteGuard<'_> {
             }
             had.sort_unstable();
             let mut added: usize = 0;
-            for &(hash, leaf, slot) in written {
+            for &(hash, leaf, place) in written {
                 let Some(bits) = leaf_bits(leaf) else {
                     all = false;
                     continue;
@@ -967,7 +967,7 @@ impl IndexWriteGuard<'_> {
                     continue;
                 }
                 let settled = &mut data.settled;
-                settled.insert_unique(hash, Settled::new(hash, bits, slot), Settled::hash);
+                settled.insert_unique(hash, Settled::new(hash, bits, place), Settled::hash);
                 added += 1;
             }
             if let Some(budget) = &index.budget {
@@ -1006,10 +1006,10 @@ impl IndexWriteGuard<'_> {
             if let Some(written) = entries.and_then(|e| e.written.get(i)) {
                 let settled = &mut data.settled;
                 settled.reserve(written.len(), Settled::hash);
-                for &(hash, leaf, slot) in written {
+                for &(hash, leaf, place) in written {
                     match leaf_bits(leaf) {
                         Some(bits) => {
-                            let entry = Settled::new(hash, bits, slot);
+                            let entry = Settled::new(hash, bits, place);
                             settled.insert_unique(hash, entry, Settled::hash);
                         }
                         None => all = false,

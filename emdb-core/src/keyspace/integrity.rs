@@ -16,7 +16,7 @@ use crate::progress::Operation;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::index::{LeafSlot, SHARDS};
+use super::index::{KeyPlace, SHARDS};
 use super::tree_key::{self, CATALOG};
 use super::{Held, Keyspace, Memtable, NsState};
 use crate::batch::{DEFAULT_NS, NO_EXPIRY, NsId};
@@ -52,7 +52,7 @@ struct Checker<'a> {
     file: Option<Arc<PageFile>>,
     /// Per namespace, the (hash, leaf) of every key of the tree: what its settled entries may
     /// name (and, for an index that holds every key, must).
-    settled: Vec<Vec<LeafSlot>>,
+    settled: Vec<Vec<KeyPlace>>,
     report: IntegrityReport,
 }
 

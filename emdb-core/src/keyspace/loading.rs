@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex};
 
 use super::NsState;
-use super::index::{LeafSlot, SHARDS};
+use super::index::{KeyPlace, SHARDS};
 use super::ordered::StatsWriteGuard;
 use super::tree_key::{self, CATALOG};
 use crate::batch::NsId;
@@ -398,7 +398,7 @@ const SETTLE_CHUNK: usize = 4096;
 /// The settled entries of one namespace a build has yet to add, by shard.
 struct Settling {
     /// `None` under a memory budget: the build adds none.
-    shards: Option<Vec<Vec<LeafSlot>>>,
+    shards: Option<Vec<Vec<KeyPlace>>>,
     /// Every leaf could be named by an entry.
     complete: bool,
 }

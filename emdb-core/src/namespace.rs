@@ -330,6 +330,8 @@ impl Namespace {
     /// [`WriteInTransaction`](crate::Error::WriteInTransaction) when called inside a transaction
     /// closure on this database.
     pub fn purge_expired(&self) -> Result<usize> {
+        // The expiry index is complete once the build of a lazy open has run.
+        self.ks.wait_loaded()?;
         let mut removed = 0;
         loop {
             let writer = self.ks.lock_writer()?;

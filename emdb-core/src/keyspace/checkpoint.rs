@@ -104,6 +104,9 @@ impl Keyspace {
         if batch.is_none() && nothing_new && store.meta().checkpoint_lsn >= lsn {
             return Ok(());
         }
+        // The tree may change only once the build of a lazy open has read all of it (and
+        // counted its live values, which the checkpoint keeps up to date).
+        self.wait_loaded()?;
         let owned = heads(&namespaces, &mems, &writer.new_namespaces);
         let empty = Writes::default();
         let (changes, from_batch) = merge(&owned, batch.unwrap_or(&empty));

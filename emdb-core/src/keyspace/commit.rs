@@ -82,7 +82,9 @@ impl Keyspace {
     }
 
     /// Takes the single writer lock, to keep every writer out (the integrity check), also on a
-    /// read-only database.
+    /// read-only database. Commits do not wait for the index build of a lazy open: what they
+    /// read of the tree they find by descents, and the build counts the tree's keys apart from
+    /// theirs (`loading.rs`); checkpoints wait for it.
     ///
     /// # Errors
     /// [`Error::WriteInTransaction`] if the calling thread already holds it (a write through the
@@ -92,7 +94,6 @@ impl Keyspace {
         if self.writer_thread.load(Ordering::Relaxed) == token {
             return Err(Error::WriteInTransaction);
         }
-        self.wait_loaded()?;
         let writer = self.writer.lock();
         self.writer_thread.store(token, Ordering::Relaxed);
         Ok(WriterGuard { ks: self, writer })
@@ -213,6 +214,8 @@ impl Keyspace {
             if let Op::Clear { ns } = op
                 && !out.contains_key(ns)
             {
+                // A clear resets the counts the build is still filling.
+                self.wait_loaded()?;
                 out.insert(*ns, self.tree_keys(*ns)?);
             }
         }

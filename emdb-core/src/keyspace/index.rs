@@ -737,6 +737,18 @@ impl ShardedIndex {
         out
     }
 
+    /// Runs `f` unless `key` was written (or removed) since the last checkpoint, under its
+    /// shard's read lock: the build of a lazy open adds a tree key's expiry to the expiry index
+    /// this way. A commit that changed the key counted its change against the tree; one that
+    /// comes later waits for the lock, and finds the expiry to remove.
+    pub(crate) fn unless_recent(&self, key: &[u8], f: impl FnOnce()) {
+        let hash = self.hash(key);
+        let data = self.shard(hash).lock.read();
+        if data.recent.find(hash.0, |e| e.key.bytes() == key).is_none() {
+            f();
+        }
+    }
+
     /// Whether the namespace was cleared since the last checkpoint (nothing in the tree counts).
     pub(crate) fn is_cleared(&self) -> bool {
         self.shards.iter().any(|s| s.lock.read().cleared)

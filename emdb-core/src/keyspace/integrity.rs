@@ -64,6 +64,7 @@ impl Keyspace {
     /// [`Error::WriteInTransaction`]; [`Error::Corruption`] naming the file and offset of the
     /// first damaged structure; [`Error::IndexMismatch`]; an I/O error.
     pub(crate) fn check_integrity(&self) -> Result<IntegrityReport> {
+        self.wait_loaded()?;
         let guard = self.hold_writer()?;
         let namespaces = self.namespaces();
         let mems: Vec<_> = namespaces.iter().map(|ns| ns.memtable()).collect();

@@ -2,18 +2,23 @@
 //!
 //! A database whose log holds no frame past its checkpoint (every clean close leaves it so) is
 //! exactly its tree. Open then returns without reading the tree's leaves: a background thread
-//! (one of the process's builder threads, reused across opens) scans them and fills every namespace's index, expiry index and live count
-//! ([`fill_indexes`]), while
+//! (one of the process's builder threads, reused across opens) scans them and fills every
+//! namespace's index, expiry index and live count ([`fill_indexes`]), while
 //!
-//! * point reads (`get`, `contains_key`, `ttl`, `expires_at`) look the key up in the tree
-//!   instead, under a registered snapshot (which keeps the pages they read from being freed);
-//! * everything that needs the index or changes the database (writes, transactions, `len`,
-//!   `stats`, `check_integrity`, checkpoints, compaction, backups) waits for the build;
+//! * point reads (`get`, `contains_key`, `ttl`, `expires_at`) that find no index entry descend
+//!   the tree from the root their shard holds (the index is not complete yet);
+//! * commits go ahead: what they read of the tree (what a key held, to count the change) they
+//!   find the same way, and the build counts the tree's keys apart from their changes;
+//! * what needs the complete counts or changes the tree (`len`, `stats`, `check_integrity`,
+//!   `purge_expired`, clearing a namespace, checkpoints, compaction, backups) waits for the
+//!   build; a commit whose log passes the checkpoint threshold waits in its checkpoint;
 //! * ordered reads need no index at all (memtable and tree).
 //!
-//! No commit can happen before the build ends, so the tree a point read looks into is the
-//! state of the database. A build that finds a damaged page leaves the handle readable (reads
-//! meet the damage where it is) and makes every operation that waits for the index report it.
+//! No checkpoint can happen before the build ends, so the tree it reads and the tree reads
+//! descend are the tree the database was opened on. A build that finds a damaged page leaves
+//! the handle readable (reads meet the damage where it is) and makes every operation that waits
+//! for the index report it. A handle dropped during the build stops it and writes no closing
+//! checkpoint: the commits made since the open stay in the log, replayed by the next open.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
@@ -25,9 +30,8 @@ use parking_lot::{Condvar, Mutex};
 
 use super::NsState;
 use super::index::{KeyPlace, SHARDS};
-use super::ordered::StatsWriteGuard;
 use super::tree_key::{self, CATALOG};
-use crate::batch::NsId;
+use crate::batch::{ExpiresAt, NO_EXPIRY, NsId};
 use crate::error::{Error, Result};
 use crate::page::PageId;
 use crate::page::file::PageFile;
@@ -311,9 +315,14 @@ impl Builders {
 /// keys strictly ascend, and returns the live values per value page of every entry (the
 /// catalog's included). Stops early with an error when `cancel` is set.
 ///
-/// Each index gets a settled entry per key (none under a memory budget) in chunks of
-/// [`SETTLE_CHUNK`] per shard, so that point readers, which descend the tree until the index is
-/// complete, wait for one chunk at most; it is marked complete at the end.
+/// Commits may run meanwhile (a lazy open does not make them wait): they count their own
+/// changes, each against what the tree held of its key (found by a descent), so the build adds
+/// the tree's keys to the live count whatever came first, and adds a tree key's expiry to the
+/// expiry index only if no commit changed the key since the open (checked under the key's
+/// shard lock, which a commit holds while it counts). Each index gets a settled entry per key
+/// (none under a memory budget). Counts and entries are added in chunks of [`SETTLE_CHUNK`]
+/// keys, so that commits and point readers wait for one chunk at most; the indexes are marked
+/// complete at the end.
 ///
 /// # Errors
 /// [`Error::Corruption`] for a damaged page, keys out of order or keys of an unknown
@@ -329,9 +338,7 @@ pub(super) fn fill_indexes(
         ns.index.set_complete(false);
     }
     let mut live = LiveValues::default();
-    // Nothing else changes the statistics yet: each namespace's are locked once for all its keys
-    // (they are contiguous in the tree) rather than per key.
-    let mut current: Option<(NsId, &NsState, StatsWriteGuard<'_>, Settling)> = None;
+    let mut current: Option<(NsId, &NsState, Counting, Settling)> = None;
     // The previous tree key: keys must ascend, which also catches a child pointer forged to
     // another subtree of the right level (its keys repeat or go back).
     let mut previous: Vec<u8> = Vec::new();
@@ -363,23 +370,22 @@ pub(super) fn fill_indexes(
             return Ok(());
         }
         if current.as_ref().is_none_or(|(at, ..)| *at != id) {
-            if let Some((_, ns, stats, settling)) = current.take() {
-                drop(stats);
+            if let Some((_, ns, counting, settling)) = current.take() {
+                counting.flush(ns);
                 finished.push((ns, settling));
             }
             let Some(ns) = namespaces.iter().find(|ns| ns.id == id) else {
                 return Err(file.corruption(0, format!("tree keys of unknown namespace {id}")));
             };
-            let settling = Settling::new(ns, expected);
-            current = Some((id, ns, ns.stats.write(), settling));
+            current = Some((id, ns, Counting::default(), Settling::new(ns, expected)));
         }
-        let Some((_, ns, stats, settling)) = &mut current else { return Ok(()) };
-        stats.change(key, None, Some(e.expires_at));
+        let Some((_, ns, counting, settling)) = &mut current else { return Ok(()) };
+        counting.add(ns, key, e.expires_at);
         settling.add(ns, key, leaf, place);
         Ok(())
     })?;
-    if let Some((_, ns, stats, settling)) = current.take() {
-        drop(stats);
+    if let Some((_, ns, counting, settling)) = current.take() {
+        counting.flush(ns);
         finished.push((ns, settling));
     }
     let mut complete = true;
@@ -390,6 +396,34 @@ pub(super) fn fill_indexes(
         ns.index.set_complete(complete);
     }
     Ok(live)
+}
+
+/// The keys of one namespace a build has counted but not yet added to its statistics.
+#[derive(Default)]
+struct Counting {
+    keys: usize,
+    /// The keys with an expiry among them.
+    expiring: Vec<(Arc<[u8]>, ExpiresAt)>,
+}
+
+impl Counting {
+    fn add(&mut self, ns: &NsState, key: &[u8], expires_at: ExpiresAt) {
+        self.keys += 1;
+        if expires_at != NO_EXPIRY {
+            self.expiring.push((Arc::from(key), expires_at));
+        }
+        if self.keys >= SETTLE_CHUNK {
+            std::mem::take(self).flush(ns);
+        }
+    }
+
+    /// Adds the counted keys to the namespace's statistics.
+    fn flush(self, ns: &NsState) {
+        ns.stats.write().add_built(self.keys);
+        for (key, expires_at) in self.expiring {
+            ns.index.unless_recent(&key, || ns.stats.write().add_expiring(&key, expires_at));
+        }
+    }
 }
 
 /// Settled entries a build adds to each shard at once.

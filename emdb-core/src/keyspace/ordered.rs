@@ -357,8 +357,10 @@ impl Memtable {
 pub(crate) struct NsStats {
     /// `(expires_at, key)` of every live key that has an expiry.
     expiring: BTreeSet<(ExpiresAt, Arc<[u8]>)>,
-    /// How many keys are live (expired-but-unpurged ones included).
-    live: usize,
+    /// How many keys are live (expired-but-unpurged ones included). Signed: while the build of
+    /// a lazy open adds the tree's keys, commits already count their own changes, and a removal
+    /// may come before the build has counted the key.
+    live: i64,
 }
 
 impl NsStats {
@@ -373,14 +375,25 @@ impl NsStats {
         }
         match (old.is_some(), new.is_some()) {
             (false, true) => self.live += 1,
-            (true, false) => self.live = self.live.saturating_sub(1),
+            (true, false) => self.live -= 1,
             _ => {}
         }
     }
 
+    /// Counts `n` keys of the tree found by the build of a lazy open, with none of the expiries
+    /// (see [`add_expiring`](Self::add_expiring)).
+    pub(crate) fn add_built(&mut self, n: usize) {
+        self.live += i64::try_from(n).unwrap_or(i64::MAX);
+    }
+
+    /// Adds a key of the tree with an expiry to the expiry index (the build of a lazy open).
+    pub(crate) fn add_expiring(&mut self, key: &[u8], expires_at: ExpiresAt) {
+        self.expiring.insert((expires_at, Arc::from(key)));
+    }
+
     /// How many keys are live, expired ones included.
     pub(crate) fn live(&self) -> usize {
-        self.live
+        usize::try_from(self.live).unwrap_or(0)
     }
 
     /// How many live keys have an expiry.
@@ -396,7 +409,7 @@ impl NsStats {
 
     /// Live keys that are not expired at `now`.
     pub(crate) fn len(&self, now: u64) -> usize {
-        self.live.saturating_sub(self.expired_count(now))
+        self.live().saturating_sub(self.expired_count(now))
     }
 
     fn expired_count(&self, now: u64) -> usize {
@@ -489,9 +502,9 @@ impl DerefMut for StatsWriteGuard<'_> {
 
 impl Drop for StatsWriteGuard<'_> {
     fn drop(&mut self) {
-        let live = u64::try_from(self.guard.live).unwrap_or(u64::MAX) & !(SOME_EXPIRE | BUILDING);
+        let live = u64::try_from(self.guard.live).unwrap_or(0) & !(SOME_EXPIRE | BUILDING);
         let flag = if self.guard.expiring.is_empty() { 0 } else { SOME_EXPIRE };
-        // The build flag is the builder's to clear; only the builder writes while it is set.
+        // The build flag is the builder's to clear.
         let building = self.hint.load(Ordering::Relaxed) & BUILDING;
         self.hint.store(live | flag | building, Ordering::Release);
     }

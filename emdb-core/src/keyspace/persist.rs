@@ -244,8 +244,8 @@ impl Keyspace {
 impl Drop for Keyspace {
     fn drop(&mut self) {
         self.feed.close();
-        // A build still running means nothing was committed (commits wait for the indexes):
-        // nothing to write.
+        // A build still running is stopped, and then nothing is written: the commits made since
+        // the open are in the log, which the next open replays.
         let built = self.loading.as_ref().is_none_or(|loading| {
             loading.stop();
             loading.is_ready()

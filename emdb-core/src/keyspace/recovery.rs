@@ -79,22 +79,37 @@ impl Keyspace {
         let mut writer =
             Writer { last_lsn: checkpoint_lsn, log_in_use: in_use, ..Writer::default() };
         let mut ks = ks;
-        // A log with frames past the checkpoint (a crash, or a handle still open elsewhere
-        // before): build the indexes now and replay the frames over them. Otherwise the tree is
-        // the whole database and the indexes are built in the background (`loading.rs`).
-        let lazy = frames.is_empty();
-        // Point reads (and the replay's writes) look keys up in this tree until the indexes
-        // are complete.
+        // Point reads, and the replay's writes, look keys up in this tree until the indexes are
+        // complete; a background thread builds them (`loading.rs`) while the frames of the log
+        // past the checkpoint (a crash, or a handle still open elsewhere before) are replayed,
+        // so that recovery costs what the log holds. The build counts the tree's keys apart
+        // from the replay's changes, as it does those of commits made while it runs.
         ks.publish_tree(&file, root)?;
-        let build_now = |ks: &Keyspace| {
-            fill_indexes(&ks.namespaces(), &file, root, meta.entry_count, &AtomicBool::new(false))
-        };
-        if !lazy {
-            store.set_live_values(build_now(&ks)?);
-            for (lsn, batch) in frames {
-                ks.apply(&batch, lsn, &mut writer)?;
-                writer.last_lsn = lsn;
-            }
+        let start = Loading::start(
+            ks.namespaces(),
+            Arc::clone(&file),
+            root,
+            meta.entry_count,
+            #[cfg(test)]
+            opts.hold_index_build.clone(),
+        );
+        if let Ok(loading) = start {
+            ks.loading = Some(loading);
+        } else {
+            // No thread to spare: build them here.
+            let namespaces = ks.namespaces();
+            let cancel = AtomicBool::new(false);
+            store.set_live_values(fill_indexes(
+                &namespaces,
+                &file,
+                root,
+                meta.entry_count,
+                &cancel,
+            )?);
+        }
+        for (lsn, batch) in frames {
+            ks.apply(&batch, lsn, &mut writer)?;
+            writer.last_lsn = lsn;
         }
         writer.last_lsn = recovery.last_lsn;
         ks.committed.store(recovery.last_lsn, Ordering::Release);
@@ -118,25 +133,6 @@ impl Keyspace {
             syncer,
             read_only: opts.read_only,
         });
-        if lazy {
-            let start = Loading::start(
-                ks.namespaces(),
-                Arc::clone(&file),
-                root,
-                meta.entry_count,
-                #[cfg(test)]
-                opts.hold_index_build.clone(),
-            );
-            if let Ok(loading) = start {
-                ks.loading = Some(loading);
-            } else {
-                // No thread to spare: build them here.
-                let live = build_now(&ks)?;
-                if let Some(p) = ks.durability.files() {
-                    p.store.lock().set_live_values(live);
-                }
-            }
-        }
         // Opened: the record stays until the handle closes.
         std::mem::forget(record.take());
         Ok(ks)

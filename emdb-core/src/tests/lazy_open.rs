@@ -159,20 +159,30 @@ fn a_handle_dropped_during_the_build_stops_it_and_loses_nothing() {
 }
 
 #[test]
-fn a_log_with_frames_builds_the_index_before_the_open_returns() {
+fn a_log_with_frames_is_replayed_while_the_build_runs() {
     let clock = ManualClock::new(1_000_000);
     let fs = closed(&clock);
     let db = open(&fs, &clock, None);
     db.insert("logged", "in the log").unwrap();
-    // A power loss keeps the synced frame; the handle never closes.
+    db.remove("inline").unwrap();
+    // "later" loses its expiry in the log: the build must not add it back to the expiry index.
+    db.insert("later", "no expiry").unwrap();
+    // A power loss keeps the synced frames; the handle never closes.
     let crashed = fs.crash(7, CrashMode::KeepAll);
     std::mem::forget(db);
     let gate = Arc::new(IndexBuildGate::default());
-    let db = open(&crashed, &clock, Some(gate));
-    assert!(!db.keyspace().is_loading(), "frames were replayed over a partial index");
-    check_reads(&db);
+    let db = open(&crashed, &clock, Some(Arc::clone(&gate)));
+    // The frames were replayed while the build is held at its start.
+    assert!(db.keyspace().is_loading(), "the open waited for the build");
     assert_eq!(db.get("logged").unwrap(), Some(b"in the log".to_vec()));
-    assert_eq!(db.len().unwrap(), 5);
+    assert_eq!(db.get("inline").unwrap(), None);
+    assert_eq!(db.ttl("later").unwrap(), None);
+    assert_eq!(db.get("packed").unwrap(), Some(vec![5u8; 150]));
+    gate.release();
+    // packed, overflow, later, logged (gone expired, inline removed); plus the expired one.
+    assert_eq!(db.len().unwrap(), 4);
+    assert_eq!(db.purge_expired().unwrap(), 1, "only `gone` is expired");
+    db.check_integrity().unwrap();
 }
 
 #[test]

@@ -48,7 +48,8 @@ use crate::watch::Watcher;
 #[derive(Clone)]
 pub struct Emdb {
     root: Namespace,
-    /// The integrity checks registered on this database, shared by every clone of the handle.
+    /// The integrity checks registered on this database, shared by every clone of the handle
+    /// (and dropped with the last one).
     checks: Arc<Checks<Emdb>>,
 }
 
@@ -248,10 +249,11 @@ impl Emdb {
     ///
     /// There is one check per `name` for every clone of this handle: registering a name again
     /// replaces its check. Names that start with `emdb.` are reserved for emdb's own layers.
-    /// The database holds the check as long as it is open, so the check must not hold a handle
-    /// of the database (an `Emdb`, a namespace, a table, a snapshot), or the database is never
-    /// closed; it gets the handle as its argument. Checks live in memory only: a program
-    /// registers its checks each time it opens the database.
+    /// Every clone of the handle (and every typed table, which holds one) holds the registered
+    /// checks, so a check must not hold an `Emdb` or a table: the handles would keep each other
+    /// alive and the database would never close. It gets the database as its argument instead.
+    /// Checks live in memory only: a program registers its checks each time it opens the
+    /// database.
     ///
     /// # Examples
     ///

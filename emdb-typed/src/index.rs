@@ -274,8 +274,8 @@ pub(crate) type EntryBounds = (Bound<Vec<u8>>, Bound<Vec<u8>>);
 pub(crate) struct Indexes<V> {
     /// `None` when the table declares no index.
     pub(crate) ns: Option<Namespace>,
-    /// Shared with the table's registered integrity check, which must not hold the namespace
-    /// (a handle of the database that holds the check).
+    /// Shared with the table's registered integrity check, which holds no handle of the
+    /// database.
     pub(crate) defs: Arc<[IndexDef<V>]>,
 }
 

@@ -450,8 +450,9 @@ where
 /// `emdb.index.<table>`): every index entry proved against the rows, as
 /// [`Table::verify_indexes`] does, through snapshots of both namespaces taken together.
 ///
-/// The database holds the check, so the check holds no handle of the database: a copy of the
-/// schema without the index namespace, and the namespaces looked up by name when it runs.
+/// Every handle of the database holds the check, so the check holds no handle of the database
+/// (one that held an `Emdb` would keep the database open for good): a copy of the schema
+/// without the index namespace, and the namespaces looked up by name when it runs.
 fn index_check<V, C>(schema: &Schema<V>) -> impl Fn(&Emdb) -> Result<u64> + Send + Sync + 'static
 where
     V: Serialize + DeserializeOwned + 'static,

@@ -1,6 +1,7 @@
-//! Typed tables through the binary: `stats` lists them with their codecs, schema versions and
-//! recorded key and value types, `--table` with `--key-type` reads them by typed key, values of
-//! every codec show as JSON and keys as their recorded key type.
+//! Typed tables through the binary: `stats` lists them with their codecs, schema versions,
+//! recorded key and value types and declared secondary indexes, `--table` with `--key-type`
+//! reads them by typed key, values of every codec show as JSON and keys as their recorded key
+//! type.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
@@ -8,7 +9,7 @@ mod common;
 
 use common::{emdb, stdout_of, temp_db};
 use emdb_core::Emdb;
-use emdb_typed::{Bincode, Json, Postcard, Table};
+use emdb_typed::{Bincode, Index, Json, Postcard, Table};
 use predicates::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -51,6 +52,40 @@ fn stats_lists_each_table_with_its_codec_and_schema_versions() {
     assert_eq!(find("by_name")["entries"], 4);
     let text = stdout_of(emdb().arg("stats").arg(&path));
     assert!(text.lines().any(|l| l.starts_with("by_delta") && l.contains("bincode")), "{text}");
+}
+
+#[test]
+fn stats_lists_the_declared_indexes_of_each_table() {
+    let (_dir, path) = temp_db();
+    tables_db(&path);
+    {
+        let db = Emdb::open(&path).unwrap();
+        let by_name = Index::unique("name", |i: &Item| vec![i.name.clone()]);
+        let by_n = Index::non_unique("n", |i: &Item| vec![i.n]);
+        Table::<u64, Item, Postcard>::options("by_id")
+            .index(by_name)
+            .index(by_n)
+            .open(&db)
+            .unwrap();
+    }
+    let json = stdout_of(emdb().args(["stats", "--json"]).arg(&path));
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let tables = v["tables"].as_array().unwrap();
+    let find = |name: &str| tables.iter().find(|t| t["name"] == name).unwrap().clone();
+    assert_eq!(
+        find("by_id")["indexes"],
+        serde_json::json!([{"name": "name", "unique": true}, {"name": "n", "unique": false}])
+    );
+    assert_eq!(find("by_name")["indexes"], serde_json::json!([]));
+
+    let text = stdout_of(emdb().arg("stats").arg(&path));
+    let lines: Vec<&str> = text.lines().collect();
+    let at = lines.iter().position(|l| l.starts_with("by_id")).unwrap();
+    let section: Vec<&str> =
+        lines[at + 1..].iter().copied().take_while(|l| l.starts_with("  ")).collect();
+    assert!(section.contains(&"  index              name (unique)"), "{text}");
+    assert!(section.contains(&"  index              n (non-unique)"), "{text}");
+    assert_eq!(text.matches("  index  ").count(), 2, "only by_id has indexes: {text}");
 }
 
 #[test]

@@ -8,12 +8,13 @@ use std::time::{Duration, SystemTime};
 use crate::conditional::CompareAndSwapError;
 use crate::error::{Error, Result};
 use crate::focus::Focus;
-use crate::integrity::IntegrityReport;
+use crate::integrity::{Checks, IntegrityReport};
 use crate::iter::{Iter, Keys};
 use crate::keyspace::Keyspace;
 use crate::keyspace::RawEvent;
 use crate::limits::check_namespace;
 use crate::namespace::Namespace;
+use crate::progress::{Operation, Tracker};
 use crate::sequence::{SEQUENCE_NAMESPACE, Sequence};
 use crate::snapshot::Snapshot;
 use crate::stats::Stats;
@@ -47,6 +48,9 @@ use crate::watch::Watcher;
 #[derive(Clone)]
 pub struct Emdb {
     root: Namespace,
+    /// The integrity checks registered on this database, shared by every clone of the handle
+    /// (and dropped with the last one).
+    checks: Arc<Checks<Emdb>>,
 }
 
 impl std::fmt::Debug for Emdb {
@@ -58,7 +62,7 @@ impl std::fmt::Debug for Emdb {
 impl Emdb {
     pub(crate) fn from_keyspace(ks: Arc<Keyspace>) -> Self {
         let default = Arc::clone(ks.default_ns());
-        Emdb { root: Namespace::new(ks, default) }
+        Emdb { root: Namespace::new(ks, default), checks: Arc::default() }
     }
 
     /// The shared core, for crate-internal tests that tamper with it.
@@ -188,7 +192,11 @@ impl Emdb {
     /// once or free, every value record and overflow run), then the in-memory index of every
     /// namespace against the tree and the commits since the last checkpoint (every stored key
     /// present with the same expiry and value; the index, the live count and the expiry index
-    /// holding no more). An in-memory database checks its index against its ordered map.
+    /// holding no more). An in-memory database checks its index against its ordered map. Then it
+    /// runs every check registered with
+    /// [`register_integrity_check`](Self::register_integrity_check): the secondary indexes of
+    /// every typed table opened on this database with indexes are proved against the table's
+    /// rows ([`IntegrityReport::index_entries`]).
     ///
     /// It checks the durable tree as it is (the newest checkpoint) and writes nothing, so it can
     /// also inspect a poisoned handle; commits since the checkpoint are checked as they sit in
@@ -199,7 +207,8 @@ impl Emdb {
     /// first damaged structure; [`Error::IndexMismatch`] when the
     /// in-memory index disagrees with the stored data (a bug: reopen to rebuild it);
     /// [`Error::WriteInTransaction`] inside a transaction
-    /// closure; an I/O error.
+    /// closure; an I/O error; the first error of a registered check, unchanged
+    /// ([`Error::IndexEntryMismatch`] for a secondary index that disagrees with its table).
     ///
     /// # Examples
     ///
@@ -218,7 +227,86 @@ impl Emdb {
     /// # Ok::<(), emdb::Error>(())
     /// ```
     pub fn check_integrity(&self) -> Result<IntegrityReport> {
-        self.root.ks.check_integrity()
+        let mut report = self.root.ks.check_integrity()?;
+        for (_, check) in self.checks.all() {
+            report.index_entries += check(self)?;
+            report.registered_checks += 1;
+        }
+        Ok(report)
+    }
+
+    /// Registers an integrity check that [`check_integrity`](Self::check_integrity) runs after
+    /// its own checks of the engine, for data kept above the engine that must agree with other
+    /// data: the typed layer registers one per table with secondary indexes when the table is
+    /// opened (named after the table's index namespace, `emdb.index.<table>`), which proves every
+    /// index entry against the table's rows.
+    ///
+    /// `check` is given the database and returns how many entries it proved (added up in
+    /// [`IntegrityReport::index_entries`]), or the error that describes what disagrees (which
+    /// `check_integrity` returns unchanged). Checks run in name order, one at a time, outside
+    /// the writer lock: a check that needs a consistent view takes one
+    /// ([`Snapshot::together`]), and should write nothing (the database may be read-only).
+    ///
+    /// There is one check per `name` for every clone of this handle: registering a name again
+    /// replaces its check. Names that start with `emdb.` are reserved for emdb's own layers.
+    /// Every clone of the handle (and every typed table, which holds one) holds the registered
+    /// checks, so a check must not hold an `Emdb` or a table: the handles would keep each other
+    /// alive and the database would never close. It gets the database as its argument instead.
+    /// Checks live in memory only: a program registers its checks each time it opens the
+    /// database.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use emdb::{Emdb, Error};
+    ///
+    /// let db = Emdb::open_in_memory();
+    /// // The application keeps an index of its own: `emails` maps an email to a key of `users`.
+    /// let users = db.namespace("users")?;
+    /// let emails = db.namespace("emails")?;
+    /// users.insert("u1", "ada@example.com")?;
+    /// emails.insert("ada@example.com", "u1")?;
+    /// db.register_integrity_check("app.emails", |db: &Emdb| {
+    ///     let (users, mut proved) = (db.namespace("users")?, 0);
+    ///     for entry in db.namespace("emails")?.iter()? {
+    ///         let (email, user) = entry?;
+    ///         if users.get(&user)?.as_deref() != Some(&email[..]) {
+    ///             return Err(Error::IndexEntryMismatch {
+    ///                 table: "users".into(),
+    ///                 index: "emails".into(),
+    ///                 detail: format!("{:?} points at {:?}", email, user),
+    ///             });
+    ///         }
+    ///         proved += 1;
+    ///     }
+    ///     Ok(proved)
+    /// });
+    /// assert_eq!(db.check_integrity()?.index_entries, 1);
+    /// users.remove("u1")?;
+    /// assert!(matches!(db.check_integrity(), Err(Error::IndexEntryMismatch { .. })));
+    /// # Ok::<(), emdb::Error>(())
+    /// ```
+    pub fn register_integrity_check(
+        &self,
+        name: impl Into<String>,
+        check: impl Fn(&Emdb) -> Result<u64> + Send + Sync + 'static,
+    ) {
+        self.checks.register(name.into(), Arc::new(check));
+    }
+
+    /// Removes the integrity check registered under `name`; returns whether there was one. The
+    /// typed layer removes a table's check when the table is opened without secondary indexes.
+    pub fn unregister_integrity_check(&self, name: &str) -> bool {
+        self.checks.unregister(name)
+    }
+
+    /// Starts reporting the progress of `operation` over `total` units through the database's
+    /// progress callback ([`EmdbBuilder::on_progress`](crate::EmdbBuilder::on_progress)) and
+    /// [`Stats::running`]: the way the typed layer reports the build of a secondary index
+    /// ([`Operation::IndexBuild`]). Not an API for applications: the operations are emdb's own.
+    #[doc(hidden)]
+    pub fn track_progress(&self, operation: Operation, total: u64) -> Tracker {
+        self.root.ks.config.progress.start(operation, total)
     }
 
     /// The namespace called `name`, created if it does not exist yet. Namespaces are isolated

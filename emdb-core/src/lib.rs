@@ -12,8 +12,8 @@
 //! counted; every other loop fails the check.
 //!
 //! 1. `error`, `limits`, `clock`, `progress`, `stats`, `integrity`, `os` — the error type, size
-//!    limits, time, progress reports, report types, and the platform calls (`malloc_trim`,
-//!    `madvise`, prefetch).
+//!    limits, time, progress reports, report types, the registry of integrity checks, and the
+//!    platform calls (`malloc_trim`, `madvise`, prefetch).
 //! 2. `batch`, `ttl`, `group` — what a commit applies, expiry times, group prefixes.
 //! 3. `io` — the storage seam: files, the memory storage and the fault-injecting storage that
 //!    crash tests run on.
@@ -94,6 +94,8 @@ pub use keyspace::FlushPolicy;
 pub use keyspace::{Commit, RawEvent};
 pub use limits::{MAX_KEY_LEN, MAX_VALUE_LEN};
 pub use namespace::Namespace;
+#[doc(hidden)]
+pub use progress::Tracker;
 pub use progress::{Operation, Progress};
 pub use sequence::{SEQUENCE_NAMESPACE, Sequence};
 pub use snapshot::Snapshot;

@@ -1,9 +1,12 @@
 //! Progress of long operations ([`Operation`]), reported to a callback set with
 //! [`EmdbBuilder::on_progress`](crate::EmdbBuilder::on_progress), so that a tool can show it.
-//! The library draws nothing itself.
+//! The library draws nothing itself. The operation running now, if any, is also kept for
+//! [`Stats::running`](crate::Stats::running).
 
 use std::fmt;
 use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 /// A long operation that reports its progress.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -18,6 +21,10 @@ pub enum Operation {
     /// [`Emdb::check_integrity`](crate::Emdb::check_integrity): pages of the file checked, out
     /// of its page count.
     IntegrityCheck,
+    /// The build of a secondary index's entries when a typed table is opened with an index new
+    /// to it (`TableOptions::index` in the typed layer): rows of the table indexed, out of its
+    /// rows.
+    IndexBuild,
 }
 
 /// How far an [`Operation`] has come: `done` of `total` units (entries, bytes or pages, as the
@@ -37,34 +44,50 @@ pub struct Progress {
 /// A callback that takes progress.
 pub(crate) type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
 
-/// The callback progress goes to, if any.
+/// The callback progress goes to, if any, and the newest report of the operation running now.
+/// Clones share both.
 #[derive(Clone, Default)]
-pub(crate) struct Reporter(Option<ProgressFn>);
+pub(crate) struct Reporter {
+    callback: Option<ProgressFn>,
+    running: Arc<Mutex<Option<Progress>>>,
+}
 
 impl fmt::Debug for Reporter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Reporter").field(&self.0.is_some()).finish()
+        f.debug_tuple("Reporter").field(&self.callback.is_some()).finish()
     }
 }
 
 impl Reporter {
     /// Reports to `f`.
     pub(crate) fn new(f: ProgressFn) -> Self {
-        Reporter(Some(f))
+        Reporter { callback: Some(f), running: Arc::default() }
     }
 
     /// A tracker of `operation` over `total` units; reports its start.
-    pub(crate) fn start(&self, operation: Operation, total: u64) -> Tracker<'_> {
-        let step = (total / 1000).max(1);
-        let mut t = Tracker { reporter: self, operation, total, done: 0, next: step, reported: 0 };
+    pub(crate) fn start(&self, operation: Operation, total: u64) -> Tracker {
+        let step = total.div_ceil(1000).max(1);
+        let mut t =
+            Tracker { reporter: self.clone(), operation, total, done: 0, next: step, reported: 0 };
         t.report(0);
         t
+    }
+
+    /// The newest report of the operation running now (`None` when none runs).
+    pub(crate) fn running(&self) -> Option<Progress> {
+        *self.running.lock()
     }
 }
 
 /// One running operation: counts its units and reports when about a thousandth more is done.
-pub(crate) struct Tracker<'r> {
-    reporter: &'r Reporter,
+/// Dropped before [`finish`](Self::finish) (the operation failed), it reports nothing more and
+/// the operation no longer shows as running.
+///
+/// The typed layer reports the build of its secondary indexes through one
+/// ([`Emdb::track_progress`](crate::Emdb::track_progress)); not an API for applications.
+#[doc(hidden)]
+pub struct Tracker {
+    reporter: Reporter,
     operation: Operation,
     total: u64,
     done: u64,
@@ -74,36 +97,53 @@ pub(crate) struct Tracker<'r> {
     reported: u64,
 }
 
-impl Tracker<'_> {
+impl fmt::Debug for Tracker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tracker")
+            .field("operation", &self.operation)
+            .field("done", &self.done)
+            .field("total", &self.total)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Tracker {
     /// Counts `n` more units done.
     #[inline]
-    pub(crate) fn advance(&mut self, n: u64) {
+    pub fn advance(&mut self, n: u64) {
         self.done = self.done.saturating_add(n).min(self.total);
-        if self.done >= self.next && self.reporter.0.is_some() {
+        if self.done >= self.next {
             self.report(self.done);
-            self.next = self.done + (self.total / 1000).max(1);
+            self.next = self.done + self.total.div_ceil(1000).max(1);
         }
     }
 
     /// Reports the end: every unit done.
-    pub(crate) fn finish(mut self) {
+    pub fn finish(mut self) {
         if self.reported < self.total || self.total == 0 {
             self.report(self.total);
         }
     }
 
     fn report(&mut self, done: u64) {
-        if let Some(f) = &self.reporter.0 {
-            f(&Progress { operation: self.operation, done, total: self.total });
+        let progress = Progress { operation: self.operation, done, total: self.total };
+        *self.reporter.running.lock() = Some(progress);
+        if let Some(f) = &self.reporter.callback {
+            f(&progress);
         }
         self.reported = done;
+    }
+}
+
+impl Drop for Tracker {
+    fn drop(&mut self) {
+        *self.reporter.running.lock() = None;
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use parking_lot::Mutex;
 
     #[test]
     fn a_tracker_reports_start_end_and_at_most_a_thousand_steps_between() {
@@ -133,5 +173,21 @@ mod tests {
         let r = Reporter::new(Arc::new(move |p: &Progress| sink.lock().push((p.done, p.total))));
         r.start(Operation::IntegrityCheck, 0).finish();
         assert_eq!(*seen.lock(), vec![(0, 0), (0, 0)]);
+    }
+
+    #[test]
+    fn the_running_operation_is_kept_until_its_tracker_ends_or_drops() {
+        let r = Reporter::default();
+        assert_eq!(r.running(), None);
+        let mut t = r.start(Operation::IndexBuild, 10);
+        t.advance(4);
+        let seen = r.clone().running().map(|p| (p.operation, p.done, p.total));
+        assert_eq!(seen, Some((Operation::IndexBuild, 4, 10)));
+        t.finish();
+        assert_eq!(r.running(), None);
+        let t = r.start(Operation::Compact, 10);
+        assert!(r.running().is_some());
+        drop(t);
+        assert_eq!(r.running(), None, "a failed operation no longer runs");
     }
 }

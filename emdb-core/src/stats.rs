@@ -2,6 +2,8 @@
 
 use std::time::SystemTime;
 
+use crate::progress::Progress;
+
 /// A snapshot of a database's size and state, from [`Emdb::stats`](crate::Emdb::stats).
 ///
 /// File figures are zero for an in-memory database.
@@ -50,4 +52,10 @@ pub struct Stats {
     pub last_checkpoint_time: Option<SystemTime>,
     /// The LSN of the newest commit.
     pub last_lsn: u64,
+    /// The long operation running now, as it last reported its progress (see
+    /// [`Operation`](crate::Operation)): a compaction, a backup, an integrity check or the
+    /// build of a typed table's new secondary index. Each holds the writer lock, so at most one
+    /// runs at a time; `None` when none does. The same reports go to the callback of
+    /// [`EmdbBuilder::on_progress`](crate::EmdbBuilder::on_progress), if one is set.
+    pub running: Option<Progress>,
 }

@@ -1,5 +1,6 @@
 //! `EmdbBuilder::on_progress`: compaction, backups and the integrity check report their
-//! progress from 0 to their total, in order, a bounded number of times.
+//! progress from 0 to their total, in order, a bounded number of times; `Stats::running` shows
+//! an operation's last report while it runs.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 use std::sync::{Arc, Mutex};
@@ -49,4 +50,27 @@ fn long_operations_report_their_progress_from_start_to_end() {
         assert!(steps.iter().all(|p| p.total == total && p.done <= total));
         assert!(steps.len() <= 1_002, "{op:?}: {} reports", steps.len());
     }
+}
+
+#[test]
+fn stats_show_the_running_operation_until_it_ends() {
+    let seen: Arc<Mutex<Vec<(u64, u64)>>> = Arc::default();
+    let sink = Arc::clone(&seen);
+    let db =
+        Emdb::builder().on_progress(move |p| sink.lock().unwrap().push((p.done, p.total))).build();
+    let db = db.unwrap();
+    assert_eq!(db.stats().unwrap().running, None);
+    // The way the typed layer reports an index build.
+    let mut tracker = db.track_progress(Operation::IndexBuild, 10);
+    tracker.advance(3);
+    let running = db.stats().unwrap().running.unwrap();
+    assert_eq!((running.operation, running.done, running.total), (Operation::IndexBuild, 3, 10));
+    tracker.finish();
+    assert_eq!(db.stats().unwrap().running, None);
+    assert_eq!(*seen.lock().unwrap(), [(0, 10), (3, 10), (10, 10)]);
+    // An operation that fails (its tracker dropped unfinished) no longer shows.
+    let tracker = db.track_progress(Operation::IndexBuild, 10);
+    assert!(db.stats().unwrap().running.is_some());
+    drop(tracker);
+    assert_eq!(db.stats().unwrap().running, None);
 }

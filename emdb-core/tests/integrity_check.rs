@@ -2,6 +2,8 @@
 //! memory and on disk, before and after a reopen; a flipped byte in any used page of a closed
 //! file is caught by the open or by the check, naming the file, and one in a free page changes
 //! nothing. Every damaged case is classified and counted; none may panic or read a wrong value.
+//! Checks registered with `Emdb::register_integrity_check` run after the engine's, one per name,
+//! their counts added up and their errors returned unchanged.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 use std::collections::BTreeMap;
@@ -211,4 +213,30 @@ fn a_flipped_byte_in_any_used_page_is_caught_by_open_or_by_the_check() {
     assert_eq!(unnoticed, report.free_pages + (pages as u64 - 2 - used - report.free_pages));
     assert!(at_check > 0, "value pages and overflow runs are only read by the check");
     Emdb::open(&path).unwrap().check_integrity().unwrap();
+}
+
+#[test]
+fn registered_checks_run_after_the_engine_checks_and_their_errors_come_out_unchanged() {
+    let db = Emdb::open_in_memory();
+    db.insert("k", "v").unwrap();
+    db.register_integrity_check("b", |_: &Emdb| Ok(2));
+    db.register_integrity_check("a", |db: &Emdb| Ok(db.len()? as u64));
+    let report = db.check_integrity().unwrap();
+    assert_eq!((report.records, report.registered_checks, report.index_entries), (1, 2, 3));
+
+    // Clones share the registry; the same name replaces the check.
+    db.clone().register_integrity_check("a", |_: &Emdb| {
+        Err(Error::IndexEntryMismatch {
+            table: "t".into(),
+            index: "i".into(),
+            detail: "an entry points at a row that is gone".into(),
+        })
+    });
+    let err = db.check_integrity().unwrap_err();
+    assert!(matches!(&err, Error::IndexEntryMismatch { index, .. } if index == "i"), "{err}");
+
+    assert!(db.unregister_integrity_check("a"));
+    assert!(!db.unregister_integrity_check("a"));
+    let report = db.check_integrity().unwrap();
+    assert_eq!((report.registered_checks, report.index_entries), (1, 2));
 }

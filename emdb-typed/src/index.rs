@@ -29,7 +29,7 @@ use std::marker::PhantomData;
 use std::ops::Bound;
 use std::sync::Arc;
 
-use emdb_core::{Error, Namespace, Result, Ttl, TxNamespace};
+use emdb_core::{Emdb, Error, Namespace, Operation, Result, Snapshot, Ttl, TxNamespace};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -274,12 +274,14 @@ pub(crate) type EntryBounds = (Bound<Vec<u8>>, Bound<Vec<u8>>);
 pub(crate) struct Indexes<V> {
     /// `None` when the table declares no index.
     pub(crate) ns: Option<Namespace>,
-    pub(crate) defs: Vec<IndexDef<V>>,
+    /// Shared with the table's registered integrity check, which holds no handle of the
+    /// database.
+    pub(crate) defs: Arc<[IndexDef<V>]>,
 }
 
 impl<V> Default for Indexes<V> {
     fn default() -> Self {
-        Indexes { ns: None, defs: Vec::new() }
+        Indexes { ns: None, defs: Arc::new([]) }
     }
 }
 
@@ -325,7 +327,7 @@ impl<V: Serialize + DeserializeOwned> Indexes<V> {
         // (entry key, whether it is a unique index's: removed only if it is still this row's)
         let mut removes = Vec::new();
         let mut puts = Vec::new();
-        for def in &self.defs {
+        for def in self.defs.iter() {
             let old = change.old.map(|row| (def.encode)(row)).transpose()?;
             let new = change.new.map(|row| (def.encode)(row)).transpose()?;
             let (old, new) = (old.as_ref().unwrap_or(&none), new.as_ref().unwrap_or(&none));
@@ -458,9 +460,11 @@ impl<V: Serialize + DeserializeOwned> Indexes<V> {
 
     /// Builds the entries of the declared indexes missing from `recorded` and drops those of
     /// the recorded indexes no longer declared, through `rows` (the transaction's view of the
-    /// table). Returns the declared set to record.
+    /// table). A build reports its progress, rows indexed out of the table's rows, through
+    /// `db`'s reporter ([`Operation::IndexBuild`]). Returns the declared set to record.
     pub(crate) fn sync<C: Codec>(
         &self,
+        db: &Emdb,
         schema: &Schema<V>,
         rows: &mut TxNamespace<'_, '_>,
         recorded: &[(String, bool)],
@@ -490,6 +494,7 @@ impl<V: Serialize + DeserializeOwned> Indexes<V> {
             return Ok(declared);
         }
         let all: Vec<(Vec<u8>, Vec<u8>)> = rows.iter()?.collect::<Result<_>>()?;
+        let mut progress = db.track_progress(Operation::IndexBuild, all.len() as u64);
         for (pk, stored) in all {
             let row = schema.decode_value::<C>(&pk, &stored)?;
             let ttl = rows.ttl(&pk)?.map_or(Ttl::Never, Ttl::After);
@@ -510,30 +515,64 @@ impl<V: Serialize + DeserializeOwned> Indexes<V> {
                     rows.namespace(ns).insert_with_ttl(def.entry_key(&value, &pk), &pk, ttl)?;
                 }
             }
+            progress.advance(1);
         }
+        progress.finish();
         Ok(declared)
     }
 
     /// Compares the entries of every declared index with the rows, through `rows` (a
-    /// transaction's view of the table, so that nothing changes meanwhile).
+    /// transaction's view of the table, so that nothing changes meanwhile). Returns how many
+    /// entries it proved.
     pub(crate) fn verify<C: Codec>(
         &self,
         schema: &Schema<V>,
         rows: &mut TxNamespace<'_, '_>,
-    ) -> Result<()> {
-        let Some(ns) = self.ns.as_ref() else { return Ok(()) };
-        let mut expected: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+    ) -> Result<u64> {
+        let Some(ns) = self.ns.as_ref() else { return Ok(0) };
         let all: Vec<(Vec<u8>, Vec<u8>)> = rows.iter()?.collect::<Result<_>>()?;
+        let actual: BTreeMap<Vec<u8>, Vec<u8>> =
+            rows.namespace(ns).iter()?.collect::<Result<_>>()?;
+        self.compare::<C>(schema, all, &actual)
+    }
+
+    /// As [`verify`](Self::verify), through snapshots of the table's namespace `rows` and its
+    /// index namespace `entries` taken together: it takes no writer lock and writes nothing, so
+    /// it also checks a read-only database. What a table's registered integrity check runs.
+    pub(crate) fn verify_snapshot<C: Codec>(
+        &self,
+        schema: &Schema<V>,
+        rows: &Namespace,
+        entries: &Namespace,
+    ) -> Result<u64> {
+        let snapshots = Snapshot::together(&[rows, entries]);
+        let (Some(rows), Some(entries)) = (snapshots.first(), snapshots.get(1)) else {
+            return Err(Error::Internal {
+                detail: "Snapshot::together returned fewer snapshots than namespaces".to_owned(),
+            });
+        };
+        let all: Vec<(Vec<u8>, Vec<u8>)> = rows.iter()?.collect::<Result<_>>()?;
+        let actual: BTreeMap<Vec<u8>, Vec<u8>> = entries.iter()?.collect::<Result<_>>()?;
+        self.compare::<C>(schema, all, &actual)
+    }
+
+    /// Compares the index entries `actual` with those the rows `all` (stored key and value
+    /// pairs) give; returns how many entries there are when they agree.
+    fn compare<C: Codec>(
+        &self,
+        schema: &Schema<V>,
+        all: Vec<(Vec<u8>, Vec<u8>)>,
+        actual: &BTreeMap<Vec<u8>, Vec<u8>>,
+    ) -> Result<u64> {
+        let mut expected: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
         for (pk, stored) in all {
             let row = schema.decode_value::<C>(&pk, &stored)?;
-            for def in &self.defs {
+            for def in self.defs.iter() {
                 for value in (def.encode)(&row)? {
                     expected.insert(def.entry_key(&value, &pk), pk.clone());
                 }
             }
         }
-        let actual: BTreeMap<Vec<u8>, Vec<u8>> =
-            rows.namespace(ns).iter()?.collect::<Result<_>>()?;
         let mut problems: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let index_of = |entry: &[u8]| {
             self.defs
@@ -558,7 +597,7 @@ impl<V: Serialize + DeserializeOwned> Indexes<V> {
                 Some(_) => {}
             }
         }
-        for (entry, pk) in &actual {
+        for (entry, pk) in actual {
             if !expected.contains_key(entry) {
                 problems.entry(index_of(entry)).or_default().push(format!(
                     "an entry points at the row with key {}, which is gone or does not have its value",
@@ -567,7 +606,7 @@ impl<V: Serialize + DeserializeOwned> Indexes<V> {
             }
         }
         match problems.into_iter().next() {
-            None => Ok(()),
+            None => Ok(actual.len() as u64),
             Some((index, list)) => Err(Error::IndexEntryMismatch {
                 table: schema.name.clone(),
                 index,

@@ -139,6 +139,8 @@ where
 
     /// Checks every secondary index against the rows, under the writer lock: every live row
     /// has exactly its entries and every entry points at a live row that has its value.
+    /// [`Emdb::check_integrity`](emdb_core::Emdb::check_integrity) runs the same check for
+    /// every table opened on the database with secondary indexes.
     ///
     /// # Errors
     /// [`IndexEntryMismatch`](emdb_core::Error::IndexEntryMismatch) naming the first index that
@@ -164,7 +166,7 @@ where
             return Ok(());
         }
         self.db.transaction(|tx| {
-            self.schema.indexes.verify::<C>(&self.schema, &mut tx.namespace(&self.ns))
+            self.schema.indexes.verify::<C>(&self.schema, &mut tx.namespace(&self.ns)).map(drop)
         })
     }
 }

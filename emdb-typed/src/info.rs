@@ -33,7 +33,8 @@ enum InfoError {
 }
 
 /// What the catalog records about one typed table: its name, codec, newest schema version, the
-/// shape of its key type and the shape of its value type at every recorded schema version.
+/// shape of its key type, the shape of its value type at every recorded schema version, and its
+/// declared secondary indexes.
 ///
 /// It needs none of the table's Rust types, so tools (the `emdb` command) can describe any
 /// table and show its keys and values as JSON with [`decode_key`](TableInfo::decode_key) and
@@ -162,6 +163,29 @@ impl TableInfo {
     pub fn value_types(&self) -> Vec<(u32, Option<String>)> {
         let show = |shape: &Option<Shape>| shape.as_ref().map(ToString::to_string);
         self.entry.versions.iter().map(|(version, shape)| (*version, show(shape))).collect()
+    }
+
+    /// The table's declared secondary indexes, as the catalog records them (catalog format 3):
+    /// each index's name and whether it is unique, in the order they were declared. Empty for a
+    /// table without indexes. The catalog records the set the table was last opened with;
+    /// the entries live in the core namespace `emdb.index.<table>`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use emdb::{Emdb, Index, Table, TableInfo};
+    ///
+    /// let db = Emdb::open_in_memory();
+    /// let by_email = Index::unique("email", |u: &(String, u32)| vec![u.0.clone()]);
+    /// let by_team = Index::non_unique("team", |u: &(String, u32)| vec![u.1]);
+    /// Table::<u64, (String, u32)>::options("users").index(by_email).index(by_team).open(&db)?;
+    ///
+    /// let info = TableInfo::read(&db, "users")?.expect("recorded");
+    /// assert_eq!(info.indexes(), [("email".to_owned(), true), ("team".to_owned(), false)]);
+    /// # Ok::<(), emdb::Error>(())
+    /// ```
+    pub fn indexes(&self) -> &[(String, bool)] {
+        &self.entry.indexes
     }
 
     /// Reads a stored value (header and payload) of any recorded schema version into JSON: a

@@ -7,7 +7,8 @@
 //! * [`Index`] is a secondary index: a name and a key function over rows, [`Unique`] or
 //!   [`NonUnique`]; declared with [`TableOptions::index`] (or `#[emdb(index)]`), queried with
 //!   [`Table::get_by`], [`Table::find_by`] and [`Table::range_by`] ([`IndexIter`]), its entries
-//!   kept in the core namespace `emdb.index.<table>` in the row's commit.
+//!   kept in the core namespace `emdb.index.<table>` in the row's commit and proved by
+//!   `Emdb::check_integrity`.
 //! * [`key`] encodes keys so that their bytes sort like the values ([`key::encode`],
 //!   [`key::decode`]); [`key::KeyRange`] and [`key::BoundedBy`] say which ranges and bound types
 //!   a table's [`range`](Table::range) takes.
@@ -16,7 +17,8 @@
 //! * [`write_header`] and [`read_header`] frame every stored value with its codec id and schema
 //!   version.
 //! * [`TableInfo`] reads what the catalog records about a table (codec, key and value types of
-//!   every schema version) without its Rust types, and shows its stored keys and values as JSON.
+//!   every schema version, secondary indexes) without its Rust types, and shows its stored keys
+//!   and values as JSON.
 //! * [`Record`] describes a struct stored whole in a typed table (`#[derive(Record)]`).
 //! * [`Group`] and [`GroupFields`] store a struct as one raw entry per field under a dotted
 //!   prefix (`#[derive(Group)]`, `#[derive(GroupFields)]`), with a typed [`FieldFocus`] per field.

@@ -268,7 +268,16 @@ where
     /// Opening builds the entries of an index the table did not have yet, and drops those of an
     /// index it no longer declares, in one transaction with the catalog's record of the
     /// declared set; a unique index whose values the existing rows share fails the open with
-    /// [`UniqueViolation`](emdb_core::Error::UniqueViolation) and changes nothing.
+    /// [`UniqueViolation`](emdb_core::Error::UniqueViolation) and changes nothing. The build
+    /// reports its progress, rows indexed out of the table's rows, as
+    /// [`Operation::IndexBuild`](emdb_core::Operation::IndexBuild) (to the callback of
+    /// [`EmdbBuilder::on_progress`](emdb_core::EmdbBuilder::on_progress) and in
+    /// [`Stats::running`](emdb_core::Stats::running)).
+    ///
+    /// Opening a table with indexes also registers a check of them with the database:
+    /// [`Emdb::check_integrity`] then proves every index entry against the rows, as
+    /// [`verify_indexes`](Table::verify_indexes) does, and counts them in
+    /// [`IntegrityReport::index_entries`](emdb_core::IntegrityReport::index_entries).
     ///
     /// The catalog records each index by name and uniqueness, not by its key function: give an
     /// index a new name when its key function changes meaning, so that it is rebuilt. Every
@@ -416,17 +425,47 @@ where
                 .collect(),
             steps: self.steps,
             key_text: key_text::<K>,
-            indexes: Arc::new(Indexes { ns: index_ns, defs }),
+            indexes: Arc::new(Indexes { ns: index_ns, defs: defs.into() }),
             types: PhantomData,
         };
         let declared: Vec<(String, bool)> =
             schema.indexes.defs.iter().map(|def| (def.name.clone(), def.unique)).collect();
         if declared != recorded {
             catalog::record_indexes(db, &schema.name, |tx, recorded| {
-                schema.indexes.sync::<C>(&schema, &mut tx.namespace(&ns), recorded)
+                schema.indexes.sync::<C>(db, &schema, &mut tx.namespace(&ns), recorded)
             })?;
         }
+        let check = format!("{INDEX_NAMESPACE_PREFIX}{}", schema.name);
+        if schema.indexes.is_empty() {
+            db.unregister_integrity_check(&check);
+        } else {
+            db.register_integrity_check(check, index_check::<V, C>(&schema));
+        }
         Ok(Table { db: db.clone(), ns, schema: Arc::new(schema), types: PhantomData })
+    }
+}
+
+/// The integrity check of a table's secondary indexes that [`TableOptions::open`] registers
+/// with [`Emdb::register_integrity_check`] (named after the index namespace,
+/// `emdb.index.<table>`): every index entry proved against the rows, as
+/// [`Table::verify_indexes`] does, through snapshots of both namespaces taken together.
+///
+/// Every handle of the database holds the check, so the check holds no handle of the database
+/// (one that held an `Emdb` would keep the database open for good): a copy of the schema
+/// without the index namespace, and the namespaces looked up by name when it runs.
+fn index_check<V, C>(schema: &Schema<V>) -> impl Fn(&Emdb) -> Result<u64> + Send + Sync + 'static
+where
+    V: Serialize + DeserializeOwned + 'static,
+    C: Codec,
+{
+    let detached = Schema {
+        indexes: Arc::new(Indexes { ns: None, defs: Arc::clone(&schema.indexes.defs) }),
+        ..schema.clone()
+    };
+    move |db: &Emdb| {
+        let rows = db.namespace(&format!("{TABLE_NAMESPACE_PREFIX}{}", detached.name))?;
+        let entries = db.namespace(&format!("{INDEX_NAMESPACE_PREFIX}{}", detached.name))?;
+        detached.indexes.verify_snapshot::<C>(&detached, &rows, &entries)
     }
 }
 

@@ -57,6 +57,15 @@ struct TableStats {
     key_type: Option<String>,
     /// The value type's shape at every schema version the catalog records.
     value_types: Vec<ValueType>,
+    /// The declared secondary indexes the catalog records.
+    indexes: Vec<IndexInfo>,
+}
+
+/// One secondary index of a table.
+#[derive(Debug, Serialize)]
+struct IndexInfo {
+    name: String,
+    unique: bool,
 }
 
 /// The value type of one schema version of a table.
@@ -119,6 +128,12 @@ pub(crate) fn stats(path: &Path, json: bool, out: &mut impl Write) -> Result<(),
                 codecs: codecs.into_iter().collect(),
                 schema_versions: versions.into_iter().collect(),
                 key_type: info.as_ref().and_then(TableInfo::key_type),
+                indexes: info.as_ref().map_or_else(Vec::new, |info| {
+                    info.indexes()
+                        .iter()
+                        .map(|(name, unique)| IndexInfo { name: name.clone(), unique: *unique })
+                        .collect()
+                }),
                 value_types: info.map_or_else(Vec::new, |info| {
                     info.value_types()
                         .into_iter()
@@ -208,6 +223,10 @@ fn print_stats(r: &StatsReport, out: &mut impl Write) -> std::io::Result<()> {
             for v in &t.value_types {
                 let label = format!("v{} value type", v.version);
                 writeln!(out, "  {label:<18} {}", v.value_type.as_deref().unwrap_or(unknown))?;
+            }
+            for index in &t.indexes {
+                let kind = if index.unique { "unique" } else { "non-unique" };
+                writeln!(out, "  index              {} ({kind})", index.name)?;
             }
         }
     }

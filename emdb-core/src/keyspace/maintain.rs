@@ -204,6 +204,7 @@ impl Keyspace {
                 last_checkpoint_lsn: 0,
                 last_checkpoint_time: None,
                 last_lsn,
+                running: self.config.progress.running(),
             });
         };
         let mut store = p.store.lock();
@@ -225,6 +226,7 @@ impl Keyspace {
             last_checkpoint_lsn: meta.checkpoint_lsn,
             last_checkpoint_time: time,
             last_lsn,
+            running: self.config.progress.running(),
         })
     }
 }

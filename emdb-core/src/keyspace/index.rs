@@ -363,6 +363,16 @@ struct ShardData {
 }
 
 impl ShardData {
+    /// Takes a newly published tree (a checkpoint's, or compaction's new file) that holds every
+    /// write so far: the recent table empties and the namespace is no longer cleared.
+    fn take_tree(&mut self, source: Option<&ValueSource>, tree: TreeRoot) {
+        self.recent = HashTable::new_in(TableAlloc);
+        self.cleared = false;
+        self.source = source.cloned();
+        self.tree = tree;
+        self.generation += 1;
+    }
+
     fn new() -> Self {
         ShardData {
             recent: HashTable::new_in(TableAlloc),
@@ -983,14 +993,11 @@ impl IndexWriteGuard<'_> {
                 added += 1;
             }
             if let Some(budget) = &index.budget {
+                // Added before the removed are taken off: the count never wraps below zero.
                 budget.used.fetch_add(added, Ordering::Relaxed);
                 budget.used.fetch_sub(removed, Ordering::Relaxed);
             }
-            data.recent = HashTable::new_in(TableAlloc);
-            data.cleared = false;
-            data.source = source.cloned();
-            data.tree = tree;
-            data.generation += 1;
+            data.take_tree(source, tree);
         }
         if !all {
             index.set_complete(false);
@@ -1028,11 +1035,7 @@ impl IndexWriteGuard<'_> {
                     }
                 }
             }
-            data.recent = HashTable::new_in(TableAlloc);
-            data.cleared = false;
-            data.source = source.cloned();
-            data.tree = tree;
-            data.generation += 1;
+            data.take_tree(source, tree);
         }
         if !all {
             index.set_complete(false);

@@ -13,7 +13,7 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -214,13 +214,7 @@ enum KillAfter {
 /// Runs the child test `name` of this binary with `spec` in its environment, SIGKILLs it as
 /// `when` says, and returns the numbers it printed, one per line, in order.
 fn run_and_kill(exe: &Path, name: &str, spec: &str, when: KillAfter) -> Vec<u64> {
-    let mut child = Command::new(exe)
-        .args(["--exact", name, "--ignored", "--nocapture", "--test-threads=1"])
-        .env(CHILD_ENV, spec)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_child(exe, name, spec);
     let stdout = child.stdout.take().unwrap();
     let printed = Arc::new(Mutex::new(Vec::new()));
     let (first, first_printed) = std::sync::mpsc::channel();
@@ -250,6 +244,30 @@ fn run_and_kill(exe: &Path, name: &str, spec: &str, when: KillAfter) -> Vec<u64>
     child.wait().unwrap();
     reader.join().unwrap();
     Arc::try_unwrap(printed).unwrap().into_inner().unwrap()
+}
+
+/// Starts the child test `name`. A start that fails is tried again a few times: no child ran,
+/// so nothing about the database depends on it, and Wine's process creation now and then fails
+/// with `ERROR_INTERNAL_ERROR` (1359) after many children were killed.
+fn spawn_child(exe: &Path, name: &str, spec: &str) -> Child {
+    let mut attempt = 0;
+    loop {
+        let started = Command::new(exe)
+            .args(["--exact", name, "--ignored", "--nocapture", "--test-threads=1"])
+            .env(CHILD_ENV, spec)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn();
+        match started {
+            Ok(child) => return child,
+            Err(err) if attempt < 5 => {
+                eprintln!("starting the child failed ({err}); trying again");
+                attempt += 1;
+                std::thread::sleep(Duration::from_millis(200 * attempt));
+            }
+            Err(err) => panic!("the child did not start after {attempt} retries: {err}"),
+        }
+    }
 }
 
 #[test]

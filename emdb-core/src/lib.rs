@@ -25,7 +25,8 @@
 //! 7. `iter` — the public iterators over the engine's merge iterator.
 //! 8. `namespace`, `conditional`, `snapshot`, `focus`, `txn`, `txn_range`, `watch`, `sequence`, `db`,
 //!    `builder` — the public handles.
-//! 9. `fuzz_api`, `tests`, `test_depth` — the fuzzing entry points, the whole-engine tests and
+//! 9. `fuzz_api`, `simulated_disk`, `tests`, `test_depth` — the fuzzing entry points, the
+//!    fault-injecting disk opened to the other crates' crash tests, the whole-engine tests and
 //!    how far the long test sweeps go.
 //!
 //! # Examples
@@ -66,6 +67,11 @@ mod os;
 mod page;
 mod progress;
 mod sequence;
+// The fault-injecting disk for the workspace's own crash tests, not an API: see the module
+// documentation.
+#[cfg(feature = "fault-injection")]
+#[doc(hidden)]
+pub mod simulated_disk;
 mod snapshot;
 mod stats;
 // How far the long test sweeps go (`EMDB_TESTS`); shared with the integration tests.

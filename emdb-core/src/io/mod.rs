@@ -5,10 +5,18 @@
 //! Errors at this level are plain [`std::io::Error`]s; the layers above attach the file path and
 //! turn them into [`crate::Error`].
 
-#[cfg(test)]
+#[cfg(any(test, feature = "fault-injection"))]
+#[cfg_attr(
+    not(test),
+    allow(dead_code, reason = "the `fault-injection` feature uses only part of it")
+)]
 pub(crate) mod fault;
 mod file;
-#[cfg(any(test, feature = "fuzzing"))]
+#[cfg(any(test, feature = "fuzzing", feature = "fault-injection"))]
+#[cfg_attr(
+    not(any(test, feature = "fuzzing")),
+    allow(dead_code, reason = "the `fault-injection` feature uses only its buffer helpers")
+)]
 mod mem;
 mod platform;
 
@@ -87,20 +95,20 @@ pub(crate) enum LockMode {
 
 /// The locks of the in-memory storages: per file, one exclusive holder or any number of
 /// shared ones.
-#[cfg(any(test, feature = "fuzzing"))]
+#[cfg(any(test, feature = "fuzzing", feature = "fault-injection"))]
 #[derive(Debug)]
 pub(crate) struct LockTable<K> {
     held: std::collections::HashMap<K, usize>,
 }
 
-#[cfg(any(test, feature = "fuzzing"))]
+#[cfg(any(test, feature = "fuzzing", feature = "fault-injection"))]
 impl<K> Default for LockTable<K> {
     fn default() -> Self {
         LockTable { held: std::collections::HashMap::new() }
     }
 }
 
-#[cfg(any(test, feature = "fuzzing"))]
+#[cfg(any(test, feature = "fuzzing", feature = "fault-injection"))]
 impl<K: std::hash::Hash + Eq> LockTable<K> {
     /// The count that marks an exclusive holder.
     const EXCLUSIVE: usize = usize::MAX;

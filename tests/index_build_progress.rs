@@ -1,6 +1,6 @@
 //! Building an index new to an existing table, at open, reports its progress as
 //! `Operation::IndexBuild`: from 0 to the table's row count, in order, a bounded number of
-//! times; `Stats::running` shows the build while it runs and nothing once the table is open.
+//! times, naming the table; `Stats::running` shows the build while it runs and nothing once the table is open.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 use std::sync::{Arc, Mutex};
@@ -18,7 +18,7 @@ fn an_index_build_over_n_rows_reports_progress_ending_at_n() {
     let (sink, shown, slot) = (Arc::clone(&seen), Arc::clone(&running), Arc::clone(&handle));
     let db = Emdb::builder()
         .on_progress(move |p| {
-            sink.lock().unwrap().push(*p);
+            sink.lock().unwrap().push(p.clone());
             if let Some(db) = slot.lock().unwrap().as_ref() {
                 shown.lock().unwrap().push(db.stats().unwrap().running);
             }
@@ -39,6 +39,7 @@ fn an_index_build_over_n_rows_reports_progress_ending_at_n() {
 
     let steps: Vec<Progress> = seen.lock().unwrap().clone();
     assert!(steps.iter().all(|p| p.operation == Operation::IndexBuild), "{steps:?}");
+    assert!(steps.iter().all(|p| p.table.as_deref() == Some("words")), "{steps:?}");
     assert!(steps.len() >= 2, "{steps:?}");
     assert!(steps.len() <= 1_002, "{} reports", steps.len());
     assert!(steps.iter().all(|p| p.total == u64::from(ROWS)), "the total is the row count");
@@ -48,7 +49,7 @@ fn an_index_build_over_n_rows_reports_progress_ending_at_n() {
 
     // While it ran, the stats showed each report as it was made.
     let running = running.lock().unwrap().clone();
-    assert_eq!(running, steps.iter().copied().map(Some).collect::<Vec<_>>());
+    assert_eq!(running, steps.iter().cloned().map(Some).collect::<Vec<_>>());
     assert_eq!(db.stats().unwrap().running, None, "nothing runs once the table is open");
 
     // The index is built once: opening the table again with it builds nothing.

@@ -300,13 +300,13 @@ impl Emdb {
         self.checks.unregister(name)
     }
 
-    /// Starts reporting the progress of `operation` over `total` units through the database's
-    /// progress callback ([`EmdbBuilder::on_progress`](crate::EmdbBuilder::on_progress)) and
-    /// [`Stats::running`]: the way the typed layer reports the build of a secondary index
+    /// Starts reporting the progress of `operation` on `table` over `total` units through the
+    /// database's progress callback ([`EmdbBuilder::on_progress`](crate::EmdbBuilder::on_progress))
+    /// and [`Stats::running`]: the way the typed layer reports the build of a secondary index
     /// ([`Operation::IndexBuild`]). Not an API for applications: the operations are emdb's own.
     #[doc(hidden)]
-    pub fn track_progress(&self, operation: Operation, total: u64) -> Tracker {
-        self.root.ks.config.progress.start(operation, total)
+    pub fn track_progress(&self, operation: Operation, table: &str, total: u64) -> Tracker {
+        self.root.ks.config.progress.start_on(operation, Some(table.into()), total)
     }
 
     /// The namespace called `name`, created if it does not exist yet. Namespaces are isolated

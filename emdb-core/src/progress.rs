@@ -30,11 +30,14 @@ pub enum Operation {
 /// How far an [`Operation`] has come: `done` of `total` units (entries, bytes or pages, as the
 /// operation says). Every operation reports `0` of `total` when it starts and `total` of
 /// `total` when it ends successfully, and at most about a thousand times in between.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Progress {
     /// What is running.
     pub operation: Operation,
+    /// The table it works on: the typed table of an [`Operation::IndexBuild`]; `None` for the
+    /// operations on the whole database.
+    pub table: Option<Arc<str>>,
     /// Units done so far.
     pub done: u64,
     /// Units in all (`done` never passes it).
@@ -64,18 +67,36 @@ impl Reporter {
         Reporter { callback: Some(f), running: Arc::default() }
     }
 
-    /// A tracker of `operation` over `total` units; reports its start.
+    /// A tracker of `operation` over `total` units of the whole database; reports its start.
     pub(crate) fn start(&self, operation: Operation, total: u64) -> Tracker {
+        self.start_on(operation, None, total)
+    }
+
+    /// A tracker of `operation` over `total` units of `table` (or of the whole database);
+    /// reports its start.
+    pub(crate) fn start_on(
+        &self,
+        operation: Operation,
+        table: Option<Arc<str>>,
+        total: u64,
+    ) -> Tracker {
         let step = total.div_ceil(1000).max(1);
-        let mut t =
-            Tracker { reporter: self.clone(), operation, total, done: 0, next: step, reported: 0 };
+        let mut t = Tracker {
+            reporter: self.clone(),
+            operation,
+            table,
+            total,
+            done: 0,
+            next: step,
+            reported: 0,
+        };
         t.report(0);
         t
     }
 
     /// The newest report of the operation running now (`None` when none runs).
     pub(crate) fn running(&self) -> Option<Progress> {
-        *self.running.lock()
+        self.running.lock().clone()
     }
 }
 
@@ -89,6 +110,7 @@ impl Reporter {
 pub struct Tracker {
     reporter: Reporter,
     operation: Operation,
+    table: Option<Arc<str>>,
     total: u64,
     done: u64,
     /// The count at which the next report is due.
@@ -101,6 +123,7 @@ impl fmt::Debug for Tracker {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Tracker")
             .field("operation", &self.operation)
+            .field("table", &self.table)
             .field("done", &self.done)
             .field("total", &self.total)
             .finish_non_exhaustive()
@@ -126,8 +149,13 @@ impl Tracker {
     }
 
     fn report(&mut self, done: u64) {
-        let progress = Progress { operation: self.operation, done, total: self.total };
-        *self.reporter.running.lock() = Some(progress);
+        let progress = Progress {
+            operation: self.operation,
+            table: self.table.clone(),
+            done,
+            total: self.total,
+        };
+        *self.reporter.running.lock() = Some(progress.clone());
         if let Some(f) = &self.reporter.callback {
             f(&progress);
         }
@@ -179,10 +207,10 @@ mod tests {
     fn the_running_operation_is_kept_until_its_tracker_ends_or_drops() {
         let r = Reporter::default();
         assert_eq!(r.running(), None);
-        let mut t = r.start(Operation::IndexBuild, 10);
+        let mut t = r.start_on(Operation::IndexBuild, Some("users".into()), 10);
         t.advance(4);
-        let seen = r.clone().running().map(|p| (p.operation, p.done, p.total));
-        assert_eq!(seen, Some((Operation::IndexBuild, 4, 10)));
+        let seen = r.clone().running().map(|p| (p.operation, p.table, p.done, p.total));
+        assert_eq!(seen, Some((Operation::IndexBuild, Some("users".into()), 4, 10)));
         t.finish();
         assert_eq!(r.running(), None);
         let t = r.start(Operation::Compact, 10);

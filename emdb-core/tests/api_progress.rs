@@ -16,7 +16,7 @@ fn long_operations_report_their_progress_from_start_to_end() {
         .path(dir.path().join("db"))
         // Durable commits would only add 5,000 syncs to a test of progress reports.
         .flush_policy(FlushPolicy::Manual)
-        .on_progress(move |p| sink.lock().unwrap().push(*p))
+        .on_progress(move |p| sink.lock().unwrap().push(p.clone()))
         .build()
         .unwrap();
     for i in 0..5_000u32 {
@@ -48,6 +48,7 @@ fn long_operations_report_their_progress_from_start_to_end() {
         assert_eq!(steps.last().unwrap().done, total, "{op:?} ends at its total");
         assert!(steps.windows(2).all(|w| w[0].done < w[1].done), "{op:?} goes backwards");
         assert!(steps.iter().all(|p| p.total == total && p.done <= total));
+        assert!(steps.iter().all(|p| p.table.is_none()), "{op:?} runs on the whole database");
         assert!(steps.len() <= 1_002, "{op:?}: {} reports", steps.len());
     }
 }
@@ -61,15 +62,16 @@ fn stats_show_the_running_operation_until_it_ends() {
     let db = db.unwrap();
     assert_eq!(db.stats().unwrap().running, None);
     // The way the typed layer reports an index build.
-    let mut tracker = db.track_progress(Operation::IndexBuild, 10);
+    let mut tracker = db.track_progress(Operation::IndexBuild, "users", 10);
     tracker.advance(3);
     let running = db.stats().unwrap().running.unwrap();
     assert_eq!((running.operation, running.done, running.total), (Operation::IndexBuild, 3, 10));
+    assert_eq!(running.table.as_deref(), Some("users"));
     tracker.finish();
     assert_eq!(db.stats().unwrap().running, None);
     assert_eq!(*seen.lock().unwrap(), [(0, 10), (3, 10), (10, 10)]);
     // An operation that fails (its tracker dropped unfinished) no longer shows.
-    let tracker = db.track_progress(Operation::IndexBuild, 10);
+    let tracker = db.track_progress(Operation::IndexBuild, "users", 10);
     assert!(db.stats().unwrap().running.is_some());
     drop(tracker);
     assert_eq!(db.stats().unwrap().running, None);

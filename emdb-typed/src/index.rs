@@ -494,7 +494,7 @@ impl<V: Serialize + DeserializeOwned> Indexes<V> {
             return Ok(declared);
         }
         let all: Vec<(Vec<u8>, Vec<u8>)> = rows.iter()?.collect::<Result<_>>()?;
-        let mut progress = db.track_progress(Operation::IndexBuild, all.len() as u64);
+        let mut progress = db.track_progress(Operation::IndexBuild, &schema.name, all.len() as u64);
         for (pk, stored) in all {
             let row = schema.decode_value::<C>(&pk, &stored)?;
             let ttl = rows.ttl(&pk)?.map_or(Ttl::Never, Ttl::After);

@@ -23,7 +23,7 @@
 //! row's time-to-live, and a query reads the row and checks that it is live and still has the
 //! value, so an expired row is never returned.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::marker::PhantomData;
 use std::ops::Bound;
@@ -190,7 +190,10 @@ impl<V, I, U> Index<V, I, U> {
 }
 
 /// Encodes a row's values for one index: each value once, in byte order.
-type EncodeFn<V> = dyn Fn(&V) -> Result<BTreeSet<Vec<u8>>> + Send + Sync;
+type EncodeFn<V> = dyn Fn(&V) -> Result<Vec<Vec<u8>>> + Send + Sync;
+
+/// Whether a row has the encoded value given in one index.
+type HoldsFn<V> = dyn Fn(&V, &[u8]) -> Result<bool> + Send + Sync;
 
 /// An index with its value type erased: what a table keeps.
 pub(crate) struct IndexDef<V> {
@@ -199,6 +202,7 @@ pub(crate) struct IndexDef<V> {
     /// `key::encode(name)`: the prefix of every entry of this index.
     prefix: Vec<u8>,
     encode: Box<EncodeFn<V>>,
+    holds: Box<HoldsFn<V>>,
     /// Shows an encoded value as JSON, for messages.
     render: fn(&[u8]) -> String,
 }
@@ -216,12 +220,28 @@ impl<V: 'static> IndexDef<V> {
         U: Uniqueness,
     {
         let keys = index.keys;
+        let of_row = Arc::clone(&keys);
         Ok(IndexDef {
             prefix: key::encode(&*index.name)?,
             name: index.name.to_string(),
             unique: U::UNIQUE,
             encode: Box::new(move |row: &V| {
-                keys(row).iter().map(|value| key::encode(value)).collect()
+                let mut values: Vec<Vec<u8>> =
+                    keys(row).iter().map(|value| key::encode(value)).collect::<Result<_>>()?;
+                values.sort_unstable();
+                values.dedup();
+                Ok(values)
+            }),
+            holds: Box::new(move |row: &V, wanted: &[u8]| {
+                let mut buf = Vec::with_capacity(wanted.len());
+                for value in of_row(row) {
+                    buf.clear();
+                    key::encode_into(&value, &mut buf)?;
+                    if buf == wanted {
+                        return Ok(true);
+                    }
+                }
+                Ok(false)
             }),
             render: render::<I>,
         })
@@ -323,7 +343,7 @@ impl<V: Serialize + DeserializeOwned> Indexes<V> {
         change: &Change<'_, V>,
     ) -> Result<()> {
         let ns = self.ns(&schema.name)?;
-        let none = BTreeSet::new();
+        let none = Vec::new();
         // (entry key, whether it is a unique index's: removed only if it is still this row's)
         let mut removes = Vec::new();
         let mut puts = Vec::new();
@@ -331,11 +351,11 @@ impl<V: Serialize + DeserializeOwned> Indexes<V> {
             let old = change.old.map(|row| (def.encode)(row)).transpose()?;
             let new = change.new.map(|row| (def.encode)(row)).transpose()?;
             let (old, new) = (old.as_ref().unwrap_or(&none), new.as_ref().unwrap_or(&none));
-            for value in old.difference(new) {
+            for value in old.iter().filter(|value| new.binary_search(value).is_err()) {
                 removes.push((def.entry_key(value, change.pk), def.unique));
             }
             for value in new {
-                if def.unique && !old.contains(value) {
+                if def.unique && old.binary_search(value).is_err() {
                     Self::claim::<C>(schema, def, rows, ns, value, change.pk)?;
                 }
                 puts.push(def.entry_key(value, change.pk));
@@ -370,9 +390,7 @@ impl<V: Serialize + DeserializeOwned> Indexes<V> {
             return Ok(());
         }
         let live = match rows.get(&holder)? {
-            Some(stored) => {
-                (def.encode)(&schema.decode_value::<C>(&holder, &stored)?)?.contains(value)
-            }
+            Some(stored) => (def.holds)(&schema.decode_value::<C>(&holder, &stored)?, value)?,
             None => false,
         };
         if live {
@@ -413,7 +431,28 @@ impl<V: Serialize + DeserializeOwned> Indexes<V> {
         def: &IndexDef<V>,
         value: &Q,
     ) -> Result<Vec<u8>> {
-        Ok(def.value_prefix(&key::encode(value)?))
+        let mut entry = Vec::with_capacity(def.prefix.len() + 32);
+        entry.extend_from_slice(&def.prefix);
+        key::encode_into(value, &mut entry)?;
+        Ok(entry)
+    }
+
+    /// The row the unique index `def` maps the value of `entry` (its key, from
+    /// [`unique_key`](Self::unique_key)) to, given `pk`, what the entry holds: `row_of` reads the
+    /// row. `None` when there is no entry, or its row is gone or no longer has the value (a
+    /// write between the two reads, or an entry not yet replaced).
+    pub(crate) fn unique_row<C: Codec>(
+        schema: &Schema<V>,
+        def: &IndexDef<V>,
+        entry: &[u8],
+        pk: Option<Vec<u8>>,
+        row_of: impl FnOnce(&[u8]) -> Result<Option<Vec<u8>>>,
+    ) -> Result<Option<V>> {
+        let Some(pk) = pk else { return Ok(None) };
+        let Some(stored) = row_of(&pk)? else { return Ok(None) };
+        let row = schema.decode_value::<C>(&pk, &stored)?;
+        let wanted = entry.get(def.prefix.len()..).unwrap_or_default();
+        Ok((def.holds)(&row, wanted)?.then_some(row))
     }
 
     /// The bounds of the entries of `def` with exactly `value`.
@@ -444,7 +483,7 @@ impl<V: Serialize + DeserializeOwned> Indexes<V> {
                 let Some(stored) = get(&pk)? else { return Ok(None) };
                 let value = schema.decode_value::<C>(&pk, &stored)?;
                 let wanted = def.value_of(&entry, &pk).unwrap_or_default();
-                if !(def.encode)(&value)?.contains(wanted) {
+                if !(def.holds)(&value, wanted)? {
                     return Ok(None);
                 }
                 Ok(Some((schema.decode_key::<K>(&pk)?, value)))

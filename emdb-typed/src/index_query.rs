@@ -47,8 +47,11 @@ where
         I: Borrow<Q>,
         Q: Serialize + ?Sized,
     {
-        let first = self.find_by(index, value)?.next().transpose()?;
-        Ok(first.map(|(_, row)| row))
+        let def = crate::index::lookup(&self.schema, index)?;
+        let Some(entries) = &self.schema.indexes.ns else { return Ok(None) };
+        let entry = Indexes::<V>::unique_key(def, value)?;
+        let pk = entries.get(&entry)?;
+        Indexes::unique_row::<C>(&self.schema, def, &entry, pk, |pk| self.ns.get(pk))
     }
 
     /// Every live row whose values in `index` include `value`, in primary-key order, as
@@ -204,8 +207,13 @@ where
         I: Borrow<Q>,
         Q: Serialize + ?Sized,
     {
-        let first = self.find_by(index, value)?.next().transpose()?;
-        Ok(first.map(|(_, row)| row))
+        let schema = self.typed.schema();
+        let def = crate::index::lookup(schema, index)?;
+        let Some(entries) = &schema.indexes.ns else { return Ok(None) };
+        let entry = Indexes::<V>::unique_key(def, value)?;
+        let rows = self.typed.store_mut();
+        let pk = rows.namespace(entries).get(&entry)?;
+        Indexes::unique_row::<C>(schema, def, &entry, pk, |pk| rows.get(pk))
     }
 
     /// Every live row whose values in `index` include `value`, in primary-key order, as this

@@ -153,8 +153,11 @@ where
         I: Borrow<Q>,
         Q: Serialize + ?Sized,
     {
-        let first = self.find_by(index, value)?.next().transpose()?;
-        Ok(first.map(|(_, row)| row))
+        let def = lookup(&self.schema, index)?;
+        let Some(entries) = &self.index else { return Ok(None) };
+        let entry = Indexes::<V>::unique_key(def, value)?;
+        let pk = entries.get(&entry)?;
+        Indexes::unique_row::<C>(&self.schema, def, &entry, pk, |pk| self.snapshot.get(pk))
     }
 
     /// Every row of the snapshot whose values in `index` include `value`, in primary-key

@@ -79,7 +79,10 @@ impl Watcher<RawEvent> {
     /// A watcher of the same commits that turns each change into a `T` with `f` (the typed
     /// layer decodes keys and values this way). An error of `f` is what receiving that commit
     /// returns.
-    pub fn map<T>(self, f: impl Fn(RawEvent) -> Result<T> + Send + Sync + 'static) -> Watcher<T> {
+    pub fn map_events<T>(
+        self,
+        f: impl Fn(RawEvent) -> Result<T> + Send + Sync + 'static,
+    ) -> Watcher<T> {
         Watcher { subscription: self.subscription, map: Arc::new(f) }
     }
 }
@@ -90,7 +93,7 @@ impl<E> Watcher<E> {
     /// # Errors
     /// [`Error::Lagged`] where commits were dropped for want of room; [`Error::WatchClosed`]
     /// once the database is closed and every queued commit was received; the error of the
-    /// [`map`](Watcher::map) function.
+    /// [`map_events`](Watcher::map_events) function.
     pub fn recv(&self) -> Result<Commit<E>> {
         self.receive(None)?.ok_or(Error::WatchClosed)
     }

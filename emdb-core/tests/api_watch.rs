@@ -212,7 +212,7 @@ fn a_blocked_receiver_wakes_for_a_commit_from_another_thread() {
 #[test]
 fn a_mapped_watcher_turns_each_change_into_its_own_type() {
     let db = Emdb::open_in_memory();
-    let feed = db.watch_prefix("n.").unwrap().map(|e| {
+    let feed = db.watch_prefix("n.").unwrap().map_events(|e| {
         let text = String::from_utf8(e.new.unwrap_or_default()).unwrap();
         text.parse::<u32>().map_err(|_| Error::TransactionAborted("not a number"))
     });

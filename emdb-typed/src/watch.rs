@@ -82,7 +82,7 @@ where
     pub fn watch_with_capacity(&self, capacity: usize) -> Result<Watcher<TableEvent<K, V>>> {
         let schema = Arc::clone(&self.schema);
         let raw = self.ns.watch_prefix_with_capacity("", capacity)?;
-        Ok(raw.map(move |event| decode_event::<K, V, C>(&schema, event)))
+        Ok(raw.map_events(move |event| decode_event::<K, V, C>(&schema, event)))
     }
 }
 

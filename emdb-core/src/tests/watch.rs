@@ -6,7 +6,7 @@ use crate::Emdb;
 fn dropping_a_watcher_ends_its_subscription() {
     let db = Emdb::open_in_memory();
     let first = db.watch_prefix("a").unwrap();
-    let second = db.watch_prefix("b").unwrap().map(Ok);
+    let second = db.watch_prefix("b").unwrap().map_events(Ok);
     assert_eq!(db.keyspace().watchers(), 2);
     drop(first);
     assert_eq!(db.keyspace().watchers(), 1);

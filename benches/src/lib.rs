@@ -2,10 +2,13 @@
 //! peer that in-memory emdb is measured against (a `HashMap` behind one `RwLock`); and, for the
 //! comparative harness (`src/bin/lmdb_style.rs`), the [`engine::Engine`] interface, one adapter
 //! per peer database in [`engines`], computed [`Records`], the [`report`] writers, the
-//! [`machine`] description and the [`settle`] steps before each engine.
+//! [`machine`] description and the [`settle`] steps before each engine; and, for the same-run
+//! comparisons of the typed layer (`src/bin/typed_compare.rs`, `src/bin/index_compare.rs`), the
+//! helpers in [`compare`].
 //!
 //! Peers live only in this package, never in the engine crates.
 
+pub mod compare;
 pub mod engine;
 pub mod engines;
 pub mod machine;

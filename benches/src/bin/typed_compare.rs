@@ -22,9 +22,10 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use emdb::{Emdb, FlushPolicy, Record};
+use emdb_benches::compare::{Tally, env_count, mib, ms, shuffled, timed};
 use emdb_benches::engine::{BenchResult, size_on_disk};
 use emdb_benches::engines::CACHE_BYTES;
 use emdb_benches::report::thousands;
@@ -83,24 +84,13 @@ fn native_user(id: u64) -> NativeUser {
     NativeUser { id, name, age, score }
 }
 
-/// What a read phase adds up from the rows it got, so that every engine's answers can be checked
-/// against the rows it should have returned.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-struct Tally {
-    rows: u64,
-    sum: u64,
+/// A row's digest for a [`Tally`]: every field counts.
+fn digest(id: u64, name: &str, age: u32, score: f64) -> u64 {
+    id ^ ((name.len() as u64) << 48) ^ (u64::from(age) << 32) ^ score.to_bits()
 }
 
-impl Tally {
-    fn add(&mut self, id: u64, name: &str, age: u32, score: f64) {
-        self.rows += 1;
-        let row = id ^ ((name.len() as u64) << 48) ^ (u64::from(age) << 32) ^ score.to_bits();
-        self.sum = self.sum.wrapping_add(row);
-    }
-
-    fn add_user(&mut self, u: &User) {
-        self.add(u.id, &u.name, u.age, u.score);
-    }
+fn add_user(tally: &mut Tally, u: &User) {
+    tally.add(digest(u.id, &u.name, u.age, u.score));
 }
 
 /// The work every engine does: the same put order, get ids and range starts.
@@ -113,11 +103,7 @@ struct Plan {
 
 impl Plan {
     fn new(rows: u64) -> Self {
-        let mut put_order: Vec<u64> = (0..rows).collect();
-        let mut rng = SplitMix64::new(ORDER_SEED);
-        for i in (1..put_order.len()).rev() {
-            put_order.swap(i, rng.below(i + 1));
-        }
+        let put_order = shuffled(rows, ORDER_SEED);
         let len = usize::try_from(rows).unwrap_or(usize::MAX);
         let mut rng = SplitMix64::new(GET_SEED);
         let gets = (0..rows).map(|_| rng.below(len) as u64).collect();
@@ -135,7 +121,7 @@ impl Plan {
     /// What the get phase must add up to.
     fn expected_gets(&self) -> Tally {
         let mut tally = Tally::default();
-        self.gets.iter().for_each(|&id| tally.add_user(&user(id)));
+        self.gets.iter().for_each(|&id| add_user(&mut tally, &user(id)));
         tally
     }
 
@@ -143,7 +129,8 @@ impl Plan {
     fn expected_ranges(&self) -> Tally {
         let mut tally = Tally::default();
         for &start in &self.range_starts {
-            (start..(start + RANGE_LEN).min(self.rows)).for_each(|id| tally.add_user(&user(id)));
+            (start..(start + RANGE_LEN).min(self.rows))
+                .for_each(|id| add_user(&mut tally, &user(id)));
         }
         tally
     }
@@ -160,13 +147,6 @@ struct Run {
     bytes_on_disk: u64,
     gets: Tally,
     ranges: Tally,
-}
-
-/// Runs `f` and returns its result with the time it took.
-fn timed<T>(f: impl FnOnce() -> BenchResult<T>) -> BenchResult<(T, Duration)> {
-    let start = Instant::now();
-    let out = f()?;
-    Ok((out, start.elapsed()))
 }
 
 fn open_emdb(path: &Path) -> BenchResult<Emdb> {
@@ -203,7 +183,7 @@ fn run_emdb(dir: &Path, plan: &Plan) -> BenchResult<Run> {
         let mut tally = Tally::default();
         for id in &plan.gets {
             let row = users.get(id)?.ok_or("emdb: a present id was not found")?;
-            tally.add_user(&row);
+            add_user(&mut tally, &row);
         }
         Ok(tally)
     })?;
@@ -211,7 +191,7 @@ fn run_emdb(dir: &Path, plan: &Plan) -> BenchResult<Run> {
         let mut tally = Tally::default();
         for &start in &plan.range_starts {
             for entry in users.range(start..start + RANGE_LEN)? {
-                tally.add_user(&entry?.1);
+                add_user(&mut tally, &entry?.1);
             }
         }
         Ok(tally)
@@ -254,7 +234,7 @@ fn run_native_db(dir: &Path, plan: &Plan) -> BenchResult<Run> {
         for &id in &plan.gets {
             let row: NativeUser =
                 r.get().primary(id)?.ok_or("native_db: a present id was not found")?;
-            tally.add(row.id, &row.name, row.age, row.score);
+            tally.add(digest(row.id, &row.name, row.age, row.score));
         }
         Ok(tally)
     })?;
@@ -264,7 +244,7 @@ fn run_native_db(dir: &Path, plan: &Plan) -> BenchResult<Run> {
         for &start in &plan.range_starts {
             for row in r.scan().primary::<NativeUser>()?.range(start..start + RANGE_LEN)? {
                 let row = row?;
-                tally.add(row.id, &row.name, row.age, row.score);
+                tally.add(digest(row.id, &row.name, row.age, row.score));
             }
         }
         Ok(tally)
@@ -372,7 +352,7 @@ fn run_redb(dir: &Path, plan: &Plan) -> BenchResult<Run> {
         let mut tally = Tally::default();
         for &id in &plan.gets {
             let row = table.get(id)?.ok_or("redb: a present id was not found")?.value();
-            tally.add_user(&row);
+            add_user(&mut tally, &row);
         }
         Ok(tally)
     })?;
@@ -381,7 +361,7 @@ fn run_redb(dir: &Path, plan: &Plan) -> BenchResult<Run> {
         let mut tally = Tally::default();
         for &start in &plan.range_starts {
             for entry in table.range(start..start + RANGE_LEN)? {
-                tally.add_user(&entry?.1.value());
+                add_user(&mut tally, &entry?.1.value());
             }
         }
         Ok(tally)
@@ -419,16 +399,6 @@ fn run_all(base: &Path, plan: &Plan) -> BenchResult<Vec<(&'static str, Run)>> {
         runs.push((name, result));
     }
     Ok(runs)
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.1}", d.as_secs_f64() * 1e3)
-}
-
-fn mib(bytes: u64) -> String {
-    #[expect(clippy::cast_precision_loss, reason = "file sizes are far below 2^52")]
-    let mib = bytes as f64 / f64::from(1 << 20);
-    format!("{mib:.1} MiB")
 }
 
 /// The Markdown report: the workload, then one row per phase with each engine's value and each
@@ -512,15 +482,7 @@ fn report(plan: &Plan, runs: &[(&str, Run)], base: &Path, stall: Option<Duration
 }
 
 fn row_count() -> Result<u64, String> {
-    match std::env::var(ENV_ROWS) {
-        Err(_) => Ok(DEFAULT_ROWS),
-        Ok(text) => match text.trim().replace('_', "").parse::<u64>() {
-            Ok(n) if n >= RANGE_LEN => Ok(n),
-            _ => Err(format!(
-                "{ENV_ROWS} must be a whole number of at least {RANGE_LEN}, not {text:?}"
-            )),
-        },
-    }
+    env_count(ENV_ROWS, DEFAULT_ROWS, RANGE_LEN)
 }
 
 fn main() -> ExitCode {

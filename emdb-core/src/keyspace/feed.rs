@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::Waker;
 use std::time::Instant;
 
-use parking_lot::{Condvar, Mutex};
+use parking_lot::{Condvar, Mutex, MutexGuard};
 
 use super::{Keyspace, NsState};
 use crate::batch::{Batch, NsId, Op, Writes};
@@ -114,6 +114,7 @@ impl Subscriber {
     /// [`Error::Lagged`] once for every run of commits the queue had no room for;
     /// [`Error::WatchClosed`] once the database is closed and every queued commit was received.
     pub(crate) fn recv(&self, deadline: Option<Instant>) -> Result<Option<Commit<RawEvent>>> {
+        let mut backoff = Backoff::default();
         let mut queue = self.queue.lock();
         loop {
             match queue.items.pop_front() {
@@ -123,6 +124,11 @@ impl Subscriber {
                 }
                 Some(Item::Missed(missed)) => return Err(Error::Lagged { missed }),
                 None if queue.closed => return Err(Error::WatchClosed),
+                // A busy feed's next commit usually comes within microseconds: looking again a
+                // few times first spares its writer the wake-up of a parked thread.
+                None if backoff.next() && deadline.is_none_or(|at| Instant::now() < at) => {
+                    MutexGuard::unlocked(&mut queue, || backoff.pause());
+                }
                 None => match deadline {
                     None => self.ready.wait(&mut queue),
                     Some(deadline) => {
@@ -142,6 +148,35 @@ impl Subscriber {
         self.queue.lock().closed = true;
         self.ready.notify_all();
         self.wake();
+    }
+}
+
+/// How a receiver that found its queue empty looks again before it parks: spins that double
+/// from 1 to 32, then a few yields of the CPU, some microseconds in all.
+#[derive(Debug, Default)]
+struct Backoff {
+    round: u32,
+}
+
+impl Backoff {
+    /// Rounds of spins, then rounds of yields.
+    const SPINS: u32 = 6;
+    const YIELDS: u32 = 4;
+
+    /// Whether to look again (after [`pause`](Self::pause)) rather than park.
+    fn next(&mut self) -> bool {
+        self.round += 1;
+        self.round <= Self::SPINS + Self::YIELDS
+    }
+
+    fn pause(&self) {
+        if self.round <= Self::SPINS {
+            for _ in 0..1u32 << (self.round - 1) {
+                std::hint::spin_loop();
+            }
+        } else {
+            std::thread::yield_now();
+        }
     }
 }
 
@@ -165,17 +200,18 @@ impl Changes {
 pub(crate) struct Feed {
     /// How many subscribers there are: the one load a commit pays when there is none.
     count: AtomicUsize,
-    subscribers: Mutex<Vec<Arc<Subscriber>>>,
+    /// Replaced whole when a watcher comes or goes, so a commit takes it with one count.
+    subscribers: Mutex<Arc<Vec<Arc<Subscriber>>>>,
     /// Commits applied but not yet released, in LSN order.
     staged: Mutex<VecDeque<(u64, Changes)>>,
 }
 
 impl Feed {
-    fn subscribers(&self) -> Option<Vec<Arc<Subscriber>>> {
+    fn subscribers(&self) -> Option<Arc<Vec<Arc<Subscriber>>>> {
         if self.count.load(Ordering::Acquire) == 0 {
             return None;
         }
-        Some(self.subscribers.lock().clone())
+        Some(Arc::clone(&self.subscribers.lock()))
     }
 
     /// Stages the changes of the commit `lsn` (the caller holds the writer lock and has applied
@@ -203,7 +239,8 @@ impl Feed {
 
     /// Ends every subscription: the database is closing.
     pub(crate) fn close(&self) {
-        for subscriber in self.subscribers.lock().drain(..) {
+        let all = std::mem::take(&mut *self.subscribers.lock());
+        for subscriber in all.iter() {
             subscriber.close();
         }
         self.count.store(0, Ordering::Release);
@@ -223,7 +260,7 @@ impl Keyspace {
             waker: Mutex::new(None),
         });
         let mut all = self.feed.subscribers.lock();
-        all.push(Arc::clone(&subscriber));
+        Arc::make_mut(&mut all).push(Arc::clone(&subscriber));
         self.feed.count.store(all.len(), Ordering::Release);
         subscriber
     }
@@ -243,7 +280,7 @@ impl Keyspace {
     /// Ends the subscription of `subscriber` (its watcher was dropped).
     pub(crate) fn unsubscribe(&self, subscriber: &Arc<Subscriber>) {
         let mut all = self.feed.subscribers.lock();
-        all.retain(|s| !Arc::ptr_eq(s, subscriber));
+        Arc::make_mut(&mut all).retain(|s| !Arc::ptr_eq(s, subscriber));
         self.feed.count.store(all.len(), Ordering::Release);
         if all.is_empty() {
             self.feed.staged.lock().clear();
@@ -258,27 +295,28 @@ impl Keyspace {
     pub(crate) fn changes_of_batch(&self, batch: &Batch) -> Result<Option<Changes>> {
         let Some(subscribers) = self.feed.subscribers() else { return Ok(None) };
         let mut changes = Changes::default();
-        let mut so_far = SoFar::new();
+        // A batch of one write has no earlier write to the key to remember.
+        let mut so_far = (batch.ops.len() > 1).then(SoFar::new);
         for op in &batch.ops {
             match op {
                 Op::Put { ns, key, value, .. } => {
-                    self.change(&subscribers, &mut so_far, &mut changes, *ns, key, Some(value))?;
+                    let so_far = so_far.as_mut();
+                    self.change(&subscribers, so_far, &mut changes, *ns, key, Some(value))?;
                 }
                 Op::Remove { ns, key } => {
-                    self.change(&subscribers, &mut so_far, &mut changes, *ns, key, None)?;
+                    self.change(&subscribers, so_far.as_mut(), &mut changes, *ns, key, None)?;
                 }
                 Op::Clear { ns } => {
                     let Some(state) = self.namespace_by_id(*ns) else { continue };
                     let mut keys = self.namespace_keys(&state)?;
                     keys.sort_unstable();
                     for key in keys {
-                        let followers = followers(&subscribers, *ns, &key);
-                        if followers.is_empty() {
+                        if !followed(&subscribers, *ns, &key) {
                             continue;
                         }
                         if let Some(old) = self.old_value(*ns, &key, true)? {
                             let event = RawEvent { key: key.to_vec(), old: Some(old), new: None };
-                            add(&mut changes, &followers, event);
+                            add(&mut changes, &subscribers, *ns, event);
                         }
                     }
                 }
@@ -294,23 +332,22 @@ impl Keyspace {
     fn change<'b>(
         &self,
         subscribers: &[Arc<Subscriber>],
-        so_far: &mut SoFar<'b>,
+        so_far: Option<&mut SoFar<'b>>,
         changes: &mut Changes,
         ns: NsId,
         key: &'b [u8],
         new: Option<&'b [u8]>,
     ) -> Result<()> {
-        let followers = followers(subscribers, ns, key);
-        if followers.is_empty() {
+        if !followed(subscribers, ns, key) {
             return Ok(());
         }
-        let old = match so_far.insert((ns, key), new) {
+        let old = match so_far.and_then(|so_far| so_far.insert((ns, key), new)) {
             Some(earlier) => earlier.map(<[u8]>::to_vec),
             None => self.old_value(ns, key, new.is_none())?,
         };
         if new.is_some() || old.is_some() {
             let event = RawEvent { key: key.to_vec(), old, new: new.map(<[u8]>::to_vec) };
-            add(changes, &followers, event);
+            add(changes, subscribers, ns, event);
         }
         Ok(())
     }
@@ -325,8 +362,7 @@ impl Keyspace {
         for at in 0..writes.len() {
             let Some(ns) = writes.ns(at) else { continue };
             let key = writes.key(at);
-            let followers = followers(&subscribers, ns, key);
-            if followers.is_empty() {
+            if !followed(&subscribers, ns, key) {
                 continue;
             }
             let new = writes.value(at).map(|(value, _)| value.to_vec());
@@ -334,7 +370,7 @@ impl Keyspace {
             if new.is_none() && old.is_none() {
                 continue;
             }
-            add(&mut changes, &followers, RawEvent { key: key.to_vec(), old, new });
+            add(&mut changes, &subscribers, ns, RawEvent { key: key.to_vec(), old, new });
         }
         Ok(Some(changes))
     }
@@ -365,15 +401,18 @@ impl Keyspace {
 /// the index holds.
 type SoFar<'b> = HashMap<(NsId, &'b [u8]), Option<&'b [u8]>>;
 
-fn followers(subscribers: &[Arc<Subscriber>], ns: NsId, key: &[u8]) -> Vec<Arc<Subscriber>> {
-    subscribers.iter().filter(|s| s.follows(ns, key)).cloned().collect()
+/// Whether any of `subscribers` follows `key` in namespace `ns`.
+fn followed(subscribers: &[Arc<Subscriber>], ns: NsId, key: &[u8]) -> bool {
+    subscribers.iter().any(|s| s.follows(ns, key))
 }
 
-fn add(changes: &mut Changes, followers: &[Arc<Subscriber>], event: RawEvent) {
-    if let Some((last, rest)) = followers.split_last() {
-        for subscriber in rest {
-            changes.add(subscriber, event.clone());
-        }
-        changes.add(last, event);
+/// Adds `event`, a change of a key in namespace `ns`, for every subscriber that follows it.
+fn add(changes: &mut Changes, subscribers: &[Arc<Subscriber>], ns: NsId, event: RawEvent) {
+    let mut followers = subscribers.iter().filter(|s| s.follows(ns, &event.key));
+    let Some(mut current) = followers.next() else { return };
+    for next in followers {
+        changes.add(current, event.clone());
+        current = next;
     }
+    changes.add(current, event);
 }

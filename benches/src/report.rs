@@ -151,33 +151,52 @@ pub fn parse_run(name: &str, output: &str, exit_ok: bool, exit_status: &str) -> 
     run
 }
 
+/// Whether the run called `name` is one of emdb's own rows: `emdb` itself, or a variant of it
+/// called `emdb-<variant>` (the plain-API row). Peers are the other runs.
+pub fn is_emdb_row(name: &str, emdb: &str) -> bool {
+    name.strip_prefix(emdb).is_some_and(|rest| rest.is_empty() || rest.starts_with('-'))
+}
+
 /// The ratio of the best peer to emdb in one phase, and which peer was best. Above 1, emdb took
 /// less time (or space) than every peer.
 pub fn best_peer_ratio(phase: &Phase, runs: &[EngineRun], emdb: &str) -> Option<(f64, String)> {
+    best_peer_ratio_of(phase, runs, emdb, emdb)
+}
+
+/// As [`best_peer_ratio`], for the emdb row called `row` (`emdb` or a variant of it).
+pub fn best_peer_ratio_of(
+    phase: &Phase,
+    runs: &[EngineRun],
+    emdb: &str,
+    row: &str,
+) -> Option<(f64, String)> {
     if !phase.compared {
         return None;
     }
-    let emdb_value = runs.iter().find(|r| r.name == emdb)?.values.get(phase.id)?.number()?;
+    let emdb_value = runs.iter().find(|r| r.name == row)?.values.get(phase.id)?.number()?;
     let (best, name) = runs
         .iter()
-        .filter(|r| r.name != emdb)
+        .filter(|r| !is_emdb_row(&r.name, emdb))
         .filter_map(|r| Some((r.values.get(phase.id)?.number()?, r.name.clone())))
         .min_by(|a, b| a.0.total_cmp(&b.0))?;
     (emdb_value > 0.0).then(|| (best / emdb_value, name))
 }
 
 /// The Markdown results table: one row per phase, one column per engine (the smallest number
-/// of a row in bold), and the best-peer ratio.
+/// of a row in bold), and the best-peer ratio of each of emdb's rows.
 pub fn markdown_table(phases: &[Phase], runs: &[EngineRun], emdb: &str) -> String {
+    let rows: Vec<&str> =
+        runs.iter().map(|r| r.name.as_str()).filter(|name| is_emdb_row(name, emdb)).collect();
     let mut out = String::from("| Phase |");
     for run in runs {
         let _ = write!(out, " {} |", run.name);
     }
-    out.push_str(" ratio best-peer / emdb |\n|---|");
-    for _ in runs {
-        out.push_str("---:|");
+    for row in &rows {
+        let _ = write!(out, " ratio best-peer / {row} |");
     }
-    out.push_str("---:|\n");
+    out.push_str("\n|---|");
+    out.push_str(&"---:|".repeat(runs.len() + rows.len()));
+    out.push('\n');
     for phase in phases {
         let numbers: Vec<f64> =
             runs.iter().filter_map(|r| r.values.get(phase.id)?.number()).collect();
@@ -197,11 +216,14 @@ pub fn markdown_table(phases: &[Phase], runs: &[EngineRun], emdb: &str) -> Strin
             };
             let _ = write!(out, " {cell} |");
         }
-        let ratio = match best_peer_ratio(phase, runs, emdb) {
-            Some((ratio, peer)) => format!("{ratio:.2}× ({peer})"),
-            None => "—".to_owned(),
-        };
-        let _ = writeln!(out, " {ratio} |");
+        for row in &rows {
+            let ratio = match best_peer_ratio_of(phase, runs, emdb, row) {
+                Some((ratio, peer)) => format!("{ratio:.2}× ({peer})"),
+                None => "—".to_owned(),
+            };
+            let _ = write!(out, " {ratio} |");
+        }
+        out.push('\n');
     }
     out
 }
@@ -438,6 +460,23 @@ mod tests {
         assert!(table.contains("| size <after> | — | — | — | — |"), "{table}");
         let svg = svg_chart("t", &phases(), &runs, "emdb");
         assert!(svg.contains("2.00× vs lmdb") && svg.contains("size &lt;after&gt;"), "{svg}");
+    }
+
+    #[test]
+    fn the_plain_api_row_gets_a_ratio_of_its_own_and_is_no_peer() {
+        let run = |name: &str, ms: f64| EngineRun {
+            name: name.to_owned(),
+            status: RunStatus::Completed,
+            values: HashMap::from([("load".to_owned(), Value::Millis(ms))]),
+        };
+        let runs = [run("emdb", 10.0), run("emdb-plain", 5.0), run("lmdb", 20.0)];
+        assert!(is_emdb_row("emdb-plain", "emdb") && !is_emdb_row("emdbx", "emdb"));
+        let (ratio, peer) = best_peer_ratio(&phases()[0], &runs, "emdb").unwrap();
+        assert!((ratio - 2.0).abs() < 1e-9, "the faster emdb-plain is not a peer");
+        assert_eq!(peer, "lmdb");
+        let table = markdown_table(&phases(), &runs, "emdb");
+        assert!(table.contains("| ratio best-peer / emdb | ratio best-peer / emdb-plain |"));
+        assert!(table.contains("| 2.00× (lmdb) | 4.00× (lmdb) |"), "{table}");
     }
 
     #[test]

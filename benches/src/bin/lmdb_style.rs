@@ -1,6 +1,9 @@
 //! The comparative benchmark in the shape of redb's `lmdb_benchmark`: emdb and its peers (redb,
 //! LMDB through heed, sled, fjall, and `RocksDB` with `--features rocksdb`) run the same phases on
-//! the same records, each engine in a child process of its own.
+//! the same records, each engine in a child process of its own. emdb runs twice: `emdb` reads
+//! through a snapshot with the borrowing calls (`get_into`, `next_ref`), `emdb-plain` through the
+//! handle with the owned ones a user writes first (`get`, the `Iterator` of `range`); each gets
+//! its own ratio to the best peer.
 //!
 //! Workload: `EMDB_BENCH_RECORDS` records (default 1,000,000) of 24-byte random keys and 150-byte
 //! random values from a fixed seed ([`Records`]); then 1,000 individual durable writes, 100
@@ -33,6 +36,7 @@ use emdb_benches::engine::{
     BenchResult, Compaction, Durability, Engine, OpenError, Reader, size_on_disk,
 };
 use emdb_benches::engines::emdb::EmdbEngine;
+use emdb_benches::engines::emdb_plain::EmdbPlainEngine;
 use emdb_benches::engines::fjall::FjallEngine;
 use emdb_benches::engines::heed::HeedEngine;
 use emdb_benches::engines::redb::RedbEngine;
@@ -223,6 +227,7 @@ fn info<E: Engine>() -> EngineInfo {
 fn engines() -> Vec<EngineInfo> {
     vec![
         info::<EmdbEngine>(),
+        info::<EmdbPlainEngine>(),
         info::<RedbEngine>(),
         info::<HeedEngine>(),
         info::<SledEngine>(),

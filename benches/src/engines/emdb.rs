@@ -106,6 +106,11 @@ impl Engine for EmdbEngine {
 }
 
 impl EmdbEngine {
+    /// The database handle (the plain-API adapter reads through it).
+    pub(crate) fn handle(&self) -> &Emdb {
+        &self.db
+    }
+
     /// The adapter on an in-memory database, for tests of the adapter itself while the
     /// persistent engine is missing.
     #[cfg(test)]

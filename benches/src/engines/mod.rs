@@ -2,6 +2,7 @@
 //! peers. Peers live only in this package.
 
 pub mod emdb;
+pub mod emdb_plain;
 pub mod fjall;
 pub mod heed;
 pub mod redb;
@@ -90,6 +91,11 @@ mod tests {
             }
             Err(error) => panic!("emdb: {error}"),
         }
+    }
+
+    #[test]
+    fn the_plain_emdb_adapter_answers_like_the_others() {
+        exercise_on_disk::<emdb_plain::EmdbPlainEngine>();
     }
 
     #[test]

@@ -123,6 +123,43 @@ pub trait Engine: Sized + Sync {
         durability: Durability,
     ) -> BenchResult<()>;
 
+    /// How [`read_modify_write`](Self::read_modify_write) runs, as printed in the results:
+    /// in one write transaction, or as a read followed by a separate write.
+    const READ_MODIFY_WRITE: &'static str;
+
+    /// Writes `value` under `key`, inserting or replacing it, as one atomic commit with
+    /// `durability`. Like every write it takes `&self`, so that client threads share one engine
+    /// and each adapter brings its engine's own concurrency for writers.
+    ///
+    /// # Errors
+    /// The engine's write errors.
+    fn put(&self, key: &[u8], value: &[u8], durability: Durability) -> BenchResult<()>;
+
+    /// Reads `key` and, if it is present, writes under it the value `modify` makes from the old
+    /// one (`modify(old, new)` fills `new`, which starts empty), with `durability`: in one write
+    /// transaction where the engine has one ([`READ_MODIFY_WRITE`](Self::READ_MODIFY_WRITE)
+    /// says). Returns whether the key was present; nothing is written if it was not.
+    ///
+    /// # Errors
+    /// The engine's read and write errors.
+    fn read_modify_write(
+        &self,
+        key: &[u8],
+        durability: Durability,
+        modify: &mut dyn FnMut(&[u8], &mut Vec<u8>),
+    ) -> BenchResult<bool>;
+
+    /// One point read of everything committed so far, the way a caller reads one key: copies
+    /// the value of `key` into `out` and returns whether the key was present. By default a
+    /// [`reader`](Self::reader) opened for this one read; engines that read without a read
+    /// transaction (through the handle) override it.
+    ///
+    /// # Errors
+    /// The engine's read errors.
+    fn get(&self, key: &[u8], out: &mut Vec<u8>) -> BenchResult<bool> {
+        self.reader()?.get(key, out)
+    }
+
     /// A read view of everything committed so far.
     ///
     /// # Errors

@@ -4,17 +4,21 @@
 //! per peer database in [`engines`], computed [`Records`], the [`report`] writers, the
 //! [`machine`] description and the [`settle`] steps before each engine; and, for the same-run
 //! comparisons of the typed layer (`src/bin/typed_compare.rs`, `src/bin/index_compare.rs`), the
-//! helpers in [`compare`].
+//! helpers in [`compare`]. [`harness`] is the parent-and-children machinery the comparative
+//! benchmarks (`lmdb_style`, `ycsb`) share, and [`zipf`] the skewed key choice of `scale` and
+//! `ycsb`.
 //!
 //! Peers live only in this package, never in the engine crates.
 
 pub mod compare;
 pub mod engine;
 pub mod engines;
+pub mod harness;
 pub mod machine;
 mod records;
 pub mod report;
 pub mod settle;
+pub mod zipf;
 
 pub use records::Records;
 
@@ -26,6 +30,12 @@ use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 pub fn pick<T>(items: &[T], index: usize) -> &T {
     #[expect(clippy::indexing_slicing, reason = "the index is reduced modulo the length")]
     &items[index % items.len()]
+}
+
+/// A pseudo-random index below `n` (`n` must not be zero), as a `u64` like record indices.
+pub fn random_index(rng: &mut SplitMix64, n: u64) -> u64 {
+    // `below` takes a usize; the record count fits in one on every 64-bit target.
+    rng.below(usize::try_from(n).unwrap_or(usize::MAX)) as u64
 }
 
 /// `SplitMix64`: a tiny, fast, fixed-seed pseudo-random generator, so that every run and every

@@ -28,23 +28,18 @@
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, Stdio};
+use std::process::ExitCode;
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
-use emdb_benches::engine::{
-    BenchResult, Compaction, Durability, Engine, OpenError, Reader, size_on_disk,
-};
+use emdb_benches::engine::{BenchResult, Compaction, Durability, Engine, Reader, size_on_disk};
 use emdb_benches::engines::emdb::EmdbEngine;
-use emdb_benches::engines::emdb_plain::EmdbPlainEngine;
-use emdb_benches::engines::fjall::FjallEngine;
-use emdb_benches::engines::heed::HeedEngine;
-use emdb_benches::engines::redb::RedbEngine;
-#[cfg(feature = "rocksdb")]
-use emdb_benches::engines::rocksdb::RocksdbEngine;
-use emdb_benches::engines::sled::SledEngine;
+use emdb_benches::harness::{
+    self, Benchmark, ChildError, ENV_CHILD_ENGINE, ENV_ENGINES, ENV_RECORDS, EngineInfo, Reporter,
+    millis, open_engine, peak_memory,
+};
 use emdb_benches::report::{self, EngineRun, Phase, RunStatus, Unit, Value};
-use emdb_benches::{Records, SplitMix64, machine, settle};
+use emdb_benches::{Records, SplitMix64, machine, random_index};
 
 const KEY_LEN: usize = 24;
 const VALUE_LEN: usize = 150;
@@ -68,13 +63,6 @@ const BASELINE_TARGET: f64 = 1.3;
 /// engine.
 const BASELINE_PHASE: &str = "fdatasync_baseline";
 
-const ENV_RECORDS: &str = "EMDB_BENCH_RECORDS";
-const ENV_DIR: &str = "EMDB_BENCH_DIR";
-const ENV_OUT: &str = "EMDB_BENCH_OUT";
-const ENV_ENGINES: &str = "EMDB_BENCH_ENGINES";
-const ENV_CHILD_ENGINE: &str = "EMDB_BENCH_CHILD_ENGINE";
-const ENV_CHILD_DIR: &str = "EMDB_BENCH_CHILD_DIR";
-
 fn main() -> ExitCode {
     let records = match record_count() {
         Ok(n) => n,
@@ -85,7 +73,7 @@ fn main() -> ExitCode {
     };
     let plan = Plan::new(records);
     let result = match std::env::var(ENV_CHILD_ENGINE) {
-        Ok(engine) => return child(&plan, &engine),
+        Ok(engine) => return harness::child::<LmdbStyle>(&plan, &engine),
         Err(_) => parent(&plan),
     };
     match result {
@@ -209,150 +197,17 @@ fn group(n: u64) -> String {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The engines.
-
-/// What the parent knows about an engine without opening it, and how a child runs it.
-struct EngineInfo {
-    name: &'static str,
-    durable: &'static str,
-    non_durable: &'static str,
-    run: fn(&Plan, &Path, &mut Reporter) -> Result<(), ChildError>,
-}
-
-fn info<E: Engine>() -> EngineInfo {
-    EngineInfo { name: E::NAME, durable: E::DURABLE, non_durable: E::NON_DURABLE, run: run::<E> }
-}
-
-/// Every engine this build can run; emdb first.
-fn engines() -> Vec<EngineInfo> {
-    vec![
-        info::<EmdbEngine>(),
-        info::<EmdbPlainEngine>(),
-        info::<RedbEngine>(),
-        info::<HeedEngine>(),
-        info::<SledEngine>(),
-        info::<FjallEngine>(),
-        #[cfg(feature = "rocksdb")]
-        info::<RocksdbEngine>(),
-    ]
-}
-
-// ---------------------------------------------------------------------------------------------
 // The child: one engine, every phase.
 
-enum ChildError {
-    Unavailable(String),
-    Failed(String),
-}
+/// The benchmark, for [`harness`].
+struct LmdbStyle;
 
-impl<E: Into<emdb_benches::engine::BenchError>> From<E> for ChildError {
-    fn from(error: E) -> Self {
-        ChildError::Failed(error.into().to_string())
-    }
-}
+impl Benchmark for LmdbStyle {
+    type Plan = Plan;
+    const NAME: &'static str = "lmdb_style";
 
-fn open_engine<E: Engine>(dir: &Path) -> Result<E, ChildError> {
-    E::open(dir).map_err(|error| match error {
-        OpenError::Unavailable(reason) => ChildError::Unavailable(reason),
-        OpenError::Failed(error) => ChildError::Failed(format!("open: {error}")),
-    })
-}
-
-/// Prints each result as a protocol line the moment it is measured, so that a crash keeps the
-/// phases before it, and remembers the phase running now for the failure line.
-struct Reporter {
-    phase: &'static str,
-}
-
-impl Reporter {
-    fn start(&mut self, phase: &'static str) {
-        self.phase = phase;
-        eprintln!("  {phase} ...");
-    }
-
-    fn report(&self, value: &Value) {
-        let mut out = std::io::stdout().lock();
-        // A closed pipe means the parent is gone; there is nobody left to tell.
-        let _ = writeln!(out, "{}", report::value_line(self.phase, value));
-        let _ = out.flush();
-    }
-
-    /// Starts `phase`, times `f`, and reports the time.
-    fn time<T>(
-        &mut self,
-        phase: &'static str,
-        f: impl FnOnce() -> BenchResult<T>,
-    ) -> BenchResult<T> {
-        self.start(phase);
-        let start = Instant::now();
-        let out = f()?;
-        self.report(&Value::Millis(millis(start.elapsed())));
-        Ok(out)
-    }
-}
-
-/// A phase whose single call takes less than this is timed over repeated calls.
-const REPEAT_BELOW: Duration = Duration::from_millis(1);
-/// How long the repeated calls of a short phase run.
-const REPEAT_FOR: Duration = Duration::from_millis(20);
-
-impl Reporter {
-    /// As [`time`](Self::time) for a read that may take well under the timer's resolution
-    /// (`len()` is a counter in some engines and a full scan in others): a call that takes
-    /// less than [`REPEAT_BELOW`] is repeated for [`REPEAT_FOR`] and the mean per call, first
-    /// call included, is reported; a slower one is reported as it is.
-    fn time_repeated<T>(
-        &mut self,
-        phase: &'static str,
-        mut f: impl FnMut() -> BenchResult<T>,
-    ) -> BenchResult<T> {
-        self.start(phase);
-        let start = Instant::now();
-        let out = f()?;
-        let mut elapsed = start.elapsed();
-        let mut calls = 1u32;
-        if elapsed < REPEAT_BELOW {
-            // The clock is read once per 1,000 calls, so that its own cost (tens of
-            // nanoseconds) does not swamp a call that costs as much.
-            while elapsed < REPEAT_FOR {
-                for _ in 0..1_000 {
-                    std::hint::black_box(f()?);
-                }
-                calls += 1_000;
-                elapsed = start.elapsed();
-            }
-        }
-        self.report(&Value::Millis(millis(elapsed) / f64::from(calls)));
-        Ok(out)
-    }
-}
-
-fn millis(elapsed: Duration) -> f64 {
-    elapsed.as_secs_f64() * 1000.0
-}
-
-fn child(plan: &Plan, name: &str) -> ExitCode {
-    let Some(engine) = engines().into_iter().find(|e| e.name == name) else {
-        eprintln!("lmdb_style: unknown engine {name:?}");
-        return ExitCode::FAILURE;
-    };
-    let Some(dir) = std::env::var_os(ENV_CHILD_DIR).map(PathBuf::from) else {
-        eprintln!("lmdb_style: {ENV_CHILD_DIR} is not set");
-        return ExitCode::FAILURE;
-    };
-    let mut reporter = Reporter { phase: "open" };
-    match (engine.run)(plan, &dir, &mut reporter) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(ChildError::Unavailable(reason)) => {
-            println!("{}", report::unavailable_line(&reason));
-            eprintln!("  {name} is unavailable in this build: {reason}");
-            ExitCode::SUCCESS
-        }
-        Err(ChildError::Failed(error)) => {
-            println!("{}", report::failed_line(reporter.phase, &error));
-            eprintln!("  {name} failed in phase {}: {error}", reporter.phase);
-            ExitCode::FAILURE
-        }
+    fn run<E: Engine>(plan: &Plan, dir: &Path, out: &mut Reporter) -> Result<(), ChildError> {
+        run::<E>(plan, dir, out)
     }
 }
 
@@ -482,12 +337,6 @@ fn random_reads(
     if sum == expected { Ok(()) } else { Err("read values differ from the written ones".into()) }
 }
 
-fn random_index(rng: &mut SplitMix64, total: u64) -> u64 {
-    // `below` takes a usize; the record count fits in one on every 64-bit target.
-    let total = usize::try_from(total).unwrap_or(usize::MAX);
-    rng.below(total) as u64
-}
-
 /// [`SCANS`] range reads of up to [`SCAN_LEN`] entries from a random present key.
 fn range_reads(reader: &mut impl Reader, records: &Records, total: u64) -> BenchResult<()> {
     let mut rng = SplitMix64::new(READ_SEED ^ 0x5CA7);
@@ -540,84 +389,22 @@ fn threaded_reads<E: Engine>(
     })
 }
 
-/// The process's peak resident memory (`VmHWM` in `/proc/self/status`).
-fn peak_memory() -> Value {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|kb| kb.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map_or_else(
-            || Value::NotApplicable("no VmHWM in /proc/self/status".to_owned()),
-            |kb| Value::Bytes(kb * 1024),
-        )
-}
-
 // ---------------------------------------------------------------------------------------------
 // The parent: the baseline, one child per engine, and the reports.
 
 fn parent(plan: &Plan) -> BenchResult<()> {
-    let base = std::env::var_os(ENV_DIR).map_or_else(std::env::temp_dir, PathBuf::from);
-    std::fs::create_dir_all(&base)?;
     // Removed when dropped, including on an early return.
-    let data = tempfile::Builder::new().prefix("emdb-lmdb-style-").tempdir_in(&base)?;
-    let machine = machine::describe(data.path());
-    let selected = std::env::var(ENV_ENGINES).ok();
-    let engines: Vec<EngineInfo> = engines()
-        .into_iter()
-        .filter(|e| selected.as_deref().is_none_or(|s| s.split(',').any(|n| n.trim() == e.name)))
-        .collect();
-
+    let data = harness::data_dir("emdb-lmdb-style-")?;
+    let mut machine = machine::describe(data.path());
+    let engines = harness::selected_engines::<LmdbStyle>();
     eprintln!(
         "lmdb_style: {} records ({} after every write phase), data in {}",
         group(plan.bulk),
         group(plan.total()),
         data.path().display()
     );
-    let stall_before = machine::cpu_stall();
-    let start = Instant::now();
-
-    let mut runs = Vec::new();
-    for engine in &engines {
-        eprintln!("{}:", engine.name);
-        let dir = data.path().join(engine.name);
-        std::fs::create_dir(&dir)?;
-        settle::disk();
-        settle::memory();
-        let output = Command::new(std::env::current_exe()?)
-            .env(ENV_CHILD_ENGINE, engine.name)
-            .env(ENV_CHILD_DIR, &dir)
-            .env(ENV_RECORDS, plan.bulk.to_string())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .output()?;
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        let run = report::parse_run(
-            engine.name,
-            &stdout,
-            output.status.success(),
-            &output.status.to_string(),
-        );
-        if let RunStatus::Failed(error) = &run.status {
-            eprintln!("  {} failed: {error}", engine.name);
-        }
-        runs.push(run);
-        std::fs::remove_dir_all(&dir)?;
-    }
-
-    let mut machine = machine;
-    if let (Some(before), Some(after)) = (stall_before, machine::cpu_stall()) {
-        machine.push((
-            "CPU stall during the run",
-            format!(
-                "{:.1} s of {:.1} s (`/proc/pressure/cpu` some: time runnable tasks waited for a \
-                 core; high values mean other processes competed with the benchmark)",
-                (after.saturating_sub(before)).as_secs_f64(),
-                start.elapsed().as_secs_f64()
-            ),
-        ));
-    }
+    let env = [(ENV_RECORDS, plan.bulk.to_string())];
+    let runs = harness::run_children(&engines, data.path(), &env, &mut machine)?;
     let outputs = write_reports(plan, &engines, &runs, &machine)?;
     for path in outputs {
         eprintln!("wrote {}", path.display());
@@ -642,17 +429,6 @@ fn baseline(dir: &Path) -> BenchResult<()> {
     Ok(())
 }
 
-fn output_dir() -> PathBuf {
-    std::env::var_os(ENV_OUT).map_or_else(
-        || {
-            // `benches/` is one level below the workspace root.
-            let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-            manifest.parent().unwrap_or(manifest).join("docs").join("bench")
-        },
-        PathBuf::from,
-    )
-}
-
 /// The command that reproduces this run.
 fn command(plan: &Plan) -> String {
     let mut command = String::new();
@@ -672,7 +448,7 @@ fn command(plan: &Plan) -> String {
 /// Writes `lmdb_style.{md,csv,svg}` into the output directory and prints the Markdown.
 fn write_reports(
     plan: &Plan,
-    engines: &[EngineInfo],
+    engines: &[EngineInfo<Plan>],
     runs: &[EngineRun],
     machine: &[(&'static str, String)],
 ) -> BenchResult<Vec<PathBuf>> {
@@ -682,7 +458,7 @@ fn write_reports(
     let title = format!("emdb vs best peer: lmdb_style, {} records", group(plan.bulk));
     let svg = report::svg_chart(&title, &phases, runs, EmdbEngine::NAME);
 
-    let dir = output_dir();
+    let dir = harness::output_dir();
     std::fs::create_dir_all(&dir)?;
     let paths = ["md", "csv", "svg"].map(|ext| dir.join(format!("lmdb_style.{ext}")));
     for (path, text) in paths.iter().zip([&md, &csv, &svg]) {
@@ -696,7 +472,7 @@ fn write_reports(
 /// the durability settings, the engines' status and the machine.
 fn document(
     plan: &Plan,
-    engines: &[EngineInfo],
+    engines: &[EngineInfo<Plan>],
     runs: &[EngineRun],
     machine: &[(&'static str, String)],
 ) -> String {
@@ -778,28 +554,8 @@ fn document(
     }
 
     md.push_str("\n## Engine status\n\n");
-    for run in runs {
-        let status = match &run.status {
-            RunStatus::Completed => "completed".to_owned(),
-            RunStatus::Unavailable(reason) => format!("unavailable: {reason}"),
-            RunStatus::Failed(error) => format!("failed {error}"),
-        };
-        let _ = writeln!(md, "- {}: {status}", run.name);
-        let mut notes: Vec<_> = run
-            .values
-            .iter()
-            .filter_map(|(id, v)| match v {
-                Value::NotApplicable(reason) => Some(format!("  - `{id}`: n/a, {reason}\n")),
-                _ => None,
-            })
-            .collect();
-        notes.sort();
-        md.extend(notes);
-    }
-
-    md.push_str("\n## Machine\n\n| | |\n|---|---|\n");
-    for (what, value) in machine {
-        let _ = writeln!(md, "| {what} | {value} |");
-    }
+    md.push_str(&harness::engine_status(runs));
+    md.push_str("\n## Machine\n\n");
+    md.push_str(&harness::machine_table(machine));
     md
 }

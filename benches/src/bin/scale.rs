@@ -33,7 +33,8 @@ use std::time::{Duration, Instant};
 use emdb_benches::engine::size_on_disk;
 use emdb_benches::engines::CACHE_BYTES;
 use emdb_benches::report::thousands;
-use emdb_benches::{Records, SplitMix64, machine, settle};
+use emdb_benches::zipf::{Scramble, YCSB_THETA, Zipf};
+use emdb_benches::{Records, SplitMix64, machine, random_index, settle};
 
 // A binary's root resolves `mod` next to itself; its modules live in `scale/`.
 #[path = "scale/subjects.rs"]
@@ -70,8 +71,6 @@ const LOAD_CHUNK: u64 = 100_000;
 /// Gets (and range reads) per read transaction of the peers.
 const READS_PER_TXN: usize = 1_000;
 const THREAD_COUNTS: [u64; 2] = [1, 4];
-/// The Zipf exponent of YCSB's default request distribution.
-const ZIPF_THETA: f64 = 0.99;
 const RANGES: u64 = 100_000;
 const RANGE_LEN: usize = 10;
 
@@ -195,95 +194,6 @@ impl EngineKind {
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Key choice: a bijection to scramble orders and ranks, and Zipf-distributed ranks.
-
-/// A bijection of `0..n`, `i ↦ (i · step + offset) mod n` with `step` coprime to `n`: visits
-/// every record once in a scrambled order, and spreads Zipf ranks over the records so that the
-/// hot keys are neither the first loaded nor neighbours in key order.
-#[derive(Debug, Clone, Copy)]
-struct Scramble {
-    n: u64,
-    step: u64,
-    offset: u64,
-}
-
-impl Scramble {
-    fn new(n: u64, rng: &mut SplitMix64) -> Self {
-        let step = loop {
-            let step = rng.next_u64() % n.max(2);
-            if step > 1 && gcd(step, n) == 1 {
-                break step;
-            }
-        };
-        Scramble { n, step, offset: rng.next_u64() % n.max(1) }
-    }
-
-    fn apply(&self, i: u64) -> u64 {
-        let mixed =
-            (u128::from(i) * u128::from(self.step) + u128::from(self.offset)) % u128::from(self.n);
-        // Below `n`, which is a u64.
-        u64::try_from(mixed).unwrap_or(0)
-    }
-}
-
-fn gcd(mut a: u64, mut b: u64) -> u64 {
-    while b != 0 {
-        (a, b) = (b, a % b);
-    }
-    a
-}
-
-/// Zipf-distributed ranks in `0..n` (rank 0 the most frequent, rank `r` drawn with probability
-/// proportional to `1 / (r + 1)^θ`), by the method of Gray et al., "Quickly Generating
-/// Billion-Record Synthetic Databases" (SIGMOD 1994), as YCSB's `ZipfianGenerator` draws them.
-#[derive(Debug, Clone, Copy)]
-struct Zipf {
-    n: f64,
-    theta: f64,
-    alpha: f64,
-    zeta_n: f64,
-    eta: f64,
-}
-
-impl Zipf {
-    /// The distribution over `n ≥ 3` ranks; costs one `powf` per rank.
-    fn new(n: u64, theta: f64) -> Self {
-        let zeta_n = zeta(n, theta);
-        let zeta_2 = zeta(2, theta);
-        let n = to_f64(n);
-        let eta = (1.0 - (2.0 / n).powf(1.0 - theta)) / (1.0 - zeta_2 / zeta_n);
-        Zipf { n, theta, alpha: 1.0 / (1.0 - theta), zeta_n, eta }
-    }
-
-    fn sample(&self, rng: &mut SplitMix64) -> u64 {
-        // 53 random bits as a uniform number in [0, 1).
-        let u = to_f64(rng.next_u64() >> 11) / to_f64(1 << 53);
-        let uz = u * self.zeta_n;
-        if uz < 1.0 {
-            return 0;
-        }
-        if uz < 1.0 + 0.5f64.powf(self.theta) {
-            return 1;
-        }
-        let rank = self.n * (self.eta * u - self.eta + 1.0).powf(self.alpha);
-        #[expect(
-            clippy::cast_possible_truncation,
-            clippy::cast_sign_loss,
-            reason = "the rank is in [0, n), and clamped below n"
-        )]
-        let rank = rank as u64;
-        #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "n is a u64")]
-        let last = self.n as u64 - 1;
-        rank.min(last)
-    }
-}
-
-/// `∑ 1 / i^θ` for `i` in `1..=n`.
-fn zeta(n: u64, theta: f64) -> f64 {
-    (1..=n).map(|i| 1.0 / to_f64(i).powf(theta)).sum()
-}
-
 #[expect(clippy::cast_precision_loss, reason = "counts and sizes far below 2^52")]
 fn to_f64(n: u64) -> f64 {
     n as f64
@@ -387,7 +297,7 @@ fn child_read<S: Subject>(
     check_sum(sum, expected)?;
     emit("rss_anon", to_f64(rss_anon()?));
 
-    let zipf = Zipf::new(n, ZIPF_THETA);
+    let zipf = Zipf::new(n, YCSB_THETA);
     let ranks = Scramble::new(n, &mut rng);
     for threads in THREAD_COUNTS {
         for choice in KeyChoice::ALL {
@@ -427,11 +337,6 @@ fn child_read<S: Subject>(
         emit("index_misses", to_f64(stats.misses));
     }
     db.close()
-}
-
-fn random_index(rng: &mut SplitMix64, n: u64) -> u64 {
-    // `below` takes a usize; the record count fits in one on every 64-bit target.
-    rng.below(usize::try_from(n).unwrap_or(usize::MAX)) as u64
 }
 
 fn check_sum(sum: u64, expected: u64) -> AnyResult<()> {
@@ -831,44 +736,4 @@ fn met(yes: bool) -> &'static str {
 
 fn mib(bytes: f64) -> String {
     format!("{:.1} MiB", bytes / f64::from(1 << 20))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_scramble_visits_every_index_once() {
-        for n in [1_000u64, 1_024, 99_991] {
-            let scramble = Scramble::new(n, &mut SplitMix64::new(n));
-            let mut seen = vec![false; usize::try_from(n).unwrap()];
-            for i in 0..n {
-                let j = usize::try_from(scramble.apply(i)).unwrap();
-                assert!(!seen[j], "n = {n}: {j} visited twice");
-                seen[j] = true;
-            }
-        }
-    }
-
-    #[test]
-    fn zipf_ranks_stay_below_n_and_follow_the_zipf_law() {
-        let n = 10_000;
-        let zipf = Zipf::new(n, ZIPF_THETA);
-        let mut rng = SplitMix64::new(3);
-        let mut counts = vec![0u64; usize::try_from(n).unwrap()];
-        let draws = 2_000_000;
-        for _ in 0..draws {
-            counts[usize::try_from(zipf.sample(&mut rng)).unwrap()] += 1;
-        }
-        // Rank r is drawn with probability 1 / ((r + 1)^θ ζ(n)); the method is exact for ranks 0
-        // and 1 and approximates the others.
-        for (rank, tolerance) in [(0u64, 0.02), (1, 0.02), (9, 0.1), (99, 0.1), (999, 0.15)] {
-            let expected = to_f64(draws) / to_f64(rank + 1).powf(ZIPF_THETA) / zipf.zeta_n;
-            let got = to_f64(counts[usize::try_from(rank).unwrap()]);
-            assert!(
-                (got - expected).abs() <= tolerance * expected,
-                "rank {rank}: drawn {got} times, expected {expected:.0}"
-            );
-        }
-    }
 }

@@ -47,6 +47,8 @@ impl Engine for EmdbEngine {
     const NON_DURABLE: &'static str =
         "`FlushPolicy::Manual` (the WAL is written, never synced during the phase)";
 
+    const READ_MODIFY_WRITE: &'static str = "one `Emdb::transaction` (`get`, then `insert`)";
+
     type Reader<'a> = EmdbReader<'a>;
 
     fn open(dir: &Path) -> Result<Self, OpenError> {
@@ -93,6 +95,34 @@ impl Engine for EmdbEngine {
             })
         })?;
         self.sync_if_needed(durability)
+    }
+
+    fn put(&self, key: &[u8], value: &[u8], durability: Durability) -> BenchResult<()> {
+        self.db.insert(key, value)?;
+        self.sync_if_needed(durability)
+    }
+
+    fn read_modify_write(
+        &self,
+        key: &[u8],
+        durability: Durability,
+        modify: &mut dyn FnMut(&[u8], &mut Vec<u8>),
+    ) -> BenchResult<bool> {
+        let found = self.db.transaction(|tx| {
+            let Some(old) = tx.get(key)? else { return Ok(false) };
+            let mut new = Vec::with_capacity(old.len());
+            modify(&old, &mut new);
+            tx.insert(key, &new)?;
+            Ok(true)
+        })?;
+        self.sync_if_needed(durability)?;
+        Ok(found)
+    }
+
+    /// The handle's own point read (`Emdb::get_into`), which is how a caller reads one key: it
+    /// takes the point index without opening a snapshot.
+    fn get(&self, key: &[u8], out: &mut Vec<u8>) -> BenchResult<bool> {
+        Ok(self.db.get_into(key, out)?)
     }
 
     fn reader(&self) -> BenchResult<EmdbReader<'_>> {

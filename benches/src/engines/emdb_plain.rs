@@ -23,6 +23,7 @@ impl Engine for EmdbPlainEngine {
     const NAME: &'static str = "emdb-plain";
     const DURABLE: &'static str = EmdbEngine::DURABLE;
     const NON_DURABLE: &'static str = EmdbEngine::NON_DURABLE;
+    const READ_MODIFY_WRITE: &'static str = EmdbEngine::READ_MODIFY_WRITE;
 
     type Reader<'a> = EmdbPlainReader<'a>;
 
@@ -50,6 +51,24 @@ impl Engine for EmdbPlainEngine {
         durability: Durability,
     ) -> BenchResult<()> {
         self.inner.remove(records, indices, durability)
+    }
+
+    fn put(&self, key: &[u8], value: &[u8], durability: Durability) -> BenchResult<()> {
+        self.inner.put(key, value, durability)
+    }
+
+    fn read_modify_write(
+        &self,
+        key: &[u8],
+        durability: Durability,
+        modify: &mut dyn FnMut(&[u8], &mut Vec<u8>),
+    ) -> BenchResult<bool> {
+        self.inner.read_modify_write(key, durability, modify)
+    }
+
+    /// The owned `Emdb::get`, its value moved into `out`.
+    fn get(&self, key: &[u8], out: &mut Vec<u8>) -> BenchResult<bool> {
+        self.reader()?.get(key, out)
     }
 
     fn reader(&self) -> BenchResult<EmdbPlainReader<'_>> {

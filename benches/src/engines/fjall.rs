@@ -37,6 +37,9 @@ impl Engine for FjallEngine {
         "`PersistMode::SyncData` on the batch (`fdatasync` of the journal, as the others use)";
     const NON_DURABLE: &'static str = "`PersistMode::Buffer` on the batch";
 
+    const READ_MODIFY_WRITE: &'static str = "`Keyspace::get`, then a batch of one insert (not atomic: a plain fjall `Database` has no \
+         write transaction)";
+
     type Reader<'a> = &'a Keyspace;
 
     fn open(dir: &Path) -> Result<Self, OpenError> {
@@ -71,6 +74,25 @@ impl Engine for FjallEngine {
             Ok::<(), std::convert::Infallible>(())
         })?;
         Ok(batch.commit()?)
+    }
+
+    fn put(&self, key: &[u8], value: &[u8], durability: Durability) -> BenchResult<()> {
+        let mut batch = self.db.batch().durability(Some(persist_mode(durability)));
+        batch.insert(&self.keyspace, key, value);
+        Ok(batch.commit()?)
+    }
+
+    fn read_modify_write(
+        &self,
+        key: &[u8],
+        durability: Durability,
+        modify: &mut dyn FnMut(&[u8], &mut Vec<u8>),
+    ) -> BenchResult<bool> {
+        let Some(old) = self.keyspace.get(key)? else { return Ok(false) };
+        let mut new = Vec::with_capacity(old.len());
+        modify(&old, &mut new);
+        self.put(key, &new, durability)?;
+        Ok(true)
     }
 
     fn reader(&self) -> BenchResult<&Keyspace> {

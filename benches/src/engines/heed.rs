@@ -78,6 +78,8 @@ impl Engine for HeedEngine {
     const DURABLE: &'static str = "default flags (LMDB syncs data and meta page on commit)";
     const NON_DURABLE: &'static str = "`EnvFlags::NO_SYNC` set for the phase";
 
+    const READ_MODIFY_WRITE: &'static str = "one write transaction (`get`, then `put`)";
+
     type Reader<'a> = HeedReader<'a>;
 
     fn open(dir: &Path) -> Result<Self, OpenError> {
@@ -105,6 +107,33 @@ impl Engine for HeedEngine {
         self.commit(durability, |txn| {
             Ok(records.try_for_each_key(indices, |k| db.delete(txn, k).map(drop))?)
         })
+    }
+
+    fn put(&self, key: &[u8], value: &[u8], durability: Durability) -> BenchResult<()> {
+        let db = self.db;
+        self.commit(durability, |txn| Ok(db.put(txn, key, value)?))
+    }
+
+    fn read_modify_write(
+        &self,
+        key: &[u8],
+        durability: Durability,
+        modify: &mut dyn FnMut(&[u8], &mut Vec<u8>),
+    ) -> BenchResult<bool> {
+        let db = self.db;
+        let mut found = false;
+        self.commit(durability, |txn| {
+            let mut new = Vec::new();
+            if let Some(old) = db.get(txn, key)? {
+                modify(old, &mut new);
+                found = true;
+            }
+            if found {
+                db.put(txn, key, &new)?;
+            }
+            Ok(())
+        })?;
+        Ok(found)
     }
 
     fn reader(&self) -> BenchResult<HeedReader<'_>> {

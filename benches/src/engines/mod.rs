@@ -56,6 +56,24 @@ mod tests {
         assert_eq!(n, 2, "{}: a scan stops at the last key", E::NAME);
         drop(reader);
 
+        // A put replaces a value; a read-modify-write sees the old value and writes the new one,
+        // and writes nothing for a missing key; `Engine::get` sees both.
+        engine.put(&records.key(60), b"put", Durability::NonDurable).unwrap();
+        assert!(engine.get(&records.key(60), &mut value).unwrap(), "{}", E::NAME);
+        assert_eq!(value, b"put", "{}", E::NAME);
+        let mut append = |old: &[u8], new: &mut Vec<u8>| {
+            new.extend_from_slice(old);
+            new.push(b'!');
+        };
+        let found = engine.read_modify_write(&records.key(60), Durability::NonDurable, &mut append);
+        assert!(found.unwrap(), "{}", E::NAME);
+        let missing =
+            engine.read_modify_write(&records.key(RECORDS), Durability::NonDurable, &mut append);
+        assert!(!missing.unwrap(), "{}", E::NAME);
+        assert!(!engine.get(&records.key(RECORDS), &mut value).unwrap(), "{}", E::NAME);
+        assert!(engine.get(&records.key(60), &mut value).unwrap(), "{}", E::NAME);
+        assert_eq!(value, b"put!", "{}", E::NAME);
+
         engine.remove(&records, 0..50, Durability::Durable).unwrap();
         let mut reader = engine.reader().unwrap();
         assert_eq!(reader.len().unwrap(), RECORDS - 50, "{}", E::NAME);

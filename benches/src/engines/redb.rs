@@ -51,6 +51,8 @@ impl Engine for RedbEngine {
     const DURABLE: &'static str = "`Durability::Immediate` (the default)";
     const NON_DURABLE: &'static str = "`Durability::None`";
 
+    const READ_MODIFY_WRITE: &'static str = "one write transaction (`get`, then `insert`)";
+
     type Reader<'a> = ReadOnlyTable<&'static [u8], &'static [u8]>;
 
     fn open(dir: &Path) -> Result<Self, OpenError> {
@@ -83,6 +85,34 @@ impl Engine for RedbEngine {
             records.try_for_each_key(indices, |k| table.remove(k).map(drop))?;
             Ok(())
         })
+    }
+
+    fn put(&self, key: &[u8], value: &[u8], durability: Durability) -> BenchResult<()> {
+        self.commit(durability, |table| {
+            table.insert(key, value)?;
+            Ok(())
+        })
+    }
+
+    fn read_modify_write(
+        &self,
+        key: &[u8],
+        durability: Durability,
+        modify: &mut dyn FnMut(&[u8], &mut Vec<u8>),
+    ) -> BenchResult<bool> {
+        let mut found = false;
+        self.commit(durability, |table| {
+            let mut new = Vec::new();
+            if let Some(old) = table.get(key)? {
+                modify(old.value(), &mut new);
+                found = true;
+            }
+            if found {
+                table.insert(key, new.as_slice())?;
+            }
+            Ok(())
+        })?;
+        Ok(found)
     }
 
     fn reader(&self) -> BenchResult<Self::Reader<'_>> {

@@ -35,6 +35,9 @@ impl Engine for RocksdbEngine {
     const DURABLE: &'static str = "`WriteOptions::set_sync(true)`";
     const NON_DURABLE: &'static str = "`WriteOptions::set_sync(false)` (WAL written, not synced)";
 
+    const READ_MODIFY_WRITE: &'static str =
+        "`DB::get_pinned`, then `put_opt` (not atomic: a plain `DB` has no write transaction)";
+
     type Reader<'a> = SnapshotWithThreadMode<'a, DB>;
 
     fn open(dir: &Path) -> Result<Self, OpenError> {
@@ -77,6 +80,39 @@ impl Engine for RocksdbEngine {
             Ok::<(), std::convert::Infallible>(())
         })?;
         self.apply(batch, durability)
+    }
+
+    fn put(&self, key: &[u8], value: &[u8], durability: Durability) -> BenchResult<()> {
+        let mut options = WriteOptions::new();
+        options.set_sync(durability == Durability::Durable);
+        Ok(self.db.put_opt(key, value, &options)?)
+    }
+
+    fn read_modify_write(
+        &self,
+        key: &[u8],
+        durability: Durability,
+        modify: &mut dyn FnMut(&[u8], &mut Vec<u8>),
+    ) -> BenchResult<bool> {
+        let Some(old) = self.db.get_pinned(key)? else { return Ok(false) };
+        let mut new = Vec::with_capacity(old.len());
+        modify(&old, &mut new);
+        drop(old);
+        self.put(key, &new, durability)?;
+        Ok(true)
+    }
+
+    /// `DB::get_pinned` on the handle, which is how a caller reads one key: a snapshot per read
+    /// would take the database mutex each time.
+    fn get(&self, key: &[u8], out: &mut Vec<u8>) -> BenchResult<bool> {
+        match self.db.get_pinned(key)? {
+            Some(value) => {
+                out.clear();
+                out.extend_from_slice(&value);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
     }
 
     fn reader(&self) -> BenchResult<Self::Reader<'_>> {

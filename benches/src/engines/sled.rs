@@ -32,6 +32,9 @@ impl Engine for SledEngine {
     const DURABLE: &'static str = "`Db::flush()` after the batch";
     const NON_DURABLE: &'static str = "no flush (sled's background flush, every 500 ms)";
 
+    const READ_MODIFY_WRITE: &'static str =
+        "`Tree::fetch_and_update` (atomic: a compare-and-swap loop that retries under contention)";
+
     type Reader<'a> = &'a sled::Db;
 
     fn open(dir: &Path) -> Result<Self, OpenError> {
@@ -65,6 +68,33 @@ impl Engine for SledEngine {
             Ok::<(), std::convert::Infallible>(())
         })?;
         self.apply(batch, durability)
+    }
+
+    fn put(&self, key: &[u8], value: &[u8], durability: Durability) -> BenchResult<()> {
+        self.db.insert(key, value)?;
+        if durability == Durability::Durable {
+            self.db.flush()?;
+        }
+        Ok(())
+    }
+
+    fn read_modify_write(
+        &self,
+        key: &[u8],
+        durability: Durability,
+        modify: &mut dyn FnMut(&[u8], &mut Vec<u8>),
+    ) -> BenchResult<bool> {
+        let old = self.db.fetch_and_update(key, |old| {
+            old.map(|old| {
+                let mut new = Vec::with_capacity(old.len());
+                modify(old, &mut new);
+                new
+            })
+        })?;
+        if durability == Durability::Durable {
+            self.db.flush()?;
+        }
+        Ok(old.is_some())
     }
 
     fn reader(&self) -> BenchResult<&sled::Db> {

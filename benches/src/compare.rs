@@ -1,8 +1,10 @@
 //! Helpers for the same-run comparisons of emdb's typed layer with peer engines
 //! (`src/bin/typed_compare.rs`, `src/bin/index_compare.rs`): timing a phase, adding up the rows
 //! a read phase returned, the put order, the row count from the environment, and the report's
-//! number formats.
+//! number formats, and the machine and the table head of the report.
 
+use std::fmt::Write as _;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::SplitMix64;
@@ -72,6 +74,37 @@ pub fn mib(bytes: u64) -> String {
     #[expect(clippy::cast_precision_loss, reason = "file sizes are far below 2^52")]
     let mib = bytes as f64 / f64::from(1 << 20);
     format!("{mib:.1} MiB")
+}
+
+/// Appends to `out` the machine (`machine::describe` of the data directory `base`) and the CPU
+/// stall of the run, if known, as list items, then the head of the results table: a column per
+/// engine of `names` (emdb first) and a `<peer> ÷ emdb` column per peer.
+pub fn machine_and_table_head<'a>(
+    out: &mut String,
+    base: &Path,
+    stall: Option<Duration>,
+    names: impl Iterator<Item = &'a str> + Clone,
+) {
+    for (what, value) in crate::machine::describe(base) {
+        let _ = writeln!(out, "- {what}: {value}");
+    }
+    if let Some(stall) = stall {
+        let _ = writeln!(
+            out,
+            "- CPU stall during the run (`/proc/pressure/cpu`): {:.1} s",
+            stall.as_secs_f64()
+        );
+    }
+    let _ = writeln!(out);
+    let _ = write!(out, "| phase |");
+    for name in names.clone() {
+        let _ = write!(out, " {name} |");
+    }
+    for name in names.clone().skip(1) {
+        let _ = write!(out, " {name} ÷ emdb |");
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(out, "|---|{}", "---:|".repeat(names.count() * 2 - 1));
 }
 
 #[cfg(test)]

@@ -25,7 +25,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use emdb::{Emdb, FlushPolicy, Record};
-use emdb_benches::compare::{Tally, env_count, mib, ms, shuffled, timed};
+use emdb_benches::compare::{Tally, env_count, machine_and_table_head, mib, ms, shuffled, timed};
 use emdb_benches::engine::{BenchResult, size_on_disk};
 use emdb_benches::engines::CACHE_BYTES;
 use emdb_benches::report::thousands;
@@ -420,26 +420,7 @@ fn report(plan: &Plan, runs: &[(&str, Run)], base: &Path, stall: Option<Duration
          layout (redb). Cache: 1 GiB for native_db and redb; emdb has no cache setting.\n",
         thousands(RANGES as u64),
     );
-    for (what, value) in machine::describe(base) {
-        let _ = writeln!(out, "- {what}: {value}");
-    }
-    if let Some(stall) = stall {
-        let _ = writeln!(
-            out,
-            "- CPU stall during the run (`/proc/pressure/cpu`): {:.1} s",
-            stall.as_secs_f64()
-        );
-    }
-    let _ = writeln!(out);
-    let _ = write!(out, "| phase |");
-    for (name, _) in runs {
-        let _ = write!(out, " {name} |");
-    }
-    for (name, _) in runs.iter().skip(1) {
-        let _ = write!(out, " {name} ÷ emdb |");
-    }
-    let _ = writeln!(out);
-    let _ = writeln!(out, "|---|{}", "---:|".repeat(runs.len() * 2 - 1));
+    machine_and_table_head(&mut out, base, stall, runs.iter().map(|(name, _)| *name));
     let phases: [(String, PhaseTime); 5] = [
         (format!("put {rows} rows, {per_commit} per durable commit (ms)"), |r| r.put),
         ("close (ms)".to_owned(), |r| r.close),

@@ -331,6 +331,42 @@ pub fn run_children<P>(
     Ok(runs)
 }
 
+/// The command that reproduces a run of the binary `bin`: `settings` (environment variables
+/// whose value differs from their default, as `(name, value, default)`) and the engine
+/// selection, if any, before `cargo run`, and the `rocksdb` feature when this build has it.
+pub fn reproduce_command(bin: &str, settings: &[(&str, u64, u64)]) -> String {
+    let mut command = String::new();
+    for (name, value, default) in settings {
+        if value != default {
+            let _ = write!(command, "{name}={value} ");
+        }
+    }
+    if let Ok(engines) = std::env::var(ENV_ENGINES) {
+        let _ = write!(command, "{ENV_ENGINES}={engines} ");
+    }
+    let _ = write!(command, "cargo run --release -p emdb-benches --bin {bin}");
+    if cfg!(feature = "rocksdb") {
+        command.push_str(" --features rocksdb");
+    }
+    command
+}
+
+/// Writes `<bin>.md`, `<bin>.csv` and `<bin>.svg` into the [`output_dir`] and prints the
+/// Markdown; returns the paths written.
+///
+/// # Errors
+/// An error creating the directory or writing a file.
+pub fn write_reports(bin: &str, md: &str, csv: &str, svg: &str) -> BenchResult<Vec<PathBuf>> {
+    let dir = output_dir();
+    std::fs::create_dir_all(&dir)?;
+    let paths = ["md", "csv", "svg"].map(|ext| dir.join(format!("{bin}.{ext}")));
+    for (path, text) in paths.iter().zip([md, csv, svg]) {
+        std::fs::write(path, text)?;
+    }
+    println!("{md}");
+    Ok(paths.into())
+}
+
 /// Where the reports go: [`ENV_OUT`], or `docs/bench/` of the workspace.
 pub fn output_dir() -> PathBuf {
     std::env::var_os(ENV_OUT).map_or_else(

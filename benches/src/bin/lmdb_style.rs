@@ -35,8 +35,8 @@ use std::time::{Duration, Instant};
 use emdb_benches::engine::{BenchResult, Compaction, Durability, Engine, Reader, size_on_disk};
 use emdb_benches::engines::emdb::EmdbEngine;
 use emdb_benches::harness::{
-    self, Benchmark, ChildError, ENV_CHILD_ENGINE, ENV_ENGINES, ENV_RECORDS, EngineInfo, Reporter,
-    millis, open_engine, peak_memory,
+    self, Benchmark, ChildError, ENV_CHILD_ENGINE, ENV_RECORDS, EngineInfo, Reporter, millis,
+    open_engine, peak_memory,
 };
 use emdb_benches::report::{self, EngineRun, Phase, RunStatus, Unit, Value};
 use emdb_benches::{Records, SplitMix64, machine, random_index};
@@ -431,18 +431,7 @@ fn baseline(dir: &Path) -> BenchResult<()> {
 
 /// The command that reproduces this run.
 fn command(plan: &Plan) -> String {
-    let mut command = String::new();
-    if plan.bulk != DEFAULT_RECORDS {
-        let _ = write!(command, "{ENV_RECORDS}={} ", plan.bulk);
-    }
-    if let Ok(engines) = std::env::var(ENV_ENGINES) {
-        let _ = write!(command, "{ENV_ENGINES}={engines} ");
-    }
-    command.push_str("cargo run --release -p emdb-benches --bin lmdb_style");
-    if cfg!(feature = "rocksdb") {
-        command.push_str(" --features rocksdb");
-    }
-    command
+    harness::reproduce_command("lmdb_style", &[(ENV_RECORDS, plan.bulk, DEFAULT_RECORDS)])
 }
 
 /// Writes `lmdb_style.{md,csv,svg}` into the output directory and prints the Markdown.
@@ -458,14 +447,7 @@ fn write_reports(
     let title = format!("emdb vs best peer: lmdb_style, {} records", group(plan.bulk));
     let svg = report::svg_chart(&title, &phases, runs, EmdbEngine::NAME);
 
-    let dir = harness::output_dir();
-    std::fs::create_dir_all(&dir)?;
-    let paths = ["md", "csv", "svg"].map(|ext| dir.join(format!("lmdb_style.{ext}")));
-    for (path, text) in paths.iter().zip([&md, &csv, &svg]) {
-        std::fs::write(path, text)?;
-    }
-    println!("{md}");
-    Ok(paths.into())
+    harness::write_reports("lmdb_style", &md, &csv, &svg)
 }
 
 /// The Markdown report: the emdb status, the command, the workload, the results, the baseline,

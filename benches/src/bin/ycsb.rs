@@ -73,8 +73,8 @@ use emdb_benches::compare::env_count;
 use emdb_benches::engine::{BenchResult, Durability, Engine, Reader, size_on_disk};
 use emdb_benches::engines::emdb::EmdbEngine;
 use emdb_benches::harness::{
-    self, Benchmark, ChildError, ENV_CHILD_ENGINE, ENV_ENGINES, ENV_RECORDS, EngineInfo, Reporter,
-    millis, open_engine, peak_memory,
+    self, Benchmark, ChildError, ENV_CHILD_ENGINE, ENV_RECORDS, EngineInfo, Reporter, millis,
+    open_engine, peak_memory,
 };
 use emdb_benches::report::{self, EngineRun, Phase, RunStatus, Unit, Value};
 use emdb_benches::zipf::{Scramble, YCSB_THETA, Zipf};
@@ -479,24 +479,14 @@ fn phases(plan: &Plan) -> Vec<Phase> {
 
 /// The command that reproduces this run.
 fn command(plan: &Plan) -> String {
-    let mut command = String::new();
-    for (name, value, default) in [
-        (ENV_RECORDS, plan.loaded, DEFAULT_RECORDS),
-        (ENV_OPS, plan.ops, DEFAULT_OPS),
-        (ENV_THREADS, plan.threads, DEFAULT_THREADS),
-    ] {
-        if value != default {
-            let _ = write!(command, "{name}={value} ");
-        }
-    }
-    if let Ok(engines) = std::env::var(ENV_ENGINES) {
-        let _ = write!(command, "{ENV_ENGINES}={engines} ");
-    }
-    command.push_str("cargo run --release -p emdb-benches --bin ycsb");
-    if cfg!(feature = "rocksdb") {
-        command.push_str(" --features rocksdb");
-    }
-    command
+    harness::reproduce_command(
+        "ycsb",
+        &[
+            (ENV_RECORDS, plan.loaded, DEFAULT_RECORDS),
+            (ENV_OPS, plan.ops, DEFAULT_OPS),
+            (ENV_THREADS, plan.threads, DEFAULT_THREADS),
+        ],
+    )
 }
 
 /// Writes `ycsb.{md,csv,svg}` into the output directory and prints the Markdown.
@@ -513,14 +503,7 @@ fn write_reports(
     let title = format!("emdb vs best peer: YCSB, {} records", report::thousands(plan.loaded));
     let svg = report::svg_chart(&title, &workloads, runs, EmdbEngine::NAME);
 
-    let dir = harness::output_dir();
-    std::fs::create_dir_all(&dir)?;
-    let paths = ["md", "csv", "svg"].map(|ext| dir.join(format!("ycsb.{ext}")));
-    for (path, text) in paths.iter().zip([&md, &csv, &svg]) {
-        std::fs::write(path, text)?;
-    }
-    println!("{md}");
-    Ok(paths.into())
+    harness::write_reports("ycsb", &md, &csv, &svg)
 }
 
 /// Operations per second of `run` in `workload`, from its time.

@@ -278,10 +278,13 @@ impl EmdbBuilder {
     /// Calls `f` with the [`Progress`](crate::Progress) of long operations: compaction, backups,
     /// the integrity check and the build of a typed table's new secondary index (see
     /// [`Operation`](crate::Operation)). It is called on the thread that runs the operation, at
-    /// its start, at its end and at most about a thousand times in between, while the operation
-    /// holds the writer lock (other threads' writes wait; a write from the callback fails with
-    /// [`Error::WriteInTransaction`](crate::Error::WriteInTransaction)); keep it short (draw a
-    /// progress bar, not the whole screen). [`Stats::running`](crate::Stats::running)
+    /// its start, at its end and at most about a thousand times in between; keep it short (draw
+    /// a progress bar, not the whole screen). A backup, the integrity check and an index build
+    /// hold the writer lock meanwhile (other threads' writes wait; a write from the callback
+    /// fails with [`Error::WriteInTransaction`](crate::Error::WriteInTransaction)). A compaction
+    /// does not: writes go on, from other threads and from the callback, and only what would
+    /// wait for the compaction (`checkpoint`, `compact`, `backup_to`, `close`) fails there, with
+    /// [`Error::InsideCompaction`](crate::Error::InsideCompaction). [`Stats::running`](crate::Stats::running)
     /// holds the last report of the operation running now, with or without a callback.
     ///
     /// # Examples

@@ -97,8 +97,9 @@ impl Emdb {
     ///
     /// # Errors
     /// [`Error::Poisoned`] after an earlier failed write or sync (the log holds every commit;
-    /// reopen to recover); [`Error::WriteInTransaction`] inside a transaction closure; the I/O
-    /// error of the checkpoint, which poisons the handle.
+    /// reopen to recover); [`Error::WriteInTransaction`] inside a transaction closure;
+    /// [`Error::InsideCompaction`] from the progress callback of a compaction; the I/O error of
+    /// the checkpoint, which poisons the handle.
     ///
     /// # Examples
     ///
@@ -133,23 +134,33 @@ impl Emdb {
     /// [`EmdbBuilder::checkpoint_wal_bytes`](crate::EmdbBuilder::checkpoint_wal_bytes) and when
     /// the last handle is dropped. An in-memory database has nothing to checkpoint.
     ///
+    /// A checkpoint asked for while a [`compact`](Self::compact) runs waits for its end.
+    ///
     /// # Errors
     /// [`Error::Poisoned`] after an earlier failure; [`Error::WriteInTransaction`] inside a
-    /// transaction closure; an I/O error, which poisons the handle (reopen to recover: the file
-    /// keeps the previous checkpoint and the log every commit since).
+    /// transaction closure; [`Error::InsideCompaction`] from the progress callback of a
+    /// compaction; an I/O error, which poisons the handle (reopen to recover: the file keeps
+    /// the previous checkpoint and the log every commit since).
     pub fn checkpoint(&self) -> Result<()> {
         self.root.ks.checkpoint()
     }
 
-    /// Rewrites the database file without free space or dead values: a compacted copy is
-    /// written beside the file, made durable, and renamed over it. Writers wait while it runs;
-    /// readers and open iterators go on. A crash at any point leaves the old file or the new one,
-    /// whole.
+    /// Rewrites the database file without free space or dead values: after a checkpoint, a
+    /// compacted copy of the tree is written beside the file, made durable, and renamed over it.
+    /// Readers, open iterators and writers go on while the copy is written: commits are logged
+    /// meanwhile (the log may grow past
+    /// [`checkpoint_wal_bytes`](crate::EmdbBuilder::checkpoint_wal_bytes)) and the first one
+    /// after the compaction checkpoints them into the new file. Writers wait only for the
+    /// checkpoint at the start and the swap at the end; `checkpoint`, `backup_to`, `close` and
+    /// another `compact` wait for the whole compaction. A crash at any point leaves the old
+    /// file or the new one, whole, with every durable commit.
     ///
     /// # Errors
     /// [`Error::InMemory`] for an in-memory database, which has no file to compact;
-    /// [`Error::Poisoned`]; [`Error::WriteInTransaction`] inside a transaction closure; an I/O
-    /// error (once the new file is in place, a failure poisons the handle: reopen it).
+    /// [`Error::Poisoned`] (also when a commit failed while it ran);
+    /// [`Error::WriteInTransaction`] inside a transaction closure;
+    /// [`Error::InsideCompaction`] from the progress callback of a compaction; an I/O error
+    /// (once the new file is in place, a failure poisons the handle: reopen it).
     pub fn compact(&self) -> Result<()> {
         self.root.ks.compact()
     }
@@ -160,7 +171,8 @@ impl Emdb {
     ///
     /// # Errors
     /// [`Error::InMemory`] for an in-memory database; [`Error::Poisoned`];
-    /// [`Error::WriteInTransaction`]; an I/O error.
+    /// [`Error::WriteInTransaction`]; [`Error::InsideCompaction`] from the progress callback of
+    /// a compaction; an I/O error.
     ///
     /// # Examples
     ///

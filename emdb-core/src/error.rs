@@ -86,6 +86,19 @@ pub enum Error {
     )]
     WriteInTransaction,
 
+    /// [`Emdb::checkpoint`](crate::Emdb::checkpoint), [`compact`](crate::Emdb::compact),
+    /// [`backup_to`](crate::Emdb::backup_to) or [`close`](crate::Emdb::close) was called from
+    /// the [progress callback](crate::EmdbBuilder::on_progress) of a compaction, on the thread
+    /// running it: each waits for the compaction to end, which waits for the callback. Reads
+    /// and writes are fine there.
+    #[error(
+        "{operation} called from the progress callback of a compaction on the same thread, which would wait for that compaction forever; call it after `compact` returns"
+    )]
+    InsideCompaction {
+        /// The operation refused: `"checkpoint"`, `"compact"`, `"backup"` or `"close"`.
+        operation: &'static str,
+    },
+
     /// A write would give two rows of a table the same value in a unique secondary index. The
     /// whole transaction (or single write) is refused: nothing it wrote is kept.
     #[error(

@@ -46,6 +46,11 @@ impl Keyspace {
         if self.is_poisoned() {
             return Err(Error::Poisoned);
         }
+        if writer.compacting {
+            // Every caller but the commit path (which skips it) waits for the compaction first
+            // (`Persist::maintenance`): a checkpoint here would change the tree being copied.
+            return Err(Error::Internal { detail: "a checkpoint during a compaction".into() });
+        }
         let r = self.checkpoint_inner(p, writer, None);
         if let Err(e) = &r
             && !p.survives(e)
@@ -73,6 +78,10 @@ impl Keyspace {
     ) -> Result<()> {
         if self.is_poisoned() {
             return Err(Error::Poisoned);
+        }
+        if writer.compacting {
+            // The commit path logs every batch while a compaction copies the tree.
+            return Err(Error::Internal { detail: "a direct write during a compaction".into() });
         }
         writer.last_lsn = lsn;
         let r = self.checkpoint_inner(p, writer, Some(batch));

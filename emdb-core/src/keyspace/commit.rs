@@ -57,6 +57,10 @@ pub(crate) struct Writer {
     pub(super) log_in_use: bool,
     /// The handle is closing: its last checkpoint may record the log clean.
     pub(super) closing: bool,
+    /// A compaction is copying the tree into a new file (`maintain.rs`): until it has swapped
+    /// that file in, no checkpoint may change the tree, so every commit is logged and none
+    /// checkpoints, however large the log grows.
+    pub(super) compacting: bool,
 }
 
 thread_local! {
@@ -64,7 +68,7 @@ thread_local! {
 }
 
 /// A number unique to the calling thread while it lives (the address of a thread-local).
-fn thread_token() -> usize {
+pub(super) fn thread_token() -> usize {
     THREAD_TOKEN.with(|t| std::ptr::from_ref(t) as usize)
 }
 
@@ -90,13 +94,17 @@ impl Keyspace {
     /// [`Error::WriteInTransaction`] if the calling thread already holds it (a write through the
     /// database handle inside a transaction closure would otherwise wait for itself forever).
     pub(crate) fn hold_writer(&self) -> Result<WriterGuard<'_>> {
-        let token = thread_token();
-        if self.writer_thread.load(Ordering::Relaxed) == token {
+        if self.holds_writer() {
             return Err(Error::WriteInTransaction);
         }
         let writer = self.writer.lock();
-        self.writer_thread.store(token, Ordering::Relaxed);
+        self.writer_thread.store(thread_token(), Ordering::Relaxed);
         Ok(WriterGuard { ks: self, writer })
+    }
+
+    /// Whether the calling thread holds the writer lock.
+    pub(super) fn holds_writer(&self) -> bool {
+        self.writer_thread.load(Ordering::Relaxed) == thread_token()
     }
 
     /// Applies a logged batch to the memtables and indexes, as commit `lsn`.
@@ -367,7 +375,7 @@ impl WriterGuard<'_> {
         if ks.is_poisoned() {
             return Err(Error::Poisoned);
         }
-        if ks.durability.checkpoints(&pending) {
+        if !self.writer.compacting && ks.durability.checkpoints(&pending) {
             let sorted = match &pending {
                 Pending::Sorted(writes) => Some(Cow::Borrowed(writes)),
                 Pending::Ops(batch) => Writes::from_batch(batch).map(Cow::Owned),

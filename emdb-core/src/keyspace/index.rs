@@ -373,6 +373,14 @@ impl ShardData {
         self.generation += 1;
     }
 
+    /// Moves to the same tree in a new file (compaction's): the recent table, which holds what
+    /// was written since the tree's checkpoint, stays, and so does a clearing since then.
+    fn move_tree(&mut self, source: Option<&ValueSource>, tree: TreeRoot) {
+        self.source = source.cloned();
+        self.tree = tree;
+        self.generation += 1;
+    }
+
     fn new() -> Self {
         ShardData {
             recent: HashTable::new_in(TableAlloc),
@@ -474,6 +482,47 @@ impl Settlement {
         if let Some(v) = self.written.get_mut(hash.shard()) {
             v.push((hash.0, leaf, place));
         }
+    }
+}
+
+/// The settled tables of every shard of a namespace, built whole from the keys of a new file
+/// before they replace the shards' tables ([`IndexWriteGuard::replace_settled`]): compaction
+/// builds them while no lock is held, so that readers and writers wait only for the swap.
+pub(crate) struct SettledTables {
+    shards: Vec<HashTable<Settled, TableAlloc>>,
+    /// Every key had a leaf an entry can name.
+    all: bool,
+}
+
+impl std::fmt::Debug for SettledTables {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let entries: usize = self.shards.iter().map(HashTable::len).sum();
+        f.debug_struct("SettledTables").field("entries", &entries).field("all", &self.all).finish()
+    }
+}
+
+impl SettledTables {
+    /// The tables of the keys `settlement` found written.
+    pub(crate) fn build(settlement: Settlement) -> Self {
+        let mut all = true;
+        let shards = settlement
+            .written
+            .into_iter()
+            .map(|written| {
+                let mut table = HashTable::with_capacity_in(written.len(), TableAlloc);
+                for (hash, leaf, place) in written {
+                    match leaf_bits(leaf) {
+                        Some(bits) => {
+                            let entry = Settled::new(hash, bits, place);
+                            table.insert_unique(hash, entry, Settled::hash);
+                        }
+                        None => all = false,
+                    }
+                }
+                table
+            })
+            .collect();
+        SettledTables { shards, all }
     }
 }
 
@@ -1004,40 +1053,32 @@ impl IndexWriteGuard<'_> {
         }
     }
 
-    /// Replaces the settled entries of the locked shards (all of them) with `entries` (by
-    /// shard; `None` under a budget), and their source and tree: compaction, which wrote a new
-    /// file. The caller holds every shard of every namespace, so that no reader pairs an entry
-    /// of one file with the other.
+    /// Replaces the settled entries of the locked shards (all of them) with `tables` (`None`
+    /// under a budget: none), and their source and tree: compaction, which copied the tree into
+    /// a new file (the recent tables stay: the new tree holds what the old one did). The caller
+    /// holds every shard of every namespace, so that no reader pairs an entry of one file with
+    /// the other.
     pub(crate) fn replace_settled(
         &mut self,
-        entries: Option<&Settlement>,
+        tables: Option<SettledTables>,
         source: Option<&ValueSource>,
         tree: TreeRoot,
     ) {
         let index = self.index;
-        let mut all = true;
-        for (i, data) in self.guards.iter_mut().enumerate() {
+        let complete = tables.as_ref().is_none_or(|t| t.all);
+        let mut tables = tables.map(|t| t.shards.into_iter());
+        for data in self.guards.iter_mut() {
+            let table = tables.as_mut().and_then(Iterator::next);
             let Some(data) = data.as_deref_mut() else { continue };
+            let table = table.unwrap_or_else(|| HashTable::new_in(TableAlloc));
             if let Some(budget) = &index.budget {
+                budget.used.fetch_add(table.len(), Ordering::Relaxed);
                 budget.used.fetch_sub(data.settled.len(), Ordering::Relaxed);
             }
-            data.settled = HashTable::new_in(TableAlloc);
-            if let Some(written) = entries.and_then(|e| e.written.get(i)) {
-                let settled = &mut data.settled;
-                settled.reserve(written.len(), Settled::hash);
-                for &(hash, leaf, place) in written {
-                    match leaf_bits(leaf) {
-                        Some(bits) => {
-                            let entry = Settled::new(hash, bits, place);
-                            settled.insert_unique(hash, entry, Settled::hash);
-                        }
-                        None => all = false,
-                    }
-                }
-            }
-            data.take_tree(source, tree);
+            data.settled = table;
+            data.move_tree(source, tree);
         }
-        if !all {
+        if !complete {
             index.set_complete(false);
         }
     }

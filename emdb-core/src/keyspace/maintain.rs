@@ -1,96 +1,144 @@
 //! Maintenance of a persistent keyspace: compaction, online backup and statistics.
 //!
-//! Compaction holds the writer lock throughout (writers wait; readers go on): checkpoint → build
-//! `<path>.compact` from the tree with [`TreeBuilder`](crate::tree::write::TreeBuilder) (bulk
-//! load), synced → rename it over `<path>` → sync the directory → reopen the store (keeping the
-//! lock) → point every index entry at its value's new place and swap the page file under all
-//! index shard locks at once. A crash before the rename leaves the old file (and a stray
-//! `<path>.compact`, removed by the next compaction); after it, the new one; both whole, and the
-//! log, empty after the checkpoint, fits either. The new file's live values per value page are
-//! counted by the same scan that re-points the index, and any cycle of the value mover starts
-//! over.
+//! Compaction holds the writer lock only at its start and its end, so writers go on while it
+//! copies (readers always do):
+//! 1. Under the writer lock: a checkpoint, then the tree it wrote is the *base*, and the writer
+//!    is marked compacting: until the end, every commit is logged and none checkpoints, so the
+//!    base's pages stay as they are.
+//! 2. Without it: build `<path>.compact` from the base with
+//!    [`TreeBuilder`](crate::tree::write::TreeBuilder) (bulk load), synced, with the base's
+//!    checkpoint LSN; then scan it for every key's new leaf and the live values per value page.
+//! 3. Under the writer lock again: the new file's meta page records the log as the page file's
+//!    does now → rename it over `<path>` → sync the directory → reopen the store (keeping the
+//!    lock) → point every index entry at its key's new leaf and swap the
+//!    page file under all index shard locks at once.
+//!
+//! The new file holds what the base holds, and its meta page records the log as the page file's
+//! does at step 3: the same generation (no checkpoint starts another before then), and in use
+//! if a commit said so (a commit of step 2 does, on a file that was closed cleanly). The log
+//! holds every commit since the base's checkpoint, so it fits either file: a crash before the rename leaves the old file (and
+//! a stray `<path>.compact`, removed by the next compaction), after it the new one, each whole
+//! with the log replayed on top. The commits of step 2 sit in the memtables, above either tree;
+//! the next checkpoint writes them into the new file. Whatever checkpoints on request waits for
+//! the whole compaction (`Persist::maintenance`), and any cycle of the value mover starts over.
 
 use std::path::Path;
 use std::sync::Arc;
 
-use super::index::Settlement;
+use parking_lot::MutexGuard;
+use std::sync::atomic::Ordering;
+
+use super::commit::thread_token;
+use super::index::{SettledTables, Settlement};
 use super::persist::{Persist, TreeSnap};
 use super::tree_key;
 use super::{ALL_SHARDS, IndexFigures, Keyspace, NsState, ValueSource, Writer};
+use crate::batch::NsId;
 use crate::error::{Error, Result};
 use crate::io::{LockGuard, LockMode, Storage, parent_dir, replace, sidecar};
 use crate::page::PAGE_SIZE_U64;
+use crate::page::file::PageFile;
 use crate::page::meta::{LogBinding, Meta, random_id};
 use crate::page::value::ValueRef;
 use crate::progress::{Operation, Reporter};
 use crate::stats::Stats;
 use crate::tree::reclaim::LiveValues;
 use crate::tree::store::{Store, lock_file, pid_path};
-use crate::tree::{Cursor, scan_leaves};
+use crate::tree::{Cursor, TreeRoot, scan_leaves};
 
 impl Keyspace {
+    /// Takes the maintenance lock of the files `p` (see [`Persist::maintenance`]) for
+    /// `operation`; the caller takes the writer lock after it.
+    ///
+    /// # Errors
+    /// [`Error::WriteInTransaction`] if the calling thread holds the writer lock, and
+    /// [`Error::InsideCompaction`] if it holds this one (a compaction's progress callback): it
+    /// would wait for itself.
+    pub(crate) fn lock_maintenance<'p>(
+        &self,
+        p: &'p Persist,
+        operation: &'static str,
+    ) -> Result<Maintenance<'p>> {
+        if self.holds_writer() {
+            return Err(Error::WriteInTransaction);
+        }
+        let token = thread_token();
+        if p.maintainer.load(Ordering::Relaxed) == token {
+            return Err(Error::InsideCompaction { operation });
+        }
+        let lock = p.maintenance.lock();
+        p.maintainer.store(token, Ordering::Relaxed);
+        Ok(Maintenance { p, _lock: lock })
+    }
+
     /// Rewrites the page file without free space; see the module documentation.
     ///
     /// # Errors
     /// [`Error::InMemory`], [`Error::Poisoned`], [`Error::WriteInTransaction`], or the error that
     /// stopped it (after the rename, it poisons the handle).
+    ///
+    /// # Errors
+    /// [`Error::InMemory`], [`Error::Poisoned`] (also when a commit failed while it ran),
+    /// [`Error::WriteInTransaction`], or the error that stopped it (after the rename, it
+    /// poisons the handle).
     pub(crate) fn compact(&self) -> Result<()> {
         let Some(p) = self.durability.files() else {
             return Err(Error::InMemory { operation: "compact" });
         };
-        let mut guard = self.lock_writer()?;
-        self.checkpoint_locked(&mut guard.writer)?;
-        self.compact_locked(p, &mut guard.writer)
-    }
-
-    fn compact_locked(&self, p: &Persist, writer: &mut Writer) -> Result<()> {
+        let _maintenance = self.lock_maintenance(p, "compact")?;
+        let (base, mark) = {
+            let mut guard = self.lock_writer()?;
+            self.checkpoint_locked(&mut guard.writer)?;
+            (Base::of(&p.store.lock()), CompactingMark::set(self, &mut guard.writer))
+        };
         let storage = Arc::clone(p.store.lock().storage());
-        let path = p.path.clone();
-        let tmp = sidecar(&path, ".compact");
+        let tmp = sidecar(&p.path, ".compact");
         // Left by a compaction that crashed.
         discard(storage.as_ref(), &tmp);
-        let lock = match build_compacted(p, &storage, &tmp, &self.config.progress) {
-            Ok(lock) => lock,
+        let built = build_compacted(p, &storage, &tmp, &base, &self.config.progress)
+            .and_then(|fresh| Ok((self.scan_compacted(&fresh)?, fresh)));
+        // This thread let the writer lock go above, so it can take it again.
+        let mut guard = self.hold_writer()?;
+        mark.clear(&mut guard.writer);
+        let finished = built.and_then(|(scan, fresh)| {
+            if self.is_poisoned() {
+                return Err(Error::Poisoned);
+            }
+            Ok((scan, self.seal_compacted(p, fresh)?))
+        });
+        let (scan, lock) = match finished {
+            Ok(done) => done,
             Err(e) => {
+                drop(guard);
                 // The database is as it was; the space the new file took is given back.
                 discard(storage.as_ref(), &tmp);
                 return Err(e);
             }
         };
-        if let Err(e) = replace(storage.as_ref(), &tmp, &path) {
+        if let Err(e) = replace(storage.as_ref(), &tmp, &p.path) {
             discard(storage.as_ref(), &tmp);
-            return Err(Error::io(&path, e));
+            return Err(Error::io(&p.path, e));
         }
-        let r = self.install_compacted(p, &storage, &path, writer, lock);
+        let r = self.install_compacted(p, &storage, lock, scan);
         if r.is_err() {
             self.poison();
         }
         r
     }
 
-    /// After the compacted file was renamed over `path`: makes the rename durable, reopens the
-    /// store on it (with its `lock`) and moves every reader and index entry over.
-    fn install_compacted(
-        &self,
-        p: &Persist,
-        storage: &Arc<dyn Storage>,
-        path: &Path,
-        writer: &mut Writer,
-        lock: LockGuard,
-    ) -> Result<()> {
-        storage.sync_dir(parent_dir(path)).map_err(|e| Error::io(path, e))?;
-        let mut store = p.store.lock();
-        store.reopen(p.store_opts, lock)?;
-        let file = Arc::clone(store.file());
-        let (root, seq) = (store.root(), store.meta().sequence);
-        drop(store);
-        // Every key's new leaf (for the indexes that hold every key) and the live values.
+    /// Every key's leaf in the compacted store `fresh` (for the indexes that hold every key),
+    /// by namespace, and its live values per value page: read before the writer lock is taken
+    /// again, since the new file no longer changes.
+    ///
+    /// # Errors
+    /// [`Error::Corruption`] or an I/O error reading the new file.
+    fn scan_compacted(&self, fresh: &Store) -> Result<Compacted> {
         let namespaces = self.namespaces();
-        let mut settlements: Vec<Settlement> =
-            namespaces.iter().map(|_| Settlement::new()).collect();
+        let mut settlements: Vec<(NsId, Settlement)> =
+            namespaces.iter().map(|ns| (ns.id, Settlement::new())).collect();
         let mut live = LiveValues::default();
         let mut at = 0;
-        scan_leaves(&file, root, |leaf, place, e| {
+        scan_leaves(fresh.file(), fresh.root(), |leaf, place, e| {
             if let ValueRef::Stored(loc) = e.value {
                 live.add(loc);
             }
@@ -98,7 +146,7 @@ impl Keyspace {
                 if namespaces.get(at).is_none_or(|ns: &Arc<NsState>| ns.id != id) {
                     at = namespaces.iter().position(|ns| ns.id == id).unwrap_or(usize::MAX);
                 }
-                if let (Some(ns), Some(s)) = (namespaces.get(at), settlements.get_mut(at))
+                if let (Some(ns), Some((_, s))) = (namespaces.get(at), settlements.get_mut(at))
                     && ns.index.holds_every_key()
                 {
                     s.written(ns.index.hash(key), leaf, place);
@@ -106,21 +154,71 @@ impl Keyspace {
             }
             Ok(())
         })?;
+        let tables = namespaces
+            .iter()
+            .zip(settlements)
+            .filter(|(ns, _)| ns.index.holds_every_key())
+            .map(|(_, (id, s))| (id, SettledTables::build(s)))
+            .collect();
+        Ok(Compacted { tables, live })
+    }
+
+    /// Under the writer lock, before the rename: makes the meta page of the compacted store
+    /// `fresh` record the log as the page file's does now, and returns the new file's lock. A
+    /// compaction that started on a file opened after a clean close, with nothing to checkpoint,
+    /// copied a binding that says the log holds nothing; a commit since has recorded it in use.
+    ///
+    /// # Errors
+    /// An I/O error writing or syncing the meta page.
+    fn seal_compacted(&self, p: &Persist, mut fresh: Store) -> Result<LockGuard> {
+        if let Some(log) = p.store.lock().log_binding() {
+            fresh.record_log_binding(log)?;
+        }
+        fresh.into_lock().ok_or(Error::Poisoned)
+    }
+
+    /// After the compacted file was renamed over the page file (the caller holds the writer
+    /// lock): makes the rename durable, reopens the store on it (with its `lock`) and moves
+    /// every reader and index entry over, as `scan` found them.
+    fn install_compacted(
+        &self,
+        p: &Persist,
+        storage: &Arc<dyn Storage>,
+        lock: LockGuard,
+        scan: Compacted,
+    ) -> Result<()> {
+        let path = &p.path;
+        storage.sync_dir(parent_dir(path)).map_err(|e| Error::io(path, e))?;
+        let mut store = p.store.lock();
+        store.reopen(p.store_opts, lock)?;
+        let file = Arc::clone(store.file());
+        let (root, seq) = (store.root(), store.meta().sequence);
+        drop(store);
         // Readers read a leaf and a value under a shard lock: swap the entries and the file
         // while every shard of every namespace is locked, so no reader pairs an entry of one
-        // file with the other.
+        // file with the other. A namespace created during the compaction has no key in the
+        // new file.
+        let namespaces = self.namespaces();
+        let Compacted { mut tables, live } = scan;
+        let mut tables: Vec<Option<SettledTables>> = namespaces
+            .iter()
+            .map(|ns| {
+                let at = tables.iter().position(|(id, _)| *id == ns.id);
+                let found = at.map(|at| tables.swap_remove(at).1);
+                let none = || SettledTables::build(Settlement::new());
+                ns.index.holds_every_key().then(|| found.unwrap_or_else(none))
+            })
+            .collect();
         let source = ValueSource { file: Arc::clone(&file), map: file.current_map()? };
         let mut guards: Vec<_> = namespaces.iter().map(|ns| ns.index.lock(ALL_SHARDS)).collect();
         *p.file.write() = Arc::clone(&file);
-        for ((g, ns), settlement) in guards.iter_mut().zip(&namespaces).zip(&settlements) {
-            let entries = ns.index.holds_every_key().then_some(settlement);
-            g.replace_settled(entries, Some(&source), root);
+        for (g, t) in guards.iter_mut().zip(&mut tables) {
+            g.replace_settled(t.take(), Some(&source), root);
         }
         drop(guards);
         p.store.lock().set_live_values(live);
         p.mover.reset();
         self.snapshots.lock().set_tree(Arc::new(TreeSnap { root, seq, file }));
-        writer.garbage.clear();
         Ok(())
     }
 
@@ -150,6 +248,7 @@ impl Keyspace {
             Some(_) => Some(lock_file(storage.as_ref(), &dest, false, LockMode::Exclusive)?),
             None => None,
         };
+        let _maintenance = self.lock_maintenance(p, "backup")?;
         let mut guard = self.lock_writer()?;
         self.checkpoint_locked(&mut guard.writer)?;
         let copied = copy_as_new_generation(p, storage.as_ref(), &tmp, &self.config.progress);
@@ -303,27 +402,95 @@ fn copy_as_new_generation(
     out.sync_all().map_err(io)
 }
 
-/// Writes the compacted copy of the tree to `tmp`, durably, with the page file's
-/// permissions, database id and log binding; returns the lock of the new file (held since
-/// it was created, and kept across its rename).
+/// The maintenance lock, held ([`Keyspace::lock_maintenance`]).
+pub(crate) struct Maintenance<'p> {
+    p: &'p Persist,
+    _lock: MutexGuard<'p, ()>,
+}
+
+impl Drop for Maintenance<'_> {
+    fn drop(&mut self) {
+        self.p.maintainer.store(0, Ordering::Relaxed);
+    }
+}
+
+/// The compacting mark of the writer ([`Writer::compacting`]), set while this lives: cleared by
+/// [`clear`](Self::clear) under the writer lock that swaps the new file in, or, if the
+/// compaction unwinds before (a panicking progress callback), when it is dropped.
+struct CompactingMark<'a> {
+    ks: &'a Keyspace,
+    set: bool,
+}
+
+impl<'a> CompactingMark<'a> {
+    fn set(ks: &'a Keyspace, writer: &mut Writer) -> Self {
+        writer.compacting = true;
+        CompactingMark { ks, set: true }
+    }
+
+    fn clear(mut self, writer: &mut Writer) {
+        writer.compacting = false;
+        self.set = false;
+    }
+}
+
+impl Drop for CompactingMark<'_> {
+    fn drop(&mut self) {
+        if self.set && !self.ks.holds_writer() {
+            self.ks.writer.lock().compacting = false;
+        }
+    }
+}
+
+/// The tree a compaction copies: the page file's as the checkpoint at its start left it.
+struct Base {
+    file: Arc<PageFile>,
+    root: TreeRoot,
+    meta: Meta,
+    catalog_entries: u64,
+    log: Option<LogBinding>,
+}
+
+impl Base {
+    fn of(store: &Store) -> Self {
+        Base {
+            file: Arc::clone(store.file()),
+            root: store.root(),
+            meta: store.meta(),
+            catalog_entries: store.catalog_entries(),
+            log: store.log_binding(),
+        }
+    }
+}
+
+/// What the scan of a compacted file found: the settled tables of each namespace whose index
+/// holds every key, and the live values per value page.
+struct Compacted {
+    tables: Vec<(NsId, SettledTables)>,
+    live: LiveValues,
+}
+
+/// Writes the compacted copy of the `base` tree to `tmp`, durably, with the page file's
+/// permissions, database id and log binding; returns its store, which holds the lock of the
+/// new file (held since it was created, and kept across its rename).
 fn build_compacted(
     p: &Persist,
     storage: &Arc<dyn Storage>,
     tmp: &Path,
+    base: &Base,
     progress: &Reporter,
-) -> Result<LockGuard> {
+) -> Result<Store> {
     let mut fresh = Store::open(Arc::clone(storage), tmp, p.store_opts)?;
     storage.copy_permissions(&p.path, tmp).map_err(|e| Error::io(tmp, e))?;
-    let store = p.store.lock();
     // Every entry is copied, the catalog's too.
-    fresh.set_catalog_entries(store.catalog_entries());
-    if let Some(log) = store.log_binding() {
+    fresh.set_catalog_entries(base.catalog_entries);
+    if let Some(log) = base.log {
         fresh.set_log_binding(log);
     }
-    let file = Arc::clone(store.file());
-    let lsn = store.meta().checkpoint_lsn;
-    let mut tracker = progress.start(Operation::Compact, store.meta().entry_count);
-    let mut cursor = Cursor::new(&file, store.root());
+    let file = &base.file;
+    let lsn = base.meta.checkpoint_lsn;
+    let mut tracker = progress.start(Operation::Compact, base.meta.entry_count);
+    let mut cursor = Cursor::new(file, base.root);
     cursor.seek_first()?;
     let entries = std::iter::from_fn(|| {
         tracker.advance(1);
@@ -341,7 +508,6 @@ fn build_compacted(
         Some(item.and_then(|entry| cursor.next().map(|()| entry)))
     });
     fresh.bulk_load(entries, lsn)?;
-    drop(store);
     tracker.finish();
-    fresh.into_lock().ok_or(Error::Poisoned)
+    Ok(fresh)
 }

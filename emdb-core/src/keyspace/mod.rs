@@ -230,11 +230,12 @@ impl Keyspace {
     /// checkpoint (which poisons the handle; the file still holds the previous checkpoint and the
     /// log every commit since).
     pub(crate) fn checkpoint(&self) -> Result<()> {
-        if self.durability.files().is_none() {
+        let Some(p) = self.durability.files() else {
             // In memory: nothing to write, and no writer lock to take (not even inside a
             // transaction).
             return Ok(());
-        }
+        };
+        let _maintenance = self.lock_maintenance(p, "checkpoint")?;
         let mut guard = self.lock_writer()?;
         self.checkpoint_locked(&mut guard.writer)
     }

@@ -5,6 +5,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
 #[cfg(test)]
 use std::sync::atomic::Ordering;
 use std::thread::JoinHandle;
@@ -100,6 +101,13 @@ pub(crate) struct Persist {
     pub(super) syncer: Option<Syncer>,
     /// Opened read-only: nothing is written, every write is [`Error::ReadOnly`].
     pub(crate) read_only: bool,
+    /// Held by whatever checkpoints on request (`checkpoint`, `close`, `backup_to`) and by a
+    /// compaction from start to end, so that none of them runs while a compaction copies the
+    /// tree with the writer lock let go. Taken before the writer lock, never while holding it
+    /// ([`Keyspace::lock_maintenance`]).
+    pub(crate) maintenance: Mutex<()>,
+    /// The token of the thread that holds `maintenance`, or 0.
+    pub(crate) maintainer: AtomicUsize,
 }
 
 impl Persist {
@@ -231,6 +239,7 @@ impl Keyspace {
     pub(crate) fn close(&self) -> Result<()> {
         // In memory, or read-only: nothing to write.
         let Some(p) = self.durability.files().filter(|p| !p.read_only) else { return Ok(()) };
+        let _maintenance = self.lock_maintenance(p, "close")?;
         let mut guard = self.lock_writer()?;
         guard.writer.closing = true;
         let r = self.checkpoint_locked(&mut guard.writer);
@@ -287,9 +296,11 @@ impl Durability for Persist {
     fn log(&self, ks: &Keyspace, writer: &mut Writer, batch: &Batch) -> Result<Logged> {
         // A batch that would push the log past the checkpoint threshold is not logged: the
         // checkpoint that follows it writes it to the page file and flips the meta page,
-        // which is as atomic as a log frame, and the batch is not written twice.
-        let unlogged = self.wal.size().saturating_add(crate::wal::encoded_len(batch))
-            > self.checkpoint_wal_bytes;
+        // which is as atomic as a log frame, and the batch is not written twice. While a
+        // compaction copies the tree no checkpoint may follow, so everything is logged.
+        let unlogged = !writer.compacting
+            && self.wal.size().saturating_add(crate::wal::encoded_len(batch))
+                > self.checkpoint_wal_bytes;
         if !unlogged && !writer.log_in_use {
             ks.record_log_in_use(self, writer)?;
         }
@@ -310,7 +321,8 @@ impl Durability for Persist {
     }
 
     fn settle(&self, ks: &Keyspace, writer: &mut Writer, logged: Logged) -> Result<Option<u64>> {
-        if !logged.unlogged && self.wal.size() <= self.checkpoint_wal_bytes {
+        // While a compaction copies the tree, the checkpoint waits for its end.
+        if !logged.unlogged && (writer.compacting || self.wal.size() <= self.checkpoint_wal_bytes) {
             return Ok(logged.wait);
         }
         // The checkpoint makes this commit durable with everything before it.

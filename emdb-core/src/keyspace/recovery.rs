@@ -7,7 +7,7 @@
 //! thread and return ([`loading`](super::loading)).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use parking_lot::{Mutex, RwLock};
 
@@ -132,6 +132,8 @@ impl Keyspace {
             mover: Mover::new(opts.reclaim.move_dead_percent),
             syncer,
             read_only: opts.read_only,
+            maintenance: Mutex::new(()),
+            maintainer: AtomicUsize::new(0),
         });
         // Opened: the record stays until the handle closes.
         std::mem::forget(record.take());

@@ -311,6 +311,147 @@ fn compaction_crash_sweep(two_steps: bool) {
     assert!(Path::new(DB).parent().is_some());
 }
 
+/// Commits made while a compaction copies the tree (from its progress callback, on a 1 KiB
+/// checkpoint threshold that they pass) are logged; power lost at any I/O of the compaction or
+/// of those commits, with every damage mode, leaves the copied state plus a prefix of them that
+/// holds every one acknowledged, in the old file or the new one.
+#[test]
+fn a_compaction_with_commits_during_it_interrupted_at_any_io_keeps_every_acked_commit() {
+    for two_steps in [false, true] {
+        compaction_with_commits_crash_sweep(two_steps);
+    }
+}
+
+fn compaction_with_commits_crash_sweep(two_steps: bool) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    /// Commits made from the callback, one per progress report.
+    const DURING: usize = 6;
+    let key = |i: usize| format!("during{i}").into_bytes();
+    let value = |i: usize| vec![u8::try_from(i).unwrap_or(0); 400];
+    // Opens `fs` with a callback that commits during a compaction; returns the handle, the
+    // slot the callback writes through, and the counts of commits attempted and acknowledged.
+    let open_writing = |fs: &FaultStorage| {
+        let slot: Arc<std::sync::Mutex<Option<Emdb>>> = Arc::default();
+        let (attempted, acked) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let (inner, tried, done) = (Arc::clone(&slot), Arc::clone(&attempted), Arc::clone(&acked));
+        let db = Emdb::builder()
+            .path(DB)
+            .flush_policy(FlushPolicy::OnEachWrite)
+            .checkpoint_wal_bytes(1024)
+            .on_progress(move |_| {
+                let db = inner.lock().ok().and_then(|db| db.clone());
+                let i = tried.load(Ordering::Relaxed);
+                // Commits stop at the first failure, as a process would.
+                if let Some(db) = db
+                    && i < DURING
+                    && done.load(Ordering::Relaxed) == i
+                {
+                    tried.store(i + 1, Ordering::Relaxed);
+                    if db.insert(key(i), value(i)).is_ok() {
+                        done.store(i + 1, Ordering::Relaxed);
+                    }
+                }
+            })
+            .build_on(Arc::new(fs.clone()))
+            .unwrap_or_else(|e| panic!("{e}"));
+        if let Ok(mut s) = slot.lock() {
+            *s = Some(db.clone());
+        }
+        (db, slot, attempted, acked)
+    };
+    let with_during = |n: usize| {
+        let mut s = state_after(TXNS);
+        s.extend((0..n).map(|i| (key(i), value(i))));
+        s
+    };
+    let clean = FaultStorage::new(17);
+    if two_steps {
+        clean.refuse_replacing_renames();
+    }
+    let (_, acked) = workload(&clean);
+    assert_eq!(acked, TXNS);
+    let probe = clean.crash(0, CrashMode::KeepAll);
+    let (db, slot, _, acked) = open_writing(&probe);
+    let start = probe.io_count();
+    db.compact().unwrap_or_else(|e| panic!("{e}"));
+    let ios = probe.io_count() - start;
+    assert_eq!(acked.load(Ordering::Relaxed), DURING, "every commit during it was acked");
+    assert_eq!(read_state(&db).unwrap_or_default(), with_during(DURING));
+    let wal = db.stats().map(|s| s.wal_bytes).unwrap_or_default();
+    assert!(wal > 1024, "the commits were logged, not checkpointed ({wal} bytes of log)");
+    slot.lock().map(|mut s| s.take()).unwrap_or_default();
+    drop(db);
+    let mut reopens = 0;
+    for n in 1..=ios {
+        let fs = clean.crash(0, CrashMode::KeepAll);
+        let (db, slot, attempted, acked) = open_writing(&fs);
+        fs.fail_at(fs.io_count() + n, true, FaultKind::Io);
+        let _ = db.compact();
+        let (attempted, acked) = (attempted.load(Ordering::Relaxed), acked.load(Ordering::Relaxed));
+        for mode in [CrashMode::Random, CrashMode::DropAll, CrashMode::KeepAll] {
+            let what = format!("compaction (two steps: {two_steps}) io {n} then {mode:?}");
+            let crashed = fs.crash(n, mode);
+            let reopened = open(&crashed).unwrap_or_else(|e| panic!("{what}: reopen: {e}"));
+            let got = read_state(&reopened).unwrap_or_else(|e| panic!("{what}: read: {e}"));
+            assert!(
+                (acked..=attempted).any(|k| with_during(k) == got),
+                "{what}: not the copied state plus {acked}..={attempted} commits: {:?}",
+                got.keys().collect::<Vec<_>>()
+            );
+            let report =
+                reopened.check_integrity().unwrap_or_else(|e| panic!("{what}: check: {e}"));
+            assert_eq!(report.records, got.len() as u64, "{what}");
+            reopens += 1;
+        }
+        slot.lock().map(|mut s| s.take()).unwrap_or_default();
+        drop(db);
+    }
+    eprintln!(
+        "crash during compaction with commits (two steps: {two_steps}): {ios} I/O calls, \
+         {reopens} crash states checked"
+    );
+}
+
+/// A compaction of a file opened after a clean close (its log recorded empty, nothing to
+/// checkpoint), with a commit during it: the new file's meta page records the log in use, so a
+/// crash that then loses the log is [`Error::LogMissing`], not a silent loss of the commit.
+#[test]
+fn a_commit_during_the_compaction_of_a_cleanly_closed_file_is_not_lost_with_the_log() {
+    use crate::io::Storage;
+    let fs = FaultStorage::new(23);
+    let db = open(&fs).unwrap_or_else(|e| panic!("{e}"));
+    db.insert("before", "1").unwrap_or_else(|e| panic!("{e}"));
+    db.close().unwrap_or_else(|e| panic!("{e}"));
+    let slot: Arc<std::sync::Mutex<Option<Emdb>>> = Arc::default();
+    let inner = Arc::clone(&slot);
+    let db = Emdb::builder()
+        .path(DB)
+        .flush_policy(FlushPolicy::OnEachWrite)
+        .on_progress(move |_| {
+            if let Some(db) = inner.lock().ok().and_then(|mut db| db.take()) {
+                db.insert("during", "2").unwrap_or_else(|e| panic!("{e}"));
+            }
+        })
+        .build_on(Arc::new(fs.clone()))
+        .unwrap_or_else(|e| panic!("{e}"));
+    if let Ok(mut s) = slot.lock() {
+        *s = Some(db.clone());
+    }
+    db.compact().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(db.get("during").ok().flatten(), Some(b"2".to_vec()));
+    std::mem::forget(db);
+    let crashed = fs.crash(1, CrashMode::DropAll);
+    let replayed = open(&crashed).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(replayed.get("during").ok().flatten(), Some(b"2".to_vec()), "replayed");
+    std::mem::forget(replayed);
+    let crashed = fs.crash(2, CrashMode::DropAll);
+    crashed.remove(Path::new("/db/data.wal")).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        matches!(open(&crashed), Err(Error::LogMissing { .. })),
+        "the new file says the log is in use"
+    );
+}
+
 /// A batch larger than the log threshold is not logged: the checkpoint after it writes it to
 /// the page file instead. Power lost at any I/O of that commit (every damage mode) leaves the
 /// state before the batch or after it, whole; once the commit returned `Ok`, after it.

@@ -1067,7 +1067,7 @@ impl IndexWriteGuard<'_> {
         let index = self.index;
         let complete = tables.as_ref().is_none_or(|t| t.all);
         let mut tables = tables.map(|t| t.shards.into_iter());
-        for data in self.guards.iter_mut() {
+        for data in &mut self.guards {
             let table = tables.as_mut().and_then(Iterator::next);
             let Some(data) = data.as_deref_mut() else { continue };
             let table = table.unwrap_or_else(|| HashTable::new_in(TableAlloc));

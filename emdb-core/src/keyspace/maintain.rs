@@ -104,7 +104,7 @@ impl Keyspace {
             if self.is_poisoned() {
                 return Err(Error::Poisoned);
             }
-            Ok((scan, self.seal_compacted(p, fresh)?))
+            Ok((scan, seal_compacted(p, fresh)?))
         });
         let (scan, lock) = match finished {
             Ok(done) => done,
@@ -161,20 +161,6 @@ impl Keyspace {
             .map(|(_, (id, s))| (id, SettledTables::build(s)))
             .collect();
         Ok(Compacted { tables, live })
-    }
-
-    /// Under the writer lock, before the rename: makes the meta page of the compacted store
-    /// `fresh` record the log as the page file's does now, and returns the new file's lock. A
-    /// compaction that started on a file opened after a clean close, with nothing to checkpoint,
-    /// copied a binding that says the log holds nothing; a commit since has recorded it in use.
-    ///
-    /// # Errors
-    /// An I/O error writing or syncing the meta page.
-    fn seal_compacted(&self, p: &Persist, mut fresh: Store) -> Result<LockGuard> {
-        if let Some(log) = p.store.lock().log_binding() {
-            fresh.record_log_binding(log)?;
-        }
-        fresh.into_lock().ok_or(Error::Poisoned)
     }
 
     /// After the compacted file was renamed over the page file (the caller holds the writer
@@ -412,6 +398,20 @@ impl Drop for Maintenance<'_> {
     fn drop(&mut self) {
         self.p.maintainer.store(0, Ordering::Relaxed);
     }
+}
+
+/// Under the writer lock, before the rename: makes the meta page of the compacted store
+/// `fresh` record the log as the page file's does now, and returns the new file's lock. A
+/// compaction that started on a file opened after a clean close, with nothing to checkpoint,
+/// copied a binding that says the log holds nothing; a commit since has recorded it in use.
+///
+/// # Errors
+/// An I/O error writing or syncing the meta page.
+fn seal_compacted(p: &Persist, mut fresh: Store) -> Result<LockGuard> {
+    if let Some(log) = p.store.lock().log_binding() {
+        fresh.record_log_binding(log)?;
+    }
+    fresh.into_lock().ok_or(Error::Poisoned)
 }
 
 /// The compacting mark of the writer ([`Writer::compacting`]), set while this lives: cleared by

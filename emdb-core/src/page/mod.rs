@@ -57,18 +57,31 @@ pub(crate) fn u16_of(n: usize) -> u16 {
 /// The longest key the tree stores: a 4-byte namespace prefix and a 1024-byte user key.
 pub(crate) const MAX_KEY_LEN: usize = 1024 + 4;
 
-/// Byte order of two keys, as `a.cmp(b)`; keys that differ in their first eight bytes (nearly
-/// every pair a search meets: the namespace prefix and four key bytes) are told apart with one
-/// integer comparison instead of a call to `memcmp`.
+/// Byte order of two keys, as `a.cmp(b)`, eight bytes at a time as big-endian integers: a
+/// tree key is a 4-byte namespace prefix and the user's key, so the keys a search compares
+/// often share their first eight bytes (an integer id below 2^32 has four zero bytes first),
+/// and a call to `memcmp` for the few bytes after them costs more than the comparison.
 #[inline]
-fn compare_keys(a: &[u8], b: &[u8]) -> Ordering {
-    if let (Some(x), Some(y)) = (a.first_chunk::<8>(), b.first_chunk::<8>()) {
+fn compare_keys(mut a: &[u8], mut b: &[u8]) -> Ordering {
+    while let (Some((x, rest_a)), Some((y, rest_b))) =
+        (a.split_first_chunk::<8>(), b.split_first_chunk::<8>())
+    {
         let (x, y) = (u64::from_be_bytes(*x), u64::from_be_bytes(*y));
         if x != y {
             return x.cmp(&y);
         }
+        (a, b) = (rest_a, rest_b);
     }
-    a.cmp(b)
+    // At least one of them has fewer than eight bytes left: compare them zero-padded, and a
+    // tie (one is the other followed by zeros, or equal) by length.
+    let padded = |s: &[u8]| {
+        let mut word = [0u8; 8];
+        for (w, byte) in word.iter_mut().zip(s) {
+            *w = *byte;
+        }
+        u64::from_be_bytes(word)
+    };
+    padded(a).cmp(&padded(b)).then(a.len().cmp(&b.len()))
 }
 
 /// Reads the slot table of a node page: `n` offsets at `slots`, each pointing into the page
@@ -353,6 +366,22 @@ mod tests {
             for b in keys {
                 assert_eq!(compare_keys(a, b), a.cmp(b), "{a:?} vs {b:?}");
             }
+        }
+    }
+
+    proptest::proptest! {
+        /// Keys of a few small byte values, so that long shared prefixes, zero bytes and
+        /// lengths around the eight-byte steps all come up.
+        #[test]
+        fn compare_keys_agrees_with_byte_order_on_any_keys(
+            a in proptest::collection::vec(0u8..3, 0..40),
+            b in proptest::collection::vec(0u8..3, 0..40),
+        ) {
+            proptest::prop_assert_eq!(compare_keys(&a, &b), a.cmp(&b));
+            let mut c = a.clone();
+            c.extend_from_slice(&b);
+            proptest::prop_assert_eq!(compare_keys(&a, &c), a.cmp(&c));
+            proptest::prop_assert_eq!(compare_keys(&c, &a), c.cmp(&a));
         }
     }
 

@@ -7,7 +7,8 @@
 //!    base's pages stay as they are.
 //! 2. Without it: build `<path>.compact` from the base with
 //!    [`TreeBuilder`](crate::tree::write::TreeBuilder) (bulk load), synced, with the base's
-//!    checkpoint LSN; then scan it for every key's new leaf and the live values per value page.
+//!    checkpoint LSN, collecting every key's new leaf and the live values per value page as the
+//!    builder places them; then build the new settled index tables.
 //! 3. Under the writer lock again: the new file's meta page records the log as the page file's
 //!    does now → rename it over `<path>` → sync the directory → reopen the store (keeping the
 //!    lock) → point every index entry at its key's new leaf and swap the
@@ -36,15 +37,16 @@ use super::{ALL_SHARDS, IndexFigures, Keyspace, NsState, ValueSource, Writer};
 use crate::batch::NsId;
 use crate::error::{Error, Result};
 use crate::io::{LockGuard, LockMode, Storage, parent_dir, replace, sidecar};
-use crate::page::PAGE_SIZE_U64;
 use crate::page::file::PageFile;
+use crate::page::leaf::parse_leaf_entry;
 use crate::page::meta::{LogBinding, Meta, random_id};
 use crate::page::value::ValueRef;
+use crate::page::{PAGE_SIZE_U64, PageId};
 use crate::progress::{Operation, Reporter};
 use crate::stats::Stats;
 use crate::tree::reclaim::LiveValues;
 use crate::tree::store::{Store, lock_file, pid_path};
-use crate::tree::{Cursor, TreeRoot, scan_leaves};
+use crate::tree::{Cursor, TreeRoot};
 
 impl Keyspace {
     /// Takes the maintenance lock of the files `p` (see [`Persist::maintenance`]) for
@@ -95,18 +97,20 @@ impl Keyspace {
         let tmp = sidecar(&p.path, ".compact");
         // Left by a compaction that crashed.
         discard(storage.as_ref(), &tmp);
-        let built = build_compacted(p, &storage, &tmp, &base, &self.config.progress)
-            .and_then(|fresh| Ok((self.scan_compacted(&fresh)?, fresh)));
+        let mut placements = Placements::new(self.namespaces());
+        let built =
+            build_compacted(p, &storage, &tmp, &base, &self.config.progress, &mut placements)
+                .map(|fresh| (placements.finish(), fresh));
         // This thread let the writer lock go above, so it can take it again.
         let mut guard = self.hold_writer()?;
         mark.clear(&mut guard.writer);
-        let finished = built.and_then(|(scan, fresh)| {
+        let finished = built.and_then(|(placed, fresh)| {
             if self.is_poisoned() {
                 return Err(Error::Poisoned);
             }
-            Ok((scan, seal_compacted(p, fresh)?))
+            Ok((placed, seal_compacted(p, fresh)?))
         });
-        let (scan, lock) = match finished {
+        let (placed, lock) = match finished {
             Ok(done) => done,
             Err(e) => {
                 drop(guard);
@@ -119,59 +123,22 @@ impl Keyspace {
             discard(storage.as_ref(), &tmp);
             return Err(Error::io(&p.path, e));
         }
-        let r = self.install_compacted(p, &storage, lock, scan);
+        let r = self.install_compacted(p, &storage, lock, placed);
         if r.is_err() {
             self.poison();
         }
         r
     }
 
-    /// Every key's leaf in the compacted store `fresh` (for the indexes that hold every key),
-    /// by namespace, and its live values per value page: read before the writer lock is taken
-    /// again, since the new file no longer changes.
-    ///
-    /// # Errors
-    /// [`Error::Corruption`] or an I/O error reading the new file.
-    fn scan_compacted(&self, fresh: &Store) -> Result<Compacted> {
-        let namespaces = self.namespaces();
-        let mut settlements: Vec<(NsId, Settlement)> =
-            namespaces.iter().map(|ns| (ns.id, Settlement::new())).collect();
-        let mut live = LiveValues::default();
-        let mut at = 0;
-        scan_leaves(fresh.file(), fresh.root(), |leaf, place, e| {
-            if let ValueRef::Stored(loc) = e.value {
-                live.add(loc);
-            }
-            if let Some((id, key)) = tree_key::split(e.key) {
-                if namespaces.get(at).is_none_or(|ns: &Arc<NsState>| ns.id != id) {
-                    at = namespaces.iter().position(|ns| ns.id == id).unwrap_or(usize::MAX);
-                }
-                if let (Some(ns), Some((_, s))) = (namespaces.get(at), settlements.get_mut(at))
-                    && ns.index.holds_every_key()
-                {
-                    s.written(ns.index.hash(key), leaf, place);
-                }
-            }
-            Ok(())
-        })?;
-        let tables = namespaces
-            .iter()
-            .zip(settlements)
-            .filter(|(ns, _)| ns.index.holds_every_key())
-            .map(|(_, (id, s))| (id, SettledTables::build(s)))
-            .collect();
-        Ok(Compacted { tables, live })
-    }
-
     /// After the compacted file was renamed over the page file (the caller holds the writer
     /// lock): makes the rename durable, reopens the store on it (with its `lock`) and moves
-    /// every reader and index entry over, as `scan` found them.
+    /// every reader and index entry over, as the build placed them (`placed`).
     fn install_compacted(
         &self,
         p: &Persist,
         storage: &Arc<dyn Storage>,
         lock: LockGuard,
-        scan: Compacted,
+        placed: Compacted,
     ) -> Result<()> {
         let path = &p.path;
         storage.sync_dir(parent_dir(path)).map_err(|e| Error::io(path, e))?;
@@ -185,7 +152,7 @@ impl Keyspace {
         // file with the other. A namespace created during the compaction has no key in the
         // new file.
         let namespaces = self.namespaces();
-        let Compacted { mut tables, live } = scan;
+        let Compacted { mut tables, live } = placed;
         let mut tables: Vec<Option<SettledTables>> = namespaces
             .iter()
             .map(|ns| {
@@ -463,11 +430,69 @@ impl Base {
     }
 }
 
-/// What the scan of a compacted file found: the settled tables of each namespace whose index
-/// holds every key, and the live values per value page.
+/// What a compacted file holds, as its build placed the entries: the settled tables of each
+/// namespace whose index holds every key, and the live values per value page.
 struct Compacted {
     tables: Vec<(NsId, SettledTables)>,
     live: LiveValues,
+}
+
+/// Collects where the build of a compacted file places each entry, as it writes each leaf:
+/// every key's leaf and place (for the namespaces whose index holds every key) and the live
+/// values, so that the new file is not read again. Its tables are built before the writer lock
+/// is taken again.
+struct Placements {
+    /// The namespaces when the compaction started, by ascending id (a namespace created since
+    /// has no key in the new file).
+    namespaces: Vec<Arc<NsState>>,
+    settlements: Vec<Settlement>,
+    live: LiveValues,
+    /// The position in `namespaces` of the last entry's namespace (entries come in key order,
+    /// so namespace by namespace).
+    at: usize,
+}
+
+impl Placements {
+    fn new(namespaces: Vec<Arc<NsState>>) -> Self {
+        let settlements = namespaces.iter().map(|_| Settlement::new()).collect();
+        Placements { namespaces, settlements, live: LiveValues::default(), at: 0 }
+    }
+
+    /// The raw leaf entry `raw` was placed at `place` in leaf `leaf`.
+    ///
+    /// # Errors
+    /// [`Error::Internal`] if the builder's own entry does not parse.
+    fn add(&mut self, leaf: PageId, place: u16, raw: &[u8]) -> Result<()> {
+        let e = parse_leaf_entry(raw)
+            .map_err(|e| Error::Internal { detail: format!("a compacted entry: {e}") })?;
+        if let ValueRef::Stored(loc) = e.value {
+            self.live.add(loc);
+        }
+        if let Some((id, key)) = tree_key::split(e.key) {
+            if self.namespaces.get(self.at).is_none_or(|ns| ns.id != id) {
+                self.at = self.namespaces.iter().position(|ns| ns.id == id).unwrap_or(usize::MAX);
+            }
+            if let (Some(ns), Some(s)) =
+                (self.namespaces.get(self.at), self.settlements.get_mut(self.at))
+                && ns.index.holds_every_key()
+            {
+                s.written(ns.index.hash(key), leaf, place);
+            }
+        }
+        Ok(())
+    }
+
+    /// The tables and live values of the whole file.
+    fn finish(self) -> Compacted {
+        let tables = self
+            .namespaces
+            .iter()
+            .zip(self.settlements)
+            .filter(|(ns, _)| ns.index.holds_every_key())
+            .map(|(ns, s)| (ns.id, SettledTables::build(s)))
+            .collect();
+        Compacted { tables, live: self.live }
+    }
 }
 
 /// Writes the compacted copy of the `base` tree to `tmp`, durably, with the page file's
@@ -479,6 +504,7 @@ fn build_compacted(
     tmp: &Path,
     base: &Base,
     progress: &Reporter,
+    placements: &mut Placements,
 ) -> Result<Store> {
     let mut fresh = Store::open(Arc::clone(storage), tmp, p.store_opts)?;
     storage.copy_permissions(&p.path, tmp).map_err(|e| Error::io(tmp, e))?;
@@ -507,7 +533,8 @@ fn build_compacted(
         };
         Some(item.and_then(|entry| cursor.next().map(|()| entry)))
     });
-    fresh.bulk_load(entries, lsn)?;
+    let mut placed = |leaf, place, raw: &[u8]| placements.add(leaf, place, raw);
+    fresh.bulk_load(entries, lsn, Some(&mut placed))?;
     tracker.finish();
     Ok(fresh)
 }

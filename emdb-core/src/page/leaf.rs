@@ -513,13 +513,24 @@ pub(super) fn build_leaf_of<'e>(
     let mut p = new_page();
     let n = entries.len();
     write_header(&mut p, ty, 0, u16::try_from(n).unwrap_or(u16::MAX));
-    let mut at = L_SLOTS + 2 * n;
-    for (i, e) in entries.enumerate() {
-        put(&mut p[..], L_SLOTS + 2 * i, &u16_of(at).to_le_bytes());
-        put(&mut p[..], at, e);
-        at += e.len();
+    for (i, (at, e)) in leaf_places(entries).enumerate() {
+        put(&mut p[..], L_SLOTS + 2 * i, &at.to_le_bytes());
+        put(&mut p[..], usize::from(at), e);
     }
     p
+}
+
+/// Each raw entry of a compact leaf built from `entries` (as [`build_leaf`] does) with its
+/// place in the page ([`Leaf::place`]): the entries follow the slot table in order.
+pub(crate) fn leaf_places<'e>(
+    entries: impl ExactSizeIterator<Item = &'e [u8]>,
+) -> impl Iterator<Item = (u16, &'e [u8])> {
+    let mut at = L_SLOTS + 2 * entries.len();
+    entries.map(move |e| {
+        let place = u16_of(at);
+        at += e.len();
+        (place, e)
+    })
 }
 
 #[cfg(test)]

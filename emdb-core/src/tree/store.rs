@@ -17,7 +17,7 @@ use crate::page::{PAGE_SIZE, PAGE_SIZE_U64, PageError, PageId, PageType};
 
 use super::TreeRoot;
 use super::reclaim::LiveValues;
-use super::write::{Change, LeafChanges, TreeBuilder, Writer};
+use super::write::{Change, LeafChanges, Placed, TreeBuilder, Writer};
 
 /// A checkpoint between [`Store::stage`] and [`Store::publish`]: its pages are written, not yet
 /// durable.
@@ -521,14 +521,16 @@ impl Store {
 
     /// Replaces the (empty) tree of a new file by one built from `entries` in strictly
     /// increasing key order, and makes it durable: compaction writes a new file this way
-    /// and renames it over the old one.
+    /// and renames it over the old one. `placed`, if any, is told where each entry went.
     ///
     /// # Errors
-    /// As [`stage`](Self::stage); [`Error::Internal`] when the store is not empty.
+    /// As [`stage`](Self::stage); [`Error::Internal`] when the store is not empty; the first
+    /// error of `placed`.
     pub(crate) fn bulk_load<K: AsRef<[u8]>, V: AsRef<[u8]>>(
         &mut self,
         entries: impl IntoIterator<Item = Result<(K, V, u64)>>,
         checkpoint_lsn: u64,
+        placed: Option<Placed<'_>>,
     ) -> Result<Meta> {
         if self.poisoned {
             return Err(Error::Poisoned);
@@ -536,9 +538,11 @@ impl Store {
         if self.meta.height != 0 {
             return Err(Error::Internal { detail: "bulk load into a non-empty tree".into() });
         }
+        let mut placed = placed;
         self.poisoning(|store| {
             let file = Arc::clone(&store.file);
-            let mut b = TreeBuilder::new(&file, &mut store.alloc, store.inline_max);
+            let placed = placed.as_mut().map(reborrow);
+            let mut b = TreeBuilder::new(&file, &mut store.alloc, store.inline_max, placed);
             for e in entries {
                 let (k, v, exp) = e?;
                 b.push(k.as_ref(), v.as_ref(), exp)?;
@@ -548,6 +552,12 @@ impl Store {
             store.publish_inner(staged)
         })
     }
+}
+
+/// `placed` for a shorter lifetime (a trait object's lifetime does not shorten by itself
+/// inside an `Option`).
+fn reborrow<'a>(placed: &'a mut Placed<'_>) -> Placed<'a> {
+    &mut **placed
 }
 
 /// How many times [`lock_file`] tries when the file it locked is no longer the one `path`
@@ -1189,6 +1199,40 @@ mod tests {
         check(store.file(), &store.meta()).unwrap();
     }
 
+    /// The places a bulk load reports for its entries are where a scan of the tree finds them,
+    /// entry for entry: inline, packed and overflow values, short and long keys, over several
+    /// leaves and the last, unevenly packed ones.
+    #[test]
+    fn a_bulk_load_reports_every_entry_where_a_scan_finds_it() {
+        let fs = FaultStorage::new(1);
+        let storage: Arc<dyn Storage> = Arc::new(fs.clone());
+        let mut store = open(&storage);
+        let entries: Vec<(Vec<u8>, Vec<u8>, u64)> = (0..700u32)
+            .map(|i| {
+                let key = format!("k{i:05}{}", "x".repeat(usize::try_from(i % 40).unwrap_or(0)));
+                let len = [3usize, 150, 900, 5000][usize::try_from(i % 4).unwrap_or(0)];
+                (key.into_bytes(), vec![u8::try_from(i % 251).unwrap_or(0); len], u64::from(i % 3))
+            })
+            .collect();
+        let mut reported: Vec<(PageId, u16, Vec<u8>)> = Vec::new();
+        let mut placed = |leaf, place, raw: &[u8]| {
+            let key = crate::page::leaf::parse_leaf_entry(raw).map(|e| e.key.to_vec());
+            reported.push((leaf, place, key.unwrap_or_default()));
+            Ok(())
+        };
+        let items = entries.iter().map(|(k, v, e)| Ok((&k[..], &v[..], *e)));
+        store.bulk_load(items, 1, Some(&mut placed)).unwrap();
+        let mut scanned: Vec<(PageId, u16, Vec<u8>)> = Vec::new();
+        crate::tree::scan_leaves(store.file(), store.root(), |leaf, place, e| {
+            scanned.push((leaf, place, e.key.to_vec()));
+            Ok(())
+        })
+        .unwrap();
+        assert!(store.root().height > 1, "several leaves");
+        assert_eq!(scanned.len(), entries.len());
+        assert_eq!(reported, scanned);
+    }
+
     #[test]
     fn a_bare_value_page_referred_to_more_often_than_it_counts_fails_the_check() {
         let fs = FaultStorage::new(1);
@@ -1196,7 +1240,7 @@ mod tests {
         let mut store = open(&storage);
         let entries: Vec<(Vec<u8>, Vec<u8>)> =
             (0..60u32).map(|i| (format!("k{i:03}").into_bytes(), vec![7u8; 150])).collect();
-        store.bulk_load(entries.iter().map(|(k, v)| Ok((&k[..], &v[..], 0))), 1).unwrap();
+        store.bulk_load(entries.iter().map(|(k, v)| Ok((&k[..], &v[..], 0))), 1, None).unwrap();
         check(store.file(), &store.meta()).unwrap();
         // Forge the leaf (checksum and all): the last entry points at the first one's value,
         // in another page, which every one of its own entries already fills.
@@ -1227,7 +1271,7 @@ mod tests {
         let value = [7u8; 150];
         let mut store = open(&(Arc::new(FaultStorage::new(1)) as Arc<dyn Storage>));
         let loaded: Vec<Vec<u8>> = (0..4000).map(|i| key(i * 10)).collect();
-        store.bulk_load(loaded.iter().map(|k| Ok((&k[..], &value[..], 0))), 1).unwrap();
+        store.bulk_load(loaded.iter().map(|k| Ok((&k[..], &value[..], 0))), 1, None).unwrap();
         let before = check(store.file(), &store.meta()).unwrap().tree_pages;
         // One key in five gets a new neighbour: every leaf overflows.
         let added: Vec<Vec<u8>> = (0..4000).step_by(5).map(|i| key(i * 10 + 5)).collect();
@@ -1240,7 +1284,7 @@ mod tests {
         let mut all: Vec<Vec<u8>> = loaded.iter().chain(&added).cloned().collect();
         all.sort();
         let mut fresh = open(&(Arc::new(FaultStorage::new(1)) as Arc<dyn Storage>));
-        fresh.bulk_load(all.iter().map(|k| Ok((&k[..], &value[..], 0))), 1).unwrap();
+        fresh.bulk_load(all.iter().map(|k| Ok((&k[..], &value[..], 0))), 1, None).unwrap();
         let dense = check(fresh.file(), &fresh.meta()).unwrap().tree_pages;
         assert!(dense > before, "the test needs more than one leaf's worth of growth");
         // Split leaf by leaf, 20% more entries would take about 2x the leaves.
@@ -1271,7 +1315,7 @@ mod tests {
         }
         let entries: Vec<(Vec<u8>, Vec<u8>, u64)> =
             model.iter().map(|(k, (v, e))| (k.clone(), v.clone(), *e)).collect();
-        store.bulk_load(entries.iter().map(|(k, v, e)| Ok((&k[..], &v[..], *e))), 5).unwrap();
+        store.bulk_load(entries.iter().map(|(k, v, e)| Ok((&k[..], &v[..], *e))), 5, None).unwrap();
         assert_eq!(store.meta().checkpoint_lsn, 5);
         assert_eq!(contents(&store).unwrap(), model);
         let report = check(store.file(), &store.meta()).unwrap();

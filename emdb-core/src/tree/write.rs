@@ -15,7 +15,7 @@ use crate::page::branch::{
 use crate::page::file::PageFile;
 use crate::page::leaf::{
     LEAF_SPACE, Leaf, LeafLayout, MAX_LEAF_ENTRY, build_leaf, encode_leaf_entry, inline_entry_len,
-    parse_leaf_entry,
+    leaf_places, parse_leaf_entry,
 };
 use crate::page::meta::MAX_HEIGHT;
 use crate::page::pack::pack;
@@ -702,25 +702,56 @@ impl<'f> Writer<'f> {
     }
 }
 
+/// Where each raw entry a [`TreeBuilder`] wrote went: its leaf, its place in the leaf
+/// ([`Leaf::place`](crate::page::leaf::Leaf::place)), the entry.
+pub(crate) type Placed<'f> = &'f mut dyn FnMut(PageId, u16, &[u8]) -> Result<()>;
+
 /// Builds a tree from entries pushed in strictly increasing key order, writing each leaf as
 /// soon as it is full: memory holds about two leaves plus one key per leaf.
-#[derive(Debug)]
 pub(crate) struct TreeBuilder<'f> {
     w: Writer<'f>,
     run: Run,
     leaves: Vec<Piece>,
     bytes: usize,
+    /// Told where each entry went, as its leaf is written (compaction's point index).
+    placed: Option<Placed<'f>>,
+}
+
+impl std::fmt::Debug for TreeBuilder<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TreeBuilder")
+            .field("leaves", &self.leaves.len())
+            .field("pending", &self.run.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl<'f> TreeBuilder<'f> {
-    /// A builder writing through `file`, allocating from `alloc` (an empty file's allocator).
-    pub(crate) fn new(file: &'f PageFile, alloc: &'f mut Allocator, inline_max: usize) -> Self {
+    /// A builder writing through `file`, allocating from `alloc` (an empty file's allocator);
+    /// it tells `placed`, if any, where each entry went.
+    pub(crate) fn new(
+        file: &'f PageFile,
+        alloc: &'f mut Allocator,
+        inline_max: usize,
+        placed: Option<Placed<'f>>,
+    ) -> Self {
         TreeBuilder {
             w: Writer::new(file, alloc, inline_max),
             run: Run::default(),
             leaves: Vec::new(),
             bytes: 0,
+            placed,
         }
+    }
+
+    /// Tells `placed` where the entries `start..end` of the run went: leaf `id`, in order.
+    fn report(&mut self, id: PageId, start: usize, end: usize) -> Result<()> {
+        if let Some(placed) = self.placed.as_mut() {
+            for (place, entry) in leaf_places(self.run.range(start, end)) {
+                placed(id, place, entry)?;
+            }
+        }
+        Ok(())
     }
 
     /// Adds the next entry; keys must be strictly increasing.
@@ -749,6 +780,7 @@ impl<'f> TreeBuilder<'f> {
             }
             let mut page = build_leaf(self.run.range(0, n));
             let id = self.w.write_new(&mut page)?;
+            self.report(id, 0, n)?;
             let sep = (!self.leaves.is_empty()).then(|| leaf_entry_key(self.run.get(0)).to_vec());
             self.leaves.push(Piece { sep, id, used, items: n, fresh: true });
             let mut rest = Run::default();
@@ -767,6 +799,11 @@ impl<'f> TreeBuilder<'f> {
     /// An I/O error.
     pub(crate) fn finish(mut self) -> Result<(TreeRoot, u64)> {
         let mut tail = self.w.write_leaves(&self.run)?;
+        let mut start = 0;
+        for piece in &tail {
+            self.report(piece.id, start, start + piece.items)?;
+            start += piece.items;
+        }
         if !self.leaves.is_empty()
             && let Some(first) = tail.first_mut()
         {

@@ -46,6 +46,7 @@ use crate::progress::{Operation, Reporter};
 use crate::stats::Stats;
 use crate::tree::reclaim::LiveValues;
 use crate::tree::store::{Store, lock_file, pid_path};
+use crate::tree::write::Push;
 use crate::tree::{Cursor, TreeRoot};
 
 impl Keyspace {
@@ -518,21 +519,25 @@ fn build_compacted(
     let mut tracker = progress.start(Operation::Compact, base.meta.entry_count);
     let mut cursor = Cursor::new(file, base.root);
     cursor.seek_first()?;
-    let entries = std::iter::from_fn(|| {
-        tracker.advance(1);
-        let item = match cursor.entry() {
-            Ok(None) => return None,
-            Err(e) => return Some(Err(e)),
-            Ok(Some(e)) => {
-                let value = match e.value {
-                    ValueRef::Inline(b) => Ok(b.to_vec()),
-                    ValueRef::Stored(loc) => file.read_value(loc),
-                };
-                value.map(|v| (e.key.to_vec(), v, e.expires_at))
-            }
-        };
-        Some(item.and_then(|entry| cursor.next().map(|()| entry)))
-    });
+    // Every entry in key order, its key borrowed from the leaf and a stored value read into one
+    // reused buffer.
+    let entries = |push: Push<'_>| {
+        let mut stored = Vec::new();
+        while let Some(e) = cursor.entry()? {
+            tracker.advance(1);
+            let value = match e.value {
+                ValueRef::Inline(bytes) => bytes,
+                ValueRef::Stored(loc) => {
+                    stored.clear();
+                    file.read_value_into(loc, &mut stored)?;
+                    &stored[..]
+                }
+            };
+            push(e.key, value, e.expires_at)?;
+            cursor.next()?;
+        }
+        Ok(())
+    };
     let mut placed = |leaf, place, raw: &[u8]| placements.add(leaf, place, raw);
     fresh.bulk_load(entries, lsn, Some(&mut placed))?;
     tracker.finish();

@@ -17,7 +17,7 @@ use crate::page::{PAGE_SIZE, PAGE_SIZE_U64, PageError, PageId, PageType};
 
 use super::TreeRoot;
 use super::reclaim::LiveValues;
-use super::write::{Change, LeafChanges, Placed, TreeBuilder, Writer};
+use super::write::{Change, LeafChanges, Placed, Push, TreeBuilder, Writer};
 
 /// A checkpoint between [`Store::stage`] and [`Store::publish`]: its pages are written, not yet
 /// durable.
@@ -519,16 +519,18 @@ impl Store {
         Ok(ids)
     }
 
-    /// Replaces the (empty) tree of a new file by one built from `entries` in strictly
-    /// increasing key order, and makes it durable: compaction writes a new file this way
-    /// and renames it over the old one. `placed`, if any, is told where each entry went.
+    /// Replaces the (empty) tree of a new file by one built from what `entries` pushes (key,
+    /// value, expiry) in strictly increasing key order, and makes it durable: compaction writes
+    /// a new file this way and renames it over the old one. `entries` pushes borrowed bytes, so
+    /// that a source can reuse its buffers. `placed`, if any, is told where each
+    /// entry went.
     ///
     /// # Errors
     /// As [`stage`](Self::stage); [`Error::Internal`] when the store is not empty; the first
-    /// error of `placed`.
-    pub(crate) fn bulk_load<K: AsRef<[u8]>, V: AsRef<[u8]>>(
+    /// error of `entries` or `placed`.
+    pub(crate) fn bulk_load(
         &mut self,
-        entries: impl IntoIterator<Item = Result<(K, V, u64)>>,
+        entries: impl FnOnce(Push<'_>) -> Result<()>,
         checkpoint_lsn: u64,
         placed: Option<Placed<'_>>,
     ) -> Result<Meta> {
@@ -543,10 +545,7 @@ impl Store {
             let file = Arc::clone(&store.file);
             let placed = placed.as_mut().map(reborrow);
             let mut b = TreeBuilder::new(&file, &mut store.alloc, store.inline_max, placed);
-            for e in entries {
-                let (k, v, exp) = e?;
-                b.push(k.as_ref(), v.as_ref(), exp)?;
-            }
+            entries(&mut |key, value, expires_at| b.push(key, value, expires_at))?;
             let (root, count) = b.finish()?;
             let staged = store.stage_free_list(root, count, 0, checkpoint_lsn)?;
             store.publish_inner(staged)
@@ -1220,8 +1219,8 @@ mod tests {
             reported.push((leaf, place, key.unwrap_or_default()));
             Ok(())
         };
-        let items = entries.iter().map(|(k, v, e)| Ok((&k[..], &v[..], *e)));
-        store.bulk_load(items, 1, Some(&mut placed)).unwrap();
+        let fill = |push: Push<'_>| entries.iter().try_for_each(|(k, v, e)| push(k, v, *e));
+        store.bulk_load(fill, 1, Some(&mut placed)).unwrap();
         let mut scanned: Vec<(PageId, u16, Vec<u8>)> = Vec::new();
         crate::tree::scan_leaves(store.file(), store.root(), |leaf, place, e| {
             scanned.push((leaf, place, e.key.to_vec()));
@@ -1240,7 +1239,9 @@ mod tests {
         let mut store = open(&storage);
         let entries: Vec<(Vec<u8>, Vec<u8>)> =
             (0..60u32).map(|i| (format!("k{i:03}").into_bytes(), vec![7u8; 150])).collect();
-        store.bulk_load(entries.iter().map(|(k, v)| Ok((&k[..], &v[..], 0))), 1, None).unwrap();
+        store
+            .bulk_load(|push| entries.iter().try_for_each(|(k, v)| push(k, v, 0)), 1, None)
+            .unwrap();
         check(store.file(), &store.meta()).unwrap();
         // Forge the leaf (checksum and all): the last entry points at the first one's value,
         // in another page, which every one of its own entries already fills.
@@ -1271,7 +1272,9 @@ mod tests {
         let value = [7u8; 150];
         let mut store = open(&(Arc::new(FaultStorage::new(1)) as Arc<dyn Storage>));
         let loaded: Vec<Vec<u8>> = (0..4000).map(|i| key(i * 10)).collect();
-        store.bulk_load(loaded.iter().map(|k| Ok((&k[..], &value[..], 0))), 1, None).unwrap();
+        store
+            .bulk_load(|push| loaded.iter().try_for_each(|k| push(k, &value, 0)), 1, None)
+            .unwrap();
         let before = check(store.file(), &store.meta()).unwrap().tree_pages;
         // One key in five gets a new neighbour: every leaf overflows.
         let added: Vec<Vec<u8>> = (0..4000).step_by(5).map(|i| key(i * 10 + 5)).collect();
@@ -1284,7 +1287,7 @@ mod tests {
         let mut all: Vec<Vec<u8>> = loaded.iter().chain(&added).cloned().collect();
         all.sort();
         let mut fresh = open(&(Arc::new(FaultStorage::new(1)) as Arc<dyn Storage>));
-        fresh.bulk_load(all.iter().map(|k| Ok((&k[..], &value[..], 0))), 1, None).unwrap();
+        fresh.bulk_load(|push| all.iter().try_for_each(|k| push(k, &value, 0)), 1, None).unwrap();
         let dense = check(fresh.file(), &fresh.meta()).unwrap().tree_pages;
         assert!(dense > before, "the test needs more than one leaf's worth of growth");
         // Split leaf by leaf, 20% more entries would take about 2x the leaves.
@@ -1315,7 +1318,9 @@ mod tests {
         }
         let entries: Vec<(Vec<u8>, Vec<u8>, u64)> =
             model.iter().map(|(k, (v, e))| (k.clone(), v.clone(), *e)).collect();
-        store.bulk_load(entries.iter().map(|(k, v, e)| Ok((&k[..], &v[..], *e))), 5, None).unwrap();
+        store
+            .bulk_load(|push| entries.iter().try_for_each(|(k, v, e)| push(k, v, *e)), 5, None)
+            .unwrap();
         assert_eq!(store.meta().checkpoint_lsn, 5);
         assert_eq!(contents(&store).unwrap(), model);
         let report = check(store.file(), &store.meta()).unwrap();

@@ -702,6 +702,9 @@ impl<'f> Writer<'f> {
     }
 }
 
+/// Adds the next entry (key, value, expiry) to a tree being built ([`TreeBuilder::push`]).
+pub(crate) type Push<'a> = &'a mut dyn FnMut(&[u8], &[u8], u64) -> Result<()>;
+
 /// Where each raw entry a [`TreeBuilder`] wrote went: its leaf, its place in the leaf
 /// ([`Leaf::place`](crate::page::leaf::Leaf::place)), the entry.
 pub(crate) type Placed<'f> = &'f mut dyn FnMut(PageId, u16, &[u8]) -> Result<()>;

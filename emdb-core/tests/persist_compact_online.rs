@@ -258,3 +258,42 @@ fn a_compaction_whose_progress_callback_panics_leaves_the_database_usable() {
     drop(db);
     assert_eq!(contents(&Emdb::open(&path).unwrap()), model);
 }
+
+#[test]
+fn a_checkpoint_asked_for_during_a_compaction_waits_for_it_and_then_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let (go_tx, go_rx) = mpsc::channel::<()>();
+    let go_tx = Mutex::new(Some(go_tx));
+    let (db, slot) = open(&path, move |db, _| {
+        // At the first report: a commit the checkpoint will have to write, then the other
+        // thread asks for that checkpoint.
+        if let Some(go) = go_tx.lock().unwrap().take() {
+            db.insert("during", "1").unwrap();
+            go.send(()).unwrap();
+            // Give the other thread time to reach the maintenance lock while this one copies.
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    });
+    let mut model = BTreeMap::new();
+    fill_and_thin(&db, &mut model);
+    let checkpointer = {
+        let db = db.clone();
+        std::thread::spawn(move || {
+            go_rx.recv().unwrap();
+            db.checkpoint()
+        })
+    };
+    db.compact().unwrap();
+    let result = checkpointer.join().unwrap();
+    assert!(result.is_ok(), "the checkpoint ran once the compaction was over: {result:?}");
+    // It wrote the commit made during the compaction into the new file: the log is empty.
+    let stats = db.stats().unwrap();
+    assert_eq!(stats.last_checkpoint_lsn, stats.last_lsn);
+    model.insert(b"during".to_vec(), b"1".to_vec());
+    assert_eq!(contents(&db), model);
+    db.check_integrity().unwrap();
+    slot.lock().unwrap().take();
+    drop(db);
+    assert_eq!(contents(&Emdb::open(&path).unwrap()), model);
+}

@@ -244,3 +244,32 @@ fn a_newer_format_version_is_a_clear_error() {
         other => panic!("expected UnsupportedFormatVersion, got {other:?}"),
     }
 }
+
+/// Compactions one after another on one handle each work and leave no file but the database's
+/// own. On Windows the name a compacted file was created under (`<path>.compact.init`) stayed
+/// while that file was open as the page file, and the next compaction met it (`Locked`).
+#[test]
+fn compactions_one_after_another_on_one_handle_leave_only_the_database_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let files = || {
+        let mut names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let db = manual(&path);
+    fill(&db, 500, 300);
+    assert_eq!(files(), ["db", "db.lock", "db.wal"], "after the creation");
+    for round in 0..3u32 {
+        db.insert(format!("round{round}"), "x").unwrap();
+        db.compact().unwrap();
+        assert_eq!(files(), ["db", "db.lock", "db.wal"], "after compaction {round}");
+    }
+    drop(db);
+    let db = Emdb::open(&path).unwrap();
+    assert_eq!(db.len().unwrap(), 503);
+    assert_eq!(db.get("round2").unwrap(), Some(b"x".to_vec()));
+}

@@ -51,18 +51,7 @@ impl Storage for FileStorage {
     }
 
     fn rename_noreplace(&self, from: &Path, to: &Path) -> io::Result<()> {
-        // A hard link is never made over an existing name; the old name goes once it is made.
-        match std::fs::hard_link(from, to) {
-            Ok(()) => std::fs::remove_file(from),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(e),
-            // A file system without hard links: check, then rename (the check and the rename
-            // are two steps there).
-            Err(_) if to.symlink_metadata().is_ok() => Err(io::Error::new(
-                io::ErrorKind::AlreadyExists,
-                format!("{} exists", to.display()),
-            )),
-            Err(_) => std::fs::rename(from, to),
-        }
+        platform::rename_noreplace(from, to)
     }
 
     fn lock(&self, path: &Path, mode: LockMode) -> io::Result<LockGuard> {

@@ -47,6 +47,24 @@ pub(crate) fn try_lock(file: &File, mode: LockMode) -> Result<(), std::fs::TryLo
 }
 
 /// Makes the creations, renames and removals in `dir` durable (`fsync` of the directory).
+/// Renames `from` to `to` unless a file is there ([`io::ErrorKind::AlreadyExists`]): a hard
+/// link is never made over an existing name, and the old name goes once it is made.
+pub(crate) fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
+    match std::fs::hard_link(from, to) {
+        Ok(()) => std::fs::remove_file(from),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(e),
+        // A file system without hard links: check, then rename (the check and the rename are
+        // two steps there).
+        Err(_) if to.symlink_metadata().is_ok() => Err(already_exists(to)),
+        Err(_) => std::fs::rename(from, to),
+    }
+}
+
+/// The error of a rename onto an existing name.
+fn already_exists(to: &Path) -> io::Error {
+    io::Error::new(io::ErrorKind::AlreadyExists, format!("{} exists", to.display()))
+}
+
 pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }

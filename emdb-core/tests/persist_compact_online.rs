@@ -70,6 +70,16 @@ fn contents(db: &Emdb) -> BTreeMap<Vec<u8>, Vec<u8>> {
     db.iter().unwrap().map(Result::unwrap).collect()
 }
 
+/// Checks `db` against `model` and with `check_integrity`, drops it (taking the callback's
+/// handle back first), and checks the reopened file against `model`.
+fn check_closed(db: Emdb, slot: &Slot, path: &Path, model: &BTreeMap<Vec<u8>, Vec<u8>>) {
+    assert_eq!(contents(&db), *model);
+    db.check_integrity().unwrap();
+    slot.lock().unwrap().take();
+    drop(db);
+    assert_eq!(contents(&Emdb::open(path).unwrap()), *model);
+}
+
 #[test]
 fn commits_made_while_a_compaction_copies_are_kept_across_the_swap_and_a_reopen() {
     let dir = tempfile::tempdir().unwrap();
@@ -180,11 +190,7 @@ fn another_thread_commits_while_a_compaction_copies() {
     for i in 0..20u32 {
         model.insert(format!("w{i:02}").into_bytes(), b"x".to_vec());
     }
-    assert_eq!(contents(&db), model);
-    db.check_integrity().unwrap();
-    slot.lock().unwrap().take();
-    drop(db);
-    assert_eq!(contents(&Emdb::open(&path).unwrap()), model);
+    check_closed(db, &slot, &path, &model);
 }
 
 #[test]
@@ -252,11 +258,7 @@ fn a_compaction_whose_progress_callback_panics_leaves_the_database_usable() {
     db.checkpoint().unwrap();
     db.compact().unwrap();
     assert!(!dir.path().join("db.compact").exists());
-    assert_eq!(contents(&db), model);
-    db.check_integrity().unwrap();
-    slot.lock().unwrap().take();
-    drop(db);
-    assert_eq!(contents(&Emdb::open(&path).unwrap()), model);
+    check_closed(db, &slot, &path, &model);
 }
 
 #[test]
@@ -291,9 +293,5 @@ fn a_checkpoint_asked_for_during_a_compaction_waits_for_it_and_then_runs() {
     let stats = db.stats().unwrap();
     assert_eq!(stats.last_checkpoint_lsn, stats.last_lsn);
     model.insert(b"during".to_vec(), b"1".to_vec());
-    assert_eq!(contents(&db), model);
-    db.check_integrity().unwrap();
-    slot.lock().unwrap().take();
-    drop(db);
-    assert_eq!(contents(&Emdb::open(&path).unwrap()), model);
+    check_closed(db, &slot, &path, &model);
 }

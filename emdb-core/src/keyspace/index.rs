@@ -710,25 +710,29 @@ impl ShardedIndex {
         if len == 0 {
             return false;
         }
-        let unmarked = data
+        // An eighth of the entries go (all the unmarked ones when they are fewer): the unmarked
+        // entries whose hash, mixed with the sweep's number, ranks lowest. Marked ones lose the
+        // mark and stay.
+        let seed =
+            budget.sweeps.fetch_add(1, Ordering::Relaxed).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let pick = |e: &Settled| (e.hash() ^ seed).wrapping_mul(0xD6E8_FEB8_6659_FD93);
+        let mut picks: Vec<u64> = data
             .settled
             .iter()
             .filter(|e| e.leaf.load(Ordering::Relaxed) & REFERENCED == 0)
-            .count();
-        let target = (len / 8).max(1);
-        // Each unmarked entry goes with probability target / unmarked (all of them when they
-        // are fewer), chosen by its hash mixed with the sweep's number; marked ones lose the mark.
-        let seed =
-            budget.sweeps.fetch_add(1, Ordering::Relaxed).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        let threshold =
-            if unmarked <= target { u64::MAX } else { u64::MAX / unmarked as u64 * target as u64 };
+            .map(pick)
+            .collect();
+        let target = (len / 8).max(1).min(picks.len());
+        let threshold = match target.checked_sub(1) {
+            Some(last) => *picks.select_nth_unstable(last).1,
+            None => 0,
+        };
         let mut evicted = 0;
         data.settled.retain(|e| {
             if e.untouch() {
                 return true;
             }
-            let pick = (e.hash() ^ seed).wrapping_mul(0xD6E8_FEB8_6659_FD93);
-            let go = pick <= threshold;
+            let go = target > 0 && pick(e) <= threshold;
             evicted += usize::from(go);
             !go
         });

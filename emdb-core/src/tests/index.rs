@@ -148,15 +148,17 @@ fn a_budget_bounds_the_index_however_many_keys_are_read() {
     }
     let stats = db.stats().unwrap();
     assert!(stats.index_misses >= u64::from(keys), "most reads descended the tree");
-    // A key read again and again earns an entry (within eight descents once the budget is
-    // spent) and keeps it: its reads hit.
+    // A key read again and again earns an entry and keeps it: its reads hit. Once the budget is
+    // spent, one descent in eight is admitted, and the sweep that makes room takes an eighth of
+    // the shard's unmarked entries; when every other entry was read since the last sweep, that
+    // sweep only takes their marks, and the next admission, eight descents later, finds room.
     let before = db.stats().unwrap();
     for _ in 0..100 {
         assert!(db.contains_key(7u32.to_be_bytes()).unwrap());
     }
     let after = db.stats().unwrap();
     let hits = after.index_hits - before.index_hits;
-    assert!(hits >= 92, "a hot key earns and keeps its entry: {hits} hits of 100 reads");
+    assert!(hits >= 84, "a hot key earns and keeps its entry: {hits} hits of 100 reads");
     db.check_integrity().unwrap();
 }
 

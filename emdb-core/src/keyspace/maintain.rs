@@ -11,23 +11,24 @@
 //!    builder places them; then build the new settled index tables.
 //! 3. Under the writer lock again: the new file's meta page records the log as the page file's
 //!    does now → rename it over `<path>` → sync the directory → reopen the store (keeping the
-//!    lock) → point every index entry at its key's new leaf and swap the
-//!    page file under all index shard locks at once.
+//!    lock) → point every index entry at its key's new leaf and swap the page file under all
+//!    index shard locks at once.
 //!
-//! The new file holds what the base holds, and its meta page records the log as the page file's
-//! does at step 3: the same generation (no checkpoint starts another before then), and in use
-//! if a commit said so (a commit of step 2 does, on a file that was closed cleanly). The log
-//! holds every commit since the base's checkpoint, so it fits either file: a crash before the rename leaves the old file (and
-//! a stray `<path>.compact`, removed by the next compaction), after it the new one, each whole
-//! with the log replayed on top. The commits of step 2 sit in the memtables, above either tree;
+//! A compaction first waits for the index build of a lazy open, whose entries name the leaves
+//! of the file it replaces. The new file holds what the base holds, and its meta page records
+//! the log as the page file's does at step 3: the same generation (no checkpoint starts another
+//! before then), and in use if a commit said so (a commit of step 2 does, on a file that was
+//! closed cleanly). The log holds every commit since the base's checkpoint, so it fits either
+//! file: a crash before the rename leaves the old file (and a stray `<path>.compact`, removed by
+//! the next compaction), after it the new one, each whole with the log replayed on top. The commits of step 2 sit in the memtables, above either tree;
 //! the next checkpoint writes them into the new file. Whatever checkpoints on request waits for
 //! the whole compaction (`Persist::maintenance`), and any cycle of the value mover starts over.
 
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use parking_lot::MutexGuard;
-use std::sync::atomic::Ordering;
 
 use super::commit::thread_token;
 use super::index::{SettledTables, Settlement};
@@ -77,18 +78,17 @@ impl Keyspace {
     /// Rewrites the page file without free space; see the module documentation.
     ///
     /// # Errors
-    /// [`Error::InMemory`], [`Error::Poisoned`], [`Error::WriteInTransaction`], or the error that
-    /// stopped it (after the rename, it poisons the handle).
-    ///
-    /// # Errors
     /// [`Error::InMemory`], [`Error::Poisoned`] (also when a commit failed while it ran),
-    /// [`Error::WriteInTransaction`], or the error that stopped it (after the rename, it
-    /// poisons the handle).
+    /// [`Error::WriteInTransaction`], [`Error::InsideCompaction`], the index build's error, or
+    /// the error that stopped it (after the rename, it poisons the handle).
     pub(crate) fn compact(&self) -> Result<()> {
         let Some(p) = self.durability.files() else {
             return Err(Error::InMemory { operation: "compact" });
         };
         let _maintenance = self.lock_maintenance(p, "compact")?;
+        // The build of a lazy open adds entries naming the leaves of the file it reads, which
+        // this replaces (a checkpoint with nothing to write does not wait for it).
+        self.wait_loaded()?;
         let (base, mark) = {
             let mut guard = self.lock_writer()?;
             self.checkpoint_locked(&mut guard.writer)?;

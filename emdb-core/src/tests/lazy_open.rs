@@ -97,6 +97,27 @@ fn reads_during_the_build_come_from_the_tree_and_writes_do_not_wait_for_it() {
     db.check_integrity().unwrap();
 }
 
+/// A compaction asked for during the build of a file opened with nothing to checkpoint waits
+/// for the build: the build adds entries naming the leaves of the file it reads, which the
+/// compaction replaces.
+#[test]
+fn a_compaction_during_the_build_waits_for_it() {
+    let clock = ManualClock::new(1_000_000);
+    let fs = closed(&clock);
+    let gate = Arc::new(IndexBuildGate::default());
+    let db = open(&fs, &clock, Some(Arc::clone(&gate)));
+    assert!(db.keyspace().is_loading());
+    std::thread::scope(|s| {
+        let compaction = s.spawn(|| db.compact());
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(!compaction.is_finished(), "the compaction ran before the index was built");
+        gate.release();
+        compaction.join().unwrap().unwrap();
+    });
+    check_reads(&db);
+    db.check_integrity().unwrap();
+}
+
 #[test]
 fn a_handle_dropped_during_the_build_after_writes_keeps_them_in_the_log() {
     let clock = ManualClock::new(1_000_000);

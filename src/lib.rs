@@ -230,8 +230,8 @@ pub use emdb_typed::{
     CATALOG_NAMESPACE, Codec, FieldFocus, FieldReader, FieldWriter, Group, GroupFields, GroupIter,
     GroupPath, Header, INDEX_NAMESPACE_PREFIX, Index, IndexIter, IsUnique, MAX_TABLE_NAME_LEN,
     NonUnique, Postcard, Record, TABLE_NAMESPACE_PREFIX, Table, TableEvent, TableInfo, TableIter,
-    TableOptions, TableSnapshot, TxTable, TxTableIter, Unique, Uniqueness, codec_name, key,
-    read_header, write_header,
+    TableKey, TableOptions, TableSnapshot, TxTable, TxTableIter, Unique, Uniqueness, codec_name,
+    key, read_header, write_header,
 };
 
 /// The README's code blocks, compiled and run as doctests so they never rot (with the default

@@ -11,11 +11,12 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::codec::Codec;
+use crate::key::TableKey;
 use crate::table::Table;
 
 impl<K, V, C> Table<K, V, C>
 where
-    K: Serialize + DeserializeOwned + 'static,
+    K: TableKey,
     V: Serialize + DeserializeOwned + 'static,
     C: Codec,
 {

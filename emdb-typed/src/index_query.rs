@@ -10,13 +10,13 @@ use serde::de::DeserializeOwned;
 
 use crate::codec::Codec;
 use crate::index::{EntryBounds, Index, IndexDef, IndexIter, Indexes, IsUnique};
-use crate::key::KeyRange;
+use crate::key::{KeyRange, TableKey};
 use crate::table::Table;
 use crate::tx::TxTable;
 
 impl<K, V, C> Table<K, V, C>
 where
-    K: Serialize + DeserializeOwned + 'static,
+    K: TableKey,
     V: Serialize + DeserializeOwned + 'static,
     C: Codec,
 {
@@ -176,7 +176,7 @@ where
 
 impl<K, V, C> TxTable<'_, '_, K, V, C>
 where
-    K: Serialize + DeserializeOwned + 'static,
+    K: TableKey,
     V: Serialize + DeserializeOwned + 'static,
     C: Codec,
 {

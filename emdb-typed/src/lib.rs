@@ -76,6 +76,7 @@ pub use index::{
 };
 pub use info::TableInfo;
 pub use iter::TableIter;
+pub use key::TableKey;
 pub use record::Record;
 pub use snapshot::TableSnapshot;
 pub use table::{Table, TableOptions};

@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use crate::codec::{Codec, Postcard};
 use crate::index::{EntryBounds, Index, IndexDef, IndexIter, Indexes, IsUnique, lookup};
 use crate::iter::TableIter;
-use crate::key::KeyRange;
+use crate::key::{KeyRange, TableKey};
 use crate::schema::Schema;
 use crate::table::Table;
 
@@ -52,7 +52,7 @@ impl<K, V, C> fmt::Debug for TableSnapshot<K, V, C> {
 
 impl<K, V, C> Table<K, V, C>
 where
-    K: Serialize + DeserializeOwned + 'static,
+    K: TableKey,
     V: Serialize + DeserializeOwned + 'static,
     C: Codec,
 {
@@ -73,7 +73,7 @@ where
 
 impl<K, V, C> TableSnapshot<K, V, C>
 where
-    K: Serialize + DeserializeOwned + 'static,
+    K: TableKey,
     V: Serialize + DeserializeOwned + 'static,
     C: Codec,
 {

@@ -18,7 +18,7 @@ use crate::codec::{Codec, Postcard, human_readable};
 use crate::dynamic::{self, Value, to_value};
 use crate::index::{Change, INDEX_NAMESPACE_PREFIX, Index, IndexDef, Indexes, Uniqueness};
 use crate::iter::TableIter;
-use crate::key::KeyRange;
+use crate::key::{KeyRange, TableKey};
 use crate::record::Record;
 use crate::schema::{FromBytes, FromValue, Schema, Step, key_text};
 use crate::shape::{self, EnumHint, enum_hint};
@@ -43,9 +43,9 @@ const MIGRATE_BATCH: usize = 1024;
 ///
 /// Keys and values are decoded from storage into new values, so `K` and `V` must own what they
 /// hold: use `String`, not `&str`, and `Vec<u8>`, not `&[u8]`. A `Table<&str, V>` does not
-/// compile, and rustc words the refusal as "implementation of `Deserialize` is not general
-/// enough" (the error a type that borrows from its input gets where an owning one is needed).
-/// A `Table<String, V>` still takes `&str` arguments: `get("ada")`, `range("a".."b")`.
+/// compile: the error says "`&str` must implement `OwnedKey<'0, UseStringOrVecInstead>`" (see
+/// [`TableKey`]). A `Table<String, V>` still takes `&str` arguments: `get("ada")`,
+/// `range("a".."b")`.
 ///
 /// # Examples
 ///
@@ -217,7 +217,7 @@ impl<K, V, C> fmt::Debug for TableOptions<K, V, C> {
 
 impl<K, V, C> TableOptions<K, V, C>
 where
-    K: Serialize + DeserializeOwned + 'static,
+    K: TableKey,
     V: Serialize + DeserializeOwned + 'static,
     C: Codec,
 {
@@ -471,7 +471,7 @@ where
 
 impl<K, V> Table<K, V, Postcard>
 where
-    K: Serialize + DeserializeOwned + 'static,
+    K: TableKey,
     V: Serialize + DeserializeOwned + 'static,
 {
     /// Opens (or creates) the table `name` with the default codec, [`Postcard`], declaring schema
@@ -498,7 +498,7 @@ where
 
 impl<K, V, C> Table<K, V, C>
 where
-    K: Serialize + DeserializeOwned + 'static,
+    K: TableKey,
     V: Serialize + DeserializeOwned + 'static,
     C: Codec,
 {

@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 
 use crate::codec::{Codec, Postcard};
 use crate::index::Change;
+use crate::key::TableKey;
 use crate::record::Record;
 use crate::schema::Schema;
 use crate::store::Typed;
@@ -54,7 +55,7 @@ impl<K, V, C> fmt::Debug for TxTable<'_, '_, K, V, C> {
 
 impl<'t, 'db, K, V, C> TxTable<'t, 'db, K, V, C>
 where
-    K: Serialize + DeserializeOwned + 'static,
+    K: TableKey,
     V: Serialize + DeserializeOwned + 'static,
     C: Codec,
 {

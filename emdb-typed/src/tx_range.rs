@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::codec::{Codec, Postcard};
-use crate::key::KeyRange;
+use crate::key::{KeyRange, TableKey};
 use crate::schema::Schema;
 use crate::snapshot::encoded_bounds;
 use crate::tx::TxTable;
@@ -65,7 +65,7 @@ where
 
 impl<K, V, C> TxTable<'_, '_, K, V, C>
 where
-    K: Serialize + DeserializeOwned + 'static,
+    K: TableKey,
     V: Serialize + DeserializeOwned + 'static,
     C: Codec,
 {

@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::codec::Codec;
+use crate::key::TableKey;
 use crate::schema::Schema;
 use crate::table::Table;
 
@@ -41,7 +42,7 @@ pub enum TableEvent<K, V> {
 
 impl<K, V, C> Table<K, V, C>
 where
-    K: Serialize + DeserializeOwned + 'static,
+    K: TableKey,
     V: Serialize + DeserializeOwned + Send + Sync + 'static,
     C: Codec,
 {

@@ -1,4 +1,4 @@
-// A table key must own its data: `&str` is refused, `String` is the fix.
+// A table key must own its data: `&str` is refused, and the error names `String` as the fix.
 use emdb::{Emdb, Table};
 
 fn main() {

@@ -79,9 +79,11 @@
 
 mod bound;
 mod de;
+mod owned;
 mod ser;
 
 pub use bound::{BoundedBy, KeyRange};
+pub use owned::{OwnedKey, TableKey, UseStringOrVecInstead};
 
 use emdb_core::{Error, Result};
 use serde::Serialize;

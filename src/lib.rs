@@ -100,7 +100,9 @@
 //! ([`key`]), so iteration follows `Ord` of `K`; values go through a codec: [`Postcard`] (the
 //! default, always built), `Bincode` and `Json` (cargo features `bincode` and `json`, on by
 //! default). Each table has a namespace of its own, and its codec and the shapes of its key and
-//! value types are recorded and checked on every open ([`Error::TableTypeMismatch`]).
+//! value types are recorded and checked on every open ([`Error::TableTypeMismatch`]). Keys and
+//! values own their data ([`TableKey`], [`TableValue`]): use `String`, not `&str`, and a
+//! `Table<&str, V>` fails to compile with an error that says so ([`owned`]).
 //!
 //! ```
 //! use emdb::{Emdb, Table};
@@ -230,8 +232,8 @@ pub use emdb_typed::{
     CATALOG_NAMESPACE, Codec, FieldFocus, FieldReader, FieldWriter, Group, GroupFields, GroupIter,
     GroupPath, Header, INDEX_NAMESPACE_PREFIX, Index, IndexIter, IsUnique, MAX_TABLE_NAME_LEN,
     NonUnique, Postcard, Record, TABLE_NAMESPACE_PREFIX, Table, TableEvent, TableInfo, TableIter,
-    TableKey, TableOptions, TableSnapshot, TxTable, TxTableIter, Unique, Uniqueness, codec_name,
-    key, read_header, write_header,
+    TableKey, TableOptions, TableSnapshot, TableValue, TxTable, TxTableIter, Unique, Uniqueness,
+    codec_name, key, owned, read_header, write_header,
 };
 
 /// The README's code blocks, compiled and run as doctests so they never rot (with the default

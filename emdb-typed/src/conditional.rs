@@ -8,16 +8,15 @@ use std::borrow::Borrow;
 
 use emdb_core::{CompareAndSwapError, Result, Ttl};
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 
 use crate::codec::Codec;
-use crate::key::TableKey;
+use crate::owned::{TableKey, TableValue};
 use crate::table::Table;
 
 impl<K, V, C> Table<K, V, C>
 where
     K: TableKey,
-    V: Serialize + DeserializeOwned + 'static,
+    V: TableValue,
     C: Codec,
 {
     /// Writes `value` under `key` only if the key has no live row; returns whether it wrote.

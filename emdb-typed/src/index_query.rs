@@ -6,18 +6,18 @@ use std::borrow::Borrow;
 
 use emdb_core::Result;
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 
 use crate::codec::Codec;
 use crate::index::{EntryBounds, Index, IndexDef, IndexIter, Indexes, IsUnique};
-use crate::key::{KeyRange, TableKey};
+use crate::key::KeyRange;
+use crate::owned::{TableKey, TableValue};
 use crate::table::Table;
 use crate::tx::TxTable;
 
 impl<K, V, C> Table<K, V, C>
 where
     K: TableKey,
-    V: Serialize + DeserializeOwned + 'static,
+    V: TableValue,
     C: Codec,
 {
     /// The row whose value in the unique index `index` is `value`, or `None`. Only a
@@ -177,7 +177,7 @@ where
 impl<K, V, C> TxTable<'_, '_, K, V, C>
 where
     K: TableKey,
-    V: Serialize + DeserializeOwned + 'static,
+    V: TableValue,
     C: Codec,
 {
     /// The row whose value in the unique index `index` is `value`, as this transaction sees

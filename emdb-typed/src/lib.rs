@@ -12,6 +12,8 @@
 //! * [`key`] encodes keys so that their bytes sort like the values ([`key::encode`],
 //!   [`key::decode`]); [`key::KeyRange`] and [`key::BoundedBy`] say which ranges and bound types
 //!   a table's [`range`](Table::range) takes.
+//! * [`TableKey`] and [`TableValue`] ([`owned`]) are the bounds on a table's key and value types:
+//!   any serde type that owns its data; a borrowed one's compile error names the fix.
 //! * [`Codec`] and its markers [`Postcard`] (the default), `Bincode` and `Json` (cargo features
 //!   `bincode` and `json`, on by default) encode values.
 //! * [`write_header`] and [`read_header`] frame every stored value with its codec id and schema
@@ -53,6 +55,7 @@ mod index_query;
 mod info;
 mod iter;
 pub mod key;
+pub mod owned;
 mod record;
 mod schema;
 mod shape;
@@ -76,7 +79,7 @@ pub use index::{
 };
 pub use info::TableInfo;
 pub use iter::TableIter;
-pub use key::TableKey;
+pub use owned::{TableKey, TableValue};
 pub use record::Record;
 pub use snapshot::TableSnapshot;
 pub use table::{Table, TableOptions};

@@ -13,7 +13,8 @@ use serde::de::DeserializeOwned;
 use crate::codec::{Codec, Postcard};
 use crate::index::{EntryBounds, Index, IndexDef, IndexIter, Indexes, IsUnique, lookup};
 use crate::iter::TableIter;
-use crate::key::{KeyRange, TableKey};
+use crate::key::KeyRange;
+use crate::owned::{TableKey, TableValue};
 use crate::schema::Schema;
 use crate::table::Table;
 
@@ -53,7 +54,7 @@ impl<K, V, C> fmt::Debug for TableSnapshot<K, V, C> {
 impl<K, V, C> Table<K, V, C>
 where
     K: TableKey,
-    V: Serialize + DeserializeOwned + 'static,
+    V: TableValue,
     C: Codec,
 {
     /// A consistent, read-only view of the table (and of its secondary indexes, at the same
@@ -74,7 +75,7 @@ where
 impl<K, V, C> TableSnapshot<K, V, C>
 where
     K: TableKey,
-    V: Serialize + DeserializeOwned + 'static,
+    V: TableValue,
     C: Codec,
 {
     /// The row of `key` in the snapshot, or `None` if it is absent or expired.

@@ -18,7 +18,8 @@ use crate::codec::{Codec, Postcard, human_readable};
 use crate::dynamic::{self, Value, to_value};
 use crate::index::{Change, INDEX_NAMESPACE_PREFIX, Index, IndexDef, Indexes, Uniqueness};
 use crate::iter::TableIter;
-use crate::key::{KeyRange, TableKey};
+use crate::key::KeyRange;
+use crate::owned::{TableKey, TableValue};
 use crate::record::Record;
 use crate::schema::{FromBytes, FromValue, Schema, Step, key_text};
 use crate::shape::{self, EnumHint, enum_hint};
@@ -43,9 +44,9 @@ const MIGRATE_BATCH: usize = 1024;
 ///
 /// Keys and values are decoded from storage into new values, so `K` and `V` must own what they
 /// hold: use `String`, not `&str`, and `Vec<u8>`, not `&[u8]`. A `Table<&str, V>` does not
-/// compile: the error says "`&str` must implement `OwnedKey<'0, UseStringOrVecInstead>`" (see
-/// [`TableKey`]). A `Table<String, V>` still takes `&str` arguments: `get("ada")`,
-/// `range("a".."b")`.
+/// compile: the error says "`&str` must implement `OwnedKey<'0, UseStringOrVecInstead>`"
+/// ([`TableKey`]; a borrowed value type names `OwnedValue`, [`TableValue`]). A
+/// `Table<String, V>` still takes `&str` arguments: `get("ada")`, `range("a".."b")`.
 ///
 /// # Examples
 ///
@@ -218,7 +219,7 @@ impl<K, V, C> fmt::Debug for TableOptions<K, V, C> {
 impl<K, V, C> TableOptions<K, V, C>
 where
     K: TableKey,
-    V: Serialize + DeserializeOwned + 'static,
+    V: TableValue,
     C: Codec,
 {
     /// Declares the schema version of `V` (1 if not called). Values are written with it; see
@@ -455,7 +456,7 @@ where
 /// without the index namespace, and the namespaces looked up by name when it runs.
 fn index_check<V, C>(schema: &Schema<V>) -> impl Fn(&Emdb) -> Result<u64> + Send + Sync + 'static
 where
-    V: Serialize + DeserializeOwned + 'static,
+    V: TableValue,
     C: Codec,
 {
     let detached = Schema {
@@ -472,7 +473,7 @@ where
 impl<K, V> Table<K, V, Postcard>
 where
     K: TableKey,
-    V: Serialize + DeserializeOwned + 'static,
+    V: TableValue,
 {
     /// Opens (or creates) the table `name` with the default codec, [`Postcard`], declaring schema
     /// version 1. Use [`open_with`](Self::open_with) to name another codec.
@@ -499,7 +500,7 @@ where
 impl<K, V, C> Table<K, V, C>
 where
     K: TableKey,
-    V: Serialize + DeserializeOwned + 'static,
+    V: TableValue,
     C: Codec,
 {
     /// Opens (or creates) the table `name` with the codec `C` of the table type, declaring schema

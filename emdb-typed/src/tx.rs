@@ -7,11 +7,10 @@ use std::time::Duration;
 
 use emdb_core::{Result, Ttl, TxNamespace};
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 
 use crate::codec::{Codec, Postcard};
 use crate::index::Change;
-use crate::key::TableKey;
+use crate::owned::{TableKey, TableValue};
 use crate::record::Record;
 use crate::schema::Schema;
 use crate::store::Typed;
@@ -56,7 +55,7 @@ impl<K, V, C> fmt::Debug for TxTable<'_, '_, K, V, C> {
 impl<'t, 'db, K, V, C> TxTable<'t, 'db, K, V, C>
 where
     K: TableKey,
-    V: Serialize + DeserializeOwned + 'static,
+    V: TableValue,
     C: Codec,
 {
     pub(crate) fn new(ns: TxNamespace<'t, 'db>, schema: &'t Schema<V>) -> Self {

@@ -10,7 +10,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::codec::{Codec, Postcard};
-use crate::key::{KeyRange, TableKey};
+use crate::key::KeyRange;
+use crate::owned::{TableKey, TableValue};
 use crate::schema::Schema;
 use crate::snapshot::encoded_bounds;
 use crate::tx::TxTable;
@@ -66,7 +67,7 @@ where
 impl<K, V, C> TxTable<'_, '_, K, V, C>
 where
     K: TableKey,
-    V: Serialize + DeserializeOwned + 'static,
+    V: TableValue,
     C: Codec,
 {
     /// Every row in the order of `K`, as this transaction sees the table (its own writes

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::codec::Codec;
-use crate::key::TableKey;
+use crate::owned::{TableKey, TableValue};
 use crate::schema::Schema;
 use crate::table::Table;
 
@@ -43,7 +43,7 @@ pub enum TableEvent<K, V> {
 impl<K, V, C> Table<K, V, C>
 where
     K: TableKey,
-    V: Serialize + DeserializeOwned + Send + Sync + 'static,
+    V: TableValue + Send + Sync,
     C: Codec,
 {
     /// A [`Watcher`] of the commits that change this table, each change decoded into a

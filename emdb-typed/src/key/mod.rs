@@ -79,11 +79,9 @@
 
 mod bound;
 mod de;
-mod owned;
 mod ser;
 
 pub use bound::{BoundedBy, KeyRange};
-pub use owned::{OwnedKey, TableKey, UseStringOrVecInstead};
 
 use emdb_core::{Error, Result};
 use serde::Serialize;

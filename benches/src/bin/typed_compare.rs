@@ -6,8 +6,9 @@
 //! age: u32, score: f64 }`, ids `0..rows`. Phases, each engine in a fresh temporary directory:
 //! put every row in a fixed-seed random order, one durable write transaction per 1,000 rows;
 //! close; reopen; `rows` gets of uniformly random present ids through one read view; 10,000 range
-//! reads of 10 consecutive ids from a random start through one read view. Every read checks what
-//! it got against the rows it should have got.
+//! reads of 10 consecutive ids from a random start through one read view (one read transaction
+//! for the peers, the `Table` itself for emdb). Every read checks what it got against the rows it
+//! should have got.
 //!
 //! Durability: every commit is durable when it returns, for all three (`native_db` cannot be set
 //! otherwise): emdb `FlushPolicy::OnEachWrite`, `native_db`'s only setting (redb 2's

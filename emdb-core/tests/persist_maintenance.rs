@@ -246,8 +246,9 @@ fn a_newer_format_version_is_a_clear_error() {
 }
 
 /// Compactions one after another on one handle each work and leave no file but the database's
-/// own. On Windows the name a compacted file was created under (`<path>.compact.init`) stayed
-/// while that file was open as the page file, and the next compaction met it (`Locked`).
+/// own. On Windows a name removed under an open handle stays until the handle closes, so the
+/// name a compacted file is created under (`<path>.compact.init`) must be renamed away, not
+/// linked and removed, or the next compaction meets it (`Locked`).
 #[test]
 fn compactions_one_after_another_on_one_handle_leave_only_the_database_files() {
     let dir = tempfile::tempdir().unwrap();

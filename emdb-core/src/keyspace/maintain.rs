@@ -20,9 +20,10 @@
 //! before then), and in use if a commit said so (a commit of step 2 does, on a file that was
 //! closed cleanly). The log holds every commit since the base's checkpoint, so it fits either
 //! file: a crash before the rename leaves the old file (and a stray `<path>.compact`, removed by
-//! the next compaction), after it the new one, each whole with the log replayed on top. The commits of step 2 sit in the memtables, above either tree;
-//! the next checkpoint writes them into the new file. Whatever checkpoints on request waits for
-//! the whole compaction (`Persist::maintenance`), and any cycle of the value mover starts over.
+//! the next compaction), after it the new one, each whole with the log replayed on top. The
+//! commits of step 2 sit in the memtables, above either tree; the next checkpoint writes them
+//! into the new file. Whatever checkpoints on request waits for the whole compaction
+//! (`Persist::maintenance`), and any cycle of the value mover starts over.
 
 use std::path::Path;
 use std::sync::Arc;

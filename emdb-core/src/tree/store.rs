@@ -522,8 +522,7 @@ impl Store {
     /// Replaces the (empty) tree of a new file by one built from what `entries` pushes (key,
     /// value, expiry) in strictly increasing key order, and makes it durable: compaction writes
     /// a new file this way and renames it over the old one. `entries` pushes borrowed bytes, so
-    /// that a source can reuse its buffers. `placed`, if any, is told where each
-    /// entry went.
+    /// that a source can reuse its buffers. `placed`, if any, is told where each entry went.
     ///
     /// # Errors
     /// As [`stage`](Self::stage); [`Error::Internal`] when the store is not empty; the first
@@ -532,7 +531,7 @@ impl Store {
         &mut self,
         entries: impl FnOnce(Push<'_>) -> Result<()>,
         checkpoint_lsn: u64,
-        placed: Option<Placed<'_>>,
+        mut placed: Option<Placed<'_>>,
     ) -> Result<Meta> {
         if self.poisoned {
             return Err(Error::Poisoned);
@@ -540,7 +539,6 @@ impl Store {
         if self.meta.height != 0 {
             return Err(Error::Internal { detail: "bulk load into a non-empty tree".into() });
         }
-        let mut placed = placed;
         self.poisoning(|store| {
             let file = Arc::clone(&store.file);
             let placed = placed.as_mut().map(reborrow);

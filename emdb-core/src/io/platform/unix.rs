@@ -46,7 +46,6 @@ pub(crate) fn try_lock(file: &File, mode: LockMode) -> Result<(), std::fs::TryLo
     }
 }
 
-/// Makes the creations, renames and removals in `dir` durable (`fsync` of the directory).
 /// Renames `from` to `to` unless a file is there ([`io::ErrorKind::AlreadyExists`]): a hard
 /// link is never made over an existing name, and the old name goes once it is made.
 pub(crate) fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
@@ -65,6 +64,7 @@ fn already_exists(to: &Path) -> io::Error {
     io::Error::new(io::ErrorKind::AlreadyExists, format!("{} exists", to.display()))
 }
 
+/// Makes the creations, renames and removals in `dir` durable (`fsync` of the directory).
 pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }

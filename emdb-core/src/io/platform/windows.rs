@@ -62,10 +62,10 @@ pub(crate) fn write_all_at(file: &File, mut buf: &[u8], mut offset: u64) -> io::
 /// Renames `from` to `to` unless a file is there ([`io::ErrorKind::AlreadyExists`]): a check,
 /// then a rename. Not a hard link and a removal, as on Unix: a name removed while a handle
 /// opened through it is open (the lock a new file is created under) stays until that handle is
-/// closed, so a page file created through `<path>.init` kept that second name for as long as it
-/// was open, and the next file created through `<path>.init` met it (two compactions in one
-/// process). The two steps race only with a creator that does not hold the `.init` lock, which
-/// emdb never is.
+/// closed, so a page file created through `<path>.init` would keep that second name for as long
+/// as it is open, and the next file created through `<path>.init` (the next compaction of the
+/// same handle) would meet it. The two steps race only with a creator that does not hold the
+/// `.init` lock, which emdb never is.
 pub(crate) fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
     if to.symlink_metadata().is_ok() {
         return Err(io::Error::new(
